@@ -1,0 +1,51 @@
+import os from 'node:os';
+import type { Connector, ConnectorConfig, ConnectorKind, ReferencePolicy } from './connector.js';
+import { ConfigError, DescriptorError } from './errors.js';
+
+const kinds = new Map<string, ConnectorKind>();
+const builtinKinds = new Set<string>();
+
+/** Make a connector kind rebuildable from its config. Built-in kinds are the ones untrusted descriptors may use by default. */
+export function registerConnectorKind(kind: ConnectorKind, options: { builtin?: boolean } = {}): void {
+  kinds.set(kind.kind, kind);
+  if (options.builtin === true) builtinKinds.add(kind.kind);
+}
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+
+export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferencePolicy> {
+  return {
+    kinds: policy.kinds ?? [...builtinKinds],
+    fileRoots: policy.fileRoots ?? [os.tmpdir()],
+    hosts: policy.hosts ?? LOOPBACK,
+  };
+}
+
+/**
+ * Rebuild a connector from its config. Trusted configs (from this process's own
+ * stores) may name any registered kind; untrusted ones only the policy's kinds.
+ */
+export function connectorFromConfig(
+  config: ConnectorConfig,
+  { trusted = true, policy }: { trusted?: boolean; policy?: ReferencePolicy } = {},
+): Connector {
+  if (typeof config !== 'object' || config === null || typeof config.kind !== 'string') {
+    throw new ConfigError(`connector config must be an object with a string 'kind', got ${JSON.stringify(config)}`);
+  }
+  const resolved = resolvePolicy(policy);
+  if (!trusted && !resolved.kinds.includes(config.kind)) {
+    throw new DescriptorError(
+      `connector kind '${config.kind}' is not allowed for references from elsewhere (allowed: ${resolved.kinds.join(', ') || 'none'})`,
+    );
+  }
+  const kind = kinds.get(config.kind);
+  if (kind === undefined) {
+    throw new ConfigError(
+      `unknown connector kind '${config.kind}' (registered: ${[...kinds.keys()].join(', ') || 'none'}); import its module first`,
+    );
+  }
+  if (typeof config.options !== 'object' || config.options === null || Array.isArray(config.options)) {
+    throw new ConfigError(`connector '${config.kind}': options must be an object`);
+  }
+  return kind.fromOptions(config.options, { trusted, policy: resolved });
+}

@@ -1,0 +1,68 @@
+/**
+ * The connector layer: moves opaque bytes under small keys. It knows nothing of
+ * objects (the serializer's job) or proxies (the store's job).
+ */
+
+/** A value that survives JSON unchanged; connector keys and configs are made of these. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** A key a connector hands out for stored bytes. Small and JSON-safe, so it travels inside descriptors. */
+export type Key = JsonValue;
+
+/** Everything needed to recreate an equivalent connector in another thread, process or machine. */
+export interface ConnectorConfig {
+  readonly kind: string;
+  readonly options: { readonly [option: string]: JsonValue };
+}
+
+export interface CloseOptions {
+  /** Delete every object this connector stored (only its own; never anything else). */
+  readonly clear?: boolean;
+}
+
+export interface Connector {
+  /** The registered kind, e.g. 'memory', 'file', 'redis'. */
+  readonly kind: string;
+  put(data: Uint8Array): Promise<Key>;
+  putBatch(data: readonly Uint8Array[]): Promise<Key[]>;
+  /** Missing keys give `undefined`. */
+  get(key: Key): Promise<Uint8Array | undefined>;
+  getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]>;
+  exists(key: Key): Promise<boolean>;
+  /** Evicting a missing key is not an error. */
+  evict(key: Key): Promise<void>;
+  config(): ConnectorConfig;
+  close(options?: CloseOptions): Promise<void>;
+  /** Present when the connector can read without waiting on I/O events; lets a proxy resolve on first touch. */
+  getSync?(key: Key): Uint8Array | undefined;
+}
+
+export interface ConnectorKindContext {
+  /** False when the options came from a descriptor made elsewhere: check them against `policy`. */
+  readonly trusted: boolean;
+  readonly policy: Required<ReferencePolicy>;
+}
+
+/** How a connector kind is rebuilt from its config; kinds register themselves with `registerConnectorKind`. */
+export interface ConnectorKind {
+  readonly kind: string;
+  /**
+   * Validate untrusted options (throw ConfigError naming the bad option) and build the connector.
+   * `trusted` is false when the options came from a descriptor made elsewhere.
+   */
+  fromOptions(options: ConnectorConfig['options'], context: ConnectorKindContext): Connector;
+}
+
+/**
+ * What a receiver accepts from descriptors made elsewhere (job data, messages).
+ * Anything outside it is refused with a DescriptorError instead of touching a
+ * path or host the sender chose.
+ */
+export interface ReferencePolicy {
+  /** Connector kinds a descriptor may name. Default: the built-in kinds. */
+  readonly kinds?: readonly string[];
+  /** Directories an untrusted file connector may use (it must sit inside one). Default: the OS temp dir. */
+  readonly fileRoots?: readonly string[];
+  /** Hosts an untrusted network connector may contact. Default: loopback names and addresses. */
+  readonly hosts?: readonly string[];
+}

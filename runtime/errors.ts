@@ -1,0 +1,85 @@
+/**
+ * Every error this package throws on purpose extends ProxyStoreError, so callers
+ * can tell our failures from their own with one `instanceof` check.
+ */
+export class ProxyStoreError extends Error {
+  override name = 'ProxyStoreError';
+}
+
+/** Raised by a proxy (or resolve/resolveAsync) when its factory failed; the factory's error is `cause`. */
+export class ProxyResolveError extends ProxyStoreError {
+  override name = 'ProxyResolveError';
+}
+
+/** The cause of a ProxyResolveError when the store no longer holds the key. */
+export class ProxyResolveMissingKeyError extends ProxyStoreError {
+  override name = 'ProxyResolveMissingKeyError';
+  constructor(
+    readonly key: unknown,
+    readonly storeName: string,
+  ) {
+    super(`key ${JSON.stringify(key)} is missing from store '${storeName}'`);
+  }
+}
+
+/** ES Proxies can only wrap objects and functions. */
+export class NonProxiableTypeError extends ProxyStoreError {
+  override name = 'NonProxiableTypeError';
+  constructor(readonly valueType: string) {
+    super(`a value of type ${valueType} cannot be proxied: only objects and functions can (pass skipNonProxiable to get it back as it is)`);
+  }
+}
+
+/** Bytes that are not a valid encoding, or a value the serializer cannot encode. */
+export class SerializationError extends ProxyStoreError {
+  override name = 'SerializationError';
+}
+
+export class StoreExistsError extends ProxyStoreError {
+  override name = 'StoreExistsError';
+  constructor(readonly storeName: string) {
+    super(`a store named '${storeName}' is already registered (pass { exist_ok: true } / allowExisting to reuse it)`);
+  }
+}
+
+export class StoreNotFoundError extends ProxyStoreError {
+  override name = 'StoreNotFoundError';
+  constructor(readonly storeName: string) {
+    super(`no store named '${storeName}' is registered`);
+  }
+}
+
+export class StoreClosedError extends ProxyStoreError {
+  override name = 'StoreClosedError';
+  constructor(readonly storeName: string, readonly operation: string) {
+    super(`store '${storeName}' is closed (attempted ${operation})`);
+  }
+}
+
+/** A connector operation failed; names the connector, the operation and the key when there is one. */
+export class ConnectorError extends ProxyStoreError {
+  override name = 'ConnectorError';
+  constructor(
+    readonly connector: string,
+    readonly operation: string,
+    message: string,
+    options?: { cause?: unknown; key?: unknown },
+  ) {
+    super(
+      `${connector}: ${operation}${options?.key === undefined ? '' : ` of key ${JSON.stringify(options.key)}`} failed: ${message}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.key = options?.key;
+  }
+  readonly key: unknown;
+}
+
+/** Options that a connector, store or descriptor was given but cannot accept. */
+export class ConfigError extends ProxyStoreError {
+  override name = 'ConfigError';
+}
+
+/** A reference descriptor that is malformed or that the receiver's policy does not allow. */
+export class DescriptorError extends ProxyStoreError {
+  override name = 'DescriptorError';
+}
