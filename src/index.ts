@@ -1,5 +1,41 @@
-export type { Proxy, ProxyOr, ProxyBrand } from './types.js';
+/**
+ * ts-proxystore: pass-by-proxy for TypeScript.
+ * Store/Connector/Serializer are separate layers; proxies resolve lazily and transparently.
+ */
+export type { Proxy, ProxyOr, ProxyBrand, Encoded } from './types.js';
+
 export * from '../runtime/errors.js';
 export type * from '../runtime/connector.js';
 export type { Factory, ProxyMetadata } from '../runtime/factory.js';
 export { registerConnectorKind, connectorFromConfig } from '../runtime/connector-kinds.js';
+
+export {
+  proxy,
+  isProxy,
+  isResolved,
+  resolve,
+  resolveAsync,
+  extract,
+  getFactory,
+  getKey,
+  getMetadata,
+  type ProxyOptions,
+} from '../runtime/proxy.js';
+
+export { serialize, deserialize, type Serializer, type Deserializer } from '../runtime/serialize.js';
+export { registerClass, unregisterClass } from '../runtime/class-registry.js';
+
+export { MemoryConnector, FileConnector } from '../runtime/connectors/index.js';
+
+export {
+  Store,
+  type StoreOptions,
+  type StoreConfig,
+  type ProxyCreateOptions,
+  type ProxyFromKeyOptions,
+  type Proxiable,
+} from '../runtime/store.js';
+export type { MetricsSnapshot, OperationMetrics } from '../runtime/metrics.js';
+export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';
+export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
+export { encodeProxies, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';

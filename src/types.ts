@@ -15,3 +15,13 @@ export type Proxy<T> = T & ProxyBrand<T>;
 
 /** A parameter that accepts the value itself or a proxy of it. */
 export type ProxyOr<T> = T | Proxy<T>;
+
+declare const encodedBrand: unique symbol;
+
+/**
+ * A value whose proxies were replaced by reference descriptors (`encodeProxies`):
+ * safe for structuredClone/postMessage/JSON. `decodeProxies` gives the `T` back.
+ */
+export interface Encoded<out T> {
+  readonly [encodedBrand]: T;
+}

@@ -1,0 +1,3 @@
+// Importing a connector's module registers its kind, so configs naming it can be rebuilt.
+export { MemoryConnector, type MemoryConnectorOptions } from './memory.js';
+export { FileConnector, type FileConnectorOptions } from './file.js';

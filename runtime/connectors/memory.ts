@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { CloseOptions, Connector, ConnectorConfig, Key } from '../connector.js';
+import { registerConnectorKind } from '../connector-kinds.js';
+import { ConfigError, ConnectorError } from '../errors.js';
+
+export interface MemoryConnectorOptions {
+  /**
+   * Connectors with the same space in one process see the same objects, so a
+   * connector rebuilt from `config()` here (a descriptor decoded in the process
+   * that made it) reaches them. Default: a fresh random space per instance.
+   */
+  readonly space?: string;
+}
+
+/**
+ * Process-wide so that spaces outlive the connector instances that name them.
+ * A space's entry is dropped once empty, so finished spaces do not accumulate.
+ */
+const spaces = new Map<string, Map<string, Uint8Array>>();
+
+/**
+ * Keeps objects in this process's memory. Nothing crosses a thread or process
+ * boundary: in another process the same space is a different, empty one.
+ *
+ * Ownership of bytes, chosen for speed (measured on the dev VM: copying costs
+ * about 1 ms per MB including allocation, 10 MB ≈ 10 ms, against ≈ 2 µs to keep
+ * the reference):
+ * - `put` adopts a Uint8Array that spans a whole, unshared ArrayBuffer without
+ *   copying: do not mutate or transfer it afterwards. A view into a larger or
+ *   shared buffer is copied, because such buffers are typically pools or
+ *   reused writer buffers that would change under us or pin far more memory
+ *   than the object.
+ * - `get`/`getSync` return the stored Uint8Array itself (a plain Uint8Array,
+ *   never a Buffer), the same instance to every reader: treat it as read-only.
+ */
+export class MemoryConnector implements Connector {
+  readonly kind = 'memory';
+  readonly space: string;
+  /** Only these are removed by `close({ clear: true })`; other instances on the space keep theirs. */
+  readonly #stored = new Set<string>();
+  #closed = false;
+
+  constructor(options: MemoryConnectorOptions = {}) {
+    this.space = spaceOption(options.space) ?? randomUUID();
+  }
+
+  put(data: Uint8Array): Promise<Key> {
+    return settle(() => this.#put('put', data));
+  }
+
+  putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
+    return settle(() => data.map((bytes) => this.#put('putBatch', bytes)));
+  }
+
+  get(key: Key): Promise<Uint8Array | undefined> {
+    return settle(() => this.#get('get', key));
+  }
+
+  getSync(key: Key): Uint8Array | undefined {
+    return this.#get('getSync', key);
+  }
+
+  getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
+    return settle(() => keys.map((key) => this.#get('getBatch', key)));
+  }
+
+  exists(key: Key): Promise<boolean> {
+    return settle(() => this.#get('exists', key) !== undefined);
+  }
+
+  evict(key: Key): Promise<void> {
+    return settle(() => {
+      const id = this.#id('evict', key);
+      this.#stored.delete(id);
+      const objects = spaces.get(this.space);
+      objects?.delete(id);
+      if (objects?.size === 0) spaces.delete(this.space);
+    });
+  }
+
+  config(): ConnectorConfig {
+    return { kind: this.kind, options: { space: this.space } };
+  }
+
+  /** Idempotent; `clear` is honoured by whichever call asks for it. */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closed = true;
+    if (options.clear === true) {
+      const objects = spaces.get(this.space);
+      for (const id of this.#stored) objects?.delete(id);
+      if (objects?.size === 0) spaces.delete(this.space);
+      this.#stored.clear();
+    }
+    return Promise.resolve();
+  }
+
+  #put(operation: string, data: Uint8Array): string {
+    this.#assertOpen(operation);
+    const { buffer } = data;
+    // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
+    const stored = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength ? new Uint8Array(buffer) : new Uint8Array(data);
+    const id = randomUUID();
+    let objects = spaces.get(this.space);
+    if (objects === undefined) spaces.set(this.space, (objects = new Map<string, Uint8Array>()));
+    objects.set(id, stored);
+    this.#stored.add(id);
+    return id;
+  }
+
+  #get(operation: string, key: Key): Uint8Array | undefined {
+    return spaces.get(this.space)?.get(this.#id(operation, key));
+  }
+
+  #id(operation: string, key: Key): string {
+    this.#assertOpen(operation);
+    if (typeof key !== 'string') throw new ConnectorError(this.kind, operation, 'memory keys are strings', { key });
+    return key;
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new ConnectorError(this.kind, operation, `connector for space '${this.space}' is closed`);
+  }
+}
+
+/** Runs synchronous work behind the async interface so that its errors become rejections, as callers expect. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()));
+}
+
+function spaceOption(space: unknown): string | undefined {
+  if (space === undefined) return undefined;
+  if (typeof space === 'string' && space !== '') return space;
+  throw new ConfigError(`memory connector: option 'space' must be a non-empty string, got ${JSON.stringify(space)}`);
+}
+
+registerConnectorKind(
+  { kind: 'memory', fromOptions: (options) => new MemoryConnector({ space: spaceOption(options.space) }) },
+  { builtin: true },
+);

@@ -1,0 +1,153 @@
+import type { Key, ReferencePolicy } from './connector.js';
+import { DescriptorError } from './errors.js';
+import type { ProxyMetadata } from './factory.js';
+import { getFactory, isProxy, proxy } from './proxy.js';
+import { getOrCreateStore } from './registry.js';
+import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
+import type { StoreConfig } from './store.js';
+import type { Encoded } from '../src/types.js';
+
+export type { ProxyDescriptor };
+
+export interface DecodeOptions {
+  /** What descriptors made elsewhere may point at; see ReferencePolicy. */
+  readonly policy?: ReferencePolicy;
+}
+
+/**
+ * Replace every store proxy inside `value` (arrays, plain objects, Maps, Sets, at any
+ * depth, cycles included) with its descriptor, so it can be posted, cloned or written
+ * as JSON without touching the targets. Containers holding no proxy are passed through
+ * as they are; the input is never mutated.
+ */
+export function encodeProxies<T>(value: T): Encoded<T> {
+  return mapLeaves(value, isProxy, (p) => descriptorOf(p)) as Encoded<T>;
+}
+
+/** Turn descriptors inside `value` back into lazy proxies (no I/O until they are used). */
+export function decodeProxies<T>(value: Encoded<T>, options?: DecodeOptions): T;
+export function decodeProxies(value: unknown, options?: DecodeOptions): unknown;
+export function decodeProxies(value: unknown, options: DecodeOptions = {}): unknown {
+  return mapLeaves(value, isDescriptorLike, (d) => proxyFromDescriptor(d, options));
+}
+
+/** A `JSON.parse` reviver that turns descriptors written by `JSON.stringify(proxy)` back into proxies. */
+export function proxyReviver(options: DecodeOptions = {}): (key: string, value: unknown) => unknown {
+  return (_key, value) => (isDescriptorLike(value) ? proxyFromDescriptor(value, options) : value);
+}
+
+export function descriptorOf(p: object): ProxyDescriptor {
+  const factory = getFactory(p);
+  if (!isStoreFactory(factory)) {
+    throw new DescriptorError('only proxies made by a Store can cross a process boundary: this proxy has a custom factory');
+  }
+  return factory.toJSON();
+}
+
+export function proxyFromDescriptor(value: unknown, options: DecodeOptions = {}): object {
+  const descriptor = validateDescriptor(value);
+  const store = getOrCreateStore(descriptor.store, { trusted: false, ...(options.policy ? { policy: options.policy } : {}) });
+  const factory = storeFactory<object>(store, descriptor.key, { evict: descriptor.evict, metadata: descriptor.metadata });
+  return proxy(factory, { metadata: descriptor.metadata });
+}
+
+/** Never asks a proxy: that would resolve it. */
+function isDescriptorLike(value: unknown): value is { $proxystore: unknown } {
+  return typeof value === 'object' && value !== null && !isProxy(value) && Object.hasOwn(value, '$proxystore');
+}
+
+const METADATA_KINDS = new Set(['object', 'array', 'function']);
+
+/** Check a descriptor from elsewhere field by field, naming the first bad one. */
+function validateDescriptor(value: unknown): ProxyDescriptor {
+  const fail = (what: string): never => {
+    throw new DescriptorError(`invalid proxy descriptor: ${what}`);
+  };
+  const d = value as Partial<Record<keyof ProxyDescriptor, unknown>>;
+  if (d.$proxystore !== 1) fail(`unsupported version ${JSON.stringify(d.$proxystore)}`);
+  if (!isJsonKey(d.key)) fail('key must be a JSON-safe value');
+  if (typeof d.evict !== 'boolean') fail('evict must be a boolean');
+  const metadata = d.metadata as Partial<ProxyMetadata> | undefined;
+  if (typeof metadata !== 'object' || metadata === null || !METADATA_KINDS.has(metadata.kind as string)) {
+    fail("metadata.kind must be 'object', 'array' or 'function'");
+  }
+  const store = d.store as Partial<StoreConfig> | undefined;
+  if (typeof store !== 'object' || store === null) return fail('store config missing');
+  if (typeof store.name !== 'string' || store.name === '') fail('store.name must be a non-empty string');
+  if (typeof store.connector !== 'object' || store.connector === null) fail(`store '${String(store.name)}': connector config missing`);
+  if (!Number.isInteger(store.cacheSize) || (store.cacheSize as number) < 0) fail(`store '${String(store.name)}': cacheSize must be a non-negative integer`);
+  if (store.serializer !== 'default' && store.serializer !== 'custom') fail(`store '${String(store.name)}': serializer must be 'default' or 'custom'`);
+  return value as ProxyDescriptor;
+}
+
+function isJsonKey(key: unknown): key is Key {
+  if (key === null || typeof key === 'string' || typeof key === 'boolean') return true;
+  if (typeof key === 'number') return Number.isFinite(key);
+  if (Array.isArray(key)) return key.every(isJsonKey);
+  if (typeof key === 'object' && Object.getPrototypeOf(key) === Object.prototype) return Object.values(key).every(isJsonKey);
+  return false;
+}
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Copy-on-write deep map: leaves matching `isLeaf` are replaced; containers are copied
+ * only when something inside them changes, so large untouched data is never walked twice
+ * or cloned. Cycles map to the copy of the container they point at.
+ */
+function mapLeaves<L extends object>(root: unknown, isLeaf: (v: unknown) => v is L, replace: (leaf: L) => unknown): unknown {
+  const holds = new Map<object, boolean>();
+  const containsLeaf = (value: unknown): boolean => {
+    if (isLeaf(value)) return true;
+    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || isProxy(value)) return false;
+    const known = holds.get(value);
+    if (known !== undefined) return known;
+    holds.set(value, false); // a cycle back to a container in progress adds nothing
+    let found = false;
+    for (const child of childrenOf(value)) if (containsLeaf(child)) found = true;
+    holds.set(value, found);
+    return found;
+  };
+  const copies = new Map<object, unknown>();
+  const map = (value: unknown): unknown => {
+    if (isLeaf(value)) return replace(value);
+    if (typeof value !== 'object' || value === null || holds.get(value) !== true) return value;
+    const done = copies.get(value);
+    if (done !== undefined) return done;
+    if (Array.isArray(value)) {
+      const copy: unknown[] = [];
+      copies.set(value, copy);
+      for (const item of value) copy.push(map(item));
+      return copy;
+    }
+    if (value instanceof Map) {
+      const copy = new Map<unknown, unknown>();
+      copies.set(value, copy);
+      for (const [k, v] of value) copy.set(map(k), map(v));
+      return copy;
+    }
+    if (value instanceof Set) {
+      const copy = new Set<unknown>();
+      copies.set(value, copy);
+      for (const item of value) copy.add(map(item));
+      return copy;
+    }
+    const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
+    copies.set(value, copy);
+    for (const [k, v] of Object.entries(value)) copy[k] = map(v);
+    return copy;
+  };
+  return containsLeaf(root) ? map(root) : root;
+}
+
+/** The values a walk descends into: only containers that structured clone and JSON also understand. */
+function childrenOf(value: object): Iterable<unknown> {
+  if (Array.isArray(value)) return value;
+  if (value instanceof Map) return [...value.keys(), ...value.values()];
+  if (value instanceof Set) return value;
+  if (isPlainObject(value)) return Object.values(value);
+  return [];
+}

@@ -1,0 +1,327 @@
+import { LRUCache } from 'lru-cache';
+import type { CloseOptions, Connector, ConnectorConfig, Key, ReferencePolicy } from './connector.js';
+import { connectorFromConfig } from './connector-kinds.js';
+import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError } from './errors.js';
+import { Metrics, type MetricsSnapshot } from './metrics.js';
+import { metadataOf, proxy } from './proxy.js';
+import { deserialize as defaultDeserialize, serialize as defaultSerialize, type Deserializer, type Serializer } from './serialize.js';
+import { classNameOf } from './class-registry.js';
+import { registerStore, unregisterStore } from './registry.js';
+import { storeFactory } from './store-factory.js';
+import type { Proxy } from '../src/types.js';
+
+export interface StoreOptions {
+  /** Deserialized objects kept per store, most recently used first. 0 disables the cache. */
+  readonly cacheSize?: number;
+  readonly metrics?: boolean;
+  /** Proxies made from a value in hand hold it already, so local use never reads the store. */
+  readonly populateTarget?: boolean;
+  /** Register the store by name so proxies decoded in this process reuse it (and its cache). */
+  readonly register?: boolean;
+  readonly serializer?: Serializer;
+  readonly deserializer?: Deserializer;
+}
+
+/** JSON-safe recipe for an equivalent store elsewhere. Custom serializers cannot travel: see `serializer`. */
+export interface StoreConfig {
+  readonly name: string;
+  readonly connector: ConnectorConfig;
+  readonly cacheSize: number;
+  readonly metrics: boolean;
+  readonly populateTarget: boolean;
+  /** 'custom' stores can only be rebuilt where a store of that name is already registered. */
+  readonly serializer: 'default' | 'custom';
+}
+
+export interface ProxyCreateOptions {
+  /** Delete the object from the store once the proxy resolves (single-use proxies). */
+  readonly evict?: boolean;
+  readonly populateTarget?: boolean;
+  /** Return primitives as they are instead of throwing NonProxiableTypeError. */
+  readonly skipNonProxiable?: boolean;
+}
+
+export interface ProxyFromKeyOptions {
+  readonly evict?: boolean;
+  /** What the caller knows of the target; without it the proxy looks like a plain object until resolved. */
+  readonly metadata?: import('./factory.js').ProxyMetadata;
+}
+
+/** Values an ES Proxy can wrap. */
+export type Proxiable = object;
+
+const keyId = (key: Key): string => (typeof key === 'string' ? key : JSON.stringify(key));
+
+/**
+ * Puts objects in a connector as bytes and hands out proxies that get them back.
+ * The store owns (de)serialization, the cache and metrics; the connector only moves bytes.
+ */
+export class Store {
+  readonly name: string;
+  readonly connector: Connector;
+  readonly populateTarget: boolean;
+  readonly #serialize: Serializer;
+  readonly #deserialize: Deserializer;
+  readonly #customSerializer: boolean;
+  readonly #cacheSize: number;
+  readonly #cache: LRUCache<string, { value: unknown }> | undefined;
+  readonly #metrics: Metrics | undefined;
+  #closed = false;
+
+  constructor(name: string, connector: Connector, options: StoreOptions = {}) {
+    if (typeof name !== 'string' || name.length === 0) throw new ConfigError('store name must be a non-empty string');
+    if (connector === null || typeof connector !== 'object' || typeof connector.put !== 'function') {
+      throw new ConfigError(`store '${name}': connector must implement the Connector interface`);
+    }
+    const cacheSize = options.cacheSize ?? 16;
+    if (!Number.isInteger(cacheSize) || cacheSize < 0) {
+      throw new ConfigError(`store '${name}': cacheSize must be a non-negative integer, got ${String(cacheSize)}`);
+    }
+    if ((options.serializer === undefined) !== (options.deserializer === undefined)) {
+      throw new ConfigError(`store '${name}': give both serializer and deserializer, or neither`);
+    }
+    this.name = name;
+    this.connector = connector;
+    this.populateTarget = options.populateTarget ?? true;
+    this.#serialize = options.serializer ?? defaultSerialize;
+    this.#deserialize = options.deserializer ?? defaultDeserialize;
+    this.#customSerializer = options.serializer !== undefined;
+    this.#cacheSize = cacheSize;
+    this.#cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
+    this.#metrics = options.metrics === true ? new Metrics() : undefined;
+    if (options.register === true) registerStore(this);
+  }
+
+  /** Rebuild a store from `config()`. Untrusted configs (from descriptors made elsewhere) are checked against `policy`. */
+  static fromConfig(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy; register?: boolean } = {}): Store {
+    if (config.serializer === 'custom') {
+      throw new ConfigError(
+        `store '${config.name}' uses a custom serializer, which cannot be rebuilt from its config: register a store of that name in this process first`,
+      );
+    }
+    const connector = connectorFromConfig(config.connector, options);
+    return new Store(config.name, connector, {
+      cacheSize: config.cacheSize,
+      metrics: config.metrics,
+      populateTarget: config.populateTarget,
+      register: options.register ?? false,
+    });
+  }
+
+  config(): StoreConfig {
+    return {
+      name: this.name,
+      connector: this.connector.config(),
+      cacheSize: this.#cacheSize,
+      metrics: this.#metrics !== undefined,
+      populateTarget: this.populateTarget,
+      serializer: this.#customSerializer ? 'custom' : 'default',
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Serialized bytes of `obj`, ready for a connector. */
+  serialize(obj: unknown): Uint8Array {
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#serialize(obj);
+    } catch (error) {
+      if (error instanceof SerializationError) throw error;
+      throw new SerializationError(`store '${this.name}': cannot serialize value: ${(error as Error).message}`, { cause: error });
+    }
+    this.#metrics?.record('serialize', performance.now() - t0, bytes.byteLength);
+    return bytes;
+  }
+
+  /** The object encoded by `bytes`; `key` only names the culprit in errors. */
+  deserialize(bytes: Uint8Array, key?: Key): unknown {
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    let value: unknown;
+    try {
+      value = this.#deserialize(bytes);
+    } catch (error) {
+      const where = key === undefined ? '' : ` of key ${JSON.stringify(key)}`;
+      const message = `store '${this.name}': cannot deserialize bytes${where}: ${(error as Error).message}`;
+      throw new SerializationError(message, { cause: error });
+    }
+    this.#metrics?.record('deserialize', performance.now() - t0, bytes.byteLength);
+    return value;
+  }
+
+  async put(obj: unknown): Promise<Key> {
+    this.#assertOpen('put');
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const bytes = this.serialize(obj);
+    const key = await this.#connectorCall('put', undefined, () => this.connector.put(bytes));
+    this.#metrics?.record('put', performance.now() - t0, bytes.byteLength);
+    return key;
+  }
+
+  async putBatch(objs: readonly unknown[]): Promise<Key[]> {
+    this.#assertOpen('putBatch');
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const data = objs.map((obj) => this.serialize(obj));
+    const keys = await this.#connectorCall('putBatch', undefined, () => this.connector.putBatch(data));
+    const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
+    this.#metrics?.record('putBatch', performance.now() - t0, bytes);
+    return keys;
+  }
+
+  /** The object under `key`, or `undefined` when the store does not hold it. */
+  async get<T = unknown>(key: Key): Promise<T | undefined> {
+    this.#assertOpen('get');
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const cached = this.#cacheLookup(key);
+    if (cached !== undefined) return cached.value as T;
+    const bytes = await this.#connectorCall('get', key, () => this.connector.get(key));
+    return this.#finishGet<T>(key, bytes, t0);
+  }
+
+  /** Like `get` without waiting on I/O; only for connectors that have `getSync`. */
+  getSync<T = unknown>(key: Key): T | undefined {
+    this.#assertOpen('getSync');
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const cached = this.#cacheLookup(key);
+    if (cached !== undefined) return cached.value as T;
+    const getSync = this.connector.getSync;
+    if (getSync === undefined) {
+      throw new ConnectorError(this.connector.kind, 'getSync', `connector cannot read synchronously: resolve proxies of store '${this.name}' with resolveAsync`, { key });
+    }
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = getSync.call(this.connector, key);
+    } catch (error) {
+      throw this.#wrapConnectorError('getSync', key, error);
+    }
+    return this.#finishGet<T>(key, bytes, t0);
+  }
+
+  async getBatch<T = unknown>(keys: readonly Key[]): Promise<(T | undefined)[]> {
+    this.#assertOpen('getBatch');
+    const out = new Array<T | undefined>(keys.length);
+    const missing: number[] = [];
+    keys.forEach((key, i) => {
+      const cached = this.#cacheLookup(key);
+      if (cached === undefined) missing.push(i);
+      else out[i] = cached.value as T;
+    });
+    if (missing.length > 0) {
+      const t0 = this.#metrics === undefined ? 0 : performance.now();
+      const wanted = missing.map((i) => keys[i] as Key);
+      const data = await this.#connectorCall('getBatch', undefined, () => this.connector.getBatch(wanted));
+      missing.forEach((i, j) => {
+        out[i] = this.#finishGet<T>(keys[i] as Key, data[j], t0);
+      });
+    }
+    return out;
+  }
+
+  async exists(key: Key): Promise<boolean> {
+    this.#assertOpen('exists');
+    return this.#connectorCall('exists', key, () => this.connector.exists(key));
+  }
+
+  async evict(key: Key): Promise<void> {
+    this.#assertOpen('evict');
+    this.#cache?.delete(keyId(key));
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    await this.#connectorCall('evict', key, () => this.connector.evict(key));
+    this.#metrics?.record('evict', performance.now() - t0);
+  }
+
+  /** Store `obj` and return a proxy of it. Primitives cannot be proxied (see `skipNonProxiable`). */
+  async proxy<T extends Proxiable>(obj: T, options: ProxyCreateOptions = {}): Promise<Proxy<T>> {
+    this.#checkProxiable(obj, options);
+    const key = await this.put(obj);
+    return this.#proxyFor(obj, key, options);
+  }
+
+  async proxyBatch<T extends Proxiable>(objs: readonly T[], options: ProxyCreateOptions = {}): Promise<Proxy<T>[]> {
+    for (const obj of objs) this.#checkProxiable(obj, options);
+    const keys = await this.putBatch(objs);
+    return objs.map((obj, i) => this.#proxyFor(obj, keys[i] as Key, options));
+  }
+
+  /** A proxy of an object already in the store. No I/O happens until it is used. */
+  proxyFromKey<T extends Proxiable>(key: Key, options: ProxyFromKeyOptions = {}): Proxy<T> {
+    this.#assertOpen('proxyFromKey');
+    const metadata = options.metadata ?? { kind: 'object' as const };
+    return proxy(storeFactory<T>(this, key, { evict: options.evict ?? false, metadata }), { metadata });
+  }
+
+  metrics(): MetricsSnapshot | undefined {
+    return this.#metrics?.snapshot();
+  }
+
+  /** Close the connector (optionally clearing what it stored) and unregister the store. Idempotent. */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cache?.clear();
+    unregisterStore(this.name, this);
+    await this.connector.close(options);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  toString(): string {
+    return `Store(${JSON.stringify(this.name)}, ${this.connector.kind})`;
+  }
+
+  #proxyFor<T extends Proxiable>(obj: T, key: Key, options: ProxyCreateOptions): Proxy<T> {
+    const className = classNameOf(obj);
+    const metadata = { ...metadataOf(obj), ...(className === undefined ? {} : { className }) };
+    const factory = storeFactory<T>(this, key, { evict: options.evict ?? false, metadata });
+    const populate = options.populateTarget ?? this.populateTarget;
+    return proxy(factory, populate ? { target: obj, metadata } : { metadata });
+  }
+
+  #checkProxiable(obj: unknown, options: ProxyCreateOptions): void {
+    const type = obj === null ? 'null' : typeof obj;
+    if (type !== 'object' && type !== 'function') {
+      if (options.skipNonProxiable === true) return;
+      throw new NonProxiableTypeError(type);
+    }
+  }
+
+  #cacheLookup(key: Key): { value: unknown } | undefined {
+    if (this.#cache === undefined) return undefined;
+    const hit = this.#cache.get(keyId(key));
+    this.#metrics?.record(hit === undefined ? 'cacheMiss' : 'cacheHit', 0);
+    return hit;
+  }
+
+  #finishGet<T>(key: Key, bytes: Uint8Array | undefined, t0: number): T | undefined {
+    if (bytes === undefined) return undefined;
+    const value = this.deserialize(bytes, key);
+    this.#cache?.set(keyId(key), { value });
+    this.#metrics?.record('get', performance.now() - t0, bytes.byteLength);
+    return value as T;
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new StoreClosedError(this.name, operation);
+  }
+
+  async #connectorCall<R>(operation: string, key: Key | undefined, call: () => Promise<R>): Promise<R> {
+    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    try {
+      return await call();
+    } catch (error) {
+      throw this.#wrapConnectorError(operation, key, error);
+    } finally {
+      this.#metrics?.record(`connector.${operation}`, performance.now() - t0);
+    }
+  }
+
+  #wrapConnectorError(operation: string, key: Key | undefined, error: unknown): ConnectorError {
+    if (error instanceof ConnectorError) return error;
+    return new ConnectorError(`${this.connector.kind} connector of store '${this.name}'`, operation, (error as Error)?.message ?? String(error), { cause: error, key });
+  }
+}

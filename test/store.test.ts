@@ -1,0 +1,348 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  ConnectorError,
+  FileConnector,
+  MemoryConnector,
+  NonProxiableTypeError,
+  ProxyResolveError,
+  ProxyResolveMissingKeyError,
+  SerializationError,
+  Store,
+  StoreClosedError,
+  StoreExistsError,
+  extract,
+  getKey,
+  getOrCreateStore,
+  getStore,
+  isProxy,
+  isResolved,
+  registerStore,
+  resolveAsync,
+  unregisterStore,
+  type Connector,
+  type Key,
+} from '../src/index.js';
+
+const stores: Store[] = [];
+function memoryStore(name: string, options: ConstructorParameters<typeof Store>[2] = {}): Store {
+  const store = new Store(name, new MemoryConnector(), options);
+  stores.push(store);
+  return store;
+}
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close({ clear: true })));
+});
+
+/** A connector that counts reads, to prove what does and does not touch the store. */
+function countingConnector(): { connector: Connector; reads: () => number } {
+  const inner = new MemoryConnector();
+  let reads = 0;
+  const connector: Connector = {
+    kind: inner.kind,
+    put: (d) => inner.put(d),
+    putBatch: (d) => inner.putBatch(d),
+    get: (k) => { reads++; return inner.get(k); },
+    getBatch: (k) => { reads += k.length; return inner.getBatch(k); },
+    getSync: (k) => { reads++; return inner.getSync(k); },
+    exists: (k) => inner.exists(k),
+    evict: (k) => inner.evict(k),
+    config: () => inner.config(),
+    close: (o) => inner.close(o),
+  };
+  return { connector, reads: () => reads };
+}
+
+describe('Store basics', () => {
+  it('puts and gets values of many types', async () => {
+    const store = memoryStore('basics');
+    const values = [new Float64Array([1.5, 2.5]), new Map([['a', 1]]), { nested: [1, 'two', new Date(5)] }, 'text', 42n];
+    const keys = await Promise.all(values.map((v) => store.put(v)));
+    for (const [i, key] of keys.entries()) expect(await store.get(key)).toEqual(values[i]);
+  });
+
+  it('returns undefined for a missing key, and exists/evict agree', async () => {
+    const store = memoryStore('missing');
+    const key = await store.put({ a: 1 });
+    expect(await store.exists(key)).toBe(true);
+    await store.evict(key);
+    expect(await store.exists(key)).toBe(false);
+    expect(await store.get(key)).toBeUndefined();
+    await expect(store.evict(key)).resolves.toBeUndefined();
+  });
+
+  it('evict clears the cache too', async () => {
+    const store = memoryStore('evict-cache');
+    const key = await store.put({ a: 1 });
+    expect(await store.get(key)).toEqual({ a: 1 }); // now cached
+    await store.evict(key);
+    expect(await store.get(key)).toBeUndefined();
+  });
+
+  it('raises SerializationError naming key and store for corrupt bytes, and loses nothing', async () => {
+    const store = memoryStore('corrupt');
+    const key = await store.connector.put(new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+    const error = await store.get(key).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SerializationError);
+    expect((error as Error).message).toContain(JSON.stringify(key));
+    expect((error as Error).message).toContain("'corrupt'");
+    expect(await store.exists(key)).toBe(true);
+  });
+
+  it('raises SerializationError for values the serializer cannot encode', async () => {
+    const store = memoryStore('unencodable');
+    await expect(store.put({ f: () => 1 })).rejects.toBeInstanceOf(SerializationError);
+  });
+
+  it('putBatch/getBatch keep order and report missing keys as undefined', async () => {
+    const store = memoryStore('batch');
+    const keys = await store.putBatch([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    await store.evict(keys[1] as Key);
+    expect(await store.getBatch(keys)).toEqual([{ i: 0 }, undefined, { i: 2 }]);
+  });
+
+  it('caches deserialized objects with LRU eviction', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('lru', connector, { cacheSize: 2 });
+    stores.push(store);
+    const [a, b, c] = await store.putBatch([{ v: 'a' }, { v: 'b' }, { v: 'c' }]) as [Key, Key, Key];
+    await store.get(a);
+    await store.get(a);
+    expect(reads()).toBe(1);
+    await store.get(b);
+    await store.get(c); // pushes a out
+    await store.get(a);
+    expect(reads()).toBe(4);
+  });
+
+  it('cacheSize 0 disables the cache', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('nocache', connector, { cacheSize: 0 });
+    stores.push(store);
+    const key = await store.put({ v: 1 });
+    await store.get(key);
+    await store.get(key);
+    expect(reads()).toBe(2);
+  });
+
+  it('rejects bad options with ConfigError', () => {
+    expect(() => new Store('', new MemoryConnector())).toThrow(ConfigError);
+    expect(() => new Store('x', new MemoryConnector(), { cacheSize: -1 })).toThrow(/cacheSize/);
+    expect(() => new Store('x', {} as Connector)).toThrow(/Connector interface/);
+    expect(() => new Store('x', new MemoryConnector(), { serializer: () => new Uint8Array() })).toThrow(/deserializer/);
+  });
+});
+
+describe('Store proxies', () => {
+  it('populated proxies never touch the store for local use', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('populated', connector);
+    stores.push(store);
+    const p = await store.proxy({ x: 1, list: [1, 2, 3] });
+    expect(isProxy(p)).toBe(true);
+    expect(isResolved(p)).toBe(true);
+    expect(p.x + p.list.length).toBe(4);
+    expect(reads()).toBe(0);
+    expect(await store.get(getKey(p) as Key)).toEqual({ x: 1, list: [1, 2, 3] });
+  });
+
+  it('unpopulated proxies read the store once, on first use', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('lazy', connector, { populateTarget: false, cacheSize: 0 });
+    stores.push(store);
+    const p = await store.proxy(new Float64Array([1, 2, 3]));
+    expect(isResolved(p)).toBe(false);
+    expect(p instanceof Float64Array).toBe(true);
+    expect(reads()).toBe(0);
+    expect(p[1]).toBe(2);
+    expect(p.length).toBe(3);
+    expect(reads()).toBe(1);
+  });
+
+  it('evict: true deletes the object once the proxy resolves', async () => {
+    const store = memoryStore('evict-proxy');
+    const p = await store.proxy({ v: 7 }, { evict: true, populateTarget: false });
+    const key = getKey(p) as Key;
+    expect(await store.exists(key)).toBe(true);
+    expect(await resolveAsync(p)).toEqual({ v: 7 });
+    expect(await store.exists(key)).toBe(false);
+  });
+
+  it('evict: true also deletes after a synchronous resolution', async () => {
+    const store = memoryStore('evict-sync');
+    const p = await store.proxy({ v: 8 }, { evict: true, populateTarget: false });
+    expect(p.v).toBe(8);
+    await new Promise((r) => setImmediate(r));
+    expect(await store.exists(getKey(p) as Key)).toBe(false);
+  });
+
+  it('proxyBatch makes one proxy per object', async () => {
+    const store = memoryStore('proxy-batch');
+    const ps = await store.proxyBatch([{ i: 1 }, { i: 2 }]);
+    expect(ps.map((p) => p.i)).toEqual([1, 2]);
+    expect(new Set(ps.map((p) => getKey(p))).size).toBe(2);
+  });
+
+  it('proxyFromKey does no I/O until used, and a missing key names key and store', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('from-key', connector);
+    stores.push(store);
+    const key = await store.put([1, 2, 3]);
+    const p = store.proxyFromKey<number[]>(key, { metadata: { kind: 'array' } });
+    expect(Array.isArray(p)).toBe(true);
+    expect(reads()).toBe(0);
+    expect([...p]).toEqual([1, 2, 3]);
+    const missing = store.proxyFromKey<{ a: number }>('no-such-key');
+    const error = (() => { try { return missing.a; } catch (e) { return e; } })();
+    expect(error).toBeInstanceOf(ProxyResolveError);
+    const cause = (error as ProxyResolveError).cause;
+    expect(cause).toBeInstanceOf(ProxyResolveMissingKeyError);
+    expect((cause as ProxyResolveMissingKeyError).key).toBe('no-such-key');
+    expect((cause as ProxyResolveMissingKeyError).storeName).toBe('from-key');
+  });
+
+  it('refuses primitives unless skipNonProxiable', async () => {
+    const store = memoryStore('primitives');
+    // @ts-expect-error primitives are not proxiable
+    await expect(store.proxy(5)).rejects.toBeInstanceOf(NonProxiableTypeError);
+    // @ts-expect-error primitives are not proxiable
+    await expect(store.proxy(null)).rejects.toThrow(/null/);
+    // @ts-expect-error primitives are not proxiable
+    expect(await store.proxy('s', { skipNonProxiable: true })).toBe('s');
+  });
+});
+
+describe('Store connectors and errors', () => {
+  it('wraps connector failures in ConnectorError naming connector, store, operation and key', async () => {
+    const broken: Connector = {
+      kind: 'memory',
+      get: () => Promise.reject(new Error('disk on fire')),
+      put: () => Promise.reject(new Error('disk on fire')),
+      putBatch: () => Promise.reject(new Error('x')),
+      getBatch: () => Promise.reject(new Error('x')),
+      exists: () => Promise.reject(new Error('x')),
+      evict: () => Promise.reject(new Error('x')),
+      config: () => ({ kind: 'memory', options: {} }),
+      close: () => Promise.resolve(),
+    };
+    const store = new Store('broken', broken);
+    const error = (await store.get('k1').catch((e: unknown) => e)) as ConnectorError;
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error.operation).toBe('get');
+    expect(error.key).toBe('k1');
+    expect(error.message).toMatch(/memory connector of store 'broken'.*get of key "k1".*disk on fire/);
+    await expect(store.put({ a: 1 })).rejects.toThrow(/put failed: disk on fire/);
+  });
+
+  it('a connector without getSync resolves through resolveAsync and says so on sync use', async () => {
+    const inner = new MemoryConnector();
+    const asyncOnly: Connector = {
+      kind: 'memory',
+      put: (d) => inner.put(d),
+      putBatch: (d) => inner.putBatch(d),
+      get: (k) => inner.get(k),
+      getBatch: (k) => inner.getBatch(k),
+      exists: (k) => inner.exists(k),
+      evict: (k) => inner.evict(k),
+      config: () => inner.config(),
+      close: (o) => inner.close(o),
+    };
+    const store = new Store('async-only', asyncOnly, { populateTarget: false });
+    stores.push(store);
+    const p1 = await store.proxy({ v: 1 });
+    expect(() => p1.v).toThrow(/resolveAsync/);
+    const p2 = await store.proxy({ v: 2 });
+    expect((await resolveAsync(p2)).v).toBe(2);
+    expect(p2.v).toBe(2);
+  });
+
+  it('works the same over the file connector', async () => {
+    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'store-test-'));
+    const store = new Store('file-store', new FileConnector({ directory }), { populateTarget: false });
+    const p = await store.proxy(new Uint8Array([9, 8, 7]));
+    expect(Array.from(extract(p))).toEqual([9, 8, 7]);
+    await store.close({ clear: true });
+    await fs.rm(directory, { recursive: true, force: true });
+  });
+});
+
+describe('Store lifecycle, config and registry', () => {
+  it('round-trips its config through JSON', async () => {
+    const store = memoryStore('config', { cacheSize: 4, metrics: true });
+    const key = await store.put({ z: 1 });
+    const copy = Store.fromConfig(JSON.parse(JSON.stringify(store.config())));
+    expect(copy.config()).toEqual(store.config());
+    expect(await copy.get(key)).toEqual({ z: 1 });
+  });
+
+  it('custom serializers work but cannot be rebuilt from config', async () => {
+    const store = memoryStore('custom', {
+      serializer: (v) => new TextEncoder().encode(JSON.stringify(v)),
+      deserializer: (b) => JSON.parse(new TextDecoder().decode(b)) as unknown,
+    });
+    const key = await store.put({ json: true });
+    expect(await store.get(key)).toEqual({ json: true });
+    expect(store.config().serializer).toBe('custom');
+    expect(() => Store.fromConfig(store.config())).toThrow(/custom serializer/);
+  });
+
+  it('close is idempotent, later use is a StoreClosedError, await using closes', async () => {
+    const store = new Store('closing', new MemoryConnector());
+    await store.close();
+    await store.close();
+    await expect(store.put({})).rejects.toBeInstanceOf(StoreClosedError);
+    let escaped: Store | undefined;
+    {
+      await using scoped = new Store('scoped', new MemoryConnector());
+      escaped = scoped;
+    }
+    expect(escaped.closed).toBe(true);
+  });
+
+  it('registers by name and finds stores by name or proxy', async () => {
+    const store = memoryStore('reg', { register: true });
+    expect(getStore('reg')).toBe(store);
+    expect(() => new Store('reg', new MemoryConnector(), { register: true })).toThrow(StoreExistsError);
+    const other = new Store('reg', new MemoryConnector());
+    registerStore(other, { allowExisting: true });
+    expect(getStore('reg')).toBe(other);
+    unregisterStore('reg', store); // not the registered one: no-op
+    expect(getStore('reg')).toBe(other);
+    const p = await store.proxy({});
+    expect(getStore(p)).toBe(store);
+    expect(getStore({})).toBeUndefined();
+    unregisterStore('reg');
+    expect(getStore('reg')).toBeUndefined();
+  });
+
+  it('getOrCreateStore reuses a registered store and builds one otherwise', async () => {
+    const store = memoryStore('goc', { register: true });
+    expect(getOrCreateStore(store.config())).toBe(store);
+    const config = { ...store.config(), name: 'goc-new' };
+    const made = getOrCreateStore(config);
+    stores.push(made);
+    expect(made).not.toBe(store);
+    expect(getStore('goc-new')).toBe(made);
+    await made.close();
+    expect(getStore('goc-new')).toBeUndefined();
+  });
+
+  it('reports metrics per operation when enabled', async () => {
+    const store = memoryStore('metrics', { metrics: true });
+    const key = await store.put(new Uint8Array(1000));
+    await store.get(key);
+    await store.get(key);
+    const m = store.metrics();
+    expect(m?.put?.count).toBe(1);
+    expect(m?.put?.totalBytes).toBeGreaterThanOrEqual(1000);
+    expect(m?.cacheHit?.count).toBe(1);
+    expect(m?.cacheMiss?.count).toBe(1);
+    expect(m?.serialize?.meanBytes).toBeGreaterThanOrEqual(1000);
+    expect(m?.['connector.put']?.count).toBe(1);
+    expect(m?.get?.meanMs).toBeGreaterThanOrEqual(0);
+    expect(memoryStore('no-metrics').metrics()).toBeUndefined();
+  });
+});
