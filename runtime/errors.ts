@@ -1,3 +1,12 @@
+/** A key as text for messages; never throws, whatever the caller passed as a key. */
+export function describeKey(key: unknown): string {
+  try {
+    return JSON.stringify(key) ?? String(key);
+  } catch {
+    return String(key);
+  }
+}
+
 /**
  * Every error this package throws on purpose extends ProxyStoreError, so callers
  * can tell our failures from their own with one `instanceof` check.
@@ -18,7 +27,7 @@ export class ProxyResolveMissingKeyError extends ProxyStoreError {
     readonly key: unknown,
     readonly storeName: string,
   ) {
-    super(`key ${JSON.stringify(key)} is missing from store '${storeName}'`);
+    super(`key ${describeKey(key)} is missing from store '${storeName}'`);
   }
 }
 
@@ -66,7 +75,7 @@ export class ConnectorError extends ProxyStoreError {
     options?: { cause?: unknown; key?: unknown },
   ) {
     super(
-      `${connector}: ${operation}${options?.key === undefined ? '' : ` of key ${JSON.stringify(options.key)}`} failed: ${message}`,
+      `${connector}: ${operation}${options?.key === undefined ? '' : ` of key ${describeKey(options.key)}`} failed: ${message}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.key = options?.key;

@@ -23,4 +23,6 @@ export interface Factory<T> {
   resolveAsync?: () => Promise<T>;
   /** The store key, for factories that read from a store. */
   readonly key?: Key;
+  /** What `JSON.stringify(proxy)` writes instead of the target (a store proxy's descriptor). */
+  readonly toJSON?: () => unknown;
 }

@@ -5,7 +5,7 @@ import { getFactory, isProxy, proxy } from './proxy.js';
 import { getOrCreateStore } from './registry.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
 import type { StoreConfig } from './store.js';
-import type { Encoded } from '../src/types.js';
+import type { Encoded, Proxy } from '../src/types.js';
 
 export type { ProxyDescriptor };
 
@@ -21,7 +21,7 @@ export interface DecodeOptions {
  * as they are; the input is never mutated.
  */
 export function encodeProxies<T>(value: T): Encoded<T> {
-  return mapLeaves(value, isProxy, (p) => descriptorOf(p)) as Encoded<T>;
+  return mapLeaves(value, isProxy, (p) => descriptorOf(p as Proxy<object>)) as Encoded<T>;
 }
 
 /** Turn descriptors inside `value` back into lazy proxies (no I/O until they are used). */
@@ -36,8 +36,8 @@ export function proxyReviver(options: DecodeOptions = {}): (key: string, value: 
   return (_key, value) => (isDescriptorLike(value) ? proxyFromDescriptor(value, options) : value);
 }
 
-export function descriptorOf(p: object): ProxyDescriptor {
-  const factory = getFactory(p);
+export function descriptorOf(p: Proxy<object>): ProxyDescriptor {
+  const factory: unknown = getFactory(p);
   if (!isStoreFactory(factory)) {
     throw new DescriptorError('only proxies made by a Store can cross a process boundary: this proxy has a custom factory');
   }

@@ -1,5 +1,5 @@
 import type { Key } from './connector.js';
-import { ProxyResolveMissingKeyError } from './errors.js';
+import { ProxyResolveMissingKeyError, describeKey } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import type { Store, StoreConfig } from './store.js';
 
@@ -40,7 +40,7 @@ export function storeFactory<T>(
   const resolveSync = (): T => {
     const value = found(store.getSync<T>(key));
     // The caller is synchronous; eviction finishing later is fine because the value is already in hand.
-    if (evict) store.evict(key).catch((error: unknown) => process.emitWarning(`evict-on-resolve of key ${JSON.stringify(key)} in store '${store.name}' failed: ${String(error)}`));
+    if (evict) store.evict(key).catch((error: unknown) => process.emitWarning(`evict-on-resolve of key ${describeKey(key)} in store '${store.name}' failed: ${String(error)}`));
     return value;
   };
   const factory = Object.assign(resolveSync, {

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CloseOptions, Connector, ConnectorConfig, Key, ReferencePolicy } from './connector.js';
 import { connectorFromConfig } from './connector-kinds.js';
-import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError } from './errors.js';
+import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey } from './errors.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { metadataOf, proxy } from './proxy.js';
 import { deserialize as defaultDeserialize, serialize as defaultSerialize, type Deserializer, type Serializer } from './serialize.js';
@@ -144,7 +144,7 @@ export class Store {
     try {
       value = this.#deserialize(bytes);
     } catch (error) {
-      const where = key === undefined ? '' : ` of key ${JSON.stringify(key)}`;
+      const where = key === undefined ? '' : ` of key ${describeKey(key)}`;
       const message = `store '${this.name}': cannot deserialize bytes${where}: ${(error as Error).message}`;
       throw new SerializationError(message, { cause: error });
     }
@@ -235,15 +235,16 @@ export class Store {
 
   /** Store `obj` and return a proxy of it. Primitives cannot be proxied (see `skipNonProxiable`). */
   async proxy<T extends Proxiable>(obj: T, options: ProxyCreateOptions = {}): Promise<Proxy<T>> {
-    this.#checkProxiable(obj, options);
+    if (!this.#checkProxiable(obj, options)) return obj as Proxy<T>;
     const key = await this.put(obj);
     return this.#proxyFor(obj, key, options);
   }
 
   async proxyBatch<T extends Proxiable>(objs: readonly T[], options: ProxyCreateOptions = {}): Promise<Proxy<T>[]> {
-    for (const obj of objs) this.#checkProxiable(obj, options);
-    const keys = await this.putBatch(objs);
-    return objs.map((obj, i) => this.#proxyFor(obj, keys[i] as Key, options));
+    const proxiable = objs.filter((obj) => this.#checkProxiable(obj, options));
+    const keys = await this.putBatch(proxiable);
+    let next = 0;
+    return objs.map((obj) => (proxiable[next] === obj ? this.#proxyFor(obj, keys[next++] as Key, options) : (obj as Proxy<T>)));
   }
 
   /** A proxy of an object already in the store. No I/O happens until it is used. */
@@ -282,12 +283,12 @@ export class Store {
     return proxy(factory, populate ? { target: obj, metadata } : { metadata });
   }
 
-  #checkProxiable(obj: unknown, options: ProxyCreateOptions): void {
+  /** True when `obj` can be proxied; false when it is a primitive to hand back as it is. */
+  #checkProxiable(obj: unknown, options: ProxyCreateOptions): boolean {
     const type = obj === null ? 'null' : typeof obj;
-    if (type !== 'object' && type !== 'function') {
-      if (options.skipNonProxiable === true) return;
-      throw new NonProxiableTypeError(type);
-    }
+    if (type === 'object' || type === 'function') return true;
+    if (options.skipNonProxiable === true) return false;
+    throw new NonProxiableTypeError(type);
   }
 
   #cacheLookup(key: Key): { value: unknown } | undefined {

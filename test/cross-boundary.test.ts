@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileConnector, Store, decodeProxies, encodeProxies, extract, isProxy, isResolved, proxyReviver } from '../src/index.js';
+import { FileConnector, Store, type Proxy, decodeProxies, encodeProxies, extract, isProxy, isResolved, proxyReviver } from '../src/index.js';
 
 // The fixtures import the package by name, i.e. the build in dist/ (npm test builds first).
 const fixture = (name: string): string => path.join(import.meta.dirname, 'fixtures', name);
@@ -37,7 +37,7 @@ describe('worker threads', () => {
     expect(reply.sum).toBe((99_999 * 100_000) / 2);
     expect(reply.metrics.get?.count).toBe(1);
     expect(reply.metrics.get?.totalBytes).toBeGreaterThanOrEqual(800_000);
-    const made = decodeProxies(reply.made) as { from: string; values: number[] };
+    const made = decodeProxies(reply.made) as Proxy<{ from: string; values: number[] }>;
     expect(isProxy(made)).toBe(true);
     expect(isResolved(made)).toBe(false);
     expect(extract(made)).toEqual({ from: 'worker', values: [1, 2, 3] });

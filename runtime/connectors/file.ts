@@ -12,9 +12,10 @@ export interface FileConnectorOptions {
 }
 
 /**
- * Keys are plain file names. No separators or NUL, so a key cannot leave the
- * directory; no leading '.', which rules out '.', '..' and our in-progress
- * temp files, so a reader can never open a half-written object.
+ * Keys are plain file names from a portable character set. No separators or
+ * NUL, so a key cannot leave the directory; no leading '.', which rules out
+ * '.', '..' and our in-progress temp files, so a reader can never open a
+ * half-written object.
  */
 const KEY_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 
@@ -28,7 +29,7 @@ const KEY_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
  */
 export class FileConnector implements Connector {
   readonly kind = 'file';
-  /** Absolute. */
+  /** Absolute, so that config() names the same place whatever the receiver's working directory. */
   readonly directory: string;
   /** How many directories, counting up from `directory`, the constructor created; clear may remove those, and only those. */
   readonly #createdLevels: number;

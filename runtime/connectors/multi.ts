@@ -1,0 +1,493 @@
+import os from 'node:os';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ReferencePolicy } from '../connector.js';
+import { connectorFromConfig, registerConnectorKind } from '../connector-kinds.js';
+import { ConfigError, ConnectorError, DescriptorError, describeKey } from '../errors.js';
+
+/**
+ * When a connector takes a put. Every bound is optional; a put goes to the
+ * highest-priority active connector whose policy accepts it.
+ *
+ * Tags, two rules, both checked:
+ * - `tags` (subset rule): every tag of the put must be among them (or among
+ *   `requiredTags`). A policy without either takes only untagged puts; a put
+ *   without tags passes this rule everywhere. Use it to say "this connector
+ *   can handle puts labelled so".
+ * - `requiredTags` (superset rule): the put must carry all of them. Use it to
+ *   reserve a connector for puts that ask for it explicitly.
+ */
+export interface MultiPolicy {
+  /** Among connectors that accept a put, the highest wins; ties go to the one listed first. Default 0. */
+  readonly priority?: number;
+  /** Smallest put in bytes, inclusive. Default 0. */
+  readonly minSize?: number;
+  /** Largest put in bytes, inclusive. Default: unbounded. */
+  readonly maxSize?: number;
+  readonly tags?: readonly string[];
+  readonly requiredTags?: readonly string[];
+  /**
+   * Regular expression source matched, case-insensitively, against the whole of
+   * `os.hostname()`. On other hosts the connector is dormant: its config is kept
+   * (so `config()` carries it on) but it is never built or used. Default: every host.
+   */
+  readonly hostPattern?: string;
+}
+
+/**
+ * A connector in hand, or the config to build it from. Prefer configs for
+ * connectors that are dormant on some hosts: a dormant config is never built,
+ * whereas an instance exists already (it is only kept so close() closes it).
+ */
+export type MultiConnectorEntry =
+  | { readonly connector: Connector; readonly policy?: MultiPolicy }
+  | { readonly config: ConnectorConfig; readonly policy?: MultiPolicy };
+
+export interface MultiConnectorOptions {
+  readonly connectors: { readonly [name: string]: MultiConnectorEntry };
+}
+
+/** How configs among the entries are rebuilt: as `connectorFromConfig` does, untrusted ones checked against `policy`. */
+export interface MultiBuildOptions {
+  readonly trusted?: boolean;
+  readonly policy?: ReferencePolicy;
+}
+
+export interface PutOptions {
+  /** Routing labels, matched against each policy's `tags` and `requiredTags`. */
+  readonly tags?: readonly string[];
+}
+
+/**
+ * Connectors that route puts by tags. `Store.put` does not pass tags yet; the
+ * intended wiring is a `tags` option on `store.put`/`proxy`/`proxyBatch` that
+ * calls these when the connector has them (`'putWith' in connector`), and
+ * refuses tags otherwise. Keys carry the route, so reads need no tags.
+ */
+export interface TaggedPut {
+  putWith(data: Uint8Array, options: PutOptions): Promise<Key>;
+  putBatchWith(data: readonly Uint8Array[], options: PutOptions): Promise<Key[]>;
+}
+
+/** A MultiConnector failure of its own (no connector accepts a put, a key it cannot route); children's errors pass through as they are. */
+export class MultiConnectorError extends ConnectorError {
+  override name = 'MultiConnectorError';
+  /** Size in bytes of the put no connector accepted. */
+  readonly size: number | undefined;
+  /** Tags of that put. */
+  readonly tags: readonly string[] | undefined;
+  /** The connectors that were considered, by name. */
+  readonly candidates: readonly string[];
+
+  constructor(
+    operation: string,
+    message: string,
+    options: { cause?: unknown; key?: unknown; size?: number; tags?: readonly string[]; candidates?: readonly string[] } = {},
+  ) {
+    super('multi', operation, message, options);
+    this.size = options.size;
+    this.tags = options.tags;
+    this.candidates = options.candidates ?? [];
+  }
+}
+
+/** Keys name the connector holding the object, so reads route without any policy. */
+// A type alias, not an interface, so that it counts as a JsonValue.
+type MultiKey = { readonly c: string; readonly k: Key };
+
+interface Policy {
+  readonly priority: number;
+  readonly minSize: number;
+  readonly maxSize: number;
+  readonly tags: readonly string[];
+  readonly requiredTags: readonly string[];
+  readonly hostPattern: string | undefined;
+}
+
+interface Route {
+  readonly name: string;
+  readonly policy: Policy;
+  /** Undefined while dormant. */
+  readonly connector: Connector | undefined;
+  /** A dormant entry's is kept as it came, to be passed on unchanged. */
+  readonly config: () => ConnectorConfig;
+  /** Instances handed in are closed with us even when dormant; dormant configs were never built. */
+  readonly owned: Connector | undefined;
+}
+
+/**
+ * Routes each put to one of several named connectors by size, tags and host,
+ * and every other operation by the connector name inside the key.
+ *
+ * Small objects in memory, everything else in files:
+ *
+ * ```ts
+ * const multi = new MultiConnector({
+ *   connectors: {
+ *     small: { connector: new MemoryConnector(), policy: { maxSize: 64 * 1024, priority: 1 } },
+ *     big: { config: { kind: 'file', options: { directory: '/tmp/objects' } } },
+ *   },
+ * });
+ * const store = new Store('mixed', multi);
+ * await store.put(new Float64Array(1e6)); // 8 MB: too big for 'small', lands in 'big'
+ * await store.put({ id: 1 });             // fits both; 'small' has the higher priority
+ * await multi.putWith(bytes, { tags: ['gpu'] }); // tags: see MultiPolicy and TaggedPut
+ * ```
+ *
+ * Keys look like `{ c: 'big', k: <the file connector's key> }`. `config()`
+ * nests each child's config (dormant ones included), and a connector rebuilt
+ * from it builds its children with the same trust and policy, so a descriptor
+ * from elsewhere cannot smuggle in a kind its receiver does not allow.
+ */
+export class MultiConnector implements Connector, TaggedPut {
+  readonly kind = 'multi';
+  readonly #routes: readonly Route[];
+  readonly #byName: ReadonlyMap<string, Route>;
+  readonly #hostname = os.hostname();
+  #closed = false;
+
+  constructor(options: MultiConnectorOptions, build: MultiBuildOptions = {}) {
+    const entries = Object.entries(entriesOption(options));
+    if (entries.length === 0) throw new ConfigError('multi connector: give at least one connector');
+    const trusted = build.trusted ?? true;
+    this.#routes = entries.map(([name, entry]) => this.#route(name, entry, trusted, build.policy));
+    this.#byName = new Map(this.#routes.map((route) => [route.name, route]));
+  }
+
+  /** Names of the connectors in use on this host; the others are dormant. */
+  get active(): string[] {
+    return this.#routes.filter((route) => route.connector !== undefined).map((route) => route.name);
+  }
+
+  put(data: Uint8Array): Promise<Key> {
+    return this.putWith(data, {});
+  }
+
+  putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
+    return this.putBatchWith(data, {});
+  }
+
+  async putWith(data: Uint8Array, options: PutOptions): Promise<Key> {
+    const tags = tagsOption(options);
+    const route = this.#choose('put', data.byteLength, tags);
+    const connector = route.connector as Connector;
+    return wrapKey(route, await (isTagged(connector) ? connector.putWith(data, { tags }) : connector.put(data)));
+  }
+
+  /** Items bound for the same connector go to it as one putBatch; if any batch fails, the others' objects are evicted again. */
+  async putBatchWith(data: readonly Uint8Array[], options: PutOptions): Promise<Key[]> {
+    const tags = tagsOption(options);
+    const groups = group(data, (bytes) => this.#choose('putBatch', bytes.byteLength, tags));
+    const settled = await Promise.allSettled(
+      [...groups].map(async ([route, items]) => {
+        const connector = route.connector as Connector;
+        const bytes = items.map(({ item }) => item);
+        const keys = await (isTagged(connector) ? connector.putBatchWith(bytes, { tags }) : connector.putBatch(bytes));
+        return { route, items, keys };
+      }),
+    );
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed !== undefined) {
+      const stored = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      // Best effort: the batch's own failure is what the caller needs to see.
+      await Promise.allSettled(stored.flatMap(({ route, keys }) => keys.map((key) => (route.connector as Connector).evict(key))));
+      throw failed.reason;
+    }
+    const out = new Array<Key>(data.length);
+    for (const result of settled) {
+      if (result.status !== 'fulfilled') continue;
+      const { route, items, keys } = result.value;
+      items.forEach(({ index }, i) => (out[index] = wrapKey(route, keys[i] as Key)));
+    }
+    return out;
+  }
+
+  get(key: Key): Promise<Uint8Array | undefined> {
+    return this.#call('get', key, (connector, inner) => connector.get(inner));
+  }
+
+  getSync(key: Key): Uint8Array | undefined {
+    const { route, inner } = this.#resolve('getSync', key);
+    const connector = route.connector as Connector;
+    if (connector.getSync === undefined) {
+      throw new MultiConnectorError('getSync', `connector '${route.name}' (${connector.kind}) cannot read synchronously: resolve with resolveAsync`, { key });
+    }
+    return connector.getSync(inner);
+  }
+
+  /** One getBatch per connector involved, run in parallel; every key is checked before any is read. */
+  async getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
+    const groups = group(
+      keys.map((key) => this.#resolve('getBatch', key)),
+      ({ route }) => route,
+    );
+    const out = new Array<Uint8Array | undefined>(keys.length);
+    await Promise.all(
+      [...groups].map(async ([route, items]) => {
+        const data = await (route.connector as Connector).getBatch(items.map(({ item }) => item.inner));
+        items.forEach(({ index }, i) => (out[index] = data[i]));
+      }),
+    );
+    return out;
+  }
+
+  exists(key: Key): Promise<boolean> {
+    return this.#call('exists', key, (connector, inner) => connector.exists(inner));
+  }
+
+  evict(key: Key): Promise<void> {
+    return this.#call('evict', key, (connector, inner) => connector.evict(inner));
+  }
+
+  config(): ConnectorConfig {
+    const connectors: Record<string, JsonValue> = {};
+    for (const route of this.#routes) {
+      const config = route.config();
+      connectors[route.name] = { config: { kind: config.kind, options: config.options }, policy: policyJson(route.policy) };
+    }
+    return { kind: this.kind, options: { connectors } };
+  }
+
+  /** Closes every child it holds, passing `clear` on; all are tried even when one fails. */
+  async close(options: CloseOptions = {}): Promise<void> {
+    this.#closed = true;
+    const routes = this.#routes.filter((route) => route.owned !== undefined);
+    const results = await Promise.allSettled(routes.map((route) => (route.owned as Connector).close(options)));
+    const failures: string[] = [];
+    let cause: unknown;
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      const reason: unknown = result.reason;
+      cause ??= reason;
+      failures.push(`'${routes[i]?.name ?? '?'}': ${reason instanceof Error ? reason.message : String(reason)}`);
+    });
+    if (failures.length > 0) throw new MultiConnectorError('close', failures.join('; '), { cause });
+  }
+
+  #route(name: string, entry: MultiConnectorEntry, trusted: boolean, referencePolicy: ReferencePolicy | undefined): Route {
+    const where = `multi connector entry '${name}'`;
+    if (typeof entry !== 'object' || entry === null) throw new ConfigError(`${where}: must be an object with 'connector' or 'config'`);
+    const policy = policyOption(entry.policy, where, trusted);
+    const active = policy.hostPattern === undefined || hostRegExp(policy.hostPattern).test(this.#hostname);
+    if ('connector' in entry) {
+      const given = entry.connector;
+      if (typeof given !== 'object' || given === null || typeof given.put !== 'function') throw new ConfigError(`${where}: 'connector' must implement the Connector interface`);
+      const kept = active ? undefined : given.config();
+      return { name, policy, connector: active ? given : undefined, config: () => kept ?? given.config(), owned: given };
+    }
+    if (!('config' in entry)) throw new ConfigError(`${where}: must have 'connector' or 'config'`);
+    const config = configShape(entry.config, where);
+    if (!active) return { name, policy, connector: undefined, config: () => config, owned: undefined };
+    const connector = connectorFromConfig(config, { trusted, ...(referencePolicy === undefined ? {} : { policy: referencePolicy }) });
+    return { name, policy, connector, config: () => connector.config(), owned: connector };
+  }
+
+  #choose(operation: string, size: number, tags: readonly string[]): Route {
+    this.#assertOpen(operation);
+    let best: Route | undefined;
+    for (const route of this.#routes) {
+      if (route.connector === undefined || !accepts(route.policy, size, tags)) continue;
+      if (best === undefined || route.policy.priority > best.policy.priority) best = route;
+    }
+    if (best !== undefined) return best;
+    const candidates = this.#routes.map((route) => describeRoute(route, this.#hostname)).join('; ');
+    throw new MultiConnectorError(operation, `no connector accepts ${size} bytes with tags ${JSON.stringify(tags)} (candidates: ${candidates})`, {
+      size,
+      tags,
+      candidates: this.#routes.map((route) => route.name),
+    });
+  }
+
+  #resolve(operation: string, key: Key): { route: Route; inner: Key } {
+    this.#assertOpen(operation);
+    if (!isMultiKey(key)) throw new MultiConnectorError(operation, 'not a key of a multi connector: keys look like { c: <connector name>, k: <its key> }', { key });
+    const route = this.#byName.get(key.c);
+    if (route === undefined) {
+      throw new MultiConnectorError(operation, `no connector named '${key.c}' here (connectors: ${[...this.#byName.keys()].join(', ')})`, { key });
+    }
+    if (route.connector === undefined) {
+      throw new MultiConnectorError(
+        operation,
+        `connector '${key.c}' is dormant on host '${this.#hostname}' (its hostPattern is ${JSON.stringify(route.policy.hostPattern)}), so its objects cannot be reached from here`,
+        { key },
+      );
+    }
+    return { route, inner: key.k };
+  }
+
+  async #call<R>(operation: string, key: Key, call: (connector: Connector, inner: Key) => Promise<R>): Promise<R> {
+    const { route, inner } = this.#resolve(operation, key);
+    return call(route.connector as Connector, inner);
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new MultiConnectorError(operation, `connector over ${this.#routes.map((route) => `'${route.name}'`).join(', ')} is closed`);
+  }
+}
+
+/** Tags pass on to children that route by tags too, such as a nested MultiConnector. */
+function isTagged(connector: Connector): connector is Connector & TaggedPut {
+  return typeof (connector as Partial<TaggedPut>).putWith === 'function' && typeof (connector as Partial<TaggedPut>).putBatchWith === 'function';
+}
+
+function wrapKey(route: Route, key: Key): MultiKey {
+  return { c: route.name, k: key };
+}
+
+function isMultiKey(key: Key): key is MultiKey {
+  return typeof key === 'object' && key !== null && !Array.isArray(key) && typeof (key as { c?: unknown }).c === 'string' && Object.hasOwn(key, 'k');
+}
+
+/** Items grouped by where they go, keeping each item's position for reassembly. */
+function group<T, R>(items: readonly T[], target: (item: T) => R): Map<R, { item: T; index: number }[]> {
+  const groups = new Map<R, { item: T; index: number }[]>();
+  items.forEach((item, index) => {
+    const to = target(item);
+    let list = groups.get(to);
+    if (list === undefined) groups.set(to, (list = []));
+    list.push({ item, index });
+  });
+  return groups;
+}
+
+function accepts(policy: Policy, size: number, tags: readonly string[]): boolean {
+  return (
+    size >= policy.minSize &&
+    size <= policy.maxSize &&
+    tags.every((tag) => policy.tags.includes(tag) || policy.requiredTags.includes(tag)) &&
+    policy.requiredTags.every((tag) => tags.includes(tag))
+  );
+}
+
+function describeRoute(route: Route, hostname: string): string {
+  const { policy } = route;
+  const parts = [`priority ${policy.priority}`, `size ${policy.minSize}..${policy.maxSize === Infinity ? '∞' : policy.maxSize}`, `tags ${JSON.stringify(policy.tags)}`];
+  if (policy.requiredTags.length > 0) parts.push(`requiredTags ${JSON.stringify(policy.requiredTags)}`);
+  if (route.connector === undefined) parts.push(`dormant: hostPattern ${JSON.stringify(policy.hostPattern)} does not match '${hostname}'`);
+  return `'${route.name}' (${parts.join(', ')})`;
+}
+
+function hostRegExp(pattern: string): RegExp {
+  // Host names are case-insensitive; the whole name must match, as with Python's re.fullmatch.
+  return new RegExp(`^(?:${pattern})$`, 'i');
+}
+
+function policyJson(policy: Policy): { [field: string]: JsonValue } {
+  return {
+    priority: policy.priority,
+    minSize: policy.minSize,
+    // JSON has no Infinity: an absent maxSize is unbounded.
+    ...(policy.maxSize === Infinity ? {} : { maxSize: policy.maxSize }),
+    tags: [...policy.tags],
+    requiredTags: [...policy.requiredTags],
+    ...(policy.hostPattern === undefined ? {} : { hostPattern: policy.hostPattern }),
+  };
+}
+
+function entriesOption(options: MultiConnectorOptions): MultiConnectorOptions['connectors'] {
+  const connectors = (options as Partial<MultiConnectorOptions> | undefined)?.connectors;
+  if (typeof connectors !== 'object' || connectors === null || Array.isArray(connectors)) {
+    throw new ConfigError("multi connector: option 'connectors' must be an object mapping names to { connector | config, policy }");
+  }
+  return connectors;
+}
+
+function configShape(config: unknown, where: string): ConnectorConfig {
+  const candidate = config as Partial<ConnectorConfig> | null;
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.kind !== 'string' || typeof candidate.options !== 'object' || candidate.options === null) {
+    throw new ConfigError(`${where}: 'config' must be { kind: string, options: object }`);
+  }
+  return { kind: candidate.kind, options: candidate.options };
+}
+
+function policyOption(value: unknown, where: string, trusted: boolean): Policy {
+  if (value === undefined) return { priority: 0, minSize: 0, maxSize: Infinity, tags: [], requiredTags: [], hostPattern: undefined };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where}: 'policy' must be an object`);
+  const policy = value as { [field in keyof MultiPolicy]?: unknown };
+  const fail = (field: string, expected: string, got: unknown): never => {
+    throw new ConfigError(`${where}: policy.${field} must be ${expected}, got ${describeKey(got)}`);
+  };
+  const number = (field: 'priority' | 'minSize' | 'maxSize', fallback: number, min: number): number => {
+    const given = policy[field];
+    if (given === undefined) return fallback;
+    if (typeof given !== 'number' || Number.isNaN(given) || given < min || (given === Infinity && field !== 'maxSize')) fail(field, `a number >= ${min}`, given);
+    return given as number;
+  };
+  const strings = (field: 'tags' | 'requiredTags'): readonly string[] => {
+    const given = policy[field] ?? [];
+    if (!Array.isArray(given) || !given.every((tag) => typeof tag === 'string')) fail(field, 'an array of strings', given);
+    return [...(given as string[])];
+  };
+  const priority = number('priority', 0, -Infinity);
+  const minSize = number('minSize', 0, 0);
+  const maxSize = number('maxSize', Infinity, minSize);
+  const hostPattern = policy.hostPattern;
+  if (hostPattern !== undefined) {
+    if (typeof hostPattern !== 'string') return fail('hostPattern', 'a regular expression source string', hostPattern);
+    if (!trusted) assertTameHostPattern(hostPattern, where);
+    try {
+      hostRegExp(hostPattern);
+    } catch (cause) {
+      throw new ConfigError(`${where}: policy.hostPattern is not a valid regular expression: ${(cause as Error).message}`, { cause });
+    }
+  }
+  return { priority, minSize, maxSize, tags: strings('tags'), requiredTags: strings('requiredTags'), hostPattern };
+}
+
+const MAX_UNTRUSTED_PATTERN = 256;
+const MAX_UNTRUSTED_QUANTIFIERS = 4;
+
+/**
+ * A pattern from a descriptor made elsewhere runs here, against our host name,
+ * and a backtracking engine can take exponential time on a crafted pattern.
+ * Refusing backreferences and repeated groups rules out the exponential
+ * cases; capping the quantifiers bounds the polynomial ones (k quantifiers on
+ * a host name of n characters backtrack at most about n^(k+1) steps). Refuses
+ * conservatively: an escaped ')' before a quantifier also counts as a group.
+ */
+function assertTameHostPattern(pattern: string, where: string): void {
+  const refuse = (why: string): never => {
+    throw new DescriptorError(`${where}: policy.hostPattern from elsewhere is refused: ${why}`);
+  };
+  if (pattern.length > MAX_UNTRUSTED_PATTERN) refuse(`longer than ${MAX_UNTRUSTED_PATTERN} characters`);
+  let quantifiers = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
+    if (char === '\\') {
+      if (/[1-9k]/.test(pattern[i + 1] ?? '')) refuse('backreferences are not allowed');
+      i++;
+    } else if (char === '[') {
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+    } else if (char === '*' || char === '+' || (char === '?' && pattern[i - 1] !== '(') || (char === '{' && /^\{\d+(,\d*)?\}/.test(pattern.slice(i)))) {
+      // An optional group only doubles the ways to match, and counts against the cap below.
+      if (pattern[i - 1] === ')' && char !== '?') refuse('repeated groups are not allowed');
+      if (++quantifiers > MAX_UNTRUSTED_QUANTIFIERS) refuse(`more than ${MAX_UNTRUSTED_QUANTIFIERS} quantifiers`);
+    }
+  }
+}
+
+function tagsOption(options: PutOptions): readonly string[] {
+  const tags = options.tags ?? [];
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) throw new ConfigError(`multi connector: put tags must be an array of strings, got ${describeKey(tags)}`);
+  return tags;
+}
+
+registerConnectorKind(
+  {
+    kind: 'multi',
+    fromOptions(options, { trusted, policy }) {
+      const connectors = options.connectors;
+      if (typeof connectors !== 'object' || connectors === null || Array.isArray(connectors)) {
+        throw new ConfigError("multi connector: option 'connectors' must be an object mapping names to { config, policy }");
+      }
+      const entries: Record<string, MultiConnectorEntry> = {};
+      for (const [name, entry] of Object.entries(connectors)) {
+        const where = `multi connector entry '${name}'`;
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${where}: must be { config, policy }`);
+        const { config, policy } = entry as { config?: JsonValue; policy?: JsonValue };
+        // Only configs travel: a config naming a live instance cannot exist.
+        entries[name] = { config: configShape(config, where), ...(policy === undefined ? {} : { policy: policy as MultiPolicy }) };
+      }
+      return new MultiConnector({ connectors: entries }, { trusted, policy });
+    },
+  },
+  { builtin: true },
+);

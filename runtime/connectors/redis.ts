@@ -1,0 +1,421 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key } from '../connector.js';
+import { registerConnectorKind } from '../connector-kinds.js';
+import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
+import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
+
+/** TLS settings that survive JSON, so they can travel in `config()` (e.g. servername, rejectUnauthorized, a PEM `ca` string). */
+export type RedisTlsOptions = boolean | { readonly [option: string]: JsonValue };
+
+export interface RedisConnectorOptions {
+  /** Default '127.0.0.1'. */
+  readonly host?: string;
+  /** Default 6379. */
+  readonly port?: number;
+  /** Default 0. */
+  readonly db?: number;
+  /**
+   * Every key starts with it. Default: `proxystore:<random>:`, a namespace of
+   * this connector's own that its copies rebuilt from `config()` share.
+   */
+  readonly prefix?: string;
+  readonly username?: string;
+  /**
+   * Never part of `config()`: a connector rebuilt from a descriptor takes it
+   * from the receiver's `PROXYSTORE_REDIS_PASSWORD` environment variable.
+   */
+  readonly password?: string;
+  readonly tls?: RedisTlsOptions;
+  /**
+   * An ioredis client to use instead of opening one; its connection settings
+   * and failure handling are its owner's, and `close()` leaves it open. Do not
+   * combine with host, port, db, username, password or tls.
+   */
+  readonly client?: Redis;
+  /** Bound on establishing each connection. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Bound on each command, from the moment it is issued, waiting for a
+   * connection included, so no operation hangs on an unreachable or frozen
+   * server. Default 10 s; raise it for objects of hundreds of MB over slow links.
+   */
+  readonly commandTimeoutMs?: number;
+}
+
+/** Read by `fromOptions`, i.e. by connectors rebuilt from a config, which never carries the password. */
+export const REDIS_PASSWORD_ENV = 'PROXYSTORE_REDIS_PASSWORD';
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 6379;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+/** A sync read may first have to start the bridge worker and load ioredis in it. */
+const BRIDGE_START_ALLOWANCE_MS = 5_000;
+const DISCONNECT_TIMEOUT_MS = 200;
+/** Keys asked of SCAN (and so unlinked) per round trip when clearing. */
+const CLEAR_BATCH = 1_000;
+/**
+ * A command fails after one reconnect attempt instead of ioredis' default 20,
+ * so an unreachable server is reported in about a second rather than queued.
+ */
+const MAX_RETRIES_PER_REQUEST = 1;
+/**
+ * Reconnection never gives up, backing off to one attempt a second, so the
+ * connector works again as soon as Redis is back; commands issued meanwhile
+ * still fail within `commandTimeoutMs` at most.
+ */
+const retryDelay = (attempt: number): number => Math.min(attempt * 100, 1_000);
+
+const CONNECTION_OPTIONS = ['host', 'port', 'db', 'username', 'password', 'tls'] as const;
+
+interface Settings {
+  readonly host: string;
+  readonly port: number;
+  readonly db: number;
+  readonly prefix: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: RedisTlsOptions | undefined;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+}
+
+/**
+ * Keeps objects in Redis as binary-safe strings, so any thread, process or
+ * machine that can reach the server can read them.
+ *
+ * Keys are `<prefix><instance>:<uuid>`. The instance part is random per
+ * connector and not in `config()`: copies rebuilt from the config read, write
+ * and evict anywhere under the prefix, while `close({ clear: true })` deletes
+ * exactly this instance's keys (found by SCAN, so a put that timed out but
+ * reached Redis later is not left behind) and never anything else.
+ * Keys outside the prefix are treated as missing, so a descriptor cannot make
+ * this connector read or delete unrelated data on the server.
+ *
+ * `get` returns a plain Uint8Array over the bytes ioredis received; it is the
+ * caller's alone.
+ */
+export class RedisConnector implements Connector {
+  readonly kind = 'redis';
+  readonly prefix: string;
+  readonly #settings: Settings;
+  readonly #client: Redis;
+  readonly #ownsClient: boolean;
+  /** Names the server in errors: 'redis host:port'. */
+  readonly #name: string;
+  readonly #instancePrefix: string;
+  #lastConnectionError: Error | undefined;
+  #bridge: SyncBridge | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: RedisConnectorOptions = {}) {
+    const { client } = options;
+    if (client !== undefined) {
+      const clash = CONNECTION_OPTIONS.find((option) => options[option] !== undefined);
+      if (clash !== undefined) throw new ConfigError(`redis connector: option '${clash}' cannot be combined with 'client' (the client's own settings apply)`);
+    }
+    const settings = parseSettings(client === undefined ? { ...options } : { ...options, ...settingsOfClient(client) });
+    this.#settings = settings;
+    this.prefix = settings.prefix;
+    this.#instancePrefix = `${settings.prefix}${randomBytes(6).toString('base64url')}:`;
+    this.#name = `redis ${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+    this.#ownsClient = client === undefined;
+    this.#client = client ?? this.#open();
+  }
+
+  async put(data: Uint8Array): Promise<Key> {
+    this.#assertOpen('put');
+    const key = this.#newKey();
+    await this.#run('put', undefined, () => this.#client.set(key, asBuffer(data)));
+    return key;
+  }
+
+  /** One MSET, so one round trip however many objects. */
+  async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
+    this.#assertOpen('putBatch');
+    if (data.length === 0) return [];
+    const keys = data.map(() => this.#newKey());
+    await this.#run('putBatch', undefined, () => this.#client.mset(...data.flatMap((bytes, i) => [keys[i] as string, asBuffer(bytes)])));
+    return keys;
+  }
+
+  async get(key: Key): Promise<Uint8Array | undefined> {
+    const id = this.#ours('get', key);
+    if (id === undefined) return undefined;
+    return asBytes(await this.#run('get', id, () => this.#client.getBuffer(id)));
+  }
+
+  /** One MGET, so one round trip however many keys. */
+  async getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
+    this.#assertOpen('getBatch');
+    const ids = keys.map((key) => this.#ours('getBatch', key));
+    const wanted = ids.filter((id) => id !== undefined);
+    if (wanted.length === 0) return ids.map(() => undefined);
+    const found = await this.#run('getBatch', undefined, () => this.#client.mgetBuffer(wanted));
+    let next = 0;
+    return ids.map((id) => (id === undefined ? undefined : asBytes(found[next++])));
+  }
+
+  async exists(key: Key): Promise<boolean> {
+    const id = this.#ours('exists', key);
+    if (id === undefined) return false;
+    return (await this.#run('exists', id, () => this.#client.exists(id))) > 0;
+  }
+
+  async evict(key: Key): Promise<void> {
+    const id = this.#ours('evict', key);
+    if (id === undefined) return;
+    // UNLINK frees a large value in the background instead of stalling the server.
+    await this.#run('evict', id, () => this.#client.unlink(id));
+  }
+
+  /**
+   * Blocks the calling thread while a worker thread (started on first use,
+   * shared with connectors of the same config, stopped by `close()`) reads the
+   * key over its own connection; see sync-bridge.ts.
+   */
+  getSync(key: Key): Uint8Array | undefined {
+    const id = this.#ours('getSync', key);
+    if (id === undefined) return undefined;
+    this.#bridge ??= acquireSyncBridge(this.config(), {
+      // The worker imports this module to register the 'redis' kind there.
+      modules: [new URL('./redis.js', import.meta.url)],
+      localOptions: this.#localOptions(),
+      timeoutMs: this.#settings.commandTimeoutMs + BRIDGE_START_ALLOWANCE_MS,
+      name: this.#name,
+      ownedBytes: true,
+    });
+    return this.#bridge.get(id);
+  }
+
+  /** Holds no password: see `password`. */
+  config(): ConnectorConfig {
+    const { host, port, db, prefix, username, tls } = this.#settings;
+    return {
+      kind: this.kind,
+      options: {
+        host,
+        port,
+        db,
+        prefix,
+        ...(username === undefined ? {} : { username }),
+        ...(tls === undefined || tls === false ? {} : { tls }),
+      },
+    };
+  }
+
+  /**
+   * Stops the sync bridge, deletes this instance's keys when asked, then ends
+   * the connection gracefully (after replies still due) unless the client was
+   * given to us. Idempotent: later calls return the first call's outcome, and
+   * `clear` counts only on that first call.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.clear === true);
+    return this.#closing;
+  }
+
+  toString(): string {
+    return `RedisConnector(${this.#name}, prefix ${JSON.stringify(this.prefix)})`;
+  }
+
+  #open(): Redis {
+    const { host, port, db, username, password, tls, connectTimeoutMs, commandTimeoutMs } = this.#settings;
+    const options: RedisOptions = {
+      host,
+      port,
+      db,
+      username,
+      password,
+      tls: tls === true ? {} : tls === false ? undefined : tls,
+      // Connect on first use: a connector rebuilt from a descriptor costs nothing until it reads.
+      lazyConnect: true,
+      connectTimeout: connectTimeoutMs,
+      commandTimeout: commandTimeoutMs,
+      // Commands wait (bounded by commandTimeout) while connecting, instead of failing before the first connection is up.
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
+      retryStrategy: retryDelay,
+      // After a failed connection the socket never reports closing again, so ioredis' wait for it (2 s by default) would keep the process, or the bridge worker, alive that long after close().
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+    };
+    const client = new Redis(options);
+    // Connection errors also reach the failing commands; kept to explain them, and handled so ioredis does not log them.
+    client.on('error', (error: Error) => (this.#lastConnectionError = error));
+    client.on('ready', () => (this.#lastConnectionError = undefined));
+    return client;
+  }
+
+  async #close(clear: boolean): Promise<void> {
+    const bridge = this.#bridge;
+    this.#bridge = undefined;
+    try {
+      await bridge?.release();
+      if (clear) await this.#clear();
+    } finally {
+      if (this.#ownsClient) await this.#disconnect();
+    }
+  }
+
+  async #clear(): Promise<void> {
+    const match = `${escapeGlob(this.#instancePrefix)}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#run('close', undefined, () => this.#client.scan(cursor, 'MATCH', match, 'COUNT', CLEAR_BATCH));
+      if (keys.length > 0) await this.#run('close', undefined, () => this.#client.unlink(...keys));
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  async #disconnect(): Promise<void> {
+    if (this.#client.status === 'ready') {
+      try {
+        await this.#client.quit();
+        return;
+      } catch {
+        // QUIT timed out or the connection broke meanwhile: dropping it is all that is left.
+      }
+    }
+    this.#client.disconnect();
+  }
+
+  #localOptions(): { [option: string]: JsonValue } {
+    const { password, connectTimeoutMs, commandTimeoutMs } = this.#settings;
+    return { connectTimeoutMs, commandTimeoutMs, ...(password === undefined ? {} : { password }) };
+  }
+
+  #newKey(): string {
+    return `${this.#instancePrefix}${randomUUID()}`;
+  }
+
+  /** The Redis key for `key`, or undefined for keys outside this connector's prefix (which it treats as missing). */
+  #ours(operation: string, key: Key): string | undefined {
+    this.#assertOpen(operation);
+    if (typeof key !== 'string') throw new ConnectorError(this.#name, operation, 'redis connector keys are strings', { key });
+    return key.startsWith(this.prefix) ? key : undefined;
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closing !== undefined) throw new ConnectorError(this.#name, operation, `connector (prefix ${JSON.stringify(this.prefix)}) is closed`);
+  }
+
+  async #run<T>(operation: string, key: string | undefined, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (cause) {
+      throw this.#failure(operation, cause, key);
+    }
+  }
+
+  #failure(operation: string, cause: unknown, key: string | undefined): ConnectorError {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    let reason = message === 'Command timed out' ? `no reply within ${this.#settings.commandTimeoutMs} ms (commandTimeoutMs)` : message;
+    if (this.#client.status !== 'ready') {
+      // ioredis' own words ("max retries per request…") say less than the connection error behind them.
+      const connection = this.#lastConnectionError?.message ?? `connection ${this.#client.status}`;
+      const gaveUp = cause instanceof Error && cause.name === 'MaxRetriesPerRequestError';
+      reason = `not connected (${connection})${gaveUp || message === connection ? '' : `: ${reason}`}`;
+    }
+    return new ConnectorError(this.#name, operation, reason, { cause, key });
+  }
+}
+
+/** ioredis writes Buffers as they are; this is a view, not a copy. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A plain Uint8Array, so callers never get a Buffer (whose slice() does not copy). */
+function asBytes(buffer: Buffer | null | undefined): Uint8Array | undefined {
+  return buffer === null || buffer === undefined ? undefined : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function settingsOfClient(client: Redis): { [option: string]: unknown } {
+  const { host, port, db, username, password, tls, keyPrefix } = client.options;
+  // SCAN patterns do not get ioredis' keyPrefix, so clearing would miss every key.
+  if (keyPrefix !== undefined && keyPrefix !== '') throw new ConfigError(`redis connector: option 'client' must not use ioredis' keyPrefix; give the connector a 'prefix' instead`);
+  return {
+    host,
+    port,
+    db,
+    username: username ?? undefined,
+    password: password ?? undefined,
+    // A live client's TLS details (certificates, callbacks) need not be JSON; a connector rebuilt from the config gets plain TLS.
+    tls: tls === undefined ? undefined : true,
+  };
+}
+
+function parseSettings(options: { readonly [option: string]: unknown }): Settings {
+  const read = <T, D extends T | undefined>(option: string, fallback: D, valid: (value: unknown) => value is T, expected: string): T | D => {
+    const value = options[option];
+    if (value === undefined) return fallback;
+    if (valid(value)) return value;
+    const shown = option === 'password' ? typeof value : JSON.stringify(value);
+    throw new ConfigError(`redis connector: option '${option}' must be ${expected}, got ${shown}`);
+  };
+  return {
+    host: read('host', DEFAULT_HOST, isHost, 'a non-empty host name or address'),
+    port: read('port', DEFAULT_PORT, (v): v is number => isInteger(v) && v >= 1 && v <= 65_535, 'an integer from 1 to 65535'),
+    db: read('db', 0, (v): v is number => isInteger(v) && v >= 0, 'a non-negative integer'),
+    prefix: read('prefix', `proxystore:${randomUUID()}:`, isNonEmptyString, 'a non-empty string'),
+    username: read('username', undefined, isNonEmptyString, 'a non-empty string'),
+    password: read('password', undefined, (v): v is string => typeof v === 'string', 'a string'),
+    tls: read('tls', undefined, isTls, 'a boolean or an object of TLS options'),
+    connectTimeoutMs: read('connectTimeoutMs', DEFAULT_CONNECT_TIMEOUT_MS, isTimeout, 'a positive number of milliseconds'),
+    commandTimeoutMs: read('commandTimeoutMs', DEFAULT_COMMAND_TIMEOUT_MS, isTimeout, 'a positive number of milliseconds'),
+  };
+}
+
+function isInteger(value: unknown): value is number {
+  return Number.isInteger(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+function isHost(value: unknown): value is string {
+  return isNonEmptyString(value) && !/\s/.test(value);
+}
+
+function isTls(value: unknown): value is RedisTlsOptions {
+  return typeof value === 'boolean' || (typeof value === 'object' && value !== null && !Array.isArray(value));
+}
+
+/** setTimeout cannot wait longer than 2^31 - 1 ms. */
+function isTimeout(value: unknown): value is number {
+  return typeof value === 'number' && value > 0 && value <= 2_147_483_647;
+}
+
+function assertAllowedHost(host: string, hosts: readonly string[]): void {
+  if (hosts.some((allowed) => allowed.toLowerCase() === host.toLowerCase())) return;
+  throw new DescriptorError(`redis connector host '${host}' is not allowed for references from elsewhere (allowed hosts: ${hosts.join(', ') || 'none'})`);
+}
+
+registerConnectorKind(
+  {
+    kind: 'redis',
+    /**
+     * Configs never carry a password (see `RedisConnectorOptions.password`):
+     * the receiver's PROXYSTORE_REDIS_PASSWORD supplies it. An explicit
+     * `password` option is taken only from trusted configs, i.e. this
+     * process's own (the sync bridge passes it this way); a descriptor made
+     * elsewhere that carries one is refused, so secrets never become a habit
+     * of job data.
+     */
+    fromOptions(options, { trusted, policy }) {
+      if (!trusted && options.password !== undefined) {
+        throw new DescriptorError(`redis connector config from elsewhere must not carry a password: set ${REDIS_PASSWORD_ENV} on the receiver instead`);
+      }
+      const settings = parseSettings({ ...options, password: options.password ?? (process.env[REDIS_PASSWORD_ENV] || undefined) });
+      if (!trusted) assertAllowedHost(settings.host, policy.hosts);
+      return new RedisConnector(settings);
+    },
+  },
+  { builtin: true },
+);

@@ -1,0 +1,436 @@
+/**
+ * The default serializer. Binary data (bytes, ArrayBuffers, typed arrays,
+ * DataViews) and strings get a framed raw payload, so encoding is one
+ * allocation plus one copy and decoding is usually a view of the input;
+ * everything else goes through V8's structured serialization.
+ *
+ * Byte layout (integers little-endian):
+ *
+ *   offset  size  field
+ *   0       3     magic "PXS" (0x50 0x58 0x53), so foreign bytes fail fast
+ *   3       1     format version: 1
+ *   4       1     tag: what the payload holds (below)
+ *   5       3     reserved, always zero
+ *   8       8     payload length in bytes (uint64). It must equal the input's
+ *                 length minus 16, so truncated or padded input is refused.
+ *   16      n     payload
+ *
+ * The header is 16 bytes, a multiple of 8, so a payload in a freshly allocated
+ * buffer is aligned for every element size and decodes without a copy.
+ *
+ *   tag        payload                                   decodes to
+ *   0x01       UTF-8 text                                string
+ *   0x02       bytes                                     Uint8Array (view)
+ *   0x03       bytes                                     Buffer (view); Buffers stay Buffers
+ *   0x04       bytes                                     ArrayBuffer (always a copy: an ArrayBuffer cannot be a view)
+ *   0x05       bytes                                     DataView (view)
+ *   0x06–0x10  elements in the machine's byte order      Int8Array, Uint8ClampedArray, Int16Array,
+ *              (little-endian wherever Node runs)        Uint16Array, Int32Array, Uint32Array, Float32Array,
+ *                                                        Float64Array, BigInt64Array, BigUint64Array,
+ *                                                        Float16Array, in that order (view if aligned, else a copy)
+ *   0x20       V8 serialization of the value             what node:v8 restores (Map, Set, Date, BigInt, ...)
+ *   0x21       V8 serialization of [value, instances,    the value, after each instances[i] gets the
+ *              names]                                    prototype registered as names[i]
+ *
+ * Views alias the input: later writes to the input show through them, and they
+ * keep the input's whole ArrayBuffer alive. Typed arrays nested in a 0x20/0x21
+ * payload may alias it too (node:v8 views aligned ones). Copy with `.slice()`
+ * when the input buffer is reused. There is no checksum: a flipped payload bit
+ * yields a different value, not an error; the transport is trusted with that.
+ */
+import { Buffer } from 'node:buffer';
+import { isArrayBuffer, isMap, isProxy, isSet } from 'node:util/types';
+import { DefaultSerializer, deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
+import { classNameOf, hasRegisteredClasses, prototypeForClass } from './class-registry.js';
+import { SerializationError } from './errors.js';
+
+export type Serializer = (obj: unknown) => Uint8Array;
+export type Deserializer = (data: Uint8Array) => unknown;
+
+const HEADER_SIZE = 16;
+const FORMAT_VERSION = 1;
+const HEADER_START = Uint8Array.of(0x50, 0x58, 0x53, FORMAT_VERSION);
+const TAG_OFFSET = 4;
+const LENGTH_OFFSET = 8;
+const UINT32_RANGE = 2 ** 32;
+
+const Tag = {
+  String: 0x01,
+  Uint8Array: 0x02,
+  Buffer: 0x03,
+  ArrayBuffer: 0x04,
+  DataView: 0x05,
+  FirstTypedArray: 0x06,
+  V8: 0x20,
+  V8WithClasses: 0x21,
+} as const;
+
+/** Tag order is part of the format: tag = Tag.FirstTypedArray + index. */
+const TYPED_ARRAY_NAMES = [
+  'Int8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'Float16Array',
+] as const;
+
+interface TypedArrayConstructor {
+  readonly BYTES_PER_ELEMENT: number;
+  readonly prototype: object;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): ArrayBufferView;
+}
+
+/** Reads the payload at [byteOffset, byteOffset + byteLength) of the input's ArrayBuffer. */
+type Decoder = (buffer: ArrayBufferLike, byteOffset: number, byteLength: number) => unknown;
+
+// Looked up by name because Float16Array is missing from older runtimes; its tag stays reserved there.
+const typedArrays = TYPED_ARRAY_NAMES.map((name, index) => ({
+  name,
+  tag: Tag.FirstTypedArray + index,
+  ctor: (globalThis as unknown as Partial<Record<string, TypedArrayConstructor>>)[name],
+}));
+
+// Keyed by exact prototype: subclasses take the structured path, where the class registry can see them.
+const viewTags = new Map<object, number>([
+  [Uint8Array.prototype, Tag.Uint8Array],
+  [Buffer.prototype, Tag.Buffer],
+  [DataView.prototype, Tag.DataView],
+  ...typedArrays.flatMap(({ ctor, tag }) => (ctor === undefined ? [] : [[ctor.prototype, tag] as const])),
+]);
+
+const decoders = new Map<number, Decoder>([
+  [Tag.String, decodeString],
+  [Tag.Uint8Array, (buffer, byteOffset, byteLength) => new Uint8Array(buffer, byteOffset, byteLength)],
+  [Tag.Buffer, (buffer, byteOffset, byteLength) => Buffer.from(buffer, byteOffset, byteLength)],
+  [Tag.ArrayBuffer, copyBytes],
+  [Tag.DataView, (buffer, byteOffset, byteLength) => new DataView(buffer, byteOffset, byteLength)],
+  ...typedArrays.map(({ name, tag, ctor }) => [tag, typedArrayDecoder(name, ctor)] as const),
+  [Tag.V8, (buffer, byteOffset, byteLength) => decodeV8(new Uint8Array(buffer, byteOffset, byteLength))],
+  [Tag.V8WithClasses, (buffer, byteOffset, byteLength) => restoreClasses(decodeV8(new Uint8Array(buffer, byteOffset, byteLength)))],
+]);
+
+const utf8Encoder = new TextEncoder();
+// ignoreBOM keeps a leading U+FEFF that belongs to the string; fatal turns corrupt text into an error.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export const serialize: Serializer = (obj) => {
+  if (typeof obj === 'string' && isWellFormed(obj)) {
+    return encodeString(obj);
+  }
+  if (ArrayBuffer.isView(obj)) {
+    const tag = viewTags.get(Object.getPrototypeOf(obj) as object);
+    if (tag !== undefined) {
+      return encodeBytes(tag, obj.buffer, obj.byteOffset, obj.byteLength);
+    }
+  } else if (isArrayBuffer(obj)) {
+    return encodeBytes(Tag.ArrayBuffer, obj, 0, obj.byteLength);
+  }
+  return encodeStructured(obj);
+};
+
+export const deserialize: Deserializer = (data) => {
+  const tag = readHeader(data);
+  const decode = decoders.get(tag);
+  if (decode === undefined) {
+    throw new SerializationError(`unknown tag 0x${tag.toString(16).padStart(2, '0')}: corrupt input, or written by a newer ts-proxystore`);
+  }
+  return decode(data.buffer, data.byteOffset + HEADER_SIZE, data.byteLength - HEADER_SIZE);
+};
+
+// ---------------------------------------------------------------- framing
+
+function allocateFrame(tag: number, payloadLength: number): Uint8Array {
+  // allocUnsafeSlow skips zero-filling (every byte gets written) and gives the frame its own
+  // ArrayBuffer at offset 0, which keeps the payload aligned. The Buffer is unwrapped because
+  // Buffer#slice returns a view, a trap for callers who expect Uint8Array#slice to copy.
+  const frame = new Uint8Array(Buffer.allocUnsafeSlow(HEADER_SIZE + payloadLength).buffer);
+  writeHeader(frame, tag);
+  return frame;
+}
+
+function writeHeader(frame: Uint8Array, tag: number): void {
+  const payloadLength = frame.byteLength - HEADER_SIZE;
+  frame.set(HEADER_START, 0);
+  frame[TAG_OFFSET] = tag;
+  frame.fill(0, TAG_OFFSET + 1, LENGTH_OFFSET);
+  const view = new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE);
+  view.setUint32(LENGTH_OFFSET, payloadLength % UINT32_RANGE, true);
+  view.setUint32(LENGTH_OFFSET + 4, Math.floor(payloadLength / UINT32_RANGE), true);
+}
+
+/** Validates the header and returns the tag. */
+function readHeader(data: Uint8Array): number {
+  if (!(data instanceof Uint8Array)) {
+    throw new SerializationError(`expected a Uint8Array to deserialize, got ${typeNameOf(data)}`);
+  }
+  if (data.byteLength < HEADER_SIZE) {
+    throw new SerializationError(`truncated input: ${data.byteLength} bytes is shorter than the ${HEADER_SIZE}-byte header`);
+  }
+  if (data[0] !== HEADER_START[0] || data[1] !== HEADER_START[1] || data[2] !== HEADER_START[2]) {
+    throw new SerializationError('not a ts-proxystore encoding: the magic bytes are missing');
+  }
+  if (data[3] !== FORMAT_VERSION) {
+    throw new SerializationError(`unsupported format version ${data[3]} (this build reads version ${FORMAT_VERSION})`);
+  }
+  if (data[5] !== 0 || data[6] !== 0 || data[7] !== 0) {
+    throw new SerializationError('corrupt header: reserved bytes are not zero');
+  }
+  const view = new DataView(data.buffer, data.byteOffset, HEADER_SIZE);
+  const payloadLength = view.getUint32(LENGTH_OFFSET, true) + view.getUint32(LENGTH_OFFSET + 4, true) * UINT32_RANGE;
+  if (payloadLength !== data.byteLength - HEADER_SIZE) {
+    throw new SerializationError(
+      `the header announces ${payloadLength} payload bytes but ${data.byteLength - HEADER_SIZE} follow: truncated or corrupt input`,
+    );
+  }
+  return data[TAG_OFFSET] ?? 0;
+}
+
+// ---------------------------------------------------------------- raw payloads
+
+function encodeBytes(tag: number, buffer: ArrayBufferLike, byteOffset: number, byteLength: number): Uint8Array {
+  const frame = allocateFrame(tag, byteLength);
+  frame.set(new Uint8Array(buffer, byteOffset, byteLength), HEADER_SIZE);
+  return frame;
+}
+
+function encodeString(text: string): Uint8Array {
+  const frame = allocateFrame(Tag.String, Buffer.byteLength(text, 'utf8'));
+  utf8Encoder.encodeInto(text, frame.subarray(HEADER_SIZE));
+  return frame;
+}
+
+/**
+ * Lone surrogates do not survive UTF-8, so such strings take the structured path,
+ * which keeps UTF-16 code units as they are. (ES2024; the project's lib stops at ES2023.)
+ */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+function decodeString(buffer: ArrayBufferLike, byteOffset: number, byteLength: number): string {
+  try {
+    return utf8Decoder.decode(new Uint8Array(buffer, byteOffset, byteLength));
+  } catch (error) {
+    throw new SerializationError('corrupt string: the payload is not valid UTF-8', { cause: error });
+  }
+}
+
+function copyBytes(buffer: ArrayBufferLike, byteOffset: number, byteLength: number): ArrayBuffer {
+  return new Uint8Array(buffer, byteOffset, byteLength).slice().buffer;
+}
+
+function typedArrayDecoder(name: string, ctor: TypedArrayConstructor | undefined): Decoder {
+  if (ctor === undefined) {
+    return () => {
+      throw new SerializationError(`the input holds a ${name}, which this runtime does not have`);
+    };
+  }
+  const size = ctor.BYTES_PER_ELEMENT;
+  return (buffer, byteOffset, byteLength) => {
+    if (byteLength % size !== 0) {
+      throw new SerializationError(`corrupt ${name}: ${byteLength} bytes is not a whole number of ${size}-byte elements`);
+    }
+    // A typed array cannot start at a misaligned offset, so only then is the payload copied.
+    return byteOffset % size === 0
+      ? new ctor(buffer, byteOffset, byteLength / size)
+      : new ctor(copyBytes(buffer, byteOffset, byteLength), 0, byteLength / size);
+  };
+}
+
+// ---------------------------------------------------------------- structured payloads
+
+const HEADER_PLACEHOLDER = new Uint8Array(HEADER_SIZE);
+
+function encodeStructured(value: unknown): Uint8Array {
+  const classes = hasRegisteredClasses() ? findRegisteredInstances(value) : undefined;
+  if (classes === undefined || classes.instances.length === 0) {
+    return encodeV8(Tag.V8, value, value);
+  }
+  // V8 keeps object identity within one serialization, so instances[i] decodes as the very
+  // object found inside value: no markers in the user's data, and cycles keep working.
+  return encodeV8(Tag.V8WithClasses, [value, classes.instances, classes.names], value);
+}
+
+function encodeV8(tag: number, payload: unknown, value: unknown): Uint8Array {
+  const serializer = new DefaultSerializer();
+  // Reserving the header inside V8's own output buffer saves copying the payload into a frame.
+  serializer.writeRawBytes(HEADER_PLACEHOLDER);
+  serializer.writeHeader();
+  try {
+    serializer.writeValue(payload);
+  } catch (error) {
+    throw unsupportedValue(value, error);
+  }
+  const released = serializer.releaseBuffer();
+  const frame = new Uint8Array(released.buffer, released.byteOffset, released.byteLength);
+  writeHeader(frame, tag);
+  return frame;
+}
+
+function decodeV8(payload: Uint8Array): unknown {
+  try {
+    return v8Deserialize(payload);
+  } catch (error) {
+    throw new SerializationError(`corrupt structured payload: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+function restoreClasses(decoded: unknown): unknown {
+  if (!Array.isArray(decoded) || decoded.length !== 3) {
+    throw new SerializationError('corrupt class payload: expected [value, instances, names]');
+  }
+  const [value, instances, names] = decoded as unknown[];
+  if (!Array.isArray(instances) || !Array.isArray(names) || instances.length !== names.length) {
+    throw new SerializationError('corrupt class payload: instances and names do not pair up');
+  }
+  names.forEach((name: unknown, index) => {
+    const instance: unknown = instances[index];
+    if (typeof name !== 'string' || !isObject(instance)) {
+      throw new SerializationError('corrupt class payload: expected an object and a class name');
+    }
+    const prototype = prototypeForClass(name);
+    if (prototype === undefined) {
+      throw new SerializationError(`class '${name}' is not registered in this process: call registerClass before deserializing`);
+    }
+    Object.setPrototypeOf(instance, prototype);
+  });
+  return value;
+}
+
+// ---------------------------------------------------------------- object graph walks
+
+/** Where a child sits in its parent: an array index, a property name, or a Map/Set slot. */
+type ChildKey = number | string | { readonly slot: string };
+
+const MAP_KEY = { slot: 'Map key' };
+const MAP_VALUE = { slot: 'Map value' };
+const SET_MEMBER = { slot: 'Set member' };
+
+/**
+ * Visits what V8 serializes inside `value`: array elements, Map and Set members,
+ * and own enumerable properties of ordinary objects. Proxies are not entered,
+ * since their traps could run arbitrary code (or resolve a lazy proxy).
+ */
+function forEachChild(value: object, visit: (child: unknown, key: ChildKey) => void): void {
+  if (isProxy(value)) {
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      visit(value[index], index);
+    }
+  } else if (isMap(value)) {
+    value.forEach((member, key) => {
+      visit(key, MAP_KEY);
+      visit(member, MAP_VALUE);
+    });
+  } else if (isSet(value)) {
+    value.forEach((member) => visit(member, SET_MEMBER));
+  } else if (toStringTag(value) === 'Object') {
+    for (const key of Object.keys(value)) {
+      visit((value as Record<string, unknown>)[key], key);
+    }
+  }
+}
+
+function findRegisteredInstances(root: unknown): { instances: object[]; names: string[] } {
+  const instances: object[] = [];
+  const names: string[] = [];
+  const seen = new Set<object>();
+  const pending: object[] = [];
+  const enqueue = (child: unknown): void => {
+    if (isObject(child) && !seen.has(child) && !isProxy(child)) {
+      seen.add(child);
+      pending.push(child);
+    }
+  };
+  enqueue(root);
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    const name = classNameOf(node);
+    if (name !== undefined) {
+      instances.push(node);
+      names.push(name);
+    }
+    forEachChild(node, enqueue);
+  }
+  return { instances, names };
+}
+
+/** Only on the error path: finds the value V8 refused, to name its type and where it sits. */
+function unsupportedValue(value: unknown, error: unknown): SerializationError {
+  const culprit = findUncloneable(value);
+  const detail = culprit === undefined ? messageOf(error) : `a value of type ${culprit.type} at ${culprit.path}`;
+  return new SerializationError(`cannot serialize ${detail}`, { cause: error });
+}
+
+function findUncloneable(root: unknown): { type: string; path: string } | undefined {
+  const pending: [unknown, string][] = [[root, 'value']];
+  const seen = new Set<object>();
+  for (let entry = pending.pop(); entry !== undefined; entry = pending.pop()) {
+    const [value, path] = entry;
+    const type = uncloneableType(value);
+    if (type !== undefined) {
+      return { type, path };
+    }
+    if (isObject(value) && !seen.has(value)) {
+      seen.add(value);
+      forEachChild(value, (child, key) => pending.push([child, childPath(path, key)]));
+    }
+  }
+  return undefined;
+}
+
+function uncloneableType(value: unknown): string | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    return typeof value;
+  }
+  if (!isObject(value)) {
+    return undefined;
+  }
+  if (isProxy(value)) {
+    return 'Proxy';
+  }
+  if (Array.isArray(value) || isMap(value) || isSet(value) || toStringTag(value) === 'Object') {
+    return undefined; // containers: their children are checked instead
+  }
+  try {
+    v8Serialize(value);
+    return undefined;
+  } catch {
+    return toStringTag(value);
+  }
+}
+
+function childPath(path: string, key: ChildKey): string {
+  if (typeof key === 'number') {
+    return `${path}[${key}]`;
+  }
+  if (typeof key === 'string') {
+    return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+  }
+  return `${path}<${key.slot}>`;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function toStringTag(value: object): string {
+  return Object.prototype.toString.call(value).slice('[object '.length, -1);
+}
+
+function typeNameOf(value: unknown): string {
+  return isObject(value) ? toStringTag(value) : typeof value;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
