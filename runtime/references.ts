@@ -145,8 +145,8 @@ function mapLeaves<L extends object>(root: unknown, isLeaf: (v: unknown) => v is
 
 /** The values a walk descends into: only containers that structured clone and JSON also understand. */
 function childrenOf(value: object): Iterable<unknown> {
-  if (Array.isArray(value)) return value;
-  if (value instanceof Map) return [...value.keys(), ...value.values()];
+  if (Array.isArray(value)) return value as unknown[];
+  if (value instanceof Map) return [...(value as Map<unknown, unknown>).keys(), ...(value as Map<unknown, unknown>).values()];
   if (value instanceof Set) return value;
   if (isPlainObject(value)) return Object.values(value);
   return [];

@@ -187,13 +187,12 @@ export class Store {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     const cached = this.#cacheLookup(key);
     if (cached !== undefined) return cached.value as T;
-    const getSync = this.connector.getSync;
-    if (getSync === undefined) {
+    if (this.connector.getSync === undefined) {
       throw new ConnectorError(this.connector.kind, 'getSync', `connector cannot read synchronously: resolve proxies of store '${this.name}' with resolveAsync`, { key });
     }
     let bytes: Uint8Array | undefined;
     try {
-      bytes = getSync.call(this.connector, key);
+      bytes = this.connector.getSync(key);
     } catch (error) {
       throw this.#wrapConnectorError('getSync', key, error);
     }

@@ -48,7 +48,7 @@ describe('encodeProxies / decodeProxies', () => {
     // Encoded values survive structured clone, unlike raw proxies.
     expect(() => structuredClone(input)).toThrow();
     const cloned = structuredClone(encoded);
-    const decoded = decodeProxies(cloned as never) as typeof input;
+    const decoded = decodeProxies<typeof input>(cloned as never);
     const dp = decoded.a[1] as Float64Array;
     expect(isProxy(dp)).toBe(true);
     expect(isResolved(dp)).toBe(false);
@@ -66,7 +66,7 @@ describe('encodeProxies / decodeProxies', () => {
     node.self = node;
     const encoded = encodeProxies(node) as unknown as typeof node;
     expect(encoded.self).toBe(encoded);
-    const decoded = decodeProxies(structuredClone(encoded) as never) as typeof node;
+    const decoded = decodeProxies<typeof node>(structuredClone(encoded) as never);
     expect(decoded.self).toBe(decoded);
     expect((decoded.p as { v: number }).v).toBe(1);
   });

@@ -25,6 +25,7 @@ import {
   unregisterStore,
   type Connector,
   type Key,
+  type StoreConfig,
 } from '../src/index.js';
 
 const stores: Store[] = [];
@@ -273,7 +274,7 @@ describe('Store lifecycle, config and registry', () => {
   it('round-trips its config through JSON', async () => {
     const store = memoryStore('config', { cacheSize: 4, metrics: true });
     const key = await store.put({ z: 1 });
-    const copy = Store.fromConfig(JSON.parse(JSON.stringify(store.config())));
+    const copy = Store.fromConfig(JSON.parse(JSON.stringify(store.config())) as StoreConfig);
     expect(copy.config()).toEqual(store.config());
     expect(await copy.get(key)).toEqual({ z: 1 });
   });
