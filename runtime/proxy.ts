@@ -3,7 +3,7 @@
  * the first operation that needs it; until then, metadata answers `typeof`,
  * `Array.isArray`, `instanceof`, `await` and printing.
  */
-import type { Proxy as ProxyOf } from '../src/types.js';
+import type { ProxiedPart, Proxy as ProxyOf, Unproxied } from '../src/types.js';
 import type { Key } from './connector.js';
 import { NonProxiableTypeError } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
@@ -34,7 +34,8 @@ export function proxy<T extends object>(factory: Factory<T>, options?: ProxyOpti
   return result as ProxyOf<T>;
 }
 
-export function isProxy(value: unknown): value is ProxyOf<unknown> {
+/** Narrows a `ProxyOr<T>` (or any union) to its proxies, and a plain `T` to `Proxy<T>`. */
+export function isProxy<T>(value: T): value is ProxiedPart<T> {
   return probeState(value) !== undefined;
 }
 
@@ -54,8 +55,8 @@ function targetFor<T>(p: ProxyOf<T>, caller: string): T {
 }
 
 /** Resolves now if needed (blocking on the factory) and returns the real target. */
-export function resolve<T>(p: ProxyOf<T>): T {
-  return targetFor(p, 'resolve');
+export function resolve<T>(p: ProxyOf<T>): Unproxied<T> {
+  return targetFor(p, 'resolve') as Unproxied<T>;
 }
 
 /**
@@ -63,13 +64,13 @@ export function resolve<T>(p: ProxyOf<T>): T {
  * calls share one in-flight resolution; afterwards the proxy is resolved for
  * synchronous use too.
  */
-export function resolveAsync<T>(p: ProxyOf<T>): Promise<T> {
-  return resolveLater(stateFor(p, 'resolveAsync')) as Promise<T>;
+export function resolveAsync<T>(p: ProxyOf<T>): Promise<Unproxied<T>> {
+  return resolveLater(stateFor(p, 'resolveAsync')) as Promise<Unproxied<T>>;
 }
 
 /** The real target, e.g. to hand to code that rejects proxies (structuredClone, postMessage). */
-export function extract<T>(p: ProxyOf<T>): T {
-  return targetFor(p, 'extract');
+export function extract<T>(p: ProxyOf<T>): Unproxied<T> {
+  return targetFor(p, 'extract') as Unproxied<T>;
 }
 
 export function getFactory<T>(p: ProxyOf<T>): Factory<T> {

@@ -248,25 +248,25 @@ function typedArrayDecoder(name: string, ctor: TypedArrayConstructor | undefined
 const HEADER_PLACEHOLDER = new Uint8Array(HEADER_SIZE);
 
 function encodeStructured(value: unknown): Uint8Array {
-  const classes = hasRegisteredClasses() ? findRegisteredInstances(value) : undefined;
-  if (classes === undefined || classes.instances.length === 0) {
-    return encodeV8(Tag.V8, value, value);
+  try {
+    const classes = hasRegisteredClasses() ? findRegisteredInstances(value) : undefined;
+    if (classes === undefined || classes.instances.length === 0) {
+      return encodeV8(Tag.V8, value);
+    }
+    // V8 keeps object identity within one serialization, so instances[i] decodes as the very
+    // object found inside value: no markers in the user's data, and cycles keep working.
+    return encodeV8(Tag.V8WithClasses, [value, classes.instances, classes.names]);
+  } catch (error) {
+    throw unsupportedValue(value, error);
   }
-  // V8 keeps object identity within one serialization, so instances[i] decodes as the very
-  // object found inside value: no markers in the user's data, and cycles keep working.
-  return encodeV8(Tag.V8WithClasses, [value, classes.instances, classes.names], value);
 }
 
-function encodeV8(tag: number, payload: unknown, value: unknown): Uint8Array {
+function encodeV8(tag: number, payload: unknown): Uint8Array {
   const serializer = new DefaultSerializer();
   // Reserving the header inside V8's own output buffer saves copying the payload into a frame.
   serializer.writeRawBytes(HEADER_PLACEHOLDER);
   serializer.writeHeader();
-  try {
-    serializer.writeValue(payload);
-  } catch (error) {
-    throw unsupportedValue(value, error);
-  }
+  serializer.writeValue(payload);
   const released = serializer.releaseBuffer();
   const frame = new Uint8Array(released.buffer, released.byteOffset, released.byteLength);
   writeHeader(frame, tag);
@@ -313,6 +313,12 @@ const MAP_VALUE = { slot: 'Map value' };
 const SET_MEMBER = { slot: 'Set member' };
 
 /**
+ * Longer arrays are walked by their keys instead: a sparse array can be far longer
+ * than it has elements, and counting through billions of holes would hang.
+ */
+const LONG_ARRAY = 2 ** 24;
+
+/**
  * Visits what V8 serializes inside `value`: array elements, Map and Set members,
  * and own enumerable properties of ordinary objects. Proxies are not entered,
  * since their traps could run arbitrary code (or resolve a lazy proxy).
@@ -321,7 +327,7 @@ function forEachChild(value: object, visit: (child: unknown, key: ChildKey) => v
   if (isProxy(value)) {
     return;
   }
-  if (Array.isArray(value)) {
+  if (Array.isArray(value) && value.length <= LONG_ARRAY) {
     for (let index = 0; index < value.length; index++) {
       visit(value[index], index);
     }
@@ -332,7 +338,7 @@ function forEachChild(value: object, visit: (child: unknown, key: ChildKey) => v
     });
   } else if (isSet(value)) {
     value.forEach((member) => visit(member, SET_MEMBER));
-  } else if (toStringTag(value) === 'Object') {
+  } else if (Array.isArray(value) || toStringTag(value) === 'Object') {
     for (const key of Object.keys(value)) {
       visit((value as Record<string, unknown>)[key], key);
     }
@@ -364,7 +370,12 @@ function findRegisteredInstances(root: unknown): { instances: object[]; names: s
 
 /** Only on the error path: finds the value V8 refused, to name its type and where it sits. */
 function unsupportedValue(value: unknown, error: unknown): SerializationError {
-  const culprit = findUncloneable(value);
+  let culprit: ReturnType<typeof findUncloneable>;
+  try {
+    culprit = findUncloneable(value);
+  } catch {
+    // A getter that failed during serialization fails again here; its error becomes the cause.
+  }
   const detail = culprit === undefined ? messageOf(error) : `a value of type ${culprit.type} at ${culprit.path}`;
   return new SerializationError(`cannot serialize ${detail}`, { cause: error });
 }

@@ -8,7 +8,7 @@ import { deserialize as defaultDeserialize, serialize as defaultSerialize, type 
 import { classNameOf } from './class-registry.js';
 import { registerStore, unregisterStore } from './registry.js';
 import { storeFactory } from './store-factory.js';
-import type { Proxy } from '../src/types.js';
+import type { Proxy, ProxiesOf, TypeArgumentRequired } from '../src/types.js';
 
 export interface StoreOptions {
   /** Deserialized objects kept per store, most recently used first. 0 disables the cache. */
@@ -239,18 +239,22 @@ export class Store {
     return this.#proxyFor(obj, key, options);
   }
 
-  async proxyBatch<T extends Proxiable>(objs: readonly T[], options: ProxyCreateOptions = {}): Promise<Proxy<T>[]> {
+  /** One proxy per object, in order; a tuple in gives a tuple of proxies out. */
+  async proxyBatch<T extends readonly Proxiable[]>(objs: readonly [...T], options: ProxyCreateOptions = {}): Promise<ProxiesOf<T>> {
     const proxiable = objs.filter((obj) => this.#checkProxiable(obj, options));
     const keys = await this.putBatch(proxiable);
     let next = 0;
-    return objs.map((obj) => (proxiable[next] === obj ? this.#proxyFor(obj, keys[next++] as Key, options) : (obj as Proxy<T>)));
+    return objs.map((obj) => (proxiable[next] === obj ? this.#proxyFor(obj, keys[next++] as Key, options) : obj)) as ProxiesOf<T>;
   }
 
-  /** A proxy of an object already in the store. No I/O happens until it is used. */
-  proxyFromKey<T extends Proxiable>(key: Key, options: ProxyFromKeyOptions = {}): Proxy<T> {
+  /**
+   * A proxy of an object already in the store. No I/O happens until it is used.
+   * `T` must be stated (`proxyFromKey<Foo>(key)`): nothing at the call site says what the key holds.
+   */
+  proxyFromKey<T extends Proxiable = never>(key: TypeArgumentRequired<T, Key>, options: ProxyFromKeyOptions = {}): Proxy<T> {
     this.#assertOpen('proxyFromKey');
     const metadata = options.metadata ?? { kind: 'object' as const };
-    return proxy(storeFactory<T>(this, key, { evict: options.evict ?? false, metadata }), { metadata });
+    return proxy(storeFactory<T>(this, key as Key, { evict: options.evict ?? false, metadata }), { metadata });
   }
 
   metrics(): MetricsSnapshot | undefined {

@@ -23,6 +23,10 @@
  * when the connector says it owns them, then bumps a counter in a
  * SharedArrayBuffer and notifies; the caller waits on that counter and takes
  * the reply with `receiveMessageOnPort`, so no event-loop turn is needed.
+ * Through Redis on loopback (bench/connectors-redis.bench.ts) a warm
+ * synchronous read costs about 0.15–0.2 ms more than an async get at 1 KB,
+ * 1–1.5 ms more at 1 MB, and the same from 10 MB up; the first one also
+ * starts the worker and its connection, about 150–250 ms.
  */
 import { existsSync } from 'node:fs';
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';

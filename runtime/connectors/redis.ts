@@ -39,6 +39,8 @@ export interface RedisConnectorOptions {
    * Bound on each command, from the moment it is issued, waiting for a
    * connection included, so no operation hangs on an unreachable or frozen
    * server. Default 10 s; raise it for objects of hundreds of MB over slow links.
+   * ioredis arms a timer per command for it, about 8 µs: the connector's only
+   * measurable cost over bare ioredis, and only visible for small objects.
    */
   readonly commandTimeoutMs?: number;
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -354,6 +355,17 @@ describe('RedisConnector passwords', () => {
     const error = await rejectionWithin(wrong.put(payload(1, 1)));
     expectConnectorError(error, secured.port, 'put');
     expect((error as Error).message).not.toContain('not-the-password-123');
+  });
+});
+
+describe('redis-server test helper', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('throws, rather than skipping anything, when redis-server is not installed', async () => {
+    vi.stubEnv('PATH', path.join(os.tmpdir(), 'no-such-bin'));
+    await expect(startRedisServer()).rejects.toThrow(/redis-server is not installed/);
   });
 });
 

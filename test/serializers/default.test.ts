@@ -264,6 +264,30 @@ describe('default serializer: unsupported values', () => {
     expect(trapCalls).toBe(0);
   });
 
+  it('wraps an error thrown by a getter, with or without registered classes', () => {
+    const failing = {
+      get broken(): never {
+        throw new RangeError('getter failed');
+      },
+    };
+    const causeOf = (value: unknown): unknown => {
+      try {
+        serialize(value);
+      } catch (error) {
+        expect(error).toBeInstanceOf(SerializationError);
+        return (error as Error).cause;
+      }
+      throw new Error('serialize did not throw');
+    };
+    expect(causeOf(failing)).toEqual(new RangeError('getter failed'));
+    registerClass(Point);
+    try {
+      expect(causeOf([new Point(0, 0), failing])).toEqual(new RangeError('getter failed'));
+    } finally {
+      unregisterClass(Point);
+    }
+  });
+
   it('keeps the underlying error as the cause', () => {
     let error: unknown;
     try {
@@ -377,6 +401,17 @@ describe('default serializer: registered classes', () => {
     expect(decoded[0]).toBe(decoded[1]);
     expect(decoded[0]).toBeInstanceOf(Point);
     expect(decoded[0]?.self).toBe(decoded[0]);
+  });
+
+  it('finds instances in a sparse array far longer than its elements, without walking the holes', () => {
+    registerClass(Point);
+    const sparse: unknown[] = [];
+    sparse[2 ** 31] = new Point(3, 4);
+    const started = performance.now();
+    const decoded = roundTrip(sparse);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(decoded).toHaveLength(2 ** 31 + 1);
+    expect(decoded[2 ** 31]).toBeInstanceOf(Point);
   });
 
   it('restores an unregistered subclass as its nearest registered ancestor', () => {

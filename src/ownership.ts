@@ -1,0 +1,73 @@
+/**
+ * Ownership types for proxies whose stored object has a lifetime: one owner that
+ * evicts it, and borrows that lend it out (shared read-only or exclusive mutable).
+ * The kinds are mutually exclusive at the type level so that turning one into
+ * another goes through the memory-management functions, which keep the borrow
+ * counts right.
+ */
+import type { Proxy, ProxyBrand } from './types.js';
+
+declare const ownership: unique symbol;
+
+/** Which kind of ownership a proxy carries; a literal so the kinds never mix. */
+export interface OwnershipTag<out K extends 'owned' | 'ref' | 'ref-mut'> {
+  readonly [ownership]: K;
+}
+
+/** The proxy that owns its stored object: dropping it evicts the object. */
+export type OwnedProxy<T> = Proxy<T> & OwnershipTag<'owned'>;
+
+/** A shared borrow: reads only, through a deeply read-only view of `T`. */
+export type RefProxy<T> = Proxy<ReadonlyView<T>> & OwnershipTag<'ref'>;
+
+/** An exclusive borrow: reads and writes `T` while the owner waits. */
+export type RefMutProxy<T> = Proxy<T> & OwnershipTag<'ref-mut'>;
+
+type Primitive = string | number | bigint | boolean | symbol | null | undefined;
+// `any` in a parameter position is what lets every function type match.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+
+type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+type TypedArrayMutator = 'set' | 'fill' | 'sort' | 'reverse' | 'copyWithin';
+type DateMutator = Extract<keyof Date, `set${string}`>;
+
+/**
+ * `T` as a borrower may see it: properties `readonly` at every depth, arrays and
+ * tuples `readonly`, Maps and Sets as `ReadonlyMap`/`ReadonlySet`, typed arrays
+ * and Dates without their mutating methods.
+ *
+ * Limits: TypeScript lets a `{ readonly a: number }` be assigned to a
+ * `{ a: number }`, so a view of a plain object still type-checks where a mutable
+ * `T` is expected (the lint rules report that); and methods of user classes are
+ * kept as they are, since nothing says which of them mutate.
+ */
+export type ReadonlyView<T> = unknown extends T
+  ? T
+  : T extends Primitive | AnyFunction
+  ? T
+  : T extends ProxyBrand<infer U>
+    ? Proxy<ReadonlyView<U>>
+    : T extends Promise<infer U>
+      ? Promise<ReadonlyView<U>>
+      : T extends ReadonlyMap<infer K, infer V>
+        ? ReadonlyMap<ReadonlyView<K>, ReadonlyView<V>>
+        : T extends ReadonlySet<infer V>
+          ? ReadonlySet<ReadonlyView<V>>
+          : T extends TypedArray
+            ? Readonly<Omit<T, TypedArrayMutator>>
+            : T extends Date
+              ? Readonly<Omit<T, DateMutator>>
+              : { readonly [K in keyof T]: ReadonlyView<T[K]> };
