@@ -2,6 +2,7 @@ import type { Key, ReferencePolicy } from './connector.js';
 import { DescriptorError } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
 import { getFactory, isProxy, proxy } from './proxy.js';
+import { mapLeaves } from './walk.js';
 import { getOrCreateStore } from './registry.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
 import type { StoreConfig } from './store.js';
@@ -86,68 +87,4 @@ function isJsonKey(key: unknown): key is Key {
   if (Array.isArray(key)) return key.every(isJsonKey);
   if (typeof key === 'object' && Object.getPrototypeOf(key) === Object.prototype) return Object.values(key).every(isJsonKey);
   return false;
-}
-
-function isPlainObject(value: object): value is Record<string, unknown> {
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * Copy-on-write deep map: leaves matching `isLeaf` are replaced; containers are copied
- * only when something inside them changes, so large untouched data is never walked twice
- * or cloned. Cycles map to the copy of the container they point at.
- */
-function mapLeaves<L extends object>(root: unknown, isLeaf: (v: unknown) => v is L, replace: (leaf: L) => unknown): unknown {
-  const holds = new Map<object, boolean>();
-  const containsLeaf = (value: unknown): boolean => {
-    if (isLeaf(value)) return true;
-    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || isProxy(value)) return false;
-    const known = holds.get(value);
-    if (known !== undefined) return known;
-    holds.set(value, false); // a cycle back to a container in progress adds nothing
-    let found = false;
-    for (const child of childrenOf(value)) if (containsLeaf(child)) found = true;
-    holds.set(value, found);
-    return found;
-  };
-  const copies = new Map<object, unknown>();
-  const map = (value: unknown): unknown => {
-    if (isLeaf(value)) return replace(value);
-    if (typeof value !== 'object' || value === null || holds.get(value) !== true) return value;
-    const done = copies.get(value);
-    if (done !== undefined) return done;
-    if (Array.isArray(value)) {
-      const copy: unknown[] = [];
-      copies.set(value, copy);
-      for (const item of value) copy.push(map(item));
-      return copy;
-    }
-    if (value instanceof Map) {
-      const copy = new Map<unknown, unknown>();
-      copies.set(value, copy);
-      for (const [k, v] of value) copy.set(map(k), map(v));
-      return copy;
-    }
-    if (value instanceof Set) {
-      const copy = new Set<unknown>();
-      copies.set(value, copy);
-      for (const item of value) copy.add(map(item));
-      return copy;
-    }
-    const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
-    copies.set(value, copy);
-    for (const [k, v] of Object.entries(value)) copy[k] = map(v);
-    return copy;
-  };
-  return containsLeaf(root) ? map(root) : root;
-}
-
-/** The values a walk descends into: only containers that structured clone and JSON also understand. */
-function childrenOf(value: object): Iterable<unknown> {
-  if (Array.isArray(value)) return value as unknown[];
-  if (value instanceof Map) return [...(value as Map<unknown, unknown>).keys(), ...(value as Map<unknown, unknown>).values()];
-  if (value instanceof Set) return value;
-  if (isPlainObject(value)) return Object.values(value);
-  return [];
 }

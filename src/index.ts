@@ -2,7 +2,8 @@
  * ts-proxystore: pass-by-proxy for TypeScript.
  * Store/Connector/Serializer are separate layers; proxies resolve lazily and transparently.
  */
-export type { Proxy, ProxyOr, ProxyBrand, Encoded } from './types.js';
+export type { Proxy, ProxyOr, ProxyBrand, Encoded, Unproxied, ProxiedPart, ProxiesOf, TypeArgumentRequired } from './types.js';
+export type { OwnedProxy, RefProxy, RefMutProxy, ReadonlyView, OwnershipTag } from './ownership.js';
 
 export * from '../runtime/errors.js';
 export type * from '../runtime/connector.js';
@@ -39,3 +40,4 @@ export type { MetricsSnapshot, OperationMetrics } from '../runtime/metrics.js';
 export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';
 export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
 export { encodeProxies, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
+export { resolveAll } from '../runtime/prefetch.js';

@@ -9,6 +9,7 @@ import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/erro
 import { extract, getKey, isResolved } from '../../runtime/proxy.js';
 import { decodeProxies, encodeProxies } from '../../runtime/references.js';
 import { Store } from '../../runtime/store.js';
+import type { Proxy } from '../../src/types.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
 
 describeConnector('shared-memory', { make: () => Promise.resolve(new SharedMemoryConnector()), sync: true, sharedThroughConfig: true });
@@ -185,7 +186,7 @@ describe('SharedMemoryConnector', () => {
       const w = worker();
       const { encoded } = await w.call<{ encoded: unknown }>('make', { space: shared, values: [7, 8, 9] });
       await w.terminate();
-      const { p } = decodeProxies(encoded) as { p: Float64Array };
+      const { p } = decodeProxies(encoded) as { p: Proxy<Float64Array> };
       const value = extract(p);
       expect(Array.from(value)).toEqual([7, 8, 9]);
       expect(value.buffer).toBeInstanceOf(SharedArrayBuffer);
