@@ -1,18 +1,5 @@
+import { prototypeForClass } from './class-registry.js';
 import type { ProxyMetadata } from './factory.js';
-
-/** Finds a registered class's prototype by its registry name (see setPrototypeLookup). */
-export type PrototypeLookup = (className: string) => object | undefined;
-
-let prototypeLookup: PrototypeLookup = () => undefined;
-
-/**
- * Lets the class registry tell unresolved proxies their prototype, so
- * `p instanceof Model` answers from `metadata.className` without fetching the
- * target. The lookup returns the prototype object (e.g. `Model.prototype`).
- */
-export function setPrototypeLookup(lookup: PrototypeLookup): void {
-  prototypeLookup = lookup;
-}
 
 /** Built-ins whose prototype is the same in every realm of this runtime, so the name alone identifies it. */
 const BUILTIN_NAMES = [
@@ -36,7 +23,7 @@ for (const name of BUILTIN_NAMES) {
  */
 export function knownPrototype(metadata: ProxyMetadata | undefined): object | undefined {
   if (metadata === undefined) return undefined;
-  if (metadata.className !== undefined) return prototypeLookup(metadata.className);
+  if (metadata.className !== undefined) return prototypeForClass(metadata.className);
   return metadata.typeName === undefined ? undefined : builtinPrototypes.get(metadata.typeName);
 }
 

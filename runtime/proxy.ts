@@ -3,7 +3,7 @@
  * the first operation that needs it; until then, metadata answers `typeof`,
  * `Array.isArray`, `instanceof`, `await` and printing.
  */
-import type { ProxiedPart, Proxy as ProxyOf, Unproxied } from '../src/types.js';
+import type { ProxiedPart, Proxy as ProxyOf, ProxyOr, Unproxied } from '../src/types.js';
 import type { Key } from './connector.js';
 import { NonProxiableTypeError } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
@@ -12,7 +12,6 @@ import { describeValue, isObjectLike, kindOf, typeOfValue } from './proxy-metada
 import { newPlaceholder } from './proxy-placeholder.js';
 import { ProxyState, metadataFor, probeState, resolveLater, resolveNow } from './proxy-state.js';
 
-export { setPrototypeLookup, type PrototypeLookup } from './proxy-metadata.js';
 
 export interface ProxyOptions<T> {
   /** The target already in hand: the proxy starts resolved and never calls the factory for local use. */
@@ -34,8 +33,14 @@ export function proxy<T extends object>(factory: Factory<T>, options?: ProxyOpti
   return result as ProxyOf<T>;
 }
 
-/** Narrows a `ProxyOr<T>` (or any union) to its proxies, and a plain `T` to `Proxy<T>`. */
-export function isProxy<T>(value: T): value is ProxiedPart<T> {
+/**
+ * Narrows a `ProxyOr<T>` to `Proxy<T>` (also for a generic `T`, which the second
+ * signature's conditional type would leave unresolved), and any other union to
+ * its proxies.
+ */
+export function isProxy<T extends object>(value: ProxyOr<T>): value is ProxyOf<T>;
+export function isProxy<T>(value: T): value is ProxiedPart<T>;
+export function isProxy(value: unknown): boolean {
   return probeState(value) !== undefined;
 }
 

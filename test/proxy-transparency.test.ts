@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyMetadata } from '../runtime/factory.js';
-import { extract, isResolved, metadataOf, proxy, setPrototypeLookup } from '../runtime/proxy.js';
+import { extract, isResolved, metadataOf, proxy } from '../runtime/proxy.js';
+import { registerClass, unregisterClass } from '../runtime/class-registry.js';
 
 /** An unpopulated proxy of `value` with the metadata a descriptor would carry, counting resolutions. */
 function lazy<T extends object>(value: T, metadata: ProxyMetadata = metadataOf(value)) {
@@ -116,7 +117,7 @@ describe('instanceof', () => {
     weights = [0.5];
   }
 
-  afterEach(() => setPrototypeLookup(() => undefined));
+  afterEach(() => unregisterClass('app.Model'));
 
   it('answers for a populated proxy without calling the factory', () => {
     const factory = Object.assign(() => new Model(), { calls: 0 });
@@ -125,8 +126,8 @@ describe('instanceof', () => {
     expect(p.constructor).toBe(Model);
   });
 
-  it('answers from className through the prototype lookup without resolving', () => {
-    setPrototypeLookup((name) => (name === 'app.Model' ? Model.prototype : undefined));
+  it('answers from className through the class registry without resolving', () => {
+    registerClass(Model, 'app.Model');
     const { p, factory } = lazy(new Model(), { kind: 'object', typeName: 'Model', className: 'app.Model', thenable: false });
     expect(p instanceof Model).toBe(true);
     expect(Object.getPrototypeOf(p)).toBe(Model.prototype);

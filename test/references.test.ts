@@ -15,6 +15,8 @@ import {
   isResolved,
   proxy,
   proxyReviver,
+  registerClass,
+  unregisterClass,
   type Proxy,
   type ProxyDescriptor,
 } from '../src/index.js';
@@ -90,6 +92,27 @@ describe('encodeProxies / decodeProxies', () => {
     expect(decoded.length).toBe(3);
     await new Promise((r) => setImmediate(r));
     expect(await store.exists(getKey(p)!)).toBe(false);
+  });
+});
+
+describe('metadata across boundaries', () => {
+  class Model {
+    weights = [0.25, 0.75];
+    total(): number {
+      return this.weights.reduce((a, b) => a + b, 0);
+    }
+  }
+  afterEach(() => unregisterClass(Model));
+
+  it('a registered class answers instanceof on the receiving side without resolving', async () => {
+    registerClass(Model, 'test.Model');
+    const store = memoryStore('classes');
+    const p = await store.proxy(new Model());
+    const decoded = decodeProxies(structuredClone(encodeProxies(p)));
+    expect(isResolved(decoded)).toBe(false);
+    expect(decoded instanceof Model).toBe(true);
+    expect(isResolved(decoded)).toBe(false);
+    expect(decoded.total()).toBe(1);
   });
 });
 

@@ -21,6 +21,8 @@
  * ArrayBuffer costs the same as a fresh segment, so the gap is the kernel
  * faulting in new pages, which a never-reused arena pays as well.
  */
+import { isSharedArrayBuffer } from 'node:util/types';
+
 const STATE_INDEX = 0;
 const LIVE = 0;
 const EVICTED = 1;
@@ -33,6 +35,10 @@ export function createSegment(data: Uint8Array): SharedArrayBuffer {
   // ahead of everything its receiver does after taking it.
   new Uint8Array(segment, HEADER_BYTES).set(data);
   return segment;
+}
+
+export function isSegment(value: unknown): value is SharedArrayBuffer {
+  return isSharedArrayBuffer(value) && value.byteLength >= HEADER_BYTES;
 }
 
 /** A view of the object's bytes: reads and writes go to the shared memory itself. */

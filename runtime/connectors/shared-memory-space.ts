@@ -3,7 +3,7 @@
  * and the channel through which the threads of the space tell each other.
  *
  * Announcing: every member listens on one BroadcastChannel per space. A put
- * posts `{ key, segment }` there, so every thread already in the space receives
+ * posts `{ id, segment }` there, so every thread already in the space receives
  * the SharedArrayBuffer itself (shared, not copied) and adopts it. A thread
  * reads its pending announcements with `receiveMessageOnPort` before every
  * lookup, so nothing waits for an event-loop turn.
@@ -34,7 +34,7 @@ import { isSharedArrayBuffer } from 'node:util/types';
 import { BroadcastChannel, receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import type { Key } from '../connector.js';
 import { ConnectorError } from '../errors.js';
-import { isLive, markEvicted, payloadSize, released } from './shared-memory-segment.js';
+import { isLive, isSegment, markEvicted, payloadSize, released } from './shared-memory-segment.js';
 
 /** Versioned, so threads running different protocol versions never misread each other. */
 const CHANNEL_PREFIX = 'ts-proxystore:shared-memory:1:';
@@ -89,6 +89,29 @@ export function isSpaceId(id: string): boolean {
 /** The process an id was made in; ids of other processes cannot be reached from here. */
 export function processOf(id: string): number {
   return Number(ID.exec(id)?.[1]);
+}
+
+/** The channel name is public: anything posted on it that is not one of our messages is ignored. */
+function isMessage(data: unknown): data is Message {
+  if (typeof data !== 'object' || data === null) return false;
+  const message = data as { [field: string]: unknown };
+  const id = typeof message.id === 'string' && isSpaceId(message.id);
+  switch (message.op) {
+    case 'put':
+      return Array.isArray(message.items) && message.items.every((item: unknown) => Array.isArray(item) && typeof item[0] === 'string' && isSpaceId(item[0]) && isSegment(item[1]));
+    case 'evict':
+      return Array.isArray(message.ids) && message.ids.every((each: unknown) => typeof each === 'string');
+    case 'want':
+      return id && typeof message.from === 'number' && isSharedArrayBuffer(message.signal) && message.signal.byteLength === 4;
+    case 'offer':
+      return id && typeof message.to === 'number' && isSegment(message.segment);
+    case 'missing':
+      return id && typeof message.to === 'number';
+    case 'leave':
+      return typeof message.thread === 'number' && typeof message.seq === 'number';
+    default:
+      return false;
+  }
 }
 
 function ownerOf(id: string): { thread: number; seq: number } {
@@ -192,9 +215,8 @@ export class Member {
     this.#leaveIfDone();
   }
 
-  #handle(data: unknown): void {
-    if (typeof data !== 'object' || data === null) return;
-    const message = data as Message;
+  #handle(message: unknown): void {
+    if (!isMessage(message)) return;
     switch (message.op) {
       case 'put':
         for (const [id, segment] of message.items) this.#adopt(id, segment, this.users > 0);
@@ -220,9 +242,6 @@ export class Member {
         break;
       case 'leave':
         this.#departed.set(message.thread, message.seq);
-        break;
-      default:
-        // Not ours: the channel name is public, and a future version may add messages.
         break;
     }
   }
@@ -252,7 +271,6 @@ export class Member {
   }
 
   #adopt(id: string, segment: SharedArrayBuffer, keep: boolean): void {
-    if (!isSharedArrayBuffer(segment)) return;
     if (keep && isLive(segment) && !this.#segments.has(id)) this.#segments.set(id, segment);
     else released(payloadSize(segment));
   }

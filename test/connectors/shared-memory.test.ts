@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Connector, Key } from '../../runtime/connector.js';
@@ -140,6 +140,18 @@ describe('SharedMemoryConnector', () => {
     }
     expect(() => connectorFromConfig({ kind: 'shared-memory', options: { answerTimeoutMs: 60_000 } }, { trusted: false })).toThrow(DescriptorError);
     opened.push(connectorFromConfig({ kind: 'shared-memory', options: { answerTimeoutMs: 60_000 } }));
+  });
+
+  it('ignores anything else posted on its channel', async () => {
+    const connector = shm();
+    const key = await connector.put(payload(16, 5));
+    const intruder = new BroadcastChannel(`ts-proxystore:shared-memory:1:${connector.space}`);
+    for (const junk of [null, 7, 'put', { op: 'put', items: 3 }, { op: 'evict', ids: [1] }, { op: 'want', id: 'x', from: 1, signal: 5 }, { op: 'offer', id: '1.2.3', to: 0, segment: new SharedArrayBuffer(2) }]) {
+      intruder.postMessage(junk);
+    }
+    intruder.close();
+    expectBytes(connector.getSync(key), payload(16, 5));
+    expectBytes(await connector.get(key), payload(16, 5));
   });
 
   it('prompts collection of dropped segments, which V8 alone would leave uncollected', async () => {

@@ -1,0 +1,67 @@
+import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
+import type * as ts from 'typescript';
+import { createRule } from '../utils/create-rule.js';
+import { typedRuleTools } from '../utils/typed-rule.js';
+
+const EQUALITY = new Set(['===', '!==', '==', '!=']);
+const KEYED_COLLECTIONS = new Set(['Map', 'ReadonlyMap', 'WeakMap', 'Set', 'ReadonlySet', 'WeakSet']);
+const KEY_METHODS = new Set(['get', 'set', 'has', 'delete', 'add']);
+
+export default createRule({
+  name: 'no-proxy-identity',
+  meta: {
+    type: 'problem',
+    docs: {
+      description: 'Disallow comparing proxies by identity or using them as Map/Set keys',
+      recommended: 'recommended',
+      requiresTypeChecking: true,
+    },
+    messages: {
+      comparison:
+        '`{{operator}}` compares the proxy object, not its target: a `Proxy<T>` is never identical to the value it stands for, nor to another proxy of the same key. Compare `getKey(…)` or extracted values.',
+      objectIs:
+        '`Object.is` compares the proxy object, not its target: a `Proxy<T>` is never identical to the value it stands for. Compare `getKey(…)` or extracted values.',
+      collectionKey:
+        'A proxy as a `{{collection}}` key is found by the proxy object, not by its target or another proxy of the same key. Key by `getKey(…)` or by the extracted value.',
+    },
+    schema: [],
+  },
+  defaultOptions: [],
+  create(context) {
+    const tools = typedRuleTools(context);
+    const { TypeFlags } = tools.services.program.getTypeChecker() && tsFlags();
+
+    /** Values that can never be the same object as a proxy, so comparing with them is not an identity check. */
+    function isPrimitiveOnly(type: ts.Type): boolean {
+      if (type.isUnion()) return type.types.every(isPrimitiveOnly);
+      return (type.flags & (TypeFlags.Primitive | TypeFlags.Void | TypeFlags.Never)) !== 0;
+    }
+
+    function comparesProxy(a: TSESTree.Node, b: TSESTree.Node): boolean {
+      return tools.isProxy(a) && !isPrimitiveOnly(tools.services.getTypeAtLocation(b));
+    }
+
+    return {
+      BinaryExpression(node) {
+        if (!EQUALITY.has(node.operator) || node.left.type === AST_NODE_TYPES.PrivateIdentifier) return;
+        if (comparesProxy(node.left, node.right) || comparesProxy(node.right, node.left)) {
+          context.report({ node, messageId: 'comparison', data: { operator: node.operator } });
+        }
+      },
+      CallExpression(node) {
+        const [first, second] = node.arguments;
+        if (first === undefined || first.type === AST_NODE_TYPES.SpreadElement) return;
+        const site = tools.siteOf(node);
+        if (site?.origin !== 'lib') return;
+        if (site.owner === 'ObjectConstructor' && site.name === 'is') {
+          if (second === undefined || second.type === AST_NODE_TYPES.SpreadElement) return;
+          if (comparesProxy(first, second) || comparesProxy(second, first)) context.report({ node, messageId: 'objectIs' });
+          return;
+        }
+        if (site.owner !== undefined && KEYED_COLLECTIONS.has(site.owner) && KEY_METHODS.has(site.name) && tools.isProxy(first)) {
+          context.report({ node: first, messageId: 'collectionKey', data: { collection: site.owner } });
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * Where a called function is declared, so rules can name built-ins
+ * (`Buffer.from`, `fs.writeFile`, `postMessage`) and this package's own API by
+ * declaration rather than by how the caller spelled the call.
+ */
+import ts from 'typescript';
+import { packageModule } from './package-files.js';
+
+export interface DeclarationSite {
+  /** The declared name; `new` for constructors and construct signatures. */
+  readonly name: string;
+  /** The innermost class or interface around the declaration. */
+  readonly owner: string | undefined;
+  /** The innermost `namespace` around the declaration (not `declare global`). */
+  readonly namespace: string | undefined;
+  /** The ambient module (`declare module 'fs'`), without a `node:` prefix. */
+  readonly module: string | undefined;
+  /** `lib` (TypeScript's own lib files), `self` (this package), an npm package name such as `@types/node`, or `local`. */
+  readonly origin: string;
+}
+
+const SHIPPED_MODULE = /^(src|runtime)\//;
+const PACKAGE_DIR = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//;
+
+export function originOf(file: ts.SourceFile): string {
+  if (file.hasNoDefaultLib) return 'lib';
+  const module = packageModule(file.fileName);
+  if (module !== undefined && SHIPPED_MODULE.test(module)) return 'self';
+  return PACKAGE_DIR.exec(file.fileName)?.[1] ?? 'local';
+}
+
+/** True when the symbol (followed through imports) is declared by this package's shipped code. */
+export function isOwnSymbol(symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
+  const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  return target.declarations?.some((declaration) => originOf(declaration.getSourceFile()) === 'self') ?? false;
+}
+
+function declaredName(declaration: ts.Node): string {
+  if (ts.isConstructSignatureDeclaration(declaration) || ts.isConstructorDeclaration(declaration)) return 'new';
+  const named = (declaration as { name?: ts.Node }).name;
+  if (named !== undefined && (ts.isIdentifier(named) || ts.isStringLiteral(named) || ts.isPrivateIdentifier(named))) {
+    return named.text;
+  }
+  // `declare var structuredClone: (value) => …` and similar: the name is the variable's.
+  return ts.isSourceFile(declaration.parent) ? '' : declaredName(declaration.parent);
+}
+
+const sites = new WeakMap<ts.Node, DeclarationSite>();
+
+export function declarationSite(declaration: ts.Node): DeclarationSite {
+  const known = sites.get(declaration);
+  if (known !== undefined) return known;
+  let owner: string | undefined;
+  let namespace: string | undefined;
+  let module: string | undefined;
+  for (let node = declaration.parent; !ts.isSourceFile(node); node = node.parent) {
+    if ((ts.isClassLike(node) || ts.isInterfaceDeclaration(node)) && node.name !== undefined) owner ??= node.name.text;
+    if (!ts.isModuleDeclaration(node)) continue;
+    if (ts.isStringLiteral(node.name)) module ??= node.name.text.replace(/^node:/, '');
+    else if (node.name.text !== 'global') namespace ??= node.name.text;
+  }
+  const site = { name: declaredName(declaration), owner, namespace, module, origin: originOf(declaration.getSourceFile()) };
+  sites.set(declaration, site);
+  return site;
+}

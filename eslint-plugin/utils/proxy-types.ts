@@ -1,0 +1,191 @@
+/**
+ * Recognises this package's proxy types with nothing but a `ts.TypeChecker`,
+ * so the lint rules and the compiler transformer agree on what a proxy is.
+ *
+ * A type is a proxy when it has the `[proxyBrand]` member of the `ProxyBrand`
+ * interface declared in this package's `src/types` (as source in this repo,
+ * as `dist/src/types.d.ts` when installed). Every proxy type (`Proxy<T>` and
+ * the ownership types built on it) carries that member, and a user's own
+ * `ProxyBrand` or `Proxy` declared elsewhere never does.
+ */
+import typescript from 'typescript';
+import type * as ts from 'typescript';
+import { packageModule } from './package-files.js';
+
+/** The TypeScript namespace: callers running under another copy (e.g. a patched compiler) pass theirs. */
+export type TypeScriptApi = typeof ts;
+
+const TYPES_MODULE = 'src/types';
+const BRAND_INTERFACE = 'ProxyBrand';
+const PROXY_OR_ALIAS = 'ProxyOr';
+
+// Far enough for `{ batch: Proxy<T>[] }` or `Map<K, { p: Proxy<T> }>`, short enough to stay cheap on wide types.
+const CONTAINS_DEPTH = 4;
+const PROPERTIES_PER_TYPE = 64;
+const ALIAS_HOPS = 8;
+
+export interface ProxyTypes {
+  /** The type, or any member of a union, is a proxy. */
+  isProxy(type: ts.Type): boolean;
+  /** The type is a proxy or holds one in a property, element, index signature or type argument (bounded depth). */
+  containsProxy(type: ts.Type): boolean;
+  /** The annotation is `ProxyOr<…>`, directly, through a union, parentheses, `readonly`, or the user's own alias of it. */
+  isProxyOrAnnotation(node: ts.TypeNode): boolean;
+  /**
+   * Whether a proxy is welcome in this parameter: annotated `ProxyOr<…>`, typed
+   * as a proxy already, untyped, `any`/`unknown`, or generic. A parameter typed
+   * plainly `T` is the one a proxy should not be passed to.
+   */
+  acceptsProxy(parameter: ts.ParameterDeclaration): boolean;
+}
+
+/** True when a file is this package's type declarations (src/types.ts or its compiled .d.ts). */
+export function isTypesFile(fileName: string): boolean {
+  return packageModule(fileName) === TYPES_MODULE;
+}
+
+function declaredInTypesFile(symbol: ts.Symbol): boolean {
+  return symbol.declarations?.some((declaration) => isTypesFile(declaration.getSourceFile().fileName)) ?? false;
+}
+
+const brandCache = new WeakMap<ts.Symbol, boolean>();
+const perChecker = new WeakMap<ts.TypeChecker, ProxyTypes>();
+
+export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi = typescript): ProxyTypes {
+  let known = perChecker.get(checker);
+  if (known === undefined) {
+    known = createProxyTypes(checker, api);
+    perChecker.set(checker, known);
+  }
+  return known;
+}
+
+function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTypes {
+  const { TypeFlags, SymbolFlags, ObjectFlags, SignatureKind, SyntaxKind } = api;
+  const NEVER_PROXY =
+    TypeFlags.Any | TypeFlags.Unknown | TypeFlags.Never | TypeFlags.Primitive | TypeFlags.Void | TypeFlags.NonPrimitive;
+  const OPEN = TypeFlags.Any | TypeFlags.Unknown | TypeFlags.Instantiable;
+
+  const proxyCache = new WeakMap<ts.Type, boolean>();
+  const containsCache = new WeakMap<ts.Type, boolean>();
+
+  function isBrandDeclaration(declaration: ts.Declaration): boolean {
+    const owner = declaration.parent;
+    return (
+      api.isInterfaceDeclaration(owner) &&
+      owner.name.text === BRAND_INTERFACE &&
+      isTypesFile(declaration.getSourceFile().fileName)
+    );
+  }
+
+  function isBrandProperty(property: ts.Symbol): boolean {
+    let brand = brandCache.get(property);
+    if (brand === undefined) {
+      brand = property.declarations?.some(isBrandDeclaration) ?? false;
+      brandCache.set(property, brand);
+    }
+    return brand;
+  }
+
+  function isProxy(type: ts.Type): boolean {
+    if (type.isUnion()) return type.types.some(isProxy);
+    if (type.flags & NEVER_PROXY) return false;
+    let proxy = proxyCache.get(type);
+    if (proxy === undefined) {
+      proxy = checker.getPropertiesOfType(type).some(isBrandProperty);
+      proxyCache.set(type, proxy);
+    }
+    return proxy;
+  }
+
+  /** Types whose contents are not values a caller put there: functions, lib and library classes, our own brands. */
+  function isOpaque(type: ts.Type): boolean {
+    if (checker.getSignaturesOfType(type, SignatureKind.Call).length > 0) return true;
+    if (checker.getSignaturesOfType(type, SignatureKind.Construct).length > 0) return true;
+    const symbol = type.aliasSymbol ?? type.getSymbol();
+    return symbol !== undefined && declaredInTypesFile(symbol);
+  }
+
+  function declaredInLibrary(type: ts.Type): boolean {
+    const declarations = type.getSymbol()?.declarations ?? [];
+    return declarations.some((declaration) => {
+      const file = declaration.getSourceFile();
+      return file.hasNoDefaultLib || file.fileName.includes('/node_modules/');
+    });
+  }
+
+  function holdsProxy(type: ts.Type, depth: number, seen: Set<ts.Type>): boolean {
+    if (isProxy(type)) return true;
+    if (depth === 0 || type.flags & NEVER_PROXY || seen.has(type)) return false;
+    seen.add(type);
+    if (type.isUnionOrIntersection()) return type.types.some((member) => holdsProxy(member, depth, seen));
+    if (type.isTypeParameter()) {
+      const constraint = checker.getBaseConstraintOfType(type);
+      return constraint !== undefined && holdsProxy(constraint, depth, seen);
+    }
+    if (!(type.flags & TypeFlags.Object) || isOpaque(type)) return false;
+    const inner = (member: ts.Type): boolean => holdsProxy(member, depth - 1, seen);
+    if ((type as ts.ObjectType).objectFlags & ObjectFlags.Reference) {
+      if (checker.getTypeArguments(type as ts.TypeReference).some(inner)) return true;
+    }
+    // Arrays, Maps, Promises and other library types hold caller values only through their type arguments.
+    if (declaredInLibrary(type)) return false;
+    if (checker.getIndexInfosOfType(type).some((info) => inner(info.type))) return true;
+    return checker
+      .getPropertiesOfType(type)
+      .slice(0, PROPERTIES_PER_TYPE)
+      .some((property) => inner(checker.getTypeOfSymbol(property)));
+  }
+
+  function containsProxy(type: ts.Type): boolean {
+    let contains = containsCache.get(type);
+    if (contains === undefined) {
+      contains = holdsProxy(type, CONTAINS_DEPTH, new Set());
+      containsCache.set(type, contains);
+    }
+    return contains;
+  }
+
+  function resolveAlias(symbol: ts.Symbol): ts.Symbol {
+    return symbol.flags & SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  }
+
+  function isProxyOrAlias(symbol: ts.Symbol): boolean {
+    return (symbol.flags & SymbolFlags.TypeAlias) !== 0 && symbol.escapedName === PROXY_OR_ALIAS && declaredInTypesFile(symbol);
+  }
+
+  function namesProxyOr(node: ts.TypeNode, hops: number): boolean {
+    if (api.isParenthesizedTypeNode(node)) return namesProxyOr(node.type, hops);
+    if (api.isUnionTypeNode(node)) return node.types.some((member) => namesProxyOr(member, hops));
+    if (api.isTypeOperatorNode(node) && node.operator === SyntaxKind.ReadonlyKeyword) return namesProxyOr(node.type, hops);
+    if (!api.isTypeReferenceNode(node)) return false;
+    const named = checker.getSymbolAtLocation(node.typeName);
+    if (named === undefined) return false;
+    const symbol = resolveAlias(named);
+    if (isProxyOrAlias(symbol)) return true;
+    // A user's `type Input<T> = ProxyOr<T>` is followed to what it stands for.
+    const declaration = symbol.declarations?.find(api.isTypeAliasDeclaration);
+    return declaration !== undefined && hops > 0 && namesProxyOr(declaration.type, hops - 1);
+  }
+
+  function isProxyOrAnnotation(node: ts.TypeNode): boolean {
+    return namesProxyOr(node, ALIAS_HOPS);
+  }
+
+  function isOpen(type: ts.Type): boolean {
+    return type.isUnion() ? type.types.some(isOpen) : (type.flags & OPEN) !== 0;
+  }
+
+  function acceptsProxy(parameter: ts.ParameterDeclaration): boolean {
+    const annotation = parameter.type;
+    if (annotation === undefined) return true;
+    const rest = parameter.dotDotDotToken !== undefined;
+    const declared = rest && api.isArrayTypeNode(annotation) ? annotation.elementType : annotation;
+    if (isProxyOrAnnotation(declared)) return true;
+    let type = checker.getTypeFromTypeNode(declared);
+    if (rest && checker.isArrayType(type)) type = checker.getTypeArguments(type as ts.TypeReference)[0] ?? type;
+    return isOpen(type) || isProxy(type);
+  }
+
+  return { isProxy, containsProxy, isProxyOrAnnotation, acceptsProxy };
+}

@@ -1,0 +1,54 @@
+/**
+ * What every rule needs from type information: proxy checks on ESTree nodes,
+ * where a call lands, and whether a call matches a user's type specifiers.
+ */
+import { typeMatchesSomeSpecifier, valueMatchesSomeSpecifier, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
+import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
+import type * as ts from 'typescript';
+import { declarationSite, type DeclarationSite } from './declaration-site.js';
+import { proxyTypes, type ProxyTypes } from './proxy-types.js';
+
+export type CallNode = TSESTree.CallExpression | TSESTree.NewExpression;
+
+export interface TypedRuleTools {
+  readonly sourceCode: Readonly<TSESLint.SourceCode>;
+  readonly services: ParserServicesWithTypeInformation;
+  readonly checker: ts.TypeChecker;
+  readonly proxies: ProxyTypes;
+  isProxy(node: TSESTree.Node): boolean;
+  containsProxy(node: TSESTree.Node): boolean;
+  /** The declaration the call resolves to (the chosen overload), if TypeScript knows one. */
+  siteOf(call: CallNode): DeclarationSite | undefined;
+  /** The callee matches one of the user's type-or-value specifiers (typescript-eslint's format). */
+  calleeMatches(call: CallNode, specifiers: readonly TypeOrValueSpecifier[]): boolean;
+}
+
+export function typedRuleTools<MessageIds extends string, Options extends readonly unknown[]>(
+  context: Readonly<TSESLint.RuleContext<MessageIds, Options>>,
+): TypedRuleTools {
+  const services = ESLintUtils.getParserServices(context);
+  const checker = services.program.getTypeChecker();
+  const proxies = proxyTypes(checker);
+  return {
+    sourceCode: context.sourceCode,
+    services,
+    checker,
+    proxies,
+    isProxy: (node) => proxies.isProxy(services.getTypeAtLocation(node)),
+    containsProxy: (node) => proxies.containsProxy(services.getTypeAtLocation(node)),
+    siteOf(call) {
+      const declaration = services.getResolvedSignature(call)?.declaration;
+      return declaration === undefined ? undefined : declarationSite(declaration);
+    },
+    calleeMatches(call, specifiers) {
+      if (specifiers.length === 0) return false;
+      const type = services.getTypeAtLocation(call.callee);
+      const named = call.callee.type === AST_NODE_TYPES.MemberExpression ? call.callee.property : call.callee;
+      const list = [...specifiers];
+      return (
+        valueMatchesSomeSpecifier(named, list, services.program, type) ||
+        typeMatchesSomeSpecifier(type, list, services.program)
+      );
+    },
+  };
+}
