@@ -1,11 +1,17 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
-import type * as ts from 'typescript';
+import ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 const EQUALITY = new Set(['===', '!==', '==', '!=']);
 const KEYED_COLLECTIONS = new Set(['Map', 'ReadonlyMap', 'WeakMap', 'Set', 'ReadonlySet', 'WeakSet']);
 const KEY_METHODS = new Set(['get', 'set', 'has', 'delete', 'add']);
+
+/** Values that can never be the same object as a proxy: comparing with them is not an identity check. */
+function isPrimitiveOnly(type: ts.Type): boolean {
+  if (type.isUnion()) return type.types.every(isPrimitiveOnly);
+  return (type.flags & (ts.TypeFlags.Primitive | ts.TypeFlags.Void | ts.TypeFlags.Never)) !== 0;
+}
 
 export default createRule({
   name: 'no-proxy-identity',
@@ -29,13 +35,6 @@ export default createRule({
   defaultOptions: [],
   create(context) {
     const tools = typedRuleTools(context);
-    const { TypeFlags } = tools.services.program.getTypeChecker() && tsFlags();
-
-    /** Values that can never be the same object as a proxy, so comparing with them is not an identity check. */
-    function isPrimitiveOnly(type: ts.Type): boolean {
-      if (type.isUnion()) return type.types.every(isPrimitiveOnly);
-      return (type.flags & (TypeFlags.Primitive | TypeFlags.Void | TypeFlags.Never)) !== 0;
-    }
 
     function comparesProxy(a: TSESTree.Node, b: TSESTree.Node): boolean {
       return tools.isProxy(a) && !isPrimitiveOnly(tools.services.getTypeAtLocation(b));
@@ -51,14 +50,17 @@ export default createRule({
       CallExpression(node) {
         const [first, second] = node.arguments;
         if (first === undefined || first.type === AST_NODE_TYPES.SpreadElement) return;
+        const firstIsProxy = tools.isProxy(first);
+        const hasSecond = second !== undefined && second.type !== AST_NODE_TYPES.SpreadElement;
+        // Cheap type checks first: resolving the signature is the expensive part.
+        if (!firstIsProxy && !(hasSecond && tools.isProxy(second))) return;
         const site = tools.siteOf(node);
         if (site?.origin !== 'lib') return;
         if (site.owner === 'ObjectConstructor' && site.name === 'is') {
-          if (second === undefined || second.type === AST_NODE_TYPES.SpreadElement) return;
-          if (comparesProxy(first, second) || comparesProxy(second, first)) context.report({ node, messageId: 'objectIs' });
-          return;
-        }
-        if (site.owner !== undefined && KEYED_COLLECTIONS.has(site.owner) && KEY_METHODS.has(site.name) && tools.isProxy(first)) {
+          if (hasSecond && (comparesProxy(first, second) || comparesProxy(second, first))) {
+            context.report({ node, messageId: 'objectIs' });
+          }
+        } else if (firstIsProxy && KEYED_COLLECTIONS.has(site.owner ?? '') && KEY_METHODS.has(site.name)) {
           context.report({ node: first, messageId: 'collectionKey', data: { collection: site.owner } });
         }
       },

@@ -148,8 +148,17 @@ export class MultiConnector implements Connector, TaggedPut {
     const entries = Object.entries(entriesOption(options));
     if (entries.length === 0) throw new ConfigError('multi connector: give at least one connector');
     const trusted = build.trusted ?? true;
-    this.#routes = entries.map(([name, entry]) => this.#route(name, entry, trusted, build.policy));
-    this.#byName = new Map(this.#routes.map((route) => [route.name, route]));
+    const routes: Route[] = [];
+    try {
+      for (const [name, entry] of entries) routes.push(this.#route(name, entry, trusted, build.policy));
+    } catch (error) {
+      // Those built from configs so far would stay open (a connection, say) with nobody to close them.
+      const built = routes.filter((route) => route.owned !== undefined && !('connector' in (entries.find(([name]) => name === route.name)?.[1] ?? {})));
+      void Promise.allSettled(built.map((route) => route.owned?.close()));
+      throw error;
+    }
+    this.#routes = routes;
+    this.#byName = new Map(routes.map((route) => [route.name, route]));
   }
 
   /** Names of the connectors in use on this host; the others are dormant. */

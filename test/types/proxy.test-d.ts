@@ -54,7 +54,7 @@ describe('Proxy<T> keeps every member of T', () => {
 
   test('unknown members are errors', () => {
     // @ts-expect-error Model has no `nope`
-    expectTypeOf(model.nope).toBeUnknown();
+    void model.nope;
   });
 });
 

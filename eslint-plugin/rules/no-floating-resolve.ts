@@ -1,0 +1,96 @@
+import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
+import { createRule } from '../utils/create-rule.js';
+import type { DeclarationSite } from '../utils/declaration-site.js';
+import { typedRuleTools } from '../utils/typed-rule.js';
+
+const STORE_METHODS = new Set(['put', 'putBatch', 'proxy', 'proxyBatch', 'evict']);
+
+function isTracked(site: DeclarationSite): boolean {
+  if (site.origin !== 'self') return false;
+  return site.owner === undefined ? site.name === 'resolveAsync' : site.owner === 'Store' && STORE_METHODS.has(site.name);
+}
+
+function memberName(callee: TSESTree.Expression): string | undefined {
+  if (callee.type !== AST_NODE_TYPES.MemberExpression || callee.computed) return undefined;
+  return callee.property.type === AST_NODE_TYPES.Identifier ? callee.property.name : undefined;
+}
+
+function isAsyncContext(node: TSESTree.Node, sourceType: string): boolean {
+  for (let parent = node.parent; parent !== undefined; parent = parent.parent) {
+    if (
+      parent.type === AST_NODE_TYPES.FunctionDeclaration ||
+      parent.type === AST_NODE_TYPES.FunctionExpression ||
+      parent.type === AST_NODE_TYPES.ArrowFunctionExpression
+    ) {
+      return parent.async;
+    }
+  }
+  return sourceType === 'module';
+}
+
+export default createRule({
+  name: 'no-floating-resolve',
+  meta: {
+    type: 'problem',
+    docs: {
+      description: 'Require promises from `resolveAsync` and `store.put`/`proxy`/`evict` to be awaited or handled',
+      recommended: 'recommended',
+      requiresTypeChecking: true,
+    },
+    hasSuggestions: true,
+    messages: {
+      floating:
+        'The promise from `{{callee}}` is neither awaited nor handled: a failure goes unnoticed, and code after it may run before the store has the object (or before it is gone). Await it, handle its rejection, or mark a deliberate fire-and-forget with `void`.',
+      addAwait: 'Await the promise.',
+      addVoid: 'Mark it as deliberately not awaited with `void`.',
+    },
+    schema: [],
+  },
+  defaultOptions: [],
+  create(context) {
+    const tools = typedRuleTools(context);
+
+    /** The tracked call whose promise this expression drops, following `.then(onFulfilled)` and `.finally()` chains. */
+    function droppedCall(expression: TSESTree.Expression): TSESTree.CallExpression | undefined {
+      switch (expression.type) {
+        case AST_NODE_TYPES.ChainExpression:
+          return droppedCall(expression.expression);
+        case AST_NODE_TYPES.LogicalExpression:
+          return droppedCall(expression.right);
+        case AST_NODE_TYPES.ConditionalExpression:
+          return droppedCall(expression.consequent) ?? droppedCall(expression.alternate);
+        case AST_NODE_TYPES.SequenceExpression:
+          return droppedCall(expression.expressions[expression.expressions.length - 1] as TSESTree.Expression);
+        case AST_NODE_TYPES.CallExpression:
+          break;
+        default:
+          return undefined;
+      }
+      const callee = expression.callee;
+      const method = memberName(callee);
+      const handled = (method === 'then' && expression.arguments.length >= 2) || (method === 'catch' && expression.arguments.length >= 1);
+      if (handled) return undefined;
+      if ((method === 'then' || method === 'finally') && callee.type === AST_NODE_TYPES.MemberExpression) {
+        const chained = droppedCall(callee.object);
+        if (chained !== undefined) return chained;
+      }
+      const site = tools.siteOf(expression);
+      return site !== undefined && isTracked(site) ? expression : undefined;
+    }
+
+    return {
+      ExpressionStatement(node) {
+        const call = droppedCall(node.expression);
+        if (call === undefined) return;
+        const text = context.sourceCode.getText(node.expression);
+        const suggest: TSESLint.SuggestionReportDescriptor<'addAwait' | 'addVoid'>[] = [
+          { messageId: 'addVoid', fix: (fixer) => fixer.replaceText(node.expression, `void ${text}`) },
+        ];
+        if (isAsyncContext(node, context.sourceCode.ast.sourceType)) {
+          suggest.unshift({ messageId: 'addAwait', fix: (fixer) => fixer.replaceText(node.expression, `await ${text}`) });
+        }
+        context.report({ node: call, messageId: 'floating', data: { callee: context.sourceCode.getText(call.callee) }, suggest });
+      },
+    };
+  },
+});

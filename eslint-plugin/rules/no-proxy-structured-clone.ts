@@ -1,0 +1,81 @@
+import { typeOrValueSpecifiersSchema, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
+import { AST_NODE_TYPES } from '@typescript-eslint/utils';
+import { createRule } from '../utils/create-rule.js';
+import type { DeclarationSite } from '../utils/declaration-site.js';
+import { helperMessages, helperSuggestions, type PackageHelper } from '../utils/helper-fix.js';
+import { typedRuleTools } from '../utils/typed-rule.js';
+
+type Options = [{ additionalFunctions?: TypeOrValueSpecifier[] }];
+
+const BUILT_IN = new Set(['lib', '@types/node']);
+// Worker pools whose task argument is posted to a worker thread.
+const POOLS: readonly { origin: string; owner: string; name: string }[] = [
+  { origin: 'piscina', owner: 'Piscina', name: 'run' },
+  { origin: 'tinypool', owner: 'Tinypool', name: 'run' },
+];
+
+/** Which argument the call structured-clones, if it clones one. */
+function clonedArgument(site: DeclarationSite): number | undefined {
+  if (BUILT_IN.has(site.origin)) {
+    if (site.name === 'postMessage') return 0;
+    if (site.name === 'postMessageToThread') return 1;
+    if (site.name === 'structuredClone' && site.owner === undefined) return 0;
+    return site.module === 'v8' && site.name === 'serialize' ? 0 : undefined;
+  }
+  return POOLS.some((pool) => pool.origin === site.origin && pool.owner === site.owner && pool.name === site.name) ? 0 : undefined;
+}
+
+export default createRule<Options, 'cloneProxy' | 'cloneContainsProxy' | keyof typeof helperMessages>({
+  name: 'no-proxy-structured-clone',
+  meta: {
+    type: 'problem',
+    docs: {
+      description: 'Disallow passing proxies to structured clone (structuredClone, postMessage, v8.serialize, worker pools)',
+      recommended: 'recommended',
+      requiresTypeChecking: true,
+    },
+    hasSuggestions: true,
+    messages: {
+      cloneProxy:
+        '`{{callee}}` structured-clones its argument and a proxy cannot be cloned (DataCloneError at run time). Send `encodeProxies(…)` and decode on the other side, or send the extracted value.',
+      cloneContainsProxy:
+        '`{{callee}}` structured-clones its argument, which holds a proxy: cloning throws DataCloneError at run time. Send `encodeProxies(…)` and decode on the other side.',
+      ...helperMessages,
+    },
+    schema: [
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          additionalFunctions: {
+            ...typeOrValueSpecifiersSchema,
+            description: 'Further functions that structured-clone their first argument (a worker pool of your own, say).',
+          },
+        },
+      },
+    ],
+  },
+  defaultOptions: [{ additionalFunctions: [] }],
+  create(context, [{ additionalFunctions = [] }]) {
+    const tools = typedRuleTools(context);
+    return {
+      CallExpression(node) {
+        // Cheap type checks first: resolving the signature is the expensive part.
+        const candidates = node.arguments.slice(0, 2).map((argument) => argument.type !== AST_NODE_TYPES.SpreadElement && tools.containsProxy(argument));
+        if (!candidates.includes(true)) return;
+        const site = tools.siteOf(node);
+        const index = (site && clonedArgument(site)) ?? (tools.calleeMatches(node, additionalFunctions) ? 0 : undefined);
+        const argument = index === undefined || candidates[index] !== true ? undefined : node.arguments[index];
+        if (argument === undefined || argument.type === AST_NODE_TYPES.SpreadElement) return;
+        const isProxy = tools.isProxy(argument);
+        const helpers: PackageHelper[] = isProxy ? ['encodeProxies', 'extract'] : ['encodeProxies'];
+        context.report({
+          node: argument,
+          messageId: isProxy ? 'cloneProxy' : 'cloneContainsProxy',
+          data: { callee: context.sourceCode.getText(node.callee) },
+          suggest: helperSuggestions(tools, argument, helpers),
+        });
+      },
+    };
+  },
+});

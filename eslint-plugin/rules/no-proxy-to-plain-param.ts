@@ -1,0 +1,80 @@
+import { typeOrValueSpecifiersSchema, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
+import { AST_NODE_TYPES } from '@typescript-eslint/utils';
+import ts from 'typescript';
+import { createRule } from '../utils/create-rule.js';
+import { originOf } from '../utils/declaration-site.js';
+import { typedRuleTools, type CallNode } from '../utils/typed-rule.js';
+
+type Options = [{ allow?: TypeOrValueSpecifier[] }];
+
+/** The parameter an argument lands in, following a rest parameter. */
+function parameterAt(signature: ts.Signature, index: number): ts.ParameterDeclaration | undefined {
+  const parameters = signature.getParameters();
+  const last = parameters[parameters.length - 1]?.valueDeclaration;
+  const declaration = parameters[index]?.valueDeclaration;
+  if (declaration !== undefined) return ts.isParameter(declaration) ? declaration : undefined;
+  return last !== undefined && ts.isParameter(last) && last.dotDotDotToken !== undefined ? last : undefined;
+}
+
+function displayName(parameter: ts.ParameterDeclaration): string {
+  return ts.isIdentifier(parameter.name) ? parameter.name.text : parameter.name.getText();
+}
+
+/** Code the user can annotate: not TypeScript's lib, not an installed library, not this package's proxy-aware API. */
+function isUserCode(declaration: ts.Declaration): boolean {
+  return originOf(declaration.getSourceFile()) === 'local';
+}
+
+export default createRule<Options, 'plainParameter'>({
+  name: 'no-proxy-to-plain-param',
+  meta: {
+    type: 'suggestion',
+    docs: {
+      description: 'Disallow passing a proxy to a parameter typed `T` rather than `ProxyOr<T>`',
+      recommended: 'strict',
+      requiresTypeChecking: true,
+    },
+    messages: {
+      plainParameter:
+        'A proxy is passed to parameter `{{parameter}}` of `{{callee}}`, which is typed as the plain value: annotate it `ProxyOr<…>` if proxies are welcome, or pass `extract(…)`.',
+    },
+    schema: [
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          allow: {
+            ...typeOrValueSpecifiersSchema,
+            description: 'Functions known to handle proxies although their parameters are typed plainly.',
+          },
+        },
+      },
+    ],
+  },
+  defaultOptions: [{ allow: [] }],
+  create(context, [{ allow = [] }]) {
+    const tools = typedRuleTools(context);
+
+    function check(node: CallNode): void {
+      // Cheap type checks first: resolving the signature is the expensive part.
+      const proxied = node.arguments.flatMap((argument, index) =>
+        argument.type !== AST_NODE_TYPES.SpreadElement && tools.isProxy(argument) ? [{ argument, index }] : [],
+      );
+      if (proxied.length === 0) return;
+      const signature = tools.services.getResolvedSignature(node);
+      if (signature?.declaration === undefined || !isUserCode(signature.declaration)) return;
+      if (tools.calleeMatches(node, allow)) return;
+      for (const { argument, index } of proxied) {
+        const parameter = parameterAt(signature, index);
+        if (parameter === undefined || tools.proxies.acceptsProxy(parameter)) continue;
+        context.report({
+          node: argument,
+          messageId: 'plainParameter',
+          data: { parameter: displayName(parameter), callee: context.sourceCode.getText(node.callee) },
+        });
+      }
+    }
+
+    return { CallExpression: check, NewExpression: check };
+  },
+});
