@@ -3,6 +3,7 @@ import { createRule } from '../utils/create-rule.js';
 import type { DeclarationSite } from '../utils/declaration-site.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
+const SIMPLE_OPERAND = new Set<string>([AST_NODE_TYPES.CallExpression, AST_NODE_TYPES.ChainExpression]);
 const STORE_METHODS = new Set(['put', 'putBatch', 'proxy', 'proxyBatch', 'evict']);
 
 function isTracked(site: DeclarationSite): boolean {
@@ -59,8 +60,10 @@ export default createRule({
           return droppedCall(expression.right);
         case AST_NODE_TYPES.ConditionalExpression:
           return droppedCall(expression.consequent) ?? droppedCall(expression.alternate);
-        case AST_NODE_TYPES.SequenceExpression:
-          return droppedCall(expression.expressions[expression.expressions.length - 1] as TSESTree.Expression);
+        case AST_NODE_TYPES.SequenceExpression: {
+          const last = expression.expressions.at(-1);
+          return last === undefined ? undefined : droppedCall(last);
+        }
         case AST_NODE_TYPES.CallExpression:
           break;
         default:
@@ -82,7 +85,9 @@ export default createRule({
       ExpressionStatement(node) {
         const call = droppedCall(node.expression);
         if (call === undefined) return;
-        const text = context.sourceCode.getText(node.expression);
+        const source = context.sourceCode.getText(node.expression);
+        // `await a ? b : c` would await only `a`.
+        const text = SIMPLE_OPERAND.has(node.expression.type) ? source : `(${source})`;
         const suggest: TSESLint.SuggestionReportDescriptor<'addAwait' | 'addVoid'>[] = [
           { messageId: 'addVoid', fix: (fixer) => fixer.replaceText(node.expression, `void ${text}`) },
         ];

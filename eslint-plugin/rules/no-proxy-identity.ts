@@ -7,10 +7,21 @@ const EQUALITY = new Set(['===', '!==', '==', '!=']);
 const KEYED_COLLECTIONS = new Set(['Map', 'ReadonlyMap', 'WeakMap', 'Set', 'ReadonlySet', 'WeakSet']);
 const KEY_METHODS = new Set(['get', 'set', 'has', 'delete', 'add']);
 
+const PRIMITIVE =
+  ts.TypeFlags.StringLike |
+  ts.TypeFlags.NumberLike |
+  ts.TypeFlags.BigIntLike |
+  ts.TypeFlags.BooleanLike |
+  ts.TypeFlags.EnumLike |
+  ts.TypeFlags.ESSymbolLike |
+  ts.TypeFlags.VoidLike |
+  ts.TypeFlags.Null |
+  ts.TypeFlags.Never;
+
 /** Values that can never be the same object as a proxy: comparing with them is not an identity check. */
 function isPrimitiveOnly(type: ts.Type): boolean {
   if (type.isUnion()) return type.types.every(isPrimitiveOnly);
-  return (type.flags & (ts.TypeFlags.Primitive | ts.TypeFlags.Void | ts.TypeFlags.Never)) !== 0;
+  return (type.flags & PRIMITIVE) !== 0;
 }
 
 export default createRule({

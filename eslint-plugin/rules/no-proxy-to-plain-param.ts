@@ -21,8 +21,8 @@ function displayName(parameter: ts.ParameterDeclaration): string {
 }
 
 /** Code the user can annotate: not TypeScript's lib, not an installed library, not this package's proxy-aware API. */
-function isUserCode(declaration: ts.Declaration): boolean {
-  return originOf(declaration.getSourceFile()) === 'local';
+function isUserCode(declaration: ts.Declaration, program: ts.Program): boolean {
+  return originOf(declaration.getSourceFile(), program) === 'local';
 }
 
 export default createRule<Options, 'plainParameter'>({
@@ -62,7 +62,7 @@ export default createRule<Options, 'plainParameter'>({
       );
       if (proxied.length === 0) return;
       const signature = tools.services.getResolvedSignature(node);
-      if (signature?.declaration === undefined || !isUserCode(signature.declaration)) return;
+      if (signature?.declaration === undefined || !isUserCode(signature.declaration, tools.services.program)) return;
       if (tools.calleeMatches(node, allow)) return;
       for (const { argument, index } of proxied) {
         const parameter = parameterAt(signature, index);

@@ -22,17 +22,21 @@ export interface DeclarationSite {
 const SHIPPED_MODULE = /^(src|runtime)\//;
 const PACKAGE_DIR = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//;
 
-export function originOf(file: ts.SourceFile): string {
-  if (file.hasNoDefaultLib) return 'lib';
+function isOwnFile(file: ts.SourceFile): boolean {
   const module = packageModule(file.fileName);
-  if (module !== undefined && SHIPPED_MODULE.test(module)) return 'self';
+  return module !== undefined && SHIPPED_MODULE.test(module);
+}
+
+export function originOf(file: ts.SourceFile, program: ts.Program): string {
+  if (program.isSourceFileDefaultLibrary(file)) return 'lib';
+  if (isOwnFile(file)) return 'self';
   return PACKAGE_DIR.exec(file.fileName)?.[1] ?? 'local';
 }
 
 /** True when the symbol (followed through imports) is declared by this package's shipped code. */
 export function isOwnSymbol(symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
   const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-  return target.declarations?.some((declaration) => originOf(declaration.getSourceFile()) === 'self') ?? false;
+  return target.declarations?.some((declaration) => isOwnFile(declaration.getSourceFile())) ?? false;
 }
 
 function declaredName(declaration: ts.Node): string {
@@ -47,7 +51,7 @@ function declaredName(declaration: ts.Node): string {
 
 const sites = new WeakMap<ts.Node, DeclarationSite>();
 
-export function declarationSite(declaration: ts.Node): DeclarationSite {
+export function declarationSite(declaration: ts.Node, program: ts.Program): DeclarationSite {
   const known = sites.get(declaration);
   if (known !== undefined) return known;
   let owner: string | undefined;
@@ -59,7 +63,7 @@ export function declarationSite(declaration: ts.Node): DeclarationSite {
     if (ts.isStringLiteral(node.name)) module ??= node.name.text.replace(/^node:/, '');
     else if (node.name.text !== 'global') namespace ??= node.name.text;
   }
-  const site = { name: declaredName(declaration), owner, namespace, module, origin: originOf(declaration.getSourceFile()) };
+  const site = { name: declaredName(declaration), owner, namespace, module, origin: originOf(declaration.getSourceFile(), program) };
   sites.set(declaration, site);
   return site;
 }

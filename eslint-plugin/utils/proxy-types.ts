@@ -13,7 +13,7 @@ import type * as ts from 'typescript';
 import { packageModule } from './package-files.js';
 
 /** The TypeScript namespace: callers running under another copy (e.g. a patched compiler) pass theirs. */
-export type TypeScriptApi = typeof ts;
+export type TypeScriptApi = typeof typescript;
 
 const TYPES_MODULE = 'src/types';
 const BRAND_INTERFACE = 'ProxyBrand';
@@ -63,7 +63,18 @@ export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi = typescr
 function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTypes {
   const { TypeFlags, SymbolFlags, ObjectFlags, SignatureKind, SyntaxKind } = api;
   const NEVER_PROXY =
-    TypeFlags.Any | TypeFlags.Unknown | TypeFlags.Never | TypeFlags.Primitive | TypeFlags.Void | TypeFlags.NonPrimitive;
+    TypeFlags.Any |
+    TypeFlags.Unknown |
+    TypeFlags.Never |
+    TypeFlags.NonPrimitive |
+    TypeFlags.StringLike |
+    TypeFlags.NumberLike |
+    TypeFlags.BigIntLike |
+    TypeFlags.BooleanLike |
+    TypeFlags.EnumLike |
+    TypeFlags.ESSymbolLike |
+    TypeFlags.VoidLike |
+    TypeFlags.Null;
   const OPEN = TypeFlags.Any | TypeFlags.Unknown | TypeFlags.Instantiable;
 
   const proxyCache = new WeakMap<ts.Type, boolean>();
@@ -119,7 +130,8 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     if (depth === 0 || type.flags & NEVER_PROXY || seen.has(type)) return false;
     seen.add(type);
     if (type.isUnionOrIntersection()) return type.types.some((member) => holdsProxy(member, depth, seen));
-    if (type.isTypeParameter()) {
+    // Not `isTypeParameter()`: its type guard would narrow every other type to never.
+    if (type.flags & TypeFlags.TypeParameter) {
       const constraint = checker.getBaseConstraintOfType(type);
       return constraint !== undefined && holdsProxy(constraint, depth, seen);
     }
@@ -173,7 +185,8 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
   }
 
   function isOpen(type: ts.Type): boolean {
-    return type.isUnion() ? type.types.some(isOpen) : (type.flags & OPEN) !== 0;
+    if (type.isUnion()) return type.types.some(isOpen);
+    return (type.flags & OPEN) !== 0;
   }
 
   function acceptsProxy(parameter: ts.ParameterDeclaration): boolean {

@@ -38,7 +38,7 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
     containsProxy: (node) => proxies.containsProxy(services.getTypeAtLocation(node)),
     siteOf(call) {
       const declaration = services.getResolvedSignature(call)?.declaration;
-      return declaration === undefined ? undefined : declarationSite(declaration);
+      return declaration === undefined ? undefined : declarationSite(declaration, services.program);
     },
     calleeMatches(call, specifiers) {
       if (specifiers.length === 0) return false;

@@ -152,9 +152,9 @@ export class MultiConnector implements Connector, TaggedPut {
     try {
       for (const [name, entry] of entries) routes.push(this.#route(name, entry, trusted, build.policy));
     } catch (error) {
-      // Those built from configs so far would stay open (a connection, say) with nobody to close them.
-      const built = routes.filter((route) => route.owned !== undefined && !('connector' in (entries.find(([name]) => name === route.name)?.[1] ?? {})));
-      void Promise.allSettled(built.map((route) => route.owned?.close()));
+      // Connectors built from configs so far would stay open (a connection, say) with nobody to close them; those handed in stay the caller's.
+      const handedIn = new Set(entries.map(([, entry]) => (entry as { connector?: Connector } | null)?.connector));
+      void Promise.allSettled(routes.flatMap(({ owned }) => (owned === undefined || handedIn.has(owned) ? [] : [owned.close()])));
       throw error;
     }
     this.#routes = routes;

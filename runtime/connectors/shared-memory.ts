@@ -30,9 +30,10 @@ const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
  *
  * ```ts
  * const store = new Store('frames', new SharedMemoryConnector({ space: 'frames' }));
- * const p = await store.proxy(new Float64Array(1_250_000));      // 10 MB, copied once into shared memory
- * worker.postMessage(encodeProxies({ p }));                       // a few hundred bytes of JSON
- * // in the worker: const { p } = decodeProxies(message); p[0] = 1; // written in place, seen by every thread
+ * const p = await store.proxy(new Float64Array(1_250_000), { populateTarget: false }); // 10 MB, copied once into shared memory
+ * worker.postMessage(encodeProxies({ p }));                        // a few hundred bytes
+ * // in the worker: const { p } = decodeProxies(message); p[0] = 1; // written in place
+ * // back here, once the worker has said so: p[0] === 1
  * ```
  *
  * Sharing is the point, so mind it:
@@ -43,7 +44,11 @@ const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
  *   synchronize: a message posted after the write and received before the read
  *   (postMessage, a piscina task's result), or an Atomics operation on the same
  *   memory. Concurrent unsynchronized writes and reads race (torn values, not crashes).
- * - `put` copies its input once into a new segment; later changes to the input do not reach the store.
+ * - `put` copies its input once into a new segment; later changes to the input
+ *   do not reach the store. So in the putting thread, a proxy from
+ *   `store.proxy(value)` resolves to `value` itself (populateTarget), not to the
+ *   shared copy: pass `{ populateTarget: false }`, or read with `store.get`, to
+ *   see what other threads write.
  * - Only threads of one process share memory: a key used in another process fails with a ConnectorError.
  * - `evict` makes the object unreachable through every connector at once; its
  *   memory is reused only after the last view on it, in any thread, is collected.

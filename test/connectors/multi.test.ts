@@ -35,13 +35,14 @@ describeConnector('multi', {
   sharedThroughConfig: true,
 });
 
-/** Counts how often its kind is built, to prove dormant entries never are. */
-let countingBuilds = 0;
+/** Records every connector of its kind built, to prove dormant entries never are. */
+const countingBuilt: MemoryConnector[] = [];
 registerConnectorKind({
   kind: 'test-counting',
   fromOptions: (options) => {
-    countingBuilds++;
-    return new MemoryConnector({ space: typeof options.space === 'string' ? options.space : undefined });
+    const connector = new MemoryConnector({ space: typeof options.space === 'string' ? options.space : undefined });
+    countingBuilt.push(connector);
+    return connector;
   },
 });
 
@@ -173,7 +174,7 @@ describe('MultiConnector', () => {
   });
 
   it('never builds a dormant connector, not even through a config round trip, yet passes its config on', async () => {
-    countingBuilds = 0;
+    countingBuilt.length = 0;
     const dormant: ConnectorConfig = { kind: 'test-counting', options: { space: 'never' } };
     const connector = multi({
       local: { connector: new MemoryConnector() },
@@ -182,11 +183,11 @@ describe('MultiConnector', () => {
     await connector.put(payload(10, 0));
     const copy = keep(connectorFromConfig(jsonRoundTrip(connector.config())));
     await copy.put(payload(10, 1));
-    expect(countingBuilds).toBe(0);
+    expect(countingBuilt).toHaveLength(0);
     expect(childConfig(copy, 'remote')).toEqual(dormant);
     // Where the pattern matches, the same entry is built, once.
     multi({ remote: { config: dormant, policy: { hostPattern: HERE } } });
-    expect(countingBuilds).toBe(1);
+    expect(countingBuilt).toHaveLength(1);
   });
 
   it('refuses keys of dormant, unknown or foreign shape with a MultiConnectorError', async () => {
@@ -345,6 +346,24 @@ describe('MultiConnector', () => {
       expect(() => new MultiConnector(options as never), message.source).toThrow(ConfigError);
       expect(() => new MultiConnector(options as never), message.source).toThrow(message);
     }
+  });
+
+  it('closes the children it built when a later entry fails, and leaves those handed in alone', async () => {
+    countingBuilt.length = 0;
+    const handedIn = new MemoryConnector();
+    const failing = () =>
+      new MultiConnector({
+        connectors: {
+          given: { connector: handedIn },
+          built: { config: { kind: 'test-counting', options: {} } },
+          broken: { config: { kind: 'no-such-kind', options: {} } },
+        },
+      });
+    expect(failing).toThrow(/unknown connector kind 'no-such-kind'/);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await rejection(countingBuilt[0]!.put(payload(1, 0)))).toBeInstanceOf(ConnectorError);
+    expectBytes(await handedIn.get(await handedIn.put(payload(1, 0))), payload(1, 0));
+    await handedIn.close();
   });
 
   it('closes every child it holds, dormant instances included, passing clear on', async () => {

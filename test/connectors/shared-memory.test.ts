@@ -204,6 +204,13 @@ describe('SharedMemoryConnector', () => {
       expect(value.buffer).toBeInstanceOf(SharedArrayBuffer);
     });
 
+    it('resolves synchronously here a result from a worker whose space this thread had not joined, by asking the worker', async () => {
+      const w = worker();
+      const { encoded } = await w.call<{ encoded: unknown }>('make', { space: space(), values: [4, 5] });
+      const { p } = decodeProxies(encoded) as { p: Proxy<Float64Array> };
+      expect(Array.from(extract(p))).toEqual([4, 5]);
+    });
+
     it('serves a thread that joined the space before the put and one that joins after, alike', async () => {
       const shared = space();
       const s = store(shm({ space: shared }));

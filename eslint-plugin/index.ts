@@ -1,0 +1,44 @@
+/**
+ * `ts-proxystore/eslint-plugin`: typed lint rules for code that uses proxies.
+ *
+ *   import proxystore from 'ts-proxystore/eslint-plugin';
+ *   export default [...tseslint.configs.recommendedTypeChecked, proxystore.configs.recommended];
+ */
+import { createConfigs, type PluginConfigs } from './configs.js';
+import noFloatingResolve from './rules/no-floating-resolve.js';
+import noJsonStringifyProxy from './rules/no-json-stringify-proxy.js';
+import noProxyIdentity from './rules/no-proxy-identity.js';
+import noProxyStructuredClone from './rules/no-proxy-structured-clone.js';
+import noProxyToNative from './rules/no-proxy-to-native.js';
+import noProxyToPlainParam from './rules/no-proxy-to-plain-param.js';
+import preferExtractInLoop from './rules/prefer-extract-in-loop.js';
+import { packageInfo, PACKAGE_NAME } from './utils/package-files.js';
+
+export const rules = {
+  'no-floating-resolve': noFloatingResolve,
+  'no-json-stringify-proxy': noJsonStringifyProxy,
+  'no-proxy-identity': noProxyIdentity,
+  'no-proxy-structured-clone': noProxyStructuredClone,
+  'no-proxy-to-native': noProxyToNative,
+  'no-proxy-to-plain-param': noProxyToPlainParam,
+  'prefer-extract-in-loop': preferExtractInLoop,
+};
+
+export type RuleName = keyof typeof rules;
+
+interface ProxyStorePlugin {
+  meta: { name: string; version: string };
+  rules: typeof rules;
+  configs: PluginConfigs;
+}
+
+const base = {
+  meta: { name: `${PACKAGE_NAME}/eslint-plugin`, version: packageInfo().version },
+  rules,
+};
+
+// The configs refer to the plugin object itself, so they are attached after it exists.
+const plugin: ProxyStorePlugin = Object.assign(base, { configs: createConfigs(base) });
+
+export const configs = plugin.configs;
+export default plugin;
