@@ -254,7 +254,7 @@ export class Store {
   proxyFromKey<T extends Proxiable = never>(key: TypeArgumentRequired<T, Key>, options: ProxyFromKeyOptions = {}): Proxy<T> {
     this.#assertOpen('proxyFromKey');
     const metadata = options.metadata ?? { kind: 'object' as const };
-    return proxy(storeFactory<T>(this, key as Key, { evict: options.evict ?? false, metadata }), { metadata });
+    return proxy(storeFactory<T>(this, key, { evict: options.evict ?? false, metadata }), { metadata });
   }
 
   metrics(): MetricsSnapshot | undefined {

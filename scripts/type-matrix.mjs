@@ -3,7 +3,10 @@
 // TypeScript the package supports, because the type machinery leans on inference details
 // that have changed between compiler versions. Exits non-zero if any compiler fails.
 import { execFile } from 'node:child_process';
+import console from 'node:console';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { promisify } from 'node:util';
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -26,7 +26,7 @@ export {
 export { serialize, deserialize, type Serializer, type Deserializer } from '../runtime/serialize.js';
 export { registerClass, unregisterClass } from '../runtime/class-registry.js';
 
-export { MemoryConnector, FileConnector } from '../runtime/connectors/index.js';
+export * from '../runtime/connectors/index.js';
 
 export {
   Store,

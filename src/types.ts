@@ -50,7 +50,9 @@ type SearchDepth = 7;
  */
 type HasProxy<T, D extends number = SearchDepth> = [D] extends [never]
   ? false
-  : T extends ProxyBrand<unknown>
+  : IsAny<T> extends true
+    ? false
+    : T extends ProxyBrand<unknown>
     ? true
     : T extends Primitive | AnyFunction
       ? false

@@ -29,13 +29,25 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
   const services = ESLintUtils.getParserServices(context);
   const checker = services.program.getTypeChecker();
   const proxies = proxyTypes(checker);
+  /** Literals are searched too: `[plain, proxy]` has type `T[]` once TypeScript reduces the element union. */
+  function containsProxy(node: TSESTree.Node): boolean {
+    if (proxies.containsProxy(services.getTypeAtLocation(node))) return true;
+    if (node.type === AST_NODE_TYPES.ArrayExpression) {
+      return node.elements.some((element) => element !== null && containsProxy(element));
+    }
+    if (node.type === AST_NODE_TYPES.ObjectExpression) {
+      return node.properties.some((property) => containsProxy(property.type === AST_NODE_TYPES.Property ? property.value : property));
+    }
+    return node.type === AST_NODE_TYPES.SpreadElement && containsProxy(node.argument);
+  }
+
   return {
     sourceCode: context.sourceCode,
     services,
     checker,
     proxies,
     isProxy: (node) => proxies.isProxy(services.getTypeAtLocation(node)),
-    containsProxy: (node) => proxies.containsProxy(services.getTypeAtLocation(node)),
+    containsProxy,
     siteOf(call) {
       const declaration = services.getResolvedSignature(call)?.declaration;
       return declaration === undefined ? undefined : declarationSite(declaration, services.program);

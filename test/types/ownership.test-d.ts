@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-call -- the @ts-expect-error lines call methods a read-only view lacks */
 import { describe, expectTypeOf, test } from 'vitest';
 import { extract, isProxy, type OwnedProxy, type Proxy, type RefMutProxy, type RefProxy } from '../../src/index.js';
 import type { Model } from './model.js';
@@ -66,15 +67,15 @@ describe('RefProxy is a read-only view', () => {
   test('has no mutating methods on arrays, Maps, Sets, typed arrays and Dates', () => {
     // @ts-expect-error arrays become readonly arrays
     doc.tags.push('x');
-    // @ts-expect-error
+    // @ts-expect-error splice mutates
     doc.tags.splice(0, 1);
-    // @ts-expect-error
+    // @ts-expect-error sort mutates in place
     doc.tags.sort();
     // @ts-expect-error Maps become ReadonlyMaps
     doc.meta.counts.set('a', 1);
-    // @ts-expect-error
+    // @ts-expect-error delete mutates
     doc.meta.counts.delete('a');
-    // @ts-expect-error
+    // @ts-expect-error clear mutates
     doc.meta.counts.clear();
     const set = {} as RefProxy<Set<string>>;
     expectTypeOf(set.has('a')).toEqualTypeOf<boolean>();
@@ -85,7 +86,7 @@ describe('RefProxy is a read-only view', () => {
     expectTypeOf(floats.subarray(1)).toEqualTypeOf<Float64Array<ArrayBufferLike>>();
     // @ts-expect-error typed arrays lose fill/set/sort/reverse/copyWithin
     floats.fill(0);
-    // @ts-expect-error
+    // @ts-expect-error set writes into the array
     floats.set([1]);
     // @ts-expect-error and index assignment
     floats[0] = 1;

@@ -19,7 +19,7 @@ describe('Proxy<T> keeps every member of T', () => {
   test('generic methods stay generic, overloads stay overloaded', () => {
     expectTypeOf(model.map((w) => w > 0)).toEqualTypeOf<boolean[]>();
     expectTypeOf(model.map((w) => String(w))).toEqualTypeOf<string[]>();
-    expectTypeOf(model.map).toEqualTypeOf<Model['map']>();
+    expectTypeOf<Proxy<Model>['map']>().toEqualTypeOf<Model['map']>();
     expectTypeOf(model.parse('1')).toEqualTypeOf<number>();
     expectTypeOf(model.parse(1)).toEqualTypeOf<string>();
   });
@@ -30,7 +30,7 @@ describe('Proxy<T> keeps every member of T', () => {
     expectTypeOf(scorer.scale).toEqualTypeOf<number>();
     const ctor = {} as Proxy<typeof Model>;
     expectTypeOf(new ctor('m')).toEqualTypeOf<Model>();
-    expectTypeOf(ctor.same).toEqualTypeOf<typeof Model.same>();
+    expectTypeOf<Proxy<typeof Model>['same']>().toEqualTypeOf<typeof Model.same>();
     const table = {} as Proxy<Table>;
     expectTypeOf(table['any key']).toEqualTypeOf<number | undefined>();
     const list = {} as Proxy<number[]>;

@@ -13,6 +13,8 @@ import type { Dog, Model } from './model.js';
 declare const store: Store;
 declare const key: Key;
 declare const keys: Key[];
+declare const plain: Model;
+declare const maybe: Model | undefined;
 
 describe('store.proxy', () => {
   test('gives Proxy<T> of what it was given', async () => {
@@ -33,7 +35,7 @@ describe('store.proxy', () => {
     // @ts-expect-error nor null
     void store.proxy(null);
     // @ts-expect-error nor a union that may be a primitive
-    void store.proxy({} as Model | undefined);
+    void store.proxy(maybe);
   });
 
   test('proxyBatch keeps each element type, tuples as tuples', async () => {
@@ -43,7 +45,7 @@ describe('store.proxy', () => {
     expectTypeOf(m).toEqualTypeOf<Proxy<Model>>();
     expectTypeOf(d).toEqualTypeOf<Proxy<Dog>>();
     // @ts-expect-error primitives are refused here too
-    void store.proxyBatch([{} as Model, 5]);
+    void store.proxyBatch([plain, 5]);
   });
 });
 
