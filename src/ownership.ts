@@ -1,11 +1,11 @@
 /**
  * Ownership types for proxies whose stored object has a lifetime: one owner that
  * evicts it, and borrows that lend it out (shared read-only or exclusive mutable).
- * The kinds are mutually exclusive at the type level so that turning one into
- * another goes through the memory-management functions, which keep the borrow
- * counts right.
+ * The kinds are mutually exclusive at the type level, so turning one into another
+ * has to go through the memory-management functions (still to come), which keep
+ * the borrow counts right.
  */
-import type { Proxy, ProxyBrand } from './types.js';
+import type { AnyFunction, Primitive, Proxy, ProxyBrand } from './types.js';
 
 declare const ownership: unique symbol;
 
@@ -22,11 +22,6 @@ export type RefProxy<T> = Proxy<ReadonlyView<T>> & OwnershipTag<'ref'>;
 
 /** An exclusive borrow: reads and writes `T` while the owner waits. */
 export type RefMutProxy<T> = Proxy<T> & OwnershipTag<'ref-mut'>;
-
-type Primitive = string | number | bigint | boolean | symbol | null | undefined;
-// `any` in a parameter position is what lets every function type match.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyFunction = (...args: any[]) => unknown;
 
 type TypedArray =
   | Int8Array
@@ -51,23 +46,23 @@ type DateMutator = Extract<keyof Date, `set${string}`>;
  *
  * Limits: TypeScript lets a `{ readonly a: number }` be assigned to a
  * `{ a: number }`, so a view of a plain object still type-checks where a mutable
- * `T` is expected (the lint rules report that); and methods of user classes are
+ * `T` is expected (a planned lint rule reports that); and methods of user classes are
  * kept as they are, since nothing says which of them mutate.
  */
 export type ReadonlyView<T> = unknown extends T
   ? T
   : T extends Primitive | AnyFunction
-  ? T
-  : T extends ProxyBrand<infer U>
-    ? Proxy<ReadonlyView<U>>
-    : T extends Promise<infer U>
-      ? Promise<ReadonlyView<U>>
-      : T extends ReadonlyMap<infer K, infer V>
-        ? ReadonlyMap<ReadonlyView<K>, ReadonlyView<V>>
-        : T extends ReadonlySet<infer V>
-          ? ReadonlySet<ReadonlyView<V>>
-          : T extends TypedArray
-            ? Readonly<Omit<T, TypedArrayMutator>>
-            : T extends Date
-              ? Readonly<Omit<T, DateMutator>>
-              : { readonly [K in keyof T]: ReadonlyView<T[K]> };
+    ? T
+    : T extends ProxyBrand<infer U>
+      ? Proxy<ReadonlyView<U>>
+      : T extends Promise<infer U>
+        ? Promise<ReadonlyView<U>>
+        : T extends ReadonlyMap<infer K, infer V>
+          ? ReadonlyMap<ReadonlyView<K>, ReadonlyView<V>>
+          : T extends ReadonlySet<infer V>
+            ? ReadonlySet<ReadonlyView<V>>
+            : T extends TypedArray
+              ? Readonly<Omit<T, TypedArrayMutator>>
+              : T extends Date
+                ? Readonly<Omit<T, DateMutator>>
+                : { readonly [K in keyof T]: ReadonlyView<T[K]> };

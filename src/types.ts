@@ -33,10 +33,11 @@ export interface Encoded<out T> {
   readonly [encodedBrand]: T;
 }
 
-type Primitive = string | number | bigint | boolean | symbol | null | undefined;
+/** Values that are never proxied, so type searches stop at them. */
+export type Primitive = string | number | bigint | boolean | symbol | null | undefined;
 // `any` in a parameter position is what lets every function type match.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyFunction = (...args: any[]) => unknown;
+export type AnyFunction = (...args: any[]) => unknown;
 type IsAny<T> = 0 extends 1 & T ? true : false;
 
 /** Predecessors, so that searches through object types stop at a fixed depth. */
@@ -53,14 +54,14 @@ type HasProxy<T, D extends number = SearchDepth> = [D] extends [never]
   : IsAny<T> extends true
     ? false
     : T extends ProxyBrand<unknown>
-    ? true
-    : T extends Primitive | AnyFunction
-      ? false
-      : T extends object
-        ? true extends HasProxy<ChildrenOf<T>, Shallower[D]>
-          ? true
-          : false
-        : false;
+      ? true
+      : T extends Primitive | AnyFunction
+        ? false
+        : T extends object
+          ? true extends HasProxy<ChildrenOf<T>, Shallower[D]>
+            ? true
+            : false
+          : false;
 
 type ChildrenOf<T extends object> =
   T extends Promise<infer U>
@@ -84,7 +85,13 @@ type ChildrenOf<T extends object> =
  * Proxies nested deeper than the search depth are left as they are.
  */
 export type Unproxied<T> =
-  IsAny<T> extends true ? T : T extends ProxyBrand<infer U> ? Unproxied<U> : HasProxy<T> extends true ? UnproxiedContainer<T> : T;
+  IsAny<T> extends true
+    ? T
+    : T extends ProxyBrand<infer U>
+      ? Unproxied<U>
+      : HasProxy<T> extends true
+        ? UnproxiedContainer<T>
+        : T;
 
 type UnproxiedContainer<T> =
   T extends Promise<infer U>
@@ -110,8 +117,8 @@ export type ProxiedPart<T> =
 export type ProxiesOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: Proxy<T[K]> };
 
 /**
- * `P` once the caller has stated `T`; otherwise a type no argument has, whose
- * text tells the caller what to write. For functions where nothing in the
- * arguments says what `T` is, so leaving it out must not mean `unknown`.
+ * `P` once the caller has stated `T`; otherwise a string literal type whose text,
+ * shown in the compiler error, tells the caller what to write. For functions whose
+ * arguments say nothing about `T`, where leaving it out must not mean `unknown`.
  */
 export type TypeArgumentRequired<T, P> = [T] extends [never] ? 'state the type of the stored object: proxyFromKey<Foo>(key)' : P;

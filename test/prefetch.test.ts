@@ -23,11 +23,11 @@ describe('resolveAll', () => {
     const [a, b, c] = await store.proxyBatch([{ n: 1 }, [2, 3], new Map([['k', 4]])]);
     const populated = await store.proxy({ n: 5 }, { populateTarget: true });
     const value = { list: [a, { deep: b }], map: new Map([['c', c]]), set: new Set([a]), populated, plain: 7 };
-    expect([a, b, c].some((p) => isResolved(p!))).toBe(false);
+    expect([a, b, c].some((p) => isResolved(p))).toBe(false);
     expect(await resolveAll(value)).toBe(value);
-    expect([a, b, c].every((p) => isResolved(p!))).toBe(true);
+    expect([a, b, c].every((p) => isResolved(p))).toBe(true);
     expect(reads).toBe(3);
-    expect(a!.n + b![1]! + c!.get('k')!).toBe(8);
+    expect(a.n + b[1]! + c.get('k')!).toBe(8);
     expect(reads).toBe(3);
     await store.close({ clear: true });
   });

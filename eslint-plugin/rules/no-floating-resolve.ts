@@ -17,7 +17,7 @@ function memberName(callee: TSESTree.Expression): string | undefined {
 }
 
 function isAsyncContext(node: TSESTree.Node, sourceType: string): boolean {
-  for (let parent = node.parent; parent !== undefined; parent = parent.parent) {
+  for (let parent = node.parent; parent; parent = parent.parent) {
     if (
       parent.type === AST_NODE_TYPES.FunctionDeclaration ||
       parent.type === AST_NODE_TYPES.FunctionExpression ||

@@ -34,7 +34,7 @@ function repeatingLoop(parent: TSESTree.Node, child: TSESTree.Node): Loop | unde
 /** Loops around the node, innermost first, up to the enclosing function: a callback runs when someone calls it. */
 function enclosingLoops(node: TSESTree.Node): Loop[] {
   const loops: Loop[] = [];
-  for (let child = node, parent = node.parent; parent !== undefined && !FUNCTIONS.has(parent.type); child = parent, parent = parent.parent) {
+  for (let child = node, parent = node.parent; parent && !FUNCTIONS.has(parent.type); child = parent, parent = parent.parent) {
     const loop = repeatingLoop(parent, child);
     if (loop !== undefined) loops.push(loop);
   }
