@@ -1,5 +1,5 @@
-import type { TSESLint } from '@typescript-eslint/utils';
 import type { RuleName } from './index.js';
+import type { RuleConfigName } from './utils/create-rule.js';
 
 /** The prefix users write before rule names (`ts-proxystore/no-proxy-identity`). */
 export const PLUGIN_NAMESPACE = 'ts-proxystore';
@@ -16,19 +16,24 @@ const RECOMMENDED: readonly RuleName[] = [
 /** Adds rules about typing discipline and performance, which ask more of the code base. */
 const STRICT: readonly RuleName[] = [...RECOMMENDED, 'no-proxy-to-plain-param', 'prefer-extract-in-loop'];
 
-export interface PluginConfigs {
-  recommended: TSESLint.FlatConfig.Config;
-  strict: TSESLint.FlatConfig.Config;
-}
+/** Just what configs show of the plugin: naming the full plugin type here would make the types recursive. */
+export type PluginIdentity = { meta: { name: string; version: string } };
 
-function flatConfig(name: keyof PluginConfigs, rules: readonly RuleName[], plugin: TSESLint.FlatConfig.Plugin): TSESLint.FlatConfig.Config {
+/**
+ * Plain object types rather than typescript-eslint's `FlatConfig.Config`, so that
+ * ESLint's own config types (`defineConfig`, `Linter.Config`) accept them as well.
+ */
+export type PluginConfig = { name: string; plugins: Record<string, PluginIdentity>; rules: Record<string, 'error'> };
+export type PluginConfigs = Record<RuleConfigName, PluginConfig>;
+
+function flatConfig(name: RuleConfigName, rules: readonly RuleName[], plugin: PluginIdentity): PluginConfig {
   return {
     name: `${PLUGIN_NAMESPACE}/${name}`,
     plugins: { [PLUGIN_NAMESPACE]: plugin },
-    rules: Object.fromEntries(rules.map((rule) => [`${PLUGIN_NAMESPACE}/${rule}`, 'error'])),
+    rules: Object.fromEntries(rules.map((rule) => [`${PLUGIN_NAMESPACE}/${rule}`, 'error' as const])),
   };
 }
 
-export function createConfigs(plugin: TSESLint.FlatConfig.Plugin): PluginConfigs {
+export function createConfigs(plugin: PluginIdentity): PluginConfigs {
   return { recommended: flatConfig('recommended', RECOMMENDED, plugin), strict: flatConfig('strict', STRICT, plugin) };
 }

@@ -26,9 +26,14 @@ export const rules = {
 
 export type RuleName = keyof typeof rules;
 
-interface ProxyStorePlugin {
+/**
+ * The plugin's public type leaves `rules` out, as typescript-eslint's own plugin
+ * type does: ESLint's `Plugin` type rejects typescript-eslint's typed rule
+ * modules, and a config must accept this object. The named `rules` export keeps
+ * the full types.
+ */
+export interface ProxyStorePlugin {
   meta: { name: string; version: string };
-  rules: typeof rules;
   configs: PluginConfigs;
 }
 

@@ -35,6 +35,23 @@ export interface Connector {
   close(options?: CloseOptions): Promise<void>;
   /** Present when the connector can read without waiting on I/O events; lets a proxy resolve on first touch. */
   getSync?(key: Key): Uint8Array | undefined;
+  /**
+   * Present when the connector can choose the key before the bytes are written,
+   * for callers that cannot await: `autoProxy` runs inside synchronous call
+   * expressions. The key may be handed out at once in this process; another
+   * process may not find it until `written` settles, so whoever sends it must
+   * wait for that first (`encodeProxiesAsync` does). The connector owns `data`
+   * from this call on. Throws synchronously only when no write can start (e.g.
+   * the connector is closed); write failures reject `written`.
+   */
+  startPut?(data: Uint8Array): StartedPut;
+}
+
+/** A write begun by `Connector.startPut`. */
+export interface StartedPut {
+  readonly key: Key;
+  /** Fulfils once the bytes are readable under `key` from anywhere the connector reaches. */
+  readonly written: Promise<void>;
 }
 
 export interface ConnectorKindContext {

@@ -1,3 +1,4 @@
+import { pendingWrite } from './auto-proxy.js';
 import type { Key, ReferencePolicy } from './connector.js';
 import { DescriptorError } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
@@ -22,7 +23,30 @@ export interface DecodeOptions {
  * as they are; the input is never mutated.
  */
 export function encodeProxies<T>(value: T): Encoded<T> {
-  return mapLeaves(value, isProxy, (p) => descriptorOf(p as Proxy<object>)) as Encoded<T>;
+  return mapLeaves(value, isProxy, (p) => {
+    if (pendingWrite(getFactory(p)) !== undefined) {
+      throw new DescriptorError(
+        'a proxy made by autoProxy is still being written to its store, so a receiver could not find its key yet: encode with encodeProxiesAsync, or await flushPending() first',
+      );
+    }
+    return descriptorOf(p as Proxy<object>);
+  }) as Encoded<T>;
+}
+
+/**
+ * `encodeProxies` that first waits until the stores hold every encoded proxy's
+ * object (autoProxy writes in the background), so no receiver gets a key it
+ * cannot resolve. Rejects with the connector's error when such a write failed.
+ */
+export async function encodeProxiesAsync<T>(value: T): Promise<Encoded<T>> {
+  const writes: Promise<void>[] = [];
+  const encoded = mapLeaves(value, isProxy, (p) => {
+    const write = pendingWrite(getFactory(p));
+    if (write !== undefined) writes.push(write);
+    return descriptorOf(p as Proxy<object>);
+  });
+  await Promise.all(writes);
+  return encoded as Encoded<T>;
 }
 
 /** Turn descriptors inside `value` back into lazy proxies (no I/O until they are used). */

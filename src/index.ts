@@ -41,3 +41,12 @@ export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../r
 export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
 export { encodeProxies, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
 export { resolveAll } from '../runtime/prefetch.js';
+export { encodeProxiesAsync } from '../runtime/references.js';
+export {
+  autoProxy,
+  autoProxyEach,
+  configureAutoProxy,
+  flushPending,
+  DEFAULT_AUTO_PROXY_THRESHOLD,
+  type AutoProxyConfig,
+} from '../runtime/auto-proxy.js';

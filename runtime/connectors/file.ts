@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { CloseOptions, Connector, ConnectorConfig, Key } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 
@@ -52,6 +52,16 @@ export class FileConnector implements Connector {
 
   async put(data: Uint8Array): Promise<Key> {
     return this.#write('put', data);
+  }
+
+  /**
+   * The name is chosen here and the file written in the background: the
+   * temp-file-then-rename write means no reader sees the key before it is complete.
+   */
+  startPut(data: Uint8Array): StartedPut {
+    this.#assertOpen('startPut');
+    const name = randomUUID();
+    return { key: name, written: this.#write('startPut', data, name).then(() => undefined) };
   }
 
   async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
@@ -127,9 +137,9 @@ export class FileConnector implements Connector {
     }
   }
 
-  async #write(operation: string, data: Uint8Array): Promise<string> {
+  async #write(operation: string, data: Uint8Array, name: string = randomUUID()): Promise<string> {
     this.#assertOpen(operation);
-    const writing = this.#writeFile(operation, data);
+    const writing = this.#writeFile(operation, data, name);
     this.#writing.add(writing);
     try {
       return await writing;
@@ -138,8 +148,7 @@ export class FileConnector implements Connector {
     }
   }
 
-  async #writeFile(operation: string, data: Uint8Array): Promise<string> {
-    const name = randomUUID();
+  async #writeFile(operation: string, data: Uint8Array, name: string): Promise<string> {
     const temp = this.#file(`.${name}.tmp`);
     try {
       await writeWhole(temp, data);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CloseOptions, Connector, ConnectorConfig, Key } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError } from '../errors.js';
 
@@ -46,6 +46,11 @@ export class MemoryConnector implements Connector {
 
   put(data: Uint8Array): Promise<Key> {
     return settle(() => this.#put('put', data));
+  }
+
+  /** The write is a map insertion, so it is complete before the key is returned. */
+  startPut(data: Uint8Array): StartedPut {
+    return { key: this.#put('startPut', data), written: Promise.resolve() };
   }
 
   putBatch(data: readonly Uint8Array[]): Promise<Key[]> {

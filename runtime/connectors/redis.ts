@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
@@ -131,6 +131,13 @@ export class RedisConnector implements Connector {
     const key = this.#newKey();
     await this.#run('put', undefined, () => this.#client.set(key, asBuffer(data)));
     return key;
+  }
+
+  /** Keys are made locally, so the SET can finish after the key is handed out. */
+  startPut(data: Uint8Array): StartedPut {
+    this.#assertOpen('startPut');
+    const key = this.#newKey();
+    return { key, written: this.#run('startPut', key, () => this.#client.set(key, asBuffer(data))).then(() => undefined) };
   }
 
   /** One MSET, so one round trip however many objects. */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const fixtureDir = path.join(root, 'test/types/fixtures/misuse');
@@ -69,18 +69,21 @@ describe.concurrent('compiler errors on proxy misuse name the proxy type', () =>
 });
 
 describe('types as an editor shows them (TypeScript 6 compiler API)', () => {
-  const parsed = ts.getParsedCommandLineOfConfigFile(fixtureConfig, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
-  if (parsed === undefined) throw new Error(`cannot read ${fixtureConfig}`);
-  const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile(fixtureFile)!;
-
+  let checker: ts.TypeChecker;
   const declarations = new Map<string, ts.Declaration>();
-  const collect = (node: ts.Node): void => {
-    if ((ts.isVariableDeclaration(node) || ts.isParameter(node)) && ts.isIdentifier(node.name)) declarations.set(node.name.text, node);
-    ts.forEachChild(node, collect);
-  };
-  collect(source);
+
+  beforeAll(() => {
+    const parsed = ts.getParsedCommandLineOfConfigFile(fixtureConfig, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+    if (parsed === undefined) throw new Error(`cannot read ${fixtureConfig}`);
+    const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
+    checker = program.getTypeChecker();
+    const collect = (node: ts.Node): void => {
+      if ((ts.isVariableDeclaration(node) || ts.isParameter(node)) && ts.isIdentifier(node.name)) declarations.set(node.name.text, node);
+      ts.forEachChild(node, collect);
+    };
+    collect(program.getSourceFile(fixtureFile)!);
+  });
+
   const typeOf = (name: string): ts.Type => {
     const declaration = declarations.get(name);
     if (declaration === undefined) throw new Error(`the fixture declares no '${name}'`);

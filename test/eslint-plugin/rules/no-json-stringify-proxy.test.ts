@@ -10,7 +10,7 @@ ruleTester.run('no-json-stringify-proxy', rule, {
     { name: 'plain values', code: `${HEAD}\nJSON.stringify(doc); JSON.stringify({ doc, n: 1 });` },
     { name: 'extracted values and members of a proxy', code: `${HEAD}\nJSON.stringify(extract(p)); JSON.stringify(p.id);` },
     { name: 'references on purpose', code: `${HEAD}\nJSON.stringify(encodeProxies({ p }));` },
-    { name: 'a proxy as the replacer position is not the value', code: `${HEAD}\nJSON.stringify(doc, null, 2);` },
+    { name: 'a plain value with a replacer and indentation', code: `${HEAD}\nJSON.stringify(doc, null, 2);` },
     {
       name: 'a user JSON object',
       code: `${HEAD}\nconst JSON = { stringify: (value: unknown): string => String(value) };\nJSON.stringify(p);`,
