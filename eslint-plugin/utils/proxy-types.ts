@@ -140,7 +140,8 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     if ((type as ts.ObjectType).objectFlags & ObjectFlags.Reference) {
       if (checker.getTypeArguments(type as ts.TypeReference).some(inner)) return true;
     }
-    // Arrays, Maps, Promises and other library types hold caller values only through their type arguments.
+    if (type.aliasTypeArguments?.some(inner) === true) return true;
+    // Arrays, Maps, Promises, Records and other library types hold caller values only through their type arguments.
     if (declaredInLibrary(type)) return false;
     if (checker.getIndexInfosOfType(type).some((info) => inner(info.type))) return true;
     return checker

@@ -1,0 +1,64 @@
+/**
+ * The transformer's diagnostics. Codes are stable: tools and docs refer to
+ * them. They sit above TypeScript's own range (whose highest code is below
+ * 96000), so `TS98001` cannot be mistaken for a compiler message.
+ */
+import type * as ts from 'typescript';
+import type { Severity } from './options.js';
+
+export const DiagnosticCode = {
+  /** A `Proxy<T>` (or a value that may be one) is passed to a parameter typed plainly `T`. */
+  ProxyToPlainParameter: 98001,
+  /** An option in the plugin entry is unknown or invalid; its default is used instead. */
+  InvalidOption: 98002,
+  /** The file is emitted as AMD, UMD or SystemJS, for which no import of the run time can be added; its calls are left as they are. */
+  UnsupportedModuleFormat: 98003,
+} as const;
+
+export const DIAGNOSTIC_SOURCE = 'ts-proxystore';
+
+export interface ProxyToPlainParameter {
+  readonly argument: ts.Expression;
+  readonly callee: string;
+  readonly parameter: string;
+  readonly parameterType: string;
+  readonly argumentType: string;
+}
+
+export function proxyToPlainParameter(ts: typeof import('typescript'), severity: Exclude<Severity, 'off'>, finding: ProxyToPlainParameter): ts.Diagnostic {
+  const { argument, callee, parameter, parameterType, argumentType } = finding;
+  const file = argument.getSourceFile();
+  return {
+    file,
+    start: argument.getStart(file),
+    length: argument.getWidth(file),
+    category: severity === 'error' ? ts.DiagnosticCategory.Error : ts.DiagnosticCategory.Warning,
+    code: DiagnosticCode.ProxyToPlainParameter,
+    source: DIAGNOSTIC_SOURCE,
+    messageText:
+      `${argumentType} is passed to parameter '${parameter}' of '${callee}', which is typed '${parameterType}', not ProxyOr<${parameterType}>. ` +
+      `Annotate the parameter ProxyOr<${parameterType}> if the function works on proxies, or pass extract(...) to hand over the target itself.`,
+  };
+}
+
+export function invalidOption(ts: typeof import('typescript'), problem: string): ts.Diagnostic {
+  return global(ts, ts.DiagnosticCategory.Error, DiagnosticCode.InvalidOption, `ts-proxystore/transformer: ${problem}; using the default instead.`);
+}
+
+export function unsupportedModuleFormat(ts: typeof import('typescript'), file: ts.SourceFile, format: string): ts.Diagnostic {
+  return {
+    ...global(
+      ts,
+      ts.DiagnosticCategory.Warning,
+      DiagnosticCode.UnsupportedModuleFormat,
+      `ts-proxystore/transformer: calls in this file are not wrapped with autoProxy, because it is emitted as ${format}; only ES modules and CommonJS are supported.`,
+    ),
+    file,
+    start: 0,
+    length: 0,
+  };
+}
+
+function global(ts: typeof import('typescript'), category: ts.DiagnosticCategory, code: number, messageText: string): ts.Diagnostic {
+  return { file: undefined, start: undefined, length: undefined, category, code, source: DIAGNOSTIC_SOURCE, messageText };
+}
