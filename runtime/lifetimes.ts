@@ -324,18 +324,22 @@ export class StaticLifetime implements Lifetime {
   readonly #onSignal = (signal: NodeJS.Signals): void => {
     // Removing our handlers first lets a second signal take the default path and end the process now.
     this.#unhook();
-    this.close()
-      .catch((error: unknown) => warnOnFailure(this.name, Promise.reject(error)))
-      .finally(() => {
+    const ending = this.close();
+    warnOnFailure(this.name, ending);
+    // Raised again after the warning (emitted on the next tick) is out; with no handler left, the default action ends the process.
+    const reraise = (): void => {
+      setImmediate(() => {
         if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
       });
+    };
+    ending.then(reraise, reraise);
   };
 
   #hook(): void {
     if (this.#hooked) return;
     this.#hooked = true;
-    process.once('beforeExit', this.#onBeforeExit);
-    if (isMainThread) for (const signal of EXIT_SIGNALS) process.once(signal, this.#onSignal);
+    process.on('beforeExit', this.#onBeforeExit);
+    if (isMainThread) for (const signal of EXIT_SIGNALS) process.on(signal, this.#onSignal);
   }
 
   #unhook(): void {

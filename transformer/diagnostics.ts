@@ -5,6 +5,7 @@
  */
 import type * as ts from 'typescript';
 import type { Severity } from './options.js';
+import type { TypeScript } from './typescript-api.js';
 
 export const DiagnosticCode = {
   /** A `Proxy<T>` (or a value that may be one) is passed to a parameter typed plainly `T`. */
@@ -25,7 +26,7 @@ export interface ProxyToPlainParameter {
   readonly argumentType: string;
 }
 
-export function proxyToPlainParameter(ts: typeof import('typescript'), severity: Exclude<Severity, 'off'>, finding: ProxyToPlainParameter): ts.Diagnostic {
+export function proxyToPlainParameter(ts: TypeScript, severity: Exclude<Severity, 'off'>, finding: ProxyToPlainParameter): ts.Diagnostic {
   const { argument, callee, parameter, parameterType, argumentType } = finding;
   const file = argument.getSourceFile();
   return {
@@ -41,11 +42,11 @@ export function proxyToPlainParameter(ts: typeof import('typescript'), severity:
   };
 }
 
-export function invalidOption(ts: typeof import('typescript'), problem: string): ts.Diagnostic {
+export function invalidOption(ts: TypeScript, problem: string): ts.Diagnostic {
   return global(ts, ts.DiagnosticCategory.Error, DiagnosticCode.InvalidOption, `ts-proxystore/transformer: ${problem}; using the default instead.`);
 }
 
-export function unsupportedModuleFormat(ts: typeof import('typescript'), file: ts.SourceFile, format: string): ts.Diagnostic {
+export function unsupportedModuleFormat(ts: TypeScript, file: ts.SourceFile, format: string): ts.Diagnostic {
   return {
     ...global(
       ts,
@@ -59,6 +60,6 @@ export function unsupportedModuleFormat(ts: typeof import('typescript'), file: t
   };
 }
 
-function global(ts: typeof import('typescript'), category: ts.DiagnosticCategory, code: number, messageText: string): ts.Diagnostic {
+function global(ts: TypeScript, category: ts.DiagnosticCategory, code: number, messageText: string): ts.Diagnostic {
   return { file: undefined, start: undefined, length: undefined, category, code, source: DIAGNOSTIC_SOURCE, messageText };
 }

@@ -36,7 +36,7 @@ const { expression } = fc.letrec<{ expression: string }>((tie) => ({
     fc.tuple(callees, fc.array(tie('expression'), { maxLength: 3 })).map(([f, args]) => `${f}(${args.join(', ')})`),
     fc.tuple(tie('expression'), fc.constantFrom('===', '!==', '==', '&&', '??', '+'), tie('expression')).map(([a, op, b]) => `(${a}) ${op} (${b})`),
     fc.array(tie('expression'), { maxLength: 3 }).map((items) => `[${items.join(', ')}]`),
-    fc.tuple(tie('expression'), tie('expression')).map(([a, b]) => `{ a: ${a}, ...(${b} as object) }`),
+    fc.tuple(tie('expression'), tie('expression')).map(([a, b]) => `({ a: ${a}, ...(${b} as object) })`),
     tie('expression').map((e) => `() => ${e}`),
     tie('expression').map((e) => `(${e}).then?.(() => {})`),
     tie('expression').map((e) => `void (${e})`),

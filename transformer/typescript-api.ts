@@ -1,0 +1,9 @@
+import type * as ts from 'typescript';
+
+/**
+ * The TypeScript module the compiler runs on. Everything the transformer does
+ * goes through the instance it is handed (ts-patch's patched copy, TypeScript 5
+ * or 6), never through an import: node kinds and flags differ between versions,
+ * and loading a second copy of TypeScript would cost more than the transform.
+ */
+export type TypeScript = typeof ts;
