@@ -76,8 +76,7 @@ export function checkLifetimeOption(store: Store, operation: string, options: { 
  * Hands freshly written keys to `lifetime`. A lifetime that ended while they
  * were being written refuses them; they are evicted then, not leaked.
  */
-export async function attachKeys(lifetime: Lifetime | undefined, store: Store, keys: readonly Key[]): Promise<void> {
-  if (lifetime === undefined) return;
+export async function attachKeys(lifetime: Lifetime, store: Store, keys: readonly Key[]): Promise<void> {
   try {
     for (const key of keys) lifetime.addKey(key, store);
   } catch (error) {
@@ -94,7 +93,7 @@ class HeldKeys {
 
   add(store: Store, key: Key): void {
     let keys = this.#byStore.get(store);
-    if (keys === undefined) this.#byStore.set(store, (keys = new Map()));
+    if (keys === undefined) this.#byStore.set(store, (keys = new Map<string, Key>()));
     keys.set(keyId(key), key);
   }
 

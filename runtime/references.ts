@@ -4,6 +4,7 @@ import { DescriptorError } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
 import { getFactory, isProxy, proxy } from './proxy.js';
 import { mapLeaves } from './walk.js';
+import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
 import { getOrCreateStore } from './registry.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
 import type { StoreConfig } from './store.js';
@@ -23,14 +24,15 @@ export interface DecodeOptions {
  * as they are; the input is never mutated.
  */
 export function encodeProxies<T>(value: T): Encoded<T> {
-  return mapLeaves(value, isProxy, (p) => {
+  // Owned proxies inside move (borrows count as sent) only if the whole encode succeeds.
+  return sendingReferences(() => mapLeaves(value, isProxy, (p) => {
     if (pendingWrite(getFactory(p)) !== undefined) {
       throw new DescriptorError(
         'a proxy made by autoProxy is still being written to its store, so a receiver could not find its key yet: encode with encodeProxiesAsync, or await flushPending() first',
       );
     }
     return descriptorOf(p as Proxy<object>);
-  }) as Encoded<T>;
+  })) as Encoded<T>;
 }
 
 /**
@@ -40,11 +42,11 @@ export function encodeProxies<T>(value: T): Encoded<T> {
  */
 export async function encodeProxiesAsync<T>(value: T): Promise<Encoded<T>> {
   const writes: Promise<void>[] = [];
-  const encoded = mapLeaves(value, isProxy, (p) => {
+  const encoded = sendingReferences(() => mapLeaves(value, isProxy, (p) => {
     const write = pendingWrite(getFactory(p));
     if (write !== undefined) writes.push(write);
     return descriptorOf(p as Proxy<object>);
-  });
+  }));
   await Promise.all(writes);
   return encoded as Encoded<T>;
 }
@@ -62,6 +64,8 @@ export function proxyReviver(options: DecodeOptions = {}): (key: string, value: 
 }
 
 export function descriptorOf(p: Proxy<object>): ProxyDescriptor {
+  const sent = referenceDescriptor(p);
+  if (sent !== undefined) return sent;
   const factory: unknown = getFactory(p);
   if (!isStoreFactory(factory)) {
     throw new DescriptorError('only proxies made by a Store can cross a process boundary: this proxy has a custom factory');
@@ -72,6 +76,8 @@ export function descriptorOf(p: Proxy<object>): ProxyDescriptor {
 export function proxyFromDescriptor(value: unknown, options: DecodeOptions = {}): object {
   const descriptor = validateDescriptor(value);
   const store = getOrCreateStore(descriptor.store, { trusted: false, ...(options.policy ? { policy: options.policy } : {}) });
+  const received = receiveReference(descriptor, store);
+  if (received !== undefined) return received;
   const factory = storeFactory<object>(store, descriptor.key, { evict: descriptor.evict, metadata: descriptor.metadata });
   return proxy(factory, { metadata: descriptor.metadata });
 }

@@ -8,6 +8,8 @@ import { deserialize as defaultDeserialize, serialize as defaultSerialize, type 
 import { classNameOf } from './class-registry.js';
 import { registerStore, unregisterStore } from './registry.js';
 import { storeFactory } from './store-factory.js';
+import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
+import { ownedProxy, type DisposableOwnedProxy, type OwnedProxyOptions } from './ownership.js';
 import type { Proxy, ProxiesOf, TypeArgumentRequired } from '../src/types.js';
 
 export interface StoreOptions {
@@ -33,7 +35,12 @@ export interface StoreConfig {
   readonly serializer: 'default' | 'custom';
 }
 
-export interface ProxyCreateOptions {
+export interface PutOptions {
+  /** Evict the object when this lifetime ends (see lifetimes.ts). Cannot be combined with `evict`. */
+  readonly lifetime?: Lifetime;
+}
+
+export interface ProxyCreateOptions extends PutOptions {
   /** Delete the object from the store once the proxy resolves (single-use proxies). */
   readonly evict?: boolean;
   readonly populateTarget?: boolean;
@@ -41,7 +48,7 @@ export interface ProxyCreateOptions {
   readonly skipNonProxiable?: boolean;
 }
 
-export interface ProxyFromKeyOptions {
+export interface ProxyFromKeyOptions extends PutOptions {
   readonly evict?: boolean;
   /** What the caller knows of the target; without it the proxy looks like a plain object until resolved. */
   readonly metadata?: import('./factory.js').ProxyMetadata;
@@ -152,22 +159,26 @@ export class Store {
     return value;
   }
 
-  async put(obj: unknown): Promise<Key> {
+  async put(obj: unknown, options: PutOptions = {}): Promise<Key> {
     this.#assertOpen('put');
+    checkLifetimeOption(this, 'put', options);
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     const bytes = this.serialize(obj);
     const key = await this.#connectorCall('put', undefined, () => this.connector.put(bytes));
     this.#metrics?.record('put', performance.now() - t0, bytes.byteLength);
+    if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, [key]);
     return key;
   }
 
-  async putBatch(objs: readonly unknown[]): Promise<Key[]> {
+  async putBatch(objs: readonly unknown[], options: PutOptions = {}): Promise<Key[]> {
     this.#assertOpen('putBatch');
+    checkLifetimeOption(this, 'putBatch', options);
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     const data = objs.map((obj) => this.serialize(obj));
     const keys = await this.#connectorCall('putBatch', undefined, () => this.connector.putBatch(data));
     const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
     this.#metrics?.record('putBatch', performance.now() - t0, bytes);
+    if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, keys);
     return keys;
   }
 
@@ -234,15 +245,17 @@ export class Store {
 
   /** Store `obj` and return a proxy of it. Primitives cannot be proxied (see `skipNonProxiable`). */
   async proxy<T extends Proxiable>(obj: T, options: ProxyCreateOptions = {}): Promise<Proxy<T>> {
+    checkLifetimeOption(this, 'proxy', options);
     if (!this.#checkProxiable(obj, options)) return obj as Proxy<T>;
-    const key = await this.put(obj);
+    const key = await this.put(obj, { lifetime: options.lifetime });
     return this.#proxyFor(obj, key, options);
   }
 
   /** One proxy per object, in order; a tuple in gives a tuple of proxies out. */
   async proxyBatch<T extends readonly Proxiable[]>(objs: readonly [...T], options: ProxyCreateOptions = {}): Promise<ProxiesOf<T>> {
+    checkLifetimeOption(this, 'proxyBatch', options);
     const proxiable = objs.filter((obj) => this.#checkProxiable(obj, options));
-    const keys = await this.putBatch(proxiable);
+    const keys = await this.putBatch(proxiable, { lifetime: options.lifetime });
     let next = 0;
     return objs.map((obj) => (proxiable[next] === obj ? this.#proxyFor(obj, keys[next++] as Key, options) : obj)) as ProxiesOf<T>;
   }
@@ -253,8 +266,15 @@ export class Store {
    */
   proxyFromKey<T extends Proxiable = never>(key: TypeArgumentRequired<T, Key>, options: ProxyFromKeyOptions = {}): Proxy<T> {
     this.#assertOpen('proxyFromKey');
+    checkLifetimeOption(this, 'proxyFromKey', options);
+    options.lifetime?.addKey(key as Key, this);
     const metadata = options.metadata ?? { kind: 'object' as const };
     return proxy(storeFactory<T>(this, key, { evict: options.evict ?? false, metadata }), { metadata });
+  }
+
+  /** Store `obj` under a single owner: disposing it (`using`, `dispose()`) evicts the object. See ownership.ts. */
+  ownedProxy<T extends Proxiable>(obj: T, options: OwnedProxyOptions = {}): Promise<DisposableOwnedProxy<T>> {
+    return ownedProxy(this, obj, options);
   }
 
   metrics(): MetricsSnapshot | undefined {

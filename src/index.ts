@@ -50,3 +50,35 @@ export {
   DEFAULT_AUTO_PROXY_THRESHOLD,
   type AutoProxyConfig,
 } from '../runtime/auto-proxy.js';
+export type { PutOptions } from '../runtime/store.js';
+export {
+  ContextLifetime,
+  LeaseLifetime,
+  StaticLifetime,
+  LifetimeClosedError,
+  LifetimeEvictionError,
+  type Lifetime,
+  type ContextLifetimeOptions,
+  type LeaseLifetimeOptions,
+  type StaticLifetimeOptions,
+  type EvictionFailure,
+} from '../runtime/lifetimes.js';
+export {
+  borrow,
+  mutBorrow,
+  release,
+  clone,
+  intoOwned,
+  update,
+  dispose,
+  endTaskBorrows,
+  OwnershipError,
+  BorrowError,
+  InvalidReferenceError,
+  type OwnedProxyOptions,
+  type OwnershipKind,
+  type OwnershipDescriptor,
+  type DisposableOwnedProxy,
+  type DisposableRefProxy,
+  type DisposableRefMutProxy,
+} from '../runtime/ownership.js';

@@ -10,9 +10,9 @@ import type { TypeScript } from './typescript-api.js';
 export const DiagnosticCode = {
   /** A `Proxy<T>` (or a value that may be one) is passed to a parameter typed plainly `T`. */
   ProxyToPlainParameter: 98001,
-  /** An option in the plugin entry is unknown or invalid; its default is used instead. */
+  /** An option in the plugin entry is unknown or invalid; the message says what is used instead. */
   InvalidOption: 98002,
-  /** The file is emitted as AMD, UMD or SystemJS, for which no import of the run time can be added; its calls are left as they are. */
+  /** The program is emitted as AMD, UMD or SystemJS, for which no import of the run time can be added; calls are left as they are. */
   UnsupportedModuleFormat: 98003,
 } as const;
 
@@ -43,21 +43,16 @@ export function proxyToPlainParameter(ts: TypeScript, severity: Exclude<Severity
 }
 
 export function invalidOption(ts: TypeScript, problem: string): ts.Diagnostic {
-  return global(ts, ts.DiagnosticCategory.Error, DiagnosticCode.InvalidOption, `ts-proxystore/transformer: ${problem}; using the default instead.`);
+  return global(ts, ts.DiagnosticCategory.Error, DiagnosticCode.InvalidOption, `ts-proxystore/transformer: ${problem}.`);
 }
 
-export function unsupportedModuleFormat(ts: TypeScript, file: ts.SourceFile, format: string): ts.Diagnostic {
-  return {
-    ...global(
-      ts,
-      ts.DiagnosticCategory.Warning,
-      DiagnosticCode.UnsupportedModuleFormat,
-      `ts-proxystore/transformer: calls in this file are not wrapped with autoProxy, because it is emitted as ${format}; only ES modules and CommonJS are supported.`,
-    ),
-    file,
-    start: 0,
-    length: 0,
-  };
+export function unsupportedModuleFormat(ts: TypeScript, format: string): ts.Diagnostic {
+  return global(
+    ts,
+    ts.DiagnosticCategory.Warning,
+    DiagnosticCode.UnsupportedModuleFormat,
+    `ts-proxystore/transformer: calls are not wrapped with autoProxy, because the program is emitted as ${format}; only ES modules and CommonJS are supported.`,
+  );
 }
 
 function global(ts: TypeScript, category: ts.DiagnosticCategory, code: number, messageText: string): ts.Diagnostic {

@@ -38,26 +38,26 @@ const TS_PATCH_KEYS = new Set(['transform', 'import', 'isEsm', 'tsConfig', 'reso
 const OWN_KEYS = new Set(['threshold', 'store', 'exclude', 'diagnostics', 'submitApis', 'defaultSubmitApis']);
 const SEVERITIES: readonly Severity[] = ['error', 'warning', 'off'];
 
-/** Options with defaults filled in, plus one line per problem found (the defaults replace bad values). */
+/** Options with defaults filled in, plus one sentence per problem found, saying what is used instead. */
 export function resolveOptions(raw: unknown): { options: ResolvedOptions; problems: string[] } {
   const problems: string[] = [];
   const given = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   for (const key of Object.keys(given)) {
-    if (!OWN_KEYS.has(key) && !TS_PATCH_KEYS.has(key)) problems.push(`unknown option '${key}' (known: ${[...OWN_KEYS].join(', ')})`);
+    if (!OWN_KEYS.has(key) && !TS_PATCH_KEYS.has(key)) problems.push(`unknown option '${key}' ignored (known: ${[...OWN_KEYS].join(', ')})`);
   }
   const { threshold = DEFAULT_THRESHOLD, store, exclude = [], diagnostics = 'warning', submitApis = [], defaultSubmitApis = true } = given;
 
   const validThreshold = typeof threshold === 'number' && Number.isFinite(threshold) && threshold >= 0;
-  if (!validThreshold) problems.push(`'threshold' must be a non-negative number of bytes, got ${JSON.stringify(threshold)}`);
+  if (!validThreshold) problems.push(`'threshold' must be a non-negative number of bytes, got ${JSON.stringify(threshold)}; using ${DEFAULT_THRESHOLD}`);
   const validStore = store === undefined || (typeof store === 'string' && store !== '');
-  if (!validStore) problems.push(`'store' must be the name of a registered store, got ${JSON.stringify(store)}`);
+  if (!validStore) problems.push(`'store' must be the name of a registered store, got ${JSON.stringify(store)}; using none`);
   const validSeverity = SEVERITIES.includes(diagnostics as Severity);
-  if (!validSeverity) problems.push(`'diagnostics' must be one of ${SEVERITIES.map((s) => `'${s}'`).join(', ')}, got ${JSON.stringify(diagnostics)}`);
+  if (!validSeverity) problems.push(`'diagnostics' must be one of ${SEVERITIES.map((s) => `'${s}'`).join(', ')}, got ${JSON.stringify(diagnostics)}; using 'warning'`);
   const globs = Array.isArray(exclude) && exclude.every((g) => typeof g === 'string') ? (exclude as string[]) : undefined;
-  if (globs === undefined) problems.push(`'exclude' must be an array of glob strings, got ${JSON.stringify(exclude)}`);
-  if (typeof defaultSubmitApis !== 'boolean') problems.push(`'defaultSubmitApis' must be a boolean, got ${JSON.stringify(defaultSubmitApis)}`);
+  if (globs === undefined) problems.push(`'exclude' must be an array of glob strings, got ${JSON.stringify(exclude)}; excluding nothing`);
+  if (typeof defaultSubmitApis !== 'boolean') problems.push(`'defaultSubmitApis' must be a boolean, got ${JSON.stringify(defaultSubmitApis)}; keeping the defaults`);
   const extra = Array.isArray(submitApis) ? submitApis.filter((api, i) => checkSubmitApi(api, `submitApis[${i}]`, problems)) : [];
-  if (!Array.isArray(submitApis)) problems.push(`'submitApis' must be an array, got ${JSON.stringify(submitApis)}`);
+  if (!Array.isArray(submitApis)) problems.push(`'submitApis' must be an array, got ${JSON.stringify(submitApis)}; ignored`);
 
   return {
     options: {

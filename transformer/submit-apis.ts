@@ -32,13 +32,13 @@ export const DEFAULT_SUBMIT_APIS: readonly SubmitApi[] = [
   { method: 'map', fn: 0, args: 'each' },
 ];
 
-/** Records what is wrong with an entry from the options; true when it is usable. */
+/** Records what is wrong with an entry from the options (such entries are ignored); true when it is usable. */
 export function checkSubmitApi(entry: unknown, where: string, problems: string[]): entry is SubmitApi {
   const api = (typeof entry === 'object' && entry !== null ? entry : {}) as Partial<Record<keyof SubmitApi, unknown>>;
   const before = problems.length;
-  if (typeof api.method !== 'string' || api.method === '') problems.push(`${where}.method must be a function or method name`);
-  if (!Number.isInteger(api.fn) || (api.fn as number) < 0) problems.push(`${where}.fn must be the index of the task argument`);
-  if (api.args !== 'spread' && api.args !== 'each') problems.push(`${where}.args must be 'spread' or 'each'`);
-  if (api.receiver !== undefined && typeof api.receiver !== 'string') problems.push(`${where}.receiver must be a type name`);
+  if (typeof api.method !== 'string' || api.method === '') problems.push(`${where}.method must be a function or method name; entry ignored`);
+  if (!Number.isInteger(api.fn) || (api.fn as number) < 0) problems.push(`${where}.fn must be the index of the task argument; entry ignored`);
+  if (api.args !== 'spread' && api.args !== 'each') problems.push(`${where}.args must be 'spread' or 'each'; entry ignored`);
+  if (api.receiver !== undefined && typeof api.receiver !== 'string') problems.push(`${where}.receiver must be a type name; entry ignored`);
   return problems.length === before;
 }

@@ -47,31 +47,30 @@ export default createRule({
   create(context) {
     const tools = typedRuleTools(context);
 
+    /** Either side a proxy and neither side a primitive: an identity check involving a proxy. */
     function comparesProxy(a: TSESTree.Node, b: TSESTree.Node): boolean {
-      return tools.isProxy(a) && !isPrimitiveOnly(tools.services.getTypeAtLocation(b));
+      // Primitive sides first: most comparisons are with literals and lengths, and their types are cheap.
+      if (isPrimitiveOnly(tools.services.getTypeAtLocation(a)) || isPrimitiveOnly(tools.services.getTypeAtLocation(b))) return false;
+      return tools.isProxy(a) || tools.isProxy(b);
     }
 
     return {
       BinaryExpression(node) {
         if (!EQUALITY.has(node.operator) || node.left.type === AST_NODE_TYPES.PrivateIdentifier) return;
-        if (comparesProxy(node.left, node.right) || comparesProxy(node.right, node.left)) {
+        if (comparesProxy(node.left, node.right)) {
           context.report({ node, messageId: 'comparison', data: { operator: node.operator } });
         }
       },
       CallExpression(node) {
         const [first, second] = node.arguments;
         if (first === undefined || first.type === AST_NODE_TYPES.SpreadElement) return;
-        const firstIsProxy = tools.isProxy(first);
-        const hasSecond = second !== undefined && second.type !== AST_NODE_TYPES.SpreadElement;
-        // Cheap type checks first: resolving the signature is the expensive part.
-        if (!firstIsProxy && !(hasSecond && tools.isProxy(second))) return;
         const site = tools.siteOf(node);
         if (site?.origin !== 'lib') return;
         if (site.owner === 'ObjectConstructor' && site.name === 'is') {
-          if (hasSecond && (comparesProxy(first, second) || comparesProxy(second, first))) {
+          if (second !== undefined && second.type !== AST_NODE_TYPES.SpreadElement && comparesProxy(first, second)) {
             context.report({ node, messageId: 'objectIs' });
           }
-        } else if (firstIsProxy && KEYED_COLLECTIONS.has(site.owner ?? '') && KEY_METHODS.has(site.name)) {
+        } else if (KEYED_COLLECTIONS.has(site.owner ?? '') && KEY_METHODS.has(site.name) && tools.isProxy(first)) {
           context.report({ node: first, messageId: 'collectionKey', data: { collection: site.owner } });
         }
       },

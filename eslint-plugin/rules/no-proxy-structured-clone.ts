@@ -60,13 +60,12 @@ export default createRule<Options, 'cloneProxy' | 'cloneContainsProxy' | keyof t
     const tools = typedRuleTools(context);
     return {
       CallExpression(node) {
-        // Cheap type checks first: resolving the signature is the expensive part.
-        const candidates = node.arguments.slice(0, 2).map((argument) => argument.type !== AST_NODE_TYPES.SpreadElement && tools.containsProxy(argument));
-        if (!candidates.includes(true)) return;
+        // The call's target first: the checker has resolved it already for other rules, while
+        // searching argument types for proxies is the expensive part.
         const site = tools.siteOf(node);
         const index = (site && clonedArgument(site)) ?? (tools.calleeMatches(node, additionalFunctions) ? 0 : undefined);
-        const argument = index === undefined || candidates[index] !== true ? undefined : node.arguments[index];
-        if (argument === undefined || argument.type === AST_NODE_TYPES.SpreadElement) return;
+        const argument = index === undefined ? undefined : node.arguments[index];
+        if (argument === undefined || argument.type === AST_NODE_TYPES.SpreadElement || !tools.containsProxy(argument)) return;
         const isProxy = tools.isProxy(argument);
         const helpers: PackageHelper[] = isProxy ? ['encodeProxies', 'extract'] : ['encodeProxies'];
         context.report({

@@ -77,13 +77,12 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
     const tools = typedRuleTools(context);
 
     function check(node: CallNode): void {
-      // Cheap type checks first: resolving the signature is the expensive part.
+      // The call's target first: searching argument types for proxies is the expensive part.
+      const site = tools.siteOf(node);
+      if (!(site !== undefined && needsRealObject(site)) && !tools.calleeMatches(node, additionalFunctions)) return;
       const held = node.arguments.filter(
         (argument): argument is TSESTree.Expression => argument.type !== AST_NODE_TYPES.SpreadElement && tools.containsProxy(argument),
       );
-      if (held.length === 0) return;
-      const site = tools.siteOf(node);
-      if (!(site !== undefined && needsRealObject(site)) && !tools.calleeMatches(node, additionalFunctions)) return;
       const callee = context.sourceCode.getText(node.callee);
       for (const argument of held) {
         const isProxy = tools.isProxy(argument);

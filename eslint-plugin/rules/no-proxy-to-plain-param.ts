@@ -56,17 +56,17 @@ export default createRule<Options, 'plainParameter'>({
     const tools = typedRuleTools(context);
 
     function check(node: CallNode): void {
-      // Cheap type checks first: resolving the signature is the expensive part.
-      const proxied = node.arguments.flatMap((argument, index) =>
-        argument.type !== AST_NODE_TYPES.SpreadElement && tools.isProxy(argument) ? [{ argument, index }] : [],
-      );
-      if (proxied.length === 0) return;
+      // The call's target first (the checker has resolved it for other rules already): most calls
+      // go to lib or library functions, and asking each argument's type for proxies costs more.
       const signature = tools.services.getResolvedSignature(node);
       if (signature?.declaration === undefined || !isUserCode(signature.declaration, tools.services.program)) return;
-      if (tools.calleeMatches(node, allow)) return;
-      for (const { argument, index } of proxied) {
+      let allowed: boolean | undefined;
+      for (const [index, argument] of node.arguments.entries()) {
+        if (argument.type === AST_NODE_TYPES.SpreadElement) continue;
         const parameter = parameterAt(signature, index);
-        if (parameter === undefined || tools.proxies.acceptsProxy(parameter)) continue;
+        if (parameter === undefined || tools.proxies.acceptsProxy(parameter) || !tools.isProxy(argument)) continue;
+        allowed ??= tools.calleeMatches(node, allow);
+        if (allowed) return;
         context.report({
           node: argument,
           messageId: 'plainParameter',

@@ -190,7 +190,18 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     return (type.flags & OPEN) !== 0;
   }
 
+  const acceptsCache = new WeakMap<ts.ParameterDeclaration, boolean>();
+
   function acceptsProxy(parameter: ts.ParameterDeclaration): boolean {
+    let accepts = acceptsCache.get(parameter);
+    if (accepts === undefined) {
+      accepts = declaredToAcceptProxy(parameter);
+      acceptsCache.set(parameter, accepts);
+    }
+    return accepts;
+  }
+
+  function declaredToAcceptProxy(parameter: ts.ParameterDeclaration): boolean {
     const annotation = parameter.type;
     if (annotation === undefined) return true;
     const rest = parameter.dotDotDotToken !== undefined;

@@ -34,6 +34,7 @@ const { expression } = fc.letrec<{ expression: string }>((tie) => ({
     tie('expression').map((e) => `(${e}).id`),
     tie('expression').map((e) => `(${e})?.[0]`),
     fc.tuple(callees, fc.array(tie('expression'), { maxLength: 3 })).map(([f, args]) => `${f}(${args.join(', ')})`),
+    fc.tuple(callees, tie('expression')).map(([f, arg]) => `${f}(${arg})`),
     fc.tuple(tie('expression'), fc.constantFrom('===', '!==', '==', '&&', '??', '+'), tie('expression')).map(([a, op, b]) => `(${a}) ${op} (${b})`),
     fc.array(tie('expression'), { maxLength: 3 }).map((items) => `[${items.join(', ')}]`),
     fc.tuple(tie('expression'), tie('expression')).map(([a, b]) => `({ a: ${a}, ...(${b} as object) })`),
@@ -56,6 +57,16 @@ const statement: fc.Arbitrary<string> = fc.letrec<{ statement: string }>((tie) =
   ),
 })).statement;
 
+const EVERY_RULE = [
+  'render(p);',
+  'JSON.stringify(p);',
+  'structuredClone({ p });',
+  'Buffer.from(bytes);',
+  'p === doc;',
+  'store.put(doc);',
+  'for (let i = 0; i < 3; i++) { void p.n; }',
+];
+
 const linter = new Linter({ configType: 'flat', cwd: FIXTURE_DIR });
 const config: Linter.Config[] = [
   {
@@ -73,17 +84,21 @@ function fatalMessages(code: string): string[] {
 
 describe('every rule over generated code', () => {
   it('never throws, and suggestions keep the code parseable', () => {
+    const reported = new Set<string>();
     fc.assert(
       fc.property(fc.array(statement, { minLength: 1, maxLength: 4 }), (statements) => {
         const code = `${HEADER}${statements.join('\n')}\n`;
         const messages = linter.verify(code, config, filename);
+        for (const m of messages) reported.add(m.ruleId ?? 'none');
         expect(messages.filter((m) => m.fatal === true)).toEqual([]);
         for (const suggestion of messages.flatMap((m) => m.suggestions ?? [])) {
           const { range, text } = suggestion.fix;
           expect(fatalMessages(code.slice(0, range[0]) + text + code.slice(range[1]))).toEqual([]);
         }
       }),
-      { numRuns: 60 },
+      // The example makes every rule report at least once, whatever the random runs produce.
+      { numRuns: 60, examples: [[EVERY_RULE]] },
     );
+    expect([...reported].sort()).toEqual(Object.keys(rules).map((name) => `ts-proxystore/${name}`).sort());
   });
 });

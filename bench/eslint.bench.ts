@@ -1,0 +1,100 @@
+/**
+ * What this package's lint rules add to linting time: the project's own sources
+ * (src, runtime) linted with typescript-eslint's `recommendedTypeChecked` alone,
+ * then with `ts-proxystore/eslint-plugin`'s `strict` config added.
+ *
+ * Each measurement runs in a fresh process, as `eslint` on a command line does:
+ * "cold" is the first lint (TypeScript program built), "warm" a second lint in
+ * the same process (program reused, as in an editor). Variants alternate so
+ * drift in machine load hits both alike.
+ *
+ *   npm run build && node dist/bench/eslint.bench.js [repetitions=5]
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ESLint, type Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
+import plugin from '../eslint-plugin/index.js';
+import { packageInfo } from '../eslint-plugin/utils/package-files.js';
+
+const VARIANTS = ['recommendedTypeChecked', '+ ts-proxystore strict'] as const;
+type Variant = (typeof VARIANTS)[number];
+const PATTERNS = ['src/**/*.ts', 'runtime/**/*.ts'];
+
+interface Sample {
+  cold: number;
+  warm: number;
+  files: number;
+  pluginProblems: number;
+}
+
+function configFor(variant: Variant, root: string): Linter.Config[] {
+  const base: Linter.Config[] = [
+    ...(tseslint.configs.recommendedTypeChecked as Linter.Config[]),
+    { languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: root } } },
+  ];
+  return variant === VARIANTS[0] ? base : [...base, plugin.configs.strict];
+}
+
+async function lintOnce(variant: Variant, root: string): Promise<{ ms: number; results: ESLint.LintResult[] }> {
+  const eslint = new ESLint({ cwd: root, overrideConfigFile: true, overrideConfig: configFor(variant, root), cache: false });
+  const start = performance.now();
+  const results = await eslint.lintFiles(PATTERNS);
+  return { ms: performance.now() - start, results };
+}
+
+async function measureInThisProcess(variant: Variant): Promise<Sample> {
+  const { root } = packageInfo();
+  const cold = await lintOnce(variant, root);
+  const warm = await lintOnce(variant, root);
+  const pluginProblems = cold.results
+    .flatMap((result) => result.messages)
+    .filter((message) => message.ruleId?.startsWith('ts-proxystore/') === true).length;
+  return { cold: cold.ms, warm: warm.ms, files: cold.results.length, pluginProblems };
+}
+
+function measureInChild(variant: Variant): Sample {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', variant], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`lint run for ${variant} failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout) as Sample;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+function report(samples: ReadonlyMap<Variant, Sample[]>, repetitions: number): void {
+  const [alone, added] = VARIANTS.map((variant) => samples.get(variant) ?? []);
+  if (alone === undefined || added === undefined) return;
+  const ms = (list: readonly Sample[], key: 'cold' | 'warm'): number => median(list.map((sample) => sample[key]));
+  const percent = (key: 'cold' | 'warm'): string => `${(((ms(added, key) - ms(alone, key)) / ms(alone, key)) * 100).toFixed(1)}%`;
+  const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  console.log(`ESLint on ${alone[0]?.files ?? 0} files (${PATTERNS.join(', ')}), median of ${repetitions} fresh processes each\n`);
+  console.log(row(['config', 'cold lint (ms)', 'warm lint (ms)']));
+  console.log(row(['---', '---:', '---:']));
+  for (const variant of VARIANTS) {
+    const list = samples.get(variant) ?? [];
+    console.log(row([variant, ms(list, 'cold').toFixed(0), ms(list, 'warm').toFixed(0)]));
+  }
+  console.log(row(['added by the plugin', percent('cold'), percent('warm')]));
+  console.log(`\nProblems the plugin reported in these sources: ${added[0]?.pluginProblems ?? 0} (goal for added time: under 20%)`);
+}
+
+async function main(): Promise<void> {
+  const [flag, variant] = process.argv.slice(2);
+  if (flag === '--child') {
+    process.stdout.write(JSON.stringify(await measureInThisProcess(variant as Variant)));
+    return;
+  }
+  const repetitions = Number(flag ?? 5);
+  const samples = new Map<Variant, Sample[]>(VARIANTS.map((name) => [name, []]));
+  for (let run = 0; run < repetitions; run++) {
+    const order = run % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    for (const name of order) samples.get(name)?.push(measureInChild(name));
+  }
+  report(samples, repetitions);
+}
+
+await main();

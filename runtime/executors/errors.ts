@@ -1,0 +1,57 @@
+import { ProxyStoreError } from '../errors.js';
+
+/** An error as it crossed from a worker: only its text survives, never its class. */
+export interface RemoteError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** The worker's frames under a caller-side header, so the trace points at the task's code, not at ours. */
+function remoteFrames(remote: RemoteError): string {
+  const stack = remote.stack ?? '';
+  const firstFrame = stack.indexOf('\n    at ');
+  return firstFrame === -1 ? '' : stack.slice(firstFrame);
+}
+
+/**
+ * The task itself threw (or rejected). `cause` is a copy of the task's error
+ * with its name, message and stack; `stack` shows the worker's frames.
+ */
+export class TaskError extends ProxyStoreError {
+  override name = 'TaskError';
+  readonly remoteName: string;
+
+  constructor(
+    readonly task: string,
+    remote: RemoteError,
+  ) {
+    const cause = Object.assign(new Error(remote.message), { name: remote.name, stack: remote.stack ?? `${remote.name}: ${remote.message}` });
+    super(`task '${task}' failed: ${remote.name}: ${remote.message}`, { cause });
+    this.remoteName = remote.name;
+    this.stack = `${this.name}: ${this.message}${remoteFrames(remote)}`;
+  }
+}
+
+/** The task did not finish within its `timeoutMs`; the engine stopped waiting (and, where it can, the task). */
+export class TaskTimeoutError extends ProxyStoreError {
+  override name = 'TaskTimeoutError';
+  constructor(
+    readonly task: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`task '${task}' did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** The thread or process running the task died before answering (exit, kill, uncaught error, lost lock). */
+export class WorkerCrashedError extends ProxyStoreError {
+  override name = 'WorkerCrashedError';
+  constructor(
+    readonly task: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the worker running task '${task}' crashed: ${detail}`, options);
+  }
+}

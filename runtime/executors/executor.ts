@@ -1,0 +1,128 @@
+/**
+ * The executor contract shared by the engines (piscina, BullMQ) and by
+ * StoreExecutor, which wraps any of them. Tasks are named: their code lives in
+ * the worker, so only a name and the arguments travel.
+ */
+import type { Key } from '../connector.js';
+import { describeKey } from '../errors.js';
+import { getKey } from '../proxy.js';
+import { getStore } from '../registry.js';
+import type { Store } from '../store.js';
+import type { ProxyOr } from '../../src/types.js';
+
+/** Every function is one: `never` parameters accept any signature. */
+export type TaskFunction = (...args: never[]) => unknown;
+
+/** Task functions by name, as a worker module defines them; used as a constraint `T extends TaskTable<T>`. */
+export type TaskTable<T> = { readonly [K in keyof T]: TaskFunction };
+
+/** Tasks the compiler knows nothing about: any name, any arguments, an unknown result. */
+export type AnyTasks = Readonly<Record<string, (...args: unknown[]) => unknown>>;
+
+export type TaskName<T> = Extract<keyof T, string>;
+
+/** A task's parameters, each of which may also be given as a proxy. */
+export type TaskArgs<T, K extends keyof T> = T[K] extends (...args: infer A extends readonly unknown[]) => unknown
+  ? { [I in keyof A]: ProxyOr<A[I]> }
+  : never;
+
+/** What the caller gets: the task's awaited result, or a proxy that behaves like it. */
+export type TaskResult<T, K extends keyof T> = T[K] extends (...args: never[]) => infer R ? Awaited<R> : never;
+
+/** Where a worker should put results big enough to come back by reference. */
+export interface ResultRequest {
+  readonly store: Store;
+  /** Results whose size reaches this come back as proxies; `Infinity` keeps them by value. */
+  readonly minBytes: number;
+}
+
+export interface RunOptions {
+  /** Aborting rejects the call with the signal's reason and stops the task where the engine can. */
+  readonly signal?: AbortSignal;
+  /** Counted from the call; past it the call rejects with TaskTimeoutError. */
+  readonly timeoutMs?: number;
+  readonly results?: ResultRequest;
+}
+
+export interface TaskOutcome<R> {
+  readonly value: R;
+  /** Proxies inside `value` made for this call (not the task's own): whoever holds the outcome decides when they go. */
+  readonly made: readonly object[];
+}
+
+/** One call under way. The two promises differ when the caller stops waiting before the worker stops running. */
+export interface Launched<R> {
+  readonly outcome: Promise<TaskOutcome<R>>;
+  /**
+   * Fulfils (never rejects) once no worker will read this call's inputs any
+   * more: the task settled for good (retries included) or never started.
+   */
+  readonly finished: Promise<void>;
+}
+
+export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDisposable {
+  launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Launched<TaskResult<T, K>>;
+  run<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Promise<TaskResult<T, K>>;
+  submit<K extends TaskName<T>>(task: K, ...args: TaskArgs<T, K>): Promise<TaskResult<T, K>>;
+  /** One call per argument list, all at once; rejects with the first failure, after freeing the others' results. */
+  map<K extends TaskName<T>>(task: K, argLists: Iterable<TaskArgs<T, K>>, options?: RunOptions): Promise<TaskResult<T, K>[]>;
+  /** Waits for the calls in flight, then releases the engine. */
+  shutdown(): Promise<void>;
+}
+
+/** Engines implement `start` with plain names and arrays; the typed surface is derived here once. */
+export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements Executor<T> {
+  protected abstract start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown>;
+
+  abstract shutdown(): Promise<void>;
+
+  launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions = {}): Launched<TaskResult<T, K>> {
+    return this.start(task, args as readonly unknown[], options) as Launched<TaskResult<T, K>>;
+  }
+
+  async run<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Promise<TaskResult<T, K>> {
+    return (await this.launch(task, args, options).outcome).value;
+  }
+
+  submit<K extends TaskName<T>>(task: K, ...args: TaskArgs<T, K>): Promise<TaskResult<T, K>> {
+    return this.run(task, args);
+  }
+
+  async map<K extends TaskName<T>>(task: K, argLists: Iterable<TaskArgs<T, K>>, options?: RunOptions): Promise<TaskResult<T, K>[]> {
+    const settled = await Promise.allSettled(Array.from(argLists, (args) => this.launch(task, args, options).outcome));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed === undefined) return settled.map((s) => (s as PromiseFulfilledResult<TaskOutcome<TaskResult<T, K>>>).value.value);
+    // The caller gets no results, so nobody else could free the ones that were made.
+    await this.discard(settled.flatMap((s) => (s.status === 'fulfilled' ? s.value.made : [])));
+    throw failed.reason;
+  }
+
+  /** Frees proxies made for a caller that will never see them. */
+  protected discard(made: readonly object[]): Promise<void> {
+    return freeProxies(made);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+/** Evicts the objects behind store proxies (see `evictQuietly`). */
+export async function freeProxies(proxies: Iterable<object>): Promise<void> {
+  await Promise.all(
+    Array.from(proxies, (p) => {
+      const store = getStore(p);
+      const key = getKey(p);
+      return store === undefined || key === undefined ? undefined : evictQuietly(store, key);
+    }),
+  );
+}
+
+/** A failed eviction is a warning, not an error: the caller's result or error matters more than a leftover object. */
+export async function evictQuietly(store: Store, key: Key): Promise<void> {
+  try {
+    await store.evict(key);
+  } catch (error) {
+    process.emitWarning(`could not free key ${describeKey(key)} of store '${store.name}': ${String(error)}`, 'ProxyStoreWarning');
+  }
+}

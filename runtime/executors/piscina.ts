@@ -1,0 +1,105 @@
+/**
+ * Worker threads on one machine through piscina.
+ *
+ * The worker module default-exports `defineTasks(...)`:
+ * ```ts
+ * // tasks.ts
+ * export const tasks = { scale: (a: Float64Array, k: number) => a.map((x) => x * k) };
+ * export default defineTasks(tasks, { store: resultStore });   // store optional
+ * // main.ts
+ * import type { tasks } from './tasks.js';
+ * const pool = new Piscina({ filename: new URL('./tasks.js', import.meta.url).href });
+ * await using executor = new StoreExecutor(new PiscinaExecutor<typeof tasks>(pool), { store });
+ * const scaled = await executor.submit('scale', big, 2);
+ * ```
+ *
+ * Which stores reach the threads: shared memory (threads of this process, no
+ * copy), file and Redis do. A MemoryConnector lives in the heap of the thread
+ * that made it: a worker may keep its own memory store for objects that stay
+ * in that thread, but inputs in the caller's memory store are refused with a
+ * ConfigError, and results are never proxied into a memory store (they come
+ * back by value), since no other thread could read them.
+ */
+import type { ReferencePolicy } from '../connector.js';
+import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
+import { BaseExecutor, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
+import { decodeReply, encodeCall, taskHandler, type TaskHandler, type WorkerTaskOptions } from './task-wire.js';
+
+export { taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-wire.js';
+
+/** The part of a piscina pool the executor uses; a `Piscina` instance is one. */
+export interface PiscinaPool {
+  run(task: unknown, options?: { signal?: AbortSignal }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface PiscinaExecutorOptions {
+  /** What descriptors in replies may point at; default: built-in kinds, the temp dir, loopback hosts. */
+  readonly policy?: ReferencePolicy;
+}
+
+/** piscina's own refusals (full queue, missing handler, pool torn down), which say nothing about a worker dying. */
+const POOL_REFUSAL = /^(Task queue is at limit|No task queue available|filename must be provided|No handler function exported|Terminating worker thread|Close operation timed out)/;
+
+/**
+ * Runs tasks on a piscina pool whose worker module default-exports
+ * `defineTasks(...)`. A timeout or an abort of a running task terminates its
+ * thread (piscina starts a new one), so even a task stuck in a loop stops.
+ * `shutdown()` closes the pool.
+ *
+ * Known gap: a result the worker proxied just as the call was aborted is lost
+ * with the reply piscina drops, and stays in the store.
+ */
+export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecutor<T> {
+  readonly #policy: ReferencePolicy | undefined;
+
+  constructor(
+    readonly pool: PiscinaPool,
+    options: PiscinaExecutorOptions = {},
+  ) {
+    super();
+    this.#policy = options.policy;
+  }
+
+  protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
+    const outcome = this.#call(task, args, options);
+    // Once piscina has settled the call its thread is done with the inputs, or terminated.
+    return { outcome, finished: outcome.then(noop, noop) };
+  }
+
+  shutdown(): Promise<void> {
+    return this.pool.close();
+  }
+
+  async #call(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskOutcome<unknown>> {
+    const { signal, timeoutMs } = options;
+    const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    const signals = [signal, deadline].filter((s) => s !== undefined);
+    const stop = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const call = await encodeCall(task, args, options);
+    let reply: unknown;
+    try {
+      reply = await this.pool.run(call, stop === undefined ? {} : { signal: stop });
+    } catch (error) {
+      if (signal?.aborted === true) throw signal.reason;
+      if (deadline?.aborted === true) throw new TaskTimeoutError(task, timeoutMs as number);
+      // The handler turns every failure of the task into a reply, so anything else means the thread failed.
+      if (error instanceof Error && !POOL_REFUSAL.test(error.message)) throw new WorkerCrashedError(task, error.message, { cause: error });
+      throw error;
+    }
+    return decodeReply(task, reply, { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  }
+}
+
+/**
+ * The worker side: default-export the result from the module piscina loads.
+ * Inputs are decoded and all their proxies prefetched concurrently before the
+ * task runs; a result at least `resultThreshold` bytes big goes back as a proxy
+ * in `options.store`, or else in the store the caller asked for. The same
+ * module also serves BullMQ workers (`createWorker`, the CLI).
+ */
+export function defineTasks<T extends TaskTable<T>>(tasks: T, options: WorkerTaskOptions = {}): TaskHandler<T> {
+  return taskHandler(tasks, options);
+}
+
+function noop(): void {}

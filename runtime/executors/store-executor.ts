@@ -1,0 +1,231 @@
+import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
+import type { Key } from '../connector.js';
+import { ConfigError, ProxyStoreError, describeKey } from '../errors.js';
+import { getKey, isProxy } from '../proxy.js';
+import { getStore, registerStore, unregisterStore } from '../registry.js';
+import type { Store } from '../store.js';
+import { collectLeaves } from '../walk.js';
+import {
+  BaseExecutor,
+  evictQuietly,
+  freeProxies,
+  type AnyTasks,
+  type Executor,
+  type Launched,
+  type ResultRequest,
+  type RunOptions,
+  type TaskArgs,
+  type TaskName,
+  type TaskOutcome,
+  type TaskTable,
+} from './executor.js';
+import { sizeAtLeast } from './size.js';
+
+/**
+ * Which top-level arguments go to the worker as proxies. Only objects can be
+ * proxied; primitives always go by value, whatever the policy says.
+ * - 'never' / 'always'
+ * - `{ minBytes }`: at least that big, as `sizeAtLeast` judges (binary data exactly, the rest by a cheap estimate)
+ * - `{ types }`: instances of any of these classes
+ * - a predicate
+ */
+export type ShouldProxy =
+  | 'never'
+  | 'always'
+  | { readonly minBytes: number }
+  | { readonly types: readonly (abstract new (...args: never) => object)[] }
+  | ((value: object) => boolean);
+
+export interface StoreExecutorOptions {
+  readonly store: Store;
+  /** Default `{ minBytes: 100_000 }`. */
+  readonly shouldProxy?: ShouldProxy;
+  /**
+   * Results at least this big (bytes) come back as proxies made in the worker,
+   * in `store`. Default: the `minBytes` of `shouldProxy`, 0 for 'always',
+   * `Infinity` (always by value) for 'never', else 100 kB.
+   */
+  readonly resultThreshold?: number;
+  /**
+   * Default true: the executor frees the inputs it proxied once their task has
+   * settled for good, and owns the results made for it (see `release`).
+   * With false it frees nothing: inputs it proxies are single-use (evicted by
+   * the worker that resolves them, so an engine's retry cannot read them
+   * again) and result proxies are the caller's to evict.
+   */
+  readonly ownership?: boolean;
+  /** Close `store` at shutdown. Default false: the store is the caller's. */
+  readonly closeStore?: boolean;
+}
+
+interface Owned {
+  readonly store: Store;
+  readonly key: Key;
+}
+
+/**
+ * Pass-by-proxy for any executor: big arguments go to the store and travel as
+ * references, big results come back the same way, and with `ownership` the
+ * objects it created are freed once nothing can need them.
+ *
+ * ```ts
+ * await using executor = new StoreExecutor(new PiscinaExecutor<typeof tasks>(pool), { store });
+ * const c = await executor.submit('multiply', a, b); // a, b ≥ 100 kB go as proxies; c may be a proxy
+ * ```
+ *
+ * Results the workers made as proxies (and inputs a task handed back inside
+ * its result) live until `release(result)`, until the caller drops every
+ * reference to them and they are garbage collected, or until `shutdown()`:
+ * `extract` what must outlive the executor.
+ */
+export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecutor<T> {
+  readonly executor: Executor<T>;
+  readonly store: Store;
+  readonly ownership: boolean;
+  readonly #shouldProxy: (value: object) => boolean;
+  readonly #results: ResultRequest;
+  readonly #closeStore: boolean;
+  /** Decoded result proxies find their store by name; registering it spares them a second connection and cache. */
+  readonly #registeredStore: boolean;
+  readonly #owned = new Map<string, Owned>();
+  readonly #collected = new FinalizationRegistry<string>((id) => void this.#evictOwned(id));
+  readonly #inFlight = new Set<Promise<void>>();
+  #shutdown: Promise<void> | undefined;
+
+  constructor(executor: Executor<T>, options: StoreExecutorOptions) {
+    super();
+    const spec = options.shouldProxy ?? { minBytes: DEFAULT_AUTO_PROXY_THRESHOLD };
+    this.executor = executor;
+    this.store = options.store;
+    this.ownership = options.ownership ?? true;
+    this.#shouldProxy = policyOf(spec);
+    this.#results = { store: options.store, minBytes: checkedBytes('resultThreshold', options.resultThreshold ?? defaultResultThreshold(spec)) };
+    this.#closeStore = options.closeStore ?? false;
+    this.#registeredStore = getStore(options.store.name) === undefined;
+    if (this.#registeredStore) registerStore(options.store);
+  }
+
+  protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
+    if (this.#shutdown !== undefined) throw new ProxyStoreError(`executor is shut down: cannot start task '${task}'`);
+    const created: object[] = [];
+    const launched = this.#proxyInputs(args, created).then((sent) =>
+      this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results: options.results ?? this.#results }),
+    );
+    const outcome = launched.then((l) => l.outcome).then((o) => this.#adopt(o, created));
+    const finished = launched
+      .then((l) => l.finished, () => undefined)
+      // Adoption decides which inputs live on inside the result, so it must come first.
+      .then(() => outcome.then(noop, noop))
+      .then(() => (this.ownership ? freeProxies(created) : undefined));
+    this.#inFlight.add(finished);
+    void finished.finally(() => this.#inFlight.delete(finished));
+    return { outcome, finished };
+  }
+
+  /** Frees now the owned proxies inside `values` (results of this executor); other values are ignored. */
+  async release(...values: unknown[]): Promise<void> {
+    const ids = values.flatMap((value) => collectLeaves(value, isProxy)).map(idOf);
+    await Promise.all(ids.map((id) => (id === undefined ? undefined : this.#evictOwned(id))));
+  }
+
+  /** Waits for every task in flight to settle for good, shuts the wrapped executor down, then frees what is still owned. Idempotent. */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      await Promise.all(this.#inFlight);
+      await this.executor.shutdown();
+      await Promise.all([...this.#owned.keys()].map((id) => this.#evictOwned(id)));
+      if (this.#registeredStore) unregisterStore(this.store.name, this.store);
+      if (this.#closeStore) await this.store.close();
+    })();
+    return this.#shutdown;
+  }
+
+  protected override discard(made: readonly object[]): Promise<void> {
+    return this.release(...made);
+  }
+
+  /** `args` with the arguments the policy picks replaced by proxies, made in one batch; `created` gets the new proxies. */
+  async #proxyInputs(args: readonly unknown[], created: object[]): Promise<readonly unknown[]> {
+    // With ownership an argument given twice is stored once; single-use proxies cannot be shared.
+    const slots = new Map<unknown, number>();
+    const picked: object[] = [];
+    const slotOf = args.map((arg) => {
+      if (typeof arg !== 'object' || arg === null || isProxy(arg) || !this.#shouldProxy(arg)) return undefined;
+      const known = this.ownership ? slots.get(arg) : undefined;
+      if (known !== undefined) return known;
+      slots.set(arg, picked.length);
+      return picked.push(arg) - 1;
+    });
+    if (picked.length === 0) return args;
+    const proxies = await this.store.proxyBatch(picked, { evict: !this.ownership });
+    created.push(...proxies);
+    return args.map((arg, i) => {
+      const slot = slotOf[i];
+      return slot === undefined ? arg : proxies[slot];
+    });
+  }
+
+  /** Takes ownership of the proxies made for the call and of inputs the task handed back (those must then outlive the call). */
+  #adopt(outcome: TaskOutcome<unknown>, created: object[]): TaskOutcome<unknown> {
+    if (!this.ownership) return outcome;
+    const inputs = new Set(created.map(idOf));
+    const returned = collectLeaves(outcome.value, isProxy).filter((p) => inputs.has(idOf(p)));
+    const kept = new Set(returned.map(idOf));
+    created.splice(0, created.length, ...created.filter((p) => !kept.has(idOf(p))));
+    const made = [...outcome.made, ...returned];
+    for (const p of made) this.#own(p);
+    return { value: outcome.value, made };
+  }
+
+  #own(p: object): void {
+    const id = idOf(p);
+    const store = getStore(p);
+    const key = getKey(p);
+    if (id === undefined || store === undefined || key === undefined || this.#owned.has(id)) return;
+    const entry = { store, key };
+    this.#owned.set(id, entry);
+    this.#collected.register(p, id, entry);
+  }
+
+  async #evictOwned(id: string): Promise<void> {
+    const entry = this.#owned.get(id);
+    if (entry === undefined) return;
+    this.#owned.delete(id);
+    this.#collected.unregister(entry);
+    await evictQuietly(entry.store, entry.key);
+  }
+}
+
+function noop(): void {}
+
+/** Names an object by store and key: proxies decoded from different messages are different objects. */
+function idOf(p: object): string | undefined {
+  const store = getStore(p);
+  const key = getKey(p);
+  return store === undefined || key === undefined ? undefined : `${store.name}\u0000${describeKey(key)}`;
+}
+
+function policyOf(spec: ShouldProxy): (value: object) => boolean {
+  if (typeof spec === 'function') return spec;
+  if (spec === 'never') return () => false;
+  if (spec === 'always') return () => true;
+  if (typeof spec === 'object' && spec !== null) {
+    if ('minBytes' in spec) {
+      const minBytes = checkedBytes('shouldProxy.minBytes', spec.minBytes);
+      return (value) => sizeAtLeast(value, minBytes);
+    }
+    if ('types' in spec && Array.isArray(spec.types)) return (value) => spec.types.some((type) => value instanceof type);
+  }
+  throw new ConfigError(`StoreExecutor: shouldProxy must be 'never', 'always', { minBytes }, { types } or a function, got ${describeKey(spec)}`);
+}
+
+function defaultResultThreshold(spec: ShouldProxy): number {
+  if (spec === 'never') return Infinity;
+  if (spec === 'always') return 0;
+  return typeof spec === 'object' && 'minBytes' in spec ? spec.minBytes : DEFAULT_AUTO_PROXY_THRESHOLD;
+}
+
+function checkedBytes(option: string, bytes: number): number {
+  if (typeof bytes === 'number' && bytes >= 0) return bytes;
+  throw new ConfigError(`StoreExecutor: ${option} must be a non-negative number of bytes, got ${String(bytes)}`);
+}

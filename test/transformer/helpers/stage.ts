@@ -1,0 +1,122 @@
+/**
+ * An installed copy of this package for the fixture projects: node_modules/
+ * ts-proxystore with a compiled dist/ (runtime, types, transformer), next to
+ * links to this repo's dependencies. Fixtures resolve `ts-proxystore/transformer`
+ * and `ts-proxystore/auto-proxy` from it exactly as a user's project would.
+ *
+ * Built once per content of the sources and shared by every test file (they
+ * run in separate processes): the first to need it builds into a private
+ * directory and renames it into place; the others wait for the rename.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+export const REPO = path.resolve(import.meta.dirname, '../../..');
+
+/** Package entry points the transformer relies on; the staged package.json adds any the real one lacks yet. */
+export const TRANSFORMER_EXPORTS = {
+  './transformer': { types: './dist/transformer/index.d.ts', default: './dist/transformer/index.js' },
+  './auto-proxy': { types: './dist/runtime/auto-proxy.d.ts', default: './dist/runtime/auto-proxy.js' },
+  './unplugin': { types: './dist/transformer/unplugin.d.ts', default: './dist/transformer/unplugin.js' },
+} as const;
+export const CLI_BIN = { 'ts-proxystore-tsc': './dist/transformer/cli.js' } as const;
+
+const STAGE_TIMEOUT_MS = 120_000;
+const SOURCES = ['src', 'runtime', 'transformer', 'eslint-plugin/utils'];
+const ENTRY_FILES = ['src/index.ts', 'runtime/auto-proxy.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts'];
+
+export interface Stage {
+  /** Holds node_modules/; fixture copies go in work/ below it. */
+  readonly root: string;
+  readonly packageDir: string;
+}
+
+let staged: Promise<Stage> | undefined;
+
+export function stagePackage(): Promise<Stage> {
+  return (staged ??= build());
+}
+
+async function build(): Promise<Stage> {
+  const root = path.join(os.tmpdir(), `ts-proxystore-transformer-${sourceHash()}`);
+  const stage = { root, packageDir: path.join(root, 'node_modules', 'ts-proxystore') };
+  const lock = `${root}.lock`;
+  for (const deadline = Date.now() + STAGE_TIMEOUT_MS; !fs.existsSync(path.join(root, 'ready')); ) {
+    if (takeLock(lock)) {
+      try {
+        await buildInto(root);
+      } finally {
+        fs.rmSync(lock, { recursive: true, force: true });
+      }
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for another test process to stage the package (${lock})`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return stage;
+}
+
+/** mkdir is atomic, so exactly one process gets the lock; one left by a crashed run is taken over once it is old. */
+function takeLock(lock: string): boolean {
+  try {
+    fs.mkdirSync(lock);
+    return true;
+  } catch {
+    const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > STAGE_TIMEOUT_MS) fs.rmSync(lock, { recursive: true, force: true });
+    return false;
+  }
+}
+
+async function buildInto(root: string): Promise<void> {
+  const building = `${root}.${process.pid}`;
+  fs.rmSync(building, { recursive: true, force: true });
+  const packageDir = path.join(building, 'node_modules', 'ts-proxystore');
+  fs.mkdirSync(packageDir, { recursive: true });
+  linkDependencies(path.join(building, 'node_modules'));
+  writeManifest(packageDir);
+  await compile(path.join(building, 'tsconfig.stage.json'), path.join(packageDir, 'dist'));
+  fs.writeFileSync(path.join(building, 'ready'), '');
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.renameSync(building, root);
+}
+
+function sourceHash(): string {
+  const hash = createHash('sha256');
+  const files = [...SOURCES.flatMap((dir) => listFiles(path.join(REPO, dir))), path.join(REPO, 'package.json'), path.join(REPO, 'tsconfig.json')];
+  for (const file of files.sort()) hash.update(file).update(fs.readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function listFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
+function linkDependencies(nodeModules: string): void {
+  for (const name of fs.readdirSync(path.join(REPO, 'node_modules'))) {
+    if (name === '.bin' || name === 'ts-proxystore' || name.startsWith('.')) continue;
+    fs.symlinkSync(path.join(REPO, 'node_modules', name), path.join(nodeModules, name));
+  }
+}
+
+function writeManifest(packageDir: string): void {
+  const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { exports: object; bin?: object };
+  manifest.exports = { ...TRANSFORMER_EXPORTS, ...manifest.exports };
+  manifest.bin = { ...CLI_BIN, ...manifest.bin };
+  fs.writeFileSync(path.join(packageDir, 'package.json'), JSON.stringify(manifest, null, 2));
+}
+
+async function compile(tsconfig: string, outDir: string): Promise<void> {
+  const config = {
+    extends: path.join(REPO, 'tsconfig.json'),
+    compilerOptions: { rootDir: REPO, outDir, noEmit: false, declarationMap: false, typeRoots: [path.join(REPO, 'node_modules/@types')] },
+    files: ENTRY_FILES.map((file) => path.join(REPO, file)),
+    include: [],
+  };
+  fs.writeFileSync(tsconfig, JSON.stringify(config));
+  await promisify(execFile)(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', tsconfig]);
+}

@@ -1,0 +1,137 @@
+/**
+ * The source-file transform: wraps the planned arguments in calls of the run
+ * time's autoProxy and adds the one import that provides it. Nothing else in
+ * the file is touched, so the emitted JS equals plain tsc's apart from those
+ * calls and that import; wrapper calls take their argument's source range, so
+ * layout, comments and source maps stay as they were.
+ */
+import path from 'node:path';
+import type * as ts from 'typescript';
+import { createCallAnalyzer, type CallPlan } from './call-sites.js';
+import { invalidOption, proxyToPlainParameter, unsupportedModuleFormat } from './diagnostics.js';
+import type { ResolvedOptions } from './options.js';
+import type { TypeScript } from './typescript-api.js';
+
+/** What the inserted import loads; the package's `./auto-proxy` export. */
+export const RUNTIME_MODULE = 'ts-proxystore/auto-proxy';
+/** Preferred name of the import's binding; a numbered one is used if the file already has it. */
+export const BINDING = '__proxystore';
+
+export type Report = (diagnostic: ts.Diagnostic) => void;
+
+export function createTransformerFactory(
+  ts: TypeScript,
+  program: ts.Program,
+  options: ResolvedOptions,
+  problems: readonly string[],
+  report: Report,
+): ts.TransformerFactory<ts.SourceFile> {
+  for (const problem of problems) report(invalidOption(ts, problem));
+  const analyze = createCallAnalyzer(ts, program, options);
+  const projectDir = projectDirectory(program);
+  const importStyle = importStyleFor(ts, program.getCompilerOptions());
+  if (importStyle === undefined) {
+    report(unsupportedModuleFormat(ts, ts.ModuleKind[moduleKindOf(ts, program.getCompilerOptions())]));
+    return () => (sourceFile) => sourceFile;
+  }
+
+  return (context) => (sourceFile) => {
+    const relative = path.relative(projectDir, sourceFile.fileName).replaceAll('\\', '/');
+    if (sourceFile.isDeclarationFile || options.excluded(relative)) return sourceFile;
+    const style = importStyle(sourceFile);
+    const { factory } = context;
+    let binding: ts.Identifier | undefined;
+
+    const wrapper = (expression: ts.Expression, original: ts.Expression, each: boolean): ts.Expression => {
+      binding ??= factory.createUniqueName(BINDING, ts.GeneratedIdentifierFlags.Optimistic | ts.GeneratedIdentifierFlags.FileLevel);
+      const { line, character } = sourceFile.getLineAndCharacterOfPosition(original.getStart(sourceFile));
+      const args = [expression, factory.createStringLiteral(`${relative}:${line + 1}:${character + 1}`), factory.createNumericLiteral(options.threshold)];
+      if (options.store !== undefined) args.push(factory.createStringLiteral(options.store));
+      const call = factory.createCallExpression(factory.createPropertyAccessExpression(binding, each ? 'autoProxyEach' : 'autoProxy'), undefined, args);
+      // The wrapper takes the argument's position for layout and source maps, but not its comments: the argument prints those itself.
+      return ts.setCommentRange(ts.setTextRange(call, original), { pos: -1, end: -1 });
+    };
+
+    const rewrite = (node: ts.CallExpression | ts.NewExpression, plan: CallPlan): ts.Expression => {
+      const originals = (ts.getOriginalNode(node) as ts.CallExpression | ts.NewExpression).arguments ?? factory.createNodeArray();
+      const visited = node.arguments ?? factory.createNodeArray();
+      const args = visited.map((argument, index) => {
+        const wrap = plan.wraps.find((w) => w.index === index);
+        const original = originals[index];
+        if (wrap === undefined || original === undefined) return argument;
+        if (ts.isSpreadElement(argument)) {
+          return factory.updateSpreadElement(argument, wrapper(argument.expression, (original as ts.SpreadElement).expression, true));
+        }
+        return wrapper(argument, original, wrap.each);
+      });
+      const list = ts.setTextRange(factory.createNodeArray(args, visited.hasTrailingComma), visited);
+      if (ts.isNewExpression(node)) return factory.updateNewExpression(node, node.expression, node.typeArguments, list);
+      if (ts.isCallChain(node)) return factory.updateCallChain(node, node.expression, node.questionDotToken, node.typeArguments, list);
+      return factory.updateCallExpression(node, node.expression, node.typeArguments, list);
+    };
+
+    const visit = (node: ts.Node): ts.Node => {
+      if (!ts.isCallExpression(node) && !ts.isNewExpression(node)) return ts.visitEachChild(node, visit, context);
+      // The checker only knows the parse tree; a transformer running before this one may have replaced the node.
+      const original = ts.getOriginalNode(node);
+      const plan = ts.isParseTreeNode(original) ? analyze(original as ts.CallExpression | ts.NewExpression) : undefined;
+      const visited = ts.visitEachChild(node, visit, context);
+      if (plan === undefined) return visited;
+      // Findings only exist when diagnostics are on.
+      for (const found of plan.findings) report(proxyToPlainParameter(ts, options.diagnostics as 'error' | 'warning', found));
+      return plan.wraps.length === 0 ? visited : rewrite(visited, plan);
+    };
+
+    const updated = ts.visitEachChild(sourceFile, visit, context);
+    if (binding === undefined) return updated;
+    // After directives such as "use strict", which only count at the very top.
+    const { statements } = updated;
+    let prologue = 0;
+    while (prologue < statements.length && isDirective(ts, statements[prologue] as ts.Statement)) prologue++;
+    return factory.updateSourceFile(updated, [...statements.slice(0, prologue), runtimeImport(ts, factory, style, binding), ...statements.slice(prologue)]);
+  };
+}
+
+type ImportStyle = 'esm' | 'commonjs';
+
+function isDirective(ts: TypeScript, statement: ts.Statement): boolean {
+  return ts.isExpressionStatement(statement) && ts.isStringLiteral(statement.expression);
+}
+
+function runtimeImport(ts: TypeScript, factory: ts.NodeFactory, style: ImportStyle, binding: ts.Identifier): ts.Statement {
+  const specifier = factory.createStringLiteral(RUNTIME_MODULE);
+  if (style === 'esm') {
+    return factory.createImportDeclaration(undefined, factory.createImportClause(undefined, undefined, factory.createNamespaceImport(binding)), specifier);
+  }
+  // A plain `require` rather than an import that the CommonJS transform would rewrite: no interop helper, nothing else in the file changes.
+  const required = factory.createCallExpression(factory.createIdentifier('require'), undefined, [specifier]);
+  return factory.createVariableStatement(
+    undefined,
+    factory.createVariableDeclarationList([factory.createVariableDeclaration(binding, undefined, undefined, required)], ts.NodeFlags.Const),
+  );
+}
+
+/** How each file is emitted, which decides the form of the added import; undefined for formats with no usable form. */
+function importStyleFor(ts: TypeScript, compilerOptions: ts.CompilerOptions): ((file: ts.SourceFile) => ImportStyle) | undefined {
+  const { ModuleKind } = ts;
+  const kind = moduleKindOf(ts, compilerOptions);
+  if (kind === ModuleKind.AMD || kind === ModuleKind.UMD || kind === ModuleKind.System) return undefined;
+  if (kind === ModuleKind.CommonJS || kind === ModuleKind.None) return () => 'commonjs';
+  // node16/node18/node20/nodenext and preserve follow each file's own format (.cts, .mts, package.json "type").
+  const perFile = kind >= ModuleKind.Node16;
+  return (file) => (perFile && file.impliedNodeFormat === ModuleKind.CommonJS ? 'commonjs' : 'esm');
+}
+
+/** TypeScript's defaults for an unset `module` differ between versions; its own (internal) answer is used when present. */
+function moduleKindOf(ts: TypeScript, compilerOptions: ts.CompilerOptions): ts.ModuleKind {
+  const internal = (ts as { getEmitModuleKind?: (options: ts.CompilerOptions) => ts.ModuleKind }).getEmitModuleKind;
+  if (internal !== undefined) return internal(compilerOptions);
+  const target = compilerOptions.target ?? ts.ScriptTarget.ES5;
+  return compilerOptions.module ?? (target >= ts.ScriptTarget.ES2015 ? ts.ModuleKind.ES2015 : ts.ModuleKind.CommonJS);
+}
+
+/** The tsconfig's directory: call sites and `exclude` globs are relative to it, so they do not depend on where the build runs. */
+function projectDirectory(program: ts.Program): string {
+  const configFile = program.getCompilerOptions().configFilePath;
+  return typeof configFile === 'string' ? path.dirname(configFile) : program.getCurrentDirectory();
+}
