@@ -173,6 +173,16 @@ describe('borrowing rules', () => {
     expect(b.name).toBe('m');
   });
 
+  it('a borrow of an unresolved owner resolves to the owner\'s object, not a second copy', async () => {
+    const { store } = countingStore('borrow-lazy', { populateTarget: false, cacheSize: 0 });
+    await using owned = await store.ownedProxy(model());
+    {
+      using m = mutBorrow(owned);
+      m.name = 'through the borrow';
+    }
+    expect(owned.name).toBe('through the borrow');
+  });
+
   it('no mutable borrow while shared borrows live, naming key, store and count', async () => {
     const { store } = countingStore('borrow-x');
     await using owned = await store.ownedProxy(model());
@@ -279,6 +289,16 @@ describe('clone, update, intoOwned', () => {
     expect(getKey(lazy)).toEqual(key);
   });
 
+  it('an owner disposed while its update is being written leaves nothing behind', async () => {
+    const { store, live } = countingStore('update-race');
+    const owned = await store.ownedProxy(model());
+    owned.name = 'new';
+    const updating = update(owned);
+    await dispose(owned);
+    await expect(updating).rejects.toBeInstanceOf(InvalidReferenceError);
+    expect(live()).toBe(0);
+  });
+
   it('clone stores an independent copy under a new owner', async () => {
     const { store, live } = countingStore('clone');
     await using owned = await store.ownedProxy(model());
@@ -346,11 +366,14 @@ describe('moving across a boundary', () => {
 
   it('JSON.stringify moves too, and proxyReviver receives an owner', async () => {
     const { store, live } = countingStore('move-json');
-    const owned = await store.ownedProxy(model());
-    const text = JSON.stringify({ owned });
-    expect(JSON.parse(text)).toMatchObject({ owned: { ownership: 'owned', key: getKey(owned) } });
-    expect(() => owned.name).toThrow(InvalidReferenceError);
-    expect(() => JSON.stringify({ owned })).toThrow(InvalidReferenceError);
+    let text = '';
+    {
+      await using owned = await store.ownedProxy(model());
+      text = JSON.stringify({ owned });
+      expect(JSON.parse(text)).toMatchObject({ owned: { ownership: 'owned', key: getKey(owned) } });
+      expect(() => owned.name).toThrow(InvalidReferenceError);
+      expect(() => JSON.stringify({ owned })).toThrow(InvalidReferenceError);
+    } // `await using` drops nothing either
     const back = JSON.parse(text, proxyReviver()) as { owned: OwnedProxy<Model> };
     await dispose(back.owned);
     expect(live()).toBe(0);
@@ -402,7 +425,7 @@ describe('borrows sent to tasks', () => {
     const { store } = countingStore('task-twice');
     const owned = await store.ownedProxy(model());
     const r = borrow(owned);
-    encodeProxies([r]);
+    encodeProxies([r, r]); // a shared borrow may appear more than once in a message
     encodeProxies(new Map([['r', r]]));
     endTaskBorrows([r]);
     expect(r.name).toBe('m');

@@ -53,7 +53,7 @@ export function resolveOptions(raw: unknown): { options: ResolvedOptions; proble
   if (!validStore) problems.push(`'store' must be the name of a registered store, got ${JSON.stringify(store)}; using none`);
   const validSeverity = SEVERITIES.includes(diagnostics as Severity);
   if (!validSeverity) problems.push(`'diagnostics' must be one of ${SEVERITIES.map((s) => `'${s}'`).join(', ')}, got ${JSON.stringify(diagnostics)}; using 'warning'`);
-  const globs = Array.isArray(exclude) && exclude.every((g) => typeof g === 'string') ? (exclude as string[]) : undefined;
+  const globs = Array.isArray(exclude) && exclude.every((g) => typeof g === 'string') ? (exclude as readonly string[]) : undefined;
   if (globs === undefined) problems.push(`'exclude' must be an array of glob strings, got ${JSON.stringify(exclude)}; excluding nothing`);
   if (typeof defaultSubmitApis !== 'boolean') problems.push(`'defaultSubmitApis' must be a boolean, got ${JSON.stringify(defaultSubmitApis)}; keeping the defaults`);
   const extra = Array.isArray(submitApis) ? submitApis.filter((api, i) => checkSubmitApi(api, `submitApis[${i}]`, problems)) : [];

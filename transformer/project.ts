@@ -149,11 +149,10 @@ function parseTsconfig(ts: TypeScript, tsconfig: string): ts.ParsedCommandLine {
   return parsed;
 }
 
-/** The options of the tsconfig's ts-patch entry, so one configuration serves tspc, the CLI and bundlers. */
+/** The tsconfig's ts-patch entry (its `transform` key is ignored like ts-patch's others), so one configuration serves tspc, the CLI and bundlers. */
 function pluginEntryOf(options: ts.CompilerOptions): TransformerOptions {
-  const plugins = (options.plugins ?? []) as readonly { readonly transform?: unknown }[];
-  const { transform: _transform, ...entry } = plugins.find((plugin) => plugin.transform === PLUGIN_NAME) ?? {};
-  return entry;
+  const plugins = (options.plugins ?? []) as readonly (TransformerOptions & { readonly transform?: unknown })[];
+  return plugins.find((plugin) => plugin.transform === PLUGIN_NAME) ?? {};
 }
 
 /** Bundlers chain maps by source path: point the map at the file itself rather than at a path relative to outDir. */

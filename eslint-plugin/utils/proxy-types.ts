@@ -8,12 +8,11 @@
  * the ownership types built on it) carries that member, and a user's own
  * `ProxyBrand` or `Proxy` declared elsewhere never does.
  */
-import typescript from 'typescript';
-import type * as ts from 'typescript';
+import ts from 'typescript';
 import { packageModule } from './package-files.js';
 
 /** The TypeScript namespace: callers running under another copy (e.g. a patched compiler) pass theirs. */
-export type TypeScriptApi = typeof typescript;
+export type TypeScriptApi = typeof ts;
 
 const TYPES_MODULE = 'src/types';
 const BRAND_INTERFACE = 'ProxyBrand';
@@ -51,7 +50,7 @@ function declaredInTypesFile(symbol: ts.Symbol): boolean {
 const brandCache = new WeakMap<ts.Symbol, boolean>();
 const perChecker = new WeakMap<ts.TypeChecker, ProxyTypes>();
 
-export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi = typescript): ProxyTypes {
+export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi = ts): ProxyTypes {
   let known = perChecker.get(checker);
   if (known === undefined) {
     known = createProxyTypes(checker, api);
@@ -164,7 +163,7 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
   }
 
   function isProxyOrAlias(symbol: ts.Symbol): boolean {
-    return (symbol.flags & SymbolFlags.TypeAlias) !== 0 && symbol.escapedName === PROXY_OR_ALIAS && declaredInTypesFile(symbol);
+    return (symbol.flags & SymbolFlags.TypeAlias) !== 0 && symbol.name === PROXY_OR_ALIAS && declaredInTypesFile(symbol);
   }
 
   function namesProxyOr(node: ts.TypeNode, hops: number): boolean {

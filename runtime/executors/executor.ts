@@ -4,7 +4,7 @@
  * the worker, so only a name and the arguments travel.
  */
 import type { Key } from '../connector.js';
-import { describeKey } from '../errors.js';
+import { ProxyStoreError, describeKey } from '../errors.js';
 import { getKey } from '../proxy.js';
 import { getStore } from '../registry.js';
 import type { Store } from '../store.js';
@@ -66,18 +66,39 @@ export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDispos
   submit<K extends TaskName<T>>(task: K, ...args: TaskArgs<T, K>): Promise<TaskResult<T, K>>;
   /** One call per argument list, all at once; rejects with the first failure, after freeing the others' results. */
   map<K extends TaskName<T>>(task: K, argLists: Iterable<TaskArgs<T, K>>, options?: RunOptions): Promise<TaskResult<T, K>[]>;
-  /** Waits for the calls in flight, then releases the engine. */
+  /** Refuses new calls, waits until every call in flight settled for good, then releases the engine. */
   shutdown(): Promise<void>;
 }
 
-/** Engines implement `start` with plain names and arrays; the typed surface is derived here once. */
+/**
+ * Engines implement `start` (with plain names and arrays) and `close`; the
+ * typed surface, the bookkeeping of calls in flight and shutdown are here once.
+ */
 export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements Executor<T> {
+  readonly #inFlight = new Set<Promise<void>>();
+  #shutdown: Promise<void> | undefined;
+
   protected abstract start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown>;
 
-  abstract shutdown(): Promise<void>;
+  /** Releases the engine once no call is in flight. */
+  protected abstract close(): Promise<void>;
 
   launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions = {}): Launched<TaskResult<T, K>> {
-    return this.start(task, args as readonly unknown[], options) as Launched<TaskResult<T, K>>;
+    if (this.#shutdown !== undefined) throw new ProxyStoreError(`executor is shut down: cannot start task '${task}'`);
+    const launched = this.start(task, args as readonly unknown[], options);
+    const { finished } = launched;
+    this.#inFlight.add(finished);
+    void finished.then(() => this.#inFlight.delete(finished));
+    return launched as Launched<TaskResult<T, K>>;
+  }
+
+  /** Waits until every call settled for good (no worker reads its inputs any more), then closes. Idempotent. */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      await Promise.all(this.#inFlight);
+      await this.close();
+    })();
+    return this.#shutdown;
   }
 
   async run<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Promise<TaskResult<T, K>> {

@@ -36,6 +36,8 @@ export interface PiscinaPool {
 export interface PiscinaExecutorOptions {
   /** What descriptors in replies may point at; default: built-in kinds, the temp dir, loopback hosts. */
   readonly policy?: ReferencePolicy;
+  /** Close the pool at shutdown. Default false: the pool is its creator's, and may serve other executors. */
+  readonly closePool?: boolean;
 }
 
 /** piscina's own refusals (full queue, missing handler, pool torn down), which say nothing about a worker dying. */
@@ -45,13 +47,13 @@ const POOL_REFUSAL = /^(Task queue is at limit|No task queue available|filename 
  * Runs tasks on a piscina pool whose worker module default-exports
  * `defineTasks(...)`. A timeout or an abort of a running task terminates its
  * thread (piscina starts a new one), so even a task stuck in a loop stops.
- * `shutdown()` closes the pool.
  *
  * Known gap: a result the worker proxied just as the call was aborted is lost
  * with the reply piscina drops, and stays in the store.
  */
 export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecutor<T> {
   readonly #policy: ReferencePolicy | undefined;
+  readonly #closePool: boolean;
 
   constructor(
     readonly pool: PiscinaPool,
@@ -59,6 +61,7 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
   ) {
     super();
     this.#policy = options.policy;
+    this.#closePool = options.closePool ?? false;
   }
 
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
@@ -67,8 +70,8 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
     return { outcome, finished: outcome.then(noop, noop) };
   }
 
-  shutdown(): Promise<void> {
-    return this.pool.close();
+  protected async close(): Promise<void> {
+    if (this.#closePool) await this.pool.close();
   }
 
   async #call(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskOutcome<unknown>> {

@@ -1,6 +1,6 @@
 import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
 import type { Key } from '../connector.js';
-import { ConfigError, ProxyStoreError, describeKey } from '../errors.js';
+import { ConfigError, describeKey } from '../errors.js';
 import { getKey, isProxy } from '../proxy.js';
 import { getStore, registerStore, unregisterStore } from '../registry.js';
 import type { Store } from '../store.js';
@@ -89,8 +89,6 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   readonly #registeredStore: boolean;
   readonly #owned = new Map<string, Owned>();
   readonly #collected = new FinalizationRegistry<string>((id) => void this.#evictOwned(id));
-  readonly #inFlight = new Set<Promise<void>>();
-  #shutdown: Promise<void> | undefined;
 
   constructor(executor: Executor<T>, options: StoreExecutorOptions) {
     super();
@@ -106,7 +104,6 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   }
 
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
-    if (this.#shutdown !== undefined) throw new ProxyStoreError(`executor is shut down: cannot start task '${task}'`);
     const created: object[] = [];
     const launched = this.#proxyInputs(args, created).then((sent) =>
       this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results: options.results ?? this.#results }),
@@ -117,8 +114,6 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
       // Adoption decides which inputs live on inside the result, so it must come first.
       .then(() => outcome.then(noop, noop))
       .then(() => (this.ownership ? freeProxies(created) : undefined));
-    this.#inFlight.add(finished);
-    void finished.finally(() => this.#inFlight.delete(finished));
     return { outcome, finished };
   }
 
@@ -128,16 +123,12 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     await Promise.all(ids.map((id) => (id === undefined ? undefined : this.#evictOwned(id))));
   }
 
-  /** Waits for every task in flight to settle for good, shuts the wrapped executor down, then frees what is still owned. Idempotent. */
-  shutdown(): Promise<void> {
-    this.#shutdown ??= (async () => {
-      await Promise.all(this.#inFlight);
-      await this.executor.shutdown();
-      await Promise.all([...this.#owned.keys()].map((id) => this.#evictOwned(id)));
-      if (this.#registeredStore) unregisterStore(this.store.name, this.store);
-      if (this.#closeStore) await this.store.close();
-    })();
-    return this.#shutdown;
+  /** After the calls in flight: shuts the wrapped executor down and frees what is still owned. */
+  protected async close(): Promise<void> {
+    await this.executor.shutdown();
+    await Promise.all([...this.#owned.keys()].map((id) => this.#evictOwned(id)));
+    if (this.#registeredStore) unregisterStore(this.store.name, this.store);
+    if (this.#closeStore) await this.store.close();
   }
 
   protected override discard(made: readonly object[]): Promise<void> {

@@ -19,7 +19,7 @@ import type { ReferencePolicy } from '../connector.js';
 import { ConfigError } from '../errors.js';
 import { resolveAll } from '../prefetch.js';
 import { isProxy } from '../proxy.js';
-import { decodeProxies, encodeProxiesAsync } from '../references.js';
+import { decodeProxies, encodeProxiesAsync, type ProxyDescriptor } from '../references.js';
 import { getOrCreateStore, getStore } from '../registry.js';
 import type { Store, StoreConfig } from '../store.js';
 import { collectLeaves } from '../walk.js';
@@ -154,6 +154,7 @@ export class TaskRunner {
     if (typeof fn !== 'function') {
       throw new ConfigError(`no task named '${call.task}' in this worker (it has: ${Object.keys(this.tasks).join(', ') || 'none'})`);
     }
+    await loadConnectorKinds(call);
     const { policy } = this.options;
     const args = decodeProxies(call.args, policy === undefined ? {} : { policy }) as unknown[];
     checkReachable(args, call.origin);
@@ -188,6 +189,24 @@ async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work
     clearTimeout(timer);
     outer?.removeEventListener('abort', abort);
   }
+}
+
+/**
+ * Connector kinds that register themselves when their module is imported, and
+ * that a worker module has no reason to import: the caller's store decides.
+ */
+const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = { redis: () => import('../connectors/redis.js') };
+
+async function loadConnectorKinds(call: TaskCall): Promise<void> {
+  // Descriptors are not validated yet (decoding does that), so read them defensively.
+  const configs: unknown[] = collectLeaves(call.args, isDescriptor).map((d) => (d as Partial<ProxyDescriptor>).store);
+  configs.push(call.results?.store);
+  const kinds = new Set(configs.map((config) => (config as Partial<StoreConfig> | undefined)?.connector?.kind));
+  await Promise.all(Array.from(kinds, (kind) => (typeof kind === 'string' && Object.hasOwn(LAZY_KINDS, kind) ? LAZY_KINDS[kind]?.() : undefined)));
+}
+
+function isDescriptor(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, '$proxystore');
 }
 
 function checkReachable(args: readonly unknown[], origin: Origin): void {

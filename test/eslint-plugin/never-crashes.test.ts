@@ -71,8 +71,8 @@ const linter = new Linter({ configType: 'flat', cwd: FIXTURE_DIR });
 const config: Linter.Config[] = [
   {
     files: ['**/*.ts'],
-    languageOptions: { parser: tseslint.parser as Linter.Parser, parserOptions },
-    plugins: { 'ts-proxystore': plugin as never },
+    languageOptions: { parser: tseslint.parser, parserOptions },
+    plugins: { 'ts-proxystore': plugin },
     rules: Object.fromEntries(Object.keys(rules).map((name) => [`ts-proxystore/${name}`, 'error'])),
   },
 ];

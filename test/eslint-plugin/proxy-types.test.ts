@@ -60,20 +60,22 @@ function programWith(api: TypeScriptApi): typescript.Program {
     moduleResolution: api.ModuleResolutionKind.Bundler,
     types: [],
   };
-  const host = api.createCompilerHost(options);
-  const { getSourceFile, fileExists, readFile, directoryExists } = host;
-  host.getSourceFile = (name, language, ...rest) => {
-    const text = FILES[name];
-    return text === undefined ? getSourceFile.call(host, name, language, ...rest) : api.createSourceFile(name, text, language);
+  const disk = api.createCompilerHost(options);
+  const host: typescript.CompilerHost = {
+    ...disk,
+    getSourceFile: (name, language, ...rest) => {
+      const text = FILES[name];
+      return text === undefined ? disk.getSourceFile(name, language, ...rest) : api.createSourceFile(name, text, language);
+    },
+    fileExists: (name) => name in FILES || disk.fileExists(name),
+    readFile: (name) => FILES[name] ?? disk.readFile(name),
+    directoryExists: (name) => name.startsWith('/virtual') || (disk.directoryExists?.(name) ?? false),
   };
-  host.fileExists = (name) => name in FILES || fileExists.call(host, name);
-  host.readFile = (name) => FILES[name] ?? readFile.call(host, name);
-  host.directoryExists = (name) => name.startsWith('/virtual') || (directoryExists?.call(host, name) ?? false);
-  return api.createProgram(['/virtual/app/main.ts'], options, host) as unknown as typescript.Program;
+  return api.createProgram(['/virtual/app/main.ts'], options, host);
 }
 
 describe.each([
-  ['TypeScript 6', typescript as TypeScriptApi],
+  ['TypeScript 6', typescript],
   ['TypeScript 5.9', typescript5 as unknown as TypeScriptApi],
 ])('proxy types under %s', (_, api) => {
   const program = programWith(api);
@@ -82,20 +84,20 @@ describe.each([
   if (main === undefined) throw new Error('main.ts is missing from the program');
   const proxies = proxyTypes(checker, api);
 
-  const declarations = new Map<string, typescript.Node>();
+  const variables = new Map<string, typescript.VariableDeclaration>();
+  const functions = new Map<string, typescript.FunctionDeclaration>();
   main.forEachChild(function collect(node: typescript.Node): void {
-    if ((api.isVariableDeclaration(node) || api.isFunctionDeclaration(node)) && node.name !== undefined) {
-      declarations.set(node.name.getText(main), node);
-    }
+    if (api.isVariableDeclaration(node)) variables.set(node.name.getText(main), node);
+    if (api.isFunctionDeclaration(node) && node.name !== undefined) functions.set(node.name.text, node);
     node.forEachChild(collect);
   });
-  const typeOf = (name: string): typescript.Type => {
-    const node = declarations.get(name) as typescript.VariableDeclaration;
-    return checker.getTypeAtLocation(node.name);
+  const found = <T>(map: Map<string, T>, name: string): T => {
+    const value = map.get(name);
+    if (value === undefined) throw new Error(`${name} is not declared in main.ts`);
+    return value;
   };
-  const parametersOf = (name: string): typescript.ParameterDeclaration[] => [
-    ...(declarations.get(name) as typescript.FunctionDeclaration).parameters,
-  ];
+  const typeOf = (name: string): typescript.Type => checker.getTypeAtLocation(found(variables, name).name);
+  const parametersOf = (name: string): typescript.ParameterDeclaration[] => [...found(functions, name).parameters];
 
   it('has no type errors in the fixture, so the checks see real types', () => {
     const errors = api.getPreEmitDiagnostics(program as never, main as never).filter((d) => d.code !== 7006);

@@ -10,10 +10,13 @@ import { REPO, type Stage } from './stage.js';
 
 export interface Compiler {
   readonly name: string;
+  readonly version: string;
   /** ts-patch's live compiler. */
   readonly tspc: string;
   /** The same TypeScript, unpatched. */
   readonly tsc: string;
+  /** ts-patch's patched TypeScript module, for the programmatic route. */
+  readonly compilerModule: string;
   readonly env: Readonly<Record<string, string>>;
 }
 
@@ -21,15 +24,19 @@ const bin = (file: string): string => path.join(REPO, 'node_modules', file);
 
 export const TS6: Compiler = {
   name: 'TypeScript 6.0 + ts-patch 4',
+  version: '6.0.3',
   tspc: bin('ts-patch/bin/tspc.js'),
   tsc: bin('typescript/bin/tsc'),
+  compilerModule: bin('ts-patch/compiler'),
   env: {},
 };
 
 export const TS5: Compiler = {
   name: 'TypeScript 5.9 + ts-patch 3',
+  version: '5.9.3',
   tspc: bin('ts-patch3/bin/tspc.js'),
   tsc: bin('typescript5/bin/tsc'),
+  compilerModule: bin('ts-patch3/compiler'),
   // ts-patch's live compiler patches whichever TypeScript this names.
   env: { TSP_COMPILER_TS_PATH: bin('typescript5') },
 };
@@ -80,4 +87,21 @@ export function readJs(outDir: string): Map<string, string> {
     }
   }
   return files;
+}
+
+export interface ProgrammaticBuild {
+  /** `<fixture>/<tsconfig>` */
+  readonly config: string;
+  readonly version: string;
+  readonly diagnostics: readonly { site: string; severity: string; code: number; message: string }[];
+  readonly js: Readonly<Record<string, string>>;
+}
+
+/** Builds the given tsconfigs through ts-patch's programmatic route, all in one child process. */
+export async function buildProgrammatically(compiler: Compiler, tsconfigs: readonly string[]): Promise<Map<string, ProgrammaticBuild>> {
+  const driver = path.join(REPO, 'test/transformer/fixtures/programmatic.cjs');
+  const result = await run(driver, [compiler.compilerModule, ...tsconfigs], { cwd: REPO, env: compiler.env });
+  if (result.code !== 0) throw new Error(`programmatic build failed (${result.code}):\n${result.stderr}`);
+  const builds = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as ProgrammaticBuild);
+  return new Map(builds.map((b) => [b.config, b]));
 }

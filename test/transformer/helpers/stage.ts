@@ -5,8 +5,8 @@
  * and `ts-proxystore/auto-proxy` from it exactly as a user's project would.
  *
  * Built once per content of the sources and shared by every test file (they
- * run in separate processes): the first to need it builds into a private
- * directory and renames it into place; the others wait for the rename.
+ * run in separate processes): the first to need it takes a lock and builds;
+ * the others wait until it is ready.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -27,7 +27,7 @@ export const CLI_BIN = { 'ts-proxystore-tsc': './dist/transformer/cli.js' } as c
 
 const STAGE_TIMEOUT_MS = 120_000;
 const SOURCES = ['src', 'runtime', 'transformer', 'eslint-plugin/utils'];
-const ENTRY_FILES = ['src/index.ts', 'runtime/auto-proxy.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts'];
+const ENTRY_FILES = ['src/index.ts', 'runtime/auto-proxy.ts', 'runtime/connectors/redis.ts', 'runtime/sync-bridge-worker.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts'];
 
 export interface Stage {
   /** Holds node_modules/; fixture copies go in work/ below it. */
@@ -87,7 +87,10 @@ async function buildInto(root: string): Promise<void> {
 
 function sourceHash(): string {
   const hash = createHash('sha256');
-  const files = [...SOURCES.flatMap((dir) => listFiles(path.join(REPO, dir))), path.join(REPO, 'package.json'), path.join(REPO, 'tsconfig.json')];
+  // This file too: it decides what is staged.
+  const files = [...SOURCES.flatMap((dir) => listFiles(path.join(REPO, dir))), 'package.json', 'tsconfig.json', 'test/transformer/helpers/stage.ts'].map((f) =>
+    path.resolve(REPO, f),
+  );
   for (const file of files.sort()) hash.update(file).update(fs.readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }

@@ -1,0 +1,81 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import type { Key } from '../../runtime/connector.js';
+import { FileConnector } from '../../runtime/connectors/file.js';
+import { Store } from '../../runtime/store.js';
+
+/** Fixture modules import the package by name, i.e. the build in dist/ (npm test builds first). */
+export const fixture = (name: string): string => path.join(import.meta.dirname, '..', 'fixtures', name);
+
+export function taskPool(module = 'executor-tasks.mjs', threads = 2): Piscina {
+  return new Piscina({ filename: fixture(module), minThreads: threads, maxThreads: threads });
+}
+
+/** Polls until `check` holds, for effects that land after the promise the test awaits (frees at final settlement). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition still false after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Whether none of `keys` is left in `store`. */
+export async function allFreed(store: Store, keys: readonly Key[]): Promise<boolean> {
+  const present = await Promise.all(keys.map((key) => store.exists(key)));
+  return !present.includes(true);
+}
+
+export interface Inspection {
+  readonly proxy: boolean;
+  readonly key?: Key;
+  readonly kind?: string;
+}
+
+/** The keys of the arguments that reached the worker as proxies, from the fixture's `inspect` task. */
+export const proxiedKeys = (report: readonly Inspection[]): Key[] => report.filter((r) => r.proxy).map((r) => r.key as Key);
+
+/** A Float64Array of `bytes` bytes whose i-th element is `i + offset`. */
+export const floats = (bytes: number, offset = 0): Float64Array => Float64Array.from({ length: bytes / 8 }, (_, i) => i + offset);
+
+export const sumOf = (array: ArrayLike<number>): number => Array.prototype.reduce.call(array, (a, b) => (a as number) + (b as number), 0) as number;
+
+/** The signatures of test/fixtures/executor-tasks.mjs, as a caller would state them. */
+export interface FixtureTasks {
+  echo(value: unknown): unknown;
+  sum(array: Float64Array): number;
+  scale(array: Float64Array, k: number): Float64Array;
+  fill(length: number, value: number): Float64Array;
+  inspect(...args: unknown[]): Inspection[];
+  nested(arg: { inner: { data: Float64Array } }): { proxy: boolean; sum: number };
+  throws(message: string): never;
+  exit(code: number, ...ignored: unknown[]): never;
+  kill(...ignored: unknown[]): never;
+  sleep(ms: number, ...ignored: unknown[]): undefined;
+  spin(...ignored: unknown[]): never;
+  untilAborted(): never;
+  flaky(id: string, failures: number, array: Float64Array): { attempts: number; sum: number };
+}
+
+export interface FileStore {
+  readonly store: Store;
+  /** The objects the store holds now, counted from outside the store. */
+  files(): string[];
+  remove(): Promise<void>;
+}
+
+/** A store whose contents a test can count: one file per object. */
+export function fileStore(): FileStore {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'executor-'));
+  const store = new Store(`file-${crypto.randomUUID()}`, new FileConnector({ directory }), { cacheSize: 0 });
+  return {
+    store,
+    files: () => readdirSync(directory),
+    remove: async () => {
+      await store.close({ clear: true });
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}

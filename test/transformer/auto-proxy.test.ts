@@ -1,0 +1,227 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  ConnectorError,
+  DescriptorError,
+  MemoryConnector,
+  Store,
+  autoProxy,
+  autoProxyEach,
+  configureAutoProxy,
+  encodeProxies,
+  encodeProxiesAsync,
+  flushPending,
+  getKey,
+  getStore,
+  isProxy,
+  isResolved,
+  type Connector,
+  type Key,
+  type StartedPut,
+} from '../../src/index.js';
+import { RedisConnector } from '../../runtime/connectors/redis.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { run } from './helpers/compilers.js';
+import { stagePackage } from './helpers/stage.js';
+
+const SITE = 'src/main.ts:1:1';
+const big = (): { values: number[] } => ({ values: Array.from({ length: 2000 }, (_, i) => i) });
+
+const stores: Store[] = [];
+function memoryStore(name: string, connector: Connector = new MemoryConnector()): Store {
+  const store = new Store(name, connector, { register: true });
+  stores.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  configureAutoProxy({});
+  vi.restoreAllMocks();
+  await Promise.all(stores.splice(0).map((s) => s.close({ clear: true })));
+});
+
+describe('autoProxy', () => {
+  it('hands every value back untouched while no store is configured', () => {
+    const values = [big(), new Float64Array(100_000), [1, 2, 3], 'text', 42, null, undefined];
+    for (const value of values) expect(autoProxy(value, SITE, 0)).toBe(value);
+    // A store name from the build that nobody registered is no store either.
+    expect(autoProxy(values[0], SITE, 0, 'never-registered')).toBe(values[0]);
+  });
+
+  it('proxies values at or over the threshold into a populated proxy whose object is in the store', async () => {
+    const store = memoryStore('auto');
+    configureAutoProxy({ store });
+    const value = big();
+    const size = store.serialize(value).byteLength;
+    const getSync = vi.spyOn(store.connector, 'getSync');
+    const p = autoProxy(value, SITE, size);
+    expect(isProxy(p)).toBe(true);
+    expect(isResolved(p)).toBe(true);
+    expect(p.values[1999]).toBe(1999);
+    expect(getSync).not.toHaveBeenCalled();
+    expect(await store.get(getKey(p) as Key)).toEqual(value);
+    expect(autoProxy(value, SITE, size + 1)).toBe(value);
+  });
+
+  it('passes primitives, functions and existing proxies through', async () => {
+    const store = memoryStore('through');
+    configureAutoProxy({ store, threshold: 0 });
+    const existing = await store.proxy(big());
+    const fn = (): number => 1;
+    expect(autoProxy(existing, SITE)).toBe(existing);
+    expect(autoProxy(fn, SITE)).toBe(fn);
+    expect(autoProxy('x'.repeat(1_000_000), SITE)).toBe('x'.repeat(1_000_000));
+  });
+
+  it('sizes binary data by byteLength without serializing it, and serializes other objects once', () => {
+    const store = memoryStore('sizes');
+    configureAutoProxy({ store });
+    const serialize = vi.spyOn(store, 'serialize');
+    const startPut = vi.spyOn(store.connector as MemoryConnector, 'startPut');
+    const small = new Float64Array(10);
+    expect(autoProxy(small, SITE, 81)).toBe(small);
+    expect(serialize).not.toHaveBeenCalled();
+
+    const value = big();
+    expect(isProxy(autoProxy(value, SITE, 100))).toBe(true);
+    expect(serialize).toHaveBeenCalledTimes(1);
+    // The bytes measured are the bytes written.
+    expect(startPut.mock.calls[0]?.[0]).toBe(serialize.mock.results[0]?.value);
+  });
+
+  it('takes run-time settings over the build options, field by field', () => {
+    const built = memoryStore('built');
+    const runtime = memoryStore('runtime');
+    const value = big();
+    expect(getStore(autoProxy(value, SITE, 0, 'built'))).toBe(built);
+
+    configureAutoProxy({ store: 'runtime' });
+    expect(getStore(autoProxy(value, SITE, 0, 'built'))).toBe(runtime);
+
+    configureAutoProxy({ threshold: Number.MAX_SAFE_INTEGER });
+    expect(autoProxy(value, SITE, 0, 'built')).toBe(value);
+
+    configureAutoProxy({ enabled: false });
+    expect(autoProxy(value, SITE, 0, 'built')).toBe(value);
+
+    expect(() => configureAutoProxy({ threshold: -1 })).toThrow(/threshold/);
+  });
+
+  it('passes values the store cannot serialize, warning once per call site', () => {
+    const store = memoryStore('unserializable');
+    configureAutoProxy({ store, threshold: 0 });
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const value = { callback: (): void => undefined };
+    expect(autoProxy(value, 'src/a.ts:3:4')).toBe(value);
+    expect(autoProxy(value, 'src/a.ts:3:4')).toBe(value);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/autoProxy at src\/a\.ts:3:4: value passed as it is, store 'unserializable' cannot serialize it/);
+  });
+
+  it('passes values through when the connector cannot choose keys before writing', () => {
+    const connector = Object.defineProperty(new MemoryConnector(), 'startPut', { value: undefined });
+    const store = memoryStore('no-start-put', connector);
+    configureAutoProxy({ store, threshold: 0 });
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const value = big();
+    expect(autoProxy(value, SITE)).toBe(value);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/store 'no-start-put' \(memory connector\) cannot choose keys before writing/);
+  });
+});
+
+describe('autoProxyEach', () => {
+  it('keeps arrays arrays and other iterables lazy', () => {
+    const store = memoryStore('each');
+    configureAutoProxy({ store, threshold: 1000 });
+    const [large, small] = autoProxyEach([big(), { values: [1] }], SITE) as { values: number[] }[];
+    expect(isProxy(large) && !isProxy(small)).toBe(true);
+
+    let pulled = 0;
+    function* items(): Generator<{ values: number[] }> {
+      for (;;) {
+        pulled++;
+        yield big();
+      }
+    }
+    const lazy = autoProxyEach(items(), SITE)[Symbol.iterator]();
+    expect(pulled).toBe(0);
+    expect(isProxy(lazy.next().value)).toBe(true);
+    expect(pulled).toBe(1);
+  });
+});
+
+/** A memory connector whose background writes finish only when the test says so. */
+class GatedConnector extends MemoryConnector {
+  readonly gates: { open: () => void; fail: (error: Error) => void }[] = [];
+
+  override startPut(data: Uint8Array): StartedPut {
+    const { key } = super.startPut(data);
+    const written = new Promise<void>((resolve, reject) => this.gates.push({ open: resolve, fail: reject }));
+    return { key, written };
+  }
+}
+
+describe('writes that finish after the proxy is made', () => {
+  it('the synchronous encoder refuses a proxy whose object is not written yet; the async one waits for it', async () => {
+    const connector = new GatedConnector();
+    configureAutoProxy({ store: memoryStore('gated', connector), threshold: 0 });
+    const p = autoProxy(big(), SITE);
+    expect(() => encodeProxies({ p })).toThrow(DescriptorError);
+    let encoded: unknown;
+    const encoding = encodeProxiesAsync({ p }).then((value) => (encoded = value));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(encoded).toBeUndefined();
+    connector.gates[0]?.open();
+    await encoding;
+    expect((encoded as { p: { key: Key } }).p.key).toBe(getKey(p));
+    expect(() => encodeProxies({ p })).not.toThrow();
+  });
+
+  it('reports a failed write to whoever sends the proxy, and to flushPending', async () => {
+    const connector = new GatedConnector();
+    configureAutoProxy({ store: memoryStore('failing', connector), threshold: 0 });
+    const p = autoProxy(big(), SITE);
+    connector.gates[0]?.fail(new Error('disk full'));
+    await expect(flushPending()).rejects.toThrow(/disk full/);
+    await expect(encodeProxiesAsync([p])).rejects.toBeInstanceOf(ConnectorError);
+    // Local use never needed the store.
+    expect(p.values.length).toBe(2000);
+  });
+});
+
+describe('over Redis, whose writes are asynchronous', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('no other process gets the key before the object is in Redis: encodeProxiesAsync waits for the write', async () => {
+    const connector = new RedisConnector({ port: server.port });
+    const store = memoryStore('redis-auto', connector);
+    await store.exists(`${connector.prefix}warm-up`); // connect first, so the pause below holds back only the write
+    configureAutoProxy({ store, threshold: 0 });
+    const value = big();
+
+    server.pause();
+    let encoded: string | undefined;
+    const encoding = encodeProxiesAsync({ data: autoProxy(value, SITE) }).then((e) => (encoded = JSON.stringify(e)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(encoded, 'no descriptor while the write is held up').toBeUndefined();
+    server.resume();
+    await encoding;
+
+    // Another process, knowing only the descriptor, finds the object.
+    const stage = await stagePackage();
+    const script = `
+      import { decodeProxies, resolveAsync } from 'ts-proxystore';
+      import 'ts-proxystore/connectors/redis';
+      const { data } = decodeProxies(JSON.parse(process.argv[1]));
+      console.log(JSON.stringify(await resolveAsync(data)));
+      process.exit(0);`;
+    const child = await run('--input-type=module', ['-e', script, encoded as string], { cwd: stage.root });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual(value);
+  });
+});
