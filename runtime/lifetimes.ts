@@ -224,8 +224,8 @@ export class LeaseLifetime extends ContextLifetime {
   extend(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new ConfigError(`lease '${this.name}': extend() takes a finite, non-negative number of milliseconds, got ${String(ms)}`);
     if (this.done) throw new LifetimeClosedError(this.name, `extend it by ${ms} ms`);
+    // The armed timer finds the new expiry when it fires and waits on.
     this.#expiry += ms;
-    this.#arm();
   }
 
   override close(): Promise<void> {

@@ -267,7 +267,7 @@ export class Store {
   proxyFromKey<T extends Proxiable = never>(key: TypeArgumentRequired<T, Key>, options: ProxyFromKeyOptions = {}): Proxy<T> {
     this.#assertOpen('proxyFromKey');
     checkLifetimeOption(this, 'proxyFromKey', options);
-    options.lifetime?.addKey(key as Key, this);
+    options.lifetime?.addKey(key, this);
     const metadata = options.metadata ?? { kind: 'object' as const };
     return proxy(storeFactory<T>(this, key, { evict: options.evict ?? false, metadata }), { metadata });
   }

@@ -233,6 +233,22 @@ describe('LeaseLifetime', () => {
     await lease.close();
   });
 
+  it('a far expiry neither ends early nor overflows the timer', async () => {
+    const { store } = countingStore('lease-overflow');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const lease = new LeaseLifetime(store, { expiry: 2 ** 31 + 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(lease.done).toBe(false);
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+      await lease.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a past Date ends it at once; closing early cancels its timer', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const { store } = countingStore('lease-past');
@@ -276,6 +292,7 @@ describe('StaticLifetime', () => {
     const lifetime = StaticLifetime.instance();
     expect(StaticLifetime.instance()).toBe(lifetime);
     const listeners = (): number[] => ['beforeExit', 'SIGINT', 'SIGTERM'].map((event) => process.listenerCount(event));
+    await new Promise((resolve) => setImmediate(resolve)); // holding nothing, it installs nothing, now or later
     const before = listeners();
     await store.put({}, { lifetime });
     expect(listeners()).toEqual(before.map((n) => n + 1));

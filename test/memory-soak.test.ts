@@ -42,7 +42,8 @@ afterEach(async () => {
   await fs.rm(directory, { recursive: true, force: true });
 });
 
-describe(`memory soak: ${COUNT} proxies per style end with an empty store`, () => {
+// Disk-bound (40,000 files written and deleted): allow for a busy machine.
+describe(`memory soak: ${COUNT} proxies per style end with an empty store`, { timeout: 180_000 }, () => {
   it('evict-on-resolve', async () => {
     const proxies: Proxy<Item>[] = [];
     for (const batch of chunks()) proxies.push(...(await store.proxyBatch(batch, { evict: true, populateTarget: false })));

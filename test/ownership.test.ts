@@ -366,7 +366,7 @@ describe('moving across a boundary', () => {
 
   it('JSON.stringify moves too, and proxyReviver receives an owner', async () => {
     const { store, live } = countingStore('move-json');
-    let text = '';
+    let text: string;
     {
       await using owned = await store.ownedProxy(model());
       text = JSON.stringify({ owned });

@@ -24,14 +24,14 @@ function addImport(program: TSESTree.Program, helper: PackageHelper, tools: Type
   const extendable = fromPackage.find(
     (node) => node.importKind === 'value' && node.specifiers.some((spec) => spec.type === AST_NODE_TYPES.ImportSpecifier),
   );
-  if (extendable !== undefined) {
-    const last = extendable.specifiers[extendable.specifiers.length - 1] as TSESTree.ImportSpecifier;
-    return { kind: 'import', fix: (fixer) => fixer.insertTextAfter(last, `, ${helper}`) };
+  const lastSpecifier = extendable?.specifiers.at(-1);
+  if (lastSpecifier !== undefined) {
+    return { kind: 'import', fix: (fixer) => fixer.insertTextAfter(lastSpecifier, `, ${helper}`) };
   }
   // Reuse how the file already names the package (a relative path inside this repo, the package name elsewhere).
   const source = fromPackage[0]?.source.raw ?? `'${PACKAGE_NAME}'`;
   const statement = `import { ${helper} } from ${source};`;
-  const anchor = imports[imports.length - 1];
+  const anchor = imports.at(-1);
   return {
     kind: 'import',
     fix: (fixer) =>
@@ -56,9 +56,16 @@ export type HelperMessageId = keyof typeof helperMessages;
 
 const MESSAGE_FOR: Record<PackageHelper, HelperMessageId> = { extract: 'useExtract', encodeProxies: 'useEncodeProxies' };
 
+/** `extract` takes a proxy: wrapping a maybe-proxy (`Proxy<T> | undefined`) would not type-check. */
+function fitsHelper(node: TSESTree.Expression, helper: PackageHelper, tools: TypedRuleTools): boolean {
+  if (helper !== 'extract') return true;
+  const type = tools.services.getTypeAtLocation(node);
+  return (type.isUnion() ? type.types : [type]).every((member) => tools.proxies.isProxy(member));
+}
+
 /**
- * One suggestion per helper. A helper whose name is taken by something else in
- * scope is left out: wrapping would call the wrong function.
+ * One suggestion per helper that fits the expression. A helper whose name is
+ * taken by something else in scope is left out: wrapping would call the wrong function.
  */
 export function helperSuggestions(
   tools: TypedRuleTools,
@@ -66,6 +73,7 @@ export function helperSuggestions(
   helpers: readonly PackageHelper[],
 ): TSESLint.SuggestionReportDescriptor<HelperMessageId>[] {
   return helpers.flatMap((helper) => {
+    if (!fitsHelper(node, helper, tools)) return [];
     const state = helperState(node, helper, tools);
     if (state.kind === 'shadowed') return [];
     const wrapped = `${helper}(${tools.sourceCode.getText(node)})`;

@@ -60,7 +60,11 @@ export interface Launched<R> {
   readonly finished: Promise<void>;
 }
 
+declare const taskTable: unique symbol;
+
 export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDisposable {
+  /** Never set: lets `new StoreExecutor(executor, …)` infer the task table from the executor. */
+  readonly [taskTable]?: T;
   launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Launched<TaskResult<T, K>>;
   run<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Promise<TaskResult<T, K>>;
   submit<K extends TaskName<T>>(task: K, ...args: TaskArgs<T, K>): Promise<TaskResult<T, K>>;
@@ -75,6 +79,7 @@ export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDispos
  * typed surface, the bookkeeping of calls in flight and shutdown are here once.
  */
 export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements Executor<T> {
+  declare readonly [taskTable]?: T;
   readonly #inFlight = new Set<Promise<void>>();
   #shutdown: Promise<void> | undefined;
 

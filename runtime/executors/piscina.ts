@@ -19,6 +19,12 @@
  * in that thread, but inputs in the caller's memory store are refused with a
  * ConfigError, and results are never proxied into a memory store (they come
  * back by value), since no other thread could read them.
+ *
+ * With a shared-memory store, create the pool with `atomics: 'async'` (or
+ * 'disabled'): piscina's default parks idle threads in a blocking
+ * Atomics.wait, where they cannot answer the connector's questions about the
+ * results they made, so such a question (e.g. `exists` after an eviction)
+ * waits out the connector's answerTimeoutMs.
  */
 import type { ReferencePolicy } from '../connector.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';

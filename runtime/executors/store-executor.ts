@@ -50,8 +50,8 @@ export interface StoreExecutorOptions {
    * Default true: the executor frees the inputs it proxied once their task has
    * settled for good, and owns the results made for it (see `release`).
    * With false it frees nothing: inputs it proxies are single-use (evicted by
-   * the worker that resolves them, so an engine's retry cannot read them
-   * again) and result proxies are the caller's to evict.
+   * the worker once it has fetched them, so an engine's retry cannot read
+   * them again) and result proxies are the caller's to evict.
    */
   readonly ownership?: boolean;
   /** Close `store` at shutdown. Default false: the store is the caller's. */

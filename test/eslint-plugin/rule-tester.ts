@@ -24,4 +24,4 @@ export const ruleTester = new RuleTester({
 
 /** First line of most cases; invalid cases' locations count it as line 1. */
 export const IMPORTS =
-  "import { extract, encodeProxies, getKey, resolveAsync, Store, type Proxy, type ProxyOr } from '../../../src/index.js';";
+  "import { extract, encodeProxies, getKey, resolveAsync, Store, type Proxy, type ProxyOr, type OwnedProxy, type RefProxy } from '../../../src/index.js';";

@@ -10,7 +10,7 @@ import { Store } from '../../runtime/store.js';
 export const fixture = (name: string): string => path.join(import.meta.dirname, '..', 'fixtures', name);
 
 export function taskPool(module = 'executor-tasks.mjs', threads = 2): Piscina {
-  return new Piscina({ filename: fixture(module), minThreads: threads, maxThreads: threads });
+  return new Piscina({ filename: fixture(module), minThreads: threads, maxThreads: threads, atomics: 'async' });
 }
 
 /** Polls until `check` holds, for effects that land after the promise the test awaits (frees at final settlement). */
@@ -48,6 +48,7 @@ export interface FixtureTasks {
   sum(array: Float64Array): number;
   scale(array: Float64Array, k: number): Float64Array;
   fill(length: number, value: number): Float64Array;
+  slowFill(ms: number, length: number, value: number, ...ignored: unknown[]): Float64Array;
   inspect(...args: unknown[]): Inspection[];
   nested(arg: { inner: { data: Float64Array } }): { proxy: boolean; sum: number };
   throws(message: string): never;

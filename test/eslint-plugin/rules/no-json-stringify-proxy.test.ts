@@ -53,7 +53,7 @@ ruleTester.run('no-json-stringify-proxy', rule, {
       ],
     },
     {
-      name: 'a proxy in a union with undefined',
+      name: 'a proxy in a union with undefined (no extract suggestion)',
       code: `${HEAD}\ndeclare const maybe: Proxy<Doc> | undefined;\nJSON.stringify(maybe);`,
       errors: [
         {
@@ -62,8 +62,8 @@ ruleTester.run('no-json-stringify-proxy', rule, {
           column: 16,
           endLine: 4,
           endColumn: 21,
+          // extract(maybe) would not type-check: only the reference is offered.
           suggestions: [
-            { messageId: 'useExtract', output: `${HEAD}\ndeclare const maybe: Proxy<Doc> | undefined;\nJSON.stringify(extract(maybe));` },
             { messageId: 'useEncodeProxies', output: `${HEAD}\ndeclare const maybe: Proxy<Doc> | undefined;\nJSON.stringify(encodeProxies(maybe));` },
           ],
         },

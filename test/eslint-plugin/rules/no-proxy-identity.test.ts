@@ -47,6 +47,14 @@ ruleTester.run('no-proxy-identity', rule, {
       ],
     },
     {
+      name: 'ownership proxies: owned and borrowed',
+      code: `${IMPORTS}\n${DECLARE}\ndeclare const owned: OwnedProxy<Doc>; declare const ref: RefProxy<Doc>;\nowned === doc; new WeakSet<object>().add(ref);`,
+      errors: [
+        { messageId: 'comparison', data: { operator: '===' }, line: 4, column: 1, endLine: 4, endColumn: 14 },
+        { messageId: 'collectionKey', data: { collection: 'WeakSet' }, line: 4, column: 42, endLine: 4, endColumn: 45 },
+      ],
+    },
+    {
       name: 'a proxy narrowed from a union, compared with unknown',
       code: `${IMPORTS}\ndeclare const p: Proxy<{ n: number }> | undefined; declare const other: unknown;\nif (p !== undefined && p === other) {}`,
       errors: [{ messageId: 'comparison', data: { operator: '===' }, line: 3, column: 24, endLine: 3, endColumn: 35 }],

@@ -1,0 +1,223 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RedisConnector } from '../../runtime/connectors/redis.js';
+import { BullMQExecutor, type CreateWorkerOptions } from '../../runtime/executors/bullmq.js';
+import { TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/executors/errors.js';
+import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
+import type { BullMQExecutorOptions } from '../../runtime/executors/bullmq.js';
+import { getKey, isProxy } from '../../runtime/proxy.js';
+import { Store } from '../../runtime/store.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { eventually, fixture, floats, sumOf, type FixtureTasks } from './helpers.js';
+
+const MB = 1 << 20;
+const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+/** The worker half runs the build (as a deployed worker would), so its module instances are the fixture's own. */
+const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq.js'))) as typeof import('../../runtime/executors/bullmq.js');
+const fixtureTasks = ((await import(fixture('executor-tasks.mjs'))) as { default: object }).default as FixtureTasks;
+
+interface CliWorker {
+  readonly child: ChildProcess;
+  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** `ts-proxystore-worker` as a user would start it; resolves once it says it is ready. */
+async function startCli(queue: string, port: number, extra: string[] = []): Promise<CliWorker> {
+  const args = [CLI, '--queue', queue, '--redis', `redis://127.0.0.1:${port}`, '--tasks', fixture('executor-tasks.mjs'), ...extra];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ts-proxystore-worker ready')) resolve();
+    });
+    void exited.then(([code]) => reject(new Error(`worker exited (${String(code)}) before it was ready:\n${output}`)));
+  });
+  return { child, exited };
+}
+
+describe('BullMQExecutor', () => {
+  let server: RedisServer;
+  let client: Redis;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = new Redis({ port: server.port, lazyConnect: true });
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await server.stop();
+  });
+
+  const connection = (): { host: string; port: number } => ({ host: '127.0.0.1', port: server.port });
+  const queueName = (): string => `q-${crypto.randomUUID()}`;
+
+  function redisStore(): Store {
+    const store = new Store(`bull-${crypto.randomUUID()}`, new RedisConnector({ port: server.port }), { cacheSize: 0 });
+    cleanups.push(() => store.close({ clear: true }));
+    return store;
+  }
+  /** How many objects `store` holds, counted on the server. */
+  const storedKeys = async (store: Store): Promise<number> => (await client.keys(`${(store.connector as RedisConnector).prefix}*`)).length;
+
+  function worker(queue: string, options: Partial<CreateWorkerOptions> = {}): Worker {
+    const made = dist.createWorker(queue, fixtureTasks, { connection: connection(), ...options });
+    cleanups.push(() => made.close());
+    return made;
+  }
+  function executor(queue: string, store: Store, options: Omit<StoreExecutorOptions, 'store'> = {}, engine: Partial<BullMQExecutorOptions> = {}): StoreExecutor<FixtureTasks> {
+    return new StoreExecutor(new BullMQExecutor<FixtureTasks>(queue, { connection: connection(), ...engine }), { store, ...options });
+  }
+
+  it('adds jobs that carry references, not payloads, and brings a 10 MB result back as a proxy', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    await using ex = executor(queue, store);
+    const input = floats(10 * MB);
+    const result = ex.submit('scale', input, 2);
+    const engine = ex.executor as BullMQExecutor<FixtureTasks>;
+    let waiting: { data: unknown }[] = [];
+    await eventually(async () => (waiting = await engine.queue.getJobs(['waiting'])).length === 1);
+    expect(JSON.stringify(waiting[0]!.data).length).toBeLessThan(4_096);
+    worker(queue);
+    const doubled = await result;
+    expect(isProxy(doubled)).toBe(true);
+    expect(doubled.length).toBe(input.length);
+    expect(doubled[1_000_000]).toBe(2_000_000);
+    await ex.release(doubled);
+    await eventually(async () => (await storedKeys(store)) === 0);
+  });
+
+  it('runs tasks in a worker process started from the CLI, which exits cleanly on SIGTERM', async () => {
+    const queue = queueName();
+    const cli = await startCli(queue, server.port, ['--concurrency', '2']);
+    cleanups.push(async () => cli.child.kill('SIGKILL'));
+    const store = redisStore();
+    const ex = executor(queue, store);
+    const input = floats(MB, 1);
+    const [report] = await ex.submit('inspect', input, 7);
+    expect(report).toMatchObject({ proxy: true, kind: 'redis' });
+    expect(await ex.map('sum', [[input], [floats(16)]])).toEqual([sumOf(input), sumOf(floats(16))]);
+    const scaled = await ex.submit('scale', input, 0.5);
+    expect(scaled[10]).toBe(5.5);
+    await ex.shutdown();
+    expect(await storedKeys(store)).toBe(0);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual([0, null]);
+  });
+
+  it('rejects a failed job with the task’s message and stack, and frees the inputs', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    worker(queue);
+    await using ex = executor(queue, store, { shouldProxy: 'always' });
+    const launched = ex.launch('throws', ['bad tile']);
+    const error = await launched.outcome.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error).toMatchObject({ task: 'throws', remoteName: 'RangeError', message: "task 'throws' failed: RangeError: bad tile" });
+    expect((error as Error).stack).toMatch(/\n\s+at throws \(.*executor-tasks\.mjs/);
+    await launched.finished;
+    expect(await storedKeys(store)).toBe(0);
+  });
+
+  it('keeps inputs through BullMQ’s retries and frees them once, when the job is settled for good', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    worker(queue);
+    const evictions = vi.spyOn(store, 'evict');
+    const ex = executor(queue, store, {}, { jobOptions: { attempts: 3 } });
+    const input = floats(200_000);
+    expect(await ex.submit('flaky', 'recovers', 2, input)).toEqual({ attempts: 3, sum: sumOf(input) });
+    const failing = ex.launch('flaky', ['gives-up', 5, input]);
+    await expect(failing.outcome).rejects.toThrow("task 'flaky' failed: Error: attempt 3 of gives-up fails");
+    await ex.shutdown();
+    expect(evictions).toHaveBeenCalledTimes(2);
+    expect(await storedKeys(store)).toBe(0);
+  });
+
+  it('times out a job with TaskTimeoutError; the worker aborts the task and fails the job for good, and the inputs are freed', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    worker(queue);
+    await using ex = executor(queue, store, { shouldProxy: 'always' }, { jobOptions: { attempts: 3 } });
+    const started = performance.now();
+    const launched = ex.launch('untilAborted', [], { timeoutMs: 300 });
+    await expect(launched.outcome).rejects.toBeInstanceOf(TaskTimeoutError);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await launched.finished;
+    const engine = ex.executor as BullMQExecutor<FixtureTasks>;
+    const [failed] = await engine.queue.getJobs(['failed']);
+    expect(failed).toMatchObject({ attemptsMade: 1, failedReason: "task 'untilAborted' did not finish within 300 ms" });
+    expect(await storedKeys(store)).toBe(0);
+  });
+
+  it('cancels a job no worker has taken by removing it, and one that runs by freeing what it made when it ends', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    await using ex = executor(queue, store, { shouldProxy: 'always', resultThreshold: 0 });
+    const engine = ex.executor as BullMQExecutor<FixtureTasks>;
+    const queued = new AbortController();
+    const waiting = ex.launch('sum', [floats(1024)], { signal: queued.signal });
+    await eventually(async () => (await engine.queue.getJobCounts('waiting')).waiting === 1);
+    queued.abort(new Error('not needed'));
+    await expect(waiting.outcome).rejects.toThrow('not needed');
+    await waiting.finished;
+    expect(await engine.queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    expect(await storedKeys(store)).toBe(0);
+
+    worker(queue);
+    const running = new AbortController();
+    const late = ex.launch('slowFill', [400, 200_000, 1, floats(1024)], { signal: running.signal });
+    await eventually(async () => (await engine.queue.getJobCounts('active')).active === 1);
+    running.abort(new Error('too slow'));
+    await expect(late.outcome).rejects.toThrow('too slow');
+    expect(await storedKeys(store)).toBe(1); // the running task still reads its input
+    await late.finished;
+    await eventually(async () => (await storedKeys(store)) === 0);
+  });
+
+  it('rejects with WorkerCrashedError when the worker process is killed mid-job, once another worker notices, and frees the inputs', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    const flags = ['--lock-duration-ms', '1000', '--stalled-interval-ms', '300', '--max-stalled-count', '0'];
+    const first = await startCli(queue, server.port, flags);
+    cleanups.push(async () => first.child.kill('SIGKILL'));
+    await using ex = executor(queue, store, { shouldProxy: 'always' });
+    const launched = ex.launch('kill', [floats(1024)]);
+    expect((await first.exited)[1]).toBe('SIGKILL');
+    const second = await startCli(queue, server.port, flags);
+    cleanups.push(async () => second.child.kill('SIGKILL'));
+    const error = await launched.outcome.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as Error).message).toMatch(/the worker running task 'kill' crashed: job stalled more than allowable limit/);
+    await launched.finished;
+    expect(await storedKeys(store)).toBe(0);
+    expect(await ex.submit('sum', floats(64))).toBe(sumOf(floats(64)));
+  });
+
+  it('runs 1,000 tasks with proxied inputs and results, loses none, and leaves the store and the queue empty', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    worker(queue, { concurrency: 16 });
+    const ex = executor(queue, store, { shouldProxy: { minBytes: 1_000 } });
+    const calls = Array.from({ length: 1_000 }, (_, i) => [floats(2_048, i), 2] as [Float64Array, number]);
+    const results = await ex.map('scale', calls);
+    expect(results.every((result) => isProxy(result))).toBe(true);
+    expect(new Set(results.map((result) => getKey(result))).size).toBe(1_000);
+    results.forEach((result, i) => expect(result[1]).toBe(2 * (i + 1)));
+    const engine = ex.executor as BullMQExecutor<FixtureTasks>;
+    const counts = await engine.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+    expect(Object.values(counts)).toEqual([0, 0, 0, 0, 0]);
+    await ex.shutdown();
+    expect(await storedKeys(store)).toBe(0);
+  });
+});
