@@ -35,12 +35,6 @@ export interface OwnershipDescriptor extends ProxyDescriptor {
   readonly ownership: OwnershipKind;
 }
 
-/** What `using` needs of an owner; disposal evicts the object. */
-export type DisposableOwnedProxy<T> = OwnedProxy<T> & Disposable & AsyncDisposable;
-
-/** What `using` needs of a borrow; disposal releases it. */
-export type DisposableRefProxy<T> = RefProxy<T> & Disposable;
-export type DisposableRefMutProxy<T> = RefMutProxy<T> & Disposable;
 
 /** An ownership rule broken by how a function was called: the wrong kind of proxy, an owner sent twice in one message. */
 export class OwnershipError extends ProxyStoreError {
@@ -275,33 +269,33 @@ export interface OwnedProxyOptions {
 }
 
 /** Store `obj` and return its single owner (what `Store.ownedProxy` does). */
-export async function ownedProxy<T extends Proxiable>(store: Store, obj: T, options: OwnedProxyOptions = {}): Promise<DisposableOwnedProxy<T>> {
+export async function ownedProxy<T extends Proxiable>(store: Store, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
   // The store's own proxy brings its checks and metadata (class name included); it never leaves this function.
   const plain: object = await store.proxy(obj, { populateTarget: options.populateTarget });
   const state = probeState(plain) as ProxyState;
   const { key, metadata } = state.factory as StoreFactory<object>;
-  return newOwner(sourceFor(store, key, metadata), state.target).proxy as DisposableOwnedProxy<T>;
+  return newOwner(sourceFor(store, key, metadata), state.target).proxy as OwnedProxy<T>;
 }
 
 /** A shared, read-only borrow. Refused while a mutable borrow is live. */
-export function borrow<T>(p: OwnedProxy<T>): DisposableRefProxy<T> {
+export function borrow<T>(p: OwnedProxy<T>): RefProxy<T> {
   const owner = referenceOf(p, 'borrow', ['owned']);
   owner.assertUsable();
   if (owner.slot.mutable !== undefined) throw owner.borrowError('borrow', 'a mutable borrow is live');
   const ref = new Reference('ref', owner.slot, owner.state.target);
   owner.slot.shared.add(ref);
-  return ref.proxy as DisposableRefProxy<T>;
+  return ref.proxy as RefProxy<T>;
 }
 
 /** The exclusive borrow. Refused while any other borrow is live. */
-export function mutBorrow<T>(p: OwnedProxy<T>): DisposableRefMutProxy<T> {
+export function mutBorrow<T>(p: OwnedProxy<T>): RefMutProxy<T> {
   const owner = referenceOf(p, 'mutBorrow', ['owned']);
   owner.assertUsable();
   const live = liveBorrows(owner.slot);
   if (live !== undefined) throw owner.borrowError('mutably borrow', live);
   const ref = new Reference('ref-mut', owner.slot, owner.state.target);
   owner.slot.mutable = ref;
-  return ref.proxy as DisposableRefMutProxy<T>;
+  return ref.proxy as RefMutProxy<T>;
 }
 
 function detach(ref: Reference): void {
@@ -371,13 +365,13 @@ function dropAtScopeEndAsync(owner: Reference): Promise<void> {
 }
 
 /** A new owner of a copy: stored under its own key, read back on first use, so it never shares an object with `p`. */
-export async function clone<T>(p: OwnedProxy<T> | RefProxy<T> | RefMutProxy<T>): Promise<DisposableOwnedProxy<T>> {
+export async function clone<T>(p: OwnedProxy<T> | RefProxy<T> | RefMutProxy<T>): Promise<OwnedProxy<T>> {
   const ref = referenceOf(p, 'clone', ['owned', 'ref', 'ref-mut']);
   ref.assertUsable();
   const target = await resolveLater(ref.state);
   const { store, metadata } = ref.slot.source;
   const key = await store.put(target);
-  return newOwner(sourceFor(store, key, metadata), undefined).proxy as DisposableOwnedProxy<T>;
+  return newOwner(sourceFor(store, key, metadata), undefined).proxy as OwnedProxy<T>;
 }
 
 /**
@@ -385,7 +379,7 @@ export async function clone<T>(p: OwnedProxy<T> | RefProxy<T> | RefMutProxy<T>):
  * must not be used again: boundaries refuse it, but its traps are the core's
  * and cannot. A borrow becomes an owner of a copy (as `clone`) and ends.
  */
-export async function intoOwned<T>(p: Proxy<T> | RefProxy<T> | RefMutProxy<T>): Promise<DisposableOwnedProxy<T>> {
+export async function intoOwned<T>(p: Proxy<T> | RefProxy<T> | RefMutProxy<T>): Promise<OwnedProxy<T>> {
   const state = probeState(p);
   const ref = state === undefined ? undefined : references.get(state);
   if (ref !== undefined) {
@@ -400,7 +394,7 @@ export async function intoOwned<T>(p: Proxy<T> | RefProxy<T> | RefMutProxy<T>): 
   const { store, key, metadata } = state.factory;
   if (surrendered.has(state)) throw new InvalidReferenceError(key, store.name, 'proxy', 'it was turned into an OwnedProxy by intoOwned() already');
   surrendered.add(state);
-  return newOwner(sourceFor(store, key, metadata), state.target).proxy as DisposableOwnedProxy<T>;
+  return newOwner(sourceFor(store, key, metadata), state.target).proxy as OwnedProxy<T>;
 }
 
 /**

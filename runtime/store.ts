@@ -9,7 +9,8 @@ import { classNameOf } from './class-registry.js';
 import { registerStore, unregisterStore } from './registry.js';
 import { storeFactory } from './store-factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
-import { ownedProxy, type DisposableOwnedProxy, type OwnedProxyOptions } from './ownership.js';
+import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
+import type { OwnedProxy } from '../src/ownership.js';
 import type { Proxy, ProxiesOf, TypeArgumentRequired } from '../src/types.js';
 
 export interface StoreOptions {
@@ -273,7 +274,7 @@ export class Store {
   }
 
   /** Store `obj` under a single owner: disposing it (`using`, `dispose()`) evicts the object. See ownership.ts. */
-  ownedProxy<T extends Proxiable>(obj: T, options: OwnedProxyOptions = {}): Promise<DisposableOwnedProxy<T>> {
+  ownedProxy<T extends Proxiable>(obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
     return ownedProxy(this, obj, options);
   }
 

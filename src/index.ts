@@ -78,7 +78,4 @@ export {
   type OwnedProxyOptions,
   type OwnershipKind,
   type OwnershipDescriptor,
-  type DisposableOwnedProxy,
-  type DisposableRefProxy,
-  type DisposableRefMutProxy,
 } from '../runtime/ownership.js';

@@ -14,14 +14,14 @@ export interface OwnershipTag<out K extends 'owned' | 'ref' | 'ref-mut'> {
   readonly [ownership]: K;
 }
 
-/** The proxy that owns its stored object: dropping it evicts the object. */
-export type OwnedProxy<T> = Proxy<T> & OwnershipTag<'owned'>;
+/** The proxy that owns its stored object: disposing it (`using`, `await using`) evicts the object. */
+export type OwnedProxy<T> = Proxy<T> & OwnershipTag<'owned'> & Disposable & AsyncDisposable;
 
-/** A shared borrow: reads only, through a deeply read-only view of `T`. */
-export type RefProxy<T> = Proxy<ReadonlyView<T>> & OwnershipTag<'ref'>;
+/** A shared borrow: reads only, through a deeply read-only view of `T`; disposing it ends the borrow. */
+export type RefProxy<T> = Proxy<ReadonlyView<T>> & OwnershipTag<'ref'> & Disposable;
 
-/** An exclusive borrow: reads and writes `T` while the owner waits. */
-export type RefMutProxy<T> = Proxy<T> & OwnershipTag<'ref-mut'>;
+/** An exclusive borrow: reads and writes `T` while the owner waits; disposing it ends the borrow. */
+export type RefMutProxy<T> = Proxy<T> & OwnershipTag<'ref-mut'> & Disposable;
 
 type TypedArray =
   | Int8Array

@@ -90,7 +90,7 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
 
   launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions = {}): Launched<TaskResult<T, K>> {
     if (this.#shutdown !== undefined) throw new ProxyStoreError(`executor is shut down: cannot start task '${task}'`);
-    const launched = this.start(task, args as readonly unknown[], options);
+    const launched = this.start(task, args, options);
     const { finished } = launched;
     this.#inFlight.add(finished);
     void finished.then(() => this.#inFlight.delete(finished));
@@ -135,13 +135,13 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
 
 /** Evicts the objects behind store proxies (see `evictQuietly`). */
 export async function freeProxies(proxies: Iterable<object>): Promise<void> {
-  await Promise.all(
-    Array.from(proxies, (p) => {
-      const store = getStore(p);
-      const key = getKey(p);
-      return store === undefined || key === undefined ? undefined : evictQuietly(store, key);
-    }),
-  );
+  const evictions: Promise<void>[] = [];
+  for (const p of proxies) {
+    const store = getStore(p);
+    const key = getKey(p);
+    if (store !== undefined && key !== undefined) evictions.push(evictQuietly(store, key));
+  }
+  await Promise.all(evictions);
 }
 
 /** A failed eviction is a warning, not an error: the caller's result or error matters more than a leftover object. */

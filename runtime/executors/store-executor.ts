@@ -119,8 +119,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
 
   /** Frees now the owned proxies inside `values` (results of this executor); other values are ignored. */
   async release(...values: unknown[]): Promise<void> {
-    const ids = values.flatMap((value) => collectLeaves(value, isProxy)).map(idOf);
-    await Promise.all(ids.map((id) => (id === undefined ? undefined : this.#evictOwned(id))));
+    const ids = values.flatMap((value) => collectLeaves(value, isProxy).map(idOf));
+    await Promise.all(ids.filter((id) => id !== undefined).map((id) => this.#evictOwned(id)));
   }
 
   /** After the calls in flight: shuts the wrapped executor down and frees what is still owned. */

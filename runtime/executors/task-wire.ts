@@ -202,7 +202,8 @@ async function loadConnectorKinds(call: TaskCall): Promise<void> {
   const configs: unknown[] = collectLeaves(call.args, isDescriptor).map((d) => (d as Partial<ProxyDescriptor>).store);
   configs.push(call.results?.store);
   const kinds = new Set(configs.map((config) => (config as Partial<StoreConfig> | undefined)?.connector?.kind));
-  await Promise.all(Array.from(kinds, (kind) => (typeof kind === 'string' && Object.hasOwn(LAZY_KINDS, kind) ? LAZY_KINDS[kind]?.() : undefined)));
+  const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind));
+  await Promise.all(loaders.map(([, load]) => load()));
 }
 
 function isDescriptor(value: unknown): value is object {

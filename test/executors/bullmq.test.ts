@@ -31,9 +31,9 @@ async function startCli(queue: string, port: number, extra: string[] = []): Prom
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('ts-proxystore-worker ready')) resolve();
     });
@@ -45,7 +45,7 @@ async function startCli(queue: string, port: number, extra: string[] = []): Prom
 describe('BullMQExecutor', () => {
   let server: RedisServer;
   let client: Redis;
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: (() => unknown)[] = [];
   beforeAll(async () => {
     server = await startRedisServer();
     client = new Redis({ port: server.port, lazyConnect: true });
@@ -100,7 +100,7 @@ describe('BullMQExecutor', () => {
   it('runs tasks in a worker process started from the CLI, which exits cleanly on SIGTERM', async () => {
     const queue = queueName();
     const cli = await startCli(queue, server.port, ['--concurrency', '2']);
-    cleanups.push(async () => cli.child.kill('SIGKILL'));
+    cleanups.push(() => cli.child.kill('SIGKILL'));
     const store = redisStore();
     const ex = executor(queue, store);
     const input = floats(MB, 1);
@@ -190,12 +190,12 @@ describe('BullMQExecutor', () => {
     const store = redisStore();
     const flags = ['--lock-duration-ms', '1000', '--stalled-interval-ms', '300', '--max-stalled-count', '0'];
     const first = await startCli(queue, server.port, flags);
-    cleanups.push(async () => first.child.kill('SIGKILL'));
+    cleanups.push(() => first.child.kill('SIGKILL'));
     await using ex = executor(queue, store, { shouldProxy: 'always' });
     const launched = ex.launch('kill', [floats(1024)]);
     expect((await first.exited)[1]).toBe('SIGKILL');
     const second = await startCli(queue, server.port, flags);
-    cleanups.push(async () => second.child.kill('SIGKILL'));
+    cleanups.push(() => second.child.kill('SIGKILL'));
     const error = await launched.outcome.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkerCrashedError);
     expect((error as Error).message).toMatch(/the worker running task 'kill' crashed: job stalled more than allowable limit/);

@@ -63,8 +63,8 @@ export interface FixtureTasks {
 export interface FileStore {
   readonly store: Store;
   /** The objects the store holds now, counted from outside the store. */
-  files(): string[];
-  remove(): Promise<void>;
+  readonly files: () => string[];
+  readonly remove: () => Promise<void>;
 }
 
 /** A store whose contents a test can count: one file per object. */

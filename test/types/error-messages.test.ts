@@ -26,7 +26,7 @@ const expected = [
   { statement: 'takesBar(foo)', text: "Argument of type 'Proxy<Foo>' is not assignable to parameter of type 'Proxy<Bar>'." },
   { statement: 'borrowed.push(1)', text: "Property 'push' does not exist on type 'RefProxy<number[]>'." },
   // TS 5.9 and 6.0 drop the "not assignable" head for missing members and print the structure; the brand still shows.
-  { statement: 'sorted: number[] = borrowed', text: "'readonly number[] & ProxyBrand<readonly number[]> & OwnershipTag<\"ref\">' is missing the following properties from type 'number[]'" },
+  { statement: 'sorted: number[] = borrowed', text: "'readonly number[] & ProxyBrand<readonly number[]> & OwnershipTag<\"ref\"> & Disposable' is missing the following properties from type 'number[]'" },
 ];
 
 const fixtureLines = readFileSync(fixtureFile, 'utf8').split('\n');
