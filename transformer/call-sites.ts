@@ -85,7 +85,44 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
     return [type];
   }
 
+  /**
+   * What the syntax alone says about an argument: a fresh object (never a proxy
+   * yet), something that can never be proxied, or undefined when only its
+   * type can tell. Spares the checker for most literal arguments.
+   */
+  function syntacticKind(argument: ts.Expression): 'object' | 'unproxiable' | undefined {
+    const { SyntaxKind } = ts;
+    switch (argument.kind) {
+      case SyntaxKind.ObjectLiteralExpression:
+      case SyntaxKind.ArrayLiteralExpression:
+      case SyntaxKind.NewExpression:
+        return 'object';
+      case SyntaxKind.NumericLiteral:
+      case SyntaxKind.BigIntLiteral:
+      case SyntaxKind.StringLiteral:
+      case SyntaxKind.NoSubstitutionTemplateLiteral:
+      case SyntaxKind.TemplateExpression:
+      case SyntaxKind.TrueKeyword:
+      case SyntaxKind.FalseKeyword:
+      case SyntaxKind.NullKeyword:
+      case SyntaxKind.PrefixUnaryExpression:
+      case SyntaxKind.PostfixUnaryExpression:
+      case SyntaxKind.TypeOfExpression:
+      case SyntaxKind.VoidExpression:
+      case SyntaxKind.DeleteExpression:
+      // autoProxy passes functions through, so wrapping them gains nothing.
+      case SyntaxKind.ArrowFunction:
+      case SyntaxKind.FunctionExpression:
+      case SyntaxKind.ClassExpression:
+        return 'unproxiable';
+      default:
+        return undefined;
+    }
+  }
+
   function worthWrapping(argument: ts.Expression, each: boolean): boolean {
+    const kind = each ? undefined : syntacticKind(argument);
+    if (kind !== undefined) return kind === 'object';
     const type = checker.getTypeAtLocation(argument);
     return !(each ? elementTypes(type) : [type]).every(nothingToProxy);
   }
@@ -172,7 +209,7 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
       const parameter = parameterAt(info, position);
       if (parameter?.proxyOr === true) {
         if (worthWrapping(argument, false)) wraps.push({ index, each: false });
-      } else if (parameter?.plain === true) {
+      } else if (parameter?.plain === true && syntacticKind(argument) === undefined) {
         const type = checker.getTypeAtLocation(argument);
         if (definitelyProxy(type)) findings.push(finding(argument, info.callee, parameter, type));
       }

@@ -70,16 +70,33 @@ export function createTransformerFactory(
       return factory.updateCallExpression(node, node.expression, node.typeArguments, list);
     };
 
+    // Analysis walks the parse tree (the only tree the checker knows; a transformer running
+    // before this one may have replaced nodes), and marks the path down to each call to rewrite.
+    const parsed = ts.getParseTreeNode(sourceFile) ?? sourceFile;
+    const plans = new Map<ts.Node, CallPlan>();
+    const onPath = new Set<ts.Node>();
+    const analyzeTree = (node: ts.Node): void => {
+      if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
+        const plan = analyze(node);
+        // Findings only exist when diagnostics are on.
+        for (const found of plan?.findings ?? []) report(proxyToPlainParameter(ts, options.diagnostics as 'error' | 'warning', found));
+        if (plan !== undefined && plan.wraps.length > 0) {
+          plans.set(node, plan);
+          for (let up: ts.Node | undefined = node; up !== undefined && !onPath.has(up); up = up.parent) onPath.add(up);
+        }
+      }
+      ts.forEachChild(node, analyzeTree);
+    };
+    analyzeTree(parsed);
+    if (plans.size === 0) return sourceFile;
+
+    // Only the subtrees holding a planned call are visited; everything else is returned as it is.
     const visit = (node: ts.Node): ts.Node => {
-      if (!ts.isCallExpression(node) && !ts.isNewExpression(node)) return ts.visitEachChild(node, visit, context);
-      // The checker only knows the parse tree; a transformer running before this one may have replaced the node.
       const original = ts.getOriginalNode(node);
-      const plan = ts.isParseTreeNode(original) ? analyze(original as ts.CallExpression | ts.NewExpression) : undefined;
+      if (ts.isParseTreeNode(node) && !onPath.has(original)) return node;
       const visited = ts.visitEachChild(node, visit, context);
-      if (plan === undefined) return visited;
-      // Findings only exist when diagnostics are on.
-      for (const found of plan.findings) report(proxyToPlainParameter(ts, options.diagnostics as 'error' | 'warning', found));
-      return plan.wraps.length === 0 ? visited : rewrite(visited, plan);
+      const plan = plans.get(original);
+      return plan === undefined ? visited : rewrite(visited as ts.CallExpression | ts.NewExpression, plan);
     };
 
     const updated = ts.visitEachChild(sourceFile, visit, context);

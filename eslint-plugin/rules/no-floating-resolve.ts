@@ -4,7 +4,7 @@ import type { DeclarationSite } from '../utils/declaration-site.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 const SIMPLE_OPERAND = new Set<string>([AST_NODE_TYPES.CallExpression, AST_NODE_TYPES.ChainExpression]);
-const STORE_METHODS = new Set(['put', 'putBatch', 'proxy', 'proxyBatch', 'evict']);
+const STORE_METHODS = new Set(['put', 'putBatch', 'proxy', 'proxyBatch', 'ownedProxy', 'evict']);
 
 function isTracked(site: DeclarationSite): boolean {
   if (site.origin !== 'self') return false;
@@ -26,6 +26,7 @@ function isAsyncContext(node: TSESTree.Node, sourceType: string): boolean {
       return parent.async;
     }
   }
+  // Top level: `await` is allowed in modules only.
   return sourceType === 'module';
 }
 

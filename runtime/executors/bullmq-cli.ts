@@ -14,8 +14,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ConnectionOptions } from 'bullmq';
-import { createWorker } from './bullmq.js';
+import { createWorker, redisOptionsFromUrl, type RedisUrlOptions } from './bullmq.js';
 import type { AnyTasks } from './executor.js';
 
 const USAGE = 'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N]';
@@ -23,25 +22,6 @@ const USAGE = 'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis 
 function fail(message: string): never {
   process.stderr.write(`ts-proxystore-worker: ${message}\n${USAGE}\n`);
   process.exit(2);
-}
-
-function connectionFrom(url: string): ConnectionOptions {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return fail(`--redis: not a URL: ${url}`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') fail(`--redis: expected redis:// or rediss://, got ${parsed.protocol}`);
-  const db = parsed.pathname.replace(/^\//, '');
-  return {
-    host: parsed.hostname,
-    port: parsed.port === '' ? 6379 : Number(parsed.port),
-    ...(db === '' ? {} : { db: Number(db) }),
-    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
-    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
-    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
 }
 
 function count(option: string, text: string | undefined): number | undefined {
@@ -81,8 +61,14 @@ const optional = {
   stalledInterval: count('stalled-interval-ms', values['stalled-interval-ms']),
   maxStalledCount: count('max-stalled-count', values['max-stalled-count']),
 };
+let connection: RedisUrlOptions;
+try {
+  connection = redisOptionsFromUrl(values.redis);
+} catch (error) {
+  fail(`--redis: ${(error as Error).message}`);
+}
 const worker = createWorker(values.queue, (module.default ?? module) as AnyTasks, {
-  connection: connectionFrom(values.redis),
+  connection,
   concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
   ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
 });

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type JobsOptions, type WorkerOptions } from 'bullmq';
 import type { ReferencePolicy } from '../connector.js';
-import { ProxyStoreError } from '../errors.js';
+import { ConfigError, ProxyStoreError } from '../errors.js';
 import { deserialize, serialize } from '../serialize.js';
 import { TaskTimeoutError, WorkerCrashedError, type RemoteError } from './errors.js';
 import { BaseExecutor, freeProxies, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
@@ -223,6 +223,36 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
   #decodeOptions(pending: PendingJob): { policy?: ReferencePolicy; timeoutMs?: number } {
     return { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(pending.timeoutMs === undefined ? {} : { timeoutMs: pending.timeoutMs }) };
   }
+}
+
+/** Connection settings from a `redis://[user:password@]host[:port][/db]` (or `rediss://`) URL, for BullMQ and the Redis connector alike. */
+export interface RedisUrlOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly db?: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: Readonly<Record<string, never>>;
+}
+
+export function redisOptionsFromUrl(url: string): RedisUrlOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`expected a redis:// or rediss:// URL, got ${parsed.protocol}`);
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new ConfigError(`the database in a Redis URL is a number, got '${db}'`);
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    ...(db === '' ? {} : { db: Number(db) }),
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
 
 export type CreateWorkerOptions = WorkerTaskOptions & Omit<WorkerOptions, 'autorun'> & { readonly connection: ConnectionOptions };

@@ -16,6 +16,7 @@ import os from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
+import '../connectors/index.js';
 import { ConfigError } from '../errors.js';
 import { resolveAll } from '../prefetch.js';
 import { isProxy } from '../proxy.js';
@@ -192,18 +193,27 @@ async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work
 }
 
 /**
- * Connector kinds that register themselves when their module is imported, and
- * that a worker module has no reason to import: the caller's store decides.
+ * Connector kinds whose module a worker module has no reason to import (the
+ * caller's store decides), loaded on first sight: importing registers a kind.
+ * The built-in kinds come with the import of '../connectors/index.js' above.
  */
 const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = { redis: () => import('../connectors/redis.js') };
 
 async function loadConnectorKinds(call: TaskCall): Promise<void> {
-  // Descriptors are not validated yet (decoding does that), so read them defensively.
-  const configs: unknown[] = collectLeaves(call.args, isDescriptor).map((d) => (d as Partial<ProxyDescriptor>).store);
-  configs.push(call.results?.store);
-  const kinds = new Set(configs.map((config) => (config as Partial<StoreConfig> | undefined)?.connector?.kind));
+  const kinds = new Set<string>();
+  // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
+  for (const descriptor of collectLeaves(call.args, isDescriptor)) kindsIn((descriptor as Partial<ProxyDescriptor>).store, kinds);
+  kindsIn(call.results?.store, kinds);
   const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind));
   await Promise.all(loaders.map(([, load]) => load()));
+}
+
+function kindsIn(config: unknown, kinds: Set<string>): void {
+  if (typeof config !== 'object' || config === null) return;
+  for (const [name, value] of Object.entries(config)) {
+    if (name === 'kind' && typeof value === 'string') kinds.add(value);
+    else kindsIn(value, kinds);
+  }
 }
 
 function isDescriptor(value: unknown): value is object {

@@ -89,6 +89,24 @@ ruleTester.run('no-floating-resolve', rule, {
       ],
     },
     {
+      name: 'an owned proxy whose promise only has finally',
+      code: `${HEAD}\nstore.ownedProxy(doc).finally(() => {});`,
+      errors: [
+        {
+          messageId: 'floating',
+          data: { callee: 'store.ownedProxy' },
+          line: 3,
+          column: 1,
+          endLine: 3,
+          endColumn: 22,
+          suggestions: [
+            { messageId: 'addAwait', output: `${HEAD}\nawait store.ownedProxy(doc).finally(() => {});` },
+            { messageId: 'addVoid', output: `${HEAD}\nvoid store.ownedProxy(doc).finally(() => {});` },
+          ],
+        },
+      ],
+    },
+    {
       name: 'a conditional expression is parenthesised by the fix',
       code: `${HEAD}\ndeclare const ready: boolean;\nready ? store.proxyBatch([doc]) : undefined;`,
       errors: [
