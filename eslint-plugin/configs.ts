@@ -8,13 +8,19 @@ export const PLUGIN_NAMESPACE = 'ts-proxystore';
 const RECOMMENDED: readonly RuleName[] = [
   'no-floating-resolve',
   'no-json-stringify-proxy',
+  'no-mutate-ref-proxy',
   'no-proxy-identity',
   'no-proxy-structured-clone',
   'no-proxy-to-native',
+  'no-use-after-move',
 ];
 
-/** Adds rules about typing discipline and performance, which ask more of the code base. */
-const STRICT: readonly RuleName[] = [...RECOMMENDED, 'no-proxy-to-plain-param', 'prefer-extract-in-loop'];
+/**
+ * Adds rules about typing discipline, performance and resource discipline, which
+ * ask more of the code base: a missed disposal leaks (with a run-time warning)
+ * rather than fails, and handing owners on in ways the rule cannot follow is legitimate.
+ */
+const STRICT: readonly RuleName[] = [...RECOMMENDED, 'no-proxy-to-plain-param', 'prefer-extract-in-loop', 'require-owned-dispose'];
 
 /** Just what configs show of the plugin: naming the full plugin type here would make the types recursive. */
 export type PluginIdentity = { meta: { name: string; version: string } };

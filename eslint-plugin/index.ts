@@ -7,21 +7,27 @@
 import { createConfigs, type PluginConfigs } from './configs.js';
 import noFloatingResolve from './rules/no-floating-resolve.js';
 import noJsonStringifyProxy from './rules/no-json-stringify-proxy.js';
+import noMutateRefProxy from './rules/no-mutate-ref-proxy.js';
 import noProxyIdentity from './rules/no-proxy-identity.js';
 import noProxyStructuredClone from './rules/no-proxy-structured-clone.js';
 import noProxyToNative from './rules/no-proxy-to-native.js';
 import noProxyToPlainParam from './rules/no-proxy-to-plain-param.js';
+import noUseAfterMove from './rules/no-use-after-move.js';
 import preferExtractInLoop from './rules/prefer-extract-in-loop.js';
+import requireOwnedDispose from './rules/require-owned-dispose.js';
 import { packageInfo, PACKAGE_NAME } from './utils/package-files.js';
 
 export const rules = {
   'no-floating-resolve': noFloatingResolve,
   'no-json-stringify-proxy': noJsonStringifyProxy,
+  'no-mutate-ref-proxy': noMutateRefProxy,
   'no-proxy-identity': noProxyIdentity,
   'no-proxy-structured-clone': noProxyStructuredClone,
   'no-proxy-to-native': noProxyToNative,
   'no-proxy-to-plain-param': noProxyToPlainParam,
+  'no-use-after-move': noUseAfterMove,
   'prefer-extract-in-loop': preferExtractInLoop,
+  'require-owned-dispose': requireOwnedDispose,
 };
 
 export type RuleName = keyof typeof rules;

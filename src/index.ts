@@ -79,3 +79,24 @@ export {
   type OwnershipKind,
   type OwnershipDescriptor,
 } from '../runtime/ownership.js';
+export {
+  StoreExecutor,
+  type StoreExecutorOptions,
+  type ShouldProxy,
+} from '../runtime/executors/store-executor.js';
+export {
+  BaseExecutor,
+  type Executor,
+  type AnyTasks,
+  type TaskTable,
+  type TaskFunction,
+  type TaskName,
+  type TaskArgs,
+  type TaskResult,
+  type RunOptions,
+  type ResultRequest,
+  type TaskOutcome,
+  type Launched,
+} from '../runtime/executors/executor.js';
+export { sizeAtLeast } from '../runtime/executors/size.js';
+export * from '../runtime/executors/errors.js';

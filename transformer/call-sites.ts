@@ -11,7 +11,9 @@ import { packageModule } from '../eslint-plugin/utils/package-files.js';
 import { proxyTypes } from '../eslint-plugin/utils/proxy-types.js';
 import type { ProxyToPlainParameter } from './diagnostics.js';
 import type { ResolvedOptions } from './options.js';
+import { createSignatureReader, parameterAt, proxyOrFrom, type ParameterInfo, type SignatureInfo } from './signatures.js';
 import type { SubmitApi } from './submit-apis.js';
+import { createTypeFacts, syntacticKind } from './type-facts.js';
 import type { TypeScript } from './typescript-api.js';
 
 export interface Wrap {
@@ -27,171 +29,19 @@ export interface CallPlan {
 
 export type CallAnalyzer = (call: ts.CallExpression | ts.NewExpression) => CallPlan | undefined;
 
-interface ParameterInfo {
-  readonly name: string;
-  readonly rest: boolean;
-  readonly proxyOr: boolean;
-  /** Typed, in the user's own code, as something other than ProxyOr/any/unknown/generic/a proxy/a primitive. */
-  readonly plain: boolean;
-  readonly declaration: ts.ParameterDeclaration;
-}
-
-interface SignatureInfo {
-  readonly callee: string;
-  readonly parameters: readonly ParameterInfo[];
-}
-
 export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options: ResolvedOptions): CallAnalyzer {
   const checker = program.getTypeChecker();
   const types = proxyTypes(checker, ts);
+  const facts = createTypeFacts(ts, checker, types);
   // Nothing can be a proxy in a program that never loads this package's types.
   const diagnose = options.diagnostics !== 'off' && program.getSourceFiles().some((file) => packageModule(file.fileName) === 'src/types');
-  const signatures = new WeakMap<ts.Node, SignatureInfo>();
-  const PRIMITIVE =
-    ts.TypeFlags.StringLike |
-    ts.TypeFlags.NumberLike |
-    ts.TypeFlags.BigIntLike |
-    ts.TypeFlags.BooleanLike |
-    ts.TypeFlags.EnumLike |
-    ts.TypeFlags.ESSymbolLike |
-    ts.TypeFlags.VoidLike |
-    ts.TypeFlags.Null |
-    ts.TypeFlags.Never;
-
-  /** No member of the type could be turned into a proxy: primitives and values that are proxies already. */
-  function nothingToProxy(type: ts.Type): boolean {
-    if (type.isUnion()) return type.types.every(nothingToProxy);
-    if (type.flags & ts.TypeFlags.TypeParameter) {
-      const constraint = checker.getBaseConstraintOfType(type);
-      return constraint !== undefined && !(constraint.flags & ts.TypeFlags.Unknown) && nothingToProxy(constraint);
-    }
-    return (type.flags & PRIMITIVE) !== 0 || types.isProxy(type);
-  }
-
-  /**
-   * A proxy whatever value it holds (null and undefined aside). A `ProxyOr<T>`
-   * is not: passing one on to a helper typed `T` is how ProxyOr functions are
-   * written, and reporting it would bury the real cases.
-   */
-  function definitelyProxy(type: ts.Type): boolean {
-    if (!type.isUnion()) return types.isProxy(type);
-    const values = type.types.filter((member) => !(member.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)));
-    return values.length > 0 && values.every((member) => types.isProxy(member));
-  }
-
-  /** For spreads and item lists: the element types when TypeScript knows them, else the iterable's own type. */
-  function elementTypes(type: ts.Type): readonly ts.Type[] {
-    if (checker.isArrayType(type) || checker.isTupleType(type)) return checker.getTypeArguments(type as ts.TypeReference);
-    return [type];
-  }
-
-  /**
-   * What the syntax alone says about an argument: a fresh object (never a proxy
-   * yet), something that can never be proxied, or undefined when only its
-   * type can tell. Spares the checker for most literal arguments.
-   */
-  function syntacticKind(argument: ts.Expression): 'object' | 'unproxiable' | undefined {
-    const { SyntaxKind } = ts;
-    switch (argument.kind) {
-      case SyntaxKind.ObjectLiteralExpression:
-      case SyntaxKind.ArrayLiteralExpression:
-      case SyntaxKind.NewExpression:
-        return 'object';
-      case SyntaxKind.NumericLiteral:
-      case SyntaxKind.BigIntLiteral:
-      case SyntaxKind.StringLiteral:
-      case SyntaxKind.NoSubstitutionTemplateLiteral:
-      case SyntaxKind.TemplateExpression:
-      case SyntaxKind.TrueKeyword:
-      case SyntaxKind.FalseKeyword:
-      case SyntaxKind.NullKeyword:
-      case SyntaxKind.PrefixUnaryExpression:
-      case SyntaxKind.PostfixUnaryExpression:
-      case SyntaxKind.TypeOfExpression:
-      case SyntaxKind.VoidExpression:
-      case SyntaxKind.DeleteExpression:
-      // autoProxy passes functions through, so wrapping them gains nothing.
-      case SyntaxKind.ArrowFunction:
-      case SyntaxKind.FunctionExpression:
-      case SyntaxKind.ClassExpression:
-        return 'unproxiable';
-      default:
-        return undefined;
-    }
-  }
+  const signatures = createSignatureReader(ts, program, types, facts, diagnose);
 
   function worthWrapping(argument: ts.Expression, each: boolean): boolean {
-    const kind = each ? undefined : syntacticKind(argument);
+    const kind = each ? undefined : syntacticKind(ts, argument);
     if (kind !== undefined) return kind === 'object';
     const type = checker.getTypeAtLocation(argument);
-    return !(each ? elementTypes(type) : [type]).every(nothingToProxy);
-  }
-
-  function elementAnnotation(annotation: ts.TypeNode): ts.TypeNode | undefined {
-    if (ts.isArrayTypeNode(annotation)) return annotation.elementType;
-    if (ts.isTypeOperatorNode(annotation) && annotation.operator === ts.SyntaxKind.ReadonlyKeyword) return elementAnnotation(annotation.type);
-    if (ts.isParenthesizedTypeNode(annotation)) return elementAnnotation(annotation.type);
-    const { typeName, typeArguments } = ts.isTypeReferenceNode(annotation) ? annotation : { typeName: undefined, typeArguments: undefined };
-    const generic = typeName !== undefined && ts.isIdentifier(typeName) && (typeName.text === 'Array' || typeName.text === 'ReadonlyArray');
-    return generic && typeArguments?.length === 1 ? typeArguments[0] : undefined;
-  }
-
-  function annotatedProxyOr(parameter: ts.ParameterDeclaration): boolean {
-    const annotation = parameter.type;
-    if (annotation === undefined) return false;
-    const declared = parameter.dotDotDotToken === undefined ? annotation : elementAnnotation(annotation);
-    return declared !== undefined && types.isProxyOrAnnotation(declared);
-  }
-
-  function plainlyTyped(parameter: ts.ParameterDeclaration): boolean {
-    if (parameter.type === undefined || types.acceptsProxy(parameter)) return false;
-    return !nothingToProxy(checker.getTypeFromTypeNode(parameter.type));
-  }
-
-  function signatureInfo(declaration: ts.SignatureDeclaration): SignatureInfo {
-    let info = signatures.get(declaration);
-    if (info !== undefined) return info;
-    const file = declaration.getSourceFile();
-    // This package's own functions (isProxy, extract, …) take ProxyOr to inspect proxies, not to receive them.
-    const ours = packageModule(file.fileName) !== undefined;
-    const lib = program.isSourceFileDefaultLibrary(file);
-    // Only the user's own declarations can be re-annotated, so only those are diagnosed.
-    const own = !ours && !lib && !program.isSourceFileFromExternalLibrary(file);
-    info = {
-      callee: calleeName(declaration),
-      parameters: declaration.parameters.map((parameter) => ({
-        name: parameter.name.getText(file),
-        rest: parameter.dotDotDotToken !== undefined,
-        proxyOr: !ours && !lib && annotatedProxyOr(parameter),
-        plain: own && diagnose && plainlyTyped(parameter),
-        declaration: parameter,
-      })),
-    };
-    signatures.set(declaration, info);
-    return info;
-  }
-
-  function calleeName(declaration: ts.SignatureDeclaration): string {
-    const owner = declaration.parent;
-    const ownerName = owner !== undefined && (ts.isClassLike(owner) || ts.isInterfaceDeclaration(owner)) ? owner.name?.text : undefined;
-    if (ts.isConstructorDeclaration(declaration)) return `new ${ownerName ?? '(anonymous class)'}`;
-    const name = declaration.name !== undefined ? declaration.name.getText() : ts.isVariableDeclaration(owner) ? owner.name.getText() : '(anonymous function)';
-    return ownerName === undefined ? name : `${ownerName}.${name}`;
-  }
-
-  function parameterAt(info: SignatureInfo, position: number): ParameterInfo | undefined {
-    const { parameters } = info;
-    const last = parameters[parameters.length - 1];
-    return position >= parameters.length - 1 && last?.rest === true ? last : parameters[position];
-  }
-
-  /** Every parameter from `position` on is ProxyOr: arguments after a spread may land in any of them. */
-  function proxyOrFrom(info: SignatureInfo, position: number): boolean {
-    const { parameters } = info;
-    // Positions past a rest parameter land in it.
-    const start = parameters[parameters.length - 1]?.rest === true ? Math.min(position, parameters.length - 1) : position;
-    const later = parameters.slice(start);
-    return later.length > 0 && later.every((parameter) => parameter.proxyOr);
+    return !(each ? facts.elementTypes(type) : [type]).every(facts.nothingToProxy);
   }
 
   /** Plans the arguments from `offset` on, which land in `info`'s parameters from the first on. */
@@ -209,9 +59,9 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
       const parameter = parameterAt(info, position);
       if (parameter?.proxyOr === true) {
         if (worthWrapping(argument, false)) wraps.push({ index, each: false });
-      } else if (parameter?.plain === true && syntacticKind(argument) === undefined) {
+      } else if (parameter?.plain === true && syntacticKind(ts, argument) === undefined) {
         const type = checker.getTypeAtLocation(argument);
-        if (definitelyProxy(type)) findings.push(finding(argument, info.callee, parameter, type));
+        if (facts.definitelyProxy(type)) findings.push(finding(argument, info.callee, parameter, type));
       }
     }
   }
@@ -222,11 +72,6 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
     if (parameter.rest && checker.isArrayType(declared)) declared = checker.getTypeArguments(declared as ts.TypeReference)[0] ?? declared;
     const parameterType = checker.typeToString(declared);
     return { argument, callee, parameter: parameter.name, parameterType, argumentType: checker.typeToString(type) };
-  }
-
-  function declarationOf(signature: ts.Signature | undefined): ts.SignatureDeclaration | undefined {
-    const declaration = signature?.getDeclaration() as ts.SignatureDeclaration | ts.JSDocSignature | undefined;
-    return declaration !== undefined && !ts.isJSDocSignature(declaration) && 'parameters' in declaration ? declaration : undefined;
   }
 
   function submitApiOf(call: ts.CallExpression, declaration: ts.SignatureDeclaration | undefined): SubmitApi | undefined {
@@ -252,9 +97,9 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
     const task = call.arguments[api.fn] as ts.Expression;
     const taskSignatures = checker.getTypeAtLocation(task).getCallSignatures();
     // An overloaded task does not say which parameters its arguments land in.
-    const declaration = taskSignatures.length === 1 ? declarationOf(taskSignatures[0]) : undefined;
+    const declaration = taskSignatures.length === 1 ? signatures.declarationOf(taskSignatures[0]) : undefined;
     if (declaration === undefined) return;
-    const info = signatureInfo(declaration);
+    const info = signatures.infoOf(declaration);
     if (api.args === 'spread') {
       planArguments(call.arguments, api.fn + 1, info, wraps, findings);
       return;
@@ -269,10 +114,10 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
   return (call) => {
     const args = call.arguments;
     if (args === undefined || args.length === 0 || call.expression.kind === ts.SyntaxKind.ImportKeyword) return undefined;
-    const declaration = declarationOf(checker.getResolvedSignature(call));
+    const declaration = signatures.declarationOf(checker.getResolvedSignature(call));
     const wraps: Wrap[] = [];
     const findings: ProxyToPlainParameter[] = [];
-    if (declaration !== undefined) planArguments(args, 0, signatureInfo(declaration), wraps, findings);
+    if (declaration !== undefined) planArguments(args, 0, signatures.infoOf(declaration), wraps, findings);
     const api = ts.isCallExpression(call) ? submitApiOf(call, declaration) : undefined;
     if (api !== undefined) {
       const direct = new Set(wraps.map((w) => w.index));

@@ -60,6 +60,7 @@ export class Project {
   readonly #host: ts.CompilerHost;
   readonly #texts = new Map<string, string>();
   readonly #options: TransformerOptions;
+  readonly #rootNames: ReadonlySet<string>;
   #program: ts.Program | undefined;
 
   constructor(settings: ProjectSettings) {
@@ -68,6 +69,7 @@ export class Project {
     const parsed = parseTsconfig(this.ts, tsconfig);
     this.#parsed = { ...parsed, options: { ...parsed.options, ...settings.compilerOptions } };
     this.#options = { ...pluginEntryOf(this.#parsed.options), ...settings.options };
+    this.#rootNames = new Set(parsed.fileNames.map((name) => path.resolve(name)));
     this.#host = this.ts.createCompilerHost(this.#parsed.options);
     const readFile = this.#host.readFile.bind(this.#host);
     this.#host.readFile = (fileName) => this.#texts.get(path.resolve(fileName)) ?? readFile(fileName);
@@ -96,7 +98,7 @@ export class Project {
    */
   emitFile(fileName: string, text: string): EmittedFile | undefined {
     const absolute = path.resolve(fileName);
-    if (!this.#parsed.fileNames.some((name) => path.resolve(name) === absolute)) return undefined;
+    if (!this.#rootNames.has(absolute)) return undefined;
     let program = this.#currentProgram();
     if (program.getSourceFile(absolute)?.text !== text) {
       this.#texts.set(absolute, text);

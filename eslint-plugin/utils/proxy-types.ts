@@ -7,6 +7,9 @@
  * as `dist/src/types.d.ts` when installed). Every proxy type (`Proxy<T>` and
  * the ownership types built on it) carries that member, and a user's own
  * `ProxyBrand` or `Proxy` declared elsewhere never does.
+ *
+ * The ownership kind is found the same way: the `OwnershipTag` interface of
+ * `src/ownership` has one member, whose literal type says which kind it is.
  */
 import ts from 'typescript';
 import { packageModule } from './package-files.js';
@@ -16,6 +19,8 @@ export type TypeScriptApi = typeof ts;
 
 const TYPES_MODULE = 'src/types';
 const BRAND_INTERFACE = 'ProxyBrand';
+const OWNERSHIP_MODULE = 'src/ownership';
+const OWNERSHIP_INTERFACE = 'OwnershipTag';
 const PROXY_OR_ALIAS = 'ProxyOr';
 
 // Far enough for `{ batch: Proxy<T>[] }` or `Map<K, { p: Proxy<T> }>`, short enough to stay cheap on wide types.
@@ -23,9 +28,15 @@ const CONTAINS_DEPTH = 4;
 const PROPERTIES_PER_TYPE = 64;
 const ALIAS_HOPS = 8;
 
+/** What an `OwnedProxy`, `RefProxy` and `RefMutProxy` carry in their `OwnershipTag`. */
+export type OwnershipKind = 'owned' | 'ref' | 'ref-mut';
+const OWNERSHIP_KINDS: ReadonlySet<string> = new Set<OwnershipKind>(['owned', 'ref', 'ref-mut']);
+
 export interface ProxyTypes {
   /** The type, or any member of a union, is a proxy. */
   isProxy(type: ts.Type): boolean;
+  /** The ownership kind of the type, or of the first union member that has one (`OwnedProxy<T> | undefined` is owned). */
+  ownershipOf(type: ts.Type): OwnershipKind | undefined;
   /** The type is a proxy or holds one in a property, element, index signature or type argument (bounded depth). */
   containsProxy(type: ts.Type): boolean;
   /** The annotation is `ProxyOr<…>`, directly, through a union, parentheses, `readonly`, or the user's own alias of it. */
@@ -48,6 +59,7 @@ function declaredInTypesFile(symbol: ts.Symbol): boolean {
 }
 
 const brandCache = new WeakMap<ts.Symbol, boolean>();
+const tagCache = new WeakMap<ts.Symbol, boolean>();
 const perChecker = new WeakMap<ts.TypeChecker, ProxyTypes>();
 
 export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi = ts): ProxyTypes {
@@ -78,24 +90,30 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
 
   const proxyCache = new WeakMap<ts.Type, boolean>();
   const containsCache = new WeakMap<ts.Type, boolean>();
+  const ownershipCache = new WeakMap<ts.Type, OwnershipKind | null>();
 
-  function isBrandDeclaration(declaration: ts.Declaration): boolean {
-    const owner = declaration.parent;
-    return (
-      api.isInterfaceDeclaration(owner) &&
-      owner.name.text === BRAND_INTERFACE &&
-      isTypesFile(declaration.getSourceFile().fileName)
-    );
+  /** A property declared by the named interface of one of this package's modules. */
+  function memberOf(interfaceName: string, module: string, cache: WeakMap<ts.Symbol, boolean>): (property: ts.Symbol) => boolean {
+    const declaredThere = (declaration: ts.Declaration): boolean => {
+      const owner = declaration.parent;
+      return (
+        api.isInterfaceDeclaration(owner) &&
+        owner.name.text === interfaceName &&
+        packageModule(declaration.getSourceFile().fileName) === module
+      );
+    };
+    return (property) => {
+      let member = cache.get(property);
+      if (member === undefined) {
+        member = property.declarations?.some(declaredThere) ?? false;
+        cache.set(property, member);
+      }
+      return member;
+    };
   }
 
-  function isBrandProperty(property: ts.Symbol): boolean {
-    let brand = brandCache.get(property);
-    if (brand === undefined) {
-      brand = property.declarations?.some(isBrandDeclaration) ?? false;
-      brandCache.set(property, brand);
-    }
-    return brand;
-  }
+  const isBrandProperty = memberOf(BRAND_INTERFACE, TYPES_MODULE, brandCache);
+  const isTagProperty = memberOf(OWNERSHIP_INTERFACE, OWNERSHIP_MODULE, tagCache);
 
   function isProxy(type: ts.Type): boolean {
     if (type.isUnion()) return type.types.some(isProxy);
@@ -106,6 +124,26 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
       proxyCache.set(type, proxy);
     }
     return proxy;
+  }
+
+  function ownershipOf(type: ts.Type): OwnershipKind | undefined {
+    if (type.isUnion()) {
+      for (const member of type.types) {
+        const kind = ownershipOf(member);
+        if (kind !== undefined) return kind;
+      }
+      return undefined;
+    }
+    if (type.flags & NEVER_PROXY) return undefined;
+    let kind = ownershipCache.get(type);
+    if (kind === undefined) {
+      const tag = checker.getPropertiesOfType(type).find(isTagProperty);
+      // A generic `OwnershipTag<K>` says nothing until K is known.
+      const value = tag === undefined ? undefined : checker.getTypeOfSymbol(tag);
+      kind = value?.isStringLiteral() === true && OWNERSHIP_KINDS.has(value.value) ? (value.value as OwnershipKind) : null;
+      ownershipCache.set(type, kind);
+    }
+    return kind ?? undefined;
   }
 
   /** Types whose contents are not values a caller put there: functions, lib and library classes, our own brands. */
@@ -211,5 +249,5 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     return isOpen(type) || isProxy(type);
   }
 
-  return { isProxy, containsProxy, isProxyOrAnnotation, acceptsProxy };
+  return { isProxy, ownershipOf, containsProxy, isProxyOrAnnotation, acceptsProxy };
 }

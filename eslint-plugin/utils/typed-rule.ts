@@ -6,7 +6,7 @@ import { typeMatchesSomeSpecifier, valueMatchesSomeSpecifier, type TypeOrValueSp
 import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import type * as ts from 'typescript';
 import { declarationSite, type DeclarationSite } from './declaration-site.js';
-import { proxyTypes, type ProxyTypes } from './proxy-types.js';
+import { proxyTypes, type OwnershipKind, type ProxyTypes } from './proxy-types.js';
 
 export type CallNode = TSESTree.CallExpression | TSESTree.NewExpression;
 
@@ -16,6 +16,7 @@ export interface TypedRuleTools {
   readonly checker: ts.TypeChecker;
   readonly proxies: ProxyTypes;
   isProxy(node: TSESTree.Node): boolean;
+  ownershipOf(node: TSESTree.Node): OwnershipKind | undefined;
   containsProxy(node: TSESTree.Node): boolean;
   /** The declaration the call resolves to (the chosen overload), if TypeScript knows one. */
   siteOf(call: CallNode): DeclarationSite | undefined;
@@ -47,6 +48,7 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
     checker,
     proxies,
     isProxy: (node) => proxies.isProxy(services.getTypeAtLocation(node)),
+    ownershipOf: (node) => proxies.ownershipOf(services.getTypeAtLocation(node)),
     containsProxy,
     siteOf(call) {
       const declaration = services.getResolvedSignature(call)?.declaration;

@@ -15,13 +15,15 @@ import { randomUUID } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type JobsOptions, type WorkerOptions } from 'bullmq';
 import type { ReferencePolicy } from '../connector.js';
+import { endTaskBorrows } from '../ownership.js';
 import { ConfigError, ProxyStoreError } from '../errors.js';
 import { deserialize, serialize } from '../serialize.js';
 import { TaskTimeoutError, WorkerCrashedError, type RemoteError } from './errors.js';
 import { BaseExecutor, freeProxies, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
-import { TaskRunner, decodeReply, encodeCall, remoteFailure, taskTableOf, type TaskHandler, type WorkerTaskOptions } from './task-wire.js';
+import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
+import { decodeReply, encodeCall, remoteFailure } from './task-wire.js';
 
-export { taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-wire.js';
+export { taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 
 export interface BullMQExecutorOptions {
   readonly connection: ConnectionOptions;
@@ -123,7 +125,8 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
       if (pending.waiting) pending.reject(error);
       pending.finish();
     });
-    return { outcome: pending.outcome, finished: pending.finished };
+    // Borrows sent with the job count as in use until no attempt of it can run any more.
+    return { outcome: pending.outcome, finished: pending.finished.then(() => endTaskBorrows(args)) };
   }
 
   protected async close(): Promise<void> {
@@ -260,8 +263,8 @@ export type CreateWorkerOptions = WorkerTaskOptions & Omit<WorkerOptions, 'autor
 /**
  * A BullMQ worker running `tasks` (a table of functions, or a module's
  * `defineTasks` handler, whose options the ones given here override). Inputs
- * are decoded and prefetched concurrently before a task runs; a result at
- * least `resultThreshold` big goes back as a proxy. A task that throws fails
+ * are decoded and prefetched concurrently, and the task gets the objects
+ * themselves; a result at least `resultThreshold` big goes back as a proxy. A task that throws fails
  * its attempt (BullMQ retries it if `attempts` allows); one that outlives its
  * call's `timeoutMs` fails for good. Close it with `worker.close()`.
  */

@@ -27,11 +27,13 @@
  * waits out the connector's answerTimeoutMs.
  */
 import type { ReferencePolicy } from '../connector.js';
+import { endTaskBorrows } from '../ownership.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
 import { BaseExecutor, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
-import { decodeReply, encodeCall, taskHandler, type TaskHandler, type WorkerTaskOptions } from './task-wire.js';
+import { taskHandler, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
+import { decodeReply, encodeCall } from './task-wire.js';
 
-export { taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-wire.js';
+export { taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 
 /** The part of a piscina pool the executor uses; a `Piscina` instance is one. */
 export interface PiscinaPool {
@@ -73,7 +75,8 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
     const outcome = this.#call(task, args, options);
     // Once piscina has settled the call its thread is done with the inputs, or terminated.
-    return { outcome, finished: outcome.then(noop, noop) };
+    const finished = outcome.then(noop, noop).then(() => endTaskBorrows(args));
+    return { outcome, finished };
   }
 
   protected async close(): Promise<void> {
@@ -102,10 +105,12 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
 
 /**
  * The worker side: default-export the result from the module piscina loads.
- * Inputs are decoded and all their proxies prefetched concurrently before the
- * task runs; a result at least `resultThreshold` bytes big goes back as a proxy
- * in `options.store`, or else in the store the caller asked for. The same
- * module also serves BullMQ workers (`createWorker`, the CLI).
+ * Inputs are decoded and all their proxies prefetched concurrently; the task
+ * is then called with the objects themselves, not proxies (an input from a
+ * shared-memory store is a view on the stored object: treat inputs as
+ * read-only). A result at least `resultThreshold` bytes big goes back as a
+ * proxy in `options.store`, or else in the store the caller asked for. The
+ * same module also serves BullMQ workers (`createWorker`, the CLI).
  */
 export function defineTasks<T extends TaskTable<T>>(tasks: T, options: WorkerTaskOptions = {}): TaskHandler<T> {
   return taskHandler(tasks, options);

@@ -73,10 +73,9 @@ interface Owned {
  * const c = await executor.submit('multiply', a, b); // a, b ≥ 100 kB go as proxies; c may be a proxy
  * ```
  *
- * Results the workers made as proxies (and inputs a task handed back inside
- * its result) live until `release(result)`, until the caller drops every
- * reference to them and they are garbage collected, or until `shutdown()`:
- * `extract` what must outlive the executor.
+ * Results the workers made as proxies live until `release(result)`, until
+ * the caller drops every reference to them and they are garbage collected, or
+ * until `shutdown()`: `extract` what must outlive the executor.
  */
 export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecutor<T> {
   readonly executor: Executor<T>;
@@ -108,12 +107,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     const launched = this.#proxyInputs(args, created).then((sent) =>
       this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results: options.results ?? this.#results }),
     );
-    const outcome = launched.then((l) => l.outcome).then((o) => this.#adopt(o, created));
-    const finished = launched
-      .then((l) => l.finished, () => undefined)
-      // Adoption decides which inputs live on inside the result, so it must come first.
-      .then(() => outcome.then(noop, noop))
-      .then(() => (this.ownership ? freeProxies(created) : undefined));
+    const outcome = launched.then((l) => l.outcome).then((o) => this.#adopt(o));
+    const finished = launched.then((l) => l.finished, noop).then(() => (this.ownership ? freeProxies(created) : undefined));
     return { outcome, finished };
   }
 
@@ -156,16 +151,10 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     });
   }
 
-  /** Takes ownership of the proxies made for the call and of inputs the task handed back (those must then outlive the call). */
-  #adopt(outcome: TaskOutcome<unknown>, created: object[]): TaskOutcome<unknown> {
-    if (!this.ownership) return outcome;
-    const inputs = new Set(created.map(idOf));
-    const returned = collectLeaves(outcome.value, isProxy).filter((p) => inputs.has(idOf(p)));
-    const kept = new Set(returned.map(idOf));
-    created.splice(0, created.length, ...created.filter((p) => !kept.has(idOf(p))));
-    const made = [...outcome.made, ...returned];
-    for (const p of made) this.#own(p);
-    return { value: outcome.value, made };
+  /** Takes ownership of the proxies the worker made for the call. */
+  #adopt(outcome: TaskOutcome<unknown>): TaskOutcome<unknown> {
+    if (this.ownership) for (const p of outcome.made) this.#own(p);
+    return outcome;
   }
 
   #own(p: object): void {

@@ -104,8 +104,6 @@ describe('BullMQExecutor', () => {
     const store = redisStore();
     const ex = executor(queue, store);
     const input = floats(MB, 1);
-    const [report] = await ex.submit('inspect', input, 7);
-    expect(report).toMatchObject({ proxy: true, kind: 'redis' });
     expect(await ex.map('sum', [[input], [floats(16)]])).toEqual([sumOf(input), sumOf(floats(16))]);
     const scaled = await ex.submit('scale', input, 0.5);
     expect(scaled[10]).toBe(5.5);

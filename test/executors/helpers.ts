@@ -2,9 +2,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Piscina } from 'piscina';
-import type { Key } from '../../runtime/connector.js';
+import { vi } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
 import { Store } from '../../runtime/store.js';
+import type { ReadonlyView } from '../../src/ownership.js';
 
 /** Fixture modules import the package by name, i.e. the build in dist/ (npm test builds first). */
 export const fixture = (name: string): string => path.join(import.meta.dirname, '..', 'fixtures', name);
@@ -22,20 +23,23 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
 }
 
-/** Whether none of `keys` is left in `store`. */
-export async function allFreed(store: Store, keys: readonly Key[]): Promise<boolean> {
-  const present = await Promise.all(keys.map((key) => store.exists(key)));
-  return !present.includes(true);
-}
-
 export interface Inspection {
   readonly proxy: boolean;
-  readonly key?: Key;
-  readonly kind?: string;
+  readonly type: string;
+  readonly shared: boolean;
 }
 
-/** The keys of the arguments that reached the worker as proxies, from the fixture's `inspect` task. */
-export const proxiedKeys = (report: readonly Inspection[]): Key[] => report.filter((r) => r.proxy).map((r) => r.key as Key);
+/**
+ * Watches what the executor proxies through `store`: the values it picked
+ * (in call order) and, once made, their proxies.
+ */
+export function watchProxies(store: Store): { picked: () => unknown[]; made: () => Promise<object[]> } {
+  const spy = vi.spyOn(store, 'proxyBatch');
+  return {
+    picked: () => spy.mock.calls.flatMap(([values]) => values),
+    made: async () => (await Promise.all(spy.mock.results.map((result) => result.value as Promise<object[]>))).flat(),
+  };
+}
 
 /** A Float64Array of `bytes` bytes whose i-th element is `i + offset`. */
 export const floats = (bytes: number, offset = 0): Float64Array => Float64Array.from({ length: bytes / 8 }, (_, i) => i + offset);
@@ -45,12 +49,13 @@ export const sumOf = (array: ArrayLike<number>): number => Array.prototype.reduc
 /** The signatures of test/fixtures/executor-tasks.mjs, as a caller would state them. */
 export interface FixtureTasks {
   echo(value: unknown): unknown;
-  sum(array: Float64Array): number;
+  /** Read-only, so a shared borrow (RefProxy) may be passed. */
+  sum(array: ReadonlyView<Float64Array>): number;
   scale(array: Float64Array, k: number): Float64Array;
   fill(length: number, value: number): Float64Array;
   slowFill(ms: number, length: number, value: number, ...ignored: unknown[]): Float64Array;
   inspect(...args: unknown[]): Inspection[];
-  nested(arg: { inner: { data: Float64Array } }): { proxy: boolean; sum: number };
+  nested(arg: { inner: { data: Float64Array } }): number;
   throws(message: string): never;
   exit(code: number, ...ignored: unknown[]): never;
   kill(...ignored: unknown[]): never;

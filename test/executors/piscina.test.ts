@@ -5,13 +5,14 @@ import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
 import { ProxyStoreError } from '../../runtime/errors.js';
+import { BorrowError, borrow, dispose, mutBorrow, ownedProxy } from '../../runtime/ownership.js';
 import { TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/executors/errors.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
 import { extract, getKey, isProxy } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
 import { startRedisServer } from '../helpers/redis-server.js';
-import { fileStore, floats, sumOf, taskPool, type FileStore, type FixtureTasks } from './helpers.js';
+import { fileStore, floats, sumOf, taskPool, watchProxies, type FileStore, type FixtureTasks } from './helpers.js';
 
 const MB = 1 << 20;
 
@@ -38,13 +39,15 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
   it('sends a 10 MB input through shared memory by reference and gets a 10 MB result back as a proxy made in the worker', async () => {
     const store = new Store(`piscina-${crypto.randomUUID()}`, new SharedMemoryConnector(), { cacheSize: 0 });
     cleanups.push(() => store.close({ clear: true }));
+    const watched = watchProxies(store);
     await using ex = executor(store);
     const input = floats(10 * MB);
     const inspected = ex.launch('inspect', [input]);
-    const [report] = (await inspected.outcome).value;
-    expect(report).toMatchObject({ proxy: true, kind: 'shared-memory' });
+    // A view on the shared memory the input was put in: it was not copied on the way.
+    expect((await inspected.outcome).value).toEqual([{ proxy: false, type: 'Float64Array', shared: true }]);
     await inspected.finished;
-    expect(await store.exists(report!.key!)).toBe(false);
+    const [sent] = await watched.made();
+    expect(await store.exists(getKey(sent!)!)).toBe(false);
     const doubled = await ex.submit('scale', input, 2);
     expect(isProxy(doubled)).toBe(true);
     expect(doubled.length).toBe(input.length);
@@ -57,25 +60,42 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
 
   it('sends small arguments, primitives and values the policy declines by value', async () => {
     const { store, files } = counted();
+    const watched = watchProxies(store);
     await using ex = executor(store);
     const report = await ex.submit('inspect', new Float64Array(10), 'text', 42, { small: true });
-    expect(report.map((r) => r.proxy)).toEqual([false, false, false, false]);
+    expect(report.map((r) => r.type)).toEqual(['Float64Array', 'String', 'Number', 'Object']);
     expect(isProxy(await ex.submit('fill', 10, 1))).toBe(false);
+    expect(watched.picked()).toEqual([]);
     expect(files()).toEqual([]);
   });
 
-  it('sends proxies the caller made as they are, resolves nested ones in the worker, and never frees them', async () => {
+  it('sends proxies the caller made as they are, nested ones too, hands the task their targets, and never frees them', async () => {
     const { store, files } = counted();
+    const watched = watchProxies(store);
     await using ex = executor(store);
     const mine = await store.proxy(floats(1024));
-    const [report] = await ex.submit('inspect', mine);
-    expect(report).toMatchObject({ proxy: true, key: getKey(mine) });
-    expect(await ex.submit('nested', { inner: { data: mine } })).toEqual({ proxy: true, sum: sumOf(floats(1024)) });
+    expect(await ex.submit('inspect', mine)).toEqual([{ proxy: false, type: 'Float64Array', shared: false }]);
+    expect(await ex.submit('nested', { inner: { data: mine } })).toBe(sumOf(floats(1024)));
     await ex.shutdown();
+    expect(watched.picked()).toEqual([]);
     expect(files()).toEqual([getKey(mine)]);
   });
 
-  it('keeps an input the task hands back alive inside the result, until it is released', async () => {
+  it('ends the borrows sent to a task once it has settled, so their owner can then be disposed', async () => {
+    const { store, files } = counted();
+    await using ex = executor(store);
+    const owner = await ownedProxy(store, floats(1024));
+    const shared = borrow(owner);
+    const first = ex.launch('sum', [shared]);
+    const second = ex.launch('sleep', [100, shared]);
+    await first.finished;
+    expect(() => mutBorrow(owner)).toThrow(BorrowError); // the sleeping task still holds the shared borrow
+    await second.finished;
+    await dispose(owner);
+    expect(files()).toEqual([]);
+  });
+
+  it('returns a new proxy for an input the task hands back, and frees the input', async () => {
     const { store, files } = counted();
     await using ex = executor(store);
     const launched = ex.launch('echo', [floats(200_000)]);
@@ -150,8 +170,9 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
   it('without ownership, inputs are single-use (evicted once the worker fetched them) and results are the caller’s', async () => {
     const { store, files } = counted();
     const ex = executor(store, { ownership: false });
-    const [report] = await ex.submit('inspect', floats(200_000));
-    expect(report!.proxy).toBe(true);
+    const watched = watchProxies(store);
+    expect(await ex.submit('sum', floats(200_000))).toBe(sumOf(floats(200_000)));
+    expect(watched.picked()).toHaveLength(1);
     expect(files()).toEqual([]);
     const result = await ex.submit('fill', 200_000, 1);
     await ex.shutdown();
@@ -174,10 +195,11 @@ describe('PiscinaExecutor across connectors', () => {
 
   /** Every input and result by proxy; only the connector changes. */
   async function roundTrip(store: Store): Promise<void> {
+    const watched = watchProxies(store);
     await using ex = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(pool), { store, shouldProxy: 'always' });
     const input = floats(MB);
-    const [report] = await ex.submit('inspect', input);
-    expect(report).toMatchObject({ proxy: true, kind: store.connector.kind });
+    expect(await ex.submit('sum', input)).toBe(sumOf(input));
+    expect(watched.picked()).toEqual([input]);
     const scaled = await ex.submit('scale', input, 3);
     expect(isProxy(scaled) ? extract(scaled) : 'not a proxy').toEqual(input.map((x) => x * 3));
   }

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { TS6, build, copyFixture, readJs, run, type Build } from './helpers/compilers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TS6, build, copyFixture, readJs, removeCopies, run, type Build } from './helpers/compilers.js';
 import { lineAndColumn, markedSites } from './helpers/emitted.js';
 import { CLI_BIN, REPO, TRANSFORMER_EXPORTS, stagePackage, type Stage } from './helpers/stage.js';
 
@@ -24,6 +24,7 @@ beforeAll(async () => {
   reference = await build(TS6, true, referenceProject, 'tsconfig.json', 'out-tspc');
   expect(reference.code, reference.stdout).toBe(0);
 }, BUILD_TIMEOUT_MS);
+afterAll(removeCopies);
 
 async function execute(entry: string): Promise<unknown> {
   const result = await run(entry, [], { cwd: path.dirname(entry) });
@@ -46,9 +47,24 @@ describe('persistent ts-patch install', () => {
   }, BUILD_TIMEOUT_MS);
 });
 
+/**
+ * A project set up as the docs advise for TypeScript 7: `typescript` is the Go
+ * compiler (no API), its TypeScript 6 companion is installed next to it.
+ */
+function typescript7Project(label: string): string {
+  const project = copyFixture(stage, 'calls-esm', label);
+  fs.mkdirSync(path.join(project, 'node_modules/@typescript'), { recursive: true });
+  fs.symlinkSync(path.join(REPO, 'node_modules/typescript7'), path.join(project, 'node_modules/typescript'));
+  fs.symlinkSync(path.join(REPO, 'node_modules/typescript'), path.join(project, 'node_modules/@typescript/typescript6'));
+  return project;
+}
+
 describe('TypeScript 7 path', () => {
-  it('ts-proxystore-tsc emits what tspc emits, through the TypeScript 6 API', async () => {
-    const project = copyFixture(stage, 'calls-esm', 'cli');
+  it('tsc 7 type-checks, ts-proxystore-tsc emits what tspc emits through the TypeScript 6 API', async () => {
+    const project = typescript7Project('cli');
+    const check = await run(path.join(project, 'node_modules/typescript/bin/tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: project });
+    expect(check.stdout).toBe('');
+    expect(check.code).toBe(0);
     const cli = path.join(stage.packageDir, CLI_BIN['ts-proxystore-tsc']);
     const result = await run(cli, ['-p', 'tsconfig.json'], { cwd: project });
     expect(result.stdout).toBe('');
@@ -70,7 +86,7 @@ describe('TypeScript 7 path', () => {
   }, BUILD_TIMEOUT_MS);
 
   it('esbuild with the unplugin bundles the transformed program: same wrapping, same behaviour, maps to the source', async () => {
-    const project = copyFixture(stage, 'calls-esm', 'esbuild');
+    const project = typescript7Project('esbuild');
     const script = `
       import * as esbuild from 'esbuild';
       import { proxystore } from 'ts-proxystore/unplugin';

@@ -58,11 +58,20 @@ export function run(command: string, args: readonly string[], options: { cwd: st
   });
 }
 
+const copies: string[] = [];
+
 /** A private copy of a fixture under the stage, so `ts-proxystore` resolves to the staged package and runs do not share outputs. */
 export function copyFixture(stage: Stage, fixture: string, label: string): string {
-  const target = path.join(stage.root, 'work', `${label}-${process.pid}-${Date.now().toString(36)}`, fixture);
+  const work = fs.mkdtempSync(path.join(stage.root, 'work', `${label}-`));
+  copies.push(work);
+  const target = path.join(work, fixture);
   fs.cpSync(path.join(REPO, 'test/transformer/fixtures', fixture), target, { recursive: true });
   return target;
+}
+
+/** Removes this process's fixture copies (call from afterAll). */
+export function removeCopies(): void {
+  for (const work of copies.splice(0)) fs.rmSync(work, { recursive: true, force: true });
 }
 
 export interface Build extends Run {

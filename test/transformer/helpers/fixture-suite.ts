@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SourceMap } from 'node:module';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { build, buildProgrammatically, copyFixture, run, type Build, type Compiler, type ProgrammaticBuild } from './compilers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, buildProgrammatically, copyFixture, removeCopies, run, type Build, type Compiler, type ProgrammaticBuild } from './compilers.js';
 import { lineAndColumn, markedSites, unwrap } from './emitted.js';
 import { stagePackage } from './stage.js';
 
@@ -80,6 +80,7 @@ export function fixtureSuite(compiler: Compiler, label: string): void {
       ]);
       defaultDiagnostics = { code: viaTspc.code, found: diagnosticsOf(viaTspc.stdout) };
     }, BUILD_TIMEOUT_MS);
+    afterAll(removeCopies);
 
     describe.each([
       ['ES module output', () => esm],

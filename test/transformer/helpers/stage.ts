@@ -26,6 +26,7 @@ export const TRANSFORMER_EXPORTS = {
 export const CLI_BIN = { 'ts-proxystore-tsc': './dist/transformer/cli.js' } as const;
 
 const STAGE_TIMEOUT_MS = 120_000;
+const STAGE_PREFIX = 'ts-proxystore-transformer-';
 const SOURCES = ['src', 'runtime', 'transformer', 'eslint-plugin/utils'];
 const ENTRY_FILES = ['src/index.ts', 'runtime/auto-proxy.ts', 'runtime/connectors/redis.ts', 'runtime/sync-bridge-worker.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts'];
 
@@ -42,7 +43,7 @@ export function stagePackage(): Promise<Stage> {
 }
 
 async function build(): Promise<Stage> {
-  const root = path.join(os.tmpdir(), `ts-proxystore-transformer-${sourceHash()}`);
+  const root = path.join(os.tmpdir(), `${STAGE_PREFIX}${sourceHash()}`);
   const stage = { root, packageDir: path.join(root, 'node_modules', 'ts-proxystore') };
   const lock = `${root}.lock`;
   for (const deadline = Date.now() + STAGE_TIMEOUT_MS; !fs.existsSync(path.join(root, 'ready')); ) {
@@ -77,12 +78,25 @@ async function buildInto(root: string): Promise<void> {
   fs.rmSync(building, { recursive: true, force: true });
   const packageDir = path.join(building, 'node_modules', 'ts-proxystore');
   fs.mkdirSync(packageDir, { recursive: true });
+  fs.mkdirSync(path.join(building, 'work'));
   linkDependencies(path.join(building, 'node_modules'));
   writeManifest(packageDir);
   await compile(path.join(building, 'tsconfig.stage.json'), path.join(packageDir, 'dist'));
   fs.writeFileSync(path.join(building, 'ready'), '');
   fs.rmSync(root, { recursive: true, force: true });
   fs.renameSync(building, root);
+  pruneOldStages();
+}
+
+/** Every change to the sources stages anew; stages nobody touched for a day are dropped. */
+function pruneOldStages(): void {
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const dir = path.join(os.tmpdir(), name);
+    if (name.startsWith(STAGE_PREFIX) && (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < dayAgo) {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }
 
 function sourceHash(): string {
