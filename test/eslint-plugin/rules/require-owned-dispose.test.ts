@@ -57,7 +57,24 @@ ruleTester.run('require-owned-dispose', rule, {
     { name: 'a task method added by the option', code: inFunction(`  const p = ${OWN};\n  queue.enqueue('task', p);`).replace('async function', 'declare const queue: { enqueue(task: string, value: unknown): void };\nasync function'), options: [{ taskMethods: ['enqueue'] }] },
   ],
   invalid: [
-    { name: 'never disposed', code: neverDisposed, errors: [notDisposed(neverDisposed, 4, 9, 'p', ['useAwaitUsing', 'useUsing'])] },
+    {
+      name: 'never disposed',
+      code: neverDisposed,
+      errors: [
+        {
+          messageId: 'notDisposed',
+          data: { name: 'p' },
+          line: 4,
+          column: 9,
+          endLine: 4,
+          endColumn: 10,
+          suggestions: [
+            { messageId: 'useAwaitUsing', output: inFunction(`  await using p = ${OWN};\n  use(p.id);`) },
+            { messageId: 'useUsing', output: inFunction(`  using p = ${OWN};\n  use(p.id);`) },
+          ],
+        },
+      ],
+    },
     { name: 'disposed on one branch only', code: oneBranch, errors: [notDisposed(oneBranch, 4, 9, 'p', ['useAwaitUsing', 'useUsing'])] },
     { name: 'only borrowed, in a function that cannot await', code: syncBorrow, errors: [notDisposed(syncBorrow, 4, 7, 'p', ['useUsing'])] },
     { name: 'left behind by a throw', code: thrown, errors: [notDisposed(thrown, 4, 9, 'p', ['useAwaitUsing', 'useUsing'])] },
