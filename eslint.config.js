@@ -15,9 +15,16 @@ export default tseslint.config(
     },
   },
   {
-    // These tests check exactly what the two rules warn about: how a proxy behaves under JSON and structured clone.
+    // Tests exercise on purpose what these rules forbid (JSON and structured clone of proxies, use after a
+    // move, writes through a shared borrow) to check the run-time errors and the compiler's answers.
     files: ['test/**/*.ts'],
-    rules: { 'ts-proxystore/no-json-stringify-proxy': 'off', 'ts-proxystore/no-proxy-structured-clone': 'off' },
+    rules: {
+      'ts-proxystore/no-json-stringify-proxy': 'off',
+      'ts-proxystore/no-proxy-structured-clone': 'off',
+      'ts-proxystore/no-use-after-move': 'off',
+      'ts-proxystore/no-mutate-ref-proxy': 'off',
+      'ts-proxystore/require-owned-dispose': 'off',
+    },
   },
   {
     files: ['**/*.js', '**/*.mjs'],
