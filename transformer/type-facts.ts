@@ -8,15 +8,15 @@ import type { TypeScript } from './typescript-api.js';
 
 export interface TypeFacts {
   /** No member of the type could be turned into a proxy: primitives, and values that are proxies already. */
-  nothingToProxy(type: ts.Type): boolean;
+  readonly nothingToProxy: (type: ts.Type) => boolean;
   /**
    * A proxy whatever value it holds (null and undefined aside). A `ProxyOr<T>`
    * is not: passing one on to a helper typed `T` is how ProxyOr functions are
    * written, and reporting it would bury the real cases.
    */
-  definitelyProxy(type: ts.Type): boolean;
+  readonly definitelyProxy: (type: ts.Type) => boolean;
   /** For spreads and item lists: the element types when TypeScript knows them, else the iterable's own type. */
-  elementTypes(type: ts.Type): readonly ts.Type[];
+  readonly elementTypes: (type: ts.Type) => readonly ts.Type[];
 }
 
 export function createTypeFacts(ts: TypeScript, checker: ts.TypeChecker, types: ProxyTypes): TypeFacts {

@@ -39,13 +39,13 @@ const SENT: ReadonlySet<ProxyKind> = new Set<ProxyKind>(['owned', 'ref-mut']);
 const DISPOSED: ReadonlySet<ProxyKind> = new Set<ProxyKind>(['owned', 'ref', 'ref-mut']);
 
 /** This package's functions that end the proxy in their first argument. */
-const OWN_ENDINGS: Readonly<Record<string, { verb: string; ends: ReadonlySet<ProxyKind> }>> = {
-  encodeProxies: { verb: 'moved by', ends: SENT },
-  encodeProxiesAsync: { verb: 'moved by', ends: SENT },
-  intoOwned: { verb: 'handed to', ends: new Set<ProxyKind>(['plain', 'owned', 'ref', 'ref-mut']) },
-  dispose: { verb: 'disposed by', ends: new Set<ProxyKind>(['owned']) },
-  release: { verb: 'released by', ends: new Set<ProxyKind>(['ref', 'ref-mut']) },
-};
+const OWN_ENDINGS: ReadonlyMap<string, { verb: string; ends: ReadonlySet<ProxyKind> }> = new Map([
+  ['encodeProxies', { verb: 'moved by', ends: SENT }],
+  ['encodeProxiesAsync', { verb: 'moved by', ends: SENT }],
+  ['intoOwned', { verb: 'handed to', ends: new Set<ProxyKind>(['plain', 'owned', 'ref', 'ref-mut']) }],
+  ['dispose', { verb: 'disposed by', ends: new Set<ProxyKind>(['owned']) }],
+  ['release', { verb: 'released by', ends: new Set<ProxyKind>(['ref', 'ref-mut']) }],
+]);
 
 /** Methods that send their arguments after the first (the task) to a task: this package's executors and their look-alikes. */
 export const DEFAULT_TASK_METHODS: readonly string[] = ['submit', 'map', 'run', 'launch'];
@@ -148,29 +148,31 @@ export function ownershipFlow(
     return references.get(node);
   }
 
-  function variableOf(node: TSESTree.Node): Variable | undefined {
-    return node.type === AST_NODE_TYPES.Identifier ? (referenceOf(node)?.resolved ?? undefined) : undefined;
+  /** Undefined for globals nobody declared. */
+  function variableOf(node: TSESTree.Identifier): Variable | undefined {
+    return referenceOf(node)?.resolved ?? undefined;
   }
+
 
   const recorder = recordCodePaths<OwnershipEvent>({
     beforePath(node) {
       if (node.type !== AST_NODE_TYPES.FunctionExpression && node.type !== AST_NODE_TYPES.ArrowFunctionExpression && node.type !== AST_NODE_TYPES.FunctionDeclaration) return;
       const captured = new Set<Variable>();
       for (const reference of sourceCode.scopeManager?.acquire(node)?.through ?? []) {
-        const variable = reference.resolved;
-        if (variable === null || !reference.isRead() || captured.has(variable)) continue;
+        const { resolved: variable, identifier } = reference;
+        if (variable === null || identifier.type !== AST_NODE_TYPES.Identifier || !reference.isRead() || captured.has(variable)) continue;
         captured.add(variable);
-        recorder.record({ type: 'capture', variable, node: reference.identifier as TSESTree.Identifier, closure: node });
+        recorder.record({ type: 'capture', variable, node: identifier, closure: node });
       }
     },
     afterPath,
   });
 
   function endings(call: TSESTree.CallExpression): [TSESTree.Identifier[], Ending] | undefined {
-    const calleeText = sourceCode.getText(call.callee);
+    const callee = (): string => sourceCode.getText(call.callee);
     const disposed = disposedObject(call.callee);
     if (disposed !== undefined) {
-      return [sentIdentifiers(disposed), { call, description: `disposed by \`${calleeText}()\``, ends: DISPOSED }];
+      return [sentIdentifiers(disposed), { call, description: `disposed by \`${callee()}()\``, ends: DISPOSED }];
     }
     const [first, ...rest] = call.arguments;
     if (first === undefined) return undefined;
@@ -179,29 +181,30 @@ export function ownershipFlow(
       const sent = rest.flatMap((argument) => sentIdentifiers(argument));
       // Array methods share the names; the executors' are declared elsewhere.
       if (sent.length === 0 || tools.siteOf(call)?.origin === 'lib') return undefined;
-      return [sent, { call, description: `sent to a task by \`${calleeText}(…)\``, ends: SENT }];
+      return [sent, { call, description: `sent to a task by \`${callee()}(…)\``, ends: SENT }];
     }
     const sent = sentIdentifiers(first);
     if (sent.length === 0) return undefined;
     const site = tools.siteOf(call);
     if (site?.origin === 'lib' && site.owner === 'JSON' && site.name === 'stringify') {
-      return [sent, { call, description: `moved by \`${calleeText}(…)\``, ends: SENT }];
+      return [sent, { call, description: `moved by \`${callee()}(…)\``, ends: SENT }];
     }
-    const own = site?.origin === 'self' && site.owner === undefined ? OWN_ENDINGS[site.name] : undefined;
-    return own === undefined ? undefined : [sent, { call, description: `${own.verb} \`${calleeText}(…)\``, ends: own.ends }];
+    const own = site?.origin === 'self' && site.owner === undefined ? OWN_ENDINGS.get(site.name) : undefined;
+    return own === undefined ? undefined : [sent, { call, description: `${own.verb} \`${callee()}(…)\``, ends: own.ends }];
   }
 
   function recordWrite(target: TSESTree.Node, value: TSESTree.Expression | null): void {
+    if (target.type !== AST_NODE_TYPES.Identifier) return;
     const variable = variableOf(target);
-    if (variable !== undefined) recorder.record({ type: 'write', variable, node: target as TSESTree.Identifier, value });
+    if (variable !== undefined) recorder.record({ type: 'write', variable, node: target, value });
   }
 
   return {
     ...recorder.listeners,
     Identifier(node) {
       const reference = referenceOf(node);
-      const variable = reference?.resolved;
-      if (reference === undefined || variable == null) return;
+      const variable = reference?.resolved ?? undefined;
+      if (reference === undefined || variable === undefined) return;
       if (reference.isRead()) recorder.record({ type: 'read', variable, node });
       // Declarations and plain assignments count once their value is computed (on exit); `??=` and `+=` do not revive.
       const assigned = node.parent.type === AST_NODE_TYPES.AssignmentExpression && node.parent.left === node;

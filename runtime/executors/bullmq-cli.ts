@@ -14,6 +14,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Worker } from 'bullmq';
 import { createWorker, redisOptionsFromUrl, type RedisUrlOptions } from './bullmq.js';
 import type { AnyTasks } from './executor.js';
 
@@ -31,21 +32,29 @@ function count(option: string, text: string | undefined): number | undefined {
   return value;
 }
 
-const { values } = parseArgs({
-  options: {
-    queue: { type: 'string' },
-    tasks: { type: 'string' },
-    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
-    concurrency: { type: 'string', default: '1' },
-    prefix: { type: 'string' },
-    'result-threshold': { type: 'string' },
-    'lock-duration-ms': { type: 'string' },
-    'stalled-interval-ms': { type: 'string' },
-    'max-stalled-count': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-  strict: true,
-});
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        queue: { type: 'string' },
+        tasks: { type: 'string' },
+        redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+        concurrency: { type: 'string', default: '1' },
+        prefix: { type: 'string' },
+        'result-threshold': { type: 'string' },
+        'lock-duration-ms': { type: 'string' },
+        'stalled-interval-ms': { type: 'string' },
+        'max-stalled-count': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+}
+
+const values = parse();
 if (values.help === true) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
@@ -53,7 +62,20 @@ if (values.help === true) {
 if (values.queue === undefined) fail('--queue is required');
 if (values.tasks === undefined) fail('--tasks is required');
 
-const module = (await import(pathToFileURL(path.resolve(values.tasks)).href)) as { default?: unknown };
+let connection: RedisUrlOptions;
+try {
+  connection = redisOptionsFromUrl(values.redis);
+} catch (error) {
+  fail(`--redis: ${(error as Error).message}`);
+}
+const modulePath = path.resolve(values.tasks);
+let tasks: unknown;
+try {
+  const module = (await import(pathToFileURL(modulePath).href)) as { default?: unknown };
+  tasks = module.default ?? module;
+} catch (error) {
+  fail(`--tasks: cannot load ${modulePath}: ${(error as Error).message}`);
+}
 const optional = {
   prefix: values.prefix,
   resultThreshold: count('result-threshold', values['result-threshold']),
@@ -61,17 +83,16 @@ const optional = {
   stalledInterval: count('stalled-interval-ms', values['stalled-interval-ms']),
   maxStalledCount: count('max-stalled-count', values['max-stalled-count']),
 };
-let connection: RedisUrlOptions;
+let worker: Worker;
 try {
-  connection = redisOptionsFromUrl(values.redis);
+  worker = createWorker(values.queue, tasks as AnyTasks, {
+    connection,
+    concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+  });
 } catch (error) {
-  fail(`--redis: ${(error as Error).message}`);
+  fail(`--tasks ${modulePath}: ${(error as Error).message}`);
 }
-const worker = createWorker(values.queue, (module.default ?? module) as AnyTasks, {
-  connection,
-  concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
-  ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
-});
 worker.on('error', (error) => process.stderr.write(`ts-proxystore-worker: ${String(error)}\n`));
 
 let stopping = false;

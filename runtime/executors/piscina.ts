@@ -8,13 +8,14 @@
  * export default defineTasks(tasks, { store: resultStore });   // store optional
  * // main.ts
  * import type { tasks } from './tasks.js';
- * const pool = new Piscina({ filename: new URL('./tasks.js', import.meta.url).href });
+ * const pool = new Piscina({ filename: new URL('./tasks.js', import.meta.url).href, atomics: 'async' });
  * await using executor = new StoreExecutor(new PiscinaExecutor<typeof tasks>(pool), { store });
  * const scaled = await executor.submit('scale', big, 2);
  * ```
  *
  * Which stores reach the threads: shared memory (threads of this process, no
- * copy), file and Redis do. A MemoryConnector lives in the heap of the thread
+ * copy), file and Redis do (a worker loads the Redis connector itself when a
+ * call names a Redis store). A MemoryConnector lives in the heap of the thread
  * that made it: a worker may keep its own memory store for objects that stay
  * in that thread, but inputs in the caller's memory store are refused with a
  * ConfigError, and results are never proxied into a memory store (they come

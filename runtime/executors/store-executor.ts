@@ -127,7 +127,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   }
 
   protected override discard(made: readonly object[]): Promise<void> {
-    return this.release(...made);
+    return this.ownership ? this.release(...made) : super.discard(made);
   }
 
   /** `args` with the arguments the policy picks replaced by proxies, made in one batch; `created` gets the new proxies. */

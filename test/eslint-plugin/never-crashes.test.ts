@@ -17,10 +17,11 @@ interface Doc { id: string; n: number; items: number[] }
 declare const p: Proxy<Doc>; declare const doc: Doc; declare const bytes: Proxy<Uint8Array>;
 declare const maybe: Proxy<Doc> | undefined; declare const list: Proxy<Doc>[];
 declare const store: Store; declare const worker: Worker;
+declare const owned: OwnedProxy<Doc>; declare const shared: RefProxy<Doc>;
 declare function render(d: Doc): void; declare function accept(d: ProxyOr<Doc>): void;
 `;
 
-const atoms = fc.constantFrom('p', 'doc', 'bytes', 'maybe', 'list', 'store', 'undefined', '1', "'s'", 'null', 'p.items', 'list[0]');
+const atoms = fc.constantFrom('p', 'doc', 'bytes', 'maybe', 'list', 'store', 'undefined', '1', "'s'", 'null', 'p.items', 'list[0]', 'owned', 'shared');
 const callees = fc.constantFrom(
   'JSON.stringify', 'structuredClone', 'Buffer.from', 'extract', 'resolveAsync', 'store.put', 'store.proxy', 'store.evict',
   'Object.is', 'new Map<unknown, unknown>().set', 'new Set<unknown>().has', 'worker.postMessage', 'render', 'accept',
@@ -53,6 +54,8 @@ const statement: fc.Arbitrary<string> = fc.letrec<{ statement: string }>((tie) =
     fc.tuple(expression, tie('statement')).map(([e, s]) => `while (${e}) { ${s} }`),
     fc.tuple(expression, tie('statement')).map(([e, s]) => `for (const x of [${e}]) { void x; ${s} }`),
     fc.tuple(expression, tie('statement')).map(([e, s]) => `if (${e}) { ${s} } else { ${s} }`),
+    fc.tuple(tie('statement'), tie('statement')).map(([a, b]) => `try { ${a} } finally { ${b} }`),
+    expression.map((e) => `(${e} as any).items.push(1);`),
     tie('statement').map((s) => `async function f(a: Doc, b: ProxyOr<Doc>, c: Proxy<Doc>) { void a; void b; void c; ${s} }`),
   ),
 })).statement;
@@ -65,6 +68,9 @@ const EVERY_RULE = [
   'p === doc;',
   'store.put(doc);',
   'for (let i = 0; i < 3; i++) { void p.n; }',
+  'encodeProxies(owned); void owned.n;',
+  '(shared as Doc).n = 1;',
+  '{ const mine = owned; void mine.n; }',
 ];
 
 const linter = new Linter({ configType: 'flat', cwd: FIXTURE_DIR });

@@ -1,0 +1,98 @@
+/**
+ * The performance goals of issue 9, judged on medians. Every goal is always
+ * listed: one that needs the other engine, or a size this run left out, says
+ * "not measured" rather than disappearing.
+ */
+import type { ConnectorName, EngineName } from './main-engines.js';
+import type { RoundTripRow, ThroughputRow } from './main-experiments.js';
+import type { BenchResults, GoalResult, GoalStatus } from './main-results.js';
+import { formatBytes, formatTimes } from './main-stats.js';
+
+type Measured = Pick<BenchResults, 'engine' | 'roundTrip' | 'throughput'>;
+
+/** Below this StoreExecutor's default policy sends arguments by value, so the proxy machinery is judged from here up. */
+const MACHINERY_FROM_BYTES = 100_000;
+const MACHINERY_LIMIT = 1.2;
+
+interface Check {
+  readonly label: string;
+  readonly ok: boolean;
+}
+
+function judge(engine: EngineName, goal: string, measuredEngine: EngineName, checks: readonly Check[]): GoalResult {
+  if (engine !== measuredEngine) return { engine, goal, status: 'not measured', detail: `run with --engine ${engine}` };
+  if (checks.length === 0) return { engine, goal, status: 'not measured', detail: 'the sizes, connectors or experiments it needs were not part of this run' };
+  const status: GoalStatus = checks.every((c) => c.ok) ? 'met' : 'not met';
+  return { engine, goal, status, detail: checks.map((c) => `${c.label}${c.ok ? '' : ' ✗'}`).join(', ') };
+}
+
+/** By value ÷ by proxy, for one connector at each size that `pick` keeps. */
+function speedups(rows: readonly RoundTripRow[] | undefined, connector: ConnectorName, pick: (bytes: number) => boolean): { bytes: number; ratio: number }[] {
+  return (rows ?? []).flatMap((row) => {
+    const lane = row.lanes.find((l) => l.connector === connector);
+    return lane === undefined || !pick(row.bytes) ? [] : [{ bytes: row.bytes, ratio: row.value.median / lane.proxy.median }];
+  });
+}
+
+function throughputGains(rows: readonly ThroughputRow[] | undefined, connector: ConnectorName): { workers: number; ratio: number }[] {
+  return (rows ?? []).flatMap((row) => {
+    const lane = row.lanes.find((l) => l.connector === connector);
+    return lane === undefined ? [] : [{ workers: row.workers, ratio: lane.proxy.median / row.value.median }];
+  });
+}
+
+function connectorsOf(rows: readonly RoundTripRow[] | undefined): ConnectorName[] {
+  return rows?.[0]?.lanes.map((lane) => lane.connector) ?? [];
+}
+
+export function judgeGoals(results: Measured): GoalResult[] {
+  const rows = results.roundTrip?.rows;
+  const engine = results.engine;
+  const oneMegabyteTasks = results.throughput?.taskBytes === 1e6 ? results.throughput.rows : undefined;
+  return [
+    judge(
+      'bullmq',
+      'BullMQ + Redis: by proxy ≥ 5x faster round trip than by value at 1 MB and 10 MB',
+      engine,
+      speedups(rows, 'redis', (b) => b === 1e6 || b === 1e7).map(({ bytes, ratio }) => ({ label: `${formatBytes(bytes)} ${formatTimes(ratio)}`, ok: ratio >= 5 })),
+    ),
+    judge(
+      'bullmq',
+      'BullMQ + Redis: throughput at 1 MB ≥ 4x by value',
+      engine,
+      throughputGains(oneMegabyteTasks, 'redis').map(({ workers, ratio }) => ({ label: `${workers} worker${workers === 1 ? '' : 's'} ${formatTimes(ratio)}`, ok: ratio >= 4 })),
+    ),
+    judge(
+      'piscina',
+      'piscina: by proxy never slower than by value beyond 1 MB (every connector)',
+      engine,
+      connectorsOf(rows).flatMap((connector) =>
+        speedups(rows, connector, (b) => b > 1e6).map(({ bytes, ratio }) => ({ label: `${connector} ${formatBytes(bytes)} ${formatTimes(ratio)}`, ok: ratio >= 1 })),
+      ),
+    ),
+    judge(
+      'piscina',
+      'piscina + shared memory: by proxy ≥ 10x faster than by value at 10 MB',
+      engine,
+      speedups(rows, 'shared-memory', (b) => b === 1e7).map(({ ratio }) => ({ label: formatTimes(ratio), ok: ratio >= 10 })),
+    ),
+    judge(
+      engine,
+      `proxy machinery ≤ 20% over moving the same bytes by hand with the same connector (payloads ≥ ${formatBytes(MACHINERY_FROM_BYTES)})`,
+      engine,
+      (rows ?? []).flatMap((row) =>
+        row.bytes < MACHINERY_FROM_BYTES
+          ? []
+          : row.lanes.map((lane) => {
+              const ratio = lane.proxy.median / lane.hand.median;
+              return { label: `${lane.connector} ${formatBytes(row.bytes)} ${signedPercent(ratio)}`, ok: ratio <= MACHINERY_LIMIT };
+            }),
+      ),
+    ),
+  ];
+}
+
+export function signedPercent(ratio: number): string {
+  const percent = Math.round((ratio - 1) * 100);
+  return `${percent >= 0 ? '+' : ''}${percent}%`;
+}

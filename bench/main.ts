@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * The main job: the paper's experiments by value and by proxy, side by side.
+ *
+ *   node dist/bench/main.js [--engine piscina|bullmq] [--connector …] [--quick] …   (--help for all)
+ *
+ * A progress bar on stderr while it runs; then the tables (Markdown) and the
+ * goals on stdout, results as <out>/<engine>.json and charts as SVG and PNG.
+ * The goals are reported, never enforced: the exit code says only whether the
+ * run itself worked.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
+import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.js';
+import { countCalls, measureApp, measureRoundTrip, measureThroughput, ROUND_TRIP_WORKERS, type Plan } from './main-experiments.js';
+import { writeFigures } from './main-figures.js';
+import { judgeGoals } from './main-goals.js';
+import { appTable, environmentLine, goalLines, roundTripTables, throughputTable } from './main-report.js';
+import type { BenchResults } from './main-results.js';
+import { parseSettings, type Settings } from './main-options.js';
+
+type Measured = Omit<BenchResults, 'goals'>;
+
+async function measure(settings: Settings, plan: Plan): Promise<Measured> {
+  const bar = new SingleBar(
+    { format: ' {bar} {percentage}% | {value}/{total} calls | {phase} | {duration_formatted} (eta {eta_formatted})', hideCursor: true, etaBuffer: 50 },
+    Presets.shades_classic,
+  );
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  bar.start(countCalls(plan), 0, { phase: 'starting workers' });
+  const tick = (phase: string): void => bar.increment({ phase });
+  try {
+    const roundTrip = plan.roundTrip === undefined ? undefined : await measureRoundTrip(plan, plan.roundTrip, tick);
+    const throughput = plan.throughput === undefined ? undefined : await measureThroughput(plan, plan.throughput, tick);
+    const app = plan.app === undefined ? undefined : await measureApp(plan, plan.app, tick);
+    const cpus = os.cpus();
+    return {
+      tool: 'ts-proxystore bench',
+      format: 1,
+      engine: plan.engine,
+      quick: settings.quick,
+      date: new Date().toISOString(),
+      environment: {
+        node: process.versions.node,
+        platform: `${os.type()} ${os.release()} ${os.arch()}`,
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+        memoryGB: Math.round(os.totalmem() / 1e9),
+        loadAverage: [loadAtStart, os.loadavg()[0] ?? 0],
+      },
+      connectors: plan.connectors,
+      skipped: settings.skipped,
+      ...(settings.startRedis ? { redis: 'started for this run' as const } : plan.redis === undefined ? {} : { redis: 'given with --redis' as const }),
+      ...(roundTrip === undefined ? {} : { roundTrip: { workers: ROUND_TRIP_WORKERS, unit: 'ms' as const, rows: roundTrip } }),
+      ...(throughput === undefined || plan.throughput === undefined
+        ? {}
+        : { throughput: { taskBytes: plan.throughput.taskBytes, tasks: plan.throughput.tasks, unit: 'tasks/s' as const, rows: throughput } }),
+      ...(app === undefined ? {} : { app: { ...app, unit: 'ms' as const } }),
+    };
+  } finally {
+    bar.stop();
+  }
+}
+
+function report(results: BenchResults): string {
+  const sections = [
+    environmentLine(results),
+    ...results.skipped.map((s) => `connector ${s.connector} left out: ${s.reason}`),
+    ...roundTripTables(results),
+    throughputTable(results),
+    appTable(results),
+    goalLines(results.goals),
+  ];
+  return `${sections.filter((s) => s !== undefined).join('\n\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const settings = parseSettings(process.argv);
+  let server: RedisServer | undefined;
+  try {
+    if (settings.startRedis) server = await startRedisServer();
+    const plan: Plan = server === undefined ? settings.plan : { ...settings.plan, redis: `redis://${server.host}:${server.port}` };
+    const measured = await measure(settings, plan);
+    const results: BenchResults = { ...measured, goals: judgeGoals(measured) };
+    process.stdout.write(`\n${report(results)}`);
+    await mkdir(settings.out, { recursive: true });
+    const json = path.join(settings.out, `${results.engine}.json`);
+    await writeFile(json, `${JSON.stringify(results, null, 2)}\n`);
+    const charts = await writeFigures(results, settings.out);
+    process.stdout.write(`\nwrote ${[json, ...charts].join(', ')}\n`);
+  } finally {
+    await server?.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,51 @@
+/**
+ * The benchmark's worker module: piscina loads it as the pool's file and
+ * `ts-proxystore-worker --tasks` loads it for BullMQ, so both engines run the
+ * very same task code.
+ */
+import { connectorFromConfig, type Connector, type ConnectorConfig, type Key } from '../../src/index.js';
+import { defineTasks } from '../../runtime/executors/piscina.js';
+
+/** A real task's output is written memory; a fresh zeroed buffer may be untouched pages that cost nothing to copy. */
+const OUTPUT_BYTE = 7;
+
+/** One connector per config: rebuilding one per task would measure connection set-up, not moving bytes. */
+const connectors = new Map<string, Promise<Connector>>();
+
+function connectorOf(config: ConnectorConfig): Promise<Connector> {
+  const id = JSON.stringify(config);
+  let connector = connectors.get(id);
+  if (connector === undefined) {
+    // The Redis kind registers itself on import; loading ioredis into every thread for the other kinds would be waste.
+    const load = config.kind === 'redis' ? import('../../runtime/connectors/redis.js') : Promise.resolve();
+    connector = load.then(() => connectorFromConfig(config));
+    connectors.set(id, connector);
+  }
+  return connector;
+}
+
+function output(bytes: number): Uint8Array {
+  return new Uint8Array(bytes).fill(OUTPUT_BYTE);
+}
+
+export const tasks = {
+  /** The paper's no-op task: consumes its input (already in hand when it runs) and produces `outBytes` of data. */
+  noop(input: Uint8Array, outBytes: number): Uint8Array {
+    if (!(input instanceof Uint8Array)) throw new TypeError(`noop expects bytes, got ${typeof input}`);
+    return output(outBytes);
+  },
+
+  /**
+   * The same task with the bytes moved by hand, the baseline for the proxy
+   * machinery: the input is read from the connector under `key`, the output is
+   * written to it, and only keys travel.
+   */
+  async noopByKey(config: ConnectorConfig, key: Key, outBytes: number): Promise<Key> {
+    const connector = await connectorOf(config);
+    const input = await connector.get(key);
+    if (input === undefined) throw new Error(`noopByKey: nothing stored under ${JSON.stringify(key)}`);
+    return connector.put(output(outBytes));
+  },
+};
+
+export default defineTasks(tasks);
