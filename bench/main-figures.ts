@@ -87,7 +87,7 @@ function speedupChart(results: BenchResults): string | undefined {
   }
   if (categories.length === 0) return undefined;
   return barChart({
-    title: `Speed-up by proxy, ${results.engine} (by value ÷ by proxy; higher is better)`,
+    title: `Gain by proxy, ${results.engine}, as × by value (higher is better)`,
     yLabel: '× by value',
     categories,
     series: [...gains].map(([connector, values], i) => ({ name: connector, color: results.connectors.includes(connector as never) ? colorOf(results, connector) : (PALETTE[i % PALETTE.length] as string), values })),

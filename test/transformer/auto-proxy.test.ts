@@ -1,7 +1,11 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ConnectorError,
   DescriptorError,
+  FileConnector,
   MemoryConnector,
   Store,
   autoProxy,
@@ -185,6 +189,25 @@ describe('writes that finish after the proxy is made', () => {
     await expect(encodeProxiesAsync([p])).rejects.toBeInstanceOf(ConnectorError);
     // Local use never needed the store.
     expect(p.values.length).toBe(2000);
+  });
+});
+
+describe('over the file connector, which writes in the background', () => {
+  it('the key is readable by another connector on the directory once encodeProxiesAsync resolves', async () => {
+    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'auto-proxy-file-'));
+    try {
+      configureAutoProxy({ store: memoryStore('file-auto', new FileConnector({ directory })), threshold: 0 });
+      const value = big();
+      const p = autoProxy(value, SITE);
+      // No I/O can have finished yet: the write is still pending.
+      expect(() => encodeProxies(p)).toThrow(/still being written/);
+      const encoded = (await encodeProxiesAsync(p)) as unknown as { key: string };
+      const elsewhere = new Store('file-elsewhere', new FileConnector({ directory }));
+      expect(await elsewhere.get(encoded.key)).toEqual(value);
+      await elsewhere.close();
+    } finally {
+      await fs.rm(directory, { recursive: true, force: true });
+    }
   });
 });
 
