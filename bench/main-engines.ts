@@ -143,30 +143,48 @@ function startPool(threads: number): Workers {
 async function startWorkers(count: number, redis: string): Promise<Workers> {
   const queueName = `bench-${crypto.randomUUID()}`;
   const connection = redisOptionsFromUrl(redis);
-  const processes = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(queueName, redis)));
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startWorkerProcess(queueName, redis)));
+  const processes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed !== undefined) {
+    await stopProcesses(processes);
+    throw failed.reason;
+  }
   const executor = new BullMQExecutor<BenchTasks>(queueName, { connection });
-  // getVersion waits until the executor's queue has written its settings, so the length written next is the one workers apply.
-  await executor.queue.getVersion();
-  const settings = new Queue(queueName, { connection, streams: { events: { maxLen: EVENTS_KEPT } } });
-  await settings.getVersion();
-  await settings.close();
-  return {
-    executor,
-    stop: async () => {
-      await Promise.all(processes.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
-      const queue = new Queue(queueName, { connection });
-      // The queue's keys outlive its jobs: a run leaves nothing behind in Redis.
-      await queue.obliterate({ force: true });
-      await queue.close();
-    },
+  const stop = async (): Promise<void> => {
+    await executor.shutdown();
+    await stopProcesses(processes);
+    const queue = new Queue(queueName, { connection });
+    // The queue's keys outlive its jobs: a run leaves nothing behind in Redis.
+    await queue.obliterate({ force: true });
+    await queue.close();
   };
+  try {
+    // getVersion waits until the executor's queue has written its settings, so the length written next is the one workers apply.
+    await executor.queue.getVersion();
+    const settings = new Queue(queueName, { connection, streams: { events: { maxLen: EVENTS_KEPT } } });
+    await settings.getVersion();
+    await settings.close();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { executor, stop };
+}
+
+async function stopProcesses(processes: readonly ChildProcess[]): Promise<void> {
+  const running = processes.filter((child) => child.exitCode === null && child.signalCode === null);
+  await Promise.all(running.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
 }
 
 /** One `ts-proxystore-worker` process, started as an operator would; resolves once it takes jobs. */
 async function startWorkerProcess(queue: string, redis: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [WORKER_CLI, '--queue', queue, '--redis', redis, '--tasks', TASK_MODULE], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => [undefined])])) as [Buffer | undefined];
-  if (line === undefined || !line.toString().includes('ready')) throw new Error('a ts-proxystore-worker process failed to start');
+  if (line === undefined || !line.toString().includes('ready')) {
+    child.kill('SIGKILL');
+    throw new Error('a ts-proxystore-worker process failed to start');
+  }
   child.stdout.resume();
   return child;
 }

@@ -2,7 +2,6 @@
  * The command line, and the plan it amounts to. Defaults are sized for a
  * 2-core machine: a full run takes a few minutes, `--quick` under one.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UNREACHABLE, type ConnectorName, type EngineName } from './main-engines.js';
@@ -53,8 +52,8 @@ const QUICK: Defaults = {
 
 export const DEFAULT_OUT = path.join('bench', 'results');
 
-/** Quick runs are not the committed results: they go to a scratch directory unless told otherwise. */
-export const QUICK_OUT = path.join(os.tmpdir(), 'ts-proxystore-bench-quick');
+/** Quick runs are not the committed results: they go to a directory git ignores unless told otherwise. */
+export const QUICK_OUT = path.join('bench', 'results', 'tmp');
 
 export interface Settings {
   readonly plan: Plan;

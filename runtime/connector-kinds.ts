@@ -4,6 +4,14 @@ import { ConfigError, DescriptorError } from './errors.js';
 
 const kinds = new Map<string, ConnectorKind>();
 const builtinKinds = new Set<string>();
+/** Where each built-in kind lives, so an error can say what to import when it is not loaded yet. */
+const BUILTIN_MODULES: Readonly<Record<string, string>> = {
+  memory: 'ts-proxystore',
+  file: 'ts-proxystore',
+  'shared-memory': 'ts-proxystore',
+  multi: 'ts-proxystore',
+  redis: 'ts-proxystore/connectors/redis',
+};
 
 /** Make a connector kind rebuildable from its config. Built-in kinds are the ones untrusted descriptors may use by default. */
 export function registerConnectorKind(kind: ConnectorKind, options: { builtin?: boolean } = {}): void {
@@ -15,7 +23,7 @@ const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
 export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferencePolicy> {
   return {
-    kinds: policy.kinds ?? [...builtinKinds],
+    kinds: policy.kinds ?? [...new Set([...Object.keys(BUILTIN_MODULES), ...builtinKinds])],
     fileRoots: policy.fileRoots ?? [os.tmpdir()],
     hosts: policy.hosts ?? LOOPBACK,
   };
@@ -40,9 +48,9 @@ export function connectorFromConfig(
   }
   const kind = kinds.get(config.kind);
   if (kind === undefined) {
-    throw new ConfigError(
-      `unknown connector kind '${config.kind}' (registered: ${[...kinds.keys()].join(', ') || 'none'}); import its module first`,
-    );
+    const module = BUILTIN_MODULES[config.kind];
+    const hint = module === undefined ? 'import its module first' : `import '${module}' first`;
+    throw new ConfigError(`unknown connector kind '${config.kind}' (registered: ${[...kinds.keys()].join(', ') || 'none'}); ${hint}`);
   }
   if (typeof config.options !== 'object' || config.options === null || Array.isArray(config.options)) {
     throw new ConfigError(`connector '${config.kind}': options must be an object`);

@@ -158,6 +158,12 @@ describe('descriptor policy', () => {
     expect(() => decodeProxies(noMemory, { policy: { kinds: ['file'] } })).toThrow(DescriptorError);
   });
 
+  it('names the module to import for a built-in kind that is not loaded yet', async () => {
+    const good = await descriptorFor(memoryStore('not-loaded'));
+    const redis = { ...good, store: { ...good.store, name: 'redis-not-loaded', connector: { kind: 'redis', options: { host: '127.0.0.1', port: 6379 } } } };
+    expect(() => decodeProxies(redis)).toThrow(/unknown connector kind 'redis'.*import 'ts-proxystore\/connectors\/redis' first/);
+  });
+
   it('refuses file directories outside the allowed roots', async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'policy-'));
     const store = new Store('file-policy', new FileConnector({ directory: root }));

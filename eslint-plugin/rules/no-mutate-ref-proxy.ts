@@ -4,7 +4,8 @@ import { originOf } from '../utils/declaration-site.js';
 import { outermostWrapper, skipTypeWrappers } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
-const DATE_SETTERS = ['Date', 'FullYear', 'Hours', 'Milliseconds', 'Minutes', 'Month', 'Seconds'].flatMap((part) => [`set${part}`, `setUTC${part}`]);
+const DATE_PARTS = ['Date', 'FullYear', 'Hours', 'Milliseconds', 'Minutes', 'Month', 'Seconds'];
+const DATE_SETTERS = DATE_PARTS.flatMap((part) => [`set${part}`, `setUTC${part}`]);
 
 /** Methods of arrays, typed arrays, Maps, Sets and Dates that change the object they are called on. */
 const MUTATORS = new Set([
@@ -106,7 +107,8 @@ export default createRule({
      */
     function isKnownMutator(receiver: TSESTree.Expression, method: string): boolean {
       const property = tools.services.getTypeAtLocation(skipTypeWrappers(receiver)).getProperty(method);
-      return property?.declarations?.every((declaration) => originOf(declaration.getSourceFile(), tools.services.program) === 'lib') ?? true;
+      const { program } = tools.services;
+      return property?.declarations?.every((declaration) => originOf(declaration.getSourceFile(), program) === 'lib') ?? true;
     }
 
     const text = (node: TSESTree.Node): string => context.sourceCode.getText(node);
@@ -123,7 +125,9 @@ export default createRule({
         const method = memberName(callee);
         if (method === undefined || !MUTATORS.has(method)) return;
         const ref = borrowedFrom(callee.object, ALIAS_HOPS);
-        if (ref !== undefined && isKnownMutator(callee.object, method)) context.report({ node: callee, messageId: 'mutatingCall', data: { method, ref: text(ref) } });
+        if (ref !== undefined && isKnownMutator(callee.object, method)) {
+          context.report({ node: callee, messageId: 'mutatingCall', data: { method, ref: text(ref) } });
+        }
       },
     };
   },

@@ -9,11 +9,13 @@ import { typedRuleTools } from '../utils/typed-rule.js';
 type Variable = TSESLint.Scope.Variable;
 type MessageIds = 'notDisposed' | 'overwritten' | 'useAwaitUsing' | 'useUsing';
 
+const HANDING_OVER = new Set<string>([AST_NODE_TYPES.CallExpression, AST_NODE_TYPES.NewExpression, AST_NODE_TYPES.Identifier]);
+
 /** Values that hand their ownership to the variable: what a call returns, or another variable's owner. Not a field read, which aliases. */
 function isHandedOver(value: TSESTree.Expression): boolean {
   let inner = skipTypeWrappers(value);
   if (inner.type === AST_NODE_TYPES.AwaitExpression) inner = skipTypeWrappers(inner.argument);
-  return inner.type === AST_NODE_TYPES.CallExpression || inner.type === AST_NODE_TYPES.NewExpression || inner.type === AST_NODE_TYPES.Identifier;
+  return HANDING_OVER.has(inner.type);
 }
 
 function declaratorOf(variable: Variable): TSESTree.VariableDeclarator | undefined {
@@ -65,7 +67,7 @@ export default createRule<[TaskMethodsOption], MessageIds>({
       return answer;
     }
 
-    /** The called function takes the owner it is given: its parameter is typed as one. This package's own functions only borrow or copy from it. */
+    /** The called function takes the owner: its parameter is typed as one. This package's own functions only borrow or copy. */
     function takesOwner(node: TSESTree.Identifier, call: TSESTree.CallExpression | TSESTree.NewExpression): boolean {
       if (tools.siteOf(call)?.origin === 'self') return false;
       const expression = tools.services.esTreeNodeToTSNodeMap.get(node);
@@ -152,19 +154,22 @@ export default createRule<[TaskMethodsOption], MessageIds>({
     function usingSuggestions(node: TSESTree.Identifier): TSESLint.SuggestionReportDescriptor<MessageIds>[] {
       const [variable] = sourceCode.getDeclaredVariables(node.parent);
       const declaration = node.parent.parent;
-      if (variable === undefined || declaration?.type !== AST_NODE_TYPES.VariableDeclaration || declaration.declarations.length !== 1) return [];
-      if (declaration.parent.type === AST_NODE_TYPES.SwitchCase || declaration.parent.type === AST_NODE_TYPES.ForStatement) return [];
+      if (variable === undefined || declaration?.type !== AST_NODE_TYPES.VariableDeclaration) return [];
+      // Other declarators would become `using` too; a case clause does not allow `using` outside a block.
+      if (declaration.declarations.length !== 1 || declaration.parent.type === AST_NODE_TYPES.SwitchCase) return [];
       const handedOn = variable.references.some(
         (reference) =>
           (reference.isWrite() && reference.init !== true) ||
           reference.from.variableScope !== variable.scope.variableScope ||
-          (reference.isRead() && handsOn(reference.identifier as TSESTree.Identifier)),
+          (reference.isRead() && reference.identifier.type === AST_NODE_TYPES.Identifier && handsOn(reference.identifier)),
       );
       const keyword = sourceCode.getFirstToken(declaration);
       if (handedOn || keyword === null) return [];
       const replace = (text: string) => (fixer: TSESLint.RuleFixer) => fixer.replaceText(keyword, text);
       const suggestions: TSESLint.SuggestionReportDescriptor<MessageIds>[] = [{ messageId: 'useUsing', fix: replace('using') }];
-      if (isAsyncContext(declaration, sourceCode.ast.sourceType)) suggestions.unshift({ messageId: 'useAwaitUsing', fix: replace('await using') });
+      if (isAsyncContext(declaration, sourceCode.ast.sourceType)) {
+        suggestions.unshift({ messageId: 'useAwaitUsing', fix: replace('await using') });
+      }
       return suggestions;
     }
 

@@ -47,6 +47,12 @@ const OWN_ENDINGS: ReadonlyMap<string, { verb: string; ends: ReadonlySet<ProxyKi
   ['release', { verb: 'released by', ends: new Set<ProxyKind>(['ref', 'ref-mut']) }],
 ]);
 
+const FUNCTIONS = new Set<string>([
+  AST_NODE_TYPES.FunctionDeclaration,
+  AST_NODE_TYPES.FunctionExpression,
+  AST_NODE_TYPES.ArrowFunctionExpression,
+]);
+
 /** Methods that send their arguments after the first (the task) to a task: this package's executors and their look-alikes. */
 export const DEFAULT_TASK_METHODS: readonly string[] = ['submit', 'map', 'run', 'launch'];
 
@@ -156,7 +162,7 @@ export function ownershipFlow(
 
   const recorder = recordCodePaths<OwnershipEvent>({
     beforePath(node) {
-      if (node.type !== AST_NODE_TYPES.FunctionExpression && node.type !== AST_NODE_TYPES.ArrowFunctionExpression && node.type !== AST_NODE_TYPES.FunctionDeclaration) return;
+      if (!FUNCTIONS.has(node.type)) return;
       const captured = new Set<Variable>();
       for (const reference of sourceCode.scopeManager?.acquire(node)?.through ?? []) {
         const { resolved: variable, identifier } = reference;
