@@ -46,12 +46,6 @@ function isWritten(member: TSESTree.MemberExpression): boolean {
   }
 }
 
-function memberName(member: TSESTree.MemberExpression): string | undefined {
-  const { property } = member;
-  if (!member.computed && property.type === AST_NODE_TYPES.Identifier) return property.name;
-  return property.type === AST_NODE_TYPES.Literal && typeof property.value === 'string' ? property.value : undefined;
-}
-
 export default createRule({
   name: 'no-mutate-ref-proxy',
   meta: {
@@ -76,11 +70,10 @@ export default createRule({
     /** The value a `const` (or never reassigned `let`) was initialised with, so that a cast on the way does not hide a borrow. */
     function initialValue(identifier: TSESTree.Identifier): TSESTree.Expression | undefined {
       const variable = ASTUtils.findVariable(context.sourceCode.getScope(identifier), identifier);
-      const definition = variable?.defs[0];
-      if (variable === null || variable.defs.length !== 1 || definition?.node.type !== AST_NODE_TYPES.VariableDeclarator) return undefined;
-      if (definition.node.id.type !== AST_NODE_TYPES.Identifier) return undefined;
+      const declarator = variable?.defs.length === 1 ? variable.defs[0]?.node : undefined;
+      if (variable === null || declarator?.type !== AST_NODE_TYPES.VariableDeclarator) return undefined;
       const reassigned = variable.references.some((reference) => reference.isWrite() && reference.init !== true);
-      return reassigned ? undefined : (definition.node.init ?? undefined);
+      return reassigned ? undefined : (declarator.init ?? undefined);
     }
 
     /** The RefProxy the expression reaches into (`ref.a.b`, `(ref as any).a`, an alias of either), if any. */
@@ -92,9 +85,10 @@ export default createRule({
       if (inner.type === AST_NODE_TYPES.AwaitExpression) return borrowedFrom(inner.argument, hops);
       if (inner.type === AST_NODE_TYPES.CallExpression) {
         const [target] = inner.arguments;
+        if (target === undefined || target.type === AST_NODE_TYPES.SpreadElement) return undefined;
         const site = tools.siteOf(inner);
         const readsTarget = site?.origin === 'self' && site.owner === undefined && TARGET_READERS.has(site.name);
-        return readsTarget && target !== undefined && target.type !== AST_NODE_TYPES.SpreadElement ? borrowedFrom(target, hops) : undefined;
+        return readsTarget ? borrowedFrom(target, hops) : undefined;
       }
       if (inner.type !== AST_NODE_TYPES.Identifier || hops === 0) return undefined;
       const initial = initialValue(inner);
@@ -122,8 +116,8 @@ export default createRule({
       CallExpression(node) {
         const callee = skipTypeWrappers(node.callee);
         if (callee.type !== AST_NODE_TYPES.MemberExpression) return;
-        const method = memberName(callee);
-        if (method === undefined || !MUTATORS.has(method)) return;
+        const method = ASTUtils.getPropertyName(callee);
+        if (method === null || !MUTATORS.has(method)) return;
         const ref = borrowedFrom(callee.object, ALIAS_HOPS);
         if (ref !== undefined && isKnownMutator(callee.object, method)) {
           context.report({ node: callee, messageId: 'mutatingCall', data: { method, ref: text(ref) } });

@@ -8,7 +8,7 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { recordCodePaths, type RecordedPath } from './code-path-flow.js';
 import type { OwnershipKind } from './proxy-types.js';
-import { isTypeWrapper } from './syntax.js';
+import { isFunction, isTypeWrapper, type FunctionNode } from './syntax.js';
 import type { TypedRuleTools } from './typed-rule.js';
 
 type Variable = TSESLint.Scope.Variable;
@@ -29,7 +29,7 @@ export interface Ending {
 export type OwnershipEvent =
   | { readonly type: 'read'; readonly variable: Variable; readonly node: TSESTree.Identifier }
   /** A closure is created that reads the variable; `node` is the first read inside it. */
-  | { readonly type: 'capture'; readonly variable: Variable; readonly node: TSESTree.Identifier; readonly closure: TSESTree.Node }
+  | { readonly type: 'capture'; readonly variable: Variable; readonly node: TSESTree.Identifier; readonly closure: FunctionNode }
   /** `value` is the assigned expression; null when the pattern or loop says nothing about it. */
   | { readonly type: 'write'; readonly variable: Variable; readonly node: TSESTree.Identifier; readonly value: TSESTree.Expression | null }
   | { readonly type: 'end'; readonly variable: Variable; readonly node: TSESTree.Identifier; readonly ending: Ending };
@@ -45,12 +45,6 @@ const OWN_ENDINGS: ReadonlyMap<string, { verb: string; ends: ReadonlySet<ProxyKi
   ['intoOwned', { verb: 'handed to', ends: new Set<ProxyKind>(['plain', 'owned', 'ref', 'ref-mut']) }],
   ['dispose', { verb: 'disposed by', ends: new Set<ProxyKind>(['owned']) }],
   ['release', { verb: 'released by', ends: new Set<ProxyKind>(['ref', 'ref-mut']) }],
-]);
-
-const FUNCTIONS = new Set<string>([
-  AST_NODE_TYPES.FunctionDeclaration,
-  AST_NODE_TYPES.FunctionExpression,
-  AST_NODE_TYPES.ArrowFunctionExpression,
 ]);
 
 /** Methods that send their arguments after the first (the task) to a task: this package's executors and their look-alikes. */
@@ -159,14 +153,14 @@ export function ownershipFlow(
     return referenceOf(node)?.resolved ?? undefined;
   }
 
-
   const recorder = recordCodePaths<OwnershipEvent>({
     beforePath(node) {
-      if (!FUNCTIONS.has(node.type)) return;
+      if (!isFunction(node)) return;
       const captured = new Set<Variable>();
       for (const reference of sourceCode.scopeManager?.acquire(node)?.through ?? []) {
         const { resolved: variable, identifier } = reference;
-        if (variable === null || identifier.type !== AST_NODE_TYPES.Identifier || !reference.isRead() || captured.has(variable)) continue;
+        if (variable === null || identifier.type !== AST_NODE_TYPES.Identifier || !reference.isRead()) continue;
+        if (captured.has(variable)) continue;
         captured.add(variable);
         recorder.record({ type: 'capture', variable, node: identifier, closure: node });
       }

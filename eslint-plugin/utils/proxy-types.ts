@@ -11,7 +11,8 @@
  * The ownership kind is found the same way: the `OwnershipTag` interface of
  * `src/ownership` has one member, whose literal type says which kind it is.
  */
-import ts from 'typescript';
+// Types only: the caller passes its own TypeScript, so the transformer never loads a second copy.
+import type ts from 'typescript';
 import { packageModule } from './package-files.js';
 
 /** The TypeScript namespace: callers running under another copy (e.g. a patched compiler) pass theirs. */
@@ -62,7 +63,7 @@ const brandCache = new WeakMap<ts.Symbol, boolean>();
 const tagCache = new WeakMap<ts.Symbol, boolean>();
 const perChecker = new WeakMap<ts.TypeChecker, ProxyTypes>();
 
-export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi = ts): ProxyTypes {
+export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTypes {
   let known = perChecker.get(checker);
   if (known === undefined) {
     known = createProxyTypes(checker, api);

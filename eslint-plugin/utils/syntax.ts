@@ -1,6 +1,18 @@
 /** Questions about the syntax around a node that several rules ask. */
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 
+export type FunctionNode = TSESTree.FunctionDeclaration | TSESTree.FunctionExpression | TSESTree.ArrowFunctionExpression;
+
+const FUNCTIONS = new Set<string>([
+  AST_NODE_TYPES.FunctionDeclaration,
+  AST_NODE_TYPES.FunctionExpression,
+  AST_NODE_TYPES.ArrowFunctionExpression,
+]);
+
+export function isFunction(node: TSESTree.Node): node is FunctionNode {
+  return FUNCTIONS.has(node.type);
+}
+
 type TypeWrapper = TSESTree.TSAsExpression | TSESTree.TSNonNullExpression | TSESTree.TSSatisfiesExpression | TSESTree.TSTypeAssertion;
 
 const TYPE_WRAPPERS = new Set<string>([
@@ -30,13 +42,7 @@ export function outermostWrapper(node: TSESTree.Node): TSESTree.Node {
 /** Whether `await` may be written at the node: in an async function, or at the top level of a module. */
 export function isAsyncContext(node: TSESTree.Node, sourceType: string): boolean {
   for (let parent = node.parent; parent; parent = parent.parent) {
-    if (
-      parent.type === AST_NODE_TYPES.FunctionDeclaration ||
-      parent.type === AST_NODE_TYPES.FunctionExpression ||
-      parent.type === AST_NODE_TYPES.ArrowFunctionExpression
-    ) {
-      return parent.async;
-    }
+    if (isFunction(parent)) return parent.async;
   }
   return sourceType === 'module';
 }

@@ -47,17 +47,22 @@ ruleTester.run('no-mutate-ref-proxy', rule, {
     { name: 'a copy of the borrowed value', code: `${HEAD}\nconst copy = structuredClone(extract(r)) as Doc;\ncopy.id = 'x';\ncopy.items.push(1);` },
     { name: 'an alias reassigned before the write', code: `${HEAD}\nlet loose: any = r;\nloose = { id: '' };\nloose.id = 'y';` },
     { name: 'the borrow variable itself reassigned', code: `${HEAD}\nlet view = borrow(owner);\nview = borrow(owner);\nuse(view);` },
+    {
+      name: "a look-alike of the package's ownership tag",
+      code: `declare const tag: unique symbol;\ninterface OwnershipTag<K> { readonly [tag]: K }\ndeclare const r: { items: number[] } & OwnershipTag<'ref'>;\n(r as any).items = [];\nr.items.push(1);`,
+    },
   ],
   invalid: [
     {
       name: 'assignments through a cast: plain, compound, update, delete and destructuring',
-      code: `${HEAD}\n(r as any).id = 'x';\n(r.nested as { n: number }).n += 1;\n(r as any).nested.n++;\ndelete (r as any).nested;\n[(r as Doc).id] = ['z'];`,
+      code: `${HEAD}\n(r as any).id = 'x';\n(r.nested as { n: number }).n += 1;\n(r as any).nested.n++;\ndelete (r as any).nested;\n[(r as Doc).id] = ['z'];\nfor ((r as any).id of ['a']) use(r);`,
       errors: [
         write(4, 1, '(r as any).id'),
         write(5, 1, '(r.nested as { n: number }).n'),
         write(6, 1, '(r as any).nested.n'),
         write(7, 8, '(r as any).nested'),
         write(8, 2, '(r as Doc).id'),
+        write(9, 6, '(r as any).id'),
       ],
     },
     {
