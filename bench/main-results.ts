@@ -16,6 +16,8 @@ export interface BenchResults {
   readonly format: 1;
   readonly engine: EngineName;
   readonly quick: boolean;
+  /** The command-line arguments of the run, to reproduce it. */
+  readonly args: readonly string[];
   readonly date: string;
   readonly environment: {
     readonly node: string;

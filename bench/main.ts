@@ -41,6 +41,7 @@ async function measure(settings: Settings, plan: Plan): Promise<Measured> {
       format: 1,
       engine: plan.engine,
       quick: settings.quick,
+      args: process.argv.slice(2),
       date: new Date().toISOString(),
       environment: {
         node: process.versions.node,

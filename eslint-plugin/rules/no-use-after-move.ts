@@ -1,7 +1,14 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { flowFacts } from '../utils/code-path-flow.js';
 import { createRule } from '../utils/create-rule.js';
-import { ownershipFlow, taskMethodsSchema, variableKinds, type Ending, type OwnershipEvent, type TaskMethodsOption } from '../utils/ownership-flow.js';
+import {
+  ownershipFlow,
+  taskMethodsSchema,
+  variableKinds,
+  type Ending,
+  type OwnershipEvent,
+  type TaskMethodsOption,
+} from '../utils/ownership-flow.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 type Variable = TSESLint.Scope.Variable;

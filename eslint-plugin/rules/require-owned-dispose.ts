@@ -75,8 +75,22 @@ export default createRule<[TaskMethodsOption], MessageIds>({
       return contextual !== undefined && tools.proxies.ownershipOf(contextual) === 'owned';
     }
 
-    /** The read hands the owner on: returned, stored elsewhere, or passed to a function that takes owners. */
+    const handingOn = new Map<TSESTree.Identifier, boolean>();
+
+    /**
+     * The read hands the owner on: returned, stored elsewhere, or passed to a
+     * function that takes owners. Remembered: the analysis passes over loops more than once.
+     */
     function handsOn(node: TSESTree.Identifier): boolean {
+      let answer = handingOn.get(node);
+      if (answer === undefined) {
+        answer = readHandsOn(node);
+        handingOn.set(node, answer);
+      }
+      return answer;
+    }
+
+    function readHandsOn(node: TSESTree.Identifier): boolean {
       for (let value = outermostWrapper(node); ; ) {
         const parent = value.parent;
         if (parent === undefined) return false;

@@ -51,9 +51,9 @@ export function recordCodePaths<E>(hooks: CodePathHooks<E>): CodePathRecorder<E>
       top()?.current.push(segment);
     },
     onCodePathSegmentEnd(segment: Segment): void {
-      const current = top()?.current;
-      const at = current?.indexOf(segment) ?? -1;
-      if (at >= 0) current?.splice(at, 1);
+      const current = top()?.current ?? [];
+      const at = current.indexOf(segment);
+      if (at >= 0) current.splice(at, 1);
     },
   };
 

@@ -62,7 +62,7 @@ export const taskMethodsSchema = {
       type: 'array',
       items: { type: 'string', minLength: 1 },
       uniqueItems: true,
-      description: `Further functions or methods that send their arguments after the first to a task, besides ${DEFAULT_TASK_METHODS.join(', ')}.`,
+      description: `Functions or methods that send their arguments after the first to a task, besides ${DEFAULT_TASK_METHODS.join(', ')}.`,
     },
   },
 } as const;

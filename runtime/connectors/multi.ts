@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ReferencePolicy } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ReferencePolicy, StartedPut } from '../connector.js';
 import { connectorFromConfig, registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, describeKey } from '../errors.js';
 
@@ -172,6 +172,17 @@ export class MultiConnector implements Connector, TaggedPut {
 
   putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     return this.putBatchWith(data, {});
+  }
+
+  /** Routes by size like `put`; only possible when the chosen connector can start a write itself. */
+  startPut(data: Uint8Array): StartedPut {
+    const route = this.#choose('startPut', data.byteLength, []);
+    const connector = route.connector as Connector;
+    if (connector.startPut === undefined) {
+      throw new MultiConnectorError('startPut', `connector '${route.name}' (${connector.kind}) cannot start a write synchronously`, { size: data.byteLength, candidates: [route.name] });
+    }
+    const started = connector.startPut(data);
+    return { key: wrapKey(route, started.key), written: started.written };
   }
 
   async putWith(data: Uint8Array, options: PutOptions): Promise<Key> {

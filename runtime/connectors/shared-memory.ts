@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CloseOptions, Connector, ConnectorConfig, Key } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 import { createSegment, payloadOf } from './shared-memory-segment.js';
@@ -74,6 +74,11 @@ export class SharedMemoryConnector implements Connector {
 
   putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     return settle(() => this.#put('putBatch', data));
+  }
+
+  /** The segment is written and announced before this returns, so the write is already done. */
+  startPut(data: Uint8Array): StartedPut {
+    return { key: this.#put('startPut', [data])[0] as Key, written: Promise.resolve() };
   }
 
   async get(key: Key): Promise<Uint8Array | undefined> {
