@@ -1,6 +1,7 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
 import type { DeclarationSite } from '../utils/declaration-site.js';
+import { isAsyncContext } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 const SIMPLE_OPERAND = new Set<string>([AST_NODE_TYPES.CallExpression, AST_NODE_TYPES.ChainExpression]);
@@ -14,20 +15,6 @@ function isTracked(site: DeclarationSite): boolean {
 function memberName(callee: TSESTree.Expression): string | undefined {
   if (callee.type !== AST_NODE_TYPES.MemberExpression || callee.computed) return undefined;
   return callee.property.type === AST_NODE_TYPES.Identifier ? callee.property.name : undefined;
-}
-
-function isAsyncContext(node: TSESTree.Node, sourceType: string): boolean {
-  for (let parent = node.parent; parent; parent = parent.parent) {
-    if (
-      parent.type === AST_NODE_TYPES.FunctionDeclaration ||
-      parent.type === AST_NODE_TYPES.FunctionExpression ||
-      parent.type === AST_NODE_TYPES.ArrowFunctionExpression
-    ) {
-      return parent.async;
-    }
-  }
-  // Top level: `await` is allowed in modules only.
-  return sourceType === 'module';
 }
 
 export default createRule({

@@ -1,5 +1,6 @@
 import { AST_NODE_TYPES, ASTUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
+import { isFunction } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 type Loop =
@@ -8,12 +9,6 @@ type Loop =
   | TSESTree.ForOfStatement
   | TSESTree.WhileStatement
   | TSESTree.DoWhileStatement;
-
-const FUNCTIONS = new Set<string>([
-  AST_NODE_TYPES.FunctionDeclaration,
-  AST_NODE_TYPES.FunctionExpression,
-  AST_NODE_TYPES.ArrowFunctionExpression,
-]);
 
 /** The loop, when `child` is a part of it that runs on every iteration (not a for-of's iterable or a for's init). */
 function repeatingLoop(parent: TSESTree.Node, child: TSESTree.Node): Loop | undefined {
@@ -34,7 +29,7 @@ function repeatingLoop(parent: TSESTree.Node, child: TSESTree.Node): Loop | unde
 /** Loops around the node, innermost first, up to the enclosing function: a callback runs when someone calls it. */
 function enclosingLoops(node: TSESTree.Node): Loop[] {
   const loops: Loop[] = [];
-  for (let child = node, parent = node.parent; parent && !FUNCTIONS.has(parent.type); child = parent, parent = parent.parent) {
+  for (let child = node, parent = node.parent; parent && !isFunction(parent); child = parent, parent = parent.parent) {
     const loop = repeatingLoop(parent, child);
     if (loop !== undefined) loops.push(loop);
   }
