@@ -1,6 +1,7 @@
-import { typeOrValueSpecifiersSchema, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
+import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
+import { specifierOptionSchema } from '../utils/specifier-option.js';
 import type { DeclarationSite } from '../utils/declaration-site.js';
 import { helperMessages, helperSuggestions, type PackageHelper } from '../utils/helper-fix.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
@@ -42,18 +43,7 @@ export default createRule<Options, 'cloneProxy' | 'cloneContainsProxy' | keyof t
         '`{{callee}}` structured-clones its argument, which holds a proxy: cloning throws DataCloneError at run time. Send `encodeProxies(…)` and decode on the other side.',
       ...helperMessages,
     },
-    schema: [
-      {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          additionalFunctions: {
-            ...typeOrValueSpecifiersSchema,
-            description: 'Further functions that structured-clone their first argument (a worker pool of your own, say).',
-          },
-        },
-      },
-    ],
+    schema: specifierOptionSchema('additionalFunctions', 'Further functions that structured-clone their first argument (a worker pool of your own, say).'),
   },
   defaultOptions: [{ additionalFunctions: [] }],
   create(context, [{ additionalFunctions = [] }]) {

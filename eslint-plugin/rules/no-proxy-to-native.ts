@@ -1,6 +1,7 @@
-import { typeOrValueSpecifiersSchema, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
+import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
+import { specifierOptionSchema } from '../utils/specifier-option.js';
 import type { DeclarationSite } from '../utils/declaration-site.js';
 import { helperMessages, helperSuggestions } from '../utils/helper-fix.js';
 import { typedRuleTools, type CallNode } from '../utils/typed-rule.js';
@@ -59,18 +60,7 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
         '`{{callee}}` needs real objects, and this argument holds a proxy (it fails internal-slot checks or is read element by element through traps). Extract the proxies first.',
       ...helperMessages,
     },
-    schema: [
-      {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          additionalFunctions: {
-            ...typeOrValueSpecifiersSchema,
-            description: 'Further functions whose arguments must be real objects, not proxies.',
-          },
-        },
-      },
-    ],
+    schema: specifierOptionSchema('additionalFunctions', 'Further functions whose arguments must be real objects, not proxies.'),
   },
   defaultOptions: [{ additionalFunctions: [] }],
   create(context, [{ additionalFunctions = [] }]) {

@@ -1,7 +1,8 @@
-import { typeOrValueSpecifiersSchema, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
+import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES } from '@typescript-eslint/utils';
 import ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
+import { specifierOptionSchema } from '../utils/specifier-option.js';
 import { originOf } from '../utils/declaration-site.js';
 import { typedRuleTools, type CallNode } from '../utils/typed-rule.js';
 
@@ -38,18 +39,7 @@ export default createRule<Options, 'plainParameter'>({
       plainParameter:
         'A proxy is passed to parameter `{{parameter}}` of `{{callee}}`, which is typed as the plain value: annotate it `ProxyOr<…>` if proxies are welcome, or pass `extract(…)`.',
     },
-    schema: [
-      {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          allow: {
-            ...typeOrValueSpecifiersSchema,
-            description: 'Functions known to handle proxies although their parameters are typed plainly.',
-          },
-        },
-      },
-    ],
+    schema: specifierOptionSchema('allow', 'Functions known to handle proxies although their parameters are typed plainly.'),
   },
   defaultOptions: [{ allow: [] }],
   create(context, [{ allow = [] }]) {
