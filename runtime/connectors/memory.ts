@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
-import { ConfigError, ConnectorError } from '../errors.js';
+import { ConnectorError } from '../errors.js';
+import { settle, spaceOption } from './in-process.js';
 
 export interface MemoryConnectorOptions {
   /**
@@ -41,7 +42,7 @@ export class MemoryConnector implements Connector {
   #closed = false;
 
   constructor(options: MemoryConnectorOptions = {}) {
-    this.space = spaceOption(options.space) ?? randomUUID();
+    this.space = spaceOption(options.space, 'memory') ?? randomUUID();
   }
 
   put(data: Uint8Array): Promise<Key> {
@@ -137,18 +138,7 @@ export class MemoryConnector implements Connector {
   }
 }
 
-/** Runs synchronous work behind the async interface so that its errors become rejections, as callers expect. */
-function settle<T>(work: () => T): Promise<T> {
-  return new Promise((resolve) => resolve(work()));
-}
-
-function spaceOption(space: unknown): string | undefined {
-  if (space === undefined) return undefined;
-  if (typeof space === 'string' && space !== '') return space;
-  throw new ConfigError(`memory connector: option 'space' must be a non-empty string, got ${JSON.stringify(space)}`);
-}
-
 registerConnectorKind(
-  { kind: 'memory', fromOptions: (options) => new MemoryConnector({ space: spaceOption(options.space) }) },
+  { kind: 'memory', fromOptions: (options) => new MemoryConnector({ space: spaceOption(options.space, 'memory') }) },
   { builtin: true },
 );

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
+import { settle, spaceOption } from './in-process.js';
 import { createSegment, payloadOf } from './shared-memory-segment.js';
 import { isSpaceId, joinSpace, processOf, type Member } from './shared-memory-space.js';
 
@@ -63,7 +64,7 @@ export class SharedMemoryConnector implements Connector {
   #closed = false;
 
   constructor(options: SharedMemoryConnectorOptions = {}) {
-    this.space = spaceOption(options.space) ?? randomUUID();
+    this.space = spaceOption(options.space, 'shared-memory') ?? randomUUID();
     this.answerTimeoutMs = timeoutOption(options.answerTimeoutMs) ?? DEFAULT_ANSWER_TIMEOUT_MS;
     this.#member = joinSpace(this.space);
   }
@@ -161,17 +162,6 @@ export class SharedMemoryConnector implements Connector {
   }
 }
 
-/** Runs synchronous work behind the async interface so that its errors become rejections, as callers expect. */
-function settle<T>(work: () => T): Promise<T> {
-  return new Promise((resolve) => resolve(work()));
-}
-
-function spaceOption(space: unknown): string | undefined {
-  if (space === undefined) return undefined;
-  if (typeof space === 'string' && space !== '') return space;
-  throw new ConfigError(`shared-memory connector: option 'space' must be a non-empty string, got ${JSON.stringify(space)}`);
-}
-
 function timeoutOption(timeout: unknown): number | undefined {
   if (timeout === undefined) return undefined;
   if (typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0) return timeout;
@@ -187,7 +177,7 @@ registerConnectorKind(
       if (!trusted && answerTimeoutMs !== undefined && answerTimeoutMs > DEFAULT_ANSWER_TIMEOUT_MS) {
         throw new DescriptorError(`shared-memory connector: answerTimeoutMs from elsewhere may be at most ${DEFAULT_ANSWER_TIMEOUT_MS} ms, got ${answerTimeoutMs}`);
       }
-      return new SharedMemoryConnector({ space: spaceOption(options.space), answerTimeoutMs });
+      return new SharedMemoryConnector({ space: spaceOption(options.space, 'shared-memory'), answerTimeoutMs });
     },
   },
   { builtin: true },
