@@ -15,7 +15,9 @@ export const FIXTURE_DIR = fileURLToPath(new URL('./fixtures', import.meta.url))
 export const FIXTURE_FILE = 'file.ts';
 
 /** What the fixture project needs to type-check linted code against this package's sources. */
-export const parserOptions = { project: './tsconfig.json', tsconfigRootDir: FIXTURE_DIR };
+// With CI=true typescript-eslint would infer a single run and build one program from disk, which then
+// cannot see the text these tests lint in place of file.ts: ask for the watch-style program always.
+export const parserOptions = { project: './tsconfig.json', tsconfigRootDir: FIXTURE_DIR, disallowAutomaticSingleRunInference: true };
 
 export const ruleTester = new RuleTester({
   defaultFilenames: { ts: FIXTURE_FILE, tsx: 'unused.tsx' },
