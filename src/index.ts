@@ -35,13 +35,13 @@ export {
   type ProxyCreateOptions,
   type ProxyFromKeyOptions,
   type Proxiable,
+  type PutOptions,
 } from '../runtime/store.js';
 export type { MetricsSnapshot, OperationMetrics } from '../runtime/metrics.js';
 export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';
 export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
-export { encodeProxies, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
+export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
 export { resolveAll } from '../runtime/prefetch.js';
-export { encodeProxiesAsync } from '../runtime/references.js';
 export {
   autoProxy,
   autoProxyEach,
@@ -50,7 +50,6 @@ export {
   DEFAULT_AUTO_PROXY_THRESHOLD,
   type AutoProxyConfig,
 } from '../runtime/auto-proxy.js';
-export type { PutOptions } from '../runtime/store.js';
 export {
   ContextLifetime,
   LeaseLifetime,
