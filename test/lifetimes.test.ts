@@ -11,15 +11,14 @@ import {
   LeaseLifetime,
   LifetimeClosedError,
   LifetimeEvictionError,
-  MemoryConnector,
   ProxyResolveError,
   StaticLifetime,
   Store,
   proxy,
   resolveAsync,
-  type Connector,
   type Key,
 } from '../src/index.js';
+import { countingConnector, type CountingHooks } from './helpers/counting-connector.js';
 
 // The fixtures import the package by name, i.e. the build in dist/ (npm test builds first).
 const fixture = (name: string): string => path.join(import.meta.dirname, 'fixtures', name);
@@ -29,41 +28,12 @@ interface Counted {
   live: () => number;
 }
 
-/**
- * A memory connector that knows how many objects it holds. `hooks` lets a test
- * fail an eviction or hold a put until it says so.
- */
-function countingStore(name: string, hooks: { evict?: (key: Key) => void; beforePut?: () => Promise<void> } = {}): Counted {
-  const inner = new MemoryConnector();
-  const keys = new Set<string>();
-  const connector: Connector = {
-    kind: inner.kind,
-    put: async (d) => {
-      await hooks.beforePut?.();
-      const key = await inner.put(d);
-      keys.add(key as string);
-      return key;
-    },
-    putBatch: async (d) => {
-      const put = await inner.putBatch(d);
-      for (const key of put) keys.add(key as string);
-      return put;
-    },
-    get: (k) => inner.get(k),
-    getBatch: (k) => inner.getBatch(k),
-    getSync: (k) => inner.getSync(k),
-    exists: (k) => inner.exists(k),
-    evict: async (k) => {
-      hooks.evict?.(k);
-      await inner.evict(k);
-      keys.delete(k as string);
-    },
-    config: () => inner.config(),
-    close: (o) => inner.close(o),
-  };
+/** A store over a counting connector; `hooks` lets a test fail an eviction or hold a put until it says so. */
+function countingStore(name: string, hooks: CountingHooks = {}): Counted {
+  const { connector, live } = countingConnector(hooks);
   const store = new Store(name, connector, { populateTarget: false });
   stores.push(store);
-  return { store, live: () => keys.size };
+  return { store, live };
 }
 
 const stores: Store[] = [];
@@ -174,7 +144,7 @@ describe('ContextLifetime', () => {
   it('a failed eviction names the key and store; the other keys are still evicted', async () => {
     const failing = new Set<Key>();
     const { store, live } = countingStore('ctx-fail', {
-      evict: (key) => {
+      beforeEvict: (key) => {
         if (failing.has(key)) throw new Error('disk on fire');
       },
     });

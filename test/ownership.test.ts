@@ -6,7 +6,6 @@ import {
   BorrowError,
   DescriptorError,
   InvalidReferenceError,
-  MemoryConnector,
   NonProxiableTypeError,
   OwnershipError,
   Store,
@@ -27,44 +26,20 @@ import {
   release,
   resolveAsync,
   update,
-  type Connector,
   type Key,
   type OwnedProxy,
   type RefMutProxy,
   type RefProxy,
 } from '../src/index.js';
+import { countingConnector } from './helpers/counting-connector.js';
 
-/** A memory connector that knows how many objects it holds, so tests can tell the store is empty. */
+/** A store over a counting connector, so tests can tell the store is empty. */
 function countingStore(name: string, options: ConstructorParameters<typeof Store>[2] = {}): { store: Store; live: () => number } {
-  const inner = new MemoryConnector();
-  const keys = new Set<string>();
-  const connector: Connector = {
-    kind: inner.kind,
-    put: async (d) => {
-      const key = await inner.put(d);
-      keys.add(key as string);
-      return key;
-    },
-    putBatch: async (d) => {
-      const put = await inner.putBatch(d);
-      for (const key of put) keys.add(key as string);
-      return put;
-    },
-    get: (k) => inner.get(k),
-    getBatch: (k) => inner.getBatch(k),
-    getSync: (k) => inner.getSync(k),
-    exists: (k) => inner.exists(k),
-    evict: async (k) => {
-      await inner.evict(k);
-      keys.delete(k as string);
-    },
-    config: () => inner.config(),
-    close: (o) => inner.close(o),
-  };
+  const { connector, live } = countingConnector();
   // Registered, so descriptors decoded here reach this very store (and its count).
   const store = new Store(name, connector, { register: true, ...options });
   stores.push(store);
-  return { store, live: () => keys.size };
+  return { store, live };
 }
 
 const stores: Store[] = [];
