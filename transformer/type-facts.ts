@@ -3,7 +3,7 @@
  * value could be turned into a proxy, whether it is one already.
  */
 import type * as ts from 'typescript';
-import type { ProxyTypes } from '../eslint-plugin/utils/proxy-types.js';
+import { primitiveFlags, type ProxyTypes } from '../eslint-plugin/utils/proxy-types.js';
 import type { TypeScript } from './typescript-api.js';
 
 export interface TypeFacts {
@@ -21,16 +21,7 @@ export interface TypeFacts {
 
 export function createTypeFacts(ts: TypeScript, checker: ts.TypeChecker, types: ProxyTypes): TypeFacts {
   const { TypeFlags } = ts;
-  const PRIMITIVE =
-    TypeFlags.StringLike |
-    TypeFlags.NumberLike |
-    TypeFlags.BigIntLike |
-    TypeFlags.BooleanLike |
-    TypeFlags.EnumLike |
-    TypeFlags.ESSymbolLike |
-    TypeFlags.VoidLike |
-    TypeFlags.Null |
-    TypeFlags.Never;
+  const PRIMITIVE = primitiveFlags(ts);
 
   function nothingToProxy(type: ts.Type): boolean {
     if (type.isUnion()) return type.types.every(nothingToProxy);

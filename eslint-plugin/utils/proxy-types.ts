@@ -72,13 +72,9 @@ export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTy
   return known;
 }
 
-function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTypes {
-  const { TypeFlags, SymbolFlags, ObjectFlags, SignatureKind, SyntaxKind } = api;
-  const NEVER_PROXY =
-    TypeFlags.Any |
-    TypeFlags.Unknown |
-    TypeFlags.Never |
-    TypeFlags.NonPrimitive |
+/** Type flags of values that are not objects (and `never`): an ES Proxy can never stand for them. */
+export function primitiveFlags({ TypeFlags }: TypeScriptApi): number {
+  return (
     TypeFlags.StringLike |
     TypeFlags.NumberLike |
     TypeFlags.BigIntLike |
@@ -86,7 +82,14 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     TypeFlags.EnumLike |
     TypeFlags.ESSymbolLike |
     TypeFlags.VoidLike |
-    TypeFlags.Null;
+    TypeFlags.Null |
+    TypeFlags.Never
+  );
+}
+
+function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTypes {
+  const { TypeFlags, SymbolFlags, ObjectFlags, SignatureKind, SyntaxKind } = api;
+  const NEVER_PROXY = primitiveFlags(api) | TypeFlags.Any | TypeFlags.Unknown | TypeFlags.NonPrimitive;
   const OPEN = TypeFlags.Any | TypeFlags.Unknown | TypeFlags.Instantiable;
 
   const proxyCache = new WeakMap<ts.Type, boolean>();
