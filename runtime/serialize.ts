@@ -44,7 +44,14 @@ import { DefaultSerializer, deserialize as v8Deserialize, serialize as v8Seriali
 import { classNameOf, hasRegisteredClasses, prototypeForClass } from './class-registry.js';
 import { SerializationError } from './errors.js';
 
-export type Serializer = (obj: unknown) => Uint8Array;
+/**
+ * `allocate`, when given, is where the output may be written instead of a new
+ * buffer (a connector's `allocate`): the frame then needs no second copy on its
+ * way into the store. A serializer may ignore it.
+ */
+export type Serializer = (obj: unknown, allocate?: Allocate) => Uint8Array;
+/** `size` writable bytes, starting 8-aligned within their buffer. */
+export type Allocate = (size: number) => Uint8Array;
 export type Deserializer = (data: Uint8Array) => unknown;
 
 const HEADER_SIZE = 16;
@@ -120,17 +127,17 @@ const utf8Encoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF that belongs to the string; fatal turns corrupt text into an error.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-export const serialize: Serializer = (obj) => {
+export const serialize: Serializer = (obj, allocate) => {
   if (typeof obj === 'string' && isWellFormed(obj)) {
-    return encodeString(obj);
+    return encodeString(obj, allocate);
   }
   if (ArrayBuffer.isView(obj)) {
     const tag = viewTags.get(Object.getPrototypeOf(obj) as object);
     if (tag !== undefined) {
-      return encodeBytes(tag, obj.buffer, obj.byteOffset, obj.byteLength);
+      return encodeBytes(tag, obj.buffer, obj.byteOffset, obj.byteLength, allocate);
     }
   } else if (isArrayBuffer(obj)) {
-    return encodeBytes(Tag.ArrayBuffer, obj, 0, obj.byteLength);
+    return encodeBytes(Tag.ArrayBuffer, obj, 0, obj.byteLength, allocate);
   }
   return encodeStructured(obj);
 };
@@ -146,14 +153,31 @@ export const deserialize: Deserializer = (data) => {
 
 // ---------------------------------------------------------------- framing
 
-function allocateFrame(tag: number, payloadLength: number): Uint8Array {
+function allocateFrame(tag: number, payloadLength: number, allocate: Allocate | undefined): Uint8Array {
+  const size = HEADER_SIZE + payloadLength;
+  const frame = allocate === undefined ? newFrame(size) : allocated(allocate, size);
+  writeHeader(frame, tag);
+  return frame;
+}
+
+function newFrame(size: number): Uint8Array {
   // allocUnsafeSlow skips zero-filling (every byte gets written) and gives the frame its own
   // ArrayBuffer at offset 0, which keeps the payload aligned. The Buffer is unwrapped because
   // Buffer#slice returns a view, a trap for callers who expect Uint8Array#slice to copy.
   // Small frames come from the JS heap instead: an external allocation costs microseconds, more than zeroing a few KB.
-  const size = HEADER_SIZE + payloadLength;
-  const frame = size < SMALL_FRAME ? new Uint8Array(size) : new Uint8Array(Buffer.allocUnsafeSlow(size).buffer);
-  writeHeader(frame, tag);
+  return size < SMALL_FRAME ? new Uint8Array(size) : new Uint8Array(Buffer.allocUnsafeSlow(size).buffer);
+}
+
+function misfit(frame: unknown): string {
+  return frame instanceof Uint8Array ? `${frame.byteLength} bytes at offset ${frame.byteOffset}` : typeNameOf(frame);
+}
+
+function allocated(allocate: Allocate, size: number): Uint8Array {
+  const frame = allocate(size);
+  // A misfit would write past the memory it was given, or decode its typed arrays by copy.
+  if (!(frame instanceof Uint8Array) || frame.byteLength !== size || frame.byteOffset % 8 !== 0) {
+    throw new SerializationError(`allocate(${size}) must return a Uint8Array of exactly ${size} bytes starting 8-aligned, got ${misfit(frame)}`);
+  }
   return frame;
 }
 
@@ -196,14 +220,14 @@ function readHeader(data: Uint8Array): number {
 
 // ---------------------------------------------------------------- raw payloads
 
-function encodeBytes(tag: number, buffer: ArrayBufferLike, byteOffset: number, byteLength: number): Uint8Array {
-  const frame = allocateFrame(tag, byteLength);
+function encodeBytes(tag: number, buffer: ArrayBufferLike, byteOffset: number, byteLength: number, allocate: Allocate | undefined): Uint8Array {
+  const frame = allocateFrame(tag, byteLength, allocate);
   frame.set(new Uint8Array(buffer, byteOffset, byteLength), HEADER_SIZE);
   return frame;
 }
 
-function encodeString(text: string): Uint8Array {
-  const frame = allocateFrame(Tag.String, Buffer.byteLength(text, 'utf8'));
+function encodeString(text: string, allocate: Allocate | undefined): Uint8Array {
+  const frame = allocateFrame(Tag.String, Buffer.byteLength(text, 'utf8'), allocate);
   utf8Encoder.encodeInto(text, frame.subarray(HEADER_SIZE));
   return frame;
 }

@@ -4,7 +4,7 @@ import { connectorFromConfig } from './connector-kinds.js';
 import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey } from './errors.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { metadataOf, proxy } from './proxy.js';
-import { deserialize as defaultDeserialize, serialize as defaultSerialize, type Deserializer, type Serializer } from './serialize.js';
+import { deserialize as defaultDeserialize, serialize as defaultSerialize, type Allocate, type Deserializer, type Serializer } from './serialize.js';
 import { classNameOf } from './class-registry.js';
 import { registerStore, unregisterStore } from './registry.js';
 import { storeFactory } from './store-factory.js';
@@ -69,6 +69,7 @@ export class Store {
   readonly connector: Connector;
   readonly populateTarget: boolean;
   readonly #serialize: Serializer;
+  readonly #allocate: Allocate | undefined;
   readonly #deserialize: Deserializer;
   readonly #customSerializer: boolean;
   readonly #cacheSize: number;
@@ -92,6 +93,7 @@ export class Store {
     this.connector = connector;
     this.populateTarget = options.populateTarget ?? true;
     this.#serialize = options.serializer ?? defaultSerialize;
+    this.#allocate = connector.allocate?.bind(connector);
     this.#deserialize = options.deserializer ?? defaultDeserialize;
     this.#customSerializer = options.serializer !== undefined;
     this.#cacheSize = cacheSize;
@@ -131,14 +133,19 @@ export class Store {
     return this.#closed;
   }
 
-  /** Serialized bytes of `obj`, ready for a connector. */
+  /**
+   * Serialized bytes of `obj`, ready for this store's connector. When the
+   * connector can `allocate`, they may already lie in its memory, where a put
+   * adopts them without a copy.
+   */
   serialize(obj: unknown): Uint8Array {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     let bytes: Uint8Array;
     try {
-      bytes = this.#serialize(obj);
+      bytes = this.#serialize(obj, this.#allocate);
     } catch (error) {
-      if (error instanceof SerializationError) throw error;
+      // A connector's allocate may fail on its own account (closed, out of memory): that is not the value's fault.
+      if (error instanceof SerializationError || error instanceof ConnectorError) throw error;
       throw new SerializationError(`store '${this.name}': cannot serialize value: ${(error as Error).message}`, { cause: error });
     }
     this.#metrics?.record('serialize', performance.now() - t0, bytes.byteLength);

@@ -28,8 +28,13 @@ const LIVE = 0;
 const EVICTED = 1;
 const HEADER_BYTES = 8;
 
+/** A live segment of `size` zeroed bytes, for a writer that fills it in place. */
+export function allocateSegment(size: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER_BYTES + size);
+}
+
 export function createSegment(data: Uint8Array): SharedArrayBuffer {
-  const segment = new SharedArrayBuffer(HEADER_BYTES + data.byteLength);
+  const segment = allocateSegment(data.byteLength);
   // Plain writes suffice: no other thread can reach the segment before it is
   // posted, and a message orders everything its sender did before posting it
   // ahead of everything its receiver does after taking it.

@@ -3,7 +3,7 @@ import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 import { settle, spaceOption } from './in-process.js';
-import { createSegment, payloadOf } from './shared-memory-segment.js';
+import { allocateSegment, createSegment, payloadOf } from './shared-memory-segment.js';
 import { isSpaceId, joinSpace, processOf, type Member } from './shared-memory-space.js';
 
 export interface SharedMemoryConnectorOptions {
@@ -46,7 +46,9 @@ const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
  *   (postMessage, a piscina task's result), or an Atomics operation on the same
  *   memory. Concurrent unsynchronized writes and reads race (torn values, not crashes).
  * - `put` copies its input once into a new segment; later changes to the input
- *   do not reach the store. So in the putting thread, a proxy from
+ *   do not reach the store. The exception is a payload from `allocate`, which
+ *   the put adopts: the store's serializer writes there, so a `Store` put
+ *   copies the value once in all. So in the putting thread, a proxy from
  *   `store.proxy(value)` resolves to `value` itself (populateTarget), not to the
  *   shared copy: pass `{ populateTarget: false }`, or read with `store.get`, to
  *   see what other threads write.
@@ -61,6 +63,8 @@ export class SharedMemoryConnector implements Connector {
   readonly #member: Member;
   /** Only these are evicted by `close({ clear: true })`; other instances on the space keep theirs. */
   readonly #stored = new Set<string>();
+  /** Payload views from `allocate` not yet put; a put adopts their segment instead of copying. */
+  readonly #allocated = new WeakSet<Uint8Array>();
   #closed = false;
 
   constructor(options: SharedMemoryConnectorOptions = {}) {
@@ -80,6 +84,20 @@ export class SharedMemoryConnector implements Connector {
   /** The segment is written and announced before this returns, so the write is already done. */
   startPut(data: Uint8Array): StartedPut {
     return { key: this.#put('startPut', [data])[0] as Key, written: Promise.resolve() };
+  }
+
+  /**
+   * A new segment's payload, to fill in place and then put: the put adopts the
+   * segment, so the bytes are written once. Until then no other thread sees it.
+   */
+  allocate(size: number): Uint8Array {
+    this.#assertOpen('allocate');
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new ConnectorError(this.kind, 'allocate', `size must be a non-negative whole number of bytes, got ${String(size)}`);
+    }
+    const payload = payloadOf(allocateSegment(size));
+    this.#allocated.add(payload);
+    return payload;
   }
 
   async get(key: Key): Promise<Uint8Array | undefined> {
@@ -137,7 +155,9 @@ export class SharedMemoryConnector implements Connector {
 
   #put(operation: string, data: readonly Uint8Array[]): Key[] {
     this.#assertOpen(operation);
-    const ids = this.#member.put(data.map(createSegment));
+    // An allocated payload is adopted once; putting the same array again stores a copy, like any other input.
+    const segments = data.map((d) => (this.#allocated.delete(d) ? (d.buffer as SharedArrayBuffer) : createSegment(d)));
+    const ids = this.#member.put(segments);
     for (const id of ids) this.#stored.add(id);
     return ids.map((id) => `${id}@${this.space}`);
   }

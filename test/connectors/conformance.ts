@@ -98,6 +98,30 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       expect(await connector.exists(started.key)).toBe(true);
     });
 
+    it('allocate, where offered, hands out 8-aligned bytes that put, putBatch and startPut store as written', async () => {
+      const connector = await make();
+      if (connector.allocate === undefined) {
+        expect(connector.kind).not.toBe('shared-memory');
+        return;
+      }
+      const fill = (size: number, seed: number): Uint8Array => {
+        const bytes = connector.allocate!(size);
+        expect(bytes.byteLength).toBe(size);
+        expect(bytes.byteOffset % 8).toBe(0);
+        bytes.set(payload(size, seed));
+        return bytes;
+      };
+      const single = await connector.put(fill(1 << 20, 1));
+      const batch = await connector.putBatch([fill(0, 2), fill(300, 3)]);
+      const started = connector.startPut?.(fill(64, 4));
+      await started?.written;
+      expectBytes(await connector.get(single), payload(1 << 20, 1));
+      expect((await connector.getBatch(batch)).map((b) => b?.byteLength)).toEqual([0, 300]);
+      expectBytes((await connector.getBatch(batch))[1], payload(300, 3));
+      if (started !== undefined) expectBytes(await connector.get(started.key), payload(64, 4));
+      expect(() => connector.allocate!(-1)).toThrow(ConnectorError);
+    });
+
     it('putBatch keeps input order; getBatch answers in key order with undefined for missing keys', async () => {
       const connector = await make();
       const data = [0, 1, 2, 3].map((i) => payload(100 + i * 1000, 10 + i));

@@ -101,6 +101,41 @@ describe('SharedMemoryConnector', () => {
     expect(Array.from(value)).toEqual([1, 2, 3]);
   });
 
+  it('stores a Store put in the segment the serializer wrote, with no second copy', async () => {
+    const connector = shm();
+    const given: Uint8Array[] = [];
+    const allocate = connector.allocate.bind(connector);
+    connector.allocate = (size) => {
+      const bytes = allocate(size);
+      given.push(bytes);
+      return bytes;
+    };
+    const s = store(connector);
+    const key = await s.put(new Float64Array(1000).fill(2.5));
+    expect(given).toHaveLength(1);
+    const stored = await connector.get(key);
+    expect(stored?.buffer).toBe(given[0]?.buffer);
+    expect(Array.from(s.getSync<Float64Array>(key)!.subarray(0, 2))).toEqual([2.5, 2.5]);
+  });
+
+  it('copies an allocated array put a second time, leaving the first object as it was', async () => {
+    const connector = shm();
+    const bytes = connector.allocate(16).fill(1);
+    const first = await connector.put(bytes);
+    const second = await connector.put(bytes);
+    bytes.fill(9);
+    expectBytes(await connector.get(first), new Uint8Array(16).fill(9));
+    expectBytes(await connector.get(second), new Uint8Array(16).fill(1));
+  });
+
+  it('refuses to allocate once closed, and a Store reports that as the ConnectorError it is', async () => {
+    const connector = shm();
+    const s = store(connector);
+    await connector.close();
+    expect(() => connector.allocate(8)).toThrow(/allocate.*closed/);
+    await expect(s.put(new Float64Array(4))).rejects.toBeInstanceOf(ConnectorError);
+  });
+
   it('answers missing for keys of another space, and refuses keys of another process or shape', async () => {
     const connector = shm();
     const other = shm();

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from '../../runtime/errors.js';
-import type { Deserializer, Serializer } from '../../runtime/serialize.js';
+import type { Allocate, Deserializer, Serializer } from '../../runtime/serialize.js';
 
 export interface SerializerPair {
   readonly serialize: Serializer;
@@ -131,8 +131,8 @@ export function mutatedEncoding(encodings: readonly Uint8Array[]): fc.Arbitrary<
     });
 }
 
-function expectRoundTrip(pair: SerializerPair, value: unknown): unknown {
-  const decoded = pair.deserialize(pair.serialize(value));
+function expectRoundTrip(pair: SerializerPair, value: unknown, allocate?: Allocate): unknown {
+  const decoded = pair.deserialize(pair.serialize(value, allocate));
   if (Buffer.isBuffer(value)) {
     // A Buffer may come back as a plain Uint8Array; the bytes are what must match.
     expect(decoded).toBeInstanceOf(Uint8Array);
@@ -160,6 +160,11 @@ export function describeSerializer(name: string, pair: SerializerPair, options: 
           expectRoundTrip(pair, value);
         });
       }
+
+      it('round-trips every sample written into memory a connector allocates (shared, at an offset)', () => {
+        const allocate: Allocate = (size) => new Uint8Array(new SharedArrayBuffer(size + 8), 8, size);
+        for (const [, value] of ALL_SAMPLES) expectRoundTrip(pair, value, allocate);
+      });
 
       it('keeps object identity: shared references and cycles', () => {
         const decoded = pair.deserialize(pair.serialize({ a: shared, b: shared, cycle: cyclic })) as {

@@ -128,6 +128,21 @@ describe('default serializer: byte layout', () => {
     }
   });
 
+  it('writes binary data and strings into the memory allocate gives, and round-trips from there', () => {
+    for (const value of [Float64Array.of(1.5, -2), Buffer.from('buf'), 'text é']) {
+      let given: Uint8Array | undefined;
+      const encoded = serialize(value, (size) => (given = new Uint8Array(new ArrayBuffer(size + 24), 24, size)));
+      expect(encoded).toBe(given);
+      expect(deserialize(encoded)).toEqual(value);
+    }
+  });
+
+  it('refuses memory from allocate of the wrong size or alignment, naming what came back', () => {
+    expect(() => serialize(Float64Array.of(1), (size) => new Uint8Array(size + 1))).toThrow(/exactly 24 bytes.*got 25 bytes at offset 0/);
+    expect(() => serialize(Float64Array.of(1), (size) => new Uint8Array(new ArrayBuffer(size + 4), 4, size))).toThrow(/8-aligned.*offset 4/);
+    expect(() => serialize('x', () => [] as unknown as Uint8Array)).toThrow(SerializationError);
+  });
+
   it('returns a plain Uint8Array, never a Buffer (whose slice would not copy)', () => {
     expect(Buffer.isBuffer(serialize(Buffer.from('x')))).toBe(false);
     expect(Buffer.isBuffer(serialize({ a: 1 }))).toBe(false);
