@@ -7,15 +7,19 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Time several async cases `reps` times each, interleaved (a, b, a, b, …) so that
- * drift in machine load hits every case alike. Returns per-case milliseconds.
+ * Time several async cases `reps` times each, interleaved so that drift in
+ * machine load hits every case alike. The order rotates every round (a b c,
+ * b c a, c a b, …): a case that leaves garbage or cold memory behind then
+ * burdens each of the others in turn, not always the one after it. Returns
+ * per-case milliseconds.
  */
 export async function timeMany(cases: readonly (() => Promise<void>)[], reps: number, warmup = 2): Promise<number[][]> {
   const times = cases.map(() => [] as number[]);
   for (let rep = 0; rep < reps + warmup; rep++) {
-    for (const [i, run] of cases.entries()) {
+    for (let step = 0; step < cases.length; step++) {
+      const i = (rep + step) % cases.length;
       const t0 = performance.now();
-      await run();
+      await (cases[i] as () => Promise<void>)();
       if (rep >= warmup) times[i]?.push(performance.now() - t0);
     }
   }

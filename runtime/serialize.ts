@@ -142,6 +142,39 @@ export const serialize: Serializer = (obj, allocate) => {
   return encodeStructured(obj);
 };
 
+/** The built-in typed arrays, which `allocateTypedArray` can place inside a frame. */
+export type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+export interface TypedArrayClass<A extends TypedArray> {
+  readonly BYTES_PER_ELEMENT: number;
+  readonly prototype: A;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): A;
+}
+
+/**
+ * A typed array of `length` elements placed as the payload of a finished frame
+ * in memory from `allocate` (assumed zeroed, as a connector's is): the frame
+ * is what `serialize` would produce for the array once it is filled, so it can
+ * be stored as it is. Undefined for a constructor the format has no tag for.
+ */
+export function allocateTypedArray<A extends TypedArray>(ctor: TypedArrayClass<A>, length: number, allocate: Allocate): { readonly value: A; readonly frame: Uint8Array } | undefined {
+  const tag = viewTags.get(ctor.prototype);
+  if (tag === undefined || tag === Tag.Buffer || tag === Tag.DataView) return undefined;
+  const frame = allocateFrame(tag, length * ctor.BYTES_PER_ELEMENT, allocate);
+  return { value: new ctor(frame.buffer, frame.byteOffset + HEADER_SIZE, length), frame };
+}
+
 export const deserialize: Deserializer = (data) => {
   const tag = readHeader(data);
   const decode = decoders.get(tag);

@@ -4,7 +4,16 @@ import { connectorFromConfig } from './connector-kinds.js';
 import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey } from './errors.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { metadataOf, proxy } from './proxy.js';
-import { deserialize as defaultDeserialize, serialize as defaultSerialize, type Allocate, type Deserializer, type Serializer } from './serialize.js';
+import {
+  allocateTypedArray,
+  deserialize as defaultDeserialize,
+  serialize as defaultSerialize,
+  type Allocate,
+  type Deserializer,
+  type Serializer,
+  type TypedArray,
+  type TypedArrayClass,
+} from './serialize.js';
 import { classNameOf } from './class-registry.js';
 import { registerStore, unregisterStore } from './registry.js';
 import { storeFactory } from './store-factory.js';
@@ -70,6 +79,8 @@ export class Store {
   readonly populateTarget: boolean;
   readonly #serialize: Serializer;
   readonly #allocate: Allocate | undefined;
+  /** Arrays from `allocate` not yet stored, with the frame around each: their first put stores the frame as it is. */
+  readonly #framed = new WeakMap<object, Uint8Array>();
   readonly #deserialize: Deserializer;
   readonly #customSerializer: boolean;
   readonly #cacheSize: number;
@@ -140,6 +151,13 @@ export class Store {
    */
   serialize(obj: unknown): Uint8Array {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const framed = typeof obj === 'object' && obj !== null ? this.#framed.get(obj) : undefined;
+    if (framed !== undefined) {
+      // Once only: the frame becomes the stored object, and a second put must not store the same memory twice.
+      this.#framed.delete(obj as object);
+      this.#metrics?.record('serialize', performance.now() - t0, framed.byteLength);
+      return framed;
+    }
     let bytes: Uint8Array;
     try {
       bytes = this.#serialize(obj, this.#allocate);
@@ -150,6 +168,32 @@ export class Store {
     }
     this.#metrics?.record('serialize', performance.now() - t0, bytes.byteLength);
     return bytes;
+  }
+
+  /**
+   * A zeroed typed array to fill and then store. When the connector can
+   * allocate (shared memory) and the store uses the default serializer, the
+   * array already lies in the connector's memory, inside the frame a put
+   * would write, so its first `put`/`proxy` stores it without copying a byte:
+   * data born in the store. Otherwise it is a plain `new ctor(length)`.
+   *
+   * ```ts
+   * const grid = store.allocate(Float64Array, 1_250_000); // 10 MB, shared
+   * fill(grid);
+   * const p = await store.proxy(grid);                    // no copy
+   * ```
+   *
+   * After that put, writes to the array are writes to the stored object.
+   */
+  allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number): A {
+    this.#assertOpen('allocate');
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
+    }
+    const placed = this.#allocate === undefined || this.#customSerializer ? undefined : allocateTypedArray(ctor, length, this.#allocate);
+    if (placed === undefined) return new ctor(length);
+    this.#framed.set(placed.value, placed.frame);
+    return placed.value;
   }
 
   /** The object encoded by `bytes`; `key` only names the culprit in errors. */

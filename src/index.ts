@@ -23,7 +23,7 @@ export {
   type ProxyOptions,
 } from '../runtime/proxy.js';
 
-export { serialize, deserialize, type Allocate, type Serializer, type Deserializer } from '../runtime/serialize.js';
+export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArray, type TypedArrayClass } from '../runtime/serialize.js';
 export { registerClass, unregisterClass } from '../runtime/class-registry.js';
 
 export * from '../runtime/connectors/index.js';

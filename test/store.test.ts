@@ -11,6 +11,7 @@ import {
   ProxyResolveError,
   ProxyResolveMissingKeyError,
   SerializationError,
+  SharedMemoryConnector,
   Store,
   StoreClosedError,
   StoreExistsError,
@@ -20,8 +21,10 @@ import {
   getStore,
   isProxy,
   isResolved,
+  deserialize,
   registerStore,
   resolveAsync,
+  serialize,
   unregisterStore,
   type Connector,
   type Key,
@@ -267,6 +270,35 @@ describe('Store connectors and errors', () => {
     expect(Array.from(extract(p))).toEqual([9, 8, 7]);
     await store.close({ clear: true });
     await fs.rm(directory, { recursive: true, force: true });
+  });
+});
+
+describe('Store.allocate', () => {
+  it('gives a plain zeroed array where the connector cannot allocate, which puts and proxies as usual', async () => {
+    const store = memoryStore(`alloc-${crypto.randomUUID()}`);
+    const grid = store.allocate(Float64Array, 4);
+    expect(grid).toBeInstanceOf(Float64Array);
+    expect(grid.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Array.from(grid)).toEqual([0, 0, 0, 0]);
+    grid.set([1, 2, 3, 4]);
+    const key = await store.put(grid);
+    grid[0] = 9;
+    expect(Array.from((await store.get<Float64Array>(key))!)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('gives a plain array to a store with a custom serializer, whose frames it cannot know', async () => {
+    const connector = new SharedMemoryConnector();
+    const store = new Store(`alloc-${crypto.randomUUID()}`, connector, { serializer: (v) => serialize(v), deserializer: deserialize });
+    stores.push(store);
+    expect(store.allocate(Uint8Array, 8).buffer).toBeInstanceOf(ArrayBuffer);
+  });
+
+  it('refuses a bad length with a RangeError naming the store, and a closed store with StoreClosedError', async () => {
+    const store = memoryStore('alloc-bad');
+    expect(() => store.allocate(Float64Array, -1)).toThrow(/store 'alloc-bad'.*got -1/);
+    expect(() => store.allocate(Float64Array, 1.5)).toThrow(RangeError);
+    await store.close();
+    expect(() => store.allocate(Float64Array, 1)).toThrow(StoreClosedError);
   });
 });
 

@@ -23,7 +23,7 @@ import { BaseExecutor, freeProxies, type AnyTasks, type Launched, type RunOption
 import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 import { decodeReply, encodeCall, remoteFailure } from './task-wire.js';
 
-export { taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
+export { resultArray, taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 
 export interface BullMQExecutorOptions {
   readonly connection: ConnectionOptions;

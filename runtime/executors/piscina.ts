@@ -34,7 +34,7 @@ import { BaseExecutor, type AnyTasks, type Launched, type RunOptions, type TaskO
 import { taskHandler, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 import { decodeReply, encodeCall } from './task-wire.js';
 
-export { taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
+export { resultArray, taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 
 /** The part of a piscina pool the executor uses; a `Piscina` instance is one. */
 export interface PiscinaPool {

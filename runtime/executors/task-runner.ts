@@ -12,6 +12,7 @@ import { extract, isProxy } from '../proxy.js';
 import { decodeProxies, encodeProxiesAsync, type ProxyDescriptor } from '../references.js';
 import { getOrCreateStore, getStore } from '../registry.js';
 import type { Store } from '../store.js';
+import type { TypedArray, TypedArrayClass } from '../serialize.js';
 import { collectLeaves, mapLeaves } from '../walk.js';
 import { TaskTimeoutError } from './errors.js';
 import { sizeAtLeast } from './size.js';
@@ -26,7 +27,14 @@ export interface WorkerTaskOptions {
   readonly policy?: ReferencePolicy;
 }
 
-const taskSignals = new AsyncLocalStorage<AbortSignal>();
+/** What a running task can ask about its call. */
+interface TaskContext {
+  readonly signal: AbortSignal;
+  /** Where a result of at least `minBytes` goes as a proxy; undefined when results go back by value. */
+  readonly results: { readonly store: Store; readonly minBytes: number } | undefined;
+}
+
+const taskContexts = new AsyncLocalStorage<TaskContext>();
 const NEVER_ABORTED = new AbortController().signal;
 
 /**
@@ -34,7 +42,29 @@ const NEVER_ABORTED = new AbortController().signal;
  * cancels it. A task that checks it stops early instead of running on unseen.
  */
 export function taskSignal(): AbortSignal {
-  return taskSignals.getStore() ?? NEVER_ABORTED;
+  return taskContexts.getStore()?.signal ?? NEVER_ABORTED;
+}
+
+/**
+ * Inside a task: a zeroed typed array for a result, to fill and return. When
+ * the result will go back as a proxy and the results' store can place it in
+ * its own memory (shared memory), it is born there, and returning it stores it
+ * without a copy. Otherwise, and outside a task, it is `new ctor(length)`.
+ *
+ * ```ts
+ * export default defineTasks({
+ *   scale(input: Float64Array, k: number) {
+ *     const out = resultArray(Float64Array, input.length);
+ *     for (let i = 0; i < input.length; i++) out[i] = input[i]! * k;
+ *     return out;
+ *   },
+ * });
+ * ```
+ */
+export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number): A {
+  const results = taskContexts.getStore()?.results;
+  const proxied = results !== undefined && !results.store.closed && length * ctor.BYTES_PER_ELEMENT >= results.minBytes;
+  return proxied ? results.store.allocate(ctor, length) : new ctor(length);
 }
 
 /** Runs calls against a table of task functions: the worker half of every engine. */
@@ -71,10 +101,12 @@ export class TaskRunner {
     // The task gets the values themselves: every property read through a proxy
     // costs tens of nanoseconds, which a numeric kernel would pay millions of times.
     const values = mapLeaves(args, isProxy, (p) => extract(p)) as unknown[];
-    const value = await withDeadline(call, signal, (taskSignal) => taskSignals.run(taskSignal, () => (fn as (...a: unknown[]) => unknown)(...values)));
-    const store = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }));
+    const found = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }));
+    const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
-    if (store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && reaches(store, call.origin) && sizeAtLeast(value, threshold)) {
+    const results = store === undefined ? undefined : { store, minBytes: threshold };
+    const value = await withDeadline(call, signal, (taskSignal) => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)));
+    if (store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold)) {
       return { ok: true, value: await encodeProxiesAsync(await store.proxy(value)), proxied: true };
     }
     return { ok: true, value: await encodeProxiesAsync(value), proxied: false };

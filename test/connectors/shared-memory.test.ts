@@ -118,6 +118,30 @@ describe('SharedMemoryConnector', () => {
     expect(Array.from(s.getSync<Float64Array>(key)!.subarray(0, 2))).toEqual([2.5, 2.5]);
   });
 
+  it('stores an array from Store.allocate in place: no copy on put, the reader’s view is the writer’s memory', async () => {
+    const connector = shm();
+    const s = store(connector, { cacheSize: 0 });
+    const grid = s.allocate(Float64Array, 1000);
+    expect(grid.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(grid.every((x) => x === 0)).toBe(true);
+    grid.fill(1.5);
+    const p = await s.proxy(grid, { populateTarget: false });
+    const read = extract(p);
+    expect(read.buffer).toBe(grid.buffer);
+    expect(read.byteOffset).toBe(grid.byteOffset);
+    grid[3] = 7;
+    expect(read[3]).toBe(7);
+    // Only the first put adopts: a second one stores a copy.
+    const again = s.getSync<Float64Array>(await s.put(grid))!;
+    expect(again.buffer).not.toBe(grid.buffer);
+    expect(again[3]).toBe(7);
+    for (const ctor of [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, BigInt64Array, BigUint64Array] as const) {
+      const made = s.allocate(ctor as typeof Uint8Array, 3);
+      expect(made).toBeInstanceOf(ctor);
+      expect(s.getSync<ArrayLike<unknown>>(await s.put(made))).toBeInstanceOf(ctor);
+    }
+  });
+
   it('copies an allocated array put a second time, leaving the first object as it was', async () => {
     const connector = shm();
     const bytes = connector.allocate(16).fill(1);

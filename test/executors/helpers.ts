@@ -53,6 +53,9 @@ export interface FixtureTasks {
   sum(array: ReadonlyView<Float64Array>): number;
   scale(array: Float64Array, k: number): Float64Array;
   fill(length: number, value: number): Float64Array;
+  fillInPlace(length: number, value: number): Float64Array;
+  /** Whether the last `fillInPlace` result lay in shared memory. */
+  writeLastInPlace(index: number, value: number): boolean;
   slowFill(ms: number, length: number, value: number, ...ignored: unknown[]): Float64Array;
   inspect(...args: unknown[]): Inspection[];
   nested(arg: { inner: { data: Float64Array } }): number;

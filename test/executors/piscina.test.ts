@@ -58,6 +58,25 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     expect(await store.exists(resultKey)).toBe(false);
   });
 
+  it('stores a result born in shared memory (resultArray) as it lies: writes the worker makes to it later show in the caller’s result', async () => {
+    const store = new Store(`piscina-${crypto.randomUUID()}`, new SharedMemoryConnector(), { cacheSize: 0 });
+    cleanups.push(() => store.close({ clear: true }));
+    const single = taskPool(undefined, 1);
+    cleanups.push(() => single.destroy());
+    await using ex = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(single), { store });
+    const result = await ex.submit('fillInPlace', 200_000, 1);
+    expect(isProxy(result)).toBe(true);
+    expect(result[7]).toBe(1);
+    expect(await ex.submit('writeLastInPlace', 7, 42)).toBe(true);
+    expect(result[7]).toBe(42);
+    await ex.release(result);
+    // Below the result threshold the result goes back by value, so it is not born in the store.
+    const small = await ex.submit('fillInPlace', 10, 1);
+    expect(isProxy(small)).toBe(false);
+    expect(await ex.submit('writeLastInPlace', 0, 5)).toBe(false);
+    expect(small[0]).toBe(1);
+  });
+
   it('sends small arguments, primitives and values the policy declines by value', async () => {
     const { store, files } = counted();
     const watched = watchProxies(store);

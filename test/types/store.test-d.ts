@@ -8,6 +8,7 @@ import {
   type Proxy,
   type Store,
 } from '../../src/index.js';
+import { resultArray } from '../../runtime/executors/piscina.js';
 import type { Dog, Model } from './model.js';
 
 declare const store: Store;
@@ -87,5 +88,20 @@ describe('encodeProxies / decodeProxies', () => {
 
   test('values from elsewhere decode to unknown', () => {
     expectTypeOf(decodeProxies(JSON.parse('{}') as unknown)).toEqualTypeOf<unknown>();
+  });
+});
+
+describe('store.allocate and resultArray', () => {
+  test('give back the typed array of the constructor passed', () => {
+    expectTypeOf(store.allocate(Float64Array, 3)).toEqualTypeOf<Float64Array>();
+    expectTypeOf(store.allocate(Uint8Array, 3)).toEqualTypeOf<Uint8Array>();
+    expectTypeOf(resultArray(BigInt64Array, 3)).toEqualTypeOf<BigInt64Array>();
+  });
+
+  test('refuse what is not a typed array constructor', () => {
+    // @ts-expect-error DataView has no elements to allocate
+    store.allocate(DataView, 3);
+    // @ts-expect-error an Array is not binary data
+    store.allocate(Array, 3);
   });
 });
