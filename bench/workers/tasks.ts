@@ -4,7 +4,7 @@
  * very same task code.
  */
 import { connectorFromConfig, type Connector, type ConnectorConfig, type Key } from '../../src/index.js';
-import { defineTasks } from '../../runtime/executors/piscina.js';
+import { defineTasks, resultArray } from '../../runtime/executors/piscina.js';
 
 /** A real task's output is written memory; a fresh zeroed buffer may be untouched pages that cost nothing to copy. */
 const OUTPUT_BYTE = 7;
@@ -24,8 +24,13 @@ function connectorOf(config: ConnectorConfig): Promise<Connector> {
   return connector;
 }
 
+/**
+ * Written as a task for this library would be: with `resultArray` the output
+ * is born where its result goes. By value that is a plain array; by proxy
+ * through shared memory it is the stored object itself, so no copy follows.
+ */
 function output(bytes: number): Uint8Array {
-  return new Uint8Array(bytes).fill(OUTPUT_BYTE);
+  return resultArray(Uint8Array, bytes).fill(OUTPUT_BYTE);
 }
 
 export const tasks = {
@@ -44,7 +49,8 @@ export const tasks = {
     const connector = await connectorOf(config);
     const input = await connector.get(key);
     if (input === undefined) throw new Error(`noopByKey: nothing stored under ${JSON.stringify(key)}`);
-    return connector.put(output(outBytes));
+    // The same advantage by hand: a connector that can allocate takes the output where it was written.
+    return connector.put((connector.allocate?.(outBytes) ?? new Uint8Array(outBytes)).fill(OUTPUT_BYTE));
   },
 };
 
