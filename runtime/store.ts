@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CloseOptions, Connector, ConnectorConfig, Key, ReferencePolicy } from './connector.js';
 import { connectorFromConfig } from './connector-kinds.js';
+import { isTagged, type TaggedPut } from './connectors/multi.js';
 import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey } from './errors.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { metadataOf, proxy } from './proxy.js';
@@ -48,6 +49,12 @@ export interface StoreConfig {
 export interface PutOptions {
   /** Evict the object when this lifetime ends (see lifetimes.ts). Cannot be combined with `evict`. */
   readonly lifetime?: Lifetime;
+  /**
+   * Routing labels for a connector that routes puts by tags (`MultiConnector`:
+   * see its policies' `tags` and `requiredTags`). A store over any other
+   * connector refuses them with a ConfigError rather than drop them.
+   */
+  readonly tags?: readonly string[];
 }
 
 export interface ProxyCreateOptions extends PutOptions {
@@ -58,7 +65,7 @@ export interface ProxyCreateOptions extends PutOptions {
   readonly skipNonProxiable?: boolean;
 }
 
-export interface ProxyFromKeyOptions extends PutOptions {
+export interface ProxyFromKeyOptions extends Omit<PutOptions, 'tags'> {
   readonly evict?: boolean;
   /** What the caller knows of the target; without it the proxy looks like a plain object until resolved. */
   readonly metadata?: import('./factory.js').ProxyMetadata;
@@ -215,8 +222,9 @@ export class Store {
     this.#assertOpen('put');
     checkLifetimeOption(this, 'put', options);
     const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const tagged = this.#tagged('put', options);
     const bytes = this.serialize(obj);
-    const key = await this.#connectorCall('put', undefined, () => this.connector.put(bytes));
+    const key = await this.#connectorCall('put', undefined, () => (tagged === undefined ? this.connector.put(bytes) : tagged.putWith(bytes, options)));
     this.#metrics?.record('put', performance.now() - t0, bytes.byteLength);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, [key]);
     return key;
@@ -226,12 +234,22 @@ export class Store {
     this.#assertOpen('putBatch');
     checkLifetimeOption(this, 'putBatch', options);
     const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const tagged = this.#tagged('putBatch', options);
     const data = objs.map((obj) => this.serialize(obj));
-    const keys = await this.#connectorCall('putBatch', undefined, () => this.connector.putBatch(data));
+    const keys = await this.#connectorCall('putBatch', undefined, () => (tagged === undefined ? this.connector.putBatch(data) : tagged.putBatchWith(data, options)));
     const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
     this.#metrics?.record('putBatch', performance.now() - t0, bytes);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, keys);
     return keys;
+  }
+
+  /** The connector's tagged puts when `options` has tags; undefined when there are none to pass. */
+  #tagged(operation: string, options: PutOptions): TaggedPut | undefined {
+    if (options.tags === undefined) return undefined;
+    if (!isTagged(this.connector)) {
+      throw new ConfigError(`store '${this.name}': ${operation} got tags, but its ${this.connector.kind} connector does not route by tags (a MultiConnector does)`);
+    }
+    return this.connector;
   }
 
   /** The object under `key`, or `undefined` when the store does not hold it. */
@@ -299,7 +317,7 @@ export class Store {
   async proxy<T extends Proxiable>(obj: T, options: ProxyCreateOptions = {}): Promise<Proxy<T>> {
     checkLifetimeOption(this, 'proxy', options);
     if (!this.#checkProxiable(obj, options)) return obj as Proxy<T>;
-    const key = await this.put(obj, { lifetime: options.lifetime });
+    const key = await this.put(obj, putOptionsOf(options));
     return this.#proxyFor(obj, key, options);
   }
 
@@ -307,7 +325,7 @@ export class Store {
   async proxyBatch<T extends readonly Proxiable[]>(objs: readonly [...T], options: ProxyCreateOptions = {}): Promise<ProxiesOf<T>> {
     checkLifetimeOption(this, 'proxyBatch', options);
     const proxiable = objs.filter((obj) => this.#checkProxiable(obj, options));
-    const keys = await this.putBatch(proxiable, { lifetime: options.lifetime });
+    const keys = await this.putBatch(proxiable, putOptionsOf(options));
     let next = 0;
     return objs.map((obj) => (proxiable[next] === obj ? this.#proxyFor(obj, keys[next++] as Key, options) : obj)) as ProxiesOf<T>;
   }
@@ -400,4 +418,9 @@ export class Store {
     if (error instanceof ConnectorError) return error;
     return new ConnectorError(`${this.connector.kind} connector of store '${this.name}'`, operation, (error as Error)?.message ?? String(error), { cause: error, key });
   }
+}
+
+/** What `put` needs out of proxy options; the rest says how the proxy behaves. */
+function putOptionsOf(options: ProxyCreateOptions): PutOptions {
+  return { lifetime: options.lifetime, tags: options.tags };
 }

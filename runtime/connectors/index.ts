@@ -9,6 +9,6 @@ export {
   type MultiConnectorEntry,
   type MultiConnectorOptions,
   type MultiBuildOptions,
-  type PutOptions,
+  type TaggedPutOptions,
   type TaggedPut,
 } from './multi.js';

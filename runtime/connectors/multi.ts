@@ -51,20 +51,19 @@ export interface MultiBuildOptions {
   readonly policy?: ReferencePolicy;
 }
 
-export interface PutOptions {
+export interface TaggedPutOptions {
   /** Routing labels, matched against each policy's `tags` and `requiredTags`. */
   readonly tags?: readonly string[];
 }
 
 /**
- * Connectors that route puts by tags. `Store.put` does not pass tags yet; the
- * intended wiring is a `tags` option on `store.put`/`proxy`/`proxyBatch` that
- * calls these when the connector has them (`'putWith' in connector`), and
- * refuses tags otherwise. Keys carry the route, so reads need no tags.
+ * Connectors that route puts by tags. A store's `put`, `putBatch`, `proxy`
+ * and `proxyBatch` take a `tags` option and call these; a store over a
+ * connector without them refuses tags. Keys carry the route, so reads need no tags.
  */
 export interface TaggedPut {
-  putWith(data: Uint8Array, options: PutOptions): Promise<Key>;
-  putBatchWith(data: readonly Uint8Array[], options: PutOptions): Promise<Key[]>;
+  putWith(data: Uint8Array, options: TaggedPutOptions): Promise<Key>;
+  putBatchWith(data: readonly Uint8Array[], options: TaggedPutOptions): Promise<Key[]>;
 }
 
 /** A MultiConnector failure of its own (no connector accepts a put, a key it cannot route); children's errors pass through as they are. */
@@ -185,7 +184,7 @@ export class MultiConnector implements Connector, TaggedPut {
     return { key: wrapKey(route, started.key), written: started.written };
   }
 
-  async putWith(data: Uint8Array, options: PutOptions): Promise<Key> {
+  async putWith(data: Uint8Array, options: TaggedPutOptions): Promise<Key> {
     const tags = tagsOption(options);
     const route = this.#choose('put', data.byteLength, tags);
     const connector = route.connector as Connector;
@@ -193,7 +192,7 @@ export class MultiConnector implements Connector, TaggedPut {
   }
 
   /** Items bound for the same connector go to it as one putBatch; if any batch fails, the others' objects are evicted again. */
-  async putBatchWith(data: readonly Uint8Array[], options: PutOptions): Promise<Key[]> {
+  async putBatchWith(data: readonly Uint8Array[], options: TaggedPutOptions): Promise<Key[]> {
     const tags = tagsOption(options);
     const groups = group(data, (bytes) => this.#choose('putBatch', bytes.byteLength, tags));
     const settled = await Promise.allSettled(
@@ -344,7 +343,7 @@ export class MultiConnector implements Connector, TaggedPut {
 }
 
 /** Tags pass on to children that route by tags too, such as a nested MultiConnector. */
-function isTagged(connector: Connector): connector is Connector & TaggedPut {
+export function isTagged(connector: Connector): connector is Connector & TaggedPut {
   return typeof (connector as Partial<TaggedPut>).putWith === 'function' && typeof (connector as Partial<TaggedPut>).putBatchWith === 'function';
 }
 
@@ -484,7 +483,7 @@ function assertTameHostPattern(pattern: string, where: string): void {
   }
 }
 
-function tagsOption(options: PutOptions): readonly string[] {
+function tagsOption(options: TaggedPutOptions): readonly string[] {
   const tags = options.tags ?? [];
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) throw new ConfigError(`multi connector: put tags must be an array of strings, got ${describeKey(tags)}`);
   return tags;

@@ -7,6 +7,7 @@ import { connectorFromConfig, registerConnectorKind, resolvePolicy } from '../..
 import { FileConnector, MemoryConnector } from '../../runtime/connectors/index.js';
 import { MultiConnector, MultiConnectorError, type MultiConnectorEntry } from '../../runtime/connectors/multi.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
+import { getKey } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
 
@@ -139,6 +140,32 @@ describe('MultiConnector', () => {
     expect(await rejection(connector.putWith(data, { tags: ['gpu', 'archive'] }))).toBeInstanceOf(MultiConnectorError);
     const keys = await connector.putBatchWith([data, payload(2000, 1)], { tags: ['gpu'] });
     expect(keys.map(routeOf)).toEqual(['gpu', 'gpu']);
+  });
+
+  it('routes a store’s put, putBatch, proxy and proxyBatch by the tags they are given', async () => {
+    const connector = multi({
+      plain: { connector: new MemoryConnector(), policy: { priority: 1 } },
+      archive: { connector: new MemoryConnector(), policy: { tags: ['cold'], requiredTags: ['archive'] } },
+    });
+    const store = new Store(`multi-${crypto.randomUUID()}`, connector);
+    const tags = ['archive'];
+    expect(routeOf(await store.put({ a: 1 }))).toBe('plain');
+    const key = await store.put({ a: 2 }, { tags });
+    expect(routeOf(key)).toBe('archive');
+    expect(await store.get(key)).toEqual({ a: 2 });
+    expect((await store.putBatch([{ b: 1 }, { b: 2 }], { tags })).map(routeOf)).toEqual(['archive', 'archive']);
+    expect(routeOf(getKey(await store.proxy({ c: 1 }, { tags }))!)).toBe('archive');
+    const proxies = await store.proxyBatch([{ d: 1 }, { d: 2 }], { tags: ['cold', 'archive'] });
+    expect(proxies.map((p) => routeOf(getKey(p)!))).toEqual(['archive', 'archive']);
+    await expect(store.put({ e: 1 }, { tags: ['cold'] })).rejects.toBeInstanceOf(MultiConnectorError);
+    await store.close({ clear: true });
+  });
+
+  it('has a store over a connector that cannot route by tags refuse them, naming store and connector', async () => {
+    const store = new Store('untagged', new MemoryConnector());
+    await expect(store.put({ a: 1 }, { tags: ['gpu'] })).rejects.toThrow(/store 'untagged': put got tags, but its memory connector does not route by tags/);
+    await expect(store.proxyBatch([{ a: 1 }], { tags: ['gpu'] })).rejects.toBeInstanceOf(ConfigError);
+    await store.close({ clear: true });
   });
 
   it('names the size, the tags and every candidate when no connector accepts a put', async () => {
