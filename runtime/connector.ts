@@ -53,6 +53,15 @@ export interface Connector {
    * The store's serializer writes straight into them, so a put copies once.
    */
   allocate?(size: number): Uint8Array;
+  /**
+   * Present when the connector copies a put's bytes out (to a file, a socket)
+   * and can reuse the memory afterwards: `size` writable bytes, 8-aligned, for
+   * the store's serializer to write the next put into. Give each to exactly
+   * one `put`, `putBatch` or `startPut` and keep no reference: once written,
+   * the memory serves a later put. Unlike `allocate`, it never becomes the
+   * stored object, so `Store.allocate` does not use it.
+   */
+  scratch?(size: number): Uint8Array;
 }
 
 /** A write begun by `Connector.startPut`. */

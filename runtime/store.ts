@@ -85,7 +85,10 @@ export class Store {
   readonly connector: Connector;
   readonly populateTarget: boolean;
   readonly #serialize: Serializer;
+  /** Memory that becomes the stored object (see `allocate`). */
   readonly #allocate: Allocate | undefined;
+  /** Where serialized frames are written: the connector's own memory, or scratch it reuses once written. */
+  readonly #frameMemory: Allocate | undefined;
   /** Arrays from `allocate` not yet stored, with the frame around each: their first put stores the frame as it is. */
   readonly #framed = new WeakMap<object, Uint8Array>();
   readonly #deserialize: Deserializer;
@@ -112,6 +115,7 @@ export class Store {
     this.populateTarget = options.populateTarget ?? true;
     this.#serialize = options.serializer ?? defaultSerialize;
     this.#allocate = connector.allocate?.bind(connector);
+    this.#frameMemory = (connector.allocate ?? connector.scratch)?.bind(connector);
     this.#deserialize = options.deserializer ?? defaultDeserialize;
     this.#customSerializer = options.serializer !== undefined;
     this.#cacheSize = cacheSize;
@@ -153,8 +157,9 @@ export class Store {
 
   /**
    * Serialized bytes of `obj`, ready for this store's connector. When the
-   * connector can `allocate`, they may already lie in its memory, where a put
-   * adopts them without a copy.
+   * connector offers `allocate` or `scratch`, they may lie in its memory, which
+   * a put adopts without a copy: hand them to exactly one put and keep no
+   * reference (scratch memory is reused once written).
    */
   serialize(obj: unknown): Uint8Array {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
@@ -167,7 +172,7 @@ export class Store {
     }
     let bytes: Uint8Array;
     try {
-      bytes = this.#serialize(obj, this.#allocate);
+      bytes = this.#serialize(obj, this.#frameMemory);
     } catch (error) {
       // A connector's allocate may fail on its own account (closed, out of memory): that is not the value's fault.
       if (error instanceof SerializationError || error instanceof ConnectorError) throw error;

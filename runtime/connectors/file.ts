@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
+import { ScratchPool } from './scratch.js';
 
 export interface FileConnectorOptions {
   /** Where objects go, one file each; created (with missing parents) if absent. */
@@ -37,6 +38,7 @@ export class FileConnector implements Connector {
   readonly #stored = new Set<string>();
   /** Puts in flight, awaited by close so that an object landing during a clear is cleared too. */
   readonly #writing = new Set<Promise<string>>();
+  readonly #scratch = new ScratchPool();
   #closed = false;
 
   constructor(options: FileConnectorOptions) {
@@ -67,6 +69,12 @@ export class FileConnector implements Connector {
   async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     this.#assertOpen('putBatch');
     return Promise.all(data.map((bytes) => this.#write('putBatch', bytes)));
+  }
+
+  /** Memory to serialize a put into; once the file is written it serves a later put. */
+  scratch(size: number): Uint8Array {
+    this.#assertOpen('scratch');
+    return this.#scratch.take(size);
   }
 
   async get(key: Key): Promise<Uint8Array | undefined> {
@@ -159,6 +167,7 @@ export class FileConnector implements Connector {
       throw this.#failure(operation, cause);
     }
     this.#stored.add(name);
+    this.#scratch.giveBack(data);
     return name;
   }
 

@@ -4,6 +4,7 @@ import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedP
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
+import { ScratchPool } from './scratch.js';
 
 /** TLS settings that survive JSON, so they can travel in `config()` (e.g. servername, rejectUnauthorized, a PEM `ca` string). */
 export type RedisTlsOptions = boolean | { readonly [option: string]: JsonValue };
@@ -107,6 +108,7 @@ export class RedisConnector implements Connector {
   /** Names the server in errors: 'redis host:port'. */
   readonly #name: string;
   readonly #instancePrefix: string;
+  readonly #scratch = new ScratchPool();
   #lastConnectionError: Error | undefined;
   #bridge: SyncBridge | undefined;
   #closing: Promise<void> | undefined;
@@ -130,14 +132,21 @@ export class RedisConnector implements Connector {
     this.#assertOpen('put');
     const key = this.#newKey();
     await this.#run('put', undefined, () => this.#client.set(key, asBuffer(data)));
+    this.#scratch.giveBack(data);
     return key;
+  }
+
+  /** Memory to serialize a put into; once the server has the bytes it serves a later put. */
+  scratch(size: number): Uint8Array {
+    this.#assertOpen('scratch');
+    return this.#scratch.take(size);
   }
 
   /** Keys are made locally, so the SET can finish after the key is handed out. */
   startPut(data: Uint8Array): StartedPut {
     this.#assertOpen('startPut');
     const key = this.#newKey();
-    return { key, written: this.#run('startPut', key, () => this.#client.set(key, asBuffer(data))).then(() => undefined) };
+    return { key, written: this.#run('startPut', key, () => this.#client.set(key, asBuffer(data))).then(() => this.#scratch.giveBack(data)) };
   }
 
   /** One MSET, so one round trip however many objects. */
@@ -146,6 +155,7 @@ export class RedisConnector implements Connector {
     if (data.length === 0) return [];
     const keys = data.map(() => this.#newKey());
     await this.#run('putBatch', undefined, () => this.#client.mset(...data.flatMap((bytes, i) => [keys[i] as string, asBuffer(bytes)])));
+    for (const bytes of data) this.#scratch.giveBack(bytes);
     return keys;
   }
 

@@ -122,6 +122,31 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       expect(() => connector.allocate!(-1)).toThrow(ConnectorError);
     });
 
+    it('scratch, where offered, gives 8-aligned memory whose puts read back intact after it is reused', async () => {
+      const connector = await make();
+      if (connector.scratch === undefined) {
+        expect(['file', 'redis']).not.toContain(connector.kind);
+        return;
+      }
+      const size = 1 << 20;
+      const filled = (seed: number): Uint8Array => {
+        const bytes = connector.scratch!(size);
+        expect(bytes.byteLength).toBe(size);
+        expect(bytes.byteOffset % 8).toBe(0);
+        bytes.set(payload(size, seed));
+        return bytes;
+      };
+      const first = await connector.put(filled(1));
+      const [second] = await connector.putBatch([filled(2)]);
+      const started = connector.startPut?.(filled(3));
+      await started?.written;
+      const fourth = await connector.put(filled(4));
+      expectBytes(await connector.get(first), payload(size, 1));
+      expectBytes(await connector.get(second as Key), payload(size, 2));
+      if (started !== undefined) expectBytes(await connector.get(started.key), payload(size, 3));
+      expectBytes(await connector.get(fourth), payload(size, 4));
+    });
+
     it('putBatch keeps input order; getBatch answers in key order with undefined for missing keys', async () => {
       const connector = await make();
       const data = [0, 1, 2, 3].map((i) => payload(100 + i * 1000, 10 + i));

@@ -8,6 +8,7 @@ import type { Connector, ConnectorConfig, Key } from '../../runtime/connector.js
 import { connectorFromConfig, resolvePolicy } from '../../runtime/connector-kinds.js';
 import { FileConnector } from '../../runtime/connectors/index.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
+import { Store } from '../../runtime/store.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
 
 const temps: string[] = [];
@@ -67,6 +68,25 @@ describe('FileConnector', () => {
     const key = await connector.put(data);
     data.fill(0);
     expectBytes(await connector.get(key), payload(1000, 3));
+  });
+
+  it('lets a store serialize into scratch memory that later puts reuse, leaving every stored object intact', async () => {
+    const connector = file(await tempDir());
+    const lent: Uint8Array[] = [];
+    const scratch = connector.scratch.bind(connector);
+    connector.scratch = (size) => {
+      const bytes = scratch(size);
+      lent.push(bytes);
+      return bytes;
+    };
+    const store = new Store(`file-${crypto.randomUUID()}`, connector, { cacheSize: 0 });
+    const arrays = [1, 2, 3].map((k) => new Float64Array(100_000).fill(k));
+    const keys: Key[] = [];
+    for (const array of arrays) keys.push(await store.put(array));
+    expect(lent).toHaveLength(3);
+    expect(lent[1]?.buffer).toBe(lent[0]?.buffer);
+    expect(lent[2]?.buffer).toBe(lent[0]?.buffer);
+    for (const [i, key] of keys.entries()) expect(await store.get(key)).toEqual(arrays[i]);
   });
 
   it('hands out plain Uint8Arrays, not Buffers, from get and getSync', async () => {

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { ScratchPool } from '../../runtime/connectors/scratch.js';
+
+const KB = 1024;
+
+describe('ScratchPool', () => {
+  it('lends the memory of a finished write to the next put of a similar size, and only then', () => {
+    const pool = new ScratchPool();
+    const first = pool.take(150 * KB);
+    const busy = pool.take(150 * KB);
+    expect(busy.buffer).not.toBe(first.buffer);
+    pool.giveBack(first);
+    expect(pool.take(200 * KB).buffer).not.toBe(first.buffer);
+    const again = pool.take(100 * KB);
+    expect(again.buffer).toBe(first.buffer);
+    expect(again.byteOffset).toBe(0);
+    expect(again.byteLength).toBe(100 * KB);
+    // A buffer more than twice the size asked for is left for bigger puts.
+    pool.giveBack(again);
+    expect(pool.take(64 * KB).buffer).not.toBe(first.buffer);
+    expect(pool.take(100 * KB).buffer).toBe(first.buffer);
+  });
+
+  it('gives each view back once, ignores memory it did not lend, and does not pool small frames', () => {
+    const pool = new ScratchPool();
+    const lent = pool.take(100 * KB);
+    pool.giveBack(lent);
+    pool.giveBack(lent);
+    expect(pool.take(100 * KB).buffer).toBe(lent.buffer);
+    expect(pool.take(100 * KB).buffer).not.toBe(lent.buffer);
+    pool.giveBack(new Uint8Array(100 * KB));
+    const small = pool.take(KB);
+    pool.giveBack(small);
+    expect(pool.take(KB).buffer).not.toBe(small.buffer);
+  });
+
+  it('keeps at most maxBytes of free memory, dropping the oldest first', () => {
+    const pool = new ScratchPool(250 * KB);
+    const [a, b, c] = [pool.take(100 * KB), pool.take(100 * KB), pool.take(100 * KB)];
+    for (const bytes of [a, b, c]) pool.giveBack(bytes);
+    const taken = [pool.take(100 * KB), pool.take(100 * KB), pool.take(100 * KB)].map((bytes) => bytes.buffer);
+    expect(taken).toContain(b.buffer);
+    expect(taken).toContain(c.buffer);
+    expect(taken).not.toContain(a.buffer);
+    const small = new ScratchPool(100 * KB);
+    const huge = small.take(200 * KB);
+    small.giveBack(huge);
+    expect(small.take(200 * KB).buffer).not.toBe(huge.buffer);
+  });
+});
