@@ -286,7 +286,7 @@ describe('Store.allocate', () => {
     expect(Array.from((await store.get<Float64Array>(key))!)).toEqual([1, 2, 3, 4]);
   });
 
-  it('gives a plain array to a store with a custom serializer, whose frames it cannot know', async () => {
+  it('gives a plain array to a store with a custom serializer, whose frames it cannot know', () => {
     const connector = new SharedMemoryConnector();
     const store = new Store(`alloc-${crypto.randomUUID()}`, connector, { serializer: (v) => serialize(v), deserializer: deserialize });
     stores.push(store);
