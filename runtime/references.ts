@@ -107,6 +107,9 @@ function validateDescriptor(value: unknown): ProxyDescriptor {
   if (typeof store.name !== 'string' || store.name === '') fail('store.name must be a non-empty string');
   if (typeof store.connector !== 'object' || store.connector === null) fail(`store '${String(store.name)}': connector config missing`);
   if (!Number.isInteger(store.cacheSize) || (store.cacheSize as number) < 0) fail(`store '${String(store.name)}': cacheSize must be a non-negative integer`);
+  if (store.cacheBytes !== undefined && (!Number.isSafeInteger(store.cacheBytes) || store.cacheBytes < 0)) {
+    fail(`store '${String(store.name)}': cacheBytes must be a non-negative whole number of bytes`);
+  }
   if (store.serializer !== 'default' && store.serializer !== 'custom') fail(`store '${String(store.name)}': serializer must be 'default' or 'custom'`);
   return value as ProxyDescriptor;
 }

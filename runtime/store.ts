@@ -26,6 +26,13 @@ import type { Proxy, ProxiesOf, TypeArgumentRequired } from '../src/types.js';
 export interface StoreOptions {
   /** Deserialized objects kept per store, most recently used first. 0 disables the cache. */
   readonly cacheSize?: number;
+  /**
+   * The cache's budget in encoded bytes: it keeps objects while their
+   * encodings add up to at most this, and never keeps a bigger one. Default
+   * 64 MiB, so a worker that resolves many big inputs does not hold them all
+   * (stores rebuilt from a config, as in workers, get the sender's budget).
+   */
+  readonly cacheBytes?: number;
   readonly metrics?: boolean;
   /** Proxies made from a value in hand hold it already, so local use never reads the store. */
   readonly populateTarget?: boolean;
@@ -40,6 +47,8 @@ export interface StoreConfig {
   readonly name: string;
   readonly connector: ConnectorConfig;
   readonly cacheSize: number;
+  /** Absent from configs made before this option existed; the default applies then. */
+  readonly cacheBytes?: number;
   readonly metrics: boolean;
   readonly populateTarget: boolean;
   /** 'custom' stores can only be rebuilt where a store of that name is already registered. */
@@ -94,7 +103,8 @@ export class Store {
   readonly #deserialize: Deserializer;
   readonly #customSerializer: boolean;
   readonly #cacheSize: number;
-  readonly #cache: LRUCache<string, { value: unknown }> | undefined;
+  readonly #cacheBytes: number;
+  readonly #cache: LRUCache<string, CacheEntry> | undefined;
   readonly #metrics: Metrics | undefined;
   #closed = false;
 
@@ -118,8 +128,13 @@ export class Store {
     this.#frameMemory = (connector.allocate ?? connector.scratch)?.bind(connector);
     this.#deserialize = options.deserializer ?? defaultDeserialize;
     this.#customSerializer = options.serializer !== undefined;
+    const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
+      throw new ConfigError(`store '${name}': cacheBytes must be a non-negative whole number of bytes, got ${String(cacheBytes)}`);
+    }
     this.#cacheSize = cacheSize;
-    this.#cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
+    this.#cacheBytes = cacheBytes;
+    this.#cache = cacheSize > 0 && cacheBytes > 0 ? new LRUCache({ max: cacheSize, maxSize: cacheBytes, sizeCalculation: (entry) => entry.bytes }) : undefined;
     this.#metrics = options.metrics === true ? new Metrics() : undefined;
     if (options.register === true) registerStore(this);
   }
@@ -134,6 +149,7 @@ export class Store {
     const connector = connectorFromConfig(config.connector, options);
     return new Store(config.name, connector, {
       cacheSize: config.cacheSize,
+      ...(config.cacheBytes === undefined ? {} : { cacheBytes: config.cacheBytes }),
       metrics: config.metrics,
       populateTarget: config.populateTarget,
       register: options.register ?? false,
@@ -145,6 +161,7 @@ export class Store {
       name: this.name,
       connector: this.connector.config(),
       cacheSize: this.#cacheSize,
+      cacheBytes: this.#cacheBytes,
       metrics: this.#metrics !== undefined,
       populateTarget: this.populateTarget,
       serializer: this.#customSerializer ? 'custom' : 'default',
@@ -389,7 +406,7 @@ export class Store {
     throw new NonProxiableTypeError(type);
   }
 
-  #cacheLookup(key: Key): { value: unknown } | undefined {
+  #cacheLookup(key: Key): CacheEntry | undefined {
     if (this.#cache === undefined) return undefined;
     const hit = this.#cache.get(keyId(key));
     this.#metrics?.record(hit === undefined ? 'cacheMiss' : 'cacheHit', 0);
@@ -399,7 +416,8 @@ export class Store {
   #finishGet<T>(key: Key, bytes: Uint8Array | undefined, t0: number): T | undefined {
     if (bytes === undefined) return undefined;
     const value = this.deserialize(bytes, key);
-    this.#cache?.set(keyId(key), { value });
+    // At least 1: lru-cache refuses sizes of 0.
+    this.#cache?.set(keyId(key), { value, bytes: Math.max(1, bytes.byteLength) });
     this.#metrics?.record('get', performance.now() - t0, bytes.byteLength);
     return value as T;
   }
@@ -428,4 +446,12 @@ export class Store {
 /** What `put` needs out of proxy options; the rest says how the proxy behaves. */
 function putOptionsOf(options: ProxyCreateOptions): PutOptions {
   return { lifetime: options.lifetime, tags: options.tags };
+}
+
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+interface CacheEntry {
+  readonly value: unknown;
+  /** Size of the encoding it was read from: what the cache budget counts. */
+  readonly bytes: number;
 }

@@ -143,6 +143,7 @@ describe('descriptor policy', () => {
       [{ ...good, metadata: { kind: 'symbol' } }, /metadata\.kind/],
       [{ ...good, store: { ...good.store, name: '' } }, /store\.name/],
       [{ ...good, store: { ...good.store, connector: null } }, /connector/],
+      [{ ...good, store: { ...good.store, cacheBytes: -1 } }, /cacheBytes/],
     ];
     for (const [bad, message] of cases) {
       expect(() => decodeProxies({ x: bad })).toThrow(DescriptorError);

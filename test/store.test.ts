@@ -122,6 +122,26 @@ describe('Store basics', () => {
     expect(reads()).toBe(4);
   });
 
+  it('keeps cached objects within cacheBytes of encoded size, and never caches a bigger one', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('budget', connector, { cacheBytes: 3000 });
+    stores.push(store);
+    const [a, b, big] = (await store.putBatch([new Uint8Array(1000), new Uint8Array(1000), new Uint8Array(5000)])) as [Key, Key, Key];
+    await store.get(a);
+    await store.get(b);
+    await store.get(a);
+    await store.get(b);
+    expect(reads()).toBe(2);
+    await store.get(big);
+    await store.get(big);
+    expect(reads()).toBe(4);
+    const c = await store.put(new Uint8Array(1500));
+    await store.get(c); // 1016 + 1016 + 1516 bytes is over budget: pushes out the least recently used
+    await store.get(a);
+    expect(reads()).toBe(6);
+    expect(store.config().cacheBytes).toBe(3000);
+  });
+
   it('cacheSize 0 disables the cache', async () => {
     const { connector, reads } = countingConnector();
     const store = new Store('nocache', connector, { cacheSize: 0 });
@@ -135,6 +155,7 @@ describe('Store basics', () => {
   it('rejects bad options with ConfigError', () => {
     expect(() => new Store('', new MemoryConnector())).toThrow(ConfigError);
     expect(() => new Store('x', new MemoryConnector(), { cacheSize: -1 })).toThrow(/cacheSize/);
+    expect(() => new Store('x', new MemoryConnector(), { cacheBytes: 0.5 })).toThrow(/store 'x': cacheBytes must be a non-negative whole number of bytes, got 0.5/);
     expect(() => new Store('x', {} as Connector)).toThrow(/Connector interface/);
     expect(() => new Store('x', new MemoryConnector(), { serializer: () => new Uint8Array() })).toThrow(/deserializer/);
   });
