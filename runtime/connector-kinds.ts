@@ -19,6 +19,10 @@ export function registerConnectorKind(kind: ConnectorKind, options: { builtin?: 
   if (options.builtin === true) builtinKinds.add(kind.kind);
 }
 
+export function isConnectorKindRegistered(kind: string): boolean {
+  return kinds.has(kind);
+}
+
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
 export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferencePolicy> {

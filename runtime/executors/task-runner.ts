@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
+import { isConnectorKindRegistered } from '../connector-kinds.js';
 import '../connectors/index.js';
 import { ConfigError } from '../errors.js';
 import { resolveAll } from '../prefetch.js';
@@ -143,10 +144,12 @@ async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work
 const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = { redis: () => import('../connectors/redis.js') };
 
 async function loadConnectorKinds(call: TaskCall): Promise<void> {
+  // Once every lazy kind is in, there is nothing to look for: most calls skip the walk.
+  if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return;
   const kinds = new Set<string>();
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
-  for (const descriptor of collectLeaves(call.args, isDescriptor)) kindsIn((descriptor as Partial<ProxyDescriptor>).store, kinds);
-  kindsIn(call.results?.store, kinds);
+  for (const descriptor of collectLeaves(call.args, isDescriptor)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
+  kindsIn(call.results?.store.connector, kinds);
   const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind));
   await Promise.all(loaders.map(([, load]) => load()));
 }
