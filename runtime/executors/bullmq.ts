@@ -13,11 +13,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { Job, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type JobsOptions, type WorkerOptions } from 'bullmq';
+import { Job, Queue, QueueEvents, UnrecoverableError, type ConnectionOptions, type JobsOptions, type Processor, type Worker, type WorkerOptions } from 'bullmq';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
 import { ConfigError, ProxyStoreError } from '../errors.js';
 import { deserialize, serialize } from '../serialize.js';
+import { CancellableWorker, EarlyCancels, cancelChannel, cancelMessage } from './bullmq-cancel.js';
 import { TaskTimeoutError, WorkerCrashedError, type RemoteError } from './errors.js';
 import { BaseExecutor, freeProxies, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
 import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
@@ -87,9 +88,11 @@ class PendingJob {
  * good (BullMQ's own retries included), or is removed before it started.
  *
  * Cancelling (signal or `timeoutMs`) rejects the caller at once and removes
- * the job if no worker has it yet; a job already running goes on to its end
- * (the worker aborts `taskSignal()` and fails it at its own `timeoutMs`, counted
- * from its start) and whatever it made is then freed. A worker that dies
+ * the job if no worker has it yet. A job already running is asked to stop: its
+ * worker aborts `taskSignal()`, the job fails for good once the task gives up
+ * (a task that never looks at the signal runs to its end), and whatever it
+ * made is then freed. Workers also fail a job at the call's own `timeoutMs`,
+ * counted from its start. A worker that dies
  * mid-job is noticed by BullMQ's stalled-job check, which another worker runs:
  * the job is retried (`maxStalledCount`) or fails, and the caller gets a
  * WorkerCrashedError. `shutdown()` waits until every job is settled, then
@@ -163,7 +166,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     const stop = (error: unknown): void => {
       if (!pending.waiting) return;
       pending.reject(error);
-      void this.#abandon(jobId, pending);
+      void this.#abandon(jobId, pending, error);
     };
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => stop(new TaskTimeoutError(pending.task, timeoutMs)), timeoutMs);
     const onAbort = (): void => stop(signal?.reason);
@@ -176,11 +179,20 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     await pending.added;
   }
 
-  /** The caller gave up: a job no worker has taken yet is removed (and so finished); a running one is left to end. */
-  async #abandon(jobId: string, pending: PendingJob): Promise<void> {
+  /**
+   * The caller gave up: a job no worker has taken yet is removed (and so
+   * finished); a running one is asked to stop on the queue's cancel channel,
+   * and finishes when its worker has stopped it.
+   */
+  async #abandon(jobId: string, pending: PendingJob, reason: unknown): Promise<void> {
     try {
       await pending.added;
-      if ((await this.queue.remove(jobId)) === 1) pending.finish();
+      if ((await this.queue.remove(jobId)) === 1) {
+        pending.finish();
+        return;
+      }
+      const client = await this.queue.getBackend().client;
+      await client.runCommand('publish', [cancelChannel(this.queueName, this.#prefix), cancelMessage(jobId, reasonText(reason))]);
     } catch {
       // Not added, or already gone: its own settlement (or the add's failure) finishes it.
     }
@@ -277,16 +289,21 @@ export function createWorker<T extends TaskTable<T>>(queueName: string, tasks: T
     ...(resultThreshold === undefined ? {} : { resultThreshold }),
     ...(policy === undefined ? {} : { policy }),
   });
+  const early = new EarlyCancels();
   const processor = async (job: Job<{ call?: unknown }>, _token?: string, signal?: AbortSignal): Promise<string> => {
+    const cancelled = early.take(job.id);
+    if (cancelled !== undefined) throw new UnrecoverableError(`cancelled by its caller before it started: ${cancelled}`);
     try {
       return toBase64(serialize(await runner.run(fromBase64(job.data.call), signal)));
     } catch (error) {
       // A retry cannot beat a deadline that has passed, and its caller has stopped waiting.
       if (error instanceof TaskTimeoutError) throw Object.assign(new UnrecoverableError(error.message), { stack: error.stack });
+      // Only the cancel channel aborts BullMQ's signal: the caller has gone, so a retry would run for nobody.
+      if (signal?.aborted === true) throw new UnrecoverableError(`cancelled by its caller: ${String(signal.reason)}`);
       throw error;
     }
   };
-  return new Worker(queueName, processor, workerOptions);
+  return new CancellableWorker(queueName, processor as Processor, workerOptions, early);
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -305,3 +322,7 @@ function remoteError(message: string, stack: string | undefined): RemoteError {
 }
 
 function noop(): void {}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}

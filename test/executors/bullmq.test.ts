@@ -158,10 +158,10 @@ describe('BullMQExecutor', () => {
     expect(await storedKeys(store)).toBe(0);
   });
 
-  it('cancels a job no worker has taken by removing it, and one that runs by freeing what it made when it ends', async () => {
+  it('cancels a job no worker has taken by removing it, and one that runs by having its worker abort it, for good', async () => {
     const queue = queueName();
     const store = redisStore();
-    await using ex = executor(queue, store, { shouldProxy: 'always', resultThreshold: 0 });
+    await using ex = executor(queue, store, { shouldProxy: 'always', resultThreshold: 0 }, { jobOptions: { attempts: 3 } });
     const engine = ex.executor as BullMQExecutor<FixtureTasks>;
     const queued = new AbortController();
     const waiting = ex.launch('sum', [floats(1024)], { signal: queued.signal });
@@ -172,14 +172,16 @@ describe('BullMQExecutor', () => {
     expect(await engine.queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
     expect(await storedKeys(store)).toBe(0);
 
-    worker(queue);
+    await worker(queue).waitUntilReady();
     const running = new AbortController();
-    const late = ex.launch('slowFill', [400, 200_000, 1, floats(1024)], { signal: running.signal });
+    // untilAborted settles only when its worker aborts it: without the cancel reaching the worker, this would never finish.
+    const late = ex.launch('untilAborted', [floats(1024)], { signal: running.signal });
     await eventually(async () => (await engine.queue.getJobCounts('active')).active === 1);
     running.abort(new Error('too slow'));
     await expect(late.outcome).rejects.toThrow('too slow');
-    expect(await storedKeys(store)).toBe(1); // the running task still reads its input
     await late.finished;
+    const [failed] = await engine.queue.getJobs(['failed']);
+    expect(failed).toMatchObject({ attemptsMade: 1, failedReason: 'cancelled by its caller: too slow' });
     await eventually(async () => (await storedKeys(store)) === 0);
   });
 

@@ -64,7 +64,7 @@ export interface FixtureTasks {
   kill(...ignored: unknown[]): never;
   sleep(ms: number, ...ignored: unknown[]): undefined;
   spin(...ignored: unknown[]): never;
-  untilAborted(): never;
+  untilAborted(...ignored: unknown[]): never;
   flaky(id: string, failures: number, array: Float64Array): { attempts: number; sum: number };
 }
 
