@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
+import { ESLint as ESLint9 } from 'eslint9';
 import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
 import plugin, { rules } from '../../eslint-plugin/index.js';
@@ -63,8 +64,13 @@ describe('eslint plugin', () => {
     expect(plugin.meta).toEqual({ name: 'ts-proxystore/eslint-plugin', version: manifest.version });
   });
 
-  it('runs under ESLint from the strict flat config', async () => {
-    const eslint = new ESLint({
+  // ESLint 9 is still what most projects run; the plugin's peer range promises both.
+  it.each([
+    ['10', ESLint],
+    ['9', ESLint9 as unknown as typeof ESLint],
+  ])('runs under ESLint %s from the strict flat config', async (version, Engine) => {
+    expect(Engine.version.split('.')[0]).toBe(version);
+    const eslint = new Engine({
       cwd: FIXTURE_DIR,
       overrideConfigFile: true,
       overrideConfig: [
