@@ -43,6 +43,7 @@ import { isArrayBuffer, isMap, isProxy, isSet } from 'node:util/types';
 import { DefaultSerializer, deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
 import { classNameOf, hasRegisteredClasses, prototypeForClass } from './class-registry.js';
 import { SerializationError } from './errors.js';
+import type { TypedArray } from '../src/types.js';
 
 /**
  * `allocate`, when given, is where the output may be written instead of a new
@@ -141,20 +142,6 @@ export const serialize: Serializer = (obj, allocate) => {
   }
   return encodeStructured(obj);
 };
-
-/** The built-in typed arrays, which `allocateTypedArray` can place inside a frame. */
-export type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
 
 export interface TypedArrayClass<A extends TypedArray> {
   readonly BYTES_PER_ELEMENT: number;

@@ -12,7 +12,6 @@ import {
   type Allocate,
   type Deserializer,
   type Serializer,
-  type TypedArray,
   type TypedArrayClass,
 } from './serialize.js';
 import { classNameOf } from './class-registry.js';
@@ -21,7 +20,7 @@ import { storeFactory } from './store-factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
 import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
 import type { OwnedProxy } from '../src/ownership.js';
-import type { Proxy, ProxiesOf, TypeArgumentRequired } from '../src/types.js';
+import type { Proxy, ProxiesOf, TypeArgumentRequired, TypedArray } from '../src/types.js';
 
 export interface StoreOptions {
   /** Deserialized objects kept per store, most recently used first. 0 disables the cache. */

@@ -2,7 +2,7 @@
  * ts-proxystore: pass-by-proxy for TypeScript.
  * Store/Connector/Serializer are separate layers; proxies resolve lazily and transparently.
  */
-export type { Proxy, ProxyOr, ProxyBrand, Encoded, Unproxied, ProxiedPart, ProxiesOf, TypeArgumentRequired } from './types.js';
+export type { Proxy, ProxyOr, ProxyBrand, Encoded, Unproxied, ProxiedPart, ProxiesOf, TypeArgumentRequired, TypedArray } from './types.js';
 export type { OwnedProxy, RefProxy, RefMutProxy, ReadonlyView, OwnershipTag } from './ownership.js';
 
 export * from '../runtime/errors.js';
@@ -23,7 +23,7 @@ export {
   type ProxyOptions,
 } from '../runtime/proxy.js';
 
-export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArray, type TypedArrayClass } from '../runtime/serialize.js';
+export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize.js';
 export { registerClass, unregisterClass } from '../runtime/class-registry.js';
 
 export * from '../runtime/connectors/index.js';

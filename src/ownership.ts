@@ -5,7 +5,7 @@
  * has to go through the memory-management functions (still to come), which keep
  * the borrow counts right.
  */
-import type { AnyFunction, Primitive, Proxy, ProxyBrand } from './types.js';
+import type { AnyFunction, Primitive, Proxy, ProxyBrand, TypedArray } from './types.js';
 
 declare const ownership: unique symbol;
 
@@ -22,19 +22,6 @@ export type RefProxy<T> = Proxy<ReadonlyView<T>> & OwnershipTag<'ref'> & Disposa
 
 /** An exclusive borrow: reads and writes `T` while the owner waits; disposing it ends the borrow. */
 export type RefMutProxy<T> = Proxy<T> & OwnershipTag<'ref-mut'> & Disposable;
-
-type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
 
 type TypedArrayMutator = 'set' | 'fill' | 'sort' | 'reverse' | 'copyWithin';
 type DateMutator = Extract<keyof Date, `set${string}`>;

@@ -122,3 +122,17 @@ export type ProxiesOf<T extends readonly unknown[]> = { -readonly [K in keyof T]
  * arguments say nothing about `T`, where leaving it out must not mean `unknown`.
  */
 export type TypeArgumentRequired<T, P> = [T] extends [never] ? 'state the type of the stored object: proxyFromKey<Foo>(key)' : P;
+
+/** The built-in typed arrays. */
+export type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Connector, ConnectorConfig, Key } from '../../runtime/connector.js';
 import { connectorFromConfig, resolvePolicy } from '../../runtime/connector-kinds.js';
 import { FileConnector } from '../../runtime/connectors/index.js';
@@ -72,20 +72,15 @@ describe('FileConnector', () => {
 
   it('lets a store serialize into scratch memory that later puts reuse, leaving every stored object intact', async () => {
     const connector = file(await tempDir());
-    const lent: Uint8Array[] = [];
-    const scratch = connector.scratch.bind(connector);
-    connector.scratch = (size) => {
-      const bytes = scratch(size);
-      lent.push(bytes);
-      return bytes;
-    };
+    const scratch = vi.spyOn(connector, 'scratch');
     const store = new Store(`file-${crypto.randomUUID()}`, connector, { cacheSize: 0 });
     const arrays = [1, 2, 3].map((k) => new Float64Array(100_000).fill(k));
     const keys: Key[] = [];
     for (const array of arrays) keys.push(await store.put(array));
+    const lent = scratch.mock.results.map((result) => (result.value as Uint8Array).buffer);
     expect(lent).toHaveLength(3);
-    expect(lent[1]?.buffer).toBe(lent[0]?.buffer);
-    expect(lent[2]?.buffer).toBe(lent[0]?.buffer);
+    expect(lent[1]).toBe(lent[0]);
+    expect(lent[2]).toBe(lent[0]);
     for (const [i, key] of keys.entries()) expect(await store.get(key)).toEqual(arrays[i]);
   });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Connector, Key } from '../../runtime/connector.js';
 import { connectorFromConfig, resolvePolicy } from '../../runtime/connector-kinds.js';
 import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
@@ -103,18 +103,12 @@ describe('SharedMemoryConnector', () => {
 
   it('stores a Store put in the segment the serializer wrote, with no second copy', async () => {
     const connector = shm();
-    const given: Uint8Array[] = [];
-    const allocate = connector.allocate.bind(connector);
-    connector.allocate = (size) => {
-      const bytes = allocate(size);
-      given.push(bytes);
-      return bytes;
-    };
+    const allocate = vi.spyOn(connector, 'allocate');
     const s = store(connector);
     const key = await s.put(new Float64Array(1000).fill(2.5));
-    expect(given).toHaveLength(1);
+    expect(allocate.mock.results).toHaveLength(1);
     const stored = await connector.get(key);
-    expect(stored?.buffer).toBe(given[0]?.buffer);
+    expect(stored?.buffer).toBe((allocate.mock.results[0]?.value as Uint8Array).buffer);
     expect(Array.from(s.getSync<Float64Array>(key)!.subarray(0, 2))).toEqual([2.5, 2.5]);
   });
 
