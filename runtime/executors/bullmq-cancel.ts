@@ -51,6 +51,8 @@ export class CancellableWorker extends Worker {
   constructor(queueName: string, processor: Processor, options: WorkerOptions & { readonly connection: ConnectionOptions }, early: EarlyCancels) {
     super(queueName, processor, options);
     this.#subscriber = subscriberFor(options.connection);
+    // Reported like the worker's own connection errors, rather than as ioredis's unhandled-error warnings.
+    this.#subscriber.on('error', (error: Error) => this.emit('error', error));
     this.#subscriber.on('message', (_channel: string, text: string) => {
       const message = parse(text);
       if (message !== undefined && !this.cancelJob(message.jobId, message.reason)) early.note(message.jobId, message.reason);
