@@ -7,7 +7,7 @@ import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js
 import { ProxyStoreError } from '../../runtime/errors.js';
 import { BorrowError, borrow, dispose, mutBorrow, ownedProxy } from '../../runtime/ownership.js';
 import { TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/executors/errors.js';
-import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
+import { PiscinaExecutor, resultArray } from '../../runtime/executors/piscina.js';
 import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
 import { extract, getKey, isProxy } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
@@ -75,6 +75,13 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     expect(isProxy(small)).toBe(false);
     expect(await ex.submit('writeLastInPlace', 0, 5)).toBe(false);
     expect(small[0]).toBe(1);
+  });
+
+  it('gives a plain array from resultArray outside a task, where no results store is known', () => {
+    const array = resultArray(Float64Array, 4);
+    expect(array).toBeInstanceOf(Float64Array);
+    expect(array.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Array.from(array)).toEqual([0, 0, 0, 0]);
   });
 
   it('sends small arguments, primitives and values the policy declines by value', async () => {
