@@ -47,7 +47,7 @@ export interface Connector {
   startPut?(data: Uint8Array): StartedPut;
   /**
    * Present when the connector keeps bytes in memory it can hand out before
-   * they are stored (shared memory): `size` writable bytes, 8-aligned. Given
+   * they are stored (shared memory): `size` zeroed, writable bytes, 8-aligned. Given
    * back to `put`, `putBatch` or `startPut` as the very same array, they are
    * adopted rather than copied, and from then on they are the stored object.
    * The store's serializer writes straight into them, so a put copies once.

@@ -46,12 +46,13 @@ const DEFAULT_ANSWER_TIMEOUT_MS = 10_000;
  *   (postMessage, a piscina task's result), or an Atomics operation on the same
  *   memory. Concurrent unsynchronized writes and reads race (torn values, not crashes).
  * - `put` copies its input once into a new segment; later changes to the input
- *   do not reach the store. The exception is a payload from `allocate`, which
- *   the put adopts: the store's serializer writes there, so a `Store` put
- *   copies the value once in all. So in the putting thread, a proxy from
+ *   do not reach the store. So in the putting thread, a proxy from
  *   `store.proxy(value)` resolves to `value` itself (populateTarget), not to the
  *   shared copy: pass `{ populateTarget: false }`, or read with `store.get`, to
- *   see what other threads write.
+ *   see what other threads write. The exception is a payload from `allocate`,
+ *   which the put adopts: a `Store`'s serializer writes its frame there, so a
+ *   store put copies the value once in all, and an array from `store.allocate`
+ *   is the stored object itself.
  * - Only threads of one process share memory: a key used in another process fails with a ConnectorError.
  * - `evict` makes the object unreachable through every connector at once; its
  *   memory is reused only after the last view on it, in any thread, is collected.
