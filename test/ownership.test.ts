@@ -32,6 +32,7 @@ import {
   type RefProxy,
 } from '../src/index.js';
 import { countingConnector } from './helpers/counting-connector.js';
+import { thrown } from './helpers/outcomes.js';
 
 /** A store over a counting connector, so tests can tell the store is empty. */
 function countingStore(name: string, options: ConstructorParameters<typeof Store>[2] = {}): { store: Store; live: () => number } {
@@ -46,15 +47,6 @@ const stores: Store[] = [];
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close({ clear: true })));
 });
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 interface Model {
   weights: number[];

@@ -15,6 +15,7 @@ import {
   resolve,
   resolveAsync,
 } from '../runtime/proxy.js';
+import { thrown } from './helpers/outcomes.js';
 
 interface Counted<T> extends Factory<T> {
   calls: number;
@@ -66,7 +67,7 @@ describe('just-in-time resolution', () => {
   it('wraps a factory error in ProxyResolveError naming the key, with the error as cause', () => {
     const failure = new Error('connection refused');
     const p = proxy<{ a: number }>(counted(() => { throw failure; }, 'abc'));
-    const error = captureError(() => p.a);
+    const error = thrown(() => p.a);
     expect(error).toBeInstanceOf(ProxyResolveError);
     expect((error as Error).message).toContain('"abc"');
     expect((error as Error).message).toContain('connection refused');
@@ -76,7 +77,7 @@ describe('just-in-time resolution', () => {
   it('rethrows a ProxyResolveError from the factory as it is', () => {
     const inner = new ProxyResolveError('inner proxy failed');
     const p = proxy<{ a: number }>(() => { throw inner; });
-    expect(captureError(() => p.a)).toBe(inner);
+    expect(thrown(() => p.a)).toBe(inner);
   });
 
   it('does not cache a failed resolution: the next access calls the factory again', () => {
@@ -95,7 +96,7 @@ describe('just-in-time resolution', () => {
 
   it('reports a factory that returns a primitive as a ProxyResolveError caused by NonProxiableTypeError', () => {
     const p = proxy(() => 42 as unknown as object);
-    const error = captureError(() => resolve(p));
+    const error = thrown(() => resolve(p));
     expect(error).toBeInstanceOf(ProxyResolveError);
     expect((error as Error).cause).toBeInstanceOf(NonProxiableTypeError);
   });
@@ -328,11 +329,3 @@ it('cannot be structured-cloned (encodeProxies handles crossing threads)', () =>
   expect(() => structuredClone(p)).toThrow(/could not be cloned/);
 });
 
-function captureError(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the action to throw');
-}

@@ -10,6 +10,7 @@ import { FileConnector } from '../runtime/connectors/file.js';
 import { ConnectorError } from '../runtime/errors.js';
 import { acquireSyncBridge, compiledModuleUrl, type SyncBridge, type SyncBridgeOptions } from '../runtime/sync-bridge.js';
 import { expectBytes, payload } from './connectors/conformance.js';
+import { thrown } from './helpers/outcomes.js';
 
 // Bridge workers run the build in dist/ (npm test builds first); so do these kinds, registered there.
 const distRuntime = path.resolve(import.meta.dirname, '../dist/runtime');
@@ -59,15 +60,6 @@ afterEach(async () => {
 });
 
 const decode = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an exception');
-}
 
 describe('sync bridge', () => {
   it('returns what the connector’s async get returns, byte for byte, and undefined for missing keys', async () => {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Connector, Key } from '../../runtime/connector.js';
 import { connectorFromConfig } from '../../runtime/connector-kinds.js';
 import { ConnectorError } from '../../runtime/errors.js';
+import { jsonRoundTrip } from '../helpers/outcomes.js';
 
 export interface ConnectorSetup {
   /** A fresh connector that shares no objects with the ones made before it. */
@@ -351,6 +352,3 @@ function distinct(keys: readonly Key[]): number {
   return new Set(keys.map((key) => JSON.stringify(key))).size;
 }
 
-function jsonRoundTrip<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}

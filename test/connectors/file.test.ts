@@ -10,6 +10,7 @@ import { FileConnector } from '../../runtime/connectors/index.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
 import { Store } from '../../runtime/store.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
+import { rejection } from '../helpers/outcomes.js';
 
 const temps: string[] = [];
 
@@ -29,13 +30,6 @@ describeConnector('file', {
   sync: true,
   sharedThroughConfig: true,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
 
 describe('FileConnector', () => {
   const opened: Connector[] = [];

@@ -10,6 +10,7 @@ import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/erro
 import { getKey } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
+import { jsonRoundTrip, rejection } from '../helpers/outcomes.js';
 
 const temps: string[] = [];
 
@@ -57,17 +58,6 @@ function childConfig(connector: Connector, name: string): ConnectorConfig | unde
 
 function routeOf(key: Key): string {
   return (key as { c: string }).c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
-
-function jsonRoundTrip<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 describe('MultiConnector', () => {
