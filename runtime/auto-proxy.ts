@@ -14,11 +14,11 @@
  */
 import type { Key, StartedPut } from './connector.js';
 import { classNameOf } from './class-registry.js';
-import { ConfigError, ConnectorError, SerializationError } from './errors.js';
+import { ConfigError, SerializationError } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
 import { isProxy, metadataOf, proxy } from './proxy.js';
 import { getStore } from './registry.js';
-import type { Store } from './store.js';
+import { connectorFailure, type Store } from './store.js';
 import { storeFactory } from './store-factory.js';
 
 /** Bytes at or over which a value is proxied when neither the build nor the run time says otherwise. */
@@ -123,8 +123,7 @@ function startPut(store: Store, bytes: Uint8Array, site: string): StartedPut | u
   try {
     return connector.startPut(bytes);
   } catch (error) {
-    if (error instanceof ConnectorError) throw error;
-    throw new ConnectorError(`${connector.kind} connector of store '${store.name}'`, 'startPut', `${errorText(error)} (autoProxy at ${site})`, { cause: error });
+    throw connectorFailure(store, 'startPut', error, undefined, ` (autoProxy at ${site})`);
   }
 }
 
@@ -142,15 +141,12 @@ function track(factory: object, store: Store, key: Key, written: Promise<void>):
       writes.delete(factory);
     },
     (error: unknown) => {
-      throw error instanceof ConnectorError
-        ? error
-        : new ConnectorError(`${store.connector.kind} connector of store '${store.name}'`, 'startPut', errorText(error), { cause: error, key });
+      throw connectorFailure(store, 'startPut', error, key);
     },
   );
-  // Nobody may ever wait for this write; its failure is reported to whoever sends the key, not as an unhandled rejection.
-  settled.catch(() => undefined);
   writes.set(factory, settled);
   inFlight.add(settled);
+  // Nobody may ever wait for this write; its failure is reported to whoever sends the key, not as an unhandled rejection.
   void settled.catch(() => undefined).finally(() => inFlight.delete(settled));
 }
 
@@ -162,6 +158,3 @@ function warnOnce(topic: string, message: string): void {
   process.emitWarning(message, 'ProxyStoreWarning');
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,4 +1,16 @@
+import type { Key } from './connector.js';
+
 /** A key as text for messages; never throws, whatever the caller passed as a key. */
+/** The message of an Error, or the thrown value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A key as a string that identifies it, for maps keyed by connector keys (which may be JSON objects). */
+export function keyId(key: Key): string {
+  return typeof key === 'string' ? key : JSON.stringify(key);
+}
+
 export function describeKey(key: unknown): string {
   try {
     return JSON.stringify(key) ?? String(key);
@@ -71,11 +83,12 @@ export class ConnectorError extends ProxyStoreError {
   constructor(
     readonly connector: string,
     readonly operation: string,
-    message: string,
+    /** What went wrong, without the connector, operation and key the message adds. */
+    readonly reason: string,
     options?: { cause?: unknown; key?: unknown },
   ) {
     super(
-      `${connector}: ${operation}${options?.key === undefined ? '' : ` of key ${describeKey(options.key)}`} failed: ${message}`,
+      `${connector}: ${operation}${options?.key === undefined ? '' : ` of key ${describeKey(options.key)}`} failed: ${reason}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.key = options?.key;

@@ -5,7 +5,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import type { Key } from './connector.js';
-import { ConfigError, ProxyStoreError, describeKey } from './errors.js';
+import { ConfigError, ProxyStoreError, describeKey, keyId } from './errors.js';
 import { getFactory, isProxy } from './proxy.js';
 import { isStoreFactory } from './store-factory.js';
 import type { Store } from './store.js';
@@ -84,8 +84,6 @@ export async function attachKeys(lifetime: Lifetime, store: Store, keys: readonl
     throw error;
   }
 }
-
-const keyId = (key: Key): string => (typeof key === 'string' ? key : JSON.stringify(key));
 
 /** The keys a lifetime holds, by store, each once. */
 class HeldKeys {

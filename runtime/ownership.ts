@@ -18,7 +18,7 @@
 import type { OwnedProxy, RefMutProxy, RefProxy } from '../src/ownership.js';
 import type { Proxy } from '../src/types.js';
 import type { Key } from './connector.js';
-import { DescriptorError, ProxyResolveError, ProxyStoreError, describeKey } from './errors.js';
+import { DescriptorError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from './errors.js';
 import type { Factory } from './factory.js';
 import { handler } from './proxy-handler.js';
 import { newPlaceholder } from './proxy-placeholder.js';
@@ -200,7 +200,7 @@ function referenceFactory(ref: Reference): Factory<object> {
   const read = (): object => {
     ref.assertUsable();
     const owner = ref.slot.owner;
-    if (owner !== undefined && owner !== ref) return owner.state.target ?? resolveNow(owner.state);
+    if (owner !== undefined && owner !== ref) return resolveNow(owner.state);
     return ref.slot.source();
   };
   const resolveAsync = async (): Promise<object> => {
@@ -353,7 +353,7 @@ function disposeOwner(owner: Reference): Promise<void> {
 function dropAtScopeEnd(owner: Reference): void {
   if (owner.ended === 'moved' || owner.ended === 'disposed') return;
   disposeOwner(owner).catch((error: unknown) => {
-    process.emitWarning(`disposing ${owner.name} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    process.emitWarning(`disposing ${owner.name} failed: ${messageOf(error)}`, {
       type: 'ProxyStoreWarning',
       code: 'PROXYSTORE_OWNED_EVICT_FAILED',
     });

@@ -3,12 +3,8 @@ import { PROBE, resolveNow, stateOf, type AnyFunction, type BoundMethod, type Pr
 
 type Constructor = new (...args: unknown[]) => object;
 
-function targetOf(state: ProxyState): object {
-  return state.target ?? resolveNow(state);
-}
-
 function realTarget(placeholder: object): object {
-  return targetOf(stateOf(placeholder));
+  return resolveNow(stateOf(placeholder));
 }
 
 function boundMethod(state: ProxyState, key: PropertyKey, method: AnyFunction, target: object): AnyFunction {
@@ -76,7 +72,7 @@ export const handler: ProxyHandler<object> = {
 
   set(placeholder, key, value: unknown, receiver: unknown): boolean {
     const state = stateOf(placeholder);
-    const target = targetOf(state);
+    const target = resolveNow(state);
     if (receiver !== state.proxy) {
       // p is somebody's prototype: the property belongs on that object.
       return Reflect.set(target, key, value, receiver);
@@ -144,7 +140,7 @@ export const handler: ProxyHandler<object> = {
 
   construct(placeholder, args: unknown[], newTarget): object {
     const state = stateOf(placeholder);
-    const target = targetOf(state) as Constructor;
+    const target = resolveNow(state) as Constructor;
     // `new p()` passes the proxy as new.target; classes comparing new.target expect themselves.
     return Reflect.construct(target, args, (newTarget === state.proxy ? target : newTarget) as Constructor);
   },

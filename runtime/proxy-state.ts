@@ -1,4 +1,4 @@
-import { NonProxiableTypeError, ProxyResolveError } from './errors.js';
+import { NonProxiableTypeError, ProxyResolveError, messageOf } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { describeValue, isObjectLike, typeOfValue } from './proxy-metadata.js';
 
@@ -83,7 +83,7 @@ export function metadataFor(state: ProxyState): ProxyMetadata {
 function resolveError(factory: Factory<object>, error: unknown): ProxyResolveError {
   if (error instanceof ProxyResolveError) return error;
   const key = factory.key === undefined ? '' : ` of key ${JSON.stringify(factory.key)}`;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = messageOf(error);
   return new ProxyResolveError(`could not resolve the proxy${key}: ${reason}`, { cause: error });
 }
 
@@ -95,8 +95,9 @@ function settle(state: ProxyState, value: unknown): object {
   return value;
 }
 
-/** Calls the factory; failures are not cached, so the next access tries again. */
+/** The target, calling the factory first if there is none yet; failures are not cached, so the next access tries again. */
 export function resolveNow(state: ProxyState): object {
+  if (state.target !== undefined) return state.target;
   // Called unbound: `state.factory()` would hand the state to the factory as `this`.
   const { factory } = state;
   let value: unknown;

@@ -55,8 +55,7 @@ export function isResolved(p: object): boolean {
 }
 
 function targetFor<T>(p: ProxyOf<T>, caller: string): T {
-  const state = stateFor(p, caller);
-  return (state.target ?? resolveNow(state)) as T;
+  return resolveNow(stateFor(p, caller)) as T;
 }
 
 /** Resolves now if needed (blocking on the factory) and returns the real target. */

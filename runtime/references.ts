@@ -83,7 +83,7 @@ export function proxyFromDescriptor(value: unknown, options: DecodeOptions = {})
 }
 
 /** Never asks a proxy: that would resolve it. */
-function isDescriptorLike(value: unknown): value is { $proxystore: unknown } {
+export function isDescriptorLike(value: unknown): value is { $proxystore: unknown } {
   return typeof value === 'object' && value !== null && !isProxy(value) && Object.hasOwn(value, '$proxystore');
 }
 

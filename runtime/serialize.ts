@@ -42,7 +42,7 @@ import { Buffer } from 'node:buffer';
 import { isArrayBuffer, isMap, isProxy, isSet } from 'node:util/types';
 import { DefaultSerializer, deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
 import { classNameOf, hasRegisteredClasses, prototypeForClass } from './class-registry.js';
-import { SerializationError } from './errors.js';
+import { SerializationError, messageOf } from './errors.js';
 import type { TypedArray } from '../src/types.js';
 
 /**
@@ -370,10 +370,8 @@ const LONG_ARRAY = 2 ** 24;
  * and own enumerable properties of ordinary objects. Proxies are not entered,
  * since their traps could run arbitrary code (or resolve a lazy proxy).
  */
+/** Callers never pass a Proxy: walking one would run its traps. */
 function forEachChild(value: object, visit: (child: unknown, key: ChildKey) => void): void {
-  if (isProxy(value)) {
-    return;
-  }
   if (Array.isArray(value) && value.length <= LONG_ARRAY) {
     for (let index = 0; index < value.length; index++) {
       visit(value[index], index);
@@ -489,6 +487,3 @@ function typeNameOf(value: unknown): string {
   return isObject(value) ? toStringTag(value) : typeof value;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

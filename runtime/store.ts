@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { CloseOptions, Connector, ConnectorConfig, Key, ReferencePolicy } from './connector.js';
 import { connectorFromConfig } from './connector-kinds.js';
 import { isTagged, type TaggedPut } from './connectors/multi.js';
-import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey } from './errors.js';
+import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from './errors.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { metadataOf, proxy } from './proxy.js';
 import {
@@ -81,8 +81,6 @@ export interface ProxyFromKeyOptions extends Omit<PutOptions, 'tags'> {
 
 /** Values an ES Proxy can wrap. */
 export type Proxiable = object;
-
-const keyId = (key: Key): string => (typeof key === 'string' ? key : JSON.stringify(key));
 
 /**
  * Puts objects in a connector as bytes and hands out proxies that get them back.
@@ -296,7 +294,7 @@ export class Store {
     try {
       bytes = this.connector.getSync(key);
     } catch (error) {
-      throw this.#wrapConnectorError('getSync', key, error);
+      throw connectorFailure(this, 'getSync', error, key);
     }
     return this.#finishGet<T>(key, bytes, t0);
   }
@@ -430,16 +428,17 @@ export class Store {
     try {
       return await call();
     } catch (error) {
-      throw this.#wrapConnectorError(operation, key, error);
+      throw connectorFailure(this, operation, error, key);
     } finally {
       this.#metrics?.record(`connector.${operation}`, performance.now() - t0);
     }
   }
+}
 
-  #wrapConnectorError(operation: string, key: Key | undefined, error: unknown): ConnectorError {
-    if (error instanceof ConnectorError) return error;
-    return new ConnectorError(`${this.connector.kind} connector of store '${this.name}'`, operation, (error as Error)?.message ?? String(error), { cause: error, key });
-  }
+/** A connector's failure as a store reports it: a ConnectorError as it is, anything else wrapped to name the connector and the store. */
+export function connectorFailure(store: Store, operation: string, error: unknown, key?: Key, detail = ''): ConnectorError {
+  if (error instanceof ConnectorError) return error;
+  return new ConnectorError(`${store.connector.kind} connector of store '${store.name}'`, operation, `${messageOf(error)}${detail}`, { cause: error, key });
 }
 
 /** What `put` needs out of proxy options; the rest says how the proxy behaves. */

@@ -5,7 +5,7 @@
 import { workerData } from 'node:worker_threads';
 import type { Connector, Key } from './connector.js';
 import { connectorFromConfig } from './connector-kinds.js';
-import { ConnectorError } from './errors.js';
+import { ConnectorError, messageOf } from './errors.js';
 import { SIGNAL_EXITED, SIGNAL_REPLIES, type BridgeReply, type BridgeRequest, type BridgeWorkerData } from './sync-bridge.js';
 
 const { config, modules, ownedBytes, port, signal } = workerData as BridgeWorkerData;
@@ -53,12 +53,7 @@ function wake(): void {
  * ConnectorError, whose message names the connector, operation and key again.
  */
 function reasonOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error instanceof ConnectorError) {
-    const heading = new ConnectorError(error.connector, error.operation, '', { key: error.key }).message;
-    if (error.message.startsWith(heading)) return error.message.slice(heading.length);
-  }
-  return error.message;
+  return error instanceof ConnectorError ? error.reason : messageOf(error);
 }
 
 /**

@@ -5,7 +5,20 @@
 export type { Proxy, ProxyOr, ProxyBrand, Encoded, Unproxied, ProxiedPart, ProxiesOf, TypeArgumentRequired, TypedArray } from './types.js';
 export type { OwnedProxy, RefProxy, RefMutProxy, ReadonlyView, OwnershipTag } from './ownership.js';
 
-export * from '../runtime/errors.js';
+export {
+  ProxyStoreError,
+  ProxyResolveError,
+  ProxyResolveMissingKeyError,
+  NonProxiableTypeError,
+  SerializationError,
+  StoreExistsError,
+  StoreNotFoundError,
+  StoreClosedError,
+  ConnectorError,
+  ConfigError,
+  DescriptorError,
+  describeKey,
+} from '../runtime/errors.js';
 export type * from '../runtime/connector.js';
 export type { Factory, ProxyMetadata } from '../runtime/factory.js';
 export { registerConnectorKind, connectorFromConfig } from '../runtime/connector-kinds.js';

@@ -4,7 +4,7 @@ import { open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
-import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
+import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { ScratchPool } from './scratch.js';
 
 export interface FileConnectorOptions {
@@ -197,7 +197,7 @@ export class FileConnector implements Connector {
   }
 
   #failure(operation: string, cause: unknown, key?: string): ConnectorError {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     return new ConnectorError(this.kind, operation, `in '${this.directory}': ${reason}`, { cause, key });
   }
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ReferencePolicy, StartedPut } from '../connector.js';
 import { connectorFromConfig, registerConnectorKind } from '../connector-kinds.js';
-import { ConfigError, ConnectorError, DescriptorError, describeKey } from '../errors.js';
+import { ConfigError, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
 
 /**
  * When a connector takes a put. Every bound is optional; a put goes to the
@@ -276,7 +276,7 @@ export class MultiConnector implements Connector, TaggedPut {
       if (result.status === 'fulfilled') return;
       const reason: unknown = result.reason;
       cause ??= reason;
-      failures.push(`'${routes[i]?.name ?? '?'}': ${reason instanceof Error ? reason.message : String(reason)}`);
+      failures.push(`'${routes[i]?.name ?? '?'}': ${messageOf(reason)}`);
     });
     if (failures.length > 0) throw new MultiConnectorError('close', failures.join('; '), { cause });
   }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
-import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
+import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
 import { ScratchPool } from './scratch.js';
 
@@ -328,7 +328,7 @@ export class RedisConnector implements Connector {
   }
 
   #failure(operation: string, cause: unknown, key: string | undefined): ConnectorError {
-    const message = cause instanceof Error ? cause.message : String(cause);
+    const message = messageOf(cause);
     let reason = message === 'Command timed out' ? `no reply within ${this.#settings.commandTimeoutMs} ms (commandTimeoutMs)` : message;
     if (this.#client.status !== 'ready') {
       // ioredis' own words ("max retries per request…") say less than the connection error behind them.

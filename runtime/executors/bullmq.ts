@@ -16,11 +16,11 @@ import { Buffer } from 'node:buffer';
 import { Job, Queue, QueueEvents, UnrecoverableError, type ConnectionOptions, type JobsOptions, type Processor, type Worker, type WorkerOptions } from 'bullmq';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
-import { ConfigError, ProxyStoreError } from '../errors.js';
+import { ConfigError, ProxyStoreError, messageOf } from '../errors.js';
 import { deserialize, serialize } from '../serialize.js';
 import { CancellableWorker, EarlyCancels, cancelChannel, cancelMessage } from './bullmq-cancel.js';
 import { TaskTimeoutError, WorkerCrashedError, type RemoteError } from './errors.js';
-import { BaseExecutor, freeProxies, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
+import { BaseExecutor, freeProxies, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
 import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 import { decodeReply, encodeCall, remoteFailure } from './task-wire.js';
 
@@ -192,7 +192,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
         return;
       }
       const client = await this.queue.getBackend().client;
-      await client.runCommand('publish', [cancelChannel(this.queueName, this.#prefix), cancelMessage(jobId, reasonText(reason))]);
+      await client.runCommand('publish', [cancelChannel(this.queueName, this.#prefix), cancelMessage(jobId, messageOf(reason))]);
     } catch {
       // Not added, or already gone: its own settlement (or the add's failure) finishes it.
     }
@@ -319,10 +319,4 @@ function fromBase64(text: unknown): unknown {
 function remoteError(message: string, stack: string | undefined): RemoteError {
   const name = /^([A-Za-z_$][\w$]*)(?::|\n|$)/.exec(stack ?? '')?.[1] ?? 'Error';
   return { name, message, ...(stack === undefined ? {} : { stack }) };
-}
-
-function noop(): void {}
-
-function reasonText(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
 }

@@ -152,3 +152,6 @@ export async function evictQuietly(store: Store, key: Key): Promise<void> {
     process.emitWarning(`could not free key ${describeKey(key)} of store '${store.name}': ${String(error)}`, 'ProxyStoreWarning');
   }
 }
+
+/** For promises whose outcome is handled elsewhere. */
+export function noop(): void {}

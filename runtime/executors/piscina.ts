@@ -30,7 +30,7 @@
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
-import { BaseExecutor, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
+import { BaseExecutor, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
 import { taskHandler, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
 import { decodeReply, encodeCall } from './task-wire.js';
 
@@ -117,4 +117,3 @@ export function defineTasks<T extends TaskTable<T>>(tasks: T, options: WorkerTas
   return taskHandler(tasks, options);
 }
 
-function noop(): void {}

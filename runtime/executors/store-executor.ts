@@ -9,6 +9,7 @@ import {
   BaseExecutor,
   evictQuietly,
   freeProxies,
+  noop,
   type AnyTasks,
   type Executor,
   type Launched,
@@ -176,7 +177,6 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   }
 }
 
-function noop(): void {}
 
 /** Names an object by store and key: proxies decoded from different messages are different objects. */
 function idOf(p: object): string | undefined {

@@ -8,9 +8,8 @@ import type { ReferencePolicy } from '../connector.js';
 import { isConnectorKindRegistered } from '../connector-kinds.js';
 import '../connectors/index.js';
 import { ConfigError } from '../errors.js';
-import { resolveAll } from '../prefetch.js';
-import { extract, isProxy } from '../proxy.js';
-import { decodeProxies, encodeProxiesAsync, type ProxyDescriptor } from '../references.js';
+import { extract, isProxy, isResolved, resolveAsync } from '../proxy.js';
+import { decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../references.js';
 import { getOrCreateStore, getStore } from '../registry.js';
 import type { Store } from '../store.js';
 import type { TypedArrayClass } from '../serialize.js';
@@ -18,7 +17,7 @@ import type { TypedArray } from '../../src/types.js';
 import { collectLeaves, mapLeaves } from '../walk.js';
 import { TaskTimeoutError } from './errors.js';
 import { sizeAtLeast } from './size.js';
-import { describeError, isCall, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from './task-wire.js';
+import { describeError, isCall, reachOf, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from './task-wire.js';
 
 export interface WorkerTaskOptions {
   /** Where big results go. Wins over the store the caller asks for; without either, results go back by value. */
@@ -98,11 +97,13 @@ export class TaskRunner {
     await loadConnectorKinds(call);
     const { policy } = this.options;
     const args = decodeProxies(call.args, policy === undefined ? {} : { policy }) as unknown[];
-    checkReachable(args, call.origin);
-    await resolveAll(args);
+    // One walk finds every input proxy: checked, then prefetched concurrently so the task touches no store.
+    const proxies = collectLeaves(args, isProxy);
+    checkReachable(proxies, call.origin);
+    await Promise.all(proxies.filter((p) => !isResolved(p)).map((p) => resolveAsync(p)));
     // The task gets the values themselves: every property read through a proxy
     // costs tens of nanoseconds, which a numeric kernel would pay millions of times.
-    const values = mapLeaves(args, isProxy, (p) => extract(p)) as unknown[];
+    const values = proxies.length === 0 ? args : (mapLeaves(args, isProxy, (p) => extract(p)) as unknown[]);
     const found = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }));
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
@@ -149,7 +150,7 @@ async function loadConnectorKinds(call: TaskCall): Promise<void> {
   if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return;
   const kinds = new Set<string>();
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
-  for (const descriptor of collectLeaves(call.args, isDescriptor)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
+  for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
   kindsIn(call.results?.store.connector, kinds);
   const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind));
   await Promise.all(loaders.map(([, load]) => load()));
@@ -163,15 +164,11 @@ function kindsIn(config: unknown, kinds: Set<string>): void {
   }
 }
 
-function isDescriptor(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && Object.hasOwn(value, '$proxystore');
-}
-
-function checkReachable(args: readonly unknown[], origin: Origin): void {
-  for (const p of collectLeaves(args, isProxy)) {
+function checkReachable(proxies: readonly object[], origin: Origin): void {
+  for (const p of proxies) {
     const store = getStore(p);
     if (store === undefined || reaches(store, origin)) continue;
-    const reach = store.connector.kind === 'memory' ? 'thread' : 'process';
+    const reach = reachOf(store.connector.kind);
     throw new ConfigError(
       `an input is in store '${store.name}', whose ${store.connector.kind} connector only the ${reach} that made it can read, and this task runs in another: ` +
         'use a shared-memory store for worker threads of one process, a file or Redis store beyond',
