@@ -13,13 +13,11 @@
  * after the build chose its defaults.
  */
 import type { Key, StartedPut } from './connector.js';
-import { classNameOf } from './class-registry.js';
 import { ConfigError, SerializationError } from './errors.js';
-import type { ProxyMetadata } from './factory.js';
-import { isProxy, metadataOf, proxy } from './proxy.js';
+import { isProxy, proxy } from './proxy.js';
 import { getStore } from './registry.js';
 import { connectorFailure, type Store } from './store.js';
-import { storeFactory } from './store-factory.js';
+import { storeFactory, storedMetadata } from './store-factory.js';
 
 /** Bytes at or over which a value is proxied when neither the build nor the run time says otherwise. */
 export const DEFAULT_AUTO_PROXY_THRESHOLD = 100_000;
@@ -128,8 +126,7 @@ function startPut(store: Store, bytes: Uint8Array, site: string): StartedPut | u
 }
 
 function populatedProxy(store: Store, value: object, { key, written }: StartedPut): object {
-  const className = classNameOf(value);
-  const metadata: ProxyMetadata = { ...metadataOf(value), ...(className === undefined ? {} : { className }) };
+  const metadata = storedMetadata(value);
   const factory = storeFactory<object>(store, key, { evict: settings.evict ?? false, metadata });
   track(factory, store, key, written);
   return proxy(factory, { target: value, metadata });

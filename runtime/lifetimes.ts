@@ -95,11 +95,6 @@ class HeldKeys {
     keys.set(keyId(key), key);
   }
 
-  get size(): number {
-    let size = 0;
-    for (const keys of this.#byStore.values()) size += keys.size;
-    return size;
-  }
 
   stores(): Store[] {
     return [...this.#byStore.keys()];

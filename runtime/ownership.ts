@@ -15,7 +15,7 @@
  * - An owner and its borrows share one object: a borrow resolves through the
  *   owner's state, so what a mutable borrow changes, the owner sees.
  */
-import type { OwnedProxy, RefMutProxy, RefProxy } from '../src/ownership.js';
+import type { OwnedProxy, OwnershipKind, RefMutProxy, RefProxy } from '../src/ownership.js';
 import type { Proxy } from '../src/types.js';
 import type { Key } from './connector.js';
 import { DescriptorError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from './errors.js';
@@ -23,12 +23,10 @@ import type { Factory } from './factory.js';
 import { handler } from './proxy-handler.js';
 import { newPlaceholder } from './proxy-placeholder.js';
 import { ProxyState, metadataFor, probeState, resolveLater, resolveNow, stateOf } from './proxy-state.js';
-import { isStoreFactory, storeFactory, type ProxyDescriptor, type StoreFactory } from './store-factory.js';
+import { isStoreFactory, storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './store-factory.js';
 import type { Proxiable, Store } from './store.js';
 import { collectLeaves } from './walk.js';
 
-export type OwnershipKind = 'owned' | 'ref' | 'ref-mut';
-type Kind = OwnershipKind;
 
 /** A descriptor of an ownership proxy: tells the receiver what it gets (an owner, or a borrow whose owner is elsewhere). */
 export interface OwnershipDescriptor extends ProxyDescriptor {
@@ -82,8 +80,8 @@ const ENDINGS: Record<Ending, string> = {
   'task-ended': 'the task it was sent to has ended, and the borrow with it',
 };
 
-const KIND_NAMES: Record<Kind, string> = { owned: 'OwnedProxy', ref: 'RefProxy', 'ref-mut': 'RefMutProxy' };
-const WITH_ARTICLE: Record<Kind, string> = { owned: 'an OwnedProxy', ref: 'a RefProxy', 'ref-mut': 'a RefMutProxy' };
+const KIND_NAMES: Record<OwnershipKind, string> = { owned: 'OwnedProxy', ref: 'RefProxy', 'ref-mut': 'RefMutProxy' };
+const WITH_ARTICLE: Record<OwnershipKind, string> = { owned: 'an OwnedProxy', ref: 'a RefProxy', 'ref-mut': 'a RefMutProxy' };
 
 /** Only plain data: the FinalizationRegistry holds it, and it must not keep the owner alive. */
 interface Leak {
@@ -151,7 +149,7 @@ class Reference {
   readonly state: ProxyState;
 
   constructor(
-    readonly kind: Kind,
+    readonly kind: OwnershipKind,
     readonly slot: Slot,
     target: object | undefined,
   ) {
@@ -241,7 +239,7 @@ function describeArgument(value: unknown): string {
   return ref === undefined ? 'a plain proxy' : WITH_ARTICLE[ref.kind];
 }
 
-function referenceOf(value: unknown, caller: string, kinds: readonly Kind[]): Reference {
+function referenceOf(value: unknown, caller: string, kinds: readonly OwnershipKind[]): Reference {
   const state = probeState(value);
   const ref = state === undefined ? undefined : references.get(state);
   if (ref === undefined || !kinds.includes(ref.kind)) {
@@ -270,11 +268,11 @@ export interface OwnedProxyOptions {
 
 /** Store `obj` and return its single owner (what `Store.ownedProxy` does). */
 export async function ownedProxy<T extends Proxiable>(store: Store, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
-  // The store's own proxy brings its checks and metadata (class name included); it never leaves this function.
-  const plain: object = await store.proxy(obj, { populateTarget: options.populateTarget });
-  const state = probeState(plain) as ProxyState;
-  const { key, metadata } = state.factory as StoreFactory<object>;
-  return newOwner(sourceFor(store, key, metadata), state.target).proxy as OwnedProxy<T>;
+  // Refuses primitives (NonProxiableTypeError) before anything is stored.
+  const metadata = storedMetadata(obj);
+  const key = await store.put(obj);
+  const populate = options.populateTarget ?? store.populateTarget;
+  return newOwner(sourceFor(store, key, metadata), populate ? obj : undefined).proxy as OwnedProxy<T>;
 }
 
 /** A shared, read-only borrow. Refused while a mutable borrow is live. */

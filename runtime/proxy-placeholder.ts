@@ -1,3 +1,4 @@
+import { describeKey } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
 import { PROBE, attachState, metadataFor, type ProxyState } from './proxy-state.js';
 
@@ -12,7 +13,7 @@ function inspectProxy(this: { [PROBE]: ProxyState }, _depth: number, options: ob
   const metadata = metadataFor(state);
   const name = `Proxy<${metadata.typeName ?? metadata.kind}>`;
   if (state.target !== undefined) return `${name} ${inspect(state.target, options)}`;
-  const key = state.factory.key === undefined ? '' : `, key ${JSON.stringify(state.factory.key)}`;
+  const key = state.factory.key === undefined ? '' : `, key ${describeKey(state.factory.key)}`;
   return `${name} [unresolved${key}]`;
 }
 

@@ -1,4 +1,4 @@
-import { NonProxiableTypeError, ProxyResolveError, messageOf } from './errors.js';
+import { NonProxiableTypeError, ProxyResolveError, describeKey, messageOf } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { describeValue, isObjectLike, typeOfValue } from './proxy-metadata.js';
 
@@ -82,7 +82,7 @@ export function metadataFor(state: ProxyState): ProxyMetadata {
 
 function resolveError(factory: Factory<object>, error: unknown): ProxyResolveError {
   if (error instanceof ProxyResolveError) return error;
-  const key = factory.key === undefined ? '' : ` of key ${JSON.stringify(factory.key)}`;
+  const key = factory.key === undefined ? '' : ` of key ${describeKey(factory.key)}`;
   const reason = messageOf(error);
   return new ProxyResolveError(`could not resolve the proxy${key}: ${reason}`, { cause: error });
 }

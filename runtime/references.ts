@@ -63,7 +63,7 @@ export function proxyReviver(options: DecodeOptions = {}): (key: string, value: 
   return (_key, value) => (isDescriptorLike(value) ? proxyFromDescriptor(value, options) : value);
 }
 
-export function descriptorOf(p: Proxy<object>): ProxyDescriptor {
+function descriptorOf(p: Proxy<object>): ProxyDescriptor {
   const sent = referenceDescriptor(p);
   if (sent !== undefined) return sent;
   const factory: unknown = getFactory(p);
@@ -73,7 +73,7 @@ export function descriptorOf(p: Proxy<object>): ProxyDescriptor {
   return factory.toJSON();
 }
 
-export function proxyFromDescriptor(value: unknown, options: DecodeOptions = {}): object {
+function proxyFromDescriptor(value: unknown, options: DecodeOptions = {}): object {
   const descriptor = validateDescriptor(value);
   const store = getOrCreateStore(descriptor.store, { trusted: false, ...(options.policy ? { policy: options.policy } : {}) });
   const received = receiveReference(descriptor, store);

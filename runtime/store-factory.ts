@@ -1,6 +1,8 @@
+import { classNameOf } from './class-registry.js';
 import type { Key } from './connector.js';
 import { ProxyResolveMissingKeyError, describeKey } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
+import { metadataOf } from './proxy.js';
 import type { Store, StoreConfig } from './store.js';
 
 /** The JSON form of a store proxy: all another process needs to resolve it. Never contains the target. */
@@ -26,6 +28,12 @@ const storeFactories = new WeakSet<object>();
 
 export function isStoreFactory(value: unknown): value is StoreFactory<unknown> {
   return typeof value === 'function' && storeFactories.has(value);
+}
+
+/** What a proxy of `value` kept in a store carries: its shape, and its registered class name so `instanceof` needs no read. */
+export function storedMetadata(value: object): ProxyMetadata {
+  const className = classNameOf(value);
+  return { ...metadataOf(value), ...(className === undefined ? {} : { className }) };
 }
 
 export function storeFactory<T>(

@@ -4,7 +4,8 @@ import { connectorFromConfig } from './connector-kinds.js';
 import { isTagged, type TaggedPut } from './connectors/multi.js';
 import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from './errors.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
-import { metadataOf, proxy } from './proxy.js';
+import { proxy } from './proxy.js';
+import { isObjectLike, typeOfValue } from './proxy-metadata.js';
 import {
   allocateTypedArray,
   deserialize as defaultDeserialize,
@@ -14,9 +15,8 @@ import {
   type Serializer,
   type TypedArrayClass,
 } from './serialize.js';
-import { classNameOf } from './class-registry.js';
 import { registerStore, unregisterStore } from './registry.js';
-import { storeFactory } from './store-factory.js';
+import { storeFactory, storedMetadata } from './store-factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
 import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
 import type { OwnedProxy } from '../src/ownership.js';
@@ -388,8 +388,7 @@ export class Store {
   }
 
   #proxyFor<T extends Proxiable>(obj: T, key: Key, options: ProxyCreateOptions): Proxy<T> {
-    const className = classNameOf(obj);
-    const metadata = { ...metadataOf(obj), ...(className === undefined ? {} : { className }) };
+    const metadata = storedMetadata(obj);
     const factory = storeFactory<T>(this, key, { evict: options.evict ?? false, metadata });
     const populate = options.populateTarget ?? this.populateTarget;
     return proxy(factory, populate ? { target: obj, metadata } : { metadata });
@@ -397,10 +396,9 @@ export class Store {
 
   /** True when `obj` can be proxied; false when it is a primitive to hand back as it is. */
   #checkProxiable(obj: unknown, options: ProxyCreateOptions): boolean {
-    const type = obj === null ? 'null' : typeof obj;
-    if (type === 'object' || type === 'function') return true;
+    if (isObjectLike(obj)) return true;
     if (options.skipNonProxiable === true) return false;
-    throw new NonProxiableTypeError(type);
+    throw new NonProxiableTypeError(typeOfValue(obj));
   }
 
   #cacheLookup(key: Key): CacheEntry | undefined {

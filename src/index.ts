@@ -3,7 +3,7 @@
  * Store/Connector/Serializer are separate layers; proxies resolve lazily and transparently.
  */
 export type { Proxy, ProxyOr, ProxyBrand, Encoded, Unproxied, ProxiedPart, ProxiesOf, TypeArgumentRequired, TypedArray } from './types.js';
-export type { OwnedProxy, RefProxy, RefMutProxy, ReadonlyView, OwnershipTag } from './ownership.js';
+export type { OwnedProxy, RefProxy, RefMutProxy, ReadonlyView, OwnershipTag, OwnershipKind } from './ownership.js';
 
 export {
   ProxyStoreError,
@@ -88,7 +88,6 @@ export {
   BorrowError,
   InvalidReferenceError,
   type OwnedProxyOptions,
-  type OwnershipKind,
   type OwnershipDescriptor,
 } from '../runtime/ownership.js';
 export {

@@ -9,8 +9,11 @@ import type { AnyFunction, Primitive, Proxy, ProxyBrand, TypedArray } from './ty
 
 declare const ownership: unique symbol;
 
+/** The kinds of ownership proxy: an owner, a shared borrow, an exclusive borrow. */
+export type OwnershipKind = 'owned' | 'ref' | 'ref-mut';
+
 /** Which kind of ownership a proxy carries; a literal so the kinds never mix. */
-export interface OwnershipTag<out K extends 'owned' | 'ref' | 'ref-mut'> {
+export interface OwnershipTag<out K extends OwnershipKind> {
   readonly [ownership]: K;
 }
 

@@ -102,30 +102,24 @@ export class SharedMemoryConnector implements Connector {
   }
 
   async get(key: Key): Promise<Uint8Array | undefined> {
-    const id = this.#id('get', key);
-    const segment = id === undefined ? undefined : await this.#member.fetch(id, this.answerTimeoutMs, { operation: 'get', key });
-    return segment === undefined ? undefined : payloadOf(segment);
+    return payloadOrMissing(await this.#fetch('get', key, this.#id('get', key)));
   }
 
   /** Blocks (Atomics.wait) only for an object this thread has not seen yet, until another thread of the space hands it over. */
   getSync(key: Key): Uint8Array | undefined {
     const id = this.#id('getSync', key);
-    const segment = id === undefined ? undefined : this.#member.fetchSync(id, this.answerTimeoutMs, { operation: 'getSync', key });
-    return segment === undefined ? undefined : payloadOf(segment);
+    return payloadOrMissing(id === undefined ? undefined : this.#member.fetchSync(id, this.answerTimeoutMs, { operation: 'getSync', key }));
   }
 
   async getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
     // Every key is checked before any is read.
     const ids = keys.map((key) => this.#id('getBatch', key));
-    const segments = await Promise.all(
-      ids.map((id, i) => (id === undefined ? Promise.resolve(undefined) : this.#member.fetch(id, this.answerTimeoutMs, { operation: 'getBatch', key: keys[i] as Key }))),
-    );
-    return segments.map((segment) => (segment === undefined ? undefined : payloadOf(segment)));
+    const segments = await Promise.all(ids.map((id, i) => this.#fetch('getBatch', keys[i] as Key, id)));
+    return segments.map(payloadOrMissing);
   }
 
   async exists(key: Key): Promise<boolean> {
-    const id = this.#id('exists', key);
-    return id !== undefined && (await this.#member.fetch(id, this.answerTimeoutMs, { operation: 'exists', key })) !== undefined;
+    return (await this.#fetch('exists', key, this.#id('exists', key))) !== undefined;
   }
 
   evict(key: Key): Promise<void> {
@@ -152,6 +146,11 @@ export class SharedMemoryConnector implements Connector {
       this.#closed = true;
       this.#member.release();
     });
+  }
+
+  /** The segment of `key` (whose id is `id`), waiting for another thread to hand it over if needed; undefined when missing. */
+  async #fetch(operation: string, key: Key, id: string | undefined): Promise<SharedArrayBuffer | undefined> {
+    return id === undefined ? undefined : this.#member.fetch(id, this.answerTimeoutMs, { operation, key });
   }
 
   #put(operation: string, data: readonly Uint8Array[]): Key[] {
@@ -181,6 +180,10 @@ export class SharedMemoryConnector implements Connector {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new ConnectorError(this.kind, operation, `connector for space '${this.space}' is closed`);
   }
+}
+
+function payloadOrMissing(segment: SharedArrayBuffer | undefined): Uint8Array | undefined {
+  return segment === undefined ? undefined : payloadOf(segment);
 }
 
 function timeoutOption(timeout: unknown): number | undefined {

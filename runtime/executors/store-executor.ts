@@ -159,10 +159,11 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   }
 
   #own(p: object): void {
-    const id = idOf(p);
     const store = getStore(p);
     const key = getKey(p);
-    if (id === undefined || store === undefined || key === undefined || this.#owned.has(id)) return;
+    if (store === undefined || key === undefined) return;
+    const id = idFor(store, key);
+    if (this.#owned.has(id)) return;
     const entry = { store, key };
     this.#owned.set(id, entry);
     this.#collected.register(p, id, entry);
@@ -182,7 +183,11 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
 function idOf(p: object): string | undefined {
   const store = getStore(p);
   const key = getKey(p);
-  return store === undefined || key === undefined ? undefined : `${store.name}\u0000${describeKey(key)}`;
+  return store === undefined || key === undefined ? undefined : idFor(store, key);
+}
+
+function idFor(store: Store, key: Key): string {
+  return `${store.name}\u0000${describeKey(key)}`;
 }
 
 function policyOf(spec: ShouldProxy): (value: object) => boolean {
