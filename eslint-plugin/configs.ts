@@ -2,7 +2,7 @@ import type { RuleName } from './index.js';
 import type { RuleConfigName } from './utils/create-rule.js';
 
 /** The prefix users write before rule names (`ts-proxystore/no-proxy-identity`). */
-export const PLUGIN_NAMESPACE = 'ts-proxystore';
+const PLUGIN_NAMESPACE = 'ts-proxystore';
 
 /** Rules that catch run-time failures or wrong results. */
 const RECOMMENDED: readonly RuleName[] = [

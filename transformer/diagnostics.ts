@@ -16,7 +16,7 @@ export const DiagnosticCode = {
   UnsupportedModuleFormat: 98003,
 } as const;
 
-export const DIAGNOSTIC_SOURCE = 'ts-proxystore';
+const DIAGNOSTIC_SOURCE = 'ts-proxystore';
 
 export interface ProxyToPlainParameter {
   readonly argument: ts.Expression;

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as ts from 'typescript';
-import { resolveOptions, type TransformerOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions, type TransformerOptions } from './options.js';
 import { createTransformerFactory } from './rewrite.js';
 import type { TypeScript } from './typescript-api.js';
 
@@ -15,7 +15,7 @@ const TYPESCRIPT_MODULES = ['typescript', '@typescript/typescript6'];
 const PLUGIN_NAME = 'ts-proxystore/transformer';
 
 /** Loads a TypeScript that has the compiler API (6.x or 5.x), from the project's point of view. */
-export function loadTypeScript(projectDir: string, specifier?: string): TypeScript {
+function loadTypeScript(projectDir: string, specifier?: string): TypeScript {
   const require = createRequire(path.join(projectDir, 'package.json'));
   const tried: string[] = [];
   for (const name of specifier === undefined ? TYPESCRIPT_MODULES : [specifier]) {
@@ -60,6 +60,8 @@ export class Project {
   readonly #host: ts.CompilerHost;
   readonly #texts = new Map<string, string>();
   readonly #options: TransformerOptions;
+  /** Resolved on the first emit, then reused: its problems are reported again with each emit. */
+  #resolved: { readonly options: ResolvedOptions; readonly problems: readonly string[] } | undefined;
   readonly #rootNames: ReadonlySet<string>;
   #program: ts.Program | undefined;
 
@@ -75,21 +77,17 @@ export class Project {
     this.#host.readFile = (fileName) => this.#texts.get(path.resolve(fileName)) ?? readFile(fileName);
   }
 
-  get compilerOptions(): ts.CompilerOptions {
-    return this.#parsed.options;
-  }
-
   /** Problems in the tsconfig itself. */
   get configDiagnostics(): readonly ts.Diagnostic[] {
     return this.#parsed.errors;
   }
 
   /** Emits every file as configured, like `tsc -p`. */
-  emit(): { diagnostics: ts.Diagnostic[]; emitSkipped: boolean } {
+  emit(): { diagnostics: ts.Diagnostic[] } {
     const program = this.#currentProgram();
     const diagnostics: ts.Diagnostic[] = [];
     const result = program.emit(undefined, undefined, undefined, false, { before: [this.#factory(program, diagnostics)] });
-    return { diagnostics: [...diagnostics, ...result.diagnostics], emitSkipped: result.emitSkipped };
+    return { diagnostics: [...diagnostics, ...result.diagnostics] };
   }
 
   /**
@@ -135,7 +133,7 @@ export class Project {
   }
 
   #factory(program: ts.Program, diagnostics: ts.Diagnostic[]): ts.TransformerFactory<ts.SourceFile> {
-    const { options, problems } = resolveOptions(this.#options);
+    const { options, problems } = (this.#resolved ??= resolveOptions(this.#options));
     return createTransformerFactory(this.ts, program, options, problems, (diagnostic) => diagnostics.push(diagnostic));
   }
 }

@@ -7,17 +7,28 @@
  */
 import path from 'node:path';
 import type * as ts from 'typescript';
-import { createCallAnalyzer, type CallPlan } from './call-sites.js';
+import { memoize } from '../eslint-plugin/utils/memoize.js';
+import { createCallAnalyzer, type CallAnalyzer, type CallPlan } from './call-sites.js';
 import { invalidOption, proxyToPlainParameter, unsupportedModuleFormat } from './diagnostics.js';
 import type { ResolvedOptions } from './options.js';
 import type { TypeScript } from './typescript-api.js';
 
 /** What the inserted import loads; the package's `./auto-proxy` export. */
-export const RUNTIME_MODULE = 'ts-proxystore/auto-proxy';
+const RUNTIME_MODULE = 'ts-proxystore/auto-proxy';
 /** Preferred name of the import's binding; a numbered one is used if the file already has it. */
-export const BINDING = '__proxystore';
+const BINDING = '__proxystore';
 
 export type Report = (diagnostic: ts.Diagnostic) => void;
+
+/**
+ * One call analyzer per options and program: the analyzer reads the whole
+ * program once, and a bundler emits file by file from the same program with
+ * the same options. The TypeScript is the program's own, so it is the same
+ * whenever the program is.
+ */
+const analyzers = memoize((options: ResolvedOptions) =>
+  memoize((program: ts.Program, ts: TypeScript): CallAnalyzer => createCallAnalyzer(ts, program, options)),
+);
 
 export function createTransformerFactory(
   ts: TypeScript,
@@ -27,13 +38,13 @@ export function createTransformerFactory(
   report: Report,
 ): ts.TransformerFactory<ts.SourceFile> {
   for (const problem of problems) report(invalidOption(ts, problem));
-  const analyze = createCallAnalyzer(ts, program, options);
-  const projectDir = projectDirectory(program);
   const importStyle = importStyleFor(ts, program.getCompilerOptions());
   if (importStyle === undefined) {
     report(unsupportedModuleFormat(ts, ts.ModuleKind[moduleKindOf(ts, program.getCompilerOptions())]));
     return () => (sourceFile) => sourceFile;
   }
+  const analyze = analyzers(options)(program, ts);
+  const projectDir = projectDirectory(program);
 
   return (context) => (sourceFile) => {
     const relative = path.relative(projectDir, sourceFile.fileName).replaceAll('\\', '/');

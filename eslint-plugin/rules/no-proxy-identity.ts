@@ -1,22 +1,14 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 import ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
+import { primitiveFlags } from '../utils/proxy-types.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 const EQUALITY = new Set(['===', '!==', '==', '!=']);
 const KEYED_COLLECTIONS = new Set(['Map', 'ReadonlyMap', 'WeakMap', 'Set', 'ReadonlySet', 'WeakSet']);
 const KEY_METHODS = new Set(['get', 'set', 'has', 'delete', 'add']);
 
-const PRIMITIVE =
-  ts.TypeFlags.StringLike |
-  ts.TypeFlags.NumberLike |
-  ts.TypeFlags.BigIntLike |
-  ts.TypeFlags.BooleanLike |
-  ts.TypeFlags.EnumLike |
-  ts.TypeFlags.ESSymbolLike |
-  ts.TypeFlags.VoidLike |
-  ts.TypeFlags.Null |
-  ts.TypeFlags.Never;
+const PRIMITIVE = primitiveFlags(ts);
 
 /** Values that can never be the same object as a proxy: comparing with them is not an identity check. */
 function isPrimitiveOnly(type: ts.Type): boolean {
@@ -50,8 +42,11 @@ export default createRule({
     /** Either side a proxy and neither side a primitive: an identity check involving a proxy. */
     function comparesProxy(a: TSESTree.Node, b: TSESTree.Node): boolean {
       // Primitive sides first: most comparisons are with literals and lengths, and their types are cheap.
-      if (isPrimitiveOnly(tools.services.getTypeAtLocation(a)) || isPrimitiveOnly(tools.services.getTypeAtLocation(b))) return false;
-      return tools.isProxy(a) || tools.isProxy(b);
+      const left = tools.services.getTypeAtLocation(a);
+      if (isPrimitiveOnly(left)) return false;
+      const right = tools.services.getTypeAtLocation(b);
+      if (isPrimitiveOnly(right)) return false;
+      return tools.proxies.isProxy(left) || tools.proxies.isProxy(right);
     }
 
     return {

@@ -3,7 +3,7 @@ import { AST_NODE_TYPES } from '@typescript-eslint/utils';
 import ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
-import { originOf } from '../utils/declaration-site.js';
+import { declarationSite } from '../utils/declaration-site.js';
 import { typedRuleTools, type CallNode } from '../utils/typed-rule.js';
 
 type Options = [{ allow?: TypeOrValueSpecifier[] }];
@@ -23,7 +23,7 @@ function displayName(parameter: ts.ParameterDeclaration): string {
 
 /** Code the user can annotate: not TypeScript's lib, not an installed library, not this package's proxy-aware API. */
 function isUserCode(declaration: ts.Declaration, program: ts.Program): boolean {
-  return originOf(declaration.getSourceFile(), program) === 'local';
+  return declarationSite(declaration, program).origin === 'local';
 }
 
 export default createRule<Options, 'plainParameter'>({

@@ -1,6 +1,5 @@
 import { AST_NODE_TYPES, ASTUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
-import { isFunction } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 type Loop =
@@ -29,7 +28,7 @@ function repeatingLoop(parent: TSESTree.Node, child: TSESTree.Node): Loop | unde
 /** Loops around the node, innermost first, up to the enclosing function: a callback runs when someone calls it. */
 function enclosingLoops(node: TSESTree.Node): Loop[] {
   const loops: Loop[] = [];
-  for (let child = node, parent = node.parent; parent && !isFunction(parent); child = parent, parent = parent.parent) {
+  for (let child = node, parent = node.parent; parent && !ASTUtils.isFunction(parent); child = parent, parent = parent.parent) {
     const loop = repeatingLoop(parent, child);
     if (loop !== undefined) loops.push(loop);
   }

@@ -2,11 +2,13 @@ import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint
 import ts from 'typescript';
 import { flowFacts } from '../utils/code-path-flow.js';
 import { createRule } from '../utils/create-rule.js';
+import { memoize } from '../utils/memoize.js';
 import { ownershipFlow, taskMethodsSchema, variableKinds, type OwnershipEvent, type TaskMethodsOption } from '../utils/ownership-flow.js';
 import { isAsyncContext, outermostWrapper, skipTypeWrappers } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 type Variable = TSESLint.Scope.Variable;
+type WriteEvent = Extract<OwnershipEvent, { type: 'write' }>;
 type MessageIds = 'notDisposed' | 'overwritten' | 'useAwaitUsing' | 'useUsing';
 
 const HANDING_OVER = new Set<string>([AST_NODE_TYPES.CallExpression, AST_NODE_TYPES.NewExpression, AST_NODE_TYPES.Identifier]);
@@ -48,24 +50,19 @@ export default createRule<[TaskMethodsOption], MessageIds>({
     const tools = typedRuleTools(context);
     const { sourceCode } = context;
     const kindOf = variableKinds(tools);
-    const tracked = new Map<Variable, boolean>();
     const reported = new Set<TSESTree.Node>();
 
     /** `const`/`let` variables typed as owners; exported ones are someone else's to dispose. */
-    function isTracked(variable: Variable): boolean {
-      let answer = tracked.get(variable);
-      if (answer === undefined) {
-        const declaration = declaratorOf(variable)?.parent;
-        answer =
-          declaration !== undefined &&
-          (declaration.kind === 'const' || declaration.kind === 'let') &&
-          declaration.declare !== true &&
-          declaration.parent.type !== AST_NODE_TYPES.ExportNamedDeclaration &&
-          kindOf(variable) === 'owned';
-        tracked.set(variable, answer);
-      }
-      return answer;
-    }
+    const isTracked = memoize((variable: Variable): boolean => {
+      const declaration = declaratorOf(variable)?.parent;
+      return (
+        declaration !== undefined &&
+        (declaration.kind === 'const' || declaration.kind === 'let') &&
+        declaration.declare !== true &&
+        declaration.parent.type !== AST_NODE_TYPES.ExportNamedDeclaration &&
+        kindOf(variable) === 'owned'
+      );
+    });
 
     /** The called function takes the owner: its parameter is typed as one. This package's own functions only borrow or copy. */
     function takesOwner(node: TSESTree.Identifier, call: TSESTree.CallExpression | TSESTree.NewExpression): boolean {
@@ -75,20 +72,11 @@ export default createRule<[TaskMethodsOption], MessageIds>({
       return contextual !== undefined && tools.proxies.ownershipOf(contextual) === 'owned';
     }
 
-    const handingOn = new Map<TSESTree.Identifier, boolean>();
-
     /**
      * The read hands the owner on: returned, stored elsewhere, or passed to a
      * function that takes owners. Remembered: the analysis passes over loops more than once.
      */
-    function handsOn(node: TSESTree.Identifier): boolean {
-      let answer = handingOn.get(node);
-      if (answer === undefined) {
-        answer = readHandsOn(node);
-        handingOn.set(node, answer);
-      }
-      return answer;
-    }
+    const handsOn = memoize(readHandsOn);
 
     function readHandsOn(node: TSESTree.Identifier): boolean {
       for (let value = outermostWrapper(node); ; ) {
@@ -126,6 +114,13 @@ export default createRule<[TaskMethodsOption], MessageIds>({
       }
     }
 
+    /** The write leaves the variable owning: a value handed over, in the variable's own function. Remembered like `handsOn`. */
+    const ownsAfter = memoize((write: WriteEvent): boolean => {
+      // An owner assigned to a variable of an enclosing function is handed on: that function's path decides.
+      const local = sourceCode.getScope(write.node).variableScope === write.variable.scope.variableScope;
+      return local && write.value !== null && isHandedOver(write.value) && tools.ownershipOf(write.value) === 'owned';
+    });
+
     function step(owning: Map<Variable, TSESTree.Identifier>, event: OwnershipEvent, final: boolean): void {
       const { variable } = event;
       if (!isTracked(variable)) return;
@@ -134,10 +129,7 @@ export default createRule<[TaskMethodsOption], MessageIds>({
           const declared = event.node.parent.type === AST_NODE_TYPES.VariableDeclarator;
           // A declaration met again is a loop's next iteration: the path's end reports what the last one left.
           if (final && !declared && owning.has(variable)) report(event.node, 'overwritten');
-          // An owner assigned to a variable of an enclosing function is handed on: that function's path decides.
-          const local = sourceCode.getScope(event.node).variableScope === variable.scope.variableScope;
-          const owns = local && event.value !== null && isHandedOver(event.value) && tools.ownershipOf(event.value) === 'owned';
-          if (owns) owning.set(variable, event.node);
+          if (ownsAfter(event)) owning.set(variable, event.node);
           else owning.delete(variable);
           return;
         }

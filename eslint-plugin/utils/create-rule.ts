@@ -9,7 +9,7 @@ export interface ProxyStoreRuleDocs {
   requiresTypeChecking: true;
 }
 
-export const REPOSITORY_URL = 'https://github.com/ts-proxystore/ts-proxystore';
+const REPOSITORY_URL = 'https://github.com/ts-proxystore/ts-proxystore';
 
 export const createRule = ESLintUtils.RuleCreator<ProxyStoreRuleDocs>(
   (name) => `${REPOSITORY_URL}/blob/main/docs/rules/${name}.md`,

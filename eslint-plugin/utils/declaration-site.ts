@@ -4,6 +4,7 @@
  * declaration rather than by how the caller spelled the call.
  */
 import ts from 'typescript';
+import { memoize } from './memoize.js';
 import { packageModule } from './package-files.js';
 
 export interface DeclarationSite {
@@ -49,11 +50,10 @@ function declaredName(declaration: ts.Node): string {
   return ts.isSourceFile(declaration.parent) ? '' : declaredName(declaration.parent);
 }
 
-const sites = new WeakMap<ts.Node, DeclarationSite>();
+/** Remembered per declaration. */
+export const declarationSite: (declaration: ts.Node, program: ts.Program) => DeclarationSite = memoize(findDeclarationSite);
 
-export function declarationSite(declaration: ts.Node, program: ts.Program): DeclarationSite {
-  const known = sites.get(declaration);
-  if (known !== undefined) return known;
+function findDeclarationSite(declaration: ts.Node, program: ts.Program): DeclarationSite {
   let owner: string | undefined;
   let namespace: string | undefined;
   let module: string | undefined;
@@ -63,7 +63,5 @@ export function declarationSite(declaration: ts.Node, program: ts.Program): Decl
     if (ts.isStringLiteral(node.name)) module ??= node.name.text.replace(/^node:/, '');
     else if (node.name.text !== 'global') namespace ??= node.name.text;
   }
-  const site = { name: declaredName(declaration), owner, namespace, module, origin: originOf(declaration.getSourceFile(), program) };
-  sites.set(declaration, site);
-  return site;
+  return { name: declaredName(declaration), owner, namespace, module, origin: originOf(declaration.getSourceFile(), program) };
 }

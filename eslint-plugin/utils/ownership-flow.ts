@@ -5,10 +5,11 @@
  * events: `no-use-after-move` looks for reads after an ending,
  * `require-owned-dispose` for paths that end without one.
  */
-import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
+import { AST_NODE_TYPES, ASTUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { recordCodePaths, type RecordedPath } from './code-path-flow.js';
+import { memoize } from './memoize.js';
 import type { OwnershipKind } from './proxy-types.js';
-import { isFunction, isTypeWrapper, type FunctionNode } from './syntax.js';
+import { isTypeWrapper, type FunctionNode } from './syntax.js';
 import type { TypedRuleTools } from './typed-rule.js';
 
 type Variable = TSESLint.Scope.Variable;
@@ -48,7 +49,7 @@ const OWN_ENDINGS: ReadonlyMap<string, { verb: string; ends: ReadonlySet<ProxyKi
 ]);
 
 /** Methods that send their arguments after the first (the task) to a task: this package's executors and their look-alikes. */
-export const DEFAULT_TASK_METHODS: readonly string[] = ['submit', 'map', 'run', 'launch'];
+const DEFAULT_TASK_METHODS: readonly string[] = ['submit', 'map', 'run', 'launch'];
 
 export interface TaskMethodsOption {
   taskMethods?: string[];
@@ -114,15 +115,10 @@ function disposedObject(callee: TSESTree.Expression): TSESTree.Expression | unde
 
 /** Creates a function that answers, once per variable, what kind of proxy its declared type says it holds. */
 export function variableKinds(tools: TypedRuleTools): (variable: Variable) => ProxyKind | undefined {
-  const kinds = new Map<Variable, ProxyKind | undefined>();
-  return (variable) => {
-    if (kinds.has(variable)) return kinds.get(variable);
+  return memoize((variable) => {
     const name = variable.defs[0]?.name;
-    let kind: ProxyKind | undefined;
-    if (name !== undefined) kind = tools.ownershipOf(name) ?? (tools.isProxy(name) ? 'plain' : undefined);
-    kinds.set(variable, kind);
-    return kind;
-  };
+    return name === undefined ? undefined : (tools.ownershipOf(name) ?? (tools.isProxy(name) ? 'plain' : undefined));
+  });
 }
 
 /**
@@ -155,7 +151,7 @@ export function ownershipFlow(
 
   const recorder = recordCodePaths<OwnershipEvent>({
     beforePath(node) {
-      if (!isFunction(node)) return;
+      if (!ASTUtils.isFunction(node)) return;
       const captured = new Set<Variable>();
       for (const reference of sourceCode.scopeManager?.acquire(node)?.through ?? []) {
         const { resolved: variable, identifier } = reference;

@@ -13,6 +13,7 @@
  */
 // Types only: the caller passes its own TypeScript, so the transformer never loads a second copy.
 import type ts from 'typescript';
+import { memoize } from './memoize.js';
 import { packageModule } from './package-files.js';
 
 /** The TypeScript namespace: callers running under another copy (e.g. a patched compiler) pass theirs. */
@@ -51,7 +52,7 @@ export interface ProxyTypes {
 }
 
 /** True when a file is this package's type declarations (src/types.ts or its compiled .d.ts). */
-export function isTypesFile(fileName: string): boolean {
+function isTypesFile(fileName: string): boolean {
   return packageModule(fileName) === TYPES_MODULE;
 }
 
@@ -61,15 +62,10 @@ function declaredInTypesFile(symbol: ts.Symbol): boolean {
 
 const brandCache = new WeakMap<ts.Symbol, boolean>();
 const tagCache = new WeakMap<ts.Symbol, boolean>();
-const perChecker = new WeakMap<ts.TypeChecker, ProxyTypes>();
+const perChecker = memoize(createProxyTypes);
 
 export function proxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTypes {
-  let known = perChecker.get(checker);
-  if (known === undefined) {
-    known = createProxyTypes(checker, api);
-    perChecker.set(checker, known);
-  }
-  return known;
+  return perChecker(checker, api);
 }
 
 /** Type flags of values that are not objects (and `never`): an ES Proxy can never stand for them. */
@@ -92,10 +88,6 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
   const NEVER_PROXY = primitiveFlags(api) | TypeFlags.Any | TypeFlags.Unknown | TypeFlags.NonPrimitive;
   const OPEN = TypeFlags.Any | TypeFlags.Unknown | TypeFlags.Instantiable;
 
-  const proxyCache = new WeakMap<ts.Type, boolean>();
-  const containsCache = new WeakMap<ts.Type, boolean>();
-  const ownershipCache = new WeakMap<ts.Type, OwnershipKind | null>();
-
   /** A property declared by the named interface of one of this package's modules. */
   function memberOf(interfaceName: string, module: string, cache: WeakMap<ts.Symbol, boolean>): (property: ts.Symbol) => boolean {
     const declaredThere = (declaration: ts.Declaration): boolean => {
@@ -106,29 +98,26 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
         packageModule(declaration.getSourceFile().fileName) === module
       );
     };
-    return (property) => {
-      let member = cache.get(property);
-      if (member === undefined) {
-        member = property.declarations?.some(declaredThere) ?? false;
-        cache.set(property, member);
-      }
-      return member;
-    };
+    return memoize((property) => property.declarations?.some(declaredThere) ?? false, cache);
   }
 
   const isBrandProperty = memberOf(BRAND_INTERFACE, TYPES_MODULE, brandCache);
   const isTagProperty = memberOf(OWNERSHIP_INTERFACE, OWNERSHIP_MODULE, tagCache);
 
+  const hasBrand = memoize((type: ts.Type) => checker.getPropertiesOfType(type).some(isBrandProperty));
+
   function isProxy(type: ts.Type): boolean {
     if (type.isUnion()) return type.types.some(isProxy);
     if (type.flags & NEVER_PROXY) return false;
-    let proxy = proxyCache.get(type);
-    if (proxy === undefined) {
-      proxy = checker.getPropertiesOfType(type).some(isBrandProperty);
-      proxyCache.set(type, proxy);
-    }
-    return proxy;
+    return hasBrand(type);
   }
+
+  const taggedKind = memoize((type: ts.Type): OwnershipKind | undefined => {
+    const tag = checker.getPropertiesOfType(type).find(isTagProperty);
+    // A generic `OwnershipTag<K>` says nothing until K is known.
+    const value = tag === undefined ? undefined : checker.getTypeOfSymbol(tag);
+    return value?.isStringLiteral() === true && OWNERSHIP_KINDS.has(value.value) ? (value.value as OwnershipKind) : undefined;
+  });
 
   function ownershipOf(type: ts.Type): OwnershipKind | undefined {
     if (type.isUnion()) {
@@ -139,15 +128,7 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
       return undefined;
     }
     if (type.flags & NEVER_PROXY) return undefined;
-    let kind = ownershipCache.get(type);
-    if (kind === undefined) {
-      const tag = checker.getPropertiesOfType(type).find(isTagProperty);
-      // A generic `OwnershipTag<K>` says nothing until K is known.
-      const value = tag === undefined ? undefined : checker.getTypeOfSymbol(tag);
-      kind = value?.isStringLiteral() === true && OWNERSHIP_KINDS.has(value.value) ? (value.value as OwnershipKind) : null;
-      ownershipCache.set(type, kind);
-    }
-    return kind ?? undefined;
+    return taggedKind(type);
   }
 
   /** Types whose contents are not values a caller put there: functions, lib and library classes, our own brands. */
@@ -191,14 +172,7 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
       .some((property) => inner(checker.getTypeOfSymbol(property)));
   }
 
-  function containsProxy(type: ts.Type): boolean {
-    let contains = containsCache.get(type);
-    if (contains === undefined) {
-      contains = holdsProxy(type, CONTAINS_DEPTH, new Set());
-      containsCache.set(type, contains);
-    }
-    return contains;
-  }
+  const containsProxy = memoize((type: ts.Type) => holdsProxy(type, CONTAINS_DEPTH, new Set()));
 
   function resolveAlias(symbol: ts.Symbol): ts.Symbol {
     return symbol.flags & SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
@@ -231,16 +205,7 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     return (type.flags & OPEN) !== 0;
   }
 
-  const acceptsCache = new WeakMap<ts.ParameterDeclaration, boolean>();
-
-  function acceptsProxy(parameter: ts.ParameterDeclaration): boolean {
-    let accepts = acceptsCache.get(parameter);
-    if (accepts === undefined) {
-      accepts = declaredToAcceptProxy(parameter);
-      acceptsCache.set(parameter, accepts);
-    }
-    return accepts;
-  }
+  const acceptsProxy = memoize(declaredToAcceptProxy);
 
   function declaredToAcceptProxy(parameter: ts.ParameterDeclaration): boolean {
     const annotation = parameter.type;

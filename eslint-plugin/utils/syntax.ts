@@ -1,17 +1,8 @@
 /** Questions about the syntax around a node that several rules ask. */
-import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
+import { AST_NODE_TYPES, ASTUtils, type TSESTree } from '@typescript-eslint/utils';
 
+/** The nodes `ASTUtils.isFunction` recognises. */
 export type FunctionNode = TSESTree.FunctionDeclaration | TSESTree.FunctionExpression | TSESTree.ArrowFunctionExpression;
-
-const FUNCTIONS = new Set<string>([
-  AST_NODE_TYPES.FunctionDeclaration,
-  AST_NODE_TYPES.FunctionExpression,
-  AST_NODE_TYPES.ArrowFunctionExpression,
-]);
-
-export function isFunction(node: TSESTree.Node): node is FunctionNode {
-  return FUNCTIONS.has(node.type);
-}
 
 type TypeWrapper = TSESTree.TSAsExpression | TSESTree.TSNonNullExpression | TSESTree.TSSatisfiesExpression | TSESTree.TSTypeAssertion;
 
@@ -42,7 +33,7 @@ export function outermostWrapper(node: TSESTree.Node): TSESTree.Node {
 /** Whether `await` may be written at the node: in an async function, or at the top level of a module. */
 export function isAsyncContext(node: TSESTree.Node, sourceType: string): boolean {
   for (let parent = node.parent; parent; parent = parent.parent) {
-    if (isFunction(parent)) return parent.async;
+    if (ASTUtils.isFunction(parent)) return parent.async;
   }
   return sourceType === 'module';
 }
