@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisConnector } from '../runtime/connectors/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
+import { payload } from './main-cases.js';
+import { median } from './timing.js';
 
 const SIZES = [
   { label: '1 KB', bytes: 1 << 10, rounds: 2000 },
@@ -21,14 +23,7 @@ const SIZES = [
 /** Fresh connectors (so cold bridges) per size for the sync-read comparison. */
 const COLD_ROUNDS = 5;
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const ms = (x: number): string => x.toFixed(x < 1 ? 3 : 1);
-
-function bytesOf(size: number): Uint8Array {
-  const data = new Uint8Array(size);
-  for (let i = 0; i < size; i += 4096) data[i] = i & 0xff;
-  return data;
-}
 
 function check(got: Uint8Array | Buffer | null | undefined, size: number): void {
   if (got?.byteLength !== size) throw new Error(`read back ${got?.byteLength} bytes, expected ${size}`);
@@ -42,7 +37,7 @@ async function main(): Promise<void> {
   const syncReads: Record<string, string>[] = [];
   try {
     for (const { label, bytes, rounds } of SIZES) {
-      const data = bytesOf(bytes);
+      const data = payload(bytes);
       const buffer = Buffer.from(data.buffer);
       const viaConnector: number[] = [];
       const viaRaw: number[] = [];

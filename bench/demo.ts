@@ -7,15 +7,11 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { SharedMemoryConnector, Store, encodeProxies, getKey } from '../src/index.js';
 import type { DemoReply, DemoRequest } from './demo-worker.js';
+import { median } from './timing.js';
 
 const WORKERS = 2;
 const ROUNDS = 5;
 const SIZE_MB = 64;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 
 async function roundTrip(workers: readonly Worker[], request: DemoRequest, expected: number): Promise<number> {
   const t0 = performance.now();

@@ -17,6 +17,7 @@ import { ESLint, type Linter } from 'eslint';
 import tseslint from 'typescript-eslint';
 import plugin from '../eslint-plugin/index.js';
 import { packageInfo } from '../eslint-plugin/utils/package-files.js';
+import { median } from './timing.js';
 
 const VARIANTS = ['recommendedTypeChecked', '+ ts-proxystore strict'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -68,12 +69,6 @@ function measureInChild(variant: Variant): Sample {
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', variant], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`lint run for ${variant} failed:\n${child.stderr}`);
   return JSON.parse(child.stdout) as Sample;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 function report(samples: ReadonlyMap<Variant, Sample[]>, repetitions: number): void {

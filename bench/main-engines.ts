@@ -4,14 +4,13 @@
  * bare executor), by proxy (a StoreExecutor per connector) and by hand (keys
  * of the same connector passed through the bare executor).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Piscina } from 'piscina';
+import { startWorkerProcesses } from '../examples/tiled-cholesky/run.js';
 import { FileConnector, SharedMemoryConnector, Store, type Connector } from '../src/index.js';
 import { RedisConnector } from '../runtime/connectors/redis.js';
 import { BullMQExecutor, redisOptionsFromUrl } from '../runtime/executors/bullmq.js';
@@ -74,9 +73,8 @@ export async function startEngine(spec: EngineSpec): Promise<Engine> {
     byProxy: new StoreExecutor(workers.executor, { store, shouldProxy: 'always' }),
   }));
   const dispose = async (): Promise<void> => {
-    // Each StoreExecutor shuts the shared bare executor down too; shutdown is idempotent.
+    // Each StoreExecutor shuts the shared bare executor down too; shutdown is idempotent, and stop() does it again when there is no lane.
     await Promise.all(lanes.map((lane) => lane.byProxy.shutdown()));
-    await workers.executor.shutdown();
     await workers.stop();
     await Promise.all(stores.map((s) => s.close()));
   };
@@ -126,38 +124,29 @@ function requireRedis(spec: EngineSpec): string {
 
 interface Workers {
   readonly executor: Executor<BenchTasks>;
+  /** Shuts the executor down, then the threads or processes behind it. */
   stop(): Promise<void>;
 }
 
 /** Compiled next to this file, so dist/bench/workers/tasks.js from dist/bench/main-engines.js. */
 const TASK_MODULE = fileURLToPath(new URL('./workers/tasks.js', import.meta.url));
-const WORKER_CLI = fileURLToPath(new URL('../runtime/executors/bullmq-cli.js', import.meta.url));
 
 function startPool(threads: number): Workers {
   // 'async' atomics keep idle threads able to answer the shared-memory connector (see the piscina adapter).
   const pool = new Piscina({ filename: TASK_MODULE, minThreads: threads, maxThreads: threads, atomics: 'async' });
+  // closePool: the executor's shutdown closes the pool, and closing a piscina pool destroys its threads.
   const executor = new PiscinaExecutor<BenchTasks>(pool, { closePool: true });
-  return { executor, stop: () => pool.destroy() };
+  return { executor, stop: () => executor.shutdown() };
 }
 
 async function startWorkers(count: number, redis: string): Promise<Workers> {
   const queueName = `bench-${crypto.randomUUID()}`;
   const connection = redisOptionsFromUrl(redis);
-  const started = await Promise.allSettled(Array.from({ length: count }, () => startWorkerProcess(queueName, redis)));
-  const processes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed !== undefined) {
-    await stopProcesses(processes);
-    throw failed.reason;
-  }
+  const processes = await startWorkerProcesses({ queue: queueName, redis, count, tasks: TASK_MODULE });
   const executor = new BullMQExecutor<BenchTasks>(queueName, { connection });
   const stop = async (): Promise<void> => {
     await executor.shutdown();
-    await stopProcesses(processes);
-    const queue = new Queue(queueName, { connection });
-    // The queue's keys outlive its jobs: a run leaves nothing behind in Redis.
-    await queue.obliterate({ force: true });
-    await queue.close();
+    await processes.stop();
   };
   try {
     // getVersion waits until the executor's queue has written its settings, so the length written next is the one workers apply.
@@ -170,21 +159,4 @@ async function startWorkers(count: number, redis: string): Promise<Workers> {
     throw error;
   }
   return { executor, stop };
-}
-
-async function stopProcesses(processes: readonly ChildProcess[]): Promise<void> {
-  const running = processes.filter((child) => child.exitCode === null && child.signalCode === null);
-  await Promise.all(running.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
-}
-
-/** One `ts-proxystore-worker` process, started as an operator would; resolves once it takes jobs. */
-async function startWorkerProcess(queue: string, redis: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [WORKER_CLI, '--queue', queue, '--redis', redis, '--tasks', TASK_MODULE], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => [undefined])])) as [Buffer | undefined];
-  if (line === undefined || !line.toString().includes('ready')) {
-    child.kill('SIGKILL');
-    throw new Error('a ts-proxystore-worker process failed to start');
-  }
-  child.stdout.resume();
-  return child;
 }

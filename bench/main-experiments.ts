@@ -74,15 +74,18 @@ export type Tick = (phase: string) => void;
 export const ROUND_TRIP_WORKERS = 1;
 
 /** Warm-up rounds per measurement; the largest payloads are costly enough that one must do. */
-export function warmupFor(bytes: number): number {
+function warmupFor(bytes: number): number {
   return bytes >= 1e8 ? 1 : 2;
 }
+
+/** Warm-up rounds per throughput measurement. */
+const THROUGHPUT_WARMUP = 1;
 
 /** Measured calls each experiment will make: the progress bar's total. */
 export function countCalls(plan: Plan): number {
   const lanes = plan.connectors.length;
   const roundTrip = plan.roundTrip?.sizes.reduce((sum, bytes) => sum + (1 + 2 * lanes) * ((plan.roundTrip as RoundTripPlan).reps(bytes) + warmupFor(bytes)), 0) ?? 0;
-  const throughput = plan.throughput === undefined ? 0 : plan.throughput.workers.length * (1 + lanes) * (plan.throughput.reps + 1);
+  const throughput = plan.throughput === undefined ? 0 : plan.throughput.workers.length * (1 + lanes) * (plan.throughput.reps + THROUGHPUT_WARMUP);
   const app = plan.app === undefined ? 0 : 2 * plan.app.reps;
   return roundTrip + throughput + app;
 }
@@ -125,7 +128,7 @@ export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, 
     const times = await timeMany(
       oneTaskEach.map((one) => ticking(keepInFlight(one, throughput.tasks, workers), tick, phase)),
       throughput.reps,
-      1,
+      THROUGHPUT_WARMUP,
     );
     const rates = times.map((ms) => summarize(ms.map((t) => throughput.tasks / (t / 1000))));
     rows.push({ workers, value: rates[0] as Summary, lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: rates[1 + i] as Summary })) });

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { INK, PALETTE, barChart, lineChart, writeChart, type Series } from './main-charts.js';
-import type { BenchResults } from './main-results.js';
+import { laneOf, speedup, throughputGain, type BenchResults } from './main-results.js';
 import { formatBytes, formatTick, formatTimes } from './main-stats.js';
 
 const colorOf = (results: BenchResults, connector: string): string => PALETTE[results.connectors.indexOf(connector as never) % PALETTE.length] as string;
@@ -70,20 +70,20 @@ function speedupChart(results: BenchResults): string | undefined {
   };
   for (const row of results.roundTrip?.rows ?? []) {
     add(formatBytes(row.bytes), (c) => {
-      const lane = row.lanes.find((l) => l.connector === c);
-      return lane === undefined ? undefined : row.value.median / lane.proxy.median;
+      const lane = laneOf(row, c);
+      return lane === undefined ? undefined : speedup(row.value, lane.proxy);
     });
   }
   for (const row of results.throughput?.rows ?? []) {
     add(`${row.workers}w tput`, (c) => {
-      const lane = row.lanes.find((l) => l.connector === c);
-      return lane === undefined ? undefined : lane.proxy.median / row.value.median;
+      const lane = laneOf(row, c);
+      return lane === undefined ? undefined : throughputGain(row.value, lane.proxy);
     });
   }
   const app = results.app;
   if (app !== undefined) {
     if (!gains.has(app.connector)) gains.set(app.connector, categories.map(() => undefined));
-    add('Cholesky', (c) => (c === app.connector ? app.value.median / app.proxy.median : undefined));
+    add('Cholesky', (c) => (c === app.connector ? speedup(app.value, app.proxy) : undefined));
   }
   if (categories.length === 0) return undefined;
   return barChart({

@@ -5,7 +5,7 @@
  */
 import type { ConnectorName, EngineName } from './main-engines.js';
 import type { RoundTripRow, ThroughputRow } from './main-experiments.js';
-import type { BenchResults, GoalResult, GoalStatus } from './main-results.js';
+import { laneOf, speedup, throughputGain, type BenchResults, type GoalResult, type GoalStatus } from './main-results.js';
 import { formatBytes, formatTimes } from './main-stats.js';
 
 type Measured = Pick<BenchResults, 'engine' | 'roundTrip' | 'throughput'>;
@@ -29,15 +29,15 @@ function judge(engine: EngineName, goal: string, measuredEngine: EngineName, che
 /** By value ÷ by proxy, for one connector at each size that `pick` keeps. */
 function speedups(rows: readonly RoundTripRow[] | undefined, connector: ConnectorName, pick: (bytes: number) => boolean): { bytes: number; ratio: number }[] {
   return (rows ?? []).flatMap((row) => {
-    const lane = row.lanes.find((l) => l.connector === connector);
-    return lane === undefined || !pick(row.bytes) ? [] : [{ bytes: row.bytes, ratio: row.value.median / lane.proxy.median }];
+    const lane = laneOf(row, connector);
+    return lane === undefined || !pick(row.bytes) ? [] : [{ bytes: row.bytes, ratio: speedup(row.value, lane.proxy) }];
   });
 }
 
 function throughputGains(rows: readonly ThroughputRow[] | undefined, connector: ConnectorName): { workers: number; ratio: number }[] {
   return (rows ?? []).flatMap((row) => {
-    const lane = row.lanes.find((l) => l.connector === connector);
-    return lane === undefined ? [] : [{ workers: row.workers, ratio: lane.proxy.median / row.value.median }];
+    const lane = laneOf(row, connector);
+    return lane === undefined ? [] : [{ workers: row.workers, ratio: throughputGain(row.value, lane.proxy) }];
   });
 }
 

@@ -50,10 +50,10 @@ const QUICK: Defaults = {
   appReps: 1,
 };
 
-export const DEFAULT_OUT = path.join('bench', 'results');
+const DEFAULT_OUT = path.join('bench', 'results');
 
 /** Quick runs are not the committed results: they go to a directory git ignores unless told otherwise. */
-export const QUICK_OUT = path.join('bench', 'results', 'tmp');
+const QUICK_OUT = path.join('bench', 'results', 'tmp');
 
 export interface Settings {
   readonly plan: Plan;
@@ -100,7 +100,7 @@ function experiment(text: string): Experiment {
   return text as Experiment;
 }
 
-export function command(): Command {
+function command(): Command {
   return new Command('bench')
     .description("Reproduces the paper's experiments (Figs. 3–5) by value, by proxy and by hand, side by side, and checks the performance goals.")
     .addOption(new Option('--engine <engine>', 'where tasks run').choices(['piscina', 'bullmq']).default('piscina'))
@@ -144,7 +144,7 @@ function connectorsFor(engine: EngineName, text: string | undefined): { connecto
   return { connectors: unique.filter((c) => UNREACHABLE[engine][c] === undefined), skipped };
 }
 
-export function settingsFrom(raw: RawOptions): Settings {
+function settingsFrom(raw: RawOptions): Settings {
   const quick = raw.quick === true;
   const d = quick ? QUICK : FULL;
   const { connectors, skipped } = connectorsFor(raw.engine, raw.connector);

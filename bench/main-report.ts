@@ -3,7 +3,7 @@
  * docs/benchmarks.md as it is. Cells are "median (p25–p75)".
  */
 import { signedPercent } from './main-goals.js';
-import type { BenchResults, GoalResult } from './main-results.js';
+import { laneOf, speedup, throughputGain, type BenchResults, type GoalResult } from './main-results.js';
 import { formatBytes, formatNumber, formatSummary, formatTimes } from './main-stats.js';
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -17,14 +17,14 @@ export function roundTripTables(results: BenchResults): string[] {
   if (roundTrip === undefined) return [];
   return results.connectors.map((connector) => {
     const rows = roundTrip.rows.map((row) => {
-      const lane = row.lanes.find((l) => l.connector === connector);
+      const lane = laneOf(row, connector);
       if (lane === undefined) return [formatBytes(row.bytes), formatSummary(row.value), '', '', '', ''];
       return [
         formatBytes(row.bytes),
         formatSummary(row.value),
         formatSummary(lane.proxy),
         formatSummary(lane.hand),
-        formatTimes(row.value.median / lane.proxy.median),
+        formatTimes(speedup(row.value, lane.proxy)),
         signedPercent(lane.proxy.median / lane.hand.median),
       ];
     });
@@ -44,8 +44,8 @@ export function throughputTable(results: BenchResults): string | undefined {
     String(row.workers),
     formatSummary(row.value),
     ...results.connectors.flatMap((connector) => {
-      const lane = row.lanes.find((l) => l.connector === connector);
-      return lane === undefined ? ['', ''] : [formatSummary(lane.proxy), formatTimes(lane.proxy.median / row.value.median)];
+      const lane = laneOf(row, connector);
+      return lane === undefined ? ['', ''] : [formatSummary(lane.proxy), formatTimes(throughputGain(row.value, lane.proxy))];
     }),
   ]);
   return [
@@ -65,7 +65,7 @@ export function appTable(results: BenchResults): string | undefined {
     app.connector,
     formatSummary(app.value),
     formatSummary(app.proxy),
-    formatTimes(app.value.median / app.proxy.median),
+    formatTimes(speedup(app.value, app.proxy)),
     app.identical ? 'yes' : 'NO',
   ];
   return [

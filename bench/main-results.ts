@@ -1,6 +1,7 @@
 /** What one run of the benchmark produced, as written to bench/results/<engine>.json. */
 import type { ConnectorName, EngineName } from './main-engines.js';
 import type { AppResult, RoundTripRow, ThroughputRow } from './main-experiments.js';
+import type { Summary } from './main-stats.js';
 
 export type GoalStatus = 'met' | 'not met' | 'not measured';
 
@@ -37,4 +38,19 @@ export interface BenchResults {
   readonly throughput?: { readonly taskBytes: number; readonly tasks: number; readonly unit: 'tasks/s'; readonly rows: readonly ThroughputRow[] };
   readonly app?: AppResult & { readonly unit: 'ms' };
   readonly goals: readonly GoalResult[];
+}
+
+/** The lane of `row` that used `connector`; undefined when that connector was not measured. */
+export function laneOf<L extends { readonly connector: ConnectorName }>(row: { readonly lanes: readonly L[] }, connector: string): L | undefined {
+  return row.lanes.find((l) => l.connector === connector);
+}
+
+/** The gain by proxy in time (ms): by value ÷ by proxy, above 1 when the proxy is faster. */
+export function speedup(value: Summary, proxy: Summary): number {
+  return value.median / proxy.median;
+}
+
+/** The gain by proxy in throughput (tasks/s): by proxy ÷ by value, above 1 when the proxy is faster. */
+export function throughputGain(value: Summary, proxy: Summary): number {
+  return proxy.median / value.median;
 }

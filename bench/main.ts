@@ -33,7 +33,10 @@ async function measure(settings: Settings, plan: Plan): Promise<Measured> {
   const tick = (phase: string): void => bar.increment({ phase });
   try {
     const roundTrip = plan.roundTrip === undefined ? undefined : await measureRoundTrip(plan, plan.roundTrip, tick);
-    const throughput = plan.throughput === undefined ? undefined : await measureThroughput(plan, plan.throughput, tick);
+    const throughput =
+      plan.throughput === undefined
+        ? undefined
+        : { taskBytes: plan.throughput.taskBytes, tasks: plan.throughput.tasks, unit: 'tasks/s' as const, rows: await measureThroughput(plan, plan.throughput, tick) };
     const app = plan.app === undefined ? undefined : await measureApp(plan, plan.app, tick);
     const cpus = os.cpus();
     return {
@@ -55,9 +58,7 @@ async function measure(settings: Settings, plan: Plan): Promise<Measured> {
       skipped: settings.skipped,
       ...(settings.startRedis ? { redis: 'started for this run' as const } : plan.redis === undefined ? {} : { redis: 'given with --redis' as const }),
       ...(roundTrip === undefined ? {} : { roundTrip: { workers: ROUND_TRIP_WORKERS, unit: 'ms' as const, rows: roundTrip } }),
-      ...(throughput === undefined || plan.throughput === undefined
-        ? {}
-        : { throughput: { taskBytes: plan.throughput.taskBytes, tasks: plan.throughput.tasks, unit: 'tasks/s' as const, rows: throughput } }),
+      ...(throughput === undefined ? {} : { throughput }),
       ...(app === undefined ? {} : { app: { ...app, unit: 'ms' as const } }),
     };
   } finally {

@@ -15,6 +15,7 @@
 import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
 import { Bench } from 'tinybench';
 import { deserialize, serialize } from '../runtime/serialize.js';
+import { median } from './timing.js';
 
 const MiB = 1024 * 1024;
 const ROUNDS = 5;
@@ -92,10 +93,8 @@ async function runRound(tasks: readonly Task[], { time, iterations }: Case): Pro
 
 function summarize(method: string, samples: number[]): Row {
   const sorted = samples.sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
   const mean = sorted.reduce((sum, sample) => sum + sample, 0) / sorted.length;
-  return { method, meanMs: mean, medianMs: median, samples: sorted.length };
+  return { method, meanMs: mean, medianMs: median(sorted), samples: sorted.length };
 }
 
 async function measure(benchCase: Case): Promise<Row[]> {

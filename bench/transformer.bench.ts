@@ -146,14 +146,15 @@ const exec = promisify(execFile);
 const CPU_REPORTER = "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write(`cpu-ms ${(u.user + u.system) / 1000}\\n`); });";
 
 interface Timing {
-  wall: number[];
-  cpu: number[];
+  readonly wall: number[];
+  readonly cpu: number[];
 }
 
-function compile(dir: string, bin: string, tsconfig: string, timing: Timing): () => Promise<void> {
+/** One build; the compiler's CPU time goes to `cpu`. */
+function compile(dir: string, bin: string, tsconfig: string, cpu: number[]): () => Promise<void> {
   return async () => {
     const { stderr } = await exec(process.execPath, ['--require', path.join(dir, 'cpu-reporter.cjs'), bin, '-p', path.join(dir, tsconfig)], { cwd: dir });
-    timing.cpu.push(Number(/cpu-ms ([\d.]+)/.exec(stderr)?.[1]));
+    cpu.push(Number(/cpu-ms ([\d.]+)/.exec(stderr)?.[1]));
   };
 }
 
@@ -177,15 +178,15 @@ try {
     ['tspc + transformer', tool('ts-patch/bin/tspc.js'), 'tsconfig.transformer.json'],
     ['installed + transf.', path.join(patched, 'bin/tsc'), 'tsconfig.transformer.json'],
   ] as const;
-  const timings = cases.map((): Timing => ({ wall: [], cpu: [] }));
+  const cpu = cases.map((): number[] => []);
   const wall = await timeMany(
-    cases.map(([, bin, tsconfig], i) => compile(dir, bin, tsconfig, timings[i] as Timing)),
+    cases.map(([, bin, tsconfig], i) => compile(dir, bin, tsconfig, cpu[i] as number[])),
     reps,
     1,
   );
   // The warm-up run's CPU time is dropped like its wall time.
-  for (const [i, timing] of timings.entries()) timing.wall = wall[i] as number[];
-  for (const timing of timings) timing.cpu.shift();
+  for (const samples of cpu) samples.shift();
+  const timings = wall.map((samples, i): Timing => ({ wall: samples, cpu: cpu[i] as number[] }));
 
   const wrapped = fs
     .readdirSync(path.join(dir, 'out-transformer'))

@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryConnector, Store, isResolved, resolveAll, type Connector } from '../src/index.js';
-
-/** Async-only reads: proves resolveAll never needs a synchronous get. */
-function asyncOnly(inner: MemoryConnector, onRead: () => void): Connector {
-  return {
-    kind: inner.kind,
-    put: (d) => inner.put(d),
-    putBatch: (d) => inner.putBatch(d),
-    get: (k) => { onRead(); return inner.get(k); },
-    getBatch: (k) => inner.getBatch(k),
-    exists: (k) => inner.exists(k),
-    evict: (k) => inner.evict(k),
-    config: () => inner.config(),
-    close: (o) => inner.close(o),
-  };
-}
+import { MemoryConnector, Store, isResolved, resolveAll } from '../src/index.js';
+import { asyncOnly } from './helpers/async-only.js';
 
 describe('resolveAll', () => {
   it('resolves every nested proxy once, concurrently, without a synchronous read', async () => {
     let reads = 0;
+    // Async-only reads: proves resolveAll never needs a synchronous get.
     const store = new Store('prefetch', asyncOnly(new MemoryConnector(), () => reads++), { populateTarget: false, cacheSize: 0 });
     const [a, b, c] = await store.proxyBatch([{ n: 1 }, [2, 3], new Map([['k', 4]])]);
     const populated = await store.proxy({ n: 5 }, { populateTarget: true });

@@ -30,6 +30,7 @@ import {
   type Key,
   type StoreConfig,
 } from '../src/index.js';
+import { asyncOnly } from './helpers/async-only.js';
 
 const stores: Store[] = [];
 function memoryStore(name: string, options: ConstructorParameters<typeof Store>[2] = {}): Store {
@@ -263,19 +264,7 @@ describe('Store connectors and errors', () => {
   });
 
   it('a connector without getSync resolves through resolveAsync and says so on sync use', async () => {
-    const inner = new MemoryConnector();
-    const asyncOnly: Connector = {
-      kind: 'memory',
-      put: (d) => inner.put(d),
-      putBatch: (d) => inner.putBatch(d),
-      get: (k) => inner.get(k),
-      getBatch: (k) => inner.getBatch(k),
-      exists: (k) => inner.exists(k),
-      evict: (k) => inner.evict(k),
-      config: () => inner.config(),
-      close: (o) => inner.close(o),
-    };
-    const store = new Store('async-only', asyncOnly, { populateTarget: false });
+    const store = new Store('async-only', asyncOnly(new MemoryConnector()), { populateTarget: false });
     stores.push(store);
     const p1 = await store.proxy({ v: 1 });
     expect(() => p1.v).toThrow(/resolveAsync/);

@@ -53,10 +53,10 @@ export interface ExampleResult {
 export async function runExample(options: ExampleOptions): Promise<ExampleResult> {
   const { size, tile = 256, workers = 2 } = options;
   if (!Number.isInteger(size / tile) || size <= 0) throw new ConfigError(`tile (${tile}) must divide size (${size})`);
-  const matrix = spdMatrix(size, options.seed);
+  const initial = tilesOf(spdMatrix(size, options.seed), size, tile);
   await using engine = await startEngine(options, workers);
   const started = performance.now();
-  const { tiles, count } = factorize(engine.executor, tilesOf(matrix, size, tile));
+  const { tiles, count } = factorize(engine.executor, initial);
   const result = await assemble(tiles, size, tile);
   return { result, ms: performance.now() - started, tasks: count };
 }
@@ -79,18 +79,11 @@ async function startEngine(options: ExampleOptions, workers: number): Promise<En
   }
   if (options.redis === undefined) throw new ConfigError('the BullMQ engine needs a Redis URL (option redis)');
   const connection = redisOptionsFromUrl(options.redis);
-  const processes = await Promise.all(Array.from({ length: workers }, () => startWorkerProcess(name, options.redis as string)));
+  const processes = await startWorkerProcesses({ queue: name, redis: options.redis, count: workers, tasks: taskModule() });
   const store = new Store(name, new RedisConnector(connection));
   const executor = byProxy(new BullMQExecutor<Tasks>(name, { connection }), store);
   await Promise.all(Array.from({ length: workers }, () => executor.submit('potrf', Float64Array.of(1))));
-  const stopWorkers = async (): Promise<void> => {
-    await Promise.all(processes.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
-    // The queue's own keys outlive its jobs; a run leaves nothing behind in Redis.
-    const queue = new Queue(name, { connection });
-    await queue.obliterate({ force: true });
-    await queue.close();
-  };
-  return { executor, [Symbol.asyncDispose]: () => stopAll(executor, store, stopWorkers) };
+  return { executor, [Symbol.asyncDispose]: () => stopAll(executor, store, processes.stop) };
 }
 
 async function stopAll(executor: Executor<Tasks>, store: Store, stopEngine: () => Promise<unknown>): Promise<void> {
@@ -103,12 +96,60 @@ function taskModule(): string {
   return fileURLToPath(new URL('./tasks.js', import.meta.url));
 }
 
-/** One `ts-proxystore-worker` process, as an operator would start it; resolves once it takes jobs. */
-async function startWorkerProcess(queue: string, redis: string): Promise<ChildProcess> {
+export interface WorkerProcessOptions {
+  readonly queue: string;
+  /** A Redis URL, e.g. redis://127.0.0.1:6379. */
+  readonly redis: string;
+  readonly count: number;
+  /** Path of the module whose default export is the task table (`--tasks`). */
+  readonly tasks: string;
+}
+
+export interface WorkerProcesses {
+  /** Stops the processes, then removes the queue's keys: a run leaves nothing behind in Redis. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * `count` `ts-proxystore-worker` processes on one queue, started as an operator
+ * would; resolves once every one takes jobs. If any fails to start, those that
+ * did are stopped again before the error is thrown.
+ */
+export async function startWorkerProcesses(options: WorkerProcessOptions): Promise<WorkerProcesses> {
+  const { queue, redis } = options;
+  const started = await Promise.allSettled(Array.from({ length: options.count }, () => startWorkerProcess(queue, redis, options.tasks)));
+  const processes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed !== undefined) {
+    await stopProcesses(processes);
+    throw failed.reason;
+  }
+  return {
+    stop: async () => {
+      await stopProcesses(processes);
+      // The queue's own keys outlive its jobs.
+      const client = new Queue(queue, { connection: redisOptionsFromUrl(redis) });
+      await client.obliterate({ force: true });
+      await client.close();
+    },
+  };
+}
+
+async function stopProcesses(processes: readonly ChildProcess[]): Promise<void> {
+  const running = processes.filter((child) => child.exitCode === null && child.signalCode === null);
+  await Promise.all(running.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
+}
+
+/** One `ts-proxystore-worker` process; resolves once it takes jobs. */
+async function startWorkerProcess(queue: string, redis: string, tasks: string): Promise<ChildProcess> {
   const cli = fileURLToPath(new URL('../../runtime/executors/bullmq-cli.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, '--queue', queue, '--redis', redis, '--tasks', taskModule()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, '--queue', queue, '--redis', redis, '--tasks', tasks], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => [undefined])])) as [Buffer | undefined];
-  if (line === undefined || !line.toString().includes('ready')) throw new Error('a ts-proxystore-worker process failed to start');
+  if (line === undefined || !line.toString().includes('ready')) {
+    child.kill('SIGKILL');
+    throw new Error('a ts-proxystore-worker process failed to start');
+  }
+  child.stdout.resume();
   return child;
 }
 

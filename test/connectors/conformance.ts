@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Connector, Key } from '../../runtime/connector.js';
 import { connectorFromConfig } from '../../runtime/connector-kinds.js';
 import { ConnectorError } from '../../runtime/errors.js';
-import { jsonRoundTrip } from '../helpers/outcomes.js';
+import { jsonRoundTrip, rejection } from '../helpers/outcomes.js';
 
 export interface ConnectorSetup {
   /** A fresh connector that shares no objects with the ones made before it. */
@@ -269,10 +269,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
         evict: () => connector.evict(key),
       };
       for (const [operation, run] of Object.entries(operations)) {
-        const error = await run().then(
-          () => undefined,
-          (rejection: unknown) => rejection,
-        );
+        const error = await rejection(run());
         expect(error, operation).toBeInstanceOf(ConnectorError);
         expect((error as ConnectorError).operation).toBe(operation);
       }

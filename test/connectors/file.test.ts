@@ -11,18 +11,9 @@ import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/erro
 import { Store } from '../../runtime/store.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
 import { rejection } from '../helpers/outcomes.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const temps: string[] = [];
-
-async function tempDir(): Promise<string> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'ts-proxystore-file-'));
-  temps.push(directory);
-  return directory;
-}
-
-async function removeTemps(): Promise<void> {
-  await Promise.all(temps.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
-}
+const { make: tempDir, removeAll: removeTemps } = tempDirs('ts-proxystore-file-');
 
 describeConnector('file', {
   make: async () => new FileConnector({ directory: await mkdtemp(path.join(os.tmpdir(), 'ts-proxystore-file-')) }),

@@ -1,4 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -10,15 +9,11 @@ import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/erro
 import { getKey } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
+import { asyncOnly } from '../helpers/async-only.js';
 import { jsonRoundTrip, rejection } from '../helpers/outcomes.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const temps: string[] = [];
-
-async function tempDir(): Promise<string> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'ts-proxystore-multi-'));
-  temps.push(directory);
-  return directory;
-}
+const { make: tempDir, removeAll: removeTemps } = tempDirs('ts-proxystore-multi-');
 
 /** Small objects in memory, the rest in files: the documented example. */
 async function memoryAndFile(): Promise<MultiConnector> {
@@ -32,7 +27,7 @@ async function memoryAndFile(): Promise<MultiConnector> {
 
 describeConnector('multi', {
   make: memoryAndFile,
-  cleanup: () => Promise.all(temps.splice(0).map((directory) => rm(directory, { recursive: true, force: true }))).then(() => undefined),
+  cleanup: removeTemps,
   sync: true,
   sharedThroughConfig: true,
 });
@@ -73,7 +68,7 @@ describe('MultiConnector', () => {
   }
   afterEach(async () => {
     for (const connector of opened.splice(0)) await connector.close({ clear: true });
-    await Promise.all(temps.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
+    await removeTemps();
   });
 
   it('is a built-in kind once imported', () => {
@@ -268,19 +263,7 @@ describe('MultiConnector', () => {
   });
 
   it('reads synchronously through children that can, and says so when one cannot', async () => {
-    const memory = new MemoryConnector();
-    const asyncOnly: Connector = {
-      kind: 'memory',
-      put: (data) => memory.put(data),
-      putBatch: (data) => memory.putBatch(data),
-      get: (key) => memory.get(key),
-      getBatch: (keys) => memory.getBatch(keys),
-      exists: (key) => memory.exists(key),
-      evict: (key) => memory.evict(key),
-      config: () => memory.config(),
-      close: (options) => memory.close(options),
-    };
-    const connector = multi({ sync: { connector: new MemoryConnector(), policy: { maxSize: 10 } }, async: { connector: asyncOnly } });
+    const connector = multi({ sync: { connector: new MemoryConnector(), policy: { maxSize: 10 } }, async: { connector: asyncOnly(new MemoryConnector()) } });
     const key = await connector.put(payload(5, 0));
     expectBytes(connector.getSync(key), payload(5, 0));
     const asyncKey = await connector.put(payload(50, 0));

@@ -11,6 +11,7 @@ import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executor
 import type { BullMQExecutorOptions } from '../../runtime/executors/bullmq.js';
 import { getKey, isProxy } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
+import { rejection } from '../helpers/outcomes.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { eventually, fixture, floats, sumOf, type FixtureTasks } from './helpers.js';
 
@@ -119,7 +120,7 @@ describe('BullMQExecutor', () => {
     worker(queue);
     await using ex = executor(queue, store, { shouldProxy: 'always' });
     const launched = ex.launch('throws', ['bad tile']);
-    const error = await launched.outcome.catch((e: unknown) => e);
+    const error = await rejection(launched.outcome);
     expect(error).toBeInstanceOf(TaskError);
     expect(error).toMatchObject({ task: 'throws', remoteName: 'RangeError', message: "task 'throws' failed: RangeError: bad tile" });
     expect((error as Error).stack).toMatch(/\n\s+at throws \(.*executor-tasks\.mjs/);
@@ -197,7 +198,7 @@ describe('BullMQExecutor', () => {
     expect((await first.exited)[1]).toBe('SIGKILL');
     const second = await startCli(queue, server.port, flags);
     cleanups.push(() => second.child.kill('SIGKILL'));
-    const error = await launched.outcome.catch((e: unknown) => e);
+    const error = await rejection(launched.outcome);
     expect(error).toBeInstanceOf(WorkerCrashedError);
     expect((error as Error).message).toMatch(/the worker running task 'kill' crashed: job stalled more than allowable limit/);
     await launched.finished;

@@ -11,6 +11,7 @@ import { PiscinaExecutor, resultArray } from '../../runtime/executors/piscina.js
 import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
 import { extract, getKey, isProxy } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
+import { rejection } from '../helpers/outcomes.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { fileStore, floats, sumOf, taskPool, watchProxies, type FileStore, type FixtureTasks } from './helpers.js';
 
@@ -138,7 +139,7 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     const { store, files } = counted();
     await using ex = executor(store, { shouldProxy: 'always' });
     const launched = ex.launch('throws', ['bad tile']);
-    const error = await launched.outcome.catch((e: unknown) => e);
+    const error = await rejection(launched.outcome);
     expect(error).toBeInstanceOf(TaskError);
     expect(error).toBeInstanceOf(ProxyStoreError);
     expect(error).toMatchObject({ task: 'throws', remoteName: 'RangeError', message: "task 'throws' failed: RangeError: bad tile" });
@@ -152,7 +153,7 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     const { store, files } = counted();
     await using ex = executor(store, { shouldProxy: 'always' });
     const launched = ex.launch('exit', [3, floats(1024)]);
-    const error = await launched.outcome.catch((e: unknown) => e);
+    const error = await rejection(launched.outcome);
     expect(error).toBeInstanceOf(WorkerCrashedError);
     expect((error as Error).message).toBe("the worker running task 'exit' crashed: worker exited with code: 3");
     await launched.finished;
@@ -165,7 +166,7 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     await using ex = executor(store, { shouldProxy: 'always' });
     const started = performance.now();
     const launched = ex.launch('spin', [floats(1024)], { timeoutMs: 200 });
-    const error = await launched.outcome.catch((e: unknown) => e);
+    const error = await rejection(launched.outcome);
     expect(error).toBeInstanceOf(TaskTimeoutError);
     expect(error).toMatchObject({ task: 'spin', timeoutMs: 200, message: "task 'spin' did not finish within 200 ms" });
     expect(performance.now() - started).toBeLessThan(3_000);
@@ -257,7 +258,7 @@ describe('PiscinaExecutor across connectors', () => {
   it('refuses inputs in the caller’s memory store, since a memory store lives in one thread', async () => {
     const store = new Store(`memory-${crypto.randomUUID()}`, new MemoryConnector());
     await using ex = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(pool), { store, shouldProxy: 'always' });
-    const error = await ex.submit('sum', floats(1024)).catch((e: unknown) => e);
+    const error = await rejection(ex.submit('sum', floats(1024)));
     expect(error).toBeInstanceOf(TaskError);
     expect((error as TaskError).remoteName).toBe('ConfigError');
     expect((error as Error).message).toMatch(/memory connector only the thread that made it can read/);

@@ -11,14 +11,11 @@ import os from 'node:os';
 export interface RedisServerOptions {
   /** Extra redis-server arguments, e.g. ['--requirepass', 'secret']. */
   readonly args?: readonly string[];
-  /** Bound on start-up and shutdown. */
-  readonly timeoutMs?: number;
 }
 
 export interface RedisServer {
   readonly host: '127.0.0.1';
   readonly port: number;
-  readonly running: boolean;
   /** Shut the server down (without saving); harmless when already stopped. */
   stop(): Promise<void>;
   /** Start it again on the same port, empty, e.g. after `stop()`. */
@@ -31,16 +28,17 @@ export interface RedisServer {
 const HOST = '127.0.0.1';
 /** Another process can grab the free port between our probe and redis binding it; such a start is retried on a new port. */
 const PORT_ATTEMPTS = 5;
+/** Bound on start-up and shutdown. */
+const TIMEOUT_MS = 10_000;
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const args = options.args ?? [];
-  const timeoutMs = options.timeoutMs ?? 10_000;
   let lastError: unknown;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freePort();
     try {
-      const child = await launch(port, args, timeoutMs);
-      return new RunningServer(port, args, timeoutMs, child);
+      const child = await launch(port, args);
+      return new RunningServer(port, args, child);
     } catch (error) {
       if (error instanceof MissingRedisError) throw error;
       lastError = error;
@@ -56,26 +54,21 @@ class RunningServer implements RedisServer {
   constructor(
     readonly port: number,
     private readonly args: readonly string[],
-    private readonly timeoutMs: number,
     child: ChildProcess,
   ) {
     this.#child = child;
-  }
-
-  get running(): boolean {
-    return this.#child !== undefined;
   }
 
   async stop(): Promise<void> {
     const child = this.#child;
     if (child === undefined) return;
     this.#child = undefined;
-    await terminate(child, this.timeoutMs);
+    await terminate(child);
   }
 
   async start(): Promise<void> {
     if (this.#child !== undefined) return;
-    this.#child = await launch(this.port, this.args, this.timeoutMs);
+    this.#child = await launch(this.port, this.args);
   }
 
   pause(): void {
@@ -102,7 +95,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function launch(port: number, args: readonly string[], timeoutMs: number): Promise<ChildProcess> {
+async function launch(port: number, args: readonly string[]): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     // Nothing persisted, nothing written to the working directory, never visible beyond loopback.
@@ -128,9 +121,9 @@ async function launch(port: number, args: readonly string[], timeoutMs: number):
   });
   child.once('error', onError).once('exit', onExit);
   try {
-    await Promise.race([failed, waitForPong(port, timeoutMs)]);
+    await Promise.race([failed, waitForPong(port)]);
   } catch (error) {
-    await terminate(child, timeoutMs);
+    await terminate(child);
     throw error;
   } finally {
     // Later exits (stop(), kill) are expected and must not reject anything.
@@ -143,11 +136,11 @@ async function launch(port: number, args: readonly string[], timeoutMs: number):
   return child;
 }
 
-async function waitForPong(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitForPong(port: number): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
   for (;;) {
     if (await ping(port)) return;
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -172,13 +165,13 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-async function terminate(child: ChildProcess, timeoutMs: number): Promise<void> {
+async function terminate(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   // A paused server ignores SIGTERM until continued.
   child.kill('SIGCONT');
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
   try {
     await exited;
   } finally {

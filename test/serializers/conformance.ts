@@ -18,9 +18,10 @@ export interface SerializerPair {
 export interface SerializerSuiteOptions {
   /** Format-specific inputs that must be refused (unknown tag, wrong version, ...), keyed by what is wrong. */
   readonly invalidEncodings?: Readonly<Record<string, Uint8Array>>;
-  /** fast-check runs per property; default 300. */
-  readonly fuzzRuns?: number;
 }
+
+/** fast-check runs per property. */
+const FUZZ_RUNS = 300;
 
 type Sample = readonly [label: string, value: unknown];
 
@@ -151,8 +152,6 @@ function prefixLengths(length: number): number[] {
 }
 
 export function describeSerializer(name: string, pair: SerializerPair, options: SerializerSuiteOptions = {}): void {
-  const numRuns = options.fuzzRuns ?? 300;
-
   describe(`serializer conformance: ${name}`, () => {
     describe('round trips', () => {
       for (const [label, value] of ALL_SAMPLES) {
@@ -198,7 +197,7 @@ export function describeSerializer(name: string, pair: SerializerPair, options: 
           fc.property(values, (value) => {
             expectRoundTrip(pair, value);
           }),
-          { numRuns },
+          { numRuns: FUZZ_RUNS },
         );
       });
     });
@@ -255,7 +254,7 @@ export function describeSerializer(name: string, pair: SerializerPair, options: 
           fc.property(truncated, (bytes) => {
             expect(() => pair.deserialize(bytes)).toThrow(SerializationError);
           }),
-          { numRuns },
+          { numRuns: FUZZ_RUNS },
         );
       });
 
@@ -264,7 +263,7 @@ export function describeSerializer(name: string, pair: SerializerPair, options: 
           fc.property(mutatedEncoding(encodings), (bytes) => {
             expectSafeDecode(pair.deserialize, bytes);
           }),
-          { numRuns: numRuns * 3 },
+          { numRuns: FUZZ_RUNS * 3 },
         );
       });
 
@@ -273,7 +272,7 @@ export function describeSerializer(name: string, pair: SerializerPair, options: 
           fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
             expectSafeDecode(pair.deserialize, bytes);
           }),
-          { numRuns },
+          { numRuns: FUZZ_RUNS },
         );
       });
     });
