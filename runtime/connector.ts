@@ -62,6 +62,22 @@ export interface Connector {
    * stored object, so `Store.allocate` does not use it.
    */
   scratch?(size: number): Uint8Array;
+  /**
+   * Present when the connector can enumerate what it holds under its config
+   * (the file directory, the Redis prefix, the memory space): every object
+   * there, not only this instance's puts. For inspection tools (`ts-proxystore
+   * store ls`, the dashboard), not for hot paths.
+   */
+  list?(): AsyncIterable<ListedObject>;
+}
+
+/** One object as `Connector.list` reports it. */
+export interface ListedObject {
+  readonly key: Key;
+  /** Size of the stored encoding. */
+  readonly bytes: number;
+  /** When it was last written (ms since the epoch), where the connector knows it. */
+  readonly modifiedMs?: number;
 }
 
 /** A write begun by `Connector.startPut`. */

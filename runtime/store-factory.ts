@@ -2,6 +2,8 @@ import { classNameOf } from './class-registry.js';
 import type { Key } from './connector.js';
 import { ProxyResolveMissingKeyError, describeKey } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
+import { metricsOf } from './metrics.js';
+import { proxyLog } from './observe/log.js';
 import { metadataOf } from './proxy.js';
 import type { Store, StoreConfig } from './store.js';
 
@@ -41,12 +43,24 @@ export function storeFactory<T>(
   key: Key,
   { evict, metadata }: { evict: boolean; metadata: ProxyMetadata },
 ): StoreFactory<T> {
-  const found = (value: T | undefined): T => {
+  const metrics = metricsOf(store);
+  // Where the proxy was made, for the line its resolution logs; only looked up when that line will be printed.
+  const createdAt = proxyLog.enabled ? callerOf(new Error().stack) : undefined;
+  const found = (value: T | undefined, how: 'sync' | 'async', t0: number): T => {
+    if (t0 !== 0) {
+      const ms = performance.now() - t0;
+      metrics?.record(how === 'sync' ? 'resolve' : 'resolveAsync', ms, 0, key);
+      if (proxyLog.enabled) {
+        proxyLog('%s resolve %s %s in %s ms%s (made at %s)', store.name, describeKey(key), how, ms.toFixed(3), value === undefined ? ' (missing)' : '', createdAt ?? 'unknown');
+      }
+    }
     if (value === undefined) throw new ProxyResolveMissingKeyError(key, store.name);
     return value;
   };
+  const clock = (): number => (metrics === undefined && !proxyLog.enabled ? 0 : performance.now());
   const resolveSync = (): T => {
-    const value = found(store.getSync<T>(key));
+    const t0 = clock();
+    const value = found(store.getSync<T>(key), 'sync', t0);
     // The caller is synchronous; eviction finishing later is fine because the value is already in hand.
     if (evict) store.evict(key).catch((error: unknown) => process.emitWarning(`evict-on-resolve of key ${describeKey(key)} in store '${store.name}' failed: ${String(error)}`));
     return value;
@@ -57,7 +71,8 @@ export function storeFactory<T>(
     evict,
     metadata,
     resolveAsync: async (): Promise<T> => {
-      const value = found(await store.get<T>(key));
+      const t0 = clock();
+      const value = found(await store.get<T>(key), 'async', t0);
       if (evict) await store.evict(key);
       return value;
     },
@@ -65,4 +80,12 @@ export function storeFactory<T>(
   });
   storeFactories.add(factory);
   return factory;
+}
+
+/** The first frame of a stack outside this package's runtime: the user's line that made the proxy. */
+function callerOf(stack: string | undefined): string | undefined {
+  const frames = stack?.split('\n').slice(1) ?? [];
+  const here = import.meta.url.slice(0, import.meta.url.lastIndexOf('/'));
+  const outside = frames.find((frame) => !frame.includes(here) && !frame.includes('node:internal'));
+  return outside?.trim().replace(/^at /, '');
 }

@@ -1,10 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import type { CloseOptions, Connector, ConnectorConfig, Key, ReferencePolicy } from './connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, ReferencePolicy } from './connector.js';
 import { connectorFromConfig } from './connector-kinds.js';
 import { isTagged, type TaggedPut } from './connectors/multi.js';
 import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from './errors.js';
-import { Metrics, type MetricsSnapshot } from './metrics.js';
-import { proxy } from './proxy.js';
+import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
+import { connectorLog, storeLog } from './observe/log.js';
+import { getKey, isProxy, proxy } from './proxy.js';
 import { isObjectLike, typeOfValue } from './proxy-metadata.js';
 import {
   allocateTypedArray,
@@ -103,6 +104,10 @@ export class Store {
   readonly #cacheBytes: number;
   readonly #cache: LRUCache<string, CacheEntry> | undefined;
   readonly #metrics: Metrics | undefined;
+  readonly #connectorLog: ReturnType<typeof connectorLog>;
+  /** Cache lookups that found the object, and ones that did not; counted always, as `stats()` reports them. */
+  #hits = 0;
+  #misses = 0;
   #closed = false;
 
   constructor(name: string, connector: Connector, options: StoreOptions = {}) {
@@ -133,6 +138,8 @@ export class Store {
     this.#cacheBytes = cacheBytes;
     this.#cache = cacheSize > 0 && cacheBytes > 0 ? new LRUCache({ max: cacheSize, maxSize: cacheBytes, sizeCalculation: (entry) => entry.bytes }) : undefined;
     this.#metrics = options.metrics === true ? new Metrics() : undefined;
+    if (this.#metrics !== undefined) attachMetrics(this, this.#metrics);
+    this.#connectorLog = connectorLog(connector.kind);
     if (options.register === true) registerStore(this);
   }
 
@@ -240,11 +247,11 @@ export class Store {
   async put(obj: unknown, options: PutOptions = {}): Promise<Key> {
     this.#assertOpen('put');
     checkLifetimeOption(this, 'put', options);
-    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const t0 = this.#clock();
     const tagged = this.#tagged('put', options);
     const bytes = this.serialize(obj);
     const key = await this.#connectorCall('put', undefined, () => (tagged === undefined ? this.connector.put(bytes) : tagged.putWith(bytes, options)));
-    this.#metrics?.record('put', performance.now() - t0, bytes.byteLength);
+    this.#observe('put', t0, bytes.byteLength, key);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, [key]);
     return key;
   }
@@ -252,12 +259,12 @@ export class Store {
   async putBatch(objs: readonly unknown[], options: PutOptions = {}): Promise<Key[]> {
     this.#assertOpen('putBatch');
     checkLifetimeOption(this, 'putBatch', options);
-    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const t0 = this.#clock();
     const tagged = this.#tagged('putBatch', options);
     const data = objs.map((obj) => this.serialize(obj));
     const keys = await this.#connectorCall('putBatch', undefined, () => (tagged === undefined ? this.connector.putBatch(data) : tagged.putBatchWith(data, options)));
     const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
-    this.#metrics?.record('putBatch', performance.now() - t0, bytes);
+    this.#observe('putBatch', t0, bytes, undefined, ` (${keys.length} objects)`);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, keys);
     return keys;
   }
@@ -274,19 +281,19 @@ export class Store {
   /** The object under `key`, or `undefined` when the store does not hold it. */
   async get<T = unknown>(key: Key): Promise<T | undefined> {
     this.#assertOpen('get');
-    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const t0 = this.#clock();
     const cached = this.#cacheLookup(key);
-    if (cached !== undefined) return cached.value as T;
+    if (cached !== undefined) return this.#cachedGet<T>('get', key, cached, t0);
     const bytes = await this.#connectorCall('get', key, () => this.connector.get(key));
-    return this.#finishGet<T>(key, bytes, t0);
+    return this.#finishGet<T>('get', key, bytes, t0);
   }
 
   /** Like `get` without waiting on I/O; only for connectors that have `getSync`. */
   getSync<T = unknown>(key: Key): T | undefined {
     this.#assertOpen('getSync');
-    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const t0 = this.#clock();
     const cached = this.#cacheLookup(key);
-    if (cached !== undefined) return cached.value as T;
+    if (cached !== undefined) return this.#cachedGet<T>('getSync', key, cached, t0);
     if (this.connector.getSync === undefined) {
       throw new ConnectorError(this.connector.kind, 'getSync', `connector cannot read synchronously: resolve proxies of store '${this.name}' with resolveAsync`, { key });
     }
@@ -296,7 +303,7 @@ export class Store {
     } catch (error) {
       throw connectorFailure(this, 'getSync', error, key);
     }
-    return this.#finishGet<T>(key, bytes, t0);
+    return this.#finishGet<T>('getSync', key, bytes, t0);
   }
 
   async getBatch<T = unknown>(keys: readonly Key[]): Promise<(T | undefined)[]> {
@@ -309,11 +316,11 @@ export class Store {
       else out[i] = cached.value as T;
     });
     if (missing.length > 0) {
-      const t0 = this.#metrics === undefined ? 0 : performance.now();
+      const t0 = this.#clock();
       const wanted = missing.map((i) => keys[i] as Key);
       const data = await this.#connectorCall('getBatch', undefined, () => this.connector.getBatch(wanted));
       missing.forEach((i, j) => {
-        out[i] = this.#finishGet<T>(keys[i] as Key, data[j], t0);
+        out[i] = this.#finishGet<T>('get', keys[i] as Key, data[j], t0);
       });
     }
     return out;
@@ -321,23 +328,29 @@ export class Store {
 
   async exists(key: Key): Promise<boolean> {
     this.#assertOpen('exists');
-    return this.#connectorCall('exists', key, () => this.connector.exists(key));
+    const t0 = this.#clock();
+    const found = await this.#connectorCall('exists', key, () => this.connector.exists(key));
+    this.#observe('exists', t0, 0, key, found ? '' : ' (missing)');
+    return found;
   }
 
   async evict(key: Key): Promise<void> {
     this.#assertOpen('evict');
     this.#cache?.delete(keyId(key));
-    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const t0 = this.#clock();
     await this.#connectorCall('evict', key, () => this.connector.evict(key));
-    this.#metrics?.record('evict', performance.now() - t0);
+    this.#observe('evict', t0, 0, key);
   }
 
   /** Store `obj` and return a proxy of it. Primitives cannot be proxied (see `skipNonProxiable`). */
   async proxy<T extends Proxiable>(obj: T, options: ProxyCreateOptions = {}): Promise<Proxy<T>> {
     checkLifetimeOption(this, 'proxy', options);
     if (!this.#checkProxiable(obj, options)) return obj as Proxy<T>;
+    const t0 = this.#clock();
     const key = await this.put(obj, putOptionsOf(options));
-    return this.#proxyFor(obj, key, options);
+    const made = this.#proxyFor(obj, key, options);
+    this.#observe('proxy', t0, 0, key);
+    return made;
   }
 
   /** One proxy per object, in order; a tuple in gives a tuple of proxies out. */
@@ -366,8 +379,61 @@ export class Store {
     return ownedProxy(this, obj, options);
   }
 
-  metrics(): MetricsSnapshot | undefined {
-    return this.#metrics?.snapshot();
+  /**
+   * Timings and byte counts per operation (with `metrics: true`; otherwise
+   * undefined): totals, or given a key or a proxy of this store, that
+   * object's own figures (put, get, proxy, resolve, evict …), as ProxyStore's
+   * `get_metrics` gives them.
+   */
+  metrics(of?: Key | object): MetricsSnapshot | undefined {
+    if (this.#metrics === undefined) return undefined;
+    if (of === undefined) return this.#metrics.snapshot();
+    const key = typeof of === 'object' && of !== null && isProxy(of) ? getKey(of) : (of as Key);
+    return key === undefined ? {} : this.#metrics.snapshot(key);
+  }
+
+  /** Starts every figure from zero: the metrics and the cache's hit and miss counts. */
+  resetMetrics(): void {
+    this.#metrics?.reset();
+    this.#hits = 0;
+    this.#misses = 0;
+  }
+
+  /** What the store holds in its cache and how well the cache serves; cheap, for dashboards and logs. */
+  stats(): StoreStats {
+    const lookups = this.#hits + this.#misses;
+    return {
+      name: this.name,
+      connector: this.connector.kind,
+      closed: this.#closed,
+      cache: {
+        objects: this.#cache?.size ?? 0,
+        bytes: this.#cache?.calculatedSize ?? 0,
+        maxObjects: this.#cacheSize,
+        maxBytes: this.#cacheBytes,
+        hits: this.#hits,
+        misses: this.#misses,
+        hitRate: lookups === 0 ? 0 : this.#hits / lookups,
+      },
+      metrics: this.#metrics?.snapshot(),
+    };
+  }
+
+  /**
+   * Every object the connector holds under this store's config (the file
+   * directory, the Redis prefix …), not only this instance's puts. For
+   * inspection (`ts-proxystore store ls`, the dashboard), not hot paths.
+   */
+  async *list(): AsyncGenerator<ListedObject> {
+    this.#assertOpen('list');
+    if (this.connector.list === undefined) {
+      throw new ConnectorError(this.connector.kind, 'list', `connector of store '${this.name}' cannot list what it holds (file, Redis, memory and multi connectors can)`);
+    }
+    try {
+      yield* this.connector.list();
+    } catch (error) {
+      throw connectorFailure(this, 'list', error);
+    }
   }
 
   /** Close the connector (optionally clearing what it stored) and unregister the store. Idempotent. */
@@ -404,17 +470,42 @@ export class Store {
   #cacheLookup(key: Key): CacheEntry | undefined {
     if (this.#cache === undefined) return undefined;
     const hit = this.#cache.get(keyId(key));
+    if (hit === undefined) this.#misses += 1;
+    else this.#hits += 1;
     this.#metrics?.record(hit === undefined ? 'cacheMiss' : 'cacheHit', 0);
     return hit;
   }
 
-  #finishGet<T>(key: Key, bytes: Uint8Array | undefined, t0: number): T | undefined {
-    if (bytes === undefined) return undefined;
+  #cachedGet<T>(operation: string, key: Key, cached: CacheEntry, t0: number): T {
+    this.#observe(operation, t0, cached.bytes, key, ' (cached)');
+    return cached.value as T;
+  }
+
+  #finishGet<T>(operation: string, key: Key, bytes: Uint8Array | undefined, t0: number): T | undefined {
+    if (bytes === undefined) {
+      this.#observe(operation, t0, 0, key, ' (missing)');
+      return undefined;
+    }
     const value = this.deserialize(bytes, key);
     // At least 1: lru-cache refuses sizes of 0.
     this.#cache?.set(keyId(key), { value, bytes: Math.max(1, bytes.byteLength) });
-    this.#metrics?.record('get', performance.now() - t0, bytes.byteLength);
+    this.#observe(operation, t0, bytes.byteLength, key);
     return value as T;
+  }
+
+  /** An operation's start, read only when someone will see the figure: free when metrics and logs are off. */
+  #clock(): number {
+    return this.#metrics === undefined && !storeLog.enabled ? 0 : performance.now();
+  }
+
+  /** Counts an operation in the metrics (totals, and that key's own) and logs it: one line, like ProxyStore's `PUT key in 0.058 ms`. */
+  #observe(operation: string, t0: number, bytes: number, key?: Key, note = ''): void {
+    if (this.#metrics === undefined && !storeLog.enabled) return;
+    const ms = performance.now() - t0;
+    this.#metrics?.record(operation, ms, bytes, key);
+    if (storeLog.enabled) {
+      storeLog('%s %s%s %d B in %s ms%s', this.name, operation.toUpperCase(), key === undefined ? '' : ` ${describeKey(key)}`, bytes, ms.toFixed(3), note);
+    }
   }
 
   #assertOpen(operation: string): void {
@@ -422,13 +513,21 @@ export class Store {
   }
 
   async #connectorCall<R>(operation: string, key: Key | undefined, call: () => Promise<R>): Promise<R> {
-    const t0 = this.#metrics === undefined ? 0 : performance.now();
+    const log = this.#connectorLog;
+    const t0 = this.#metrics === undefined && !log.enabled ? 0 : performance.now();
+    let failed = true;
     try {
-      return await call();
+      const result = await call();
+      failed = false;
+      return result;
     } catch (error) {
       throw connectorFailure(this, operation, error, key);
     } finally {
-      this.#metrics?.record(`connector.${operation}`, performance.now() - t0);
+      if (t0 !== 0) {
+        const ms = performance.now() - t0;
+        this.#metrics?.record(`connector.${operation}`, ms);
+        if (log.enabled) log('%s %s%s in %s ms%s', this.name, operation, key === undefined ? '' : ` ${describeKey(key)}`, ms.toFixed(3), failed ? ' (failed)' : '');
+      }
     }
   }
 }
@@ -445,6 +544,27 @@ function putOptionsOf(options: ProxyCreateOptions): PutOptions {
 }
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** A store's figures at a glance: see `Store.stats`. */
+export interface StoreStats {
+  readonly name: string;
+  /** The connector's kind: 'file', 'redis' … */
+  readonly connector: string;
+  readonly closed: boolean;
+  readonly cache: {
+    readonly objects: number;
+    /** Encoded bytes of the cached objects: what `cacheBytes` bounds. */
+    readonly bytes: number;
+    readonly maxObjects: number;
+    readonly maxBytes: number;
+    readonly hits: number;
+    readonly misses: number;
+    /** hits ÷ (hits + misses); 0 before any lookup. */
+    readonly hitRate: number;
+  };
+  /** Present with `metrics: true`. */
+  readonly metrics: MetricsSnapshot | undefined;
+}
 
 interface CacheEntry {
   readonly value: unknown;

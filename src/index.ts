@@ -49,6 +49,7 @@ export {
   type ProxyFromKeyOptions,
   type Proxiable,
   type PutOptions,
+  type StoreStats,
 } from '../runtime/store.js';
 export type { MetricsSnapshot, OperationMetrics } from '../runtime/metrics.js';
 export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
-import { open, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { ScratchPool } from './scratch.js';
@@ -122,6 +122,28 @@ export class FileConnector implements Connector {
 
   config(): ConnectorConfig {
     return { kind: this.kind, options: { directory: this.directory } };
+  }
+
+  /** Every object file in the directory, whoever wrote it; temp files of writes in progress are not objects. */
+  async *list(): AsyncGenerator<ListedObject> {
+    this.#assertOpen('list');
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (cause) {
+      if (isMissing(cause)) return;
+      throw this.#failure('list', cause);
+    }
+    for (const name of names) {
+      if (!KEY_NAME.test(name)) continue;
+      try {
+        const info = await stat(this.#file(name));
+        if (info.isFile()) yield { key: name, bytes: info.size, modifiedMs: info.mtimeMs };
+      } catch (cause) {
+        // Evicted between the listing and the stat: it is simply no longer held.
+        if (!isMissing(cause)) throw this.#failure('list', cause, name);
+      }
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConnectorError } from '../errors.js';
 import { settle, spaceOption } from './in-process.js';
@@ -90,6 +90,13 @@ export class MemoryConnector implements Connector {
 
   config(): ConnectorConfig {
     return { kind: this.kind, options: { space: this.space } };
+  }
+
+  /** Every object in the space, this instance's or another's. */
+  async *list(): AsyncGenerator<ListedObject> {
+    this.#assertOpen('list');
+    // A copy of the entries: the caller may evict while it iterates.
+    for (const [key, data] of [...(spaces.get(this.space) ?? [])]) yield { key, bytes: data.byteLength };
   }
 
   /** Idempotent; `clear` is honoured by whichever call asks for it. */

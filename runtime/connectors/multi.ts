@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ReferencePolicy, StartedPut } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from '../connector.js';
 import { connectorFromConfig, registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
 
@@ -254,6 +254,21 @@ export class MultiConnector implements Connector, TaggedPut {
 
   evict(key: Key): Promise<void> {
     return this.#call('evict', key, (connector, inner) => connector.evict(inner));
+  }
+
+  /**
+   * What every active child holds, keys wrapped as this connector's; a child
+   * that cannot list (shared memory, say) fails the listing rather than be
+   * silently left out of the totals.
+   */
+  async *list(): AsyncGenerator<ListedObject> {
+    this.#assertOpen('list');
+    for (const route of this.#routes) {
+      const { connector } = route;
+      if (connector === undefined) continue;
+      if (connector.list === undefined) throw new MultiConnectorError('list', `connector '${route.name}' (${connector.kind}) cannot list what it holds`);
+      for await (const listed of connector.list()) yield { ...listed, key: wrapKey(route, listed.key) };
+    }
   }
 
   config(): ConnectorConfig {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedPut } from '../connector.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
@@ -206,6 +206,24 @@ export class RedisConnector implements Connector {
       ownedBytes: true,
     });
     return this.#bridge.get(id);
+  }
+
+  /** Every key under the prefix (any instance's), with its size, a SCAN page at a time. */
+  async *list(): AsyncGenerator<ListedObject> {
+    this.#assertOpen('list');
+    const match = `${escapeGlob(this.prefix)}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#run('list', undefined, () => this.#client.scan(cursor, 'MATCH', match, 'COUNT', CLEAR_BATCH));
+      cursor = next;
+      if (keys.length === 0) continue;
+      const sizes = await this.#run('list', undefined, () => this.#client.pipeline(keys.map((key) => ['strlen', key])).exec());
+      for (const [i, key] of keys.entries()) {
+        const [error, bytes] = sizes?.[i] ?? [null, 0];
+        // A key of another type under our prefix is not one of our objects.
+        if (error === null && typeof bytes === 'number') yield { key, bytes };
+      }
+    } while (cursor !== '0');
   }
 
   /** Holds no password: see `password`. */

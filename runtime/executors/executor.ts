@@ -6,6 +6,8 @@
 import type { Key } from '../connector.js';
 import { ProxyStoreError, describeKey } from '../errors.js';
 import { getKey } from '../proxy.js';
+import { executorLog } from '../observe/log.js';
+import { TaskTally, type ExecutorStats } from '../observe/task-stats.js';
 import { getStore } from '../registry.js';
 import type { Store } from '../store.js';
 import type { ProxyOr } from '../../src/types.js';
@@ -81,6 +83,7 @@ export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDispos
 export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements Executor<T> {
   declare readonly [taskTable]?: T;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #tally = new TaskTally();
   #shutdown: Promise<void> | undefined;
 
   protected abstract start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown>;
@@ -90,11 +93,24 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
 
   launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions = {}): Launched<TaskResult<T, K>> {
     if (this.#shutdown !== undefined) throw new ProxyStoreError(`executor is shut down: cannot start task '${task}'`);
+    const settled = this.#tally.started(task);
     const launched = this.start(task, args, options);
+    launched.outcome.then(
+      () => settled(true),
+      (error: unknown) => {
+        settled(false);
+        if (executorLog.enabled) executorLog('%s: task %s failed: %s', this.constructor.name, task, String(error));
+      },
+    );
     const { finished } = launched;
     this.#inFlight.add(finished);
     void finished.then(() => this.#inFlight.delete(finished));
     return launched as Launched<TaskResult<T, K>>;
+  }
+
+  /** Calls per task name: started, in flight, done, failed, and a histogram of their durations. */
+  stats(): ExecutorStats {
+    return this.#tally.snapshot();
   }
 
   /** Waits until every call settled for good (no worker reads its inputs any more), then closes. Idempotent. */
