@@ -99,6 +99,25 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       expect(await connector.exists(started.key)).toBe(true);
     });
 
+    it('list, where offered, reports each object with its size, and no longer once evicted', async () => {
+      const connector = await make();
+      if (connector.list === undefined) {
+        expect(['memory', 'file', 'redis', 'multi']).not.toContain(connector.kind);
+        return;
+      }
+      const sizes = [0, 10, 4096];
+      const keys = await Promise.all(sizes.map((size, i) => connector.put(payload(size, i))));
+      const listed = async (): Promise<Map<string, number>> => {
+        const found = new Map<string, number>();
+        for await (const { key, bytes } of connector.list!()) found.set(JSON.stringify(key), bytes);
+        return found;
+      };
+      const before = await listed();
+      keys.forEach((key, i) => expect(before.get(JSON.stringify(key))).toBe(sizes[i]));
+      await connector.evict(keys[1] as Key);
+      expect((await listed()).has(JSON.stringify(keys[1]))).toBe(false);
+    });
+
     it('allocate, where offered, hands out 8-aligned bytes that put, putBatch and startPut store as written', async () => {
       const connector = await make();
       if (connector.allocate === undefined) {
