@@ -54,7 +54,7 @@ export const dashboardPage = `<!doctype html>
 "use strict";
 var HISTORY = 120;
 var COLORS = ["#3867d6", "#20bf6b", "#fa8231", "#eb3b5a", "#8854d0", "#0fb9b1", "#f7b731", "#4b6584"];
-var history = [];
+var past = [];
 
 function count(metrics, names) {
   if (!metrics) return 0;
@@ -71,8 +71,8 @@ function bytesText(n) {
   return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
 }
 function rate(key, store) {
-  if (history.length < 2) return 0;
-  var a = history[history.length - 2], b = history[history.length - 1];
+  if (past.length < 2) return 0;
+  var a = past[past.length - 2], b = past[past.length - 1];
   var before = a.stores.find(function (s) { return s.name === store.name; });
   if (!before) return 0;
   var dt = (b.time - a.time) / 1000;
@@ -133,11 +133,18 @@ function axes(c, max, format) {
     ctx.fillText(format(max * i / 4), 4, y + 4);
   }
 }
-function lineChart(id, series, format) {
+/** The smallest of 1, 2, 5 × 10^n (n ≥ 0) at or above v, so axis ticks at quarters read as round numbers. */
+function niceMax(v) {
+  if (!(v > 4)) return 4;
+  var p = Math.pow(10, Math.floor(Math.log10(v))), steps = [1, 2, 4, 5, 10];
+  for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v) return steps[i] * p;
+  return 10 * p;
+}
+function lineChart(id, series, format, fixedMax) {
   var canvas = document.getElementById(id), c = sizeCanvas(canvas);
   var max = 0;
   series.forEach(function (s) { s.values.forEach(function (v) { if (v > max) max = v; }); });
-  if (max === 0) max = 1;
+  max = fixedMax || niceMax(max);
   axes(c, max, format);
   series.forEach(function (s, k) {
     var ctx = c.ctx; ctx.strokeStyle = COLORS[k % COLORS.length]; ctx.lineWidth = 2; ctx.beginPath();
@@ -155,9 +162,9 @@ function lineChart(id, series, format) {
 }
 function perStore(pick) {
   var names = [];
-  history.forEach(function (h) { h.stores.forEach(function (s) { if (names.indexOf(s.name) < 0) names.push(s.name); }); });
+  past.forEach(function (h) { h.stores.forEach(function (s) { if (names.indexOf(s.name) < 0) names.push(s.name); }); });
   return names.map(function (name) {
-    return { name: name, values: history.map(function (h, i) {
+    return { name: name, values: past.map(function (h, i) {
       var s = h.stores.find(function (x) { return x.name === name; });
       return s ? pick(s, i) : 0;
     }) };
@@ -166,8 +173,8 @@ function perStore(pick) {
 function storeRate(key) {
   return function (s, i) {
     if (i === 0) return 0;
-    var before = history[i - 1].stores.find(function (x) { return x.name === s.name; });
-    var dt = (history[i].time - history[i - 1].time) / 1000;
+    var before = past[i - 1].stores.find(function (x) { return x.name === s.name; });
+    var dt = (past[i].time - past[i - 1].time) / 1000;
     return before && dt > 0 ? Math.max(0, (key(s) - key(before)) / dt) : 0;
   };
 }
@@ -178,7 +185,7 @@ function taskSeries() {
     return n;
   }
   return ["inFlight", "done", "failed"].map(function (field) {
-    return { name: field === "inFlight" ? "in flight" : field, values: history.map(function (h) { return total(h, field); }) };
+    return { name: field === "inFlight" ? "in flight" : field, values: past.map(function (h) { return total(h, field); }) };
   });
 }
 function durationChart(snapshot) {
@@ -188,7 +195,7 @@ function durationChart(snapshot) {
       snapshot.executors[e][t].durations.forEach(function (n, i) { counts[i] += n; });
     });
   });
-  var c = sizeCanvas(document.getElementById("chart-durations")), max = Math.max.apply(null, counts.concat([1]));
+  var c = sizeCanvas(document.getElementById("chart-durations")), max = niceMax(Math.max.apply(null, counts));
   axes(c, max, function (v) { return Math.round(v); });
   var width = (c.w - 62) / counts.length;
   counts.forEach(function (n, i) {
@@ -199,15 +206,15 @@ function durationChart(snapshot) {
   });
 }
 function render(snapshot) {
-  history.push(snapshot);
-  if (history.length > HISTORY) history.shift();
+  past.push(snapshot);
+  if (past.length > HISTORY) past.shift();
   renderStores(snapshot);
   renderExecutors(snapshot);
   lineChart("chart-bytes", perStore(function (s) { return s.held ? s.held.bytes : 0; }), bytesText);
   var rates = perStore(storeRate(puts)).map(function (s) { s.name += " puts"; return s; })
     .concat(perStore(storeRate(gets)).map(function (s) { s.name += " gets"; return s; }));
   lineChart("chart-rate", rates, function (v) { return v.toFixed(0) + "/s"; });
-  lineChart("chart-hits", perStore(function (s) { return 100 * s.cache.hitRate; }), function (v) { return v.toFixed(0) + " %"; });
+  lineChart("chart-hits", perStore(function (s) { return 100 * s.cache.hitRate; }), function (v) { return v.toFixed(0) + " %"; }, 100);
   lineChart("chart-tasks", taskSeries(), function (v) { return String(Math.round(v)); });
   durationChart(snapshot);
   document.getElementById("updated").textContent = "updated " + new Date(snapshot.time).toLocaleTimeString();

@@ -89,6 +89,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       response.writeHead(405, { allow: 'GET' }).end();
     } else if (path === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(dashboardPage);
+    } else if (path === '/favicon.ico') {
+      response.writeHead(204).end();
     } else if (path === '/snapshot.json') {
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(snapshot()));
     } else if (path === '/events') {
