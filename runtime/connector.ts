@@ -68,7 +68,7 @@ export interface Connector {
    * there, not only this instance's puts. For inspection tools (`ts-proxystore
    * store ls`, the dashboard), not for hot paths.
    */
-  list?(): AsyncIterable<ListedObject>;
+  list?(): AsyncIterable<ListedObject> | Iterable<ListedObject>;
 }
 
 /** One object as `Connector.list` reports it. */

@@ -92,11 +92,10 @@ export class MemoryConnector implements Connector {
     return { kind: this.kind, options: { space: this.space } };
   }
 
-  /** Every object in the space, this instance's or another's. */
-  async *list(): AsyncGenerator<ListedObject> {
+  /** Every object in the space, this instance's or another's; a copy, so the caller may evict while it iterates. */
+  list(): ListedObject[] {
     this.#assertOpen('list');
-    // A copy of the entries: the caller may evict while it iterates.
-    for (const [key, data] of [...(spaces.get(this.space) ?? [])]) yield { key, bytes: data.byteLength };
+    return [...(spaces.get(this.space) ?? [])].map(([key, data]) => ({ key, bytes: data.byteLength }));
   }
 
   /** Idempotent; `clear` is honoured by whichever call asks for it. */

@@ -39,7 +39,7 @@ describe('per-key metrics, as ProxyStore’s get_metrics', () => {
     const p = await s.proxy(new Float64Array(64).fill(2));
     expect(p[3]).toBe(2);
     const ofProxy = s.metrics(p)!;
-    expect(ofProxy).toEqual(s.metrics(getKey(p)!));
+    expect(ofProxy).toEqual(s.metrics(getKey(p)));
     expect(ofProxy['proxy']?.count).toBe(1);
     expect(ofProxy['resolve']?.count).toBe(1);
     expect(ofProxy['resolve']?.totalMs).toBeGreaterThanOrEqual(0);

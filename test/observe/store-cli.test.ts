@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
-import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { MultiConnector } from '../../runtime/connectors/multi.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
@@ -106,7 +105,7 @@ describe('ts-proxystore store, on Redis and multi stores', () => {
     const bigKey = await store.put(new Uint8Array(50_000));
     const config = JSON.stringify(store.config());
     const listed = JSON.parse((await cli('ls', '--json', '--config', config)).out) as { key: unknown }[];
-    expect(listed.map((item) => item.key)).toEqual(expect.arrayContaining([smallKey, bigKey]));
+    expect(listed.map((item) => item.key)).toEqual(expect.arrayContaining([smallKey, bigKey] as unknown[]));
     const shown = await cli('get', JSON.stringify(bigKey), '--config', config);
     expect(shown.out).toMatch(/type\s+Uint8Array/);
     await store.close({ clear: true });
@@ -118,7 +117,6 @@ describe('ts-proxystore store, on Redis and multi stores', () => {
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/cannot list what it holds/);
     await shared.close();
-    expect(new MemoryConnector().list).toBeTypeOf('function');
   });
 
   it('explains its usage on a wrong call, with exit code 2', async () => {
