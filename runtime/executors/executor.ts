@@ -10,6 +10,7 @@ import { executorLog } from '../observe/log.js';
 import { TaskTally, type ExecutorStats } from '../observe/task-stats.js';
 import { getStore } from '../registry.js';
 import type { Store } from '../store.js';
+import type { TaskTiming } from './task-wire.js';
 import type { ProxyOr } from '../../src/types.js';
 
 /** Every function is one: `never` parameters accept any signature. */
@@ -50,6 +51,8 @@ export interface TaskOutcome<R> {
   readonly value: R;
   /** Proxies inside `value` made for this call (not the task's own): whoever holds the outcome decides when they go. */
   readonly made: readonly object[];
+  /** Where the call's time went in the worker, when the worker said. */
+  readonly timing?: TaskTiming;
 }
 
 /** One call under way. The two promises differ when the caller stops waiting before the worker stops running. */
@@ -96,7 +99,7 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
     const settled = this.#tally.started(task);
     const launched = this.start(task, args, options);
     launched.outcome.then(
-      () => settled(true),
+      (outcome) => settled(true, outcome.timing),
       (error: unknown) => {
         settled(false);
         if (executorLog.enabled) executorLog('%s: task %s failed: %s', this.constructor.name, task, String(error));

@@ -90,6 +90,7 @@ export class TaskRunner {
    */
   async run(call: unknown, signal?: AbortSignal): Promise<TaskSuccess> {
     if (!isCall(call)) throw new ConfigError('not a ts-proxystore task call: send calls through a ts-proxystore executor');
+    const started = performance.now();
     const fn = Object.hasOwn(this.tasks, call.task) ? this.tasks[call.task] : undefined;
     if (typeof fn !== 'function') {
       throw new ConfigError(`no task named '${call.task}' in this worker (it has: ${Object.keys(this.tasks).join(', ') || 'none'})`);
@@ -108,11 +109,12 @@ export class TaskRunner {
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
     const results = store === undefined ? undefined : { store, minBytes: threshold };
+    const fetched = performance.now();
     const value = await withDeadline(call, signal, (taskSignal) => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)));
-    if (store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold)) {
-      return { ok: true, value: await encodeProxiesAsync(await store.proxy(value)), proxied: true };
-    }
-    return { ok: true, value: await encodeProxiesAsync(value), proxied: false };
+    const ran = performance.now();
+    const proxied = store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold);
+    const encoded = await encodeProxiesAsync(proxied ? await store.proxy(value) : value);
+    return { ok: true, value: encoded, proxied, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
   }
 }
 

@@ -10,7 +10,8 @@
  *   results  { store: StoreConfig, minBytes }: where results of at least minBytes go, as proxies
  *   timeoutMs  the worker's own deadline for the task, counted from its start
  * A reply (worker → caller):
- *   { ok: true, value, proxied }  value encoded like args; proxied: value is a proxy made for this call
+ *   { ok: true, value, proxied, timing? }  value encoded like args; proxied: value is a proxy made for this call;
+ *            timing: { inputMs, taskMs, outputMs } as the worker measured them (absent from older workers)
  *   { ok: false, error: { name, message, stack } }
  */
 import os from 'node:os';
@@ -44,6 +45,17 @@ export interface TaskSuccess {
   readonly ok: true;
   readonly value: Encoded<unknown>;
   readonly proxied: boolean;
+  readonly timing?: TaskTiming;
+}
+
+/** Where a call's time went in the worker. */
+export interface TaskTiming {
+  /** Decoding the call and fetching its input proxies from their stores. */
+  readonly inputMs: number;
+  /** The task function itself. */
+  readonly taskMs: number;
+  /** Storing a proxied result and encoding the reply. */
+  readonly outputMs: number;
 }
 
 const HERE: Origin = { host: os.hostname(), pid: process.pid, thread: threadId };
@@ -89,7 +101,7 @@ export function decodeReply(task: string, reply: unknown, options: { policy?: Re
   if (!isReply(reply)) throw new ConfigError(`task '${task}': the worker answered with something other than a task reply: is its module built with defineTasks?`);
   if (!reply.ok) throw remoteFailure(task, reply.error, options.timeoutMs);
   const value = decodeProxies(reply.value, options.policy === undefined ? {} : { policy: options.policy });
-  return { value, made: reply.proxied ? [value as object] : [] };
+  return { value, made: reply.proxied ? [value as object] : [], ...(isTiming(reply.timing) ? { timing: reply.timing } : {}) };
 }
 
 /** The caller-side error for a task that failed in its worker. */
@@ -107,6 +119,13 @@ function isReply(value: unknown): value is TaskReply {
 export function describeError(error: unknown): RemoteError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   return { name: String(error.name), message: String(error.message), ...(error.stack === undefined ? {} : { stack: error.stack }) };
+}
+
+/** Timings come from the worker: only well-formed ones are counted. */
+function isTiming(value: unknown): value is TaskTiming {
+  if (typeof value !== 'object' || value === null) return false;
+  const timing = value as Partial<Record<keyof TaskTiming, unknown>>;
+  return [timing.inputMs, timing.taskMs, timing.outputMs].every((ms) => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0);
 }
 
 export function isCall(value: unknown): value is TaskCall {

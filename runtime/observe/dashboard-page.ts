@@ -45,8 +45,8 @@ export const dashboardPage = `<!doctype html>
   <section><h2>Cache hit rate</h2><canvas id="chart-hits"></canvas><div class="legend" id="legend-hits"></div></section>
   <section><h2>Tasks in flight, done, failed</h2><canvas id="chart-tasks"></canvas><div class="legend" id="legend-tasks"></div></section>
   <section class="wide"><h2>Executors</h2>
-    <table><thead><tr><th>executor</th><th>task</th><th>calls</th><th>in flight</th><th>done</th><th>failed</th><th>mean ms</th></tr></thead>
-    <tbody id="executors"><tr><td class="empty" colspan="7">no executors</td></tr></tbody></table>
+    <table><thead><tr><th>executor</th><th>task</th><th>calls</th><th>in flight</th><th>done</th><th>failed</th><th>mean ms</th><th>in task</th><th>inputs + result</th><th>messaging</th></tr></thead>
+    <tbody id="executors"><tr><td class="empty" colspan="10">no executors</td></tr></tbody></table>
   </section>
   <section class="wide"><h2>Task durations (all executors)</h2><canvas id="chart-durations"></canvas></section>
 </main>
@@ -107,11 +107,14 @@ function renderExecutors(snapshot) {
   names.forEach(function (name) {
     var tasks = snapshot.executors[name];
     Object.keys(tasks).forEach(function (task) {
-      var t = tasks[task], settled = t.done + t.failed;
+      var t = tasks[task], settled = t.done + t.failed, w = t.worker;
+      // Mean ms per call the workers timed: in the task, fetching inputs and storing results, and the rest of the call (messaging, queueing).
+      var perCall = function (ms) { return w.calls === 0 ? "–" : (ms / w.calls).toFixed(2); };
       var row = document.createElement("tr");
       row.dataset.executor = name; row.dataset.task = task;
       row.append(cell(name), cell(task), cell(t.calls, "calls"), cell(t.inFlight, "inFlight"), cell(t.done, "done"), cell(t.failed, "failed"),
-        cell(settled === 0 ? "–" : (t.totalMs / settled).toFixed(2), "meanMs"));
+        cell(settled === 0 ? "–" : (t.totalMs / settled).toFixed(2), "meanMs"), cell(perCall(w.taskMs), "taskMs"),
+        cell(perCall(w.inputMs + w.outputMs), "transferMs"), cell(w.calls === 0 || settled === 0 ? "–" : Math.max(0, t.totalMs / settled - (w.inputMs + w.taskMs + w.outputMs) / w.calls).toFixed(2), "messagingMs"));
       body.append(row); rows++;
     });
   });

@@ -64,6 +64,11 @@ describe('the live dashboard, in a real browser', () => {
       const snapshot = dashboard.snapshot();
       expect(snapshot.stores[0]?.metrics?.['put']?.count).toBeGreaterThanOrEqual(5);
       expect(snapshot.executors['piscina']?.['sum']?.durations.reduce((a, b) => a + b, 0)).toBe(2);
+      // The workers' own timings came back with the replies: inputs fetched, the task, the result.
+      const worker = snapshot.executors['piscina']?.['sum']?.worker;
+      expect(worker?.calls).toBe(2);
+      expect(worker!.inputMs + worker!.taskMs + worker!.outputMs).toBeLessThanOrEqual(snapshot.executors['piscina']!['sum']!.totalMs);
+      expect(await sumRow.locator('[data-field="taskMs"]').textContent()).toMatch(/^\d+\.\d{2}$/);
     } finally {
       await page.close();
       await dashboard.close();
