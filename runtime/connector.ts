@@ -63,6 +63,19 @@ export interface Connector {
    */
   scratch?(size: number): Uint8Array;
   /**
+   * Present, with `set`, when the connector can name an object before it
+   * exists (ProxyStore's DeferrableConnector): a key no put has used, under
+   * which nothing is found until `set` writes it. Futures and in-place updates
+   * of owned proxies need it.
+   */
+  newKey?(): Key;
+  /**
+   * Writes `data` under `key` (from `newKey`, or from an earlier put),
+   * replacing whatever is there: readers see the old bytes or the new, never
+   * a mix. The connector owns `data` from this call on.
+   */
+  set?(key: Key, data: Uint8Array): Promise<void>;
+  /**
    * Present when the connector can enumerate what it holds under its config
    * (the file directory, the Redis prefix, the memory space): every object
    * there, not only this instance's puts. For inspection tools (`ts-proxystore

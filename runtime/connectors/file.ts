@@ -66,6 +66,16 @@ export class FileConnector implements Connector {
     return { key: name, written: this.#write('startPut', data, name).then(() => undefined) };
   }
 
+  newKey(): Key {
+    this.#assertOpen('newKey');
+    return randomUUID();
+  }
+
+  /** Temp file then rename, as every write: a reader sees the old object or the new one whole. */
+  async set(key: Key, data: Uint8Array): Promise<void> {
+    await this.#write('set', data, this.#name('set', key));
+  }
+
   async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     this.#assertOpen('putBatch');
     return Promise.all(data.map((bytes) => this.#write('putBatch', bytes)));

@@ -54,6 +54,17 @@ export class MemoryConnector implements Connector {
     return { key: this.#put('startPut', data), written: Promise.resolve() };
   }
 
+  newKey(): Key {
+    this.#assertOpen('newKey');
+    return randomUUID();
+  }
+
+  set(key: Key, data: Uint8Array): Promise<void> {
+    return settle(() => {
+      this.#put('set', data, this.#id('set', key));
+    });
+  }
+
   putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     return settle(() => {
       this.#assertOpen('putBatch');
@@ -108,12 +119,11 @@ export class MemoryConnector implements Connector {
     return Promise.resolve();
   }
 
-  #put(operation: string, data: Uint8Array): string {
+  #put(operation: string, data: Uint8Array, id: string = randomUUID()): string {
     this.#assertOpen(operation);
     const { buffer } = data;
     // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
     const stored = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength ? new Uint8Array(buffer) : new Uint8Array(data);
-    const id = randomUUID();
     let objects = spaces.get(this.space);
     if (objects === undefined) spaces.set(this.space, (objects = new Map<string, Uint8Array>()));
     objects.set(id, stored);

@@ -252,6 +252,30 @@ export class MultiConnector implements Connector, TaggedPut {
     return this.#call('exists', key, (connector, inner) => connector.exists(inner));
   }
 
+  /**
+   * A key in the child of highest priority that can defer keys and takes an
+   * object of no particular size or tags (the future's value is not known
+   * yet, so it cannot be routed by size).
+   */
+  newKey(): Key {
+    this.#assertOpen('newKey');
+    let best: Route | undefined;
+    for (const route of this.#routes) {
+      const { connector } = route;
+      if (connector?.newKey === undefined || connector.set === undefined || !accepts(route.policy, 0, [])) continue;
+      if (best === undefined || route.policy.priority > best.policy.priority) best = route;
+    }
+    if (best === undefined) throw new MultiConnectorError('newKey', 'no active connector can name an object before it is written (memory, file and Redis connectors can) with a policy open to any size and no required tags');
+    return wrapKey(best, (best.connector as Connector & { newKey(): Key }).newKey());
+  }
+
+  set(key: Key, data: Uint8Array): Promise<void> {
+    return this.#call('set', key, (connector, inner) => {
+      if (connector.set === undefined) throw new MultiConnectorError('set', `connector '${(key as MultiKey).c}' (${connector.kind}) cannot overwrite keys`, { key });
+      return connector.set(inner, data);
+    });
+  }
+
   evict(key: Key): Promise<void> {
     return this.#call('evict', key, (connector, inner) => connector.evict(inner));
   }

@@ -149,6 +149,19 @@ export class RedisConnector implements Connector {
     return { key, written: this.#run('startPut', key, () => this.#client.set(key, asBuffer(data))).then(() => this.#scratch.giveBack(data)) };
   }
 
+  newKey(): Key {
+    this.#assertOpen('newKey');
+    return this.#newKey();
+  }
+
+  /** Refuses keys outside the prefix, as every operation ignores them: a descriptor cannot make it write elsewhere. */
+  async set(key: Key, data: Uint8Array): Promise<void> {
+    const id = this.#ours('set', key);
+    if (id === undefined) throw new ConnectorError(this.#name, 'set', `key is outside this connector's prefix ${JSON.stringify(this.prefix)}`, { key });
+    await this.#run('set', id, () => this.#client.set(id, asBuffer(data)));
+    this.#scratch.giveBack(data);
+  }
+
   /** One MSET, so one round trip however many objects. */
   async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     this.#assertOpen('putBatch');

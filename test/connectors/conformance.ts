@@ -118,6 +118,33 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       expect((await listed()).has(JSON.stringify(keys[1]))).toBe(false);
     });
 
+    it('newKey and set, where offered, name an object before it exists, then write and overwrite it in place', async () => {
+      const connector = await make();
+      if (connector.newKey === undefined || connector.set === undefined) {
+        expect(connector.newKey).toBe(connector.set);
+        expect(['memory', 'file', 'redis', 'multi']).not.toContain(connector.kind);
+        return;
+      }
+      const key = connector.newKey();
+      expect(jsonRoundTrip(key)).toEqual(key);
+      expect(connector.newKey()).not.toEqual(key);
+      expect(await connector.exists(key)).toBe(false);
+      expect(await connector.get(key)).toBeUndefined();
+      const first = payload(2048, 3);
+      await connector.set(key, first);
+      expectBytes(await connector.get(key), payload(2048, 3));
+      // Overwrite in place: same key, new bytes, for every reader (a copy rebuilt from the config too).
+      await connector.set(key, payload(100, 4));
+      expectBytes(await connector.get(key), payload(100, 4));
+      if (setup.sharedThroughConfig) expectBytes(await rebuild(connector).get(jsonRoundTrip(key)), payload(100, 4));
+      // A put's key can be overwritten too.
+      const put = await connector.put(payload(10, 5));
+      await connector.set(put, payload(20, 6));
+      expectBytes(await connector.get(put), payload(20, 6));
+      await connector.evict(key);
+      expect(await connector.exists(key)).toBe(false);
+    });
+
     it('allocate, where offered, hands out 8-aligned bytes that put, putBatch and startPut store as written', async () => {
       const connector = await make();
       if (connector.allocate === undefined) {
