@@ -105,3 +105,28 @@ export class ConfigError extends ProxyStoreError {
 export class DescriptorError extends ProxyStoreError {
   override name = 'DescriptorError';
 }
+
+/** A future's value was not set within its timeout: whoever should set it has not (yet), or failed without saying. */
+export class ProxyFutureTimeoutError extends ProxyStoreError {
+  override name = 'ProxyFutureTimeoutError';
+  constructor(
+    readonly key: unknown,
+    readonly storeName: string,
+    readonly timeoutMs: number,
+    hint = '',
+  ) {
+    super(`future ${describeKey(key)} of store '${storeName}' was not set within ${timeoutMs} ms${hint}`);
+  }
+}
+
+/** The producer of a future failed and said so with `setError`: its error's name and message come along. */
+export class ProxyFutureError extends ProxyStoreError {
+  override name = 'ProxyFutureError';
+  constructor(
+    readonly key: unknown,
+    readonly remoteName: string,
+    readonly remoteMessage: string,
+  ) {
+    super(`future ${describeKey(key)} failed in its producer: ${remoteName}: ${remoteMessage}`);
+  }
+}

@@ -6,6 +6,7 @@ import { getFactory, isProxy, proxy } from './proxy.js';
 import { mapLeaves } from './walk.js';
 import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
 import { getOrCreateStore } from './registry.js';
+import { waitPolicy, type WaitPolicy } from './future-wait.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
 import type { StoreConfig } from './store.js';
 import type { Encoded, Proxy } from '../src/types.js';
@@ -78,7 +79,7 @@ function proxyFromDescriptor(value: unknown, options: DecodeOptions = {}): objec
   const store = getOrCreateStore(descriptor.store, { trusted: false, ...(options.policy ? { policy: options.policy } : {}) });
   const received = receiveReference(descriptor, store);
   if (received !== undefined) return received;
-  const factory = storeFactory<object>(store, descriptor.key, { evict: descriptor.evict, metadata: descriptor.metadata });
+  const factory = storeFactory<object>(store, descriptor.key, { evict: descriptor.evict, metadata: descriptor.metadata, wait: descriptor.wait });
   return proxy(factory, { metadata: descriptor.metadata });
 }
 
@@ -111,6 +112,12 @@ function validateDescriptor(value: unknown): ProxyDescriptor {
     fail(`store '${String(store.name)}': cacheBytes must be a non-negative whole number of bytes`);
   }
   if (store.serializer !== 'default' && store.serializer !== 'custom') fail(`store '${String(store.name)}': serializer must be 'default' or 'custom'`);
+  if (d.wait !== undefined) {
+    // A future's proxy: how long its reader blocks is bounded here, whatever the sender asked.
+    if (typeof d.wait !== 'object' || d.wait === null) fail('wait must be an object');
+    const wait = waitPolicy(d.wait as Partial<WaitPolicy>, (what) => new DescriptorError(`invalid proxy descriptor: wait.${what}`));
+    return { ...(value as ProxyDescriptor), wait };
+  }
   return value as ProxyDescriptor;
 }
 

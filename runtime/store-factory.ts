@@ -2,6 +2,7 @@ import { classNameOf } from './class-registry.js';
 import type { Key } from './connector.js';
 import { ProxyResolveMissingKeyError, describeKey } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
+import { waitForValue, waitForValueSync, type WaitPolicy } from './future-wait.js';
 import { metricsOf } from './metrics.js';
 import { proxyLog } from './observe/log.js';
 import { metadataOf } from './proxy.js';
@@ -14,6 +15,8 @@ export interface ProxyDescriptor {
   readonly key: Key;
   readonly evict: boolean;
   readonly metadata: ProxyMetadata;
+  /** Present for a future's proxy: the value may not be written yet, and resolving waits for it. */
+  readonly wait?: WaitPolicy;
 }
 
 /** A factory that reads its target from a store; it is what crosses process boundaries, as a descriptor. */
@@ -41,7 +44,7 @@ export function storedMetadata(value: object): ProxyMetadata {
 export function storeFactory<T>(
   store: Store,
   key: Key,
-  { evict, metadata }: { evict: boolean; metadata: ProxyMetadata },
+  { evict, metadata, wait }: { evict: boolean; metadata: ProxyMetadata; wait?: WaitPolicy | undefined },
 ): StoreFactory<T> {
   const metrics = metricsOf(store);
   // Where the proxy was made, for the line its resolution logs; only looked up when that line will be printed.
@@ -60,7 +63,7 @@ export function storeFactory<T>(
   const clock = (): number => (metrics === undefined && !proxyLog.enabled ? 0 : performance.now());
   const resolveSync = (): T => {
     const t0 = clock();
-    const value = found(store.getSync<T>(key), 'sync', t0);
+    const value = found(wait === undefined ? store.getSync<T>(key) : waitForValueSync<T>(store, key, wait), 'sync', t0);
     // The caller is synchronous; eviction finishing later is fine because the value is already in hand.
     if (evict) store.evict(key).catch((error: unknown) => process.emitWarning(`evict-on-resolve of key ${describeKey(key)} in store '${store.name}' failed: ${String(error)}`));
     return value;
@@ -72,11 +75,11 @@ export function storeFactory<T>(
     metadata,
     resolveAsync: async (): Promise<T> => {
       const t0 = clock();
-      const value = found(await store.get<T>(key), 'async', t0);
+      const value = found(wait === undefined ? await store.get<T>(key) : await waitForValue<T>(store, key, wait), 'async', t0);
       if (evict) await store.evict(key);
       return value;
     },
-    toJSON: (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata }),
+    toJSON: (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata, ...(wait === undefined ? {} : { wait }) }),
   });
   storeFactories.add(factory);
   return factory;

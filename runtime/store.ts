@@ -20,6 +20,7 @@ import { registerStore, unregisterStore } from './registry.js';
 import { storeFactory, storedMetadata } from './store-factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
 import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
+import { ProxyFuture, type FutureOptions } from './future.js';
 import type { OwnedProxy } from '../src/ownership.js';
 import type { Proxy, ProxiesOf, TypeArgumentRequired, TypedArray } from '../src/types.js';
 
@@ -276,6 +277,38 @@ export class Store {
       throw new ConfigError(`store '${this.name}': ${operation} got tags, but its ${this.connector.kind} connector does not route by tags (a MultiConnector does)`);
     }
     return this.connector;
+  }
+
+  /**
+   * Writes `obj` under `key`, replacing what is there: a key from a put, or
+   * one the connector named in advance (`Connector.newKey`, as `future` does).
+   * Needs a connector that can overwrite (memory, file, Redis, multi).
+   */
+  async set(key: Key, obj: unknown): Promise<void> {
+    this.#assertOpen('set');
+    const { connector } = this;
+    if (connector.set === undefined) {
+      throw new ConfigError(`store '${this.name}': its ${connector.kind} connector cannot write under a given key (memory, file, Redis and multi connectors can)`);
+    }
+    const t0 = this.#clock();
+    const bytes = this.serialize(obj);
+    await this.#connectorCall('set', key, () => (connector.set as (key: Key, data: Uint8Array) => Promise<void>).call(connector, key, bytes));
+    // The old value must not be served from this process's cache once the new one is written.
+    this.#cache?.delete(keyId(key));
+    this.#observe('set', t0, bytes.byteLength, key);
+  }
+
+  /**
+   * A future: a value that does not exist yet, under a key chosen now. Its
+   * `proxy()` can travel at once; whoever resolves it waits until
+   * `setResult` (or `setError`) writes the value, in any process.
+   */
+  future<T>(options: FutureOptions = {}): ProxyFuture<T> {
+    this.#assertOpen('future');
+    if (this.connector.newKey === undefined || this.connector.set === undefined) {
+      throw new ConfigError(`store '${this.name}': its ${this.connector.kind} connector cannot name an object before it exists, so it cannot hold futures (memory, file, Redis and multi connectors can)`);
+    }
+    return new ProxyFuture<T>(this, this.connector.newKey(), options);
   }
 
   /** The object under `key`, or `undefined` when the store does not hold it. */

@@ -17,6 +17,8 @@ export {
   ConnectorError,
   ConfigError,
   DescriptorError,
+  ProxyFutureError,
+  ProxyFutureTimeoutError,
   describeKey,
 } from '../runtime/errors.js';
 export type * from '../runtime/connector.js';
@@ -52,6 +54,8 @@ export {
   type StoreStats,
 } from '../runtime/store.js';
 export type { MetricsSnapshot, OperationMetrics } from '../runtime/metrics.js';
+export { ProxyFuture, type FutureOptions } from '../runtime/future.js';
+export type { WaitPolicy } from '../runtime/future-wait.js';
 export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';
 export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
 export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
