@@ -71,7 +71,7 @@ export class ProxyFuture<T> {
   /** A proxy that resolves to the value once set; it can travel like any other (descriptor, JSON, task argument). */
   proxy(): Proxy<T & object> {
     const factory = storeFactory<T & object>(this.store, this.key, { evict: this.#evict, metadata: this.#metadata, wait: this.wait });
-    return proxy(factory, { metadata: this.#metadata }) as Proxy<T & object>;
+    return proxy<T & object>(factory, { metadata: this.#metadata });
   }
 
   #claim(operation: string): void {

@@ -397,9 +397,12 @@ export async function intoOwned<T>(p: Proxy<T> | RefProxy<T> | RefMutProxy<T>): 
 
 /**
  * Write the changed object back to the store, e.g. after mutating it through
- * a RefMutProxy. Connectors cannot overwrite a key, so the new version gets a
- * new key (the owner and its borrows follow it) and the old one is evicted.
- * Nothing is written when the object was never read here, since it cannot have changed.
+ * a RefMutProxy. Where the connector can overwrite a key (`Connector.set`:
+ * memory, file, Redis, multi), the new version replaces the old under the
+ * same key, so every holder of the key, in any process, reads it. Elsewhere
+ * the new version gets a new key (the owner and its borrows follow it) and
+ * the old one is evicted. Nothing is written when the object was never read
+ * here, since it cannot have changed.
  */
 export async function update<T>(p: OwnedProxy<T> | RefMutProxy<T>): Promise<void> {
   const ref = referenceOf(p, 'update', ['owned', 'ref', 'ref-mut']);
@@ -408,6 +411,19 @@ export async function update<T>(p: OwnedProxy<T> | RefMutProxy<T>): Promise<void
   if (ref.kind === 'owned') assertNotBorrowed(ref, 'update');
   const { slot } = ref;
   const { owner } = slot;
+  const source = slot.source;
+  if (source.store.connector.set !== undefined) {
+    // A borrow in another process holds the value it changed in its own state; here it is the owner's.
+    const target = (owner ?? ref).state.target;
+    if (target === undefined) return;
+    await source.store.set(source.key, target);
+    if (owner?.ended !== undefined) {
+      // Disposed or moved while the new version was being written: the write must not bring back what dispose evicted.
+      await source.store.evict(source.key);
+      owner.assertUsable();
+    }
+    return;
+  }
   if (owner === undefined) {
     throw ref.borrowError('update', 'its owner is in another process, and only the owner can give the object its new key (connectors cannot overwrite one)');
   }

@@ -33,7 +33,10 @@ function track(store: Store): Store {
   stores.push(store);
   return store;
 }
-const later = (ms: number, work: () => Promise<void>): Promise<void> => new Promise((resolve, reject) => setTimeout(() => work().then(resolve, reject), ms));
+const later = async (ms: number, work: () => Promise<void>): Promise<void> => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  await work();
+};
 
 describe('store.future, in one process', () => {
   it('hands out a proxy at once that resolves, without blocking, once the value is set', async () => {
