@@ -35,6 +35,7 @@ export class ProxyFuture<T> {
   readonly wait: WaitPolicy;
   readonly #evict: boolean;
   readonly #metadata: ProxyMetadata;
+  #proxy: Proxy<T & object> | undefined;
   #set = false;
 
   /** Made by `store.future()`; `key` from the store's connector's `newKey`. */
@@ -68,10 +69,17 @@ export class ProxyFuture<T> {
     return waitForValue<T>(this.store, this.key, this.wait);
   }
 
-  /** A proxy that resolves to the value once set; it can travel like any other (descriptor, JSON, task argument). */
+  /**
+   * A proxy that resolves to the value once set; it can travel like any other
+   * (descriptor, JSON, task argument). The same proxy every time, so it lives
+   * as long as the future does.
+   */
   proxy(): Proxy<T & object> {
-    const factory = storeFactory<T & object>(this.store, this.key, { evict: this.#evict, metadata: this.#metadata, wait: this.wait });
-    return proxy<T & object>(factory, { metadata: this.#metadata });
+    if (this.#proxy === undefined) {
+      const factory = storeFactory<T & object>(this.store, this.key, { evict: this.#evict, metadata: this.#metadata, wait: this.wait });
+      this.#proxy = proxy<T & object>(factory, { metadata: this.#metadata });
+    }
+    return this.#proxy;
   }
 
   #claim(operation: string): void {

@@ -39,12 +39,28 @@ export interface ResultRequest {
   readonly minBytes: number;
 }
 
+/** Where a worker writes a call's result instead of replying with it: a future's key (see `StoreExecutor.future`). */
+export interface FutureTarget {
+  readonly store: Store;
+  readonly key: Key;
+}
+
 export interface RunOptions {
   /** Aborting rejects the call with the signal's reason and stops the task where the engine can. */
   readonly signal?: AbortSignal;
   /** Counted from the call; past it the call rejects with TaskTimeoutError. */
   readonly timeoutMs?: number;
   readonly results?: ResultRequest;
+  /**
+   * For a StoreExecutor: send the object arguments as proxies (true) or by
+   * value (false) for this call, whatever its `shouldProxy` says; like the
+   * Dask client's `proxy_args`.
+   */
+  readonly proxyArgs?: boolean;
+  /** For a StoreExecutor: the result comes back as a proxy (true) or by value (false) for this call, whatever its threshold says; like `proxy_result`. */
+  readonly proxyResult?: boolean;
+  /** The worker writes the result (or the task's error) into this future and replies with nothing. */
+  readonly future?: FutureTarget;
 }
 
 export interface TaskOutcome<R> {

@@ -1,6 +1,7 @@
 import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
 import type { Key } from '../connector.js';
 import { ConfigError, describeKey } from '../errors.js';
+import type { FutureOptions, ProxyFuture } from '../future.js';
 import { getKey, isProxy } from '../proxy.js';
 import { getStore, registerStore, unregisterStore } from '../registry.js';
 import type { Store } from '../store.js';
@@ -18,8 +19,11 @@ import {
   type TaskArgs,
   type TaskName,
   type TaskOutcome,
+  type TaskResult,
   type TaskTable,
 } from './executor.js';
+import { TaskError } from './errors.js';
+import { reachOf } from './task-wire.js';
 import { sizeAtLeast } from './size.js';
 
 /**
@@ -105,12 +109,45 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
 
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
     const created: object[] = [];
-    const launched = this.#proxyInputs(args, created).then((sent) =>
-      this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results: options.results ?? this.#results }),
+    const { proxyArgs, proxyResult } = options;
+    const pick = proxyArgs === undefined ? this.#shouldProxy : () => proxyArgs;
+    const results = options.results ?? (proxyResult === undefined ? this.#results : { store: this.store, minBytes: proxyResult ? 0 : Infinity });
+    const launched = this.#proxyInputs(args, created, pick).then((sent) =>
+      this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results }),
     );
     const outcome = launched.then((l) => l.outcome).then((o) => this.#adopt(o));
     const finished = launched.then((l) => l.finished, noop).then(() => (this.ownership ? freeProxies(created) : undefined));
     return { outcome, finished };
+  }
+
+  /**
+   * Starts the task and hands back at once a future of its result: pass
+   * `future.proxy()` to the next task straight away and that task waits for
+   * the value in its worker, so a chain A → B → C runs overlapped instead of
+   * one await after another. The worker writes the result (or the task's
+   * error) into the future's key in this executor's store; it never travels
+   * back through the caller. The object is owned like a result: freed by
+   * `release(future.proxy())`, once the future is garbage collected, or at shutdown.
+   */
+  future<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions & FutureOptions = {}): ProxyFuture<TaskResult<T, K>> {
+    if (reachOf(this.store.connector.kind) === 'thread') {
+      throw new ConfigError(`StoreExecutor.future: store '${this.store.name}' keeps objects in this thread's heap, where no worker can write a result: use a file, Redis or multi store`);
+    }
+    const { timeoutMs, pollMs, maxPollMs, metadata, evict, ...runOptions } = options;
+    const future = this.store.future<TaskResult<T, K>>({
+      ...(evict === undefined ? {} : { evict }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(pollMs === undefined ? {} : { pollMs }),
+      ...(maxPollMs === undefined ? {} : { maxPollMs }),
+      ...(metadata === undefined ? {} : { metadata }),
+    });
+    if (this.ownership) this.#own(future.proxy());
+    const launched = this.launch(task, args, { ...runOptions, ...(timeoutMs === undefined ? {} : { timeoutMs }), future: { store: this.store, key: future.key } });
+    // A task that failed in its worker set the error there; one that never finished (crash, timeout, abort) is failed here.
+    launched.outcome.catch(async (error: unknown) => {
+      if (!(error instanceof TaskError) && !(await future.done().catch(() => true))) await future.setError(error).catch(noop);
+    });
+    return future;
   }
 
   /** Frees now the owned proxies inside `values` (results of this executor); other values are ignored. */
@@ -132,12 +169,12 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   }
 
   /** `args` with the arguments the policy picks replaced by proxies, made in one batch; `created` gets the new proxies. */
-  async #proxyInputs(args: readonly unknown[], created: object[]): Promise<readonly unknown[]> {
+  async #proxyInputs(args: readonly unknown[], created: object[], pick: (value: object) => boolean): Promise<readonly unknown[]> {
     // With ownership an argument given twice is stored once; single-use proxies cannot be shared.
     const slots = new Map<unknown, number>();
     const picked: object[] = [];
     const slotOf = args.map((arg) => {
-      if (typeof arg !== 'object' || arg === null || isProxy(arg) || !this.#shouldProxy(arg)) return undefined;
+      if (typeof arg !== 'object' || arg === null || isProxy(arg) || !pick(arg)) return undefined;
       const known = this.ownership ? slots.get(arg) : undefined;
       if (known !== undefined) return known;
       slots.set(arg, picked.length);

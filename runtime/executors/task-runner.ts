@@ -15,6 +15,7 @@ import type { Store } from '../store.js';
 import type { TypedArrayClass } from '../serialize.js';
 import type { TypedArray } from '../../src/types.js';
 import { collectLeaves, mapLeaves } from '../walk.js';
+import { futureFailure } from '../future-wait.js';
 import { TaskTimeoutError } from './errors.js';
 import { sizeAtLeast } from './size.js';
 import { describeError, isCall, reachOf, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from './task-wire.js';
@@ -110,10 +111,23 @@ export class TaskRunner {
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
     const results = store === undefined ? undefined : { store, minBytes: threshold };
     const fetched = performance.now();
-    const value = await withDeadline(call, signal, (taskSignal) => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)));
+    const future = call.future === undefined ? undefined : { store: getOrCreateStore(call.future.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }), key: call.future.key };
+    let value: unknown;
+    try {
+      value = await withDeadline(call, signal, (taskSignal) => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)));
+    } catch (error) {
+      // Readers of the future learn why, instead of waiting out their timeout.
+      await future?.store.set(future.key, futureFailure(error));
+      throw error;
+    }
     const ran = performance.now();
+    if (future !== undefined) {
+      // Whoever waits on the future reads the result straight from its store: it never travels back to the caller.
+      await future.store.set(future.key, typeof value === 'object' && value !== null && isProxy(value) ? await resolveAsync(value) : value);
+      return { ok: true, value: await encodeProxiesAsync(null), proxied: false, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
+    }
     const proxied = store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold);
-    const encoded = await encodeProxiesAsync(proxied ? await store.proxy(value) : value);
+    const encoded = await encodeProxiesAsync(proxied ? await store.proxy(value as object) : value);
     return { ok: true, value: encoded, proxied, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
   }
 }

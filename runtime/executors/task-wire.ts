@@ -9,6 +9,7 @@
  *   origin   { host, pid, thread } of the caller, to tell which stores it can reach
  *   results  { store: StoreConfig, minBytes }: where results of at least minBytes go, as proxies
  *   timeoutMs  the worker's own deadline for the task, counted from its start
+ *   future   { store: StoreConfig, key }: write the result (or the task's error) there, and reply with null
  * A reply (worker → caller):
  *   { ok: true, value, proxied, timing? }  value encoded like args; proxied: value is a proxy made for this call;
  *            timing: { inputMs, taskMs, outputMs } as the worker measured them (absent from older workers)
@@ -16,7 +17,7 @@
  */
 import os from 'node:os';
 import { threadId } from 'node:worker_threads';
-import type { ReferencePolicy } from '../connector.js';
+import type { Key, ReferencePolicy } from '../connector.js';
 import { ConfigError } from '../errors.js';
 import { decodeProxies, encodeProxiesAsync } from '../references.js';
 import type { Store, StoreConfig } from '../store.js';
@@ -37,6 +38,7 @@ export interface TaskCall {
   readonly origin: Origin;
   readonly results?: { readonly store: StoreConfig; readonly minBytes: number };
   readonly timeoutMs?: number;
+  readonly future?: { readonly store: StoreConfig; readonly key: Key };
 }
 
 export type TaskReply = TaskSuccess | { readonly ok: false; readonly error: RemoteError };
@@ -85,7 +87,7 @@ export function reachOf(kind: string): 'thread' | 'process' | 'anywhere' {
 
 /** Waits for background (autoProxy) writes of the proxies it encodes, so the worker never sees a key before its bytes. */
 export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskCall> {
-  const { results, timeoutMs } = options;
+  const { results, timeoutMs, future } = options;
   return {
     v: 1,
     task,
@@ -93,6 +95,7 @@ export async function encodeCall(task: string, args: readonly unknown[], options
     origin: HERE,
     ...(results === undefined || results.minBytes === Infinity ? {} : { results: { store: results.store.config(), minBytes: results.minBytes } }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(future === undefined ? {} : { future: { store: future.store.config(), key: future.key } }),
   };
 }
 
