@@ -1,0 +1,16 @@
+/**
+ * `ts-proxystore/stream`: streams of proxies. Bulk data goes to a store,
+ * small events through a broker; consumers get each item as a proxy. The
+ * in-process `QueueBroker` is here; Redis brokers are in `ts-proxystore/stream/redis`.
+ */
+export type { BrokerMessage, Publisher, Subscriber } from './broker.js';
+export { QueueBroker, type QueueBrokerOptions } from './queue-broker.js';
+export {
+  StreamConsumer,
+  StreamProducer,
+  type SendOptions,
+  type StreamConsumerOptions,
+  type StreamItem,
+  type StreamMetadata,
+  type StreamProducerOptions,
+} from './stream.js';

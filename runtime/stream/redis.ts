@@ -1,0 +1,297 @@
+/**
+ * Redis brokers for streams (`ts-proxystore/stream/redis`): Redis Streams,
+ * with consumer groups, acknowledgement and redelivery, and plain pub/sub.
+ * Only small events travel here; the items themselves sit in a store.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError, ConnectorError, messageOf } from '../errors.js';
+import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
+
+/** A live client to share (it is duplicated where a connection must block), or options to open one. */
+export type RedisConnection = Redis | RedisOptions;
+
+const DEFAULT_PREFIX = 'ts-proxystore:stream:';
+
+function open(connection: RedisConnection): { client: Redis; owned: boolean } {
+  if (connection instanceof Redis) return { client: connection, owned: false };
+  const client = new Redis({ lazyConnect: false, maxRetriesPerRequest: 1, ...connection });
+  // Connection errors reach the commands that fail; handled here so ioredis does not print them.
+  client.on('error', () => undefined);
+  return { client, owned: true };
+}
+
+/** A connection of its own, for commands that block (XREADGROUP BLOCK, SUBSCRIBE). */
+function dedicated(connection: RedisConnection): Redis {
+  const client = connection instanceof Redis ? connection.duplicate() : new Redis({ maxRetriesPerRequest: 1, ...connection });
+  client.on('error', () => undefined);
+  return client;
+}
+
+export interface RedisStreamPublisherOptions {
+  readonly connection: RedisConnection;
+  /** Stream keys are `<prefix><topic>`. */
+  readonly prefix?: string;
+  /**
+   * Backpressure: `send` waits while any consumer group still has this many
+   * messages of the topic not yet acknowledged (read but unhandled, or unread).
+   * Default: no bound.
+   */
+  readonly maxPending?: number;
+}
+
+/** XADD for each message; `end(topic)` marks the topic finished for every consumer of every group. */
+export class RedisStreamPublisher implements Publisher {
+  readonly prefix: string;
+  readonly #client: Redis;
+  readonly #owned: boolean;
+  readonly #maxPending: number | undefined;
+
+  constructor(options: RedisStreamPublisherOptions) {
+    const { client, owned } = open(options.connection);
+    this.#client = client;
+    this.#owned = owned;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    const maxPending = options.maxPending;
+    if (maxPending !== undefined && (!Number.isSafeInteger(maxPending) || maxPending < 1)) {
+      throw new ConfigError(`RedisStreamPublisher: maxPending must be a whole number of messages, at least 1, got ${String(maxPending)}`);
+    }
+    this.#maxPending = maxPending;
+  }
+
+  async send(topic: string, data: string): Promise<void> {
+    const key = this.prefix + topic;
+    if (this.#maxPending !== undefined) await this.#roomIn(key, this.#maxPending);
+    await run('XADD', key, () => this.#client.xadd(key, '*', 'd', data));
+  }
+
+  /** Consumers that find the topic's stream drained and this mark set end their iteration. */
+  async end(topic: string): Promise<void> {
+    await run('SET', topic, () => this.#client.set(`${this.prefix}${topic}:end`, '1'));
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+
+  async #roomIn(key: string, maxPending: number): Promise<void> {
+    let delay = 1;
+    for (;;) {
+      const groups = (await this.#client.xinfo('GROUPS', key).catch(() => [])) as unknown[][];
+      // Per group: messages read but not acknowledged, plus messages not read yet (lag; Redis 7).
+      const behind = groups.map((fields) => {
+        const info = new Map<unknown, unknown>();
+        for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i], fields[i + 1]);
+        return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0);
+      });
+      if (behind.every((count) => count < maxPending)) return;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+}
+
+export interface RedisStreamSubscriberOptions {
+  readonly connection: RedisConnection;
+  /**
+   * Consumers of one group share the work: each message goes to one of them.
+   * Give each consumer its own group to have every message reach every consumer (fan-out).
+   */
+  readonly group: string;
+  /** This consumer's name in its group. Default: a random one. */
+  readonly consumer?: string;
+  readonly prefix?: string;
+  /** How long one XREADGROUP waits for news before checking for the end mark. Default 250 ms. */
+  readonly blockMs?: number;
+  /**
+   * A message another consumer of the group read but has not acknowledged for
+   * this long is taken over (that consumer is presumed dead). Default 10 s.
+   */
+  readonly claimIdleMs?: number;
+  /** Messages asked for per round trip. Default 16. */
+  readonly batch?: number;
+}
+
+/**
+ * XREADGROUP in a consumer group: each message comes with `ack`, and one not
+ * acknowledged (its consumer died mid-item) is redelivered to another
+ * consumer of the group after `claimIdleMs`. A group created by its first
+ * consumer starts at the beginning of the stream, so nothing sent before any
+ * consumer joined is missed.
+ */
+export class RedisStreamSubscriber implements Subscriber {
+  readonly topics: readonly string[];
+  readonly endsByItself = true;
+  readonly group: string;
+  readonly consumer: string;
+  readonly #keys: readonly string[];
+  readonly #topics: ReadonlyMap<string, string>;
+  readonly #client: Redis;
+  readonly #blockMs: number;
+  readonly #claimIdleMs: number;
+  readonly #batch: number;
+  readonly #prefix: string;
+  #closed = false;
+
+  constructor(topics: string | readonly string[], options: RedisStreamSubscriberOptions) {
+    const list = typeof topics === 'string' ? [topics] : [...topics];
+    if (list.length === 0) throw new ConfigError('RedisStreamSubscriber: give at least one topic');
+    this.topics = list;
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#keys = list.map((topic) => this.#prefix + topic);
+    this.#topics = new Map(list.map((topic) => [this.#prefix + topic, topic]));
+    this.group = options.group;
+    this.consumer = options.consumer ?? randomUUID();
+    this.#blockMs = options.blockMs ?? 250;
+    this.#claimIdleMs = options.claimIdleMs ?? 10_000;
+    this.#batch = options.batch ?? 16;
+    this.#client = dedicated(options.connection);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<BrokerMessage> {
+    await Promise.all(
+      this.#keys.map((key) =>
+        this.#client.xgroup('CREATE', key, this.group, '0', 'MKSTREAM').catch((error: unknown) => {
+          if (!messageOf(error).includes('BUSYGROUP')) throw new ConnectorError('redis stream', 'XGROUP CREATE', messageOf(error));
+        }),
+      ),
+    );
+    const ended = new Set<string>();
+    while (!this.#closed && ended.size < this.#keys.length) {
+      let got = 0;
+      for (const key of this.#keys) {
+        if (ended.has(key)) continue;
+        // Messages a dead consumer of the group left unacknowledged come first.
+        const [, claimed] = (await this.#client.xautoclaim(key, this.group, this.consumer, this.#claimIdleMs, '0-0', 'COUNT', this.#batch)) as [string, [string, string[]][]];
+        for (const entry of claimed) {
+          got += 1;
+          yield this.#message(key, entry);
+        }
+      }
+      if (this.#closed) return;
+      const live = this.#keys.filter((key) => !ended.has(key));
+      const read = (await this.#client.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', this.#batch, 'BLOCK', this.#blockMs, 'STREAMS', ...live, ...live.map(() => '>'))) as
+        | [string, [string, string[]][]][]
+        | null;
+      for (const [key, entries] of read ?? []) {
+        for (const entry of entries) {
+          got += 1;
+          yield this.#message(key, entry);
+        }
+      }
+      if (got > 0) continue;
+      // Nothing new: a topic whose producer ended and whose group has nothing pending is done for this consumer.
+      for (const key of live) {
+        if ((await this.#client.exists(`${key}:end`)) === 0) continue;
+        const pending = (await this.#client.xpending(key, this.group)) as [number, ...unknown[]];
+        const [lag] = await this.#unread(key);
+        if (Number(pending[0]) === 0 && lag === 0) ended.add(key);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    // A blocked XREADGROUP holds the connection: disconnecting ends it at once.
+    this.#client.disconnect();
+    return Promise.resolve();
+  }
+
+  /** Entries of `key` the group has not read yet. */
+  async #unread(key: string): Promise<[number]> {
+    const groups = (await this.#client.xinfo('GROUPS', key)) as unknown[][];
+    for (const fields of groups) {
+      const info = new Map<unknown, unknown>();
+      for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i], fields[i + 1]);
+      if (info.get('name') === this.group) return [Number(info.get('lag') ?? 0)];
+    }
+    return [0];
+  }
+
+  #message(key: string, [id, fields]: [string, string[]]): BrokerMessage {
+    const data = fields[fields.indexOf('d') + 1] ?? '';
+    return { topic: this.#topics.get(key) ?? key, data, ack: async () => void (await this.#client.xack(key, this.group, id)) };
+  }
+}
+
+export interface RedisPubSubOptions {
+  readonly connection: RedisConnection;
+  /** Channels are `<prefix><topic>`. */
+  readonly prefix?: string;
+}
+
+/** PUBLISH: every subscriber connected at the time gets the message; nobody else ever will. */
+export class RedisPubSubPublisher implements Publisher {
+  readonly #client: Redis;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+
+  constructor(options: RedisPubSubOptions) {
+    const { client, owned } = open(options.connection);
+    this.#client = client;
+    this.#owned = owned;
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+  }
+
+  async send(topic: string, data: string): Promise<void> {
+    await run('PUBLISH', topic, () => this.#client.publish(this.#prefix + topic, data));
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+}
+
+/** SUBSCRIBE: fast and fire-and-forget, with no acknowledgement and no redelivery (use Redis Streams for that). */
+export class RedisPubSubSubscriber implements Subscriber {
+  readonly topics: readonly string[];
+  readonly #client: Redis;
+  readonly #channels: readonly string[];
+  readonly #prefix: string;
+  readonly #queue: BrokerMessage[] = [];
+  #wake: (() => void) | undefined;
+  #closed = false;
+  readonly ready: Promise<void>;
+
+  constructor(topics: string | readonly string[], options: RedisPubSubOptions) {
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.topics = typeof topics === 'string' ? [topics] : [...topics];
+    this.#channels = this.topics.map((topic) => this.#prefix + topic);
+    this.#client = dedicated(options.connection);
+    this.#client.on('message', (channel: string, data: string) => {
+      this.#queue.push({ topic: channel.slice(this.#prefix.length), data });
+      this.#wake?.();
+    });
+    /** Resolves once subscribed: messages published before that are not seen. */
+    this.ready = this.#client.subscribe(...this.#channels).then(() => undefined);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<BrokerMessage> {
+    await this.ready;
+    for (;;) {
+      const next = this.#queue.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake?.();
+    this.#client.disconnect();
+    return Promise.resolve();
+  }
+}
+
+async function run<R>(command: string, topic: string, call: () => Promise<R>): Promise<R> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new ConnectorError('redis stream broker', command, `topic '${topic}': ${messageOf(error)}`, { cause: error });
+  }
+}

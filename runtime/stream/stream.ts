@@ -1,0 +1,228 @@
+/**
+ * Streams of proxies (ProxyStore's StreamProducer / StreamConsumer): the
+ * producer puts each item in a store and publishes only a small event (the
+ * item's descriptor) on a broker; consumers iterate the events and get each
+ * item as a proxy, read from the store where it is used. Bulk data never
+ * passes through the broker.
+ *
+ * An event on the wire is JSON: `{ v: 1, items: [{ p: <descriptor>, m: <metadata> }] }`
+ * (several items when batched), or `{ v: 1, end: true }` when the producer closed the topic.
+ */
+import type { JsonValue, ReferencePolicy } from '../connector.js';
+import { ConfigError, DescriptorError, ProxyStoreError, messageOf } from '../errors.js';
+import { getKey, resolveAsync } from '../proxy.js';
+import { decodeProxies } from '../references.js';
+import { getStore } from '../registry.js';
+import type { Store } from '../store.js';
+import type { Proxy } from '../../src/types.js';
+import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
+
+export type StreamMetadata = Readonly<Record<string, JsonValue>>;
+
+export interface StreamProducerOptions<Topics> {
+  /** Where items go: one store for every topic, or one per topic (with `default` for the rest). */
+  readonly stores: Store | (Partial<Record<keyof Topics & string, Store>> & { readonly default?: Store });
+  /** Drop items before they are stored: return false to skip one. */
+  readonly filter?: (topic: keyof Topics & string, value: unknown, metadata: StreamMetadata) => boolean;
+  /** Items per event, per topic: a batch is published once full, on `flush()` and on `close()`. Default 1. */
+  readonly batchSize?: number;
+  /** Default true: consumers evict each item once they are done with it. */
+  readonly evict?: boolean;
+}
+
+export interface SendOptions {
+  /** Small JSON values that travel with the item's event, for consumers' filters. */
+  readonly metadata?: StreamMetadata;
+  /** Overrides the producer's `evict` for this item. */
+  readonly evict?: boolean;
+}
+
+interface WireItem {
+  readonly p: unknown;
+  readonly m?: StreamMetadata;
+}
+
+/**
+ * Sends items of typed topics: `new StreamProducer<{ frames: Float64Array }>(publisher, { stores: store })`
+ * then `send('frames', frame)`. Each send stores the item and publishes its descriptor.
+ */
+export class StreamProducer<Topics extends Record<string, unknown> = Record<string, unknown>> {
+  readonly #publisher: Publisher;
+  readonly #options: StreamProducerOptions<Topics>;
+  readonly #batchSize: number;
+  readonly #batches = new Map<string, WireItem[]>();
+  readonly #topics = new Set<string>();
+  #closed = false;
+
+  constructor(publisher: Publisher, options: StreamProducerOptions<Topics>) {
+    this.#publisher = publisher;
+    this.#options = options;
+    const batchSize = options.batchSize ?? 1;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ConfigError(`StreamProducer: batchSize must be a whole number, at least 1, got ${String(batchSize)}`);
+    this.#batchSize = batchSize;
+  }
+
+  /** Stores `value` and publishes its event (or adds it to the topic's batch); resolves once the broker has it. */
+  async send<K extends keyof Topics & string>(topic: K, value: Topics[K] & object, options: SendOptions = {}): Promise<void> {
+    if (this.#closed) throw new ProxyStoreError(`StreamProducer: closed, cannot send to topic '${topic}'`);
+    const metadata = options.metadata ?? {};
+    if (this.#options.filter !== undefined && !this.#options.filter(topic, value, metadata)) return;
+    const store = this.#storeFor(topic);
+    const evict = options.evict ?? this.#options.evict ?? true;
+    // Not populated: the descriptor is all that leaves, and nothing here keeps the value alive.
+    const p = await store.proxy(value, { populateTarget: false, evict });
+    this.#topics.add(topic);
+    let batch = this.#batches.get(topic);
+    if (batch === undefined) this.#batches.set(topic, (batch = []));
+    batch.push({ p: JSON.parse(JSON.stringify(p)) as unknown, ...(options.metadata === undefined ? {} : { m: metadata }) });
+    if (batch.length >= this.#batchSize) await this.#publish(topic);
+  }
+
+  /** Publishes every partial batch now. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#batches.keys()].map((topic) => this.#publish(topic)));
+  }
+
+  /**
+   * Flushes, then ends every topic it sent to (or those given): each consumer's
+   * iteration of those topics finishes once it has had every item. Closes the
+   * publisher unless `closePublisher: false`.
+   */
+  async close(options: { topics?: readonly (keyof Topics & string)[]; closePublisher?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    const topics = options.topics ?? [...this.#topics];
+    for (const topic of topics) {
+      await this.#publisher.end?.(topic);
+      await this.#publisher.send(topic, JSON.stringify({ v: 1, end: true }));
+    }
+    if (options.closePublisher !== false) await this.#publisher.close();
+  }
+
+  async #publish(topic: string): Promise<void> {
+    const items = this.#batches.get(topic);
+    if (items === undefined || items.length === 0) return;
+    this.#batches.set(topic, []);
+    await this.#publisher.send(topic, JSON.stringify({ v: 1, items }));
+  }
+
+  #storeFor(topic: string): Store {
+    const { stores } = this.#options;
+    if (isStore(stores)) return stores;
+    const store = (stores as Record<string, Store | undefined>)[topic] ?? stores.default;
+    if (store === undefined) throw new ConfigError(`StreamProducer: no store for topic '${topic}' and no default store`);
+    return store;
+  }
+}
+
+export interface StreamConsumerOptions {
+  /** Skip items by their metadata without reading them (skipped items are still evicted when due). */
+  readonly filter?: (metadata: StreamMetadata, topic: string) => boolean;
+  /** What descriptors may point at, as for any decode of data from elsewhere. */
+  readonly policy?: ReferencePolicy;
+}
+
+/** One item with what came with it. */
+export interface StreamItem<T> {
+  readonly topic: string;
+  readonly metadata: StreamMetadata;
+  /** The item, read from its store when used. */
+  readonly proxy: Proxy<T & object>;
+}
+
+/**
+ * Iterates items as proxies: `for await (const frame of consumer) …`. An item
+ * is done when the loop asks for the next one: then it is evicted (when its
+ * producer said so) and acknowledged to the broker, so an item whose consumer
+ * dies mid-way is redelivered (Redis Streams) with its object still stored.
+ * Iteration ends when the producer closes every topic, or on `close()`.
+ */
+export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
+  readonly #subscriber: Subscriber;
+  readonly #options: StreamConsumerOptions;
+  #closed = false;
+
+  constructor(subscriber: Subscriber, options: StreamConsumerOptions = {}) {
+    this.#subscriber = subscriber;
+    this.#options = options;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Proxy<T & object>> {
+    for await (const item of this.items()) yield item.proxy;
+  }
+
+  /** The items' values rather than proxies: each is read as soon as it comes. */
+  async *values(): AsyncGenerator<T & object> {
+    for await (const item of this.items()) yield (await resolveAsync(item.proxy)) as T & object;
+  }
+
+  /** Items with their topic and metadata. */
+  async *items(): AsyncGenerator<StreamItem<T>> {
+    const ended = new Set<string>();
+    try {
+      for await (const message of this.#subscriber) {
+        const event = parseEvent(message);
+        if (event === 'end') {
+          ended.add(message.topic);
+          await message.ack?.();
+          // Pub/sub and queues deliver the end to every consumer; a Redis Streams group ends through its subscriber,
+          // which also hands out what other consumers of the group left behind.
+          if (this.#subscriber.endsByItself !== true && this.#subscriber.topics.every((topic) => ended.has(topic))) return;
+          continue;
+        }
+        for (const item of event) {
+          const { proxy, evict } = this.#decode(item);
+          const metadata = item.m ?? {};
+          if (this.#options.filter === undefined || this.#options.filter(metadata, message.topic)) yield { topic: message.topic, metadata, proxy };
+          // The loop asked for the next item: this one is done.
+          if (evict) await evictItem(proxy);
+        }
+        await message.ack?.();
+        if (this.#closed) return;
+      }
+    } finally {
+      if (!this.#closed) await this.close();
+    }
+  }
+
+  /** Ends the iteration; items not yet received stay with the broker where it keeps them. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#subscriber.close();
+  }
+
+  #decode(item: WireItem): { proxy: Proxy<T & object>; evict: boolean } {
+    const descriptor = item.p as { evict?: unknown } | null;
+    // Eviction waits until the item is done: resolving must not delete an object a redelivery would need.
+    const evict = typeof descriptor === 'object' && descriptor !== null && descriptor.evict === true;
+    const decoded = decodeProxies({ ...(descriptor as object), evict: false }, this.#options.policy === undefined ? {} : { policy: this.#options.policy });
+    return { proxy: decoded as Proxy<T & object>, evict };
+  }
+}
+
+function parseEvent(message: BrokerMessage): readonly WireItem[] | 'end' {
+  let event: unknown;
+  try {
+    event = JSON.parse(message.data);
+  } catch (error) {
+    throw new DescriptorError(`stream event on topic '${message.topic}' is not JSON: ${messageOf(error)}`);
+  }
+  const e = event as { v?: unknown; end?: unknown; items?: unknown } | null;
+  if (typeof e !== 'object' || e === null || e.v !== 1) throw new DescriptorError(`stream event on topic '${message.topic}' is not a ts-proxystore stream event`);
+  if (e.end === true) return 'end';
+  if (!Array.isArray(e.items) || !e.items.every((item) => typeof item === 'object' && item !== null && 'p' in item)) {
+    throw new DescriptorError(`stream event on topic '${message.topic}' has no items`);
+  }
+  return e.items as WireItem[];
+}
+
+async function evictItem(p: object): Promise<void> {
+  const store = getStore(p);
+  const key = getKey(p);
+  if (store !== undefined && key !== undefined) await store.evict(key);
+}
+
+function isStore(value: unknown): value is Store {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<Store>).proxy === 'function' && typeof (value as Partial<Store>).config === 'function';
+}

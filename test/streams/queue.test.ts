@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryConnector } from '../../runtime/connectors/memory.js';
+import { isProxy, isResolved } from '../../runtime/proxy.js';
+import { Store } from '../../runtime/store.js';
+import { QueueBroker } from '../../runtime/stream/queue-broker.js';
+import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
+
+interface Frame {
+  id: number;
+  data: Float64Array;
+}
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close({ clear: true });
+});
+function memoryStore(name: string): { store: Store; held: () => number } {
+  const connector = new MemoryConnector();
+  const store = new Store(name, connector, { register: true });
+  stores.push(store);
+  return { store, held: () => connector.list().length };
+}
+const frame = (id: number): Frame => ({ id, data: new Float64Array(1000).fill(id) });
+
+describe('streams over the in-process queue broker', () => {
+  it('deliver each item as a proxy, evict it once the loop moves on, and end when the producer closes', async () => {
+    const { store, held } = memoryStore('stream-frames');
+    const broker = new QueueBroker();
+    const consumer = new StreamConsumer<Frame>(broker.subscriber('frames'));
+    const producer = new StreamProducer<{ frames: Frame }>(broker.publisher(), { stores: store });
+    const sending = (async () => {
+      for (let id = 0; id < 5; id++) await producer.send('frames', frame(id));
+      await producer.close();
+    })();
+    const seen: number[] = [];
+    for await (const item of consumer) {
+      expect(isProxy(item)).toBe(true);
+      expect(isResolved(item)).toBe(false);
+      seen.push(item.id);
+      expect(item.data[999]).toBe(item.id);
+    }
+    await sending;
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(held()).toBe(0);
+  });
+
+  it('filter on both sides, batch events, route topics to their own stores, and give values on request', async () => {
+    const small = memoryStore('stream-small');
+    const big = memoryStore('stream-big');
+    const broker = new QueueBroker();
+    const published: string[] = [];
+    const publisher = broker.publisher();
+    const counting = { send: (topic: string, data: string) => (published.push(data), publisher.send(topic, data)), close: () => publisher.close() };
+    const producer = new StreamProducer<{ a: { n: number }; b: { n: number } }>(counting, {
+      stores: { a: small.store, default: big.store },
+      batchSize: 3,
+      filter: (_topic, value) => (value as { n: number }).n !== 13,
+    });
+    const consumer = new StreamConsumer<{ n: number }>(broker.subscriber(['a', 'b']), { filter: (metadata) => metadata['keep'] !== false });
+    for (const n of [1, 2, 13, 3, 4]) await producer.send('a', { n }, { metadata: { keep: n !== 2 } });
+    await producer.send('b', { n: 100 });
+    // 13 never reached a store; the rest wait in their topic's store.
+    expect(small.held()).toBe(4);
+    expect(big.held()).toBe(1);
+    await producer.close();
+    const values: number[] = [];
+    for await (const value of consumer.values()) values.push(value.n);
+    expect(values.sort((x, y) => x - y)).toEqual([1, 3, 4, 100]);
+    // a: one full batch of 3 and a flushed batch of 1; b: a batch of 1; then an end event per topic.
+    expect(published.filter((data) => data.includes('"items"')).map((data) => (JSON.parse(data) as { items: unknown[] }).items.length).sort()).toEqual([1, 1, 3]);
+    expect(small.held() + big.held()).toBe(0);
+  });
+
+  it('apply backpressure: send waits while the consumer is a full queue behind', async () => {
+    const { store } = memoryStore('stream-pressure');
+    const broker = new QueueBroker({ capacity: 2 });
+    const consumer = new StreamConsumer<{ n: number }>(broker.subscriber('t'));
+    const producer = new StreamProducer<{ t: { n: number } }>(broker.publisher(), { stores: store });
+    await producer.send('t', { n: 1 });
+    await producer.send('t', { n: 2 });
+    let third = false;
+    const pending = producer.send('t', { n: 3 }).then(() => (third = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(third).toBe(false);
+    const iterator = consumer[Symbol.asyncIterator]();
+    expect((await iterator.next()).value?.n).toBe(1);
+    await pending;
+    expect(third).toBe(true);
+    await consumer.close();
+    expect((await iterator.next()).done).toBe(true);
+  });
+});
