@@ -38,6 +38,13 @@ export interface RedisStreamPublisherOptions {
    * Default: no bound.
    */
   readonly maxPending?: number;
+  /**
+   * Trim the stream to about this many messages (XADD MAXLEN ~). Acknowledged
+   * messages otherwise stay in the stream, a few hundred bytes each. Trimming
+   * drops the oldest whether read or not: keep it well above `maxPending`.
+   * Default: no trimming.
+   */
+  readonly maxLength?: number;
 }
 
 /** XADD for each message; `end(topic)` marks the topic finished for every consumer of every group. */
@@ -46,6 +53,9 @@ export class RedisStreamPublisher implements Publisher {
   readonly #client: Redis;
   readonly #owned: boolean;
   readonly #maxPending: number | undefined;
+  readonly #maxLength: number | undefined;
+  /** Topics sent to by this publisher: the first send clears an end mark left by an earlier producer. */
+  readonly #opened = new Set<string>();
 
   constructor(options: RedisStreamPublisherOptions) {
     const { client, owned } = open(options.connection);
@@ -57,12 +67,22 @@ export class RedisStreamPublisher implements Publisher {
       throw new ConfigError(`RedisStreamPublisher: maxPending must be a whole number of messages, at least 1, got ${String(maxPending)}`);
     }
     this.#maxPending = maxPending;
+    const maxLength = options.maxLength;
+    if (maxLength !== undefined && (!Number.isSafeInteger(maxLength) || maxLength < 1)) {
+      throw new ConfigError(`RedisStreamPublisher: maxLength must be a whole number of messages, at least 1, got ${String(maxLength)}`);
+    }
+    this.#maxLength = maxLength;
   }
 
   async send(topic: string, data: string): Promise<void> {
     const key = this.prefix + topic;
+    if (!this.#opened.has(topic)) {
+      this.#opened.add(topic);
+      await run('DEL', topic, () => this.#client.del(`${key}:end`));
+    }
     if (this.#maxPending !== undefined) await this.#roomIn(key, this.#maxPending);
-    await run('XADD', key, () => this.#client.xadd(key, '*', 'd', data));
+    const maxLength = this.#maxLength;
+    await run('XADD', key, () => (maxLength === undefined ? this.#client.xadd(key, '*', 'd', data) : this.#client.xadd(key, 'MAXLEN', '~', maxLength, '*', 'd', data)));
   }
 
   /** Consumers that find the topic's stream drained and this mark set end their iteration. */
@@ -108,7 +128,11 @@ export interface RedisStreamSubscriberOptions {
    * this long is taken over (that consumer is presumed dead). Default 10 s.
    */
   readonly claimIdleMs?: number;
-  /** Messages asked for per round trip. Default 16. */
+  /**
+   * Messages taken per round trip. Default 1: a consumer takes a message only
+   * when it is ready for it, so none waits in one consumer's hands (and risks
+   * being taken over after `claimIdleMs`) while another is idle.
+   */
   readonly batch?: number;
 }
 
@@ -144,7 +168,7 @@ export class RedisStreamSubscriber implements Subscriber {
     this.consumer = options.consumer ?? randomUUID();
     this.#blockMs = options.blockMs ?? 250;
     this.#claimIdleMs = options.claimIdleMs ?? 10_000;
-    this.#batch = options.batch ?? 16;
+    this.#batch = options.batch ?? 1;
     this.#client = dedicated(options.connection);
   }
 

@@ -11,7 +11,7 @@
 import type { JsonValue, ReferencePolicy } from '../connector.js';
 import { ConfigError, DescriptorError, ProxyStoreError, messageOf } from '../errors.js';
 import { getKey, resolveAsync } from '../proxy.js';
-import { decodeProxies } from '../references.js';
+import { decodeProxies, encodeProxies } from '../references.js';
 import { getStore } from '../registry.js';
 import type { Store } from '../store.js';
 import type { Proxy } from '../../src/types.js';
@@ -74,7 +74,7 @@ export class StreamProducer<Topics extends Record<string, unknown> = Record<stri
     this.#topics.add(topic);
     let batch = this.#batches.get(topic);
     if (batch === undefined) this.#batches.set(topic, (batch = []));
-    batch.push({ p: JSON.parse(JSON.stringify(p)) as unknown, ...(options.metadata === undefined ? {} : { m: metadata }) });
+    batch.push({ p: encodeProxies(p), ...(options.metadata === undefined ? {} : { m: metadata }) });
     if (batch.length >= this.#batchSize) await this.#publish(topic);
   }
 

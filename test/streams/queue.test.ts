@@ -82,7 +82,8 @@ describe('streams over the in-process queue broker', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(third).toBe(false);
     const iterator = consumer[Symbol.asyncIterator]();
-    expect((await iterator.next()).value?.n).toBe(1);
+    const first = await iterator.next();
+    expect((first.value as { n: number }).n).toBe(1);
     await pending;
     expect(third).toBe(true);
     await consumer.close();

@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisConnector } from '../../runtime/connectors/redis.js';
+import { Store } from '../../runtime/store.js';
+import { RedisPubSubPublisher, RedisPubSubSubscriber, RedisStreamPublisher } from '../../runtime/stream/redis.js';
+import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { eventually } from '../executors/helpers.js';
+
+const CONSUMER = path.join(import.meta.dirname, '..', 'fixtures', 'stream-consumer.mjs');
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(() => redis?.stop());
+
+interface Item {
+  id: number;
+  data: Float64Array;
+}
+interface Line {
+  ready?: true;
+  id?: number;
+  sum?: number;
+  holding?: number;
+  done?: true;
+}
+
+/** A consumer process; `lines` fills as it prints. */
+function consumerProcess(group: string, name: string, mode = 'work'): { child: ChildProcess; lines: Line[]; exited: Promise<unknown> } {
+  // Each test's group names its own streams too, so no test reads another's events.
+  const child = spawn(process.execPath, [CONSUMER, String(redis.port), `${group}:`, group, name, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: Line[] = [];
+  let buffer = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    for (const part of parts) if (part !== '') lines.push(JSON.parse(part) as Line);
+  });
+  return { child, lines, exited: once(child, 'exit') };
+}
+
+function producerFor(prefix: string): { producer: StreamProducer<{ work: Item }>; store: Store } {
+  const store = new Store(`stream-${prefix}`, new RedisConnector({ port: redis.port, prefix: `${prefix}:objects:` }));
+  const publisher = new RedisStreamPublisher({ connection: { host: '127.0.0.1', port: redis.port }, prefix: `${prefix}:` });
+  return { producer: new StreamProducer<{ work: Item }>(publisher, { stores: store }), store };
+}
+const item = (id: number): Item => ({ id, data: new Float64Array(512).fill(id) });
+const held = async (store: Store): Promise<number> => {
+  let n = 0;
+  for await (const listed of store.list()) if (listed.bytes >= 0) n += 1;
+  return n;
+};
+
+describe('streams through Redis Streams, consumers in other processes', () => {
+  it('two consumers in one group share the work: every item handled once, every object freed', async () => {
+    const group = `share-${crypto.randomUUID()}`;
+    const { producer, store } = producerFor(group);
+    const a = consumerProcess(group, 'a', 'slow');
+    const b = consumerProcess(group, 'b', 'slow');
+    for (let id = 0; id < 30; id++) await producer.send('work', item(id));
+    await producer.close();
+    await Promise.all([a.exited, b.exited]);
+    const handled = [...a.lines, ...b.lines].filter((line) => line.id !== undefined);
+    expect(handled.map((line) => line.id).sort((x, y) => x! - y!)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(handled.every((line) => line.sum === line.id! * 512)).toBe(true);
+    expect(a.lines.filter((line) => line.id !== undefined).length).toBeGreaterThan(0);
+    expect(b.lines.filter((line) => line.id !== undefined).length).toBeGreaterThan(0);
+    expect(await held(store)).toBe(0);
+    await store.close({ clear: true });
+  });
+
+  it('a consumer killed mid-item does not lose it: another consumer of the group takes it over, object intact', async () => {
+    const group = `crash-${crypto.randomUUID()}`;
+    const { producer, store } = producerFor(group);
+    const dying = consumerProcess(group, 'dying', 'die');
+    await eventually(() => dying.lines.some((line) => line.ready === true), 10_000);
+    for (let id = 0; id < 10; id++) await producer.send('work', item(id));
+    await eventually(() => dying.lines.some((line) => line.holding !== undefined), 10_000);
+    const lost = dying.lines.find((line) => line.holding !== undefined)!.holding!;
+    dying.child.kill('SIGKILL');
+    await dying.exited;
+    const survivor = consumerProcess(group, 'survivor');
+    await producer.close();
+    await survivor.exited;
+    const handled = survivor.lines.filter((line) => line.id !== undefined);
+    expect(handled.map((line) => line.id)).toContain(lost);
+    expect(handled.find((line) => line.id === lost)?.sum).toBe(lost * 512);
+    expect(new Set(handled.map((line) => line.id)).size).toBe(10);
+    expect(await held(store)).toBe(0);
+    await store.close({ clear: true });
+  });
+});
+
+describe('streams through Redis pub/sub', () => {
+  it('deliver every item to every subscriber connected, fan-out', async () => {
+    const store = new Store('stream-pubsub', new RedisConnector({ port: redis.port, prefix: 'pubsub:' }), { register: true });
+    const connection = { host: '127.0.0.1', port: redis.port };
+    const subscribers = [new RedisPubSubSubscriber('news', { connection }), new RedisPubSubSubscriber('news', { connection })];
+    await Promise.all(subscribers.map((s) => s.ready));
+    const producer = new StreamProducer<{ news: { n: number } }>(new RedisPubSubPublisher({ connection }), { stores: store, evict: false });
+    const reading = subscribers.map(async (subscriber) => {
+      const got: number[] = [];
+      for await (const value of new StreamConsumer<{ n: number }>(subscriber).values()) got.push(value.n);
+      return got;
+    });
+    for (let n = 0; n < 5; n++) await producer.send('news', { n });
+    await producer.close();
+    for (const got of await Promise.all(reading)) expect(got).toEqual([0, 1, 2, 3, 4]);
+    await store.close({ clear: true });
+  });
+});
