@@ -26,6 +26,8 @@ export interface StoreFactory<T> extends Factory<T> {
   readonly evict: boolean;
   readonly metadata: ProxyMetadata;
   readonly resolveAsync: () => Promise<T>;
+  /** A future's proxy: how resolving waits for a value that may not be written yet. */
+  readonly wait: WaitPolicy | undefined;
   toJSON(): ProxyDescriptor;
 }
 
@@ -73,6 +75,7 @@ export function storeFactory<T>(
     store,
     evict,
     metadata,
+    wait,
     resolveAsync: async (): Promise<T> => {
       const t0 = clock();
       const value = found(wait === undefined ? await store.get<T>(key) : await waitForValue<T>(store, key, wait), 'async', t0);

@@ -8,12 +8,13 @@ import type { ReferencePolicy } from '../connector.js';
 import { isConnectorKindRegistered } from '../connector-kinds.js';
 import '../connectors/index.js';
 import { ConfigError } from '../errors.js';
-import { extract, isProxy, isResolved, resolveAsync } from '../proxy.js';
+import { extract, getFactory, isProxy, isResolved, resolveAsync } from '../proxy.js';
+import { isStoreFactory } from '../store-factory.js';
 import { decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../references.js';
 import { getOrCreateStore, getStore } from '../registry.js';
 import type { Store } from '../store.js';
 import type { TypedArrayClass } from '../serialize.js';
-import type { TypedArray } from '../../src/types.js';
+import type { Proxy, TypedArray } from '../../src/types.js';
 import { collectLeaves, mapLeaves } from '../walk.js';
 import { futureFailure } from '../future-wait.js';
 import { TaskTimeoutError } from './errors.js';
@@ -27,6 +28,14 @@ export interface WorkerTaskOptions {
   readonly resultThreshold?: number;
   /** What descriptors in calls may point at (connector kinds, file roots, hosts). */
   readonly policy?: ReferencePolicy;
+  /**
+   * Hand a task its future inputs as proxies that block on first touch, so
+   * its work before it needs them overlaps with the upstream task. Right
+   * where a task has its thread to itself (piscina, the default there); a
+   * BullMQ worker runs jobs concurrently on one event loop, which a blocked
+   * job would stall, so there futures are awaited before the task starts.
+   */
+  readonly lazyFutures?: boolean;
 }
 
 /** What a running task can ask about its call. */
@@ -102,10 +111,15 @@ export class TaskRunner {
     // One walk finds every input proxy: checked, then prefetched concurrently so the task touches no store.
     const proxies = collectLeaves(args, isProxy);
     checkReachable(proxies, call.origin);
-    await Promise.all(proxies.filter((p) => !isResolved(p)).map((p) => resolveAsync(p)));
+    // Futures are not waited for here: the task gets their proxies and blocks on
+    // the first touch, so whatever it does before needing them overlaps with
+    // the upstream task still producing them.
+    const lazy = this.options.lazyFutures === true;
+    const ready = lazy ? proxies.filter((p) => !isFutureProxy(p)) : proxies;
+    await Promise.all(ready.filter((p) => !isResolved(p)).map((p) => resolveAsync(p)));
     // The task gets the values themselves: every property read through a proxy
     // costs tens of nanoseconds, which a numeric kernel would pay millions of times.
-    const values = proxies.length === 0 ? args : (mapLeaves(args, isProxy, (p) => extract(p)) as unknown[]);
+    const values = proxies.length === 0 ? args : (mapLeaves(args, isProxy, (p) => (lazy && isFutureProxy(p) ? p : extract(p))) as unknown[]);
     const found = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }));
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
@@ -180,6 +194,11 @@ function kindsIn(config: unknown, kinds: Set<string>): void {
   }
 }
 
+function isFutureProxy(p: object): boolean {
+  const factory: unknown = getFactory(p as Proxy<object>);
+  return isStoreFactory(factory) && factory.wait !== undefined && !isResolved(p);
+}
+
 function checkReachable(proxies: readonly object[], origin: Origin): void {
   for (const p of proxies) {
     const store = getStore(p);
@@ -205,7 +224,8 @@ export interface TaskHandler<T> {
 }
 
 export function taskHandler<T extends object>(tasks: T, options: WorkerTaskOptions): TaskHandler<T> {
-  const runner = new TaskRunner(tasks as Readonly<Record<string, unknown>>, options);
+  // Called by piscina: each task has its thread to itself, so it may block on a future.
+  const runner = new TaskRunner(tasks as Readonly<Record<string, unknown>>, { lazyFutures: true, ...options });
   return Object.assign((call: unknown) => runner.reply(call), { [TASK_TABLE]: { tasks, options } });
 }
 

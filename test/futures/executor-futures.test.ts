@@ -60,14 +60,36 @@ describe('futures of task results (piscina, file store)', () => {
     }
   });
 
+  it('hand a piscina task its future input unresolved, so its work before the first touch overlaps the upstream task', async () => {
+    const store = new Store(`pipeline-${crypto.randomUUID()}`, new FileConnector({ directory: await dirs.make() }), { cacheSize: 0 });
+    const pool = taskPool('pipeline-tasks.mjs', 2);
+    interface Stage {
+      data: Float64Array;
+      startedAt: number;
+      inputAt: number;
+    }
+    const executor = new StoreExecutor(new PiscinaExecutor<{ stage(input: { data: Float64Array }, prepMs: number, workMs: number): Stage }>(pool), { store });
+    try {
+      const upstream = executor.future('stage', [{ data: new Float64Array(1000).fill(1) }, 0, 300]);
+      const downstream = await executor.run('stage', [upstream.proxy() as never, 100, 0]);
+      // It started (and prepared) while the upstream stage was still working, and waited only at its first touch.
+      expect(downstream.inputAt - downstream.startedAt).toBeGreaterThanOrEqual(250);
+      expect(downstream.data[0]).toBe(3);
+    } finally {
+      await executor.shutdown();
+      await pool.destroy();
+      await store.close({ clear: true });
+    }
+  });
+
   it('carry a task’s failure to whoever waits: result() and the next task both fail', async () => {
     const { executor, done } = await piscinaExecutor();
     try {
       const failing = executor.future('throws', ['upstream broke']);
-      const next = executor.run('sum', [failing.proxy() as unknown as Float64Array]);
+      const next = executor.run('sum', [failing.proxy() as unknown as Float64Array]).catch((error: unknown) => error);
       await expect(failing.result()).rejects.toBeInstanceOf(ProxyFutureError);
       await expect(failing.result()).rejects.toThrow(/RangeError: upstream broke/);
-      const failure = await next.catch((error: unknown) => error);
+      const failure = await next;
       expect(failure).toBeInstanceOf(TaskError);
       expect((failure as Error).message).toMatch(/upstream broke/);
     } finally {
