@@ -71,7 +71,7 @@ async function removeNetwork(): Promise<void> {
 async function startIn(ns: string, command: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; lines: AsyncIterator<string> }> {
   const child = spawn('ip', ['netns', 'exec', ns, ...command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   processes.push(child);
-  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   try {
     for (;;) {
