@@ -178,6 +178,17 @@ export class PeerConnector implements Connector {
     return data.map((bytes) => this.#keep('putBatch', address, bytes));
   }
 
+  /**
+   * Fresh memory that `put` adopts as the stored object, so the store's
+   * serializer writes a put's bytes once, and a task's `resultArray` is born
+   * in the memory its worker serves it from.
+   */
+  allocate(size: number): Uint8Array {
+    this.#assertOpen('allocate');
+    if (!Number.isSafeInteger(size) || size < 0) throw new ConnectorError('peer', 'allocate', `size must be a whole number of bytes, got ${String(size)}`);
+    return new Uint8Array(size);
+  }
+
   get(key: Key): Promise<Uint8Array | undefined> {
     return this.#ask('get', key);
   }
@@ -505,7 +516,10 @@ class PeerLink {
     );
     this.#socket.on('timeout', () => this.#fail(`connection silent for ${settings.requestTimeoutMs} ms with requests in flight (requestTimeoutMs): the peer is frozen or the network is cut`));
     this.#socket.on('error', (error: NodeJS.ErrnoException) => this.#fail(connectionFailure(error)));
-    this.#socket.on('close', () => this.#fail('connection closed by the peer: its process has exited or dropped the connection'));
+    const closed = (): void => this.#fail('connection closed by the peer: its process has exited or dropped the connection');
+    // 'end' comes first when the peer hangs up: failing there keeps a request from being written into a half-closed socket.
+    this.#socket.on('end', closed);
+    this.#socket.on('close', closed);
     this.#socket.on('data', (chunk: Buffer) => this.#receive(chunk));
   }
 
@@ -646,6 +660,8 @@ function connectionFailure(error: NodeJS.ErrnoException): string {
       return 'connection refused: no process serves this address any more (the owner exited)';
     case 'ECONNRESET':
       return 'connection reset: the owner process exited or dropped the connection';
+    case 'EPIPE':
+      return 'connection closed by the peer: its process has exited or dropped the connection';
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return `network unreachable (${error.code})`;
