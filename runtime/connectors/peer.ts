@@ -89,6 +89,8 @@ const MAX_REQUEST_BYTES = MAC_BYTES + 1 + 4 + 1 + 255 + 1 + 255;
 /** Refusals carry a short reason; a longer one is a broken or hostile server. */
 const MAX_REASON_BYTES = 4_096;
 const REPLY_HEADER_BYTES = 9;
+/** Reads outside reply bodies; a body's first bytes may arrive in one and are then copied. */
+const SCRATCH_BYTES = 64 * 1024;
 
 const Op = { get: 1, exists: 2, evict: 3 } as const;
 type Operation = keyof typeof Op;
@@ -501,6 +503,8 @@ class PeerLink {
   #bodyFilled = 0;
   #reply: { requestId: number; status: number } | undefined;
   readonly #connectTimer: NodeJS.Timeout;
+  /** Where reads go outside reply bodies (greeting, headers, small bodies' starts); everything is copied out before the next read. */
+  readonly #scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   constructor(
     readonly address: string,
@@ -508,7 +512,20 @@ class PeerLink {
   ) {
     this.#name = `peer ${address}`;
     const { host, port } = splitAddress(address);
-    this.#socket = net.connect({ host, port, noDelay: true });
+    this.#socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      // Reads land straight in the reply's own buffer while a body comes in: no copy out of a socket chunk, and reads as big as the kernel has.
+      onread: {
+        buffer: () => (this.#body === undefined ? this.#scratch : this.#body.subarray(this.#bodyFilled)),
+        callback: (size: number, buffer: Uint8Array) => {
+          if (buffer === this.#scratch) this.#receive(this.#scratch.subarray(0, size));
+          else this.#bodyRead(size);
+          return true;
+        },
+      },
+    });
     this.#socket.unref();
     this.#connectTimer = setTimeout(
       () => this.#fail(`no connection within ${settings.connectTimeoutMs} ms (connectTimeoutMs): the peer is unreachable or its process has gone`),
@@ -520,7 +537,6 @@ class PeerLink {
     // 'end' comes first when the peer hangs up: failing there keeps a request from being written into a half-closed socket.
     this.#socket.on('end', closed);
     this.#socket.on('close', closed);
-    this.#socket.on('data', (chunk: Buffer) => this.#receive(chunk));
   }
 
   request(operation: Operation, space: string, id: string, key: Key, asked: string = operation): Promise<Uint8Array | undefined> {
@@ -575,9 +591,8 @@ class PeerLink {
       if (this.#body !== undefined) {
         const take = Math.min(chunk.length - at, this.#body.byteLength - this.#bodyFilled);
         this.#body.set(chunk.subarray(at, at + take), this.#bodyFilled);
-        this.#bodyFilled += take;
         at += take;
-        if (this.#bodyFilled === this.#body.byteLength) this.#settle(this.#body);
+        this.#bodyRead(take);
         continue;
       }
       const take = Math.min(chunk.length - at, REPLY_HEADER_BYTES - this.#header.length);
@@ -587,6 +602,13 @@ class PeerLink {
       this.#startReply(this.#header);
       this.#header = Buffer.alloc(0);
     }
+  }
+
+  /** `size` more bytes of the current body are in place. */
+  #bodyRead(size: number): void {
+    const body = this.#body as Uint8Array;
+    this.#bodyFilled += size;
+    if (this.#bodyFilled === body.byteLength) this.#settle(body);
   }
 
   #receiveHello(chunk: Buffer, at: number): number {
