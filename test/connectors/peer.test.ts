@@ -5,13 +5,16 @@ import readline from 'node:readline';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorFromConfig } from '../../runtime/connector-kinds.js';
+import { MultiConnector } from '../../runtime/connectors/multi.js';
 import { PEER_SECRET_ENV, PeerConnector, peerStats, type PeerConnectorOptions } from '../../runtime/connectors/peer.js';
+import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
 import { Store } from '../../runtime/store.js';
 import { decodeProxies, encodeProxies } from '../../runtime/references.js';
 import { resolveAsync } from '../../runtime/proxy.js';
 import type { Proxy } from '../../src/types.js';
 import { fixture } from '../executors/helpers.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 import { rejection } from '../helpers/outcomes.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
 
@@ -362,3 +365,33 @@ async function rawClient(host: string, port: number): Promise<{ socket: net.Sock
     },
   };
 }
+
+describe('peer connector inside a MultiConnector', () => {
+  it('big objects go to the peer connector, small and durable-tagged ones to Redis, and a worker-side rebuild reads both', async () => {
+    const server = await startRedisServer();
+    try {
+      const redis = new RedisConnector({ port: server.port });
+      const multi = new MultiConnector({
+        connectors: {
+          peer: { connector: peer(), policy: { minSize: 1_000_000, priority: 1 } },
+          redis: { connector: redis, policy: { tags: ['durable'] } },
+        },
+      });
+      const big = payload(2_000_000, 1);
+      const small = payload(100, 2);
+      const bigKey = await multi.put(big);
+      const smallKey = await multi.put(small);
+      const [durableKey] = await multi.putBatchWith([big], { tags: ['durable'] });
+      expect([bigKey, smallKey, durableKey].map((key) => (key as { c: string }).c)).toEqual(['peer', 'redis', 'redis']);
+      // As a worker would: from the descriptor's config, untrusted, with the policy allowing loopback.
+      const rebuilt = connectorFromConfig(multi.config(), { trusted: false });
+      expectBytes(await rebuilt.get(bigKey), big);
+      expectBytes(await rebuilt.get(smallKey), small);
+      expectBytes(await rebuilt.get(durableKey!), big);
+      await rebuilt.close();
+      await multi.close({ clear: true });
+    } finally {
+      await server.stop();
+    }
+  });
+});
