@@ -188,18 +188,45 @@ describe('peer connector across network namespaces (multi-host)', () => {
     expect(after.every((r) => r.right === true && r.owner === survivor.ip)).toBe(true);
     expect(await stopWorker(survivor)).toMatchObject({ objects: 0, bytes: 0 });
   }, 120_000);
+
+  it('the network to a worker cut: reading what it served fails with a ConnectorError naming it within requestTimeoutMs, and the other worker’s results still read', async () => {
+    const queue = `mh-cut-${tag}`;
+    const [victim, survivor] = [await startWorker('w1', queue), await startWorker('w2', queue)];
+    const report = await captureCaller({ scenario: 'cut', queue }, () => ip('-n', hosts.w1.ns, 'link', 'set', `h${tag}2`, 'down').then(() => undefined));
+    expect((report.before as Outcome[]).every((r) => r.right === true)).toBe(true);
+    const unread = report.unread as Outcome[];
+    const fromVictim = unread.filter((u) => u.owner === victim.ip);
+    expect(fromVictim.length).toBeGreaterThan(0);
+    for (const outcome of fromVictim) {
+      expect(outcome.error?.cause).toBe('ConnectorError');
+      // The connection was open when the network went: nothing answers, and the caller's requestTimeoutMs (5 s) ends the wait.
+      expect(outcome.error?.causeMessage).toMatch(new RegExp(`^peer ${victim.ip.replaceAll('.', '\\.')}:\\d+: get of key .* failed: .*requestTimeoutMs`));
+    }
+    expect(report.readMs as number).toBeLessThan(15_000);
+    expect(unread.filter((u) => u.owner === survivor.ip).every((u) => u.right === true)).toBe(true);
+    victim.child.kill('SIGKILL');
+    expect(await stopWorker(survivor)).toMatchObject({ objects: 0, bytes: 0 });
+  }, 120_000);
 });
 
-/** Runs the caller in its namespace and returns the JSON line it prints. */
-async function captureCaller(config: Record<string, unknown>): Promise<Record<string, unknown>> {
+/** Runs the caller in its namespace and returns the JSON line it prints; `onCut` runs when it prints 'cut', and the caller goes on once it returns. */
+async function captureCaller(config: Record<string, unknown>, onCut?: () => Promise<void>): Promise<Record<string, unknown>> {
   const child = spawn(
     'ip',
     ['netns', 'exec', hosts.caller.ns, process.execPath, fixture('multihost-caller.mjs'), JSON.stringify({ redis: { host: hosts.redis.ip, port: REDIS_PORT }, host: hosts.caller.ip, allowHosts, ...config })],
-    { env: { ...process.env, PROXYSTORE_PEER_SECRET: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, PROXYSTORE_PEER_SECRET: SECRET }, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   processes.push(child);
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (onCut !== undefined && /^cut$/m.test(output)) {
+      output = output.replace(/^cut\n/m, '');
+      const cut = onCut;
+      onCut = undefined;
+      void cut().then(() => child.stdin.write('go\n'));
+    }
+  });
   const [code] = (await once(child, 'exit')) as [number | null];
   const line = output.trim().split('\n').at(-1) ?? '';
   if (code !== 0 || !line.startsWith('{')) throw new Error(`the caller exited with ${String(code)}: ${output}`);
