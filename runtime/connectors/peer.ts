@@ -126,7 +126,7 @@ export function peerStats(): { readonly spaces: number; readonly objects: number
   let bytes = 0;
   for (const node of nodes.values()) {
     objects += node.objects.size;
-    for (const data of node.objects.values()) bytes += data.byteLength;
+    for (const { data } of node.objects.values()) bytes += data.byteLength;
   }
   return { spaces: nodes.size, objects, bytes };
 }
@@ -162,10 +162,12 @@ export class PeerConnector implements Connector {
   constructor(options: PeerConnectorOptions = {}) {
     this.space = spaceOption(options.space, 'peer') ?? randomBytes(12).toString('base64url');
     if (this.space.includes('/') || Buffer.byteLength(this.space) > 255) throw new ConfigError(`peer connector: option 'space' must not contain '/' nor exceed 255 bytes`);
+    const { allowedHosts } = options;
+    if (allowedHosts !== undefined && (!Array.isArray(allowedHosts) || !allowedHosts.every((host) => typeof host === 'string'))) {
+      throw new ConfigError(`peer connector: option 'allowedHosts' must be an array of host names`);
+    }
     this.#node = PeerNode.acquire(this.space, options);
-    const allowed = options.allowedHosts ?? [...LOOPBACK, this.#node.settings.advertiseHost];
-    if (!Array.isArray(allowed) || !allowed.every((host) => typeof host === 'string')) throw new ConfigError(`peer connector: option 'allowedHosts' must be an array of host names`);
-    this.#allowedHosts = allowed.map((host) => unbracket(host).toLowerCase());
+    this.#allowedHosts = (allowedHosts ?? [...LOOPBACK, this.#node.settings.advertiseHost]).map((host) => unbracket(host).toLowerCase());
   }
 
   async put(data: Uint8Array): Promise<Key> {
@@ -209,8 +211,7 @@ export class PeerConnector implements Connector {
     const target = this.#route('evict', key);
     if (target === undefined) return;
     if (target.local) {
-      this.#node.objects.delete(target.id);
-      this.#stored.delete(target.id);
+      this.#node.drop(target.id);
       return;
     }
     await this.#node.link(target.address).request('evict', this.space, target.id, key);
@@ -224,14 +225,15 @@ export class PeerConnector implements Connector {
   getSync(key: Key): Uint8Array | undefined {
     const target = this.#route('getSync', key);
     if (target === undefined) return undefined;
-    if (target.local) return this.#node.objects.get(target.id);
+    if (target.local) return this.#node.objects.get(target.id)?.data;
     const { settings } = this.#node;
     this.#bridge ??= acquireSyncBridge(this.config(), {
       // The worker imports this module to register the 'peer' kind there.
       modules: [new URL('./peer.js', import.meta.url)],
       localOptions: this.#localOptions(),
       timeoutMs: settings.connectTimeoutMs + settings.requestTimeoutMs + BRIDGE_START_ALLOWANCE_MS,
-      name: `peer ${target.address}`,
+      // One bridge serves keys of every peer; each key names its owner's address in the errors.
+      name: 'peer',
       ownedBytes: true,
     });
     return this.#bridge.get(key);
@@ -249,8 +251,7 @@ export class PeerConnector implements Connector {
    */
   async close(options: CloseOptions = {}): Promise<void> {
     if (options.clear === true) {
-      for (const id of this.#stored) this.#node.objects.delete(id);
-      this.#stored.clear();
+      for (const id of this.#stored) this.#node.drop(id);
     }
     if (this.#closed) return;
     this.#closed = true;
@@ -272,7 +273,7 @@ export class PeerConnector implements Connector {
     // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
     const stored = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength ? new Uint8Array(buffer) : new Uint8Array(data);
     const id = this.#node.newId();
-    this.#node.objects.set(id, stored);
+    this.#node.objects.set(id, { data: stored, owner: this.#stored });
     this.#stored.add(id);
     return `${this.space}/${address}/${id}`;
   }
@@ -280,7 +281,7 @@ export class PeerConnector implements Connector {
   async #ask(operation: 'get' | 'getBatch' | 'exists', key: Key): Promise<Uint8Array | undefined> {
     const target = this.#route(operation, key);
     if (target === undefined) return undefined;
-    if (target.local) return this.#node.objects.get(target.id);
+    if (target.local) return this.#node.objects.get(target.id)?.data;
     return this.#node.link(target.address).request(operation === 'exists' ? 'exists' : 'get', this.space, target.id, key, operation);
   }
 
@@ -315,7 +316,8 @@ export class PeerConnector implements Connector {
 
 /** The objects one space holds in this thread, the server that serves them, and the connections to other peers. */
 class PeerNode {
-  readonly objects = new Map<string, Uint8Array>();
+  /** Each object with the set of ids of the connector that put it, which forgets it when it is evicted, from here or from afar. */
+  readonly objects = new Map<string, { readonly data: Uint8Array; readonly owner: Set<string> }>();
   /** Object ids start with it, so a key names the very node (not just the address) that made it. */
   readonly #nodeId = randomBytes(9).toString('base64url');
   readonly #links = new Map<string, PeerLink>();
@@ -345,6 +347,11 @@ class PeerNode {
     return node;
   }
 
+  drop(id: string): void {
+    this.objects.get(id)?.owner.delete(id);
+    this.objects.delete(id);
+  }
+
   newId(): string {
     return `${this.#nodeId}.${(this.#nextObject++).toString(36)}`;
   }
@@ -367,7 +374,7 @@ class PeerNode {
 
   link(address: string): PeerLink {
     let link = this.#links.get(address);
-    if (link === undefined || link.broken) {
+    if (link === undefined || link.broken || link.exhausted) {
       link = new PeerLink(address, this.settings);
       this.#links.set(address, link);
     }
@@ -459,8 +466,8 @@ class PeerNode {
   }
 
   #answer(socket: net.Socket, requestId: number, operation: Operation, id: string): void {
-    const data = this.objects.get(id);
-    if (operation === 'evict') this.objects.delete(id);
+    const data = this.objects.get(id)?.data;
+    if (operation === 'evict') this.drop(id);
     if (data === undefined) {
       socket.write(replyHeader(requestId, operation === 'evict' ? Status.ok : Status.missing, 0));
       return;
@@ -539,6 +546,11 @@ class PeerLink {
     this.#socket.on('close', closed);
   }
 
+  /** Request ids are u32s that must grow: a link that has used them all leaves its successor to the next requests. */
+  get exhausted(): boolean {
+    return this.#nextRequest > 0xffff_ffff;
+  }
+
   request(operation: Operation, space: string, id: string, key: Key, asked: string = operation): Promise<Uint8Array | undefined> {
     return new Promise((resolve, reject) => {
       if (this.broken) {
@@ -557,9 +569,7 @@ class PeerLink {
   }
 
   close(): void {
-    this.broken = true;
-    clearTimeout(this.#connectTimer);
-    this.#socket.destroy();
+    this.#fail('the connector was closed while the request was in flight');
   }
 
   #frame(operation: Operation, space: string, id: string, requestId: number): Buffer {

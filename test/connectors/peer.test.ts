@@ -199,6 +199,17 @@ describe('peer connector across processes', () => {
     expectBytes(await open.get(key), pattern(2000, 1));
   });
 
+  it('closing a connector fails its requests in flight at once, naming the close', async () => {
+    const owner = await startOwner('closing', [1000]);
+    const reader = new PeerConnector({ secret: SECRET, space: 'closing', requestTimeoutMs: 60_000 });
+    expectBytes(await reader.get(owner.keys[0]!), pattern(1000, 0));
+    owner.child.kill('SIGSTOP');
+    const pending = reader.get(owner.keys[0]!);
+    await reader.close();
+    const key = owner.keys[0]!;
+    expectConnectorError(await rejectionWithin(pending, 5_000), { address: addressOf(key), operation: 'get', key, reason: /closed while the request was in flight/ });
+  });
+
   it('refuses a request signed with another secret, naming the cause', async () => {
     const owner = await startOwner('secret-space', [100], 'the-owners-secret');
     const reader = peer({ space: 'secret-space', secret: 'another-secret' });
