@@ -12,6 +12,7 @@ import { Queue } from 'bullmq';
 import { Piscina } from 'piscina';
 import { startWorkerProcesses } from '../examples/tiled-cholesky/run.js';
 import { FileConnector, SharedMemoryConnector, Store, type Connector } from '../src/index.js';
+import { PEER_SECRET_ENV, PeerConnector } from '../runtime/connectors/peer.js';
 import { RedisConnector } from '../runtime/connectors/redis.js';
 import { BullMQExecutor, redisOptionsFromUrl } from '../runtime/executors/bullmq.js';
 import type { Executor } from '../runtime/executors/executor.js';
@@ -21,7 +22,7 @@ import type { tasks } from './workers/tasks.js';
 
 export type BenchTasks = typeof tasks;
 export type EngineName = 'piscina' | 'bullmq';
-export type ConnectorName = 'shared-memory' | 'file' | 'memory' | 'redis';
+export type ConnectorName = 'shared-memory' | 'file' | 'memory' | 'redis' | 'peer';
 
 /** Which connectors each engine can use at all, and why the others are left out. */
 export const UNREACHABLE: Readonly<Record<EngineName, Partial<Record<ConnectorName, string>>>> = {
@@ -102,6 +103,11 @@ function openStore(name: ConnectorName, redis: string | undefined): OpenStore {
     case 'redis':
       if (redis === undefined) throw new Error('the redis connector needs a Redis URL');
       connector = new RedisConnector(redisOptionsFromUrl(redis));
+      break;
+    case 'peer':
+      // Worker processes started after this inherit the secret, as a deployment would set it on every peer.
+      process.env[PEER_SECRET_ENV] ??= crypto.randomUUID();
+      connector = new PeerConnector();
       break;
     case 'memory':
       throw new Error(UNREACHABLE.piscina.memory);

@@ -14,6 +14,13 @@ type Measured = Pick<BenchResults, 'engine' | 'roundTrip' | 'throughput'>;
 const MACHINERY_FROM_BYTES = 100_000;
 const MACHINERY_LIMIT = 1.2;
 
+/**
+ * Dask + ProxyStore 0.6.5 with its Redis connector, proxies in and out, round
+ * trip medians in ms measured on this machine (issue 19): the Python peer the
+ * peer connector is held against.
+ */
+const PYTHON_PEER_MS: Readonly<Record<number, number>> = { 1e6: 23.8, 1e7: 89.9 };
+
 interface Check {
   readonly label: string;
   readonly ok: boolean;
@@ -39,6 +46,47 @@ function throughputGains(rows: readonly ThroughputRow[] | undefined, connector: 
     const lane = laneOf(row, connector);
     return lane === undefined ? [] : [{ workers: row.workers, ratio: throughputGain(row.value, lane.proxy) }];
   });
+}
+
+/** `lane`'s median at `bytes` over `other`'s, where both were measured. */
+function laneRatio(rows: readonly RoundTripRow[] | undefined, bytes: number, lane: (row: RoundTripRow) => number | undefined, other: (row: RoundTripRow) => number | undefined): number | undefined {
+  const row = rows?.find((r) => r.bytes === bytes);
+  const [a, b] = row === undefined ? [] : [lane(row), other(row)];
+  return a === undefined || b === undefined ? undefined : a / b;
+}
+
+/** The peer connector's goals (issue 19), all against lanes of the same BullMQ run. */
+function peerGoals(engine: EngineName, rows: readonly RoundTripRow[] | undefined, oneMegabyteTasks: readonly ThroughputRow[] | undefined): GoalResult[] {
+  const tenMB = laneRatio(rows, 1e7, (row) => laneOf(row, 'peer')?.proxy.median, (row) => laneOf(row, 'redis')?.hand.median);
+  const fourWorkers = oneMegabyteTasks?.find((row) => row.workers === 4);
+  const peerRate = fourWorkers === undefined ? undefined : laneOf(fourWorkers, 'peer')?.proxy.median;
+  const redisRate = fourWorkers === undefined ? undefined : laneOf(fourWorkers, 'redis')?.proxy.median;
+  const python = (rows ?? []).flatMap((row) => {
+    const peer = laneOf(row, 'peer');
+    const theirs = PYTHON_PEER_MS[row.bytes];
+    return peer === undefined || theirs === undefined ? [] : [{ bytes: row.bytes, ratio: theirs / peer.proxy.median }];
+  });
+  return [
+    judge('bullmq', 'BullMQ + peer: 10 MB round trip by proxy ≤ 0.6x keys moved by hand through Redis', engine, tenMB === undefined ? [] : [{ label: formatTimes(tenMB), ok: tenMB <= 0.6 }]),
+    judge(
+      'bullmq',
+      'BullMQ + peer: by proxy ≥ 8x faster round trip than by value at 1 MB and 10 MB',
+      engine,
+      speedups(rows, 'peer', (b) => b === 1e6 || b === 1e7).map(({ bytes, ratio }) => ({ label: `${formatBytes(bytes)} ${formatTimes(ratio)}`, ok: ratio >= 8 })),
+    ),
+    judge(
+      'bullmq',
+      'BullMQ + peer: throughput of 1 MB tasks with 4 workers ≥ 1.5x the Redis connector',
+      engine,
+      peerRate === undefined || redisRate === undefined ? [] : [{ label: formatTimes(peerRate / redisRate), ok: peerRate / redisRate >= 1.5 }],
+    ),
+    judge(
+      'bullmq',
+      'BullMQ + peer: ≥ 3x faster than Dask + ProxyStore 0.6.5 (Redis, proxies in and out: 1 MB 23.8 ms, 10 MB 89.9 ms)',
+      engine,
+      python.map(({ bytes, ratio }) => ({ label: `${formatBytes(bytes)} ${formatTimes(ratio)}`, ok: ratio >= 3 })),
+    ),
+  ];
 }
 
 function connectorsOf(rows: readonly RoundTripRow[] | undefined): ConnectorName[] {
@@ -89,6 +137,7 @@ export function judgeGoals(results: Measured): GoalResult[] {
             }),
       ),
     ),
+    ...peerGoals(engine, rows, oneMegabyteTasks),
   ];
 }
 

@@ -10,7 +10,7 @@ import { parseBytes } from './main-stats.js';
 
 const EXPERIMENTS = ['roundtrip', 'throughput', 'app'] as const;
 type Experiment = (typeof EXPERIMENTS)[number];
-const CONNECTORS = ['shared-memory', 'file', 'memory', 'redis'] as const satisfies readonly ConnectorName[];
+const CONNECTORS = ['shared-memory', 'file', 'memory', 'redis', 'peer'] as const satisfies readonly ConnectorName[];
 
 interface Defaults {
   readonly sizes: readonly number[];

@@ -11,6 +11,7 @@ const BUILTIN_MODULES: Readonly<Record<string, string>> = {
   'shared-memory': 'ts-proxystore',
   multi: 'ts-proxystore',
   redis: 'ts-proxystore/connectors/redis',
+  peer: 'ts-proxystore/connectors/peer',
 };
 
 /** Make a connector kind rebuildable from its config. Built-in kinds are the ones untrusted descriptors may use by default. */

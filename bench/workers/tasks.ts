@@ -17,7 +17,7 @@ function connectorOf(config: ConnectorConfig): Promise<Connector> {
   let connector = connectors.get(id);
   if (connector === undefined) {
     // The Redis kind registers itself on import; loading ioredis into every thread for the other kinds would be waste.
-    const load = config.kind === 'redis' ? import('../../runtime/connectors/redis.js') : Promise.resolve();
+    const load = config.kind === 'redis' ? import('../../runtime/connectors/redis.js') : config.kind === 'peer' ? import('../../runtime/connectors/peer.js') : Promise.resolve();
     connector = load.then(() => connectorFromConfig(config));
     connectors.set(id, connector);
   }

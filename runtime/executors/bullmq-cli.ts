@@ -5,6 +5,11 @@
  *   ts-proxystore-worker --queue NAME --tasks ./tasks.js [--redis redis://host:6379/0] [--concurrency N]
  *                        [--prefix bull] [--result-threshold BYTES]
  *                        [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N]
+ *                        [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-hosts H1,H2]
+ *
+ * The --peer-* options say where results in a peer store are served from (bind
+ * address, and the address callers reach it at; PROXYSTORE_PEER_SECRET gives
+ * the shared secret); --allow-hosts lists the hosts descriptors may name.
  *
  * The module's default export is a `defineTasks(...)` handler (the same module
  * a piscina pool loads) or a plain object of task functions. The worker prints
@@ -18,7 +23,7 @@ import type { Worker } from 'bullmq';
 import { createWorker, redisOptionsFromUrl, type RedisUrlOptions } from './bullmq.js';
 import type { AnyTasks } from './executor.js';
 
-const USAGE = 'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N]';
+const USAGE = 'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N] [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-hosts H1,H2]';
 
 function fail(message: string): never {
   process.stderr.write(`ts-proxystore-worker: ${message}\n${USAGE}\n`);
@@ -45,6 +50,10 @@ function parse() {
         'lock-duration-ms': { type: 'string' },
         'stalled-interval-ms': { type: 'string' },
         'max-stalled-count': { type: 'string' },
+        'peer-host': { type: 'string' },
+        'peer-port': { type: 'string' },
+        'peer-advertise': { type: 'string' },
+        'allow-hosts': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -76,7 +85,16 @@ try {
 } catch (error) {
   fail(`--tasks: cannot load ${modulePath}: ${(error as Error).message}`);
 }
+if (values['peer-host'] !== undefined || values['peer-port'] !== undefined || values['peer-advertise'] !== undefined) {
+  const { setPeerDefaults } = await import('../connectors/peer.js');
+  try {
+    setPeerDefaults({ host: values['peer-host'], port: count('peer-port', values['peer-port']), advertiseHost: values['peer-advertise'] });
+  } catch (error) {
+    fail(`--peer-*: ${(error as Error).message}`);
+  }
+}
 const optional = {
+  policy: values['allow-hosts'] === undefined ? undefined : { hosts: values['allow-hosts'].split(',').filter((host) => host !== '') },
   prefix: values.prefix,
   resultThreshold: count('result-threshold', values['result-threshold']),
   lockDuration: count('lock-duration-ms', values['lock-duration-ms']),

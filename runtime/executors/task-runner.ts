@@ -173,7 +173,10 @@ async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work
  * caller's store decides), loaded on first sight: importing registers a kind.
  * The built-in kinds come with the import of '../connectors/index.js' above.
  */
-const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = { redis: () => import('../connectors/redis.js') };
+const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = {
+  redis: () => import('../connectors/redis.js'),
+  peer: () => import('../connectors/peer.js'),
+};
 
 async function loadConnectorKinds(call: TaskCall): Promise<void> {
   // Once every lazy kind is in, there is nothing to look for: most calls skip the walk.

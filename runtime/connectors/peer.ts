@@ -1,0 +1,816 @@
+/**
+ * Peer-to-peer connector: the process that puts an object serves it from its
+ * own memory over TCP, and whoever needs it fetches it straight from there, so
+ * each byte crosses the network once and no server in the middle holds a copy.
+ *
+ * Wire protocol (all integers big-endian), one pooled connection per peer:
+ *   server hello   [u32 len=17][u8 version][16 bytes nonce]
+ *   request        [u32 len][32 bytes HMAC][u8 op][u32 request id][u8 n][space][u8 n][object id]
+ *   reply          [u32 len][u32 request id][u8 status][payload]
+ * The HMAC-SHA256 (keyed by the shared secret) covers the connection's nonce
+ * and everything after the HMAC; request ids must grow on a connection, so a
+ * recorded request cannot be replayed on this or any other connection.
+ * Requests are pipelined: a client writes as many as it likes and matches the
+ * replies by id.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key } from '../connector.js';
+import { registerConnectorKind } from '../connector-kinds.js';
+import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
+import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
+import { spaceOption } from './in-process.js';
+
+/** Where this process serves its objects; the same for every connector of a space in one process. */
+export interface PeerNodeOptions {
+  /** Address the server binds to. Default '127.0.0.1': nothing beyond this machine can fetch. */
+  readonly host?: string;
+  /** Default 0: any free port. */
+  readonly port?: number;
+  /**
+   * The host other processes use to reach this one; keys name it. Default:
+   * `host`, which must then not be a wildcard address (0.0.0.0, ::).
+   */
+  readonly advertiseHost?: string;
+  /**
+   * Every request carries an HMAC keyed by it, and a server answers only
+   * requests made with its own. Never part of `config()`: a connector rebuilt
+   * from a descriptor takes it from `setPeerDefaults` or the receiver's
+   * `PROXYSTORE_PEER_SECRET`. Without either, a random secret works only
+   * inside this process.
+   */
+  readonly secret?: string;
+  /** Bound on opening a connection to a peer, its greeting included. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Bound on a connection with requests in flight going silent: nothing
+   * received or sent for this long fails them all (a frozen peer, a cut
+   * network). Default 10 s.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Largest object this process puts or accepts in a reply. Default 1 GiB; at most 4 GiB - 6. */
+  readonly maxObjectBytes?: number;
+}
+
+export interface PeerConnectorOptions extends PeerNodeOptions {
+  /**
+   * Connectors of the same space share objects: in one process they share one
+   * server and one store of objects; in other processes (rebuilt from
+   * `config()`) they reach them over the network. Default: a fresh random space.
+   */
+  readonly space?: string;
+  /**
+   * Hosts whose objects this connector may fetch. Keys name their owner's
+   * host, so this bounds whom a key can make us connect to. Default: loopback
+   * and this process's own advertised host. A connector rebuilt from a
+   * descriptor made elsewhere uses the receiver's `ReferencePolicy.hosts`.
+   */
+  readonly allowedHosts?: readonly string[];
+}
+
+/** Read by connectors rebuilt from configs, which never carry the secret. */
+export const PEER_SECRET_ENV = 'PROXYSTORE_PEER_SECRET';
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_OBJECT_BYTES = 1 << 30;
+/** A reply's length field is a u32 that also counts the id and status. */
+const LARGEST_OBJECT_BYTES = 0xffff_ffff - 5;
+/** A sync read may first have to start the bridge worker. */
+const BRIDGE_START_ALLOWANCE_MS = 5_000;
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+
+const VERSION = 1;
+const NONCE_BYTES = 16;
+const MAC_BYTES = 32;
+/** Space and object id are at most 255 bytes each, so a request never exceeds this. */
+const MAX_REQUEST_BYTES = MAC_BYTES + 1 + 4 + 1 + 255 + 1 + 255;
+/** Refusals carry a short reason; a longer one is a broken or hostile server. */
+const MAX_REASON_BYTES = 4_096;
+const REPLY_HEADER_BYTES = 9;
+/** Reads outside reply bodies; a body's first bytes may arrive in one and are then copied. */
+const SCRATCH_BYTES = 64 * 1024;
+
+const Op = { get: 1, exists: 2, evict: 3 } as const;
+type Operation = keyof typeof Op;
+const OPERATION_NAMES = new Map<number, Operation>(Object.entries(Op).map(([name, code]) => [code, name as Operation]));
+const Status = { ok: 0, missing: 1, refused: 2 } as const;
+
+interface NodeSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly advertiseHost: string;
+  readonly secret: Buffer;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxObjectBytes: number;
+}
+
+let defaults: PeerNodeOptions = {};
+
+/**
+ * Settings for the servers that connectors rebuilt from descriptors start in
+ * this process (a worker's results are served by them): bind address,
+ * advertised host, secret, bounds. `ts-proxystore-worker --peer-*` calls it.
+ * Affects spaces first used after the call.
+ */
+export function setPeerDefaults(options: PeerNodeOptions): void {
+  parseNodeSettings({ ...options });
+  defaults = { ...options };
+}
+
+/** What this process holds for others right now, over every space: to watch memory, or to check that everything was freed. */
+export function peerStats(): { readonly spaces: number; readonly objects: number; readonly bytes: number } {
+  let objects = 0;
+  let bytes = 0;
+  for (const node of nodes.values()) {
+    objects += node.objects.size;
+    for (const { data } of node.objects.values()) bytes += data.byteLength;
+  }
+  return { spaces: nodes.size, objects, bytes };
+}
+
+/** One per space per thread: the objects this thread serves, its server, and its connections to peers. */
+const nodes = new Map<string, PeerNode>();
+
+/**
+ * Keeps objects in the putting process's memory and serves them to other
+ * processes and machines over TCP; see the module comment for the protocol.
+ *
+ * A key is `<space>/<owner host:port>/<object id>`: `get`, `getBatch`,
+ * `exists` and `evict` ask the owner (keys of this process never touch the
+ * network), so objects live exactly as long as their owner process keeps a
+ * connector of their space open. When it exits, they are gone, and readers
+ * get a ConnectorError naming the peer, the operation and the key.
+ *
+ * Bytes: `put` adopts a Uint8Array spanning a whole unshared ArrayBuffer (do
+ * not change it afterwards) and copies anything else. Local `get`s return the
+ * stored array itself (treat it as read-only); remote ones a fresh array that
+ * is the caller's alone.
+ */
+export class PeerConnector implements Connector {
+  readonly kind = 'peer';
+  readonly space: string;
+  readonly #node: PeerNode;
+  readonly #allowedHosts: readonly string[];
+  /** Only these are removed by `close({ clear: true })`. */
+  readonly #stored = new Set<string>();
+  #closed = false;
+  #bridge: SyncBridge | undefined;
+
+  constructor(options: PeerConnectorOptions = {}) {
+    this.space = spaceOption(options.space, 'peer') ?? randomBytes(12).toString('base64url');
+    if (this.space.includes('/') || Buffer.byteLength(this.space) > 255) throw new ConfigError(`peer connector: option 'space' must not contain '/' nor exceed 255 bytes`);
+    const { allowedHosts } = options;
+    if (allowedHosts !== undefined && (!Array.isArray(allowedHosts) || !allowedHosts.every((host) => typeof host === 'string'))) {
+      throw new ConfigError(`peer connector: option 'allowedHosts' must be an array of host names`);
+    }
+    this.#node = PeerNode.acquire(this.space, options);
+    this.#allowedHosts = (allowedHosts ?? [...LOOPBACK, this.#node.settings.advertiseHost]).map((host) => unbracket(host).toLowerCase());
+  }
+
+  async put(data: Uint8Array): Promise<Key> {
+    this.#assertOpen('put');
+    return this.#keep('put', await this.#node.address('put'), data);
+  }
+
+  async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
+    this.#assertOpen('putBatch');
+    if (data.length === 0) return [];
+    const address = await this.#node.address('putBatch');
+    return data.map((bytes) => this.#keep('putBatch', address, bytes));
+  }
+
+  /**
+   * Fresh memory that `put` adopts as the stored object, so the store's
+   * serializer writes a put's bytes once, and a task's `resultArray` is born
+   * in the memory its worker serves it from.
+   */
+  allocate(size: number): Uint8Array {
+    this.#assertOpen('allocate');
+    if (!Number.isSafeInteger(size) || size < 0) throw new ConnectorError('peer', 'allocate', `size must be a whole number of bytes, got ${String(size)}`);
+    return new Uint8Array(size);
+  }
+
+  get(key: Key): Promise<Uint8Array | undefined> {
+    return this.#ask('get', key);
+  }
+
+  /** Pipelined: every remote key is asked at once, so a batch costs about one round trip per owner. */
+  async getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
+    this.#assertOpen('getBatch');
+    return Promise.all(keys.map((key) => this.#ask('getBatch', key)));
+  }
+
+  async exists(key: Key): Promise<boolean> {
+    return (await this.#ask('exists', key)) !== undefined;
+  }
+
+  async evict(key: Key): Promise<void> {
+    const target = this.#route('evict', key);
+    if (target === undefined) return;
+    if (target.local) {
+      this.#node.drop(target.id);
+      return;
+    }
+    await this.#node.link(target.address).request('evict', this.space, target.id, key);
+  }
+
+  /**
+   * Local keys are read directly. Remote ones block the calling thread while
+   * a worker thread (started on first use, stopped by `close()`) fetches them
+   * with its own connections; see sync-bridge.ts.
+   */
+  getSync(key: Key): Uint8Array | undefined {
+    const target = this.#route('getSync', key);
+    if (target === undefined) return undefined;
+    if (target.local) return this.#node.objects.get(target.id)?.data;
+    const { settings } = this.#node;
+    this.#bridge ??= acquireSyncBridge(this.config(), {
+      // The worker imports this module to register the 'peer' kind there.
+      modules: [new URL('./peer.js', import.meta.url)],
+      localOptions: this.#localOptions(),
+      timeoutMs: settings.connectTimeoutMs + settings.requestTimeoutMs + BRIDGE_START_ALLOWANCE_MS,
+      // One bridge serves keys of every peer; each key names its owner's address in the errors.
+      name: 'peer',
+      ownedBytes: true,
+    });
+    return this.#bridge.get(key);
+  }
+
+  /** Only the space: addresses are in the keys, and the secret never travels. */
+  config(): ConnectorConfig {
+    return { kind: this.kind, options: { space: this.space } };
+  }
+
+  /**
+   * Idempotent; `clear` is honoured by whichever call asks for it. Once the
+   * last connector of its space in this process is closed, the server stops
+   * and whatever it still held is gone.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (options.clear === true) {
+      for (const id of this.#stored) this.#node.drop(id);
+    }
+    if (this.#closed) return;
+    this.#closed = true;
+    const bridge = this.#bridge;
+    this.#bridge = undefined;
+    await bridge?.release();
+    await this.#node.release();
+  }
+
+  toString(): string {
+    return `PeerConnector(space ${JSON.stringify(this.space)})`;
+  }
+
+  #keep(operation: string, address: string, data: Uint8Array): string {
+    this.#assertOpen(operation);
+    const limit = this.#node.settings.maxObjectBytes;
+    if (data.byteLength > limit) throw new ConnectorError(`peer ${address}`, operation, `object of ${data.byteLength} bytes exceeds maxObjectBytes (${limit})`);
+    const { buffer } = data;
+    // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
+    const stored = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength ? new Uint8Array(buffer) : new Uint8Array(data);
+    const id = this.#node.newId();
+    this.#node.objects.set(id, { data: stored, owner: this.#stored });
+    this.#stored.add(id);
+    return `${this.space}/${address}/${id}`;
+  }
+
+  async #ask(operation: 'get' | 'getBatch' | 'exists', key: Key): Promise<Uint8Array | undefined> {
+    const target = this.#route(operation, key);
+    if (target === undefined) return undefined;
+    if (target.local) return this.#node.objects.get(target.id)?.data;
+    return this.#node.link(target.address).request(operation === 'exists' ? 'exists' : 'get', this.space, target.id, key, operation);
+  }
+
+  /**
+   * Where `key` lives; undefined for keys of another space (treated as
+   * missing, as another connector's objects are). A key naming a host this
+   * connector may not contact is refused before any connection is made.
+   */
+  #route(operation: string, key: Key): { local: true; id: string } | { local: false; id: string; address: string } | undefined {
+    this.#assertOpen(operation);
+    const parsed = typeof key === 'string' ? parseKey(key) : undefined;
+    if (parsed === undefined) throw new ConnectorError('peer', operation, 'not a peer connector key (<space>/<host:port>/<id>)', { key });
+    if (parsed.space !== this.space) return undefined;
+    if (this.#node.owns(parsed.id)) return { local: true, id: parsed.id };
+    if (!this.#allowedHosts.includes(parsed.host.toLowerCase())) {
+      throw new DescriptorError(
+        `peer connector: key ${JSON.stringify(key)} names host '${parsed.host}', which this receiver may not contact (allowed hosts: ${this.#allowedHosts.join(', ') || 'none'})`,
+      );
+    }
+    return { local: false, id: parsed.id, address: parsed.address };
+  }
+
+  #localOptions(): { [option: string]: JsonValue } {
+    const { secret, connectTimeoutMs, requestTimeoutMs, maxObjectBytes } = this.#node.settings;
+    return { secret: secret.toString('latin1'), allowedHosts: [...this.#allowedHosts], connectTimeoutMs, requestTimeoutMs, maxObjectBytes };
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new ConnectorError('peer', operation, `connector for space '${this.space}' is closed`);
+  }
+}
+
+/** The objects one space holds in this thread, the server that serves them, and the connections to other peers. */
+class PeerNode {
+  /** Each object with the set of ids of the connector that put it, which forgets it when it is evicted, from here or from afar. */
+  readonly objects = new Map<string, { readonly data: Uint8Array; readonly owner: Set<string> }>();
+  /** Object ids start with it, so a key names the very node (not just the address) that made it. */
+  readonly #nodeId = randomBytes(9).toString('base64url');
+  readonly #links = new Map<string, PeerLink>();
+  #nextObject = 0;
+  #users = 0;
+  #server: Promise<{ server: net.Server; address: string }> | undefined;
+  readonly #sockets = new Set<net.Socket>();
+
+  private constructor(
+    readonly space: string,
+    readonly settings: NodeSettings,
+    /** The options it was made with, to refuse a later connector that asks for a different server. */
+    private readonly explicit: string,
+  ) {}
+
+  /** The node of `space` in this thread, made with `options` (plus defaults) when there is none yet. */
+  static acquire(space: string, options: PeerNodeOptions): PeerNode {
+    const explicit = JSON.stringify(nodeOptionsOf(options));
+    let node = nodes.get(space);
+    if (node === undefined) {
+      node = new PeerNode(space, parseNodeSettings({ ...defaults, ...nodeOptionsOf(options) }), explicit);
+      nodes.set(space, node);
+    } else if (explicit !== '{}' && explicit !== node.explicit) {
+      throw new ConfigError(`peer connector: space '${space}' is already served in this process with other node options; connectors of one space share one server`);
+    }
+    node.#users++;
+    return node;
+  }
+
+  drop(id: string): void {
+    this.objects.get(id)?.owner.delete(id);
+    this.objects.delete(id);
+  }
+
+  newId(): string {
+    return `${this.#nodeId}.${(this.#nextObject++).toString(36)}`;
+  }
+
+  owns(id: string): boolean {
+    return id.startsWith(`${this.#nodeId}.`);
+  }
+
+  /** The advertised `host:port` keys name, starting the server on first use. */
+  async address(operation: string): Promise<string> {
+    this.#server ??= this.#listen();
+    try {
+      return (await this.#server).address;
+    } catch (error) {
+      this.#server = undefined;
+      const { host, port } = this.settings;
+      throw new ConnectorError(`peer ${hostPort(host, port)}`, operation, `cannot serve objects: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  link(address: string): PeerLink {
+    let link = this.#links.get(address);
+    if (link === undefined || link.broken || link.exhausted) {
+      link = new PeerLink(address, this.settings);
+      this.#links.set(address, link);
+    }
+    return link;
+  }
+
+  async release(): Promise<void> {
+    if (--this.#users > 0) return;
+    nodes.delete(this.space);
+    this.objects.clear();
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+    for (const socket of this.#sockets) socket.destroy();
+    const started = this.#server;
+    this.#server = undefined;
+    const server = await started?.catch(() => undefined);
+    if (server !== undefined) await new Promise<void>((resolve) => server.server.close(() => resolve()));
+  }
+
+  async #listen(): Promise<{ server: net.Server; address: string }> {
+    const server = net.createServer((socket) => this.#serve(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.settings.port, this.settings.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // Serving never keeps a process alive on its own: the process decides when it is done.
+    server.unref();
+    return { server, address: hostPort(this.settings.advertiseHost, (server.address() as net.AddressInfo).port) };
+  }
+
+  #serve(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.unref();
+    socket.setNoDelay(true);
+    socket.on('close', () => this.#sockets.delete(socket));
+    // A client that vanishes mid-reply surfaces here; nothing is left to tell it.
+    socket.on('error', () => undefined);
+    const nonce = randomBytes(NONCE_BYTES);
+    const hello = Buffer.alloc(4 + 1 + NONCE_BYTES);
+    hello.writeUInt32BE(1 + NONCE_BYTES, 0);
+    hello.writeUInt8(VERSION, 4);
+    nonce.copy(hello, 5);
+    socket.write(hello);
+    let pending: Buffer = Buffer.alloc(0);
+    let lastRequest = -1;
+    const refuse = (requestId: number, reason: string, hangUp: boolean): void => {
+      socket.write(replyHeader(requestId, Status.refused, Buffer.byteLength(reason)));
+      if (hangUp) socket.end(reason);
+      else socket.write(reason);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 4 && !socket.writableEnded) {
+        const length = pending.readUInt32BE(0);
+        if (length > MAX_REQUEST_BYTES || length < MAC_BYTES + 7) {
+          refuse(0, `request frame of ${length} bytes is outside the bounds (${MAC_BYTES + 7}..${MAX_REQUEST_BYTES})`, true);
+          return;
+        }
+        if (pending.length < 4 + length) return;
+        const frame = pending.subarray(4, 4 + length);
+        pending = pending.subarray(4 + length);
+        const body = frame.subarray(MAC_BYTES);
+        const requestId = body.readUInt32BE(1);
+        const expected = createHmac('sha256', this.settings.secret).update(nonce).update(body).digest();
+        if (!timingSafeEqual(expected, frame.subarray(0, MAC_BYTES))) {
+          refuse(requestId, 'request not signed with this peer’s secret', true);
+          return;
+        }
+        if (requestId <= lastRequest) {
+          refuse(requestId, `request id ${requestId} is not above ${lastRequest}: replayed request`, true);
+          return;
+        }
+        lastRequest = requestId;
+        const request = parseRequest(body);
+        if (request === undefined) {
+          refuse(requestId, 'malformed request', true);
+          return;
+        }
+        if (request.space !== this.space || !this.owns(request.id)) {
+          refuse(requestId, `not the owner of object '${request.id}' in space '${request.space}' (this peer's objects start with '${this.#nodeId}.'): its owner has gone`, false);
+          continue;
+        }
+        this.#answer(socket, requestId, request.operation, request.id);
+      }
+    });
+  }
+
+  #answer(socket: net.Socket, requestId: number, operation: Operation, id: string): void {
+    const data = this.objects.get(id)?.data;
+    if (operation === 'evict') this.drop(id);
+    if (data === undefined) {
+      socket.write(replyHeader(requestId, operation === 'evict' ? Status.ok : Status.missing, 0));
+      return;
+    }
+    if (operation !== 'get') {
+      socket.write(replyHeader(requestId, Status.ok, 0));
+      return;
+    }
+    // Header and bytes leave in one writev; the stored bytes are sent as they are, never copied.
+    socket.cork();
+    socket.write(replyHeader(requestId, Status.ok, data.byteLength));
+    if (data.byteLength > 0) socket.write(data);
+    process.nextTick(() => socket.uncork());
+  }
+}
+
+interface PendingRequest {
+  readonly operation: string;
+  readonly key: Key;
+  readonly resolve: (bytes: Uint8Array | undefined) => void;
+  readonly reject: (error: ConnectorError) => void;
+}
+
+/**
+ * One keep-alive connection to one peer, pipelining requests. Any failure of
+ * the connection fails every request on it and marks it broken; the next
+ * request opens a new one.
+ */
+class PeerLink {
+  broken = false;
+  readonly #socket: net.Socket;
+  readonly #name: string;
+  readonly #pending = new Map<number, PendingRequest>();
+  /** Requests signed once the greeting's nonce is known; until then they wait here. */
+  #waiting: { operation: Operation; space: string; id: string; requestId: number }[] = [];
+  #nonce: Buffer | undefined;
+  #nextRequest = 0;
+  #header: Buffer = Buffer.alloc(0);
+  #body: Uint8Array | undefined;
+  #bodyFilled = 0;
+  #reply: { requestId: number; status: number } | undefined;
+  readonly #connectTimer: NodeJS.Timeout;
+  /** Where reads go outside reply bodies (greeting, headers, small bodies' starts); everything is copied out before the next read. */
+  readonly #scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
+  constructor(
+    readonly address: string,
+    readonly settings: NodeSettings,
+  ) {
+    this.#name = `peer ${address}`;
+    const { host, port } = splitAddress(address);
+    this.#socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      // Reads land straight in the reply's own buffer while a body comes in: no copy out of a socket chunk, and reads as big as the kernel has.
+      onread: {
+        buffer: () => (this.#body === undefined ? this.#scratch : this.#body.subarray(this.#bodyFilled)),
+        callback: (size: number, buffer: Uint8Array) => {
+          if (buffer === this.#scratch) this.#receive(this.#scratch.subarray(0, size));
+          else this.#bodyRead(size);
+          return true;
+        },
+      },
+    });
+    this.#socket.unref();
+    this.#connectTimer = setTimeout(
+      () => this.#fail(`no connection within ${settings.connectTimeoutMs} ms (connectTimeoutMs): the peer is unreachable or its process has gone`),
+      settings.connectTimeoutMs,
+    );
+    this.#socket.on('timeout', () => this.#fail(`connection silent for ${settings.requestTimeoutMs} ms with requests in flight (requestTimeoutMs): the peer is frozen or the network is cut`));
+    this.#socket.on('error', (error: NodeJS.ErrnoException) => this.#fail(connectionFailure(error)));
+    const closed = (): void => this.#fail('connection closed by the peer: its process has exited or dropped the connection');
+    // 'end' comes first when the peer hangs up: failing there keeps a request from being written into a half-closed socket.
+    this.#socket.on('end', closed);
+    this.#socket.on('close', closed);
+  }
+
+  /** Request ids are u32s that must grow: a link that has used them all leaves its successor to the next requests. */
+  get exhausted(): boolean {
+    return this.#nextRequest > 0xffff_ffff;
+  }
+
+  request(operation: Operation, space: string, id: string, key: Key, asked: string = operation): Promise<Uint8Array | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.broken) {
+        reject(new ConnectorError(this.#name, asked, 'connection already failed', { key }));
+        return;
+      }
+      const requestId = this.#nextRequest++;
+      this.#pending.set(requestId, { operation: asked, key, resolve, reject });
+      if (this.#pending.size === 1) {
+        this.#socket.ref();
+        this.#socket.setTimeout(this.settings.requestTimeoutMs);
+      }
+      if (this.#nonce === undefined) this.#waiting.push({ operation, space, id, requestId });
+      else this.#socket.write(this.#frame(operation, space, id, requestId));
+    });
+  }
+
+  close(): void {
+    this.#fail('the connector was closed while the request was in flight');
+  }
+
+  #frame(operation: Operation, space: string, id: string, requestId: number): Buffer {
+    const spaceBytes = Buffer.from(space);
+    const idBytes = Buffer.from(id);
+    const body = Buffer.alloc(1 + 4 + 1 + spaceBytes.length + 1 + idBytes.length);
+    body.writeUInt8(Op[operation], 0);
+    body.writeUInt32BE(requestId, 1);
+    body.writeUInt8(spaceBytes.length, 5);
+    spaceBytes.copy(body, 6);
+    body.writeUInt8(idBytes.length, 6 + spaceBytes.length);
+    idBytes.copy(body, 7 + spaceBytes.length);
+    const mac = createHmac('sha256', this.settings.secret)
+      .update(this.#nonce as Buffer)
+      .update(body)
+      .digest();
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(MAC_BYTES + body.length, 0);
+    return Buffer.concat([length, mac, body]);
+  }
+
+  #receive(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && !this.broken) {
+      if (this.#nonce === undefined) {
+        at = this.#receiveHello(chunk, at);
+        continue;
+      }
+      if (this.#body !== undefined) {
+        const take = Math.min(chunk.length - at, this.#body.byteLength - this.#bodyFilled);
+        this.#body.set(chunk.subarray(at, at + take), this.#bodyFilled);
+        at += take;
+        this.#bodyRead(take);
+        continue;
+      }
+      const take = Math.min(chunk.length - at, REPLY_HEADER_BYTES - this.#header.length);
+      this.#header = Buffer.concat([this.#header, chunk.subarray(at, at + take)]);
+      at += take;
+      if (this.#header.length < REPLY_HEADER_BYTES) return;
+      this.#startReply(this.#header);
+      this.#header = Buffer.alloc(0);
+    }
+  }
+
+  /** `size` more bytes of the current body are in place. */
+  #bodyRead(size: number): void {
+    const body = this.#body as Uint8Array;
+    this.#bodyFilled += size;
+    if (this.#bodyFilled === body.byteLength) this.#settle(body);
+  }
+
+  #receiveHello(chunk: Buffer, at: number): number {
+    const take = Math.min(chunk.length - at, 4 + 1 + NONCE_BYTES - this.#header.length);
+    this.#header = Buffer.concat([this.#header, chunk.subarray(at, at + take)]);
+    if (this.#header.length < 4 + 1 + NONCE_BYTES) return at + take;
+    if (this.#header.readUInt32BE(0) !== 1 + NONCE_BYTES || this.#header.readUInt8(4) !== VERSION) {
+      this.#fail(`not a ts-proxystore peer of protocol version ${VERSION} (unexpected greeting)`);
+      return chunk.length;
+    }
+    clearTimeout(this.#connectTimer);
+    this.#nonce = Buffer.from(this.#header.subarray(5));
+    this.#header = Buffer.alloc(0);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#socket.cork();
+    for (const { operation, space, id, requestId } of waiting) this.#socket.write(this.#frame(operation, space, id, requestId));
+    this.#socket.uncork();
+    return at + take;
+  }
+
+  #startReply(header: Buffer): void {
+    const length = header.readUInt32BE(0);
+    const requestId = header.readUInt32BE(4);
+    const status = header.readUInt8(8);
+    const size = length - 5;
+    const limit = status === Status.ok ? this.settings.maxObjectBytes : status === Status.refused ? MAX_REASON_BYTES : 0;
+    if (length < 5 || size > limit || !this.#pending.has(requestId)) {
+      const problem = !this.#pending.has(requestId) ? `a reply to request ${requestId}, which is not in flight` : `a reply of ${size} bytes (status ${status}), over the bound of ${limit} (maxObjectBytes)`;
+      this.#fail(`protocol violation: the peer sent ${problem}`);
+      return;
+    }
+    this.#reply = { requestId, status };
+    // allocUnsafeSlow: a whole ArrayBuffer of its own, not zero-filled (every byte is written below), that the caller may keep or transfer.
+    const buffer = Buffer.allocUnsafeSlow(size);
+    this.#body = new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+    this.#bodyFilled = 0;
+    if (size === 0) this.#settle(this.#body);
+  }
+
+  #settle(body: Uint8Array): void {
+    const reply = this.#reply as { requestId: number; status: number };
+    this.#reply = undefined;
+    this.#body = undefined;
+    const pending = this.#pending.get(reply.requestId) as PendingRequest;
+    this.#pending.delete(reply.requestId);
+    if (this.#pending.size === 0) {
+      this.#socket.setTimeout(0);
+      this.#socket.unref();
+    }
+    if (reply.status === Status.ok) pending.resolve(body);
+    else if (reply.status === Status.missing) pending.resolve(undefined);
+    else pending.reject(new ConnectorError(this.#name, pending.operation, `refused: ${Buffer.from(body).toString('utf8')}`, { key: pending.key }));
+  }
+
+  #fail(reason: string): void {
+    if (!this.broken) {
+      this.broken = true;
+      clearTimeout(this.#connectTimer);
+      this.#socket.destroy();
+    }
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const request of pending) request.reject(new ConnectorError(this.#name, request.operation, reason, { key: request.key }));
+  }
+}
+
+function connectionFailure(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused: no process serves this address any more (the owner exited)';
+    case 'ECONNRESET':
+      return 'connection reset: the owner process exited or dropped the connection';
+    case 'EPIPE':
+      return 'connection closed by the peer: its process has exited or dropped the connection';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `network unreachable (${error.code})`;
+    default:
+      return messageOf(error);
+  }
+}
+
+function replyHeader(requestId: number, status: number, size: number): Buffer {
+  const header = Buffer.alloc(REPLY_HEADER_BYTES);
+  header.writeUInt32BE(5 + size, 0);
+  header.writeUInt32BE(requestId >>> 0, 4);
+  header.writeUInt8(status, 8);
+  return header;
+}
+
+function parseRequest(body: Buffer): { operation: Operation; space: string; id: string } | undefined {
+  const operation = OPERATION_NAMES.get(body.readUInt8(0));
+  const spaceLength = body.readUInt8(5);
+  if (operation === undefined || body.length < 7 + spaceLength) return undefined;
+  const idLength = body.readUInt8(6 + spaceLength);
+  if (body.length !== 7 + spaceLength + idLength) return undefined;
+  return { operation, space: body.toString('utf8', 6, 6 + spaceLength), id: body.toString('utf8', 7 + spaceLength) };
+}
+
+/** `<space>/<host:port>/<id>`, hosts with a colon in brackets; undefined when `key` is not of that shape. */
+function parseKey(key: string): { space: string; address: string; host: string; id: string } | undefined {
+  const first = key.indexOf('/');
+  const last = key.lastIndexOf('/');
+  if (first <= 0 || last <= first + 1 || last === key.length - 1) return undefined;
+  const address = key.slice(first + 1, last);
+  const id = key.slice(last + 1);
+  if (Buffer.byteLength(id) > 255) return undefined;
+  const parsed = splitAddressOrUndefined(address);
+  return parsed === undefined ? undefined : { space: key.slice(0, first), address, host: parsed.host, id };
+}
+
+function splitAddressOrUndefined(address: string): { host: string; port: number } | undefined {
+  const colon = address.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const port = Number(address.slice(colon + 1));
+  const host = unbracket(address.slice(0, colon));
+  if (!Number.isInteger(port) || port < 1 || port > 65_535 || host === '' || /[\s/]/.test(host)) return undefined;
+  return { host, port };
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  return splitAddressOrUndefined(address) as { host: string; port: number };
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+const NODE_OPTIONS = ['host', 'port', 'advertiseHost', 'secret', 'connectTimeoutMs', 'requestTimeoutMs', 'maxObjectBytes'] as const;
+
+function nodeOptionsOf(options: PeerNodeOptions): PeerNodeOptions {
+  return Object.fromEntries(NODE_OPTIONS.filter((name) => options[name] !== undefined).map((name) => [name, options[name]]));
+}
+
+function parseNodeSettings(options: { readonly [option: string]: unknown }): NodeSettings {
+  const read = <T>(option: string, fallback: T, valid: (value: unknown) => value is T, expected: string): T => {
+    const value = options[option];
+    if (value === undefined) return fallback;
+    if (valid(value)) return value;
+    throw new ConfigError(`peer connector: option '${option}' must be ${expected}, got ${option === 'secret' ? typeof value : JSON.stringify(value)}`);
+  };
+  const host = read('host', DEFAULT_HOST, isHost, 'a host name or address');
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const advertiseHost = read('advertiseHost', wildcard ? '' : host, isHost, 'a host name or address');
+  if (advertiseHost === '') throw new ConfigError(`peer connector: binding to '${host}' needs option 'advertiseHost', the address other machines reach this one at`);
+  const secret = read('secret', process.env[PEER_SECRET_ENV] || randomBytes(32).toString('base64'), isNonEmptyString, 'a non-empty string');
+  return {
+    host,
+    port: read('port', 0, (v): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65_535, 'an integer from 0 to 65535'),
+    advertiseHost: unbracket(advertiseHost),
+    secret: Buffer.from(secret, 'latin1'),
+    connectTimeoutMs: read('connectTimeoutMs', DEFAULT_CONNECT_TIMEOUT_MS, isTimeout, 'a positive number of milliseconds'),
+    requestTimeoutMs: read('requestTimeoutMs', DEFAULT_REQUEST_TIMEOUT_MS, isTimeout, 'a positive number of milliseconds'),
+    maxObjectBytes: read('maxObjectBytes', DEFAULT_MAX_OBJECT_BYTES, (v): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= LARGEST_OBJECT_BYTES, `an integer from 0 to ${LARGEST_OBJECT_BYTES}`),
+  };
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+function isHost(value: unknown): value is string {
+  return isNonEmptyString(value) && !/[\s/]/.test(value);
+}
+
+/** setTimeout cannot wait longer than 2^31 - 1 ms. */
+function isTimeout(value: unknown): value is number {
+  return typeof value === 'number' && value > 0 && value <= 2_147_483_647;
+}
+
+registerConnectorKind(
+  {
+    kind: 'peer',
+    /**
+     * A descriptor made elsewhere may name only the space: the secret comes
+     * from this process (`setPeerDefaults`, PROXYSTORE_PEER_SECRET) and the
+     * hosts its keys may name from the receiver's policy. Trusted configs
+     * (the sync bridge's) also carry this process's local options.
+     */
+    fromOptions(options, { trusted, policy }) {
+      if (!trusted) {
+        const extra = Object.keys(options).find((option) => option !== 'space');
+        if (extra !== undefined) throw new DescriptorError(`peer connector config from elsewhere may only carry 'space', not '${extra}' (secrets and bounds are the receiver's: set ${PEER_SECRET_ENV})`);
+        return new PeerConnector({ space: spaceOption(options.space, 'peer'), allowedHosts: policy.hosts });
+      }
+      return new PeerConnector(options);
+    },
+  },
+  { builtin: true },
+);

@@ -1,0 +1,92 @@
+/**
+ * A peer store on both sides of BullMQ, on loopback (the multi-host test does
+ * the same across network namespaces, as root): inputs are read from the
+ * caller, results are served by the worker process that made them until the
+ * caller reads and releases them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PEER_SECRET_ENV, PeerConnector, peerStats } from '../../runtime/connectors/peer.js';
+import { BullMQExecutor } from '../../runtime/executors/bullmq.js';
+import { StoreExecutor } from '../../runtime/executors/store-executor.js';
+import { getKey, resolveAsync } from '../../runtime/proxy.js';
+import { Store } from '../../runtime/store.js';
+import type { Proxy } from '../../src/types.js';
+import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { fixture } from './helpers.js';
+
+const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+const SECRET = 'bullmq-peer-test-secret';
+const LENGTH = (1 << 20) / 8;
+
+/** The signatures of test/fixtures/multihost-tasks.mjs. */
+interface PeerTasks {
+  scale(input: Float64Array, k: number): Float64Array;
+}
+
+let server: RedisServer;
+const workers: ChildProcess[] = [];
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'bullmq-peer-'));
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+afterAll(async () => {
+  for (const worker of workers) worker.kill('SIGKILL');
+  await server?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A ts-proxystore-worker serving its results from a fixed loopback port. */
+async function startWorker(queue: string, port: number): Promise<{ child: ChildProcess; stats: string }> {
+  const stats = path.join(scratch, `${port}.json`);
+  const child = spawn(
+    process.execPath,
+    [CLI, '--queue', queue, '--tasks', fixture('multihost-tasks.mjs'), '--redis', `redis://127.0.0.1:${server.port}`, '--peer-host', '127.0.0.1', '--peer-port', String(port)],
+    { env: { ...process.env, [PEER_SECRET_ENV]: SECRET, MULTIHOST_STATS: stats }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  workers.push(child);
+  for await (const line of readline.createInterface({ input: child.stdout })) if (line.includes('ready')) break;
+  return { child, stats };
+}
+
+describe('BullMQ with a peer store on both sides', () => {
+  it('reads inputs from the caller, serves each result from its worker until the caller reads and releases it', async () => {
+    const queue = `peer-${crypto.randomUUID()}`;
+    const ports = [await freePort(), await freePort()];
+    const started = [await startWorker(queue, ports[0]!), await startWorker(queue, ports[1]!)];
+    const store = new Store('bullmq-peer', new PeerConnector({ secret: SECRET }));
+    const executor = new StoreExecutor<PeerTasks>(new BullMQExecutor<PeerTasks>(queue, { connection: { host: '127.0.0.1', port: server.port } }), { store });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 12 }, async (_, t) => {
+          const result = (await executor.submit('scale', Float64Array.from({ length: LENGTH }, (_, i) => i + t), 2)) as Proxy<Float64Array>;
+          const owner = Number((getKey(result) as string).split('/')[1]!.split(':')[1]);
+          const value = await resolveAsync(result);
+          const right = value.length === LENGTH && value.every((x, i) => x === (i + t) * 2 + 1);
+          // Read: the result is still with its worker until released.
+          await executor.release(result);
+          return { owner, right };
+        }),
+      );
+      expect(results.every((r) => r.right)).toBe(true);
+      // Every result came from one of the workers' own servers, on the ports given with --peer-port.
+      expect(results.every((r) => ports.includes(r.owner))).toBe(true);
+    } finally {
+      await executor.shutdown();
+    }
+    // Inputs were freed here once their tasks settled; every result was freed on its worker.
+    expect(peerStats()).toMatchObject({ objects: 0 });
+    await store.close({ clear: true });
+    for (const { child, stats } of started) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ objects: 0, bytes: 0 });
+    }
+  });
+});
