@@ -192,6 +192,12 @@ export class Store {
       if (error instanceof SerializationError || error instanceof ConnectorError) throw error;
       throw new SerializationError(`store '${this.name}': cannot serialize value: ${(error as Error).message}`, { cause: error });
     }
+    // Anything else would reach the connector as zero bytes or garbage: the value would be lost without a word.
+    const returned: unknown = bytes;
+    if (!(returned instanceof Uint8Array)) {
+      const what = isObjectLike(returned) ? `a ${(returned.constructor as { name?: string } | undefined)?.name ?? 'object'}` : `a value of type ${typeOfValue(returned)}`;
+      throw new SerializationError(`store '${this.name}': the serializer returned ${what}, not a Uint8Array: a custom serializer must return the encoded bytes`);
+    }
     this.#metrics?.record('serialize', performance.now() - t0, bytes.byteLength);
     return bytes;
   }
@@ -243,7 +249,7 @@ export class Store {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     const tagged = this.#tagged('put', options);
     const bytes = this.serialize(obj);
-    const key = await this.#connectorCall('put', undefined, () => (tagged === undefined ? this.connector.put(bytes) : tagged.putWith(bytes, options)));
+    const key = await this.#connectorCall('put', undefined, () => (tagged === undefined ? this.connector.put(bytes) : tagged.putWith(bytes, options)), () => bytes.byteLength);
     this.#metrics?.record('put', performance.now() - t0, bytes.byteLength);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, [key]);
     return key;
@@ -255,8 +261,8 @@ export class Store {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     const tagged = this.#tagged('putBatch', options);
     const data = objs.map((obj) => this.serialize(obj));
-    const keys = await this.#connectorCall('putBatch', undefined, () => (tagged === undefined ? this.connector.putBatch(data) : tagged.putBatchWith(data, options)));
     const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
+    const keys = await this.#connectorCall('putBatch', undefined, () => (tagged === undefined ? this.connector.putBatch(data) : tagged.putBatchWith(data, options)), () => bytes);
     this.#metrics?.record('putBatch', performance.now() - t0, bytes);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, keys);
     return keys;
@@ -276,8 +282,8 @@ export class Store {
     this.#assertOpen('get');
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     const cached = this.#cacheLookup(key);
-    if (cached !== undefined) return cached.value as T;
-    const bytes = await this.#connectorCall('get', key, () => this.connector.get(key));
+    if (cached !== undefined) return this.#cacheHit<T>(cached, t0);
+    const bytes = await this.#connectorCall('get', key, () => this.connector.get(key), (found) => found?.byteLength ?? 0);
     return this.#finishGet<T>(key, bytes, t0);
   }
 
@@ -286,7 +292,7 @@ export class Store {
     this.#assertOpen('getSync');
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     const cached = this.#cacheLookup(key);
-    if (cached !== undefined) return cached.value as T;
+    if (cached !== undefined) return this.#cacheHit<T>(cached, t0);
     if (this.connector.getSync === undefined) {
       throw new ConnectorError(this.connector.kind, 'getSync', `connector cannot read synchronously: resolve proxies of store '${this.name}' with resolveAsync`, { key });
     }
@@ -311,7 +317,7 @@ export class Store {
     if (missing.length > 0) {
       const t0 = this.#metrics === undefined ? 0 : performance.now();
       const wanted = missing.map((i) => keys[i] as Key);
-      const data = await this.#connectorCall('getBatch', undefined, () => this.connector.getBatch(wanted));
+      const data = await this.#connectorCall('getBatch', undefined, () => this.connector.getBatch(wanted), (found) => found.reduce((sum, d) => sum + (d?.byteLength ?? 0), 0));
       missing.forEach((i, j) => {
         out[i] = this.#finishGet<T>(keys[i] as Key, data[j], t0);
       });
@@ -408,8 +414,17 @@ export class Store {
     return hit;
   }
 
+  /** Every ask is a `get` in the metrics, whether the cache, the connector or nobody had the object. */
+  #cacheHit<T>(cached: CacheEntry, t0: number): T {
+    this.#metrics?.record('get', performance.now() - t0, cached.bytes);
+    return cached.value as T;
+  }
+
   #finishGet<T>(key: Key, bytes: Uint8Array | undefined, t0: number): T | undefined {
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined) {
+      this.#metrics?.record('get', performance.now() - t0);
+      return undefined;
+    }
     const value = this.deserialize(bytes, key);
     // At least 1: lru-cache refuses sizes of 0.
     this.#cache?.set(keyId(key), { value, bytes: Math.max(1, bytes.byteLength) });
@@ -421,15 +436,18 @@ export class Store {
     if (this.#closed) throw new StoreClosedError(this.name, operation);
   }
 
-  async #connectorCall<R>(operation: string, key: Key | undefined, call: () => Promise<R>): Promise<R> {
+  /** `bytesOf` says how many bytes the call moved, for the connector's line in the metrics. */
+  async #connectorCall<R>(operation: string, key: Key | undefined, call: () => Promise<R>, bytesOf: (result: R) => number = () => 0): Promise<R> {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
+    let result: R;
     try {
-      return await call();
+      result = await call();
     } catch (error) {
-      throw connectorFailure(this, operation, error, key);
-    } finally {
       this.#metrics?.record(`connector.${operation}`, performance.now() - t0);
+      throw connectorFailure(this, operation, error, key);
     }
+    this.#metrics?.record(`connector.${operation}`, performance.now() - t0, bytesOf(result));
+    return result;
   }
 }
 
