@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedPut } from '../connector.js';
