@@ -87,6 +87,24 @@ describe('the README, verbatim, in a fresh project', () => {
     expect(ran.code, `${ran.stdout}${ran.stderr}`).toBe(0);
   });
 
+  it('a TypeScript 6 consumer whose types default to [] compiles against every entry point with skipLibCheck false', async () => {
+    // The unplugin entry is left out: unplugin's own declarations import every bundler it supports.
+    const entries = Object.keys(packageJson.exports).filter((e) => e !== './package.json' && e !== './unplugin');
+    const specifiers = entries.map((e) => (e === '.' ? packageJson.name : `${packageJson.name}/${e.slice(2)}`));
+    fs.writeFileSync(path.join(app, 'entries.ts'), `${specifiers.map((s, i) => `import type * as entry${i} from '${s}';`).join('\n')}\nexport type Entries = [${specifiers.map((_, i) => `typeof entry${i}`).join(', ')}];\n`);
+    fs.writeFileSync(
+      path.join(app, 'tsconfig.entries.json'),
+      JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, skipLibCheck: false, noEmit: true }, files: ['entries.ts'] }),
+    );
+    try {
+      const ran = await runIn(app, process.execPath, [bin(app, 'tsc'), '-p', 'tsconfig.entries.json']);
+      expect(`${ran.stdout}${ran.code === 0 ? '' : ran.stderr}`).toBe('');
+    } finally {
+      fs.rmSync(path.join(app, 'entries.ts'));
+      fs.rmSync(path.join(app, 'tsconfig.entries.json'));
+    }
+  });
+
   it('and reports misuse of a proxy, so the plugin is active', async () => {
     fs.writeFileSync(path.join(app, 'src', 'misuse.ts'), "import { Store, MemoryConnector } from 'ts-proxystore';\nconst value = { a: 1 };\nconst p = await new Store('s', new MemoryConnector()).proxy(value);\nconsole.log(p === value);\n");
     try {
