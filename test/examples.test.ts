@@ -85,7 +85,7 @@ describe('the README, verbatim, in a fresh project', () => {
     expect(fs.existsSync(path.join(app, 'dist', 'main.js'))).toBe(true);
     const ran = await runIn(app, process.execPath, [bin(app, 'eslint'), '.'], { timeoutMs: 120_000 });
     expect(ran.code, `${ran.stdout}${ran.stderr}`).toBe(0);
-  });
+  }, 180_000);
 
   it('a TypeScript 6 consumer whose types default to [] compiles against every entry point with skipLibCheck false', async () => {
     // The unplugin entry is left out: unplugin's own declarations import every bundler it supports.
@@ -103,7 +103,7 @@ describe('the README, verbatim, in a fresh project', () => {
       fs.rmSync(path.join(app, 'entries.ts'));
       fs.rmSync(path.join(app, 'tsconfig.entries.json'));
     }
-  });
+  }, 180_000);
 
   it('and reports misuse of a proxy, so the plugin is active', async () => {
     fs.writeFileSync(path.join(app, 'src', 'misuse.ts'), "import { Store, MemoryConnector } from 'ts-proxystore';\nconst value = { a: 1 };\nconst p = await new Store('s', new MemoryConnector()).proxy(value);\nconsole.log(p === value);\n");
@@ -114,7 +114,7 @@ describe('the README, verbatim, in a fresh project', () => {
     } finally {
       fs.rmSync(path.join(app, 'src', 'misuse.ts'));
     }
-  });
+  }, 180_000);
 });
 
 /** Resolves on the worker's "ready" line; rejects if it exits or stays silent for 30 s. */
