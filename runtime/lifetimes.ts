@@ -55,6 +55,11 @@ export class LifetimeEvictionError extends ProxyStoreError {
       cause: failures[0]?.error,
     });
   }
+
+  /** Every failure's error, in the order of `failures`, as an AggregateError lists them. */
+  get errors(): unknown[] {
+    return this.failures.map((f) => f.error);
+  }
 }
 
 /**

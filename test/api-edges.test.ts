@@ -85,6 +85,7 @@ describe('lifetimes', () => {
     expect(failures.map((f) => f.key).sort()).toEqual([...doomed].sort());
     expect(failures.every((f) => f.storeName === 'lifetime-broken')).toBe(true);
     expect((error as Error).message).toMatch(/could not evict 2 of 4 keys/);
+    expect((error as LifetimeEvictionError).errors.map((e) => (e as Error).message)).toEqual(['disk on fire', 'disk on fire']);
     for (const key of kept) expect(await good.exists(key)).toBe(false);
     await good.close();
     await broken.close();
