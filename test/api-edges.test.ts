@@ -211,6 +211,9 @@ describe('metrics', () => {
     await store.get('missing-key');
     expect(store.metrics()?.get?.count).toBe(3);
     expect(store.metrics()?.cacheHit?.count).toBe(1);
+    // A batch counts each of its keys, wherever it was found.
+    await store.getBatch([key, 'missing-key', key]);
+    expect(store.metrics()?.get?.count).toBe(6);
     await store.close();
   });
 
