@@ -312,7 +312,7 @@ export class Store {
     keys.forEach((key, i) => {
       const cached = this.#cacheLookup(key);
       if (cached === undefined) missing.push(i);
-      else out[i] = this.#cacheHit<T>(cached, performance.now());
+      else out[i] = this.#cacheHit<T>(cached, this.#metrics === undefined ? 0 : performance.now());
     });
     if (missing.length > 0) {
       const t0 = this.#metrics === undefined ? 0 : performance.now();
