@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import { SharedMemoryConnector, Store, extract } from 'ts-proxystore';
+import { SharedMemoryConnector, Store, extract, isProxy } from 'ts-proxystore';
 import { StoreExecutor } from 'ts-proxystore/executors';
 import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
 import type { tasks } from './tasks.js';
@@ -12,7 +12,7 @@ const store = new Store('piscina-example', new SharedMemoryConnector());
   const big = new Float64Array(1_000_000).fill(1); // 8 MB: goes to the thread as a proxy, not a copy
   console.log('sum:', await executor.submit('sum', big)); // 1000000
   const doubled = await executor.submit('scale', big, 2); // an 8 MB result comes back as a proxy
-  console.log('doubled:', extract(doubled).length, extract(doubled)[0]); // 1000000 2
+  console.log('doubled:', isProxy(doubled), extract(doubled)[0]); // true 2: a proxy, extracted once here
 }
 await pool.close();
 await store.close({ clear: true });
