@@ -5,6 +5,7 @@
  */
 import { runExample } from '../examples/tiled-cholesky/run.js';
 import { byHand, byProxy, byValue, keepInFlight, payload, type Case } from './main-cases.js';
+import { batchCost, choleskyCost, taskCost } from './main-eta.js';
 import { startEngine, type ConnectorName, type EngineName } from './main-engines.js';
 import { formatBytes, summarize, type Summary } from './main-stats.js';
 import { timeMany } from './timing.js';
@@ -67,8 +68,8 @@ export interface AppResult {
   readonly identical: boolean;
 }
 
-/** Reported after every measured call, so a progress bar can follow. */
-export type Tick = (phase: string) => void;
+/** Reported after every measured call with its expected cost (see main-eta.ts), so a progress bar can follow time. */
+export type Tick = (phase: string, cost: number) => void;
 
 /** Round trips are timed with one worker: a single task at a time, as in the paper's Fig. 3. */
 export const ROUND_TRIP_WORKERS = 1;
@@ -81,19 +82,26 @@ function warmupFor(bytes: number): number {
 /** Warm-up rounds per throughput measurement. */
 const THROUGHPUT_WARMUP = 1;
 
-/** Measured calls each experiment will make: the progress bar's total. */
-export function countCalls(plan: Plan): number {
+/** Measured calls the experiments will make, and their expected cost in all: the progress bar's totals. */
+export function plannedWork(plan: Plan): { calls: number; cost: number } {
   const lanes = plan.connectors.length;
-  const roundTrip = plan.roundTrip?.sizes.reduce((sum, bytes) => sum + (1 + 2 * lanes) * ((plan.roundTrip as RoundTripPlan).reps(bytes) + warmupFor(bytes)), 0) ?? 0;
-  const throughput = plan.throughput === undefined ? 0 : plan.throughput.workers.length * (1 + lanes) * (plan.throughput.reps + THROUGHPUT_WARMUP);
-  const app = plan.app === undefined ? 0 : 2 * plan.app.reps;
-  return roundTrip + throughput + app;
+  let calls = 0;
+  let cost = 0;
+  const add = (n: number, each: number): void => {
+    calls += n;
+    cost += n * each;
+  };
+  for (const bytes of plan.roundTrip?.sizes ?? []) add((1 + 2 * lanes) * ((plan.roundTrip as RoundTripPlan).reps(bytes) + warmupFor(bytes)), taskCost(plan.engine, bytes));
+  const { throughput, app } = plan;
+  for (const workers of throughput?.workers ?? []) add((1 + lanes) * (throughput!.reps + THROUGHPUT_WARMUP), batchCost(plan.engine, throughput!.taskBytes, throughput!.tasks, workers));
+  if (app !== undefined) add(2 * app.reps, choleskyCost(plan.engine, app.size, app.tile, app.workers));
+  return { calls, cost };
 }
 
-function ticking(run: Case, tick: Tick, phase: string): Case {
+function ticking(run: Case, tick: Tick, phase: string, cost: number): Case {
   return async () => {
     await run();
-    tick(phase);
+    tick(phase, cost);
   };
 }
 
@@ -105,7 +113,7 @@ export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tic
     const phase = `round trip ${formatBytes(bytes)}`;
     const cases = [byValue(engine, input, bytes), ...engine.lanes.flatMap((lane) => [byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)])];
     const times = await timeMany(
-      cases.map((c) => ticking(c, tick, phase)),
+      cases.map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
       roundTrip.reps(bytes),
       warmupFor(bytes),
     );
@@ -126,7 +134,7 @@ export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, 
     const phase = `throughput, ${workers} worker${workers === 1 ? '' : 's'}`;
     const oneTaskEach = [byValue(engine, input, throughput.taskBytes), ...engine.lanes.map((lane) => byProxy(lane, input, throughput.taskBytes))];
     const times = await timeMany(
-      oneTaskEach.map((one) => ticking(keepInFlight(one, throughput.tasks, workers), tick, phase)),
+      oneTaskEach.map((one) => ticking(keepInFlight(one, throughput.tasks, workers), tick, phase, batchCost(plan.engine, throughput.taskBytes, throughput.tasks, workers))),
       throughput.reps,
       THROUGHPUT_WARMUP,
     );
@@ -139,14 +147,15 @@ export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, 
 export async function measureApp(plan: Plan, app: AppPlan, tick: Tick): Promise<AppResult> {
   const common = { engine: plan.engine, size: app.size, tile: app.tile, workers: app.workers, ...redisOf(plan) };
   const ms: Record<'value' | 'proxy', number[]> = { value: [], proxy: [] };
+  const cost = choleskyCost(plan.engine, app.size, app.tile, app.workers);
   let tasks = 0;
   let identical = true;
   for (let rep = 0; rep < app.reps; rep++) {
     // Each run starts and stops its own workers; only the factorization itself is timed.
     const value = await runExample({ ...common, mode: 'value' });
-    tick('tiled Cholesky');
+    tick('tiled Cholesky', cost);
     const proxy = await runExample({ ...common, mode: 'proxy' });
-    tick('tiled Cholesky');
+    tick('tiled Cholesky', cost);
     ms.value.push(value.ms);
     ms.proxy.push(proxy.ms);
     tasks = value.tasks;

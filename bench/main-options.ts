@@ -50,10 +50,12 @@ const QUICK: Defaults = {
   appReps: 1,
 };
 
-const DEFAULT_OUT = path.join('bench', 'results');
-
-/** Quick runs are not the committed results: they go to a directory git ignores unless told otherwise. */
-const QUICK_OUT = path.join('bench', 'results', 'tmp');
+/**
+ * A run's results are not the committed ones (bench/results/, which
+ * docs/benchmarks.md shows): they go to a directory git ignores, unless
+ * `--out` says otherwise (`--out bench/results` to update the committed set).
+ */
+export const DEFAULT_OUT = path.join('bench', 'results', 'latest');
 
 export interface Settings {
   readonly plan: Plan;
@@ -117,7 +119,7 @@ function command(): Command {
     .option('--app-tile <n>', 'Cholesky tile side; must divide --app-size', positiveInteger)
     .option('--experiments <list>', `which to run: ${EXPERIMENTS.join(',')}`, list(experiment))
     .option('--quick', 'fewer sizes, repetitions and tasks, a smaller matrix: under a minute')
-    .option('--out <dir>', `where results and charts go (default: ${DEFAULT_OUT}; with --quick, ${QUICK_OUT})`);
+    .option('--out <dir>', `where results and charts go (default: ${DEFAULT_OUT}, which git ignores; --out bench/results replaces the committed ones)`);
 }
 
 function isConnector(name: string): name is ConnectorName {
@@ -166,7 +168,7 @@ function settingsFrom(raw: RawOptions): Settings {
     ...(experiments.has('app') ? { app: { size: appSize, tile: appTile, workers: 2, reps: raw.reps ?? d.appReps } } : {}),
   };
   const needsRedis = raw.engine === 'bullmq' || connectors.includes('redis');
-  return { plan, quick, out: raw.out ?? (quick ? QUICK_OUT : DEFAULT_OUT), startRedis: needsRedis && raw.redis === undefined, skipped };
+  return { plan, quick, out: raw.out ?? DEFAULT_OUT, startRedis: needsRedis && raw.redis === undefined, skipped };
 }
 
 export function parseSettings(argv: readonly string[]): Settings {

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `ts-proxystore/eslint-plugin`: typed lint rules for code that uses proxies.
  *

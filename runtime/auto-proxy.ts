@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * What the compiler transformer (ts-proxystore/transformer) inserts around
  * arguments passed to parameters annotated `ProxyOr<T>`. With no store

@@ -55,6 +55,11 @@ export class LifetimeEvictionError extends ProxyStoreError {
       cause: failures[0]?.error,
     });
   }
+
+  /** Every failure's error, in the order of `failures`, as an AggregateError lists them. */
+  get errors(): unknown[] {
+    return this.failures.map((f) => f.error);
+  }
 }
 
 /**
@@ -104,7 +109,8 @@ class HeldKeys {
   async evictAll(lifetimeName: string): Promise<void> {
     const jobs = [...this.#byStore].flatMap(([store, keys]) => [...keys.values()].map((key) => ({ store, key })));
     this.#byStore.clear();
-    const results = await Promise.allSettled(jobs.map(({ store, key }) => store.evict(key)));
+    // Async, so a store that throws synchronously is one failure among the others, not the end of the loop.
+    const results = await Promise.allSettled(jobs.map(async ({ store, key }) => store.evict(key)));
     const failures: EvictionFailure[] = [];
     results.forEach((result, i) => {
       const job = jobs[i];
@@ -120,6 +126,17 @@ function warnOnFailure(lifetimeName: string, ending: Promise<void>): void {
     const message = error instanceof Error ? error.message : `lifetime '${lifetimeName}' failed to end: ${String(error)}`;
     process.emitWarning(message, { type: 'ProxyStoreWarning', code: 'PROXYSTORE_LIFETIME_EVICT_FAILED' });
   });
+}
+
+/**
+ * Refused when the key is handed over, not when the lifetime ends: by then
+ * nobody is there to fix the call, and the other keys must still be evicted.
+ */
+function assertStore(store: unknown, lifetimeName: string, key: Key): asserts store is Store {
+  const evict = (store as { evict?: unknown } | null | undefined)?.evict;
+  if (typeof evict !== 'function') {
+    throw new ConfigError(`lifetime '${lifetimeName}': addKey(${describeKey(key)}, store) needs the Store that holds the key, got ${describeKey(store)}`);
+  }
 }
 
 function storeProxyKey(p: object, lifetimeName: string): { key: Key; store: Store } {
@@ -163,6 +180,7 @@ export class ContextLifetime implements Lifetime, Disposable, AsyncDisposable {
   }
 
   addKey(key: Key, store: Store = this.store): void {
+    assertStore(store, this.name, key);
     if (this.done) throw new LifetimeClosedError(this.name, `add key ${describeKey(key)} of store '${store.name}'`);
     this.#held.add(store, key);
   }
@@ -284,6 +302,7 @@ export class StaticLifetime implements Lifetime {
   }
 
   addKey(key: Key, store: Store): void {
+    assertStore(store, this.name, key);
     if (this.done) throw new LifetimeClosedError(this.name, `add key ${describeKey(key)} of store '${store.name}'`);
     this.#held.add(store, key);
     this.#hook();

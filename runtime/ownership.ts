@@ -18,9 +18,10 @@
 import type { OwnedProxy, OwnershipKind, RefMutProxy, RefProxy } from '../src/ownership.js';
 import type { Proxy } from '../src/types.js';
 import type { Key } from './connector.js';
-import { DescriptorError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from './errors.js';
+import { DescriptorError, NonProxiableTypeError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from './errors.js';
 import type { Factory } from './factory.js';
 import { handler } from './proxy-handler.js';
+import { isObjectLike, typeOfValue } from './proxy-metadata.js';
 import { newPlaceholder } from './proxy-placeholder.js';
 import { ProxyState, metadataFor, probeState, resolveLater, resolveNow, stateOf } from './proxy-state.js';
 import { isStoreFactory, storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './store-factory.js';
@@ -268,7 +269,8 @@ export interface OwnedProxyOptions {
 
 /** Store `obj` and return its single owner (what `Store.ownedProxy` does). */
 export async function ownedProxy<T extends Proxiable>(store: Store, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
-  // Refuses primitives (NonProxiableTypeError) before anything is stored.
+  // Refuses primitives (null included) before anything is stored.
+  if (!isObjectLike(obj)) throw new NonProxiableTypeError(typeOfValue(obj));
   const metadata = storedMetadata(obj);
   const key = await store.put(obj);
   const populate = options.populateTarget ?? store.populateTarget;

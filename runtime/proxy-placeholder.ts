@@ -1,15 +1,19 @@
 import { describeKey } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
-import { PROBE, attachState, metadataFor, type ProxyState } from './proxy-state.js';
+import { PROBE, attachState, metadataFor, stateOf, type ProxyState } from './proxy-state.js';
 
 /** Node's util.inspect looks this up on the proxy's target without firing traps. */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 type Inspect = (value: unknown, options?: object) => string;
 
-/** `this` is the proxy itself (Node passes it), so the state comes through the `get` trap's PROBE answer. */
-function inspectProxy(this: { [PROBE]: ProxyState }, _depth: number, options: object, inspect: Inspect): string {
-  const state = this[PROBE];
+/**
+ * `this` is usually the proxy (Node passes it), so the state comes through the
+ * `get` trap's PROBE answer; with `showProxy` (`util.format('%o', p)`) Node
+ * inspects the proxy's target instead, i.e. this placeholder, which holds the state itself.
+ */
+function inspectProxy(this: { [PROBE]?: ProxyState }, _depth: number, options: object, inspect: Inspect): string {
+  const state = this[PROBE] ?? stateOf(this);
   const metadata = metadataFor(state);
   const name = `Proxy<${metadata.typeName ?? metadata.kind}>`;
   if (state.target !== undefined) return `${name} ${inspect(state.target, options)}`;

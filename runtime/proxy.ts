@@ -5,7 +5,7 @@
  */
 import type { ProxiedPart, Proxy as ProxyOf, ProxyOr, Unproxied } from '../src/types.js';
 import type { Key } from './connector.js';
-import { NonProxiableTypeError } from './errors.js';
+import { ConfigError, NonProxiableTypeError } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { handler } from './proxy-handler.js';
 import { describeValue, isObjectLike, kindOf, typeOfValue } from './proxy-metadata.js';
@@ -23,6 +23,8 @@ export interface ProxyOptions<T> {
 const UNKNOWN_OBJECT: ProxyMetadata = { kind: 'object' };
 
 export function proxy<T extends object>(factory: Factory<T>, options?: ProxyOptions<T>): ProxyOf<T> {
+  // Checked now: a proxy of something that is not a factory would only fail at its first use, far from this call.
+  if (typeof factory !== 'function') throw new ConfigError(`proxy() takes a factory function that produces the target, got a value of type ${typeOfValue(factory)}`);
   const target = options?.target;
   if (target !== undefined && !isObjectLike(target)) throw new NonProxiableTypeError(typeOfValue(target));
   const metadata = options?.metadata ?? (target === undefined ? UNKNOWN_OBJECT : undefined);
@@ -72,9 +74,14 @@ export function resolveAsync<T>(p: ProxyOf<T>): Promise<Unproxied<T>> {
   return resolveLater(stateFor(p, 'resolveAsync')) as Promise<Unproxied<T>>;
 }
 
-/** The real target, e.g. to hand to code that rejects proxies (structuredClone, postMessage). */
-export function extract<T>(p: ProxyOf<T>): Unproxied<T> {
-  return targetFor(p, 'extract') as Unproxied<T>;
+/**
+ * The real target, e.g. to hand to code that rejects proxies (structuredClone,
+ * postMessage). A value that is not a proxy comes back as it is, so values
+ * typed `ProxyOr<T>` (an executor's results) need no `isProxy` check first.
+ */
+export function extract<T>(p: ProxyOr<T>): Unproxied<T> {
+  const state = probeState(p);
+  return (state === undefined ? p : resolveNow(state)) as Unproxied<T>;
 }
 
 export function getFactory<T>(p: ProxyOf<T>): Factory<T> {

@@ -200,6 +200,12 @@ export class Store {
       if (error instanceof SerializationError || error instanceof ConnectorError) throw error;
       throw new SerializationError(`store '${this.name}': cannot serialize value: ${(error as Error).message}`, { cause: error });
     }
+    // Anything else would reach the connector as zero bytes or garbage: the value would be lost without a word.
+    const returned: unknown = bytes;
+    if (!(returned instanceof Uint8Array)) {
+      const what = isObjectLike(returned) ? `a ${(returned.constructor as { name?: string } | undefined)?.name ?? 'object'}` : `a value of type ${typeOfValue(returned)}`;
+      throw new SerializationError(`store '${this.name}': the serializer returned ${what}, not a Uint8Array: a custom serializer must return the encoded bytes`);
+    }
     this.#metrics?.record('serialize', performance.now() - t0, bytes.byteLength);
     return bytes;
   }
@@ -251,7 +257,7 @@ export class Store {
     const t0 = this.#clock();
     const tagged = this.#tagged('put', options);
     const bytes = this.serialize(obj);
-    const key = await this.#connectorCall('put', undefined, () => (tagged === undefined ? this.connector.put(bytes) : tagged.putWith(bytes, options)));
+    const key = await this.#connectorCall('put', undefined, () => (tagged === undefined ? this.connector.put(bytes) : tagged.putWith(bytes, options)), () => bytes.byteLength);
     this.#observe('put', t0, bytes.byteLength, key);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, [key]);
     return key;
@@ -263,8 +269,8 @@ export class Store {
     const t0 = this.#clock();
     const tagged = this.#tagged('putBatch', options);
     const data = objs.map((obj) => this.serialize(obj));
-    const keys = await this.#connectorCall('putBatch', undefined, () => (tagged === undefined ? this.connector.putBatch(data) : tagged.putBatchWith(data, options)));
     const bytes = data.reduce((sum, d) => sum + d.byteLength, 0);
+    const keys = await this.#connectorCall('putBatch', undefined, () => (tagged === undefined ? this.connector.putBatch(data) : tagged.putBatchWith(data, options)), () => bytes);
     this.#observe('putBatch', t0, bytes, undefined, ` (${keys.length} objects)`);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, keys);
     return keys;
@@ -317,7 +323,7 @@ export class Store {
     const t0 = this.#clock();
     const cached = this.#cacheLookup(key);
     if (cached !== undefined) return this.#cachedGet<T>('get', key, cached, t0);
-    const bytes = await this.#connectorCall('get', key, () => this.connector.get(key));
+    const bytes = await this.#connectorCall('get', key, () => this.connector.get(key), (found) => found?.byteLength ?? 0);
     return this.#finishGet<T>('get', key, bytes, t0);
   }
 
@@ -346,12 +352,12 @@ export class Store {
     keys.forEach((key, i) => {
       const cached = this.#cacheLookup(key);
       if (cached === undefined) missing.push(i);
-      else out[i] = cached.value as T;
+      else out[i] = this.#cachedGet<T>('get', key, cached, this.#clock());
     });
     if (missing.length > 0) {
       const t0 = this.#clock();
       const wanted = missing.map((i) => keys[i] as Key);
-      const data = await this.#connectorCall('getBatch', undefined, () => this.connector.getBatch(wanted));
+      const data = await this.#connectorCall('getBatch', undefined, () => this.connector.getBatch(wanted), (found) => found.reduce((sum, d) => sum + (d?.byteLength ?? 0), 0));
       missing.forEach((i, j) => {
         out[i] = this.#finishGet<T>('get', keys[i] as Key, data[j], t0);
       });
@@ -509,6 +515,7 @@ export class Store {
     return hit;
   }
 
+  /** Every ask is a `get` in the metrics, whether the cache, the connector or nobody had the object. */
   #cachedGet<T>(operation: string, key: Key, cached: CacheEntry, t0: number): T {
     this.#observe(operation, t0, cached.bytes, key, ' (cached)');
     return cached.value as T;
@@ -545,23 +552,25 @@ export class Store {
     if (this.#closed) throw new StoreClosedError(this.name, operation);
   }
 
-  async #connectorCall<R>(operation: string, key: Key | undefined, call: () => Promise<R>): Promise<R> {
+  /** `bytesOf` says how many bytes the call moved, for the connector's line in the metrics. */
+  async #connectorCall<R>(operation: string, key: Key | undefined, call: () => Promise<R>, bytesOf: (result: R) => number = () => 0): Promise<R> {
     const log = this.#connectorLog;
     const t0 = this.#metrics === undefined && !log.enabled ? 0 : performance.now();
-    let failed = true;
+    const done = (bytes: number, failed: boolean): void => {
+      if (t0 === 0) return;
+      const ms = performance.now() - t0;
+      this.#metrics?.record(`connector.${operation}`, ms, bytes);
+      if (log.enabled) log('%s %s%s %d B in %s ms%s', this.name, operation, key === undefined ? '' : ` ${describeKey(key)}`, bytes, ms.toFixed(3), failed ? ' (failed)' : '');
+    };
+    let result: R;
     try {
-      const result = await call();
-      failed = false;
-      return result;
+      result = await call();
     } catch (error) {
+      done(0, true);
       throw connectorFailure(this, operation, error, key);
-    } finally {
-      if (t0 !== 0) {
-        const ms = performance.now() - t0;
-        this.#metrics?.record(`connector.${operation}`, ms);
-        if (log.enabled) log('%s %s%s in %s ms%s', this.name, operation, key === undefined ? '' : ` ${describeKey(key)}`, ms.toFixed(3), failed ? ' (failed)' : '');
-      }
     }
+    done(bytesOf(result), false);
+    return result;
   }
 }
 

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * ts-proxystore: pass-by-proxy for TypeScript.
  * Store/Connector/Serializer are separate layers; proxies resolve lazily and transparently.
@@ -99,6 +100,7 @@ export {
   StoreExecutor,
   type StoreExecutorOptions,
   type ShouldProxy,
+  type StoreTaskResult,
 } from '../runtime/executors/store-executor.js';
 export {
   BaseExecutor,

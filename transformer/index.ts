@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * ts-patch entry point, loaded from tsconfig:
  *

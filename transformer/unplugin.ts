@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * The autoProxy transform as a bundler plugin (esbuild, Vite, Rollup,
  * Rolldown, webpack, Rspack through unplugin), for TypeScript 7 projects and

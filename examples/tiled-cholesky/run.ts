@@ -3,23 +3,21 @@
  * tasks that consume and produce large arrays, run by value or by proxy on a
  * piscina pool (one machine) or BullMQ workers (processes that reach one Redis).
  *
- * Inside this repository the package is imported by path; an application
- * imports `ts-proxystore`, `ts-proxystore/executors/piscina`, … instead.
+ * It imports the package by its name, as an application does (inside this
+ * repository, tsconfig.json's `paths` map the name to the sources).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Piscina } from 'piscina';
-import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
-import { ConfigError } from '../../runtime/errors.js';
-import { BullMQExecutor, redisOptionsFromUrl } from '../../runtime/executors/bullmq.js';
-import type { Executor, TaskArgs, TaskName } from '../../runtime/executors/executor.js';
-import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
-import { StoreExecutor } from '../../runtime/executors/store-executor.js';
-import { isProxy, resolveAsync } from '../../runtime/proxy.js';
-import { Store } from '../../runtime/store.js';
+import { ConfigError, SharedMemoryConnector, Store, isProxy, resolveAsync } from 'ts-proxystore';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
+import { StoreExecutor, type Executor, type TaskArgs, type TaskName } from 'ts-proxystore/executors';
+import { BullMQExecutor, redisOptionsFromUrl } from 'ts-proxystore/executors/bullmq';
+import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
 import { spdMatrix } from './kernels.js';
 import type { tasks } from './tasks.js';
 
@@ -140,9 +138,18 @@ async function stopProcesses(processes: readonly ChildProcess[]): Promise<void> 
   await Promise.all(running.map((child) => (child.kill('SIGTERM'), once(child, 'exit'))));
 }
 
+/** The `ts-proxystore-worker` command of the installed package, run with this Node whatever the platform's shims. */
+function workerCommand(): string {
+  const manifest = fileURLToPath(import.meta.resolve('ts-proxystore/package.json'));
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
+  const command = bin['ts-proxystore-worker'];
+  if (command === undefined) throw new ConfigError(`${manifest} names no ts-proxystore-worker command`);
+  return path.join(path.dirname(manifest), command);
+}
+
 /** One `ts-proxystore-worker` process; resolves once it takes jobs. */
 async function startWorkerProcess(queue: string, redis: string, tasks: string): Promise<ChildProcess> {
-  const cli = fileURLToPath(new URL('../../runtime/executors/bullmq-cli.js', import.meta.url));
+  const cli = workerCommand();
   const child = spawn(process.execPath, [cli, '--queue', queue, '--redis', redis, '--tasks', tasks], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => [undefined])])) as [Buffer | undefined];
   if (line === undefined || !line.toString().includes('ready')) {

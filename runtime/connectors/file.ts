@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
+import { rejectUnknownOptions } from './options.js';
 import { ScratchPool } from './scratch.js';
 
 export interface FileConnectorOptions {
@@ -42,6 +43,7 @@ export class FileConnector implements Connector {
   #closed = false;
 
   constructor(options: FileConnectorOptions) {
+    rejectUnknownOptions('file', options, ['directory']);
     this.directory = path.resolve(directoryOption(options.directory));
     let created: string | undefined;
     try {

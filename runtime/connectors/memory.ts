@@ -3,6 +3,7 @@ import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, Start
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConnectorError } from '../errors.js';
 import { settle, spaceOption } from './in-process.js';
+import { rejectUnknownOptions } from './options.js';
 
 export interface MemoryConnectorOptions {
   /**
@@ -42,6 +43,7 @@ export class MemoryConnector implements Connector {
   #closed = false;
 
   constructor(options: MemoryConnectorOptions = {}) {
+    rejectUnknownOptions('memory', options, ['space']);
     this.space = spaceOption(options.space, 'memory') ?? randomUUID();
   }
 

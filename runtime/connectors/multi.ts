@@ -2,18 +2,22 @@ import os from 'node:os';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from '../connector.js';
 import { connectorFromConfig, registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
+import { rejectUnknownOptions } from './options.js';
 
 /**
  * When a connector takes a put. Every bound is optional; a put goes to the
  * highest-priority active connector whose policy accepts it.
  *
- * Tags, two rules, both checked:
+ * Tags, two rules, both checked, as ProxyStore's `Policy.is_valid` checks
+ * `subset_tags` and `superset_tags`:
  * - `tags` (subset rule): every tag of the put must be among them (or among
- *   `requiredTags`). A policy without either takes only untagged puts; a put
- *   without tags passes this rule everywhere. Use it to say "this connector
- *   can handle puts labelled so".
- * - `requiredTags` (superset rule): the put must carry all of them. Use it to
- *   reserve a connector for puts that ask for it explicitly.
+ *   `requiredTags`). A put without tags passes this rule everywhere. Use it to
+ *   say "this connector only takes puts labelled so". A policy that lists no
+ *   `tags` does not apply this rule: ProxyStore's put names its subset and
+ *   superset tags apart, whereas a put here has one list, which must not be
+ *   refused by a connector for carrying a tag that connector never mentions.
+ * - `requiredTags` (superset rule): the put must carry all of them, and may
+ *   carry more. Use it to reserve a connector for puts that ask for it.
  */
 export interface MultiPolicy {
   /** Among connectors that accept a put, the highest wins; ties go to the one listed first. Default 0. */
@@ -25,11 +29,12 @@ export interface MultiPolicy {
   readonly tags?: readonly string[];
   readonly requiredTags?: readonly string[];
   /**
-   * Regular expression source matched, case-insensitively, against the whole of
-   * `os.hostname()`. On other hosts the connector is dormant: its config is kept
-   * (so `config()` carries it on) but it is never built or used. Default: every host.
+   * Regular expression source, or a list of them, matched case-insensitively
+   * against the whole of `os.hostname()`; one match is enough. On other hosts
+   * the connector is dormant: its config is kept (so `config()` carries it on)
+   * but it is never built or used. Default: every host.
    */
-  readonly hostPattern?: string;
+  readonly hostPattern?: string | readonly string[];
 }
 
 /**
@@ -98,7 +103,7 @@ interface Policy {
   readonly maxSize: number;
   readonly tags: readonly string[];
   readonly requiredTags: readonly string[];
-  readonly hostPattern: string | undefined;
+  readonly hostPattern: string | readonly string[] | undefined;
 }
 
 interface Route {
@@ -144,6 +149,7 @@ export class MultiConnector implements Connector, TaggedPut {
   #closed = false;
 
   constructor(options: MultiConnectorOptions, build: MultiBuildOptions = {}) {
+    rejectUnknownOptions('multi', options, ['connectors']);
     const entries = Object.entries(entriesOption(options));
     if (entries.length === 0) throw new ConfigError('multi connector: give at least one connector');
     const trusted = build.trusted ?? true;
@@ -324,7 +330,7 @@ export class MultiConnector implements Connector, TaggedPut {
     const where = `multi connector entry '${name}'`;
     if (typeof entry !== 'object' || entry === null) throw new ConfigError(`${where}: must be an object with 'connector' or 'config'`);
     const policy = policyOption(entry.policy, where, trusted);
-    const active = policy.hostPattern === undefined || hostRegExp(policy.hostPattern).test(this.#hostname);
+    const active = policy.hostPattern === undefined || patternsOf(policy.hostPattern).some((pattern) => hostRegExp(pattern).test(this.#hostname));
     if ('connector' in entry) {
       const given = entry.connector;
       if (typeof given !== 'object' || given === null || typeof given.put !== 'function') throw new ConfigError(`${where}: 'connector' must implement the Connector interface`);
@@ -410,7 +416,7 @@ function accepts(policy: Policy, size: number, tags: readonly string[]): boolean
   return (
     size >= policy.minSize &&
     size <= policy.maxSize &&
-    tags.every((tag) => policy.tags.includes(tag) || policy.requiredTags.includes(tag)) &&
+    (policy.tags.length === 0 || tags.every((tag) => policy.tags.includes(tag) || policy.requiredTags.includes(tag))) &&
     policy.requiredTags.every((tag) => tags.includes(tag))
   );
 }
@@ -421,6 +427,10 @@ function describeRoute(route: Route, hostname: string): string {
   if (policy.requiredTags.length > 0) parts.push(`requiredTags ${JSON.stringify(policy.requiredTags)}`);
   if (route.connector === undefined) parts.push(`dormant: hostPattern ${JSON.stringify(policy.hostPattern)} does not match '${hostname}'`);
   return `'${route.name}' (${parts.join(', ')})`;
+}
+
+function patternsOf(hostPattern: string | readonly string[]): readonly string[] {
+  return typeof hostPattern === 'string' ? [hostPattern] : hostPattern;
 }
 
 function hostRegExp(pattern: string): RegExp {
@@ -436,7 +446,7 @@ function policyJson(policy: Policy): { [field: string]: JsonValue } {
     ...(policy.maxSize === Infinity ? {} : { maxSize: policy.maxSize }),
     tags: [...policy.tags],
     requiredTags: [...policy.requiredTags],
-    ...(policy.hostPattern === undefined ? {} : { hostPattern: policy.hostPattern }),
+    ...(policy.hostPattern === undefined ? {} : { hostPattern: typeof policy.hostPattern === 'string' ? policy.hostPattern : [...policy.hostPattern] }),
   };
 }
 
@@ -479,19 +489,30 @@ function policyOption(value: unknown, where: string, trusted: boolean): Policy {
   const maxSize = number('maxSize', Infinity, minSize);
   const hostPattern = policy.hostPattern;
   if (hostPattern !== undefined) {
-    if (typeof hostPattern !== 'string') return fail('hostPattern', 'a regular expression source string', hostPattern);
-    if (!trusted) assertTameHostPattern(hostPattern, where);
-    try {
-      hostRegExp(hostPattern);
-    } catch (cause) {
-      throw new ConfigError(`${where}: policy.hostPattern is not a valid regular expression: ${(cause as Error).message}`, { cause });
+    const isPatternList = Array.isArray(hostPattern) && hostPattern.length > 0 && hostPattern.every((pattern) => typeof pattern === 'string');
+    if (typeof hostPattern !== 'string' && !isPatternList) return fail('hostPattern', 'a regular expression source string or a non-empty list of them', hostPattern);
+    const patterns = patternsOf(hostPattern);
+    // Each pattern from elsewhere is bounded below; so must be how many run.
+    if (!trusted && patterns.length > MAX_UNTRUSTED_PATTERNS) throw new DescriptorError(`${where}: policy.hostPattern from elsewhere is refused: more than ${MAX_UNTRUSTED_PATTERNS} patterns`);
+    for (const pattern of patterns) {
+      if (!trusted) assertTameHostPattern(pattern, where);
+      try {
+        hostRegExp(pattern);
+      } catch (cause) {
+        throw new ConfigError(`${where}: policy.hostPattern is not a valid regular expression (${JSON.stringify(pattern)}): ${(cause as Error).message}`, { cause });
+      }
     }
   }
-  return { priority, minSize, maxSize, tags: strings('tags'), requiredTags: strings('requiredTags'), hostPattern };
+  const known: readonly string[] = ['priority', 'minSize', 'maxSize', 'tags', 'requiredTags', 'hostPattern'];
+  const unknown = Object.keys(policy).find((field) => !known.includes(field));
+  if (unknown !== undefined) throw new ConfigError(`${where}: unknown policy field '${unknown}' (known: ${known.join(', ')})`);
+  const kept = typeof hostPattern === 'string' || hostPattern === undefined ? hostPattern : [...hostPattern];
+  return { priority, minSize, maxSize, tags: strings('tags'), requiredTags: strings('requiredTags'), hostPattern: kept };
 }
 
 const MAX_UNTRUSTED_PATTERN = 256;
 const MAX_UNTRUSTED_QUANTIFIERS = 4;
+const MAX_UNTRUSTED_PATTERNS = 16;
 
 /**
  * A pattern from a descriptor made elsewhere runs here, against our host name,

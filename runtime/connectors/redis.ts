@@ -1,9 +1,11 @@
+/// <reference types="node" preserve="true" />
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
+import { rejectUnknownOptions } from './options.js';
 import { ScratchPool } from './scratch.js';
 
 /** TLS settings that survive JSON, so they can travel in `config()` (e.g. servername, rejectUnauthorized, a PEM `ca` string). */
@@ -114,6 +116,7 @@ export class RedisConnector implements Connector {
   #closing: Promise<void> | undefined;
 
   constructor(options: RedisConnectorOptions = {}) {
+    rejectUnknownOptions('redis', options, [...CONNECTION_OPTIONS, 'prefix', 'client', 'connectTimeoutMs', 'commandTimeoutMs']);
     const { client } = options;
     if (client !== undefined) {
       const clash = CONNECTION_OPTIONS.find((option) => options[option] !== undefined);

@@ -3,6 +3,7 @@ import type { CloseOptions, Connector, ConnectorConfig, Key, StartedPut } from '
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 import { settle, spaceOption } from './in-process.js';
+import { rejectUnknownOptions } from './options.js';
 import { allocateSegment, createSegment, payloadOf } from './shared-memory-segment.js';
 import { isSpaceId, joinSpace, processOf, type Member } from './shared-memory-space.js';
 
@@ -69,6 +70,7 @@ export class SharedMemoryConnector implements Connector {
   #closed = false;
 
   constructor(options: SharedMemoryConnectorOptions = {}) {
+    rejectUnknownOptions('shared-memory', options, ['space', 'answerTimeoutMs']);
     this.space = spaceOption(options.space, 'shared-memory') ?? randomUUID();
     this.answerTimeoutMs = timeoutOption(options.answerTimeoutMs) ?? DEFAULT_ANSWER_TIMEOUT_MS;
     this.#member = joinSpace(this.space);

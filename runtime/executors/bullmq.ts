@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Worker processes on any machine that reaches one Redis, through BullMQ.
  *

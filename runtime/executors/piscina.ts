@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Worker threads on one machine through piscina.
  *

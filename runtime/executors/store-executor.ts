@@ -24,7 +24,15 @@ import {
 } from './executor.js';
 import { TaskError } from './errors.js';
 import { reachOf } from './task-wire.js';
+import type { ProxyOr } from '../../src/types.js';
 import { sizeAtLeast } from './size.js';
+
+/**
+ * What a StoreExecutor call gives back: a task's object result comes back as a
+ * proxy once it reaches the result threshold and by value below it, so it is
+ * typed as either (`extract` takes both); primitives always come by value.
+ */
+export type StoreTaskResult<R> = R extends object ? ProxyOr<R> : R;
 
 /**
  * Which top-level arguments go to the worker as proxies. Only objects can be
@@ -148,6 +156,19 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
       if (!(error instanceof TaskError) && !(await future.done().catch(() => true))) await future.setError(error).catch(noop);
     });
     return future;
+  }
+
+  // Same calls as every executor's, typed with what actually comes back (a proxy or a value); ProxyOr<R> is assignable to R, so this narrows nothing away.
+  override run<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Promise<StoreTaskResult<TaskResult<T, K>>> {
+    return super.run(task, args, options) as Promise<StoreTaskResult<TaskResult<T, K>>>;
+  }
+
+  override submit<K extends TaskName<T>>(task: K, ...args: TaskArgs<T, K>): Promise<StoreTaskResult<TaskResult<T, K>>> {
+    return this.run(task, args);
+  }
+
+  override map<K extends TaskName<T>>(task: K, argLists: Iterable<TaskArgs<T, K>>, options?: RunOptions): Promise<StoreTaskResult<TaskResult<T, K>>[]> {
+    return super.map(task, argLists, options) as Promise<StoreTaskResult<TaskResult<T, K>>[]>;
   }
 
   /** Frees now the owned proxies inside `values` (results of this executor); other values are ignored. */

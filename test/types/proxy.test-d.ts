@@ -113,11 +113,13 @@ describe('extract and resolve', () => {
     expectTypeOf(extract(nested)).toEqualTypeOf<{ inner: Model; list: Dog[] }>();
   });
 
-  test('refuse values that are not proxies', () => {
+  test('resolve refuses values that are not proxies; extract passes them through', () => {
     // @ts-expect-error a plain Model is not a proxy
-    extract({} as Model);
+    resolve({} as Model);
     // @ts-expect-error nor is a primitive
     resolve(5);
+    expectTypeOf(extract({} as Model)).toEqualTypeOf<Model>();
+    expectTypeOf(extract({} as ProxyOr<Model>)).toEqualTypeOf<Model>();
   });
 });
 

@@ -1,0 +1,48 @@
+/**
+ * `npm run bench` as a user runs it: results go where git ignores them unless
+ * `--out` says otherwise, and the progress bar weighs calls by their expected
+ * cost, so a BullMQ run's few 100 MB round trips count for what they take.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { taskCost } from '../bench/main-eta.js';
+import { plannedWork } from '../bench/main-experiments.js';
+import { DEFAULT_OUT, parseSettings } from '../bench/main-options.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const settings = (...args: string[]) => parseSettings(['node', 'bench', ...args]);
+
+describe('bench output', () => {
+  it('a run writes to a directory git ignores, full or quick, never over the committed results', () => {
+    for (const run of [settings(), settings('--quick'), settings('--engine', 'bullmq')]) {
+      expect(run.out).toBe(DEFAULT_OUT);
+      expect(path.resolve(root, run.out)).not.toBe(path.resolve(root, 'bench', 'results'));
+      // git check-ignore exits 0 for an ignored path (and 1, which throws, for one that is not).
+      expect(execFileSync('git', ['check-ignore', path.join(run.out, `${run.plan.engine}.json`)], { cwd: root, encoding: 'utf8' }).trim()).not.toBe('');
+    }
+  });
+
+  it('--out says where, including the committed folder', () => {
+    expect(settings('--out', 'bench/results').out).toBe('bench/results');
+    expect(settings('--quick', '--out', '/tmp/elsewhere').out).toBe('/tmp/elsewhere');
+  });
+});
+
+describe('bench progress', () => {
+  it('weighs a call by what it carries: on BullMQ a 100 MB round trip counts for thousands of 1 kB ones', () => {
+    expect(taskCost('bullmq', 1e8) / taskCost('bullmq', 1e3)).toBeGreaterThan(1_000);
+    expect(taskCost('bullmq', 1e6)).toBeGreaterThan(taskCost('piscina', 1e6));
+  });
+
+  it('the 100 MB round trips, a small share of the calls, are most of the expected time of a full BullMQ run', () => {
+    const full = settings('--engine', 'bullmq', '--experiments', 'roundtrip').plan;
+    const small = settings('--engine', 'bullmq', '--experiments', 'roundtrip', '--sizes', '1kB,10kB,100kB,1MB,10MB').plan;
+    const all = plannedWork(full);
+    const withoutBiggest = plannedWork(small);
+    const biggestCalls = all.calls - withoutBiggest.calls;
+    const biggestCost = all.cost - withoutBiggest.cost;
+    expect(biggestCalls / all.calls).toBeLessThan(0.1);
+    expect(biggestCost / all.cost).toBeGreaterThan(0.5);
+  });
+});
