@@ -32,7 +32,7 @@ describe('debug logs', () => {
     expect(Number(/PUT \S+ (\d+) B/.exec(put!)![1])).toBeGreaterThanOrEqual(8000);
     expect(lines.some((line) => / logged GET \S+ \d+ B in [\d.]+ ms \(cached\)/.test(line))).toBe(true);
     expect(lines.some((line) => / logged EVICT \S+ 0 B in [\d.]+ ms/.test(line))).toBe(true);
-    expect(lines.some((line) => line.includes('ts-proxystore:connector:file') && / logged put in [\d.]+ ms/.test(line))).toBe(true);
+    expect(lines.some((line) => line.includes('ts-proxystore:connector:file') && / logged put \d+ B in [\d.]+ ms/.test(line))).toBe(true);
   });
 
   it('say when a proxy resolves, how, and at which line it was made', async () => {
