@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
+import { requireOptional } from '../optional-dependency.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
 import { ScratchPool } from './scratch.js';
 
@@ -45,6 +46,8 @@ export interface RedisConnectorOptions {
    */
   readonly commandTimeoutMs?: number;
 }
+
+const ioredis = requireOptional<typeof import('ioredis')>('ioredis', 'ts-proxystore/connectors/redis');
 
 /** Read by `fromOptions`, i.e. by connectors rebuilt from a config, which never carries the password. */
 export const REDIS_PASSWORD_ENV = 'PROXYSTORE_REDIS_PASSWORD';
@@ -259,7 +262,7 @@ export class RedisConnector implements Connector {
       // After a failed connection the socket never reports closing again, so ioredis' wait for it (2 s by default) would keep the process, or the bridge worker, alive that long after close().
       disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     };
-    const client = new Redis(options);
+    const client = new ioredis.Redis(options);
     // Connection errors also reach the failing commands; kept to explain them, and handled so ioredis does not log them.
     client.on('error', (error: Error) => (this.#lastConnectionError = error));
     client.on('ready', () => (this.#lastConnectionError = undefined));
