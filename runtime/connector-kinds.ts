@@ -26,6 +26,7 @@ export function isConnectorKindRegistered(kind: string): boolean {
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
 export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferencePolicy> {
+  checkPolicy(policy);
   return {
     kinds: policy.kinds ?? [...new Set([...Object.keys(BUILTIN_MODULES), ...builtinKinds])],
     fileRoots: policy.fileRoots ?? [os.tmpdir()],
@@ -60,4 +61,18 @@ export function connectorFromConfig(
     throw new ConfigError(`connector '${config.kind}': options must be an object`);
   }
   return kind.fromOptions(config.options, { trusted, policy: resolved });
+}
+
+/**
+ * A policy list given as a string would be searched by substring
+ * (`'filesystem'.includes('file')`), allowing what it meant to refuse.
+ */
+function checkPolicy(policy: unknown): void {
+  if (typeof policy !== 'object' || policy === null) throw new ConfigError(`policy must be an object of lists (kinds, fileRoots, hosts), got ${String(policy)}`);
+  for (const field of ['kinds', 'fileRoots', 'hosts'] as const) {
+    const list = (policy as Record<string, unknown>)[field];
+    if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === 'string'))) {
+      throw new ConfigError(`policy.${field} must be an array of strings, got ${JSON.stringify(list) ?? String(list)}`);
+    }
+  }
 }

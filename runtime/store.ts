@@ -9,7 +9,9 @@ import { isObjectLike, typeOfValue } from './proxy-metadata.js';
 import {
   allocateTypedArray,
   deserialize as defaultDeserialize,
+  deserializeInPlace,
   serialize as defaultSerialize,
+  serializeInPlace,
   type Allocate,
   type Deserializer,
   type Serializer,
@@ -128,10 +130,11 @@ export class Store {
     this.name = name;
     this.connector = connector;
     this.populateTarget = options.populateTarget ?? true;
-    this.#serialize = options.serializer ?? defaultSerialize;
+    // Frames in the connector's own memory never travel, and skipping their checksum keeps reads a view (see serialize.ts).
+    this.#serialize = options.serializer ?? (connector.allocate === undefined ? defaultSerialize : serializeInPlace);
     this.#allocate = connector.allocate?.bind(connector);
     this.#frameMemory = (connector.allocate ?? connector.scratch)?.bind(connector);
-    this.#deserialize = options.deserializer ?? defaultDeserialize;
+    this.#deserialize = options.deserializer ?? (connector.allocate === undefined ? defaultDeserialize : deserializeInPlace);
     this.#customSerializer = options.serializer !== undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
