@@ -288,7 +288,8 @@ export class RedisConnector implements Connector {
     this.#bridge = undefined;
     try {
       await bridge?.release();
-      if (this.#orphans.size > 0) await this.#run('close', undefined, () => this.#client.unlink(...this.#orphans));
+      // Best effort: failed puts are not worth failing close over, nor waiting on a server that is away.
+      if (this.#orphans.size > 0 && this.#client.status === 'ready') await this.#client.unlink(...this.#orphans).catch(() => undefined);
       if (clear) await this.#clear();
     } finally {
       if (this.#ownsClient) await this.#disconnect();
