@@ -470,7 +470,10 @@ function unsupportedValue(value: unknown, error: unknown): SerializationError {
   } catch {
     // A getter that failed during serialization fails again here; its error becomes the cause.
   }
-  const detail = culprit === undefined ? messageOf(error) : `a value of type ${culprit.type} at ${culprit.path}`;
+  // V8 serializes recursively: thousands of nesting levels exhaust the stack.
+  const tooDeep = error instanceof RangeError && /call stack/i.test(error.message);
+  const reason = tooDeep ? 'a value nested too deeply (V8 ran out of stack: flatten it, or keep it under a few thousand levels)' : messageOf(error);
+  const detail = culprit === undefined ? reason : `a value of type ${culprit.type} at ${culprit.path}`;
   return new SerializationError(`cannot serialize ${detail}`, { cause: error });
 }
 

@@ -264,7 +264,7 @@ export class Store {
 
   async putBatch(objs: readonly unknown[], options: PutOptions = {}): Promise<Key[]> {
     this.#assertOpen('putBatch');
-    if (!Array.isArray(objs)) throw new InvalidArgumentError('objs', `store '${this.name}': putBatch takes an array of objects, got ${describeKey(objs)}`);
+    if (!Array.isArray(objs)) throw new InvalidArgumentError('objs', `store '${this.name}': putBatch: objs must be an array of objects, got ${describeKey(objs)}`);
     objs.forEach((obj, i) => checkStorable(this, 'putBatch', `objs[${i}]`, obj));
     checkOptions(`store '${this.name}': putBatch`, options);
     checkLifetimeOption(this, 'putBatch', options);
@@ -345,7 +345,7 @@ export class Store {
 
   async getBatch<T = unknown>(keys: readonly Key[]): Promise<(T | undefined)[]> {
     this.#assertOpen('getBatch');
-    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', `store '${this.name}': getBatch takes an array of keys, got ${describeKey(keys)}`);
+    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', `store '${this.name}': getBatch: keys must be an array of keys, got ${describeKey(keys)}`);
     const ids = keys.map((key, i) => this.#idOf('getBatch', key, `keys[${i}]`));
     const out = new Array<T | undefined>(keys.length);
     const missing: number[] = [];
@@ -397,7 +397,7 @@ export class Store {
 
   /** One proxy per object, in order; a tuple in gives a tuple of proxies out. */
   async proxyBatch<T extends readonly Proxiable[]>(objs: readonly [...T], options: ProxyCreateOptions = {}): Promise<ProxiesOf<T>> {
-    if (!Array.isArray(objs)) throw new InvalidArgumentError('objs', `store '${this.name}': proxyBatch takes an array of objects, got ${describeKey(objs)}`);
+    if (!Array.isArray(objs)) throw new InvalidArgumentError('objs', `store '${this.name}': proxyBatch: objs must be an array of objects, got ${describeKey(objs)}`);
     checkOptions(`store '${this.name}': proxyBatch`, options);
     checkLifetimeOption(this, 'proxyBatch', options);
     const proxiable = objs.filter((obj) => this.#checkProxiable(obj, options));
@@ -493,7 +493,7 @@ export class Store {
       // BigInts and cycles: JSON cannot hold them, so no key is one.
     }
     if (typeof id === 'string') return id;
-    throw new InvalidArgumentError(argument, `store '${this.name}': ${operation} takes a key the store handed out (a string or other JSON value), got ${typeOfValue(key)} ${describeKey(key)}`);
+    throw new InvalidArgumentError(argument, `store '${this.name}': ${operation}: ${argument} must be a key the store handed out (a string or other JSON value), got ${typeOfValue(key)} ${describeKey(key)}`);
   }
 
   #assertOpen(operation: string): void {
@@ -539,7 +539,7 @@ class PendingRead {
  */
 function checkStorable(store: Store, operation: string, argument: string, obj: unknown): void {
   if (obj !== undefined) return;
-  throw new InvalidArgumentError(argument, `store '${store.name}': ${operation} cannot store undefined, which get() could not tell from a missing key (store null, or wrap it in an object)`);
+  throw new InvalidArgumentError(argument, `store '${store.name}': ${operation}: ${argument} is undefined, which get() could not tell from a missing key (store null, or wrap it in an object)`);
 }
 
 /** Options must be an object (or absent): reading them off anything else fails as an untyped TypeError. */
