@@ -414,6 +414,10 @@ export class Store {
     this.#assertOpen('proxyFromKey');
     this.#idOf('proxyFromKey', key);
     checkOptions(`store '${this.name}': proxyFromKey`, options);
+    const kind = (options.metadata as { kind?: unknown } | undefined)?.kind;
+    if (options.metadata !== undefined && kind !== 'object' && kind !== 'array' && kind !== 'function') {
+      throw new InvalidArgumentError('options.metadata', `store '${this.name}': proxyFromKey: options.metadata.kind must be 'object', 'array' or 'function', got ${describeKey(kind)}`);
+    }
     checkLifetimeOption(this, 'proxyFromKey', options);
     options.lifetime?.addKey(key, this);
     const metadata = options.metadata ?? { kind: 'object' as const };

@@ -73,6 +73,7 @@ const misuses: readonly Misuse[] = [
   ['store.exists(10n)', () => anyStore.exists!(10n), 'key'],
   ['store.evict(10n)', () => anyStore.evict!(10n), 'key'],
   ['store.proxyFromKey(10n)', () => anyStore.proxyFromKey!(10n), 'key'],
+  ["store.proxyFromKey(key, { metadata: { kind: 'typed-array' } })", () => anyStore.proxyFromKey!('k', { metadata: { kind: 'typed-array' } }), 'options.metadata'],
   ['store.getBatch(null)', () => anyStore.getBatch!(null), 'keys'],
   ['store.getBatch([10n])', () => anyStore.getBatch!([10n]), 'keys[0]'],
   ['store.put(undefined)', () => store.put(undefined), 'obj'],
