@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Connector, ConnectorConfig, ConnectorKind, ReferencePolicy } from './connector.js';
-import { ConfigError, DescriptorError } from './errors.js';
+import { ConfigError, DescriptorError, describeKey } from './errors.js';
 
 const kinds = new Map<string, ConnectorKind>();
 const builtinKinds = new Set<string>();
@@ -72,7 +72,7 @@ function checkPolicy(policy: unknown): void {
   for (const field of ['kinds', 'fileRoots', 'hosts'] as const) {
     const list = (policy as Record<string, unknown>)[field];
     if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === 'string'))) {
-      throw new ConfigError(`policy.${field} must be an array of strings, got ${JSON.stringify(list) ?? String(list)}`);
+      throw new ConfigError(`policy.${field} must be an array of strings, got ${describeKey(list)}`);
     }
   }
 }

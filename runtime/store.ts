@@ -130,11 +130,14 @@ export class Store {
     this.name = name;
     this.connector = connector;
     this.populateTarget = options.populateTarget ?? true;
-    // Frames in the connector's own memory never travel, and skipping their checksum keeps reads a view (see serialize.ts).
-    this.#serialize = options.serializer ?? (connector.allocate === undefined ? defaultSerialize : serializeInPlace);
+    // Frames that never leave this process (shared memory, or a memory connector, whose reads hand out
+    // the stored bytes themselves) skip the checksum: reads stay a view, and a view written through
+    // is not mistaken for corruption later (see serialize.ts).
+    const inPlace = connector.allocate !== undefined || connector.kind === 'memory';
+    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : defaultSerialize);
     this.#allocate = connector.allocate?.bind(connector);
     this.#frameMemory = (connector.allocate ?? connector.scratch)?.bind(connector);
-    this.#deserialize = options.deserializer ?? (connector.allocate === undefined ? defaultDeserialize : deserializeInPlace);
+    this.#deserialize = options.deserializer ?? (inPlace ? deserializeInPlace : defaultDeserialize);
     this.#customSerializer = options.serializer !== undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
@@ -313,7 +316,7 @@ export class Store {
     // One turn before the connector is asked: a synchronous touch of the same
     // key right after an async resolve started (`resolveAsync(p); p.length`)
     // reads it for both, instead of the key being read twice.
-    await undefined;
+    await Promise.resolve();
     if (read.handedOver !== undefined) return read.handedOver.value;
     read.started = true;
     const bytes = await this.#connectorCall('get', key, () => this.connector.get(key));

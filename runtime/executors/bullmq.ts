@@ -17,7 +17,7 @@ import type { ConnectionOptions, Job, JobsOptions, Processor, Queue, QueueEvents
 import { createDebug } from 'obug';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
-import { ConfigError, ProxyStoreError, RedisUnreachableError, messageOf } from '../errors.js';
+import { ConfigError, ProxyStoreError, RedisUnreachableError, describeKey, messageOf } from '../errors.js';
 import { requireOptional } from '../optional-dependency.js';
 import { deserialize, serialize } from '../serialize.js';
 import { isTimeoutMs, setLongTimeout, settleWithin } from '../timers.js';
@@ -421,7 +421,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
 function timeoutOption(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (isTimeoutMs(value)) return value;
-  throw new ConfigError(`BullMQExecutor: option '${option}' must be a positive number of milliseconds (or Infinity), got ${String(value)}`);
+  throw new ConfigError(`BullMQExecutor: option '${option}' must be a positive number of milliseconds (or Infinity), got ${describeKey(value)}`);
 }
 
 /** 'host:port' of a BullMQ connection (options or an ioredis client), for messages. */
