@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import type { ConnectionOptions, Job, JobsOptions, Processor, Queue, QueueEvents, Worker, WorkerOptions } from 'bullmq';
+import type { Redis, RedisOptions } from 'ioredis';
 import { createDebug } from 'obug';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
@@ -28,6 +29,7 @@ import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } fro
 import { decodeReply, encodeCall, remoteFailure } from './task-wire.js';
 
 const bullmq = requireOptional<typeof import('bullmq')>('bullmq', 'ts-proxystore/executors/bullmq');
+const ioredis = requireOptional<typeof import('ioredis')>('ioredis', 'ts-proxystore/executors/bullmq');
 const debug = createDebug('ts-proxystore:bullmq');
 
 export { resultArray, taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
@@ -159,6 +161,12 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
   /** Those of them whose job has an id in the queue. */
   readonly #jobs = new Map<string, PendingJob>();
   readonly #events: Promise<QueueEvents>;
+  /**
+   * The queue's connection when the executor made it (from connection
+   * options): BullMQ cannot drop a connection that never came up, so
+   * shutdown with Redis away would wait for ever; this one it drops itself.
+   */
+  readonly #queueClient: Redis | undefined;
   #watch: NodeJS.Timeout | undefined;
   #checking = false;
   #closed = false;
@@ -186,7 +194,9 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError(`BullMQExecutor: option 'onError' must be a function`);
     this.#onError = options.onError ?? ((error) => debug('%s', error.message));
     this.#address = addressOf(options.connection);
-    this.queue = new bullmq.Queue(queueName, { connection: options.connection, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
+    this.#queueClient = isClient(options.connection) ? undefined : new ioredis.Redis({ ...(options.connection as RedisOptions), maxRetriesPerRequest: null });
+    this.#queueClient?.on('error', (error: Error) => this.#connectionError(error));
+    this.queue = new bullmq.Queue(queueName, { connection: this.#queueClient ?? options.connection, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
     this.queue.on('error', (error) => this.#connectionError(error));
     this.#events = this.#listen();
     // Failures surface in the first call (or shutdown) that awaits the events.
@@ -214,9 +224,15 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     this.#closed = true;
     this.#stopWatching();
     const closing = Promise.allSettled([this.#events.then((events) => events.close()), this.queue.close()]);
-    if ((await settleWithin(closing, CLOSE_GRACE_MS)) !== undefined) return;
-    // Redis does not answer QUIT: drop the connections, which also stops their reconnecting.
-    await Promise.allSettled([this.queue.disconnect(), settleWithin(this.#events, 0).then((ready) => ready?.value.disconnect())]);
+    if ((await settleWithin(closing, CLOSE_GRACE_MS)) === undefined) {
+      // Redis does not answer QUIT: drop the connections, which also stops their reconnecting.
+      const events = await settleWithin(this.#events, 0).catch(() => undefined);
+      await settleWithin(Promise.allSettled([this.queue.disconnect(), events?.value.disconnect()]), CLOSE_GRACE_MS);
+    }
+    const client = this.#queueClient;
+    if (client === undefined) return;
+    if (client.status === 'ready') await settleWithin(client.quit().catch(noop), CLOSE_GRACE_MS);
+    client.disconnect();
   }
 
   /**
@@ -225,6 +241,8 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
    */
   async #listen(): Promise<QueueEvents> {
     const client = await this.queue.getBackend().client;
+    // The first run_id seen, so a restart during the first calls is noticed.
+    this.#runId ??= await this.#serverRunId();
     const last = (await client.runCommand('xrevrange', [this.queue.keys.events, '+', '-', 'COUNT', 1])) as [string, unknown][];
     if (this.#closed) throw new ProxyStoreError(`BullMQExecutor for queue '${this.queueName}' was shut down before it reached Redis`);
     const events = new bullmq.QueueEvents(this.queueName, {
@@ -309,10 +327,13 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
         this.#unreachable(now);
         return;
       }
+      const wasAway = this.#unreachableSince !== undefined;
       this.#unreachableSince = undefined;
       this.#inOutage = false;
-      if (this.#runId !== undefined && runId !== this.#runId) await this.#failLostJobs('Redis restarted (its run_id changed) and lost it');
+      const restarted = this.#runId !== undefined && runId !== this.#runId;
       this.#runId = runId;
+      // Jobs are lost only to a restart (or a flush), which an outage may hide: after either, every job is looked up.
+      if (restarted || wasAway) await this.#failLostJobs(restarted ? 'Redis restarted (its run_id changed) and lost it' : 'it was lost while Redis was unreachable (restarted or flushed)');
       await this.#failUnservedJobs(now);
     } catch (error) {
       // A check that fails is retried next round; it must never take the process down.
@@ -422,6 +443,11 @@ function timeoutOption(option: string, value: unknown, fallback: number): number
   if (value === undefined) return fallback;
   if (isTimeoutMs(value)) return value;
   throw new ConfigError(`BullMQExecutor: option '${option}' must be a positive number of milliseconds (or Infinity), got ${describeKey(value)}`);
+}
+
+/** Whether a BullMQ connection is a client (the caller's, which it keeps) rather than options to open one with. */
+function isClient(connection: ConnectionOptions): boolean {
+  return typeof (connection as { duplicate?: unknown }).duplicate === 'function';
 }
 
 /** 'host:port' of a BullMQ connection (options or an ioredis client), for messages. */
