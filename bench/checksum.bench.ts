@@ -2,8 +2,10 @@
  * What the frame checksum (CRC-32 over every frame `serialize` writes, checked
  * by `deserialize`) costs a put+get, measured side by side in one run: the
  * same store and connector, with the default (checked) serializer and with
- * the unchecked `serializeInPlace` pair. Memory, file and Redis (a throwaway
- * redis-server) stores, 1 MB and 100 MB Float64Arrays.
+ * the unchecked `serializeInPlace` pair. File and Redis (a throwaway
+ * redis-server) stores, 1 MB and 100 MB Float64Arrays. Memory and
+ * shared-memory stores are not measured: their frames never leave the
+ * process and go unchecked (see serialize.ts).
  *
  * Run: npm run build && node dist/bench/checksum.bench.js
  * The goal is at most 5% over the unchecked put+get. On a loaded machine the
@@ -14,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FileConnector } from '../runtime/connectors/file.js';
-import { MemoryConnector } from '../runtime/connectors/memory.js';
 import { RedisConnector } from '../runtime/connectors/redis.js';
 import { deserializeInPlace, serializeInPlace } from '../runtime/serialize.js';
 import { Store } from '../runtime/store.js';
@@ -35,7 +36,6 @@ async function main(): Promise<void> {
   const server = await startRedisServer();
   const directory = mkdtempSync(path.join(os.tmpdir(), 'checksum-bench-'));
   const connectors: readonly [string, () => Connector][] = [
-    ['memory', () => new MemoryConnector()],
     ['file', () => new FileConnector({ directory })],
     ['redis', () => new RedisConnector({ port: server.port, commandTimeoutMs: 60_000 })],
   ];
