@@ -140,7 +140,9 @@ class PendingJob {
  * worker listens for fails after `noWorkerTimeoutMs` (NoWorkerError); jobs
  * that vanished because Redis restarted empty fail at once (JobLostError);
  * calls fail once Redis has been unreachable for `unreachableTimeoutMs`
- * (RedisUnreachableError). `shutdown()` waits until every job is settled,
+ * (RedisUnreachableError); such calls count as settled for good, so their
+ * inputs are freed even though a job that reaches Redis later may still run
+ * (and then fail on its missing inputs). `shutdown()` waits until every job is settled,
  * then closes the executor's queue connections, dropping them if Redis does
  * not answer.
  */
