@@ -169,6 +169,8 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
    * shutdown with Redis away would wait for ever; this one it drops itself.
    */
   readonly #queueClient: Redis | undefined;
+  /** The queue's event listener once made (by `#listen`), for `close`. */
+  #queueEvents: QueueEvents | undefined;
   #watch: NodeJS.Timeout | undefined;
   #checking = false;
   #closed = false;
@@ -225,11 +227,12 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
   protected async close(): Promise<void> {
     this.#closed = true;
     this.#stopWatching();
-    const closing = Promise.allSettled([this.#events.then((events) => events.close()), this.queue.close()]);
+    // The event listener as far as it got: never made when Redis was never reached, perhaps not ready yet.
+    const events = this.#queueEvents;
+    const closing = Promise.allSettled([events?.close(), this.queue.close()]);
     if ((await settleWithin(closing, CLOSE_GRACE_MS)) === undefined) {
       // Redis does not answer QUIT: drop the connections, which also stops their reconnecting.
-      const events = await settleWithin(this.#events, 0).catch(() => undefined);
-      await settleWithin(Promise.allSettled([this.queue.disconnect(), events?.value.disconnect()]), CLOSE_GRACE_MS);
+      await settleWithin(Promise.allSettled([this.queue.disconnect(), events?.disconnect()]), CLOSE_GRACE_MS);
     }
     const client = this.#queueClient;
     if (client === undefined) return;
@@ -252,6 +255,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
       lastEventId: last[0]?.[0] ?? '0',
       ...(this.#prefix === undefined ? {} : { prefix: this.#prefix }),
     });
+    this.#queueEvents = events;
     events.on('error', (error) => this.#connectionError(error));
     events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => void this.#failed(jobId, failedReason));

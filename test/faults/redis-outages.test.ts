@@ -184,6 +184,23 @@ describe('Redis outages', () => {
     expect(worker.output().match(/ECONNREFUSED/g)?.length ?? 0).toBeLessThanOrEqual(2);
   });
 
+  it('fails calls with RedisUnreachableError while Redis is frozen, and shutdown returns', async () => {
+    const ex = executor(queueName(), server.port, { noWorkerTimeoutMs: 60_000 });
+    await ex.queue.waitUntilReady();
+    const calls = Promise.allSettled(Array.from({ length: 10 }, () => ex.submit('echo', 1)));
+    server.pause();
+    try {
+      const settled = await within(calls, 8_000, 'calls while Redis is frozen');
+      for (const outcome of settled) {
+        expect(outcome.status).toBe('rejected');
+        expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(RedisUnreachableError);
+      }
+      await within(ex.shutdown(), 8_000, 'shutdown while Redis is frozen');
+    } finally {
+      server.resume();
+    }
+  });
+
   it('leaves no key behind for puts that timed out while Redis was frozen', async () => {
     const connector = new RedisConnector({ port: server.port, commandTimeoutMs: 300 });
     cleanups.push(() => connector.close({ clear: true }));
