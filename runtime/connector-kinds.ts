@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Connector, ConnectorConfig, ConnectorKind, ReferencePolicy } from './connector.js';
-import { ConfigError, DescriptorError } from './errors.js';
+import { ConfigError, DescriptorError, describeKey } from './errors.js';
 
 const kinds = new Map<string, ConnectorKind>();
 const builtinKinds = new Set<string>();
@@ -27,6 +27,7 @@ export function isConnectorKindRegistered(kind: string): boolean {
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
 export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferencePolicy> {
+  checkPolicy(policy);
   return {
     kinds: policy.kinds ?? [...new Set([...Object.keys(BUILTIN_MODULES), ...builtinKinds])],
     fileRoots: policy.fileRoots ?? [os.tmpdir()],
@@ -61,4 +62,18 @@ export function connectorFromConfig(
     throw new ConfigError(`connector '${config.kind}': options must be an object`);
   }
   return kind.fromOptions(config.options, { trusted, policy: resolved });
+}
+
+/**
+ * A policy list given as a string would be searched by substring
+ * (`'filesystem'.includes('file')`), allowing what it meant to refuse.
+ */
+function checkPolicy(policy: unknown): void {
+  if (typeof policy !== 'object' || policy === null) throw new ConfigError(`policy must be an object of lists (kinds, fileRoots, hosts), got ${String(policy)}`);
+  for (const field of ['kinds', 'fileRoots', 'hosts'] as const) {
+    const list = (policy as Record<string, unknown>)[field];
+    if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === 'string'))) {
+      throw new ConfigError(`policy.${field} must be an array of strings, got ${describeKey(list)}`);
+    }
+  }
 }

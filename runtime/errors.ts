@@ -130,3 +130,43 @@ export class ProxyFutureError extends ProxyStoreError {
     super(`future ${describeKey(key)} failed in its producer: ${remoteName}: ${remoteMessage}`);
   }
 }
+
+/** A call got an argument it cannot use (wrong type, out of range); `argument` names it. */
+export class InvalidArgumentError extends ProxyStoreError {
+  override name = 'InvalidArgumentError';
+  constructor(
+    readonly argument: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The Redis server a connector or executor talks to cannot be reached (refused,
+ * down, or not answering); raised once the connection's own bounds ran out.
+ */
+export class RedisUnreachableError extends ConnectorError {
+  override name = 'RedisUnreachableError';
+  constructor(
+    /** 'host:port', as the message gives it. */
+    readonly address: string,
+    operation: string,
+    reason: string,
+    options?: { cause?: unknown; key?: unknown },
+  ) {
+    super(`redis ${address}`, operation, `Redis at ${address} unreachable (${reason}): check that redis-server runs there and this host can reach it`, options);
+  }
+}
+
+/** An optional dependency a module needs is not installed; `dependency` names the npm package to add. */
+export class MissingDependencyError extends ProxyStoreError {
+  override name = 'MissingDependencyError';
+  constructor(
+    readonly dependency: string,
+    entry: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${entry} needs the package '${dependency}', which is not installed: npm install ${dependency}`, options);
+  }
+}

@@ -9,6 +9,7 @@ import { ConfigError, ProxyStoreError, describeKey, keyId } from './errors.js';
 import { getFactory, isProxy } from './proxy.js';
 import { isStoreFactory } from './store-factory.js';
 import type { Store } from './store.js';
+import { MAX_TIMER_DELAY } from './timers.js';
 
 export interface Lifetime {
   readonly name: string;
@@ -209,8 +210,6 @@ export interface LeaseLifetimeOptions {
   readonly name?: string;
 }
 
-/** setTimeout fires at once for delays beyond a signed 32-bit millisecond count. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
  * A context lifetime that also ends by itself at its expiry. The timer is

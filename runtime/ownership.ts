@@ -205,9 +205,13 @@ function referenceFactory(ref: Reference): Factory<object> {
   const resolveAsync = async (): Promise<object> => {
     ref.assertUsable();
     const owner = ref.slot.owner;
-    const value = owner !== undefined && owner !== ref ? await resolveLater(owner.state) : await ref.slot.source.resolveAsync();
-    // It may have ended while the read was in flight; its target must then stay unset.
-    ref.assertUsable();
+    let value: object;
+    try {
+      value = owner !== undefined && owner !== ref ? await resolveLater(owner.state) : await ref.slot.source.resolveAsync();
+    } finally {
+      // It may have ended while the read was in flight (the read then fails, or finds it): its target must stay unset, and the ending is the error to report.
+      ref.assertUsable();
+    }
     return value;
   };
   const factory = Object.assign(read, { resolveAsync, toJSON: () => send(ref) });

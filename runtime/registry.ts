@@ -1,5 +1,5 @@
 import type { ReferencePolicy } from './connector.js';
-import { StoreExistsError } from './errors.js';
+import { InvalidArgumentError, StoreExistsError } from './errors.js';
 import { getFactory, isProxy } from './proxy.js';
 import { Store, type StoreConfig } from './store.js';
 import { isStoreFactory } from './store-factory.js';
@@ -8,6 +8,7 @@ import { isStoreFactory } from './store-factory.js';
 const stores = new Map<string, Store>();
 
 export function registerStore(store: Store, options: { allowExisting?: boolean } = {}): void {
+  if (!(store instanceof Store)) throw new InvalidArgumentError('store', `registerStore: store must be a Store, got ${typeof store === 'object' && store !== null ? Object.prototype.toString.call(store) : typeof store}`);
   const existing = stores.get(store.name);
   if (existing !== undefined && existing !== store && options.allowExisting !== true) throw new StoreExistsError(store.name);
   stores.set(store.name, store);

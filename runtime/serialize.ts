@@ -8,15 +8,26 @@
  *
  *   offset  size  field
  *   0       3     magic "PXS" (0x50 0x58 0x53), so foreign bytes fail fast
- *   3       1     format version: 1
+ *   3       1     format version: 2
  *   4       1     tag: what the payload holds (below)
- *   5       3     reserved, always zero
+ *   5       1     flags: 0x01 when the checksum below is set, else 0
+ *   6       2     reserved, always zero
  *   8       8     payload length in bytes (uint64). It must equal the input's
- *                 length minus 16, so truncated or padded input is refused.
- *   16      n     payload
+ *                 length minus 24, so truncated or padded input is refused.
+ *   16      4     CRC-32 (zlib's) of bytes 0–15 followed by the payload
+ *   20      4     reserved, always zero
+ *   24      n     payload
  *
- * The header is 16 bytes, a multiple of 8, so a payload in a freshly allocated
+ * The header is 24 bytes, a multiple of 8, so a payload in a freshly allocated
  * buffer is aligned for every element size and decodes without a copy.
+ *
+ * The checksum turns corruption in a store or on the wire into a
+ * SerializationError instead of a different value (a flipped tag byte would
+ * otherwise decode a Float64Array as an Int32Array). Frames written in a
+ * connector's own memory (`serializeInPlace`, shared memory) go unchecked,
+ * and only `deserializeInPlace` reads them:
+ * their bytes never leave the process, they may be written after framing
+ * (`Store.allocate`), and reading them is meant to cost no pass over the data.
  *
  *   tag        payload                                   decodes to
  *   0x01       UTF-8 text                                string
@@ -35,12 +46,12 @@
  * Views alias the input: later writes to the input show through them, and they
  * keep the input's whole ArrayBuffer alive. Typed arrays nested in a 0x20/0x21
  * payload may alias it too (node:v8 views aligned ones). Copy with `.slice()`
- * when the input buffer is reused. There is no checksum: a flipped payload bit
- * yields a different value, not an error; the transport is trusted with that.
+ * when the input buffer is reused.
  */
 import { Buffer } from 'node:buffer';
 import { isArrayBuffer, isMap, isProxy, isSet } from 'node:util/types';
 import { DefaultSerializer, deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
+import { crc32 } from 'node:zlib';
 import { classNameOf, hasRegisteredClasses, prototypeForClass } from './class-registry.js';
 import { SerializationError, messageOf } from './errors.js';
 import type { TypedArray } from '../src/types.js';
@@ -55,11 +66,16 @@ export type Serializer = (obj: unknown, allocate?: Allocate) => Uint8Array;
 export type Allocate = (size: number) => Uint8Array;
 export type Deserializer = (data: Uint8Array) => unknown;
 
-const HEADER_SIZE = 16;
-const FORMAT_VERSION = 1;
+const HEADER_SIZE = 24;
+const FORMAT_VERSION = 2;
 const HEADER_START = Uint8Array.of(0x50, 0x58, 0x53, FORMAT_VERSION);
 const TAG_OFFSET = 4;
+const FLAGS_OFFSET = 5;
 const LENGTH_OFFSET = 8;
+const CHECKSUM_OFFSET = 16;
+/** The bytes the checksum covers ahead of the payload: everything before the checksum itself. */
+const CHECKED_HEADER = CHECKSUM_OFFSET;
+const Flag = { Checksum: 0x01 } as const;
 const UINT32_RANGE = 2 ** 32;
 const SMALL_FRAME = 64 * 1024;
 
@@ -128,7 +144,16 @@ const utf8Encoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF that belongs to the string; fatal turns corrupt text into an error.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-export const serialize: Serializer = (obj, allocate) => {
+/** Frames with a checksum: for bytes that travel (files, Redis, messages). */
+export const serialize: Serializer = (obj, allocate) => seal(encode(obj, allocate));
+
+/**
+ * Frames without a checksum, for a connector's own memory (its `allocate`):
+ * see the format notes above. `deserialize` reads both.
+ */
+export const serializeInPlace: Serializer = (obj, allocate) => encode(obj, allocate);
+
+function encode(obj: unknown, allocate: Allocate | undefined): Uint8Array {
   if (typeof obj === 'string' && isWellFormed(obj)) {
     return encodeString(obj, allocate);
   }
@@ -141,7 +166,7 @@ export const serialize: Serializer = (obj, allocate) => {
     return encodeBytes(Tag.ArrayBuffer, obj, 0, obj.byteLength, allocate);
   }
   return encodeStructured(obj);
-};
+}
 
 export interface TypedArrayClass<A extends TypedArray> {
   readonly BYTES_PER_ELEMENT: number;
@@ -162,14 +187,20 @@ export function allocateTypedArray<A extends TypedArray>(ctor: TypedArrayClass<A
   return { value: new ctor(frame.buffer, frame.byteOffset + HEADER_SIZE, length), frame };
 }
 
-export const deserialize: Deserializer = (data) => {
-  const tag = readHeader(data);
+/** Reads frames from `serialize`; refuses frames without a checksum, so clearing the flag cannot switch the check off. */
+export const deserialize: Deserializer = (data) => decodeFrame(data, true);
+
+/** Reads frames from `serializeInPlace` or `serialize`: for a connector's own memory, where both are written. */
+export const deserializeInPlace: Deserializer = (data) => decodeFrame(data, false);
+
+function decodeFrame(data: Uint8Array, requireChecksum: boolean): unknown {
+  const tag = readHeader(data, requireChecksum);
   const decode = decoders.get(tag);
   if (decode === undefined) {
     throw new SerializationError(`unknown tag 0x${tag.toString(16).padStart(2, '0')}: corrupt input, or written by a newer ts-proxystore`);
   }
   return decode(data.buffer, data.byteOffset + HEADER_SIZE, data.byteLength - HEADER_SIZE);
-};
+}
 
 // ---------------------------------------------------------------- framing
 
@@ -209,10 +240,22 @@ function writeHeader(frame: Uint8Array, tag: number): void {
   const view = new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE);
   view.setUint32(LENGTH_OFFSET, payloadLength % UINT32_RANGE, true);
   view.setUint32(LENGTH_OFFSET + 4, Math.floor(payloadLength / UINT32_RANGE), true);
+  frame.fill(0, CHECKSUM_OFFSET, HEADER_SIZE);
+}
+
+/** Sets the checksum of a finished frame (header and payload written). */
+function seal(frame: Uint8Array): Uint8Array {
+  frame[FLAGS_OFFSET] = Flag.Checksum;
+  new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE).setUint32(CHECKSUM_OFFSET, checksumOf(frame), true);
+  return frame;
+}
+
+function checksumOf(frame: Uint8Array): number {
+  return crc32(frame.subarray(HEADER_SIZE), crc32(frame.subarray(0, CHECKED_HEADER)));
 }
 
 /** Validates the header and returns the tag. */
-function readHeader(data: Uint8Array): number {
+function readHeader(data: Uint8Array, requireChecksum: boolean): number {
   if (!(data instanceof Uint8Array)) {
     throw new SerializationError(`expected a Uint8Array to deserialize, got ${typeNameOf(data)}`);
   }
@@ -225,8 +268,9 @@ function readHeader(data: Uint8Array): number {
   if (data[3] !== FORMAT_VERSION) {
     throw new SerializationError(`unsupported format version ${data[3]} (this build reads version ${FORMAT_VERSION})`);
   }
-  if (data[5] !== 0 || data[6] !== 0 || data[7] !== 0) {
-    throw new SerializationError('corrupt header: reserved bytes are not zero');
+  const flags = data[FLAGS_OFFSET] ?? 0;
+  if ((flags & ~Flag.Checksum) !== 0 || data[6] !== 0 || data[7] !== 0 || data[20] !== 0 || data[21] !== 0 || data[22] !== 0 || data[23] !== 0) {
+    throw new SerializationError('corrupt header: unknown flags, or reserved bytes that are not zero');
   }
   const view = new DataView(data.buffer, data.byteOffset, HEADER_SIZE);
   const payloadLength = view.getUint32(LENGTH_OFFSET, true) + view.getUint32(LENGTH_OFFSET + 4, true) * UINT32_RANGE;
@@ -234,6 +278,11 @@ function readHeader(data: Uint8Array): number {
     throw new SerializationError(
       `the header announces ${payloadLength} payload bytes but ${data.byteLength - HEADER_SIZE} follow: truncated or corrupt input`,
     );
+  }
+  if ((flags & Flag.Checksum) === 0) {
+    if (requireChecksum) throw new SerializationError('corrupt header: the frame carries no checksum (only frames in a connector\'s own memory may omit it)');
+  } else if (view.getUint32(CHECKSUM_OFFSET, true) !== checksumOf(data)) {
+    throw new SerializationError('corrupt input: the checksum does not match the bytes (changed in the store or on the way)');
   }
   return data[TAG_OFFSET] ?? 0;
 }
@@ -421,7 +470,10 @@ function unsupportedValue(value: unknown, error: unknown): SerializationError {
   } catch {
     // A getter that failed during serialization fails again here; its error becomes the cause.
   }
-  const detail = culprit === undefined ? messageOf(error) : `a value of type ${culprit.type} at ${culprit.path}`;
+  // V8 serializes recursively: thousands of nesting levels exhaust the stack.
+  const tooDeep = error instanceof RangeError && /call stack/i.test(error.message);
+  const reason = tooDeep ? 'a value nested too deeply (V8 ran out of stack: flatten it, or keep it under a few thousand levels)' : messageOf(error);
+  const detail = culprit === undefined ? reason : `a value of type ${culprit.type} at ${culprit.path}`;
   return new SerializationError(`cannot serialize ${detail}`, { cause: error });
 }
 

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, ReferencePolicy } from './connector.js';
 import { connectorFromConfig } from './connector-kinds.js';
 import { isTagged, type TaggedPut } from './connectors/multi.js';
-import { ConfigError, ConnectorError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from './errors.js';
+import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from './errors.js';
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
 import { connectorLog, storeLog } from './observe/log.js';
 import { getKey, isProxy, proxy } from './proxy.js';
@@ -10,7 +10,9 @@ import { isObjectLike, typeOfValue } from './proxy-metadata.js';
 import {
   allocateTypedArray,
   deserialize as defaultDeserialize,
+  deserializeInPlace,
   serialize as defaultSerialize,
+  serializeInPlace,
   type Allocate,
   type Deserializer,
   type Serializer,
@@ -109,10 +111,18 @@ export class Store {
   /** Cache lookups that found the object, and ones that did not; counted always, as `stats()` reports them. */
   #hits = 0;
   #misses = 0;
+  /** Async reads in flight by key id: concurrent gets of one key (200 proxies of one object) share one read. */
+  readonly #reading = new Map<string, PendingRead>();
+  /**
+   * Bumped by every eviction: a read that overlapped one may hold what was
+   * just deleted, so it does not go into the cache (it would serve an evicted object).
+   */
+  #generation = 0;
   #closed = false;
 
   constructor(name: string, connector: Connector, options: StoreOptions = {}) {
     if (typeof name !== 'string' || name.length === 0) throw new ConfigError('store name must be a non-empty string');
+    checkOptions(`store '${name}'`, options);
     if (connector === null || typeof connector !== 'object' || typeof connector.put !== 'function') {
       throw new ConfigError(`store '${name}': connector must implement the Connector interface`);
     }
@@ -126,10 +136,14 @@ export class Store {
     this.name = name;
     this.connector = connector;
     this.populateTarget = options.populateTarget ?? true;
-    this.#serialize = options.serializer ?? defaultSerialize;
+    // Frames that never leave this process (shared memory, or a memory connector, whose reads hand out
+    // the stored bytes themselves) skip the checksum: reads stay a view, and a view written through
+    // is not mistaken for corruption later (see serialize.ts).
+    const inPlace = connector.allocate !== undefined || connector.kind === 'memory';
+    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : defaultSerialize);
     this.#allocate = connector.allocate?.bind(connector);
     this.#frameMemory = (connector.allocate ?? connector.scratch)?.bind(connector);
-    this.#deserialize = options.deserializer ?? defaultDeserialize;
+    this.#deserialize = options.deserializer ?? (inPlace ? deserializeInPlace : defaultDeserialize);
     this.#customSerializer = options.serializer !== undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
@@ -253,6 +267,8 @@ export class Store {
 
   async put(obj: unknown, options: PutOptions = {}): Promise<Key> {
     this.#assertOpen('put');
+    checkStorable(this, 'put', 'obj', obj);
+    checkOptions(`store '${this.name}': put`, options);
     checkLifetimeOption(this, 'put', options);
     const t0 = this.#clock();
     const tagged = this.#tagged('put', options);
@@ -265,6 +281,9 @@ export class Store {
 
   async putBatch(objs: readonly unknown[], options: PutOptions = {}): Promise<Key[]> {
     this.#assertOpen('putBatch');
+    if (!Array.isArray(objs)) throw new InvalidArgumentError('objs', `store '${this.name}': putBatch: objs must be an array of objects, got ${describeKey(objs)}`);
+    objs.forEach((obj, i) => checkStorable(this, 'putBatch', `objs[${i}]`, obj));
+    checkOptions(`store '${this.name}': putBatch`, options);
     checkLifetimeOption(this, 'putBatch', options);
     const t0 = this.#clock();
     const tagged = this.#tagged('putBatch', options);
@@ -296,11 +315,13 @@ export class Store {
     if (connector.set === undefined) {
       throw new ConfigError(`store '${this.name}': its ${connector.kind} connector cannot write under a given key (memory, file, Redis and multi connectors can)`);
     }
+    const id = this.#idOf('set', key);
+    checkStorable(this, 'set', 'obj', obj);
     const t0 = this.#clock();
     const bytes = this.serialize(obj);
-    await this.#connectorCall('set', key, () => (connector.set as (key: Key, data: Uint8Array) => Promise<void>).call(connector, key, bytes));
-    // The old value must not be served from this process's cache once the new one is written.
-    this.#cache?.delete(keyId(key));
+    await this.#connectorCall('set', key, () => (connector.set as (key: Key, data: Uint8Array) => Promise<void>).call(connector, key, bytes), () => bytes.byteLength);
+    // The old value must not be served from this process's cache, nor by a read that began before the write.
+    this.#forget(id);
     this.#observe('set', t0, bytes.byteLength, key);
   }
 
@@ -320,18 +341,43 @@ export class Store {
   /** The object under `key`, or `undefined` when the store does not hold it. */
   async get<T = unknown>(key: Key): Promise<T | undefined> {
     this.#assertOpen('get');
+    const id = this.#idOf('get', key);
     const t0 = this.#clock();
-    const cached = this.#cacheLookup(key);
+    const cached = this.#cacheLookup(id);
     if (cached !== undefined) return this.#cachedGet<T>('get', key, cached, t0);
+    let read = this.#reading.get(id);
+    if (read === undefined) {
+      read = new PendingRead();
+      this.#reading.set(id, read);
+      const done = (): void => {
+        if (this.#reading.get(id) === read) this.#reading.delete(id);
+      };
+      read.value = this.#read(key, id, read, t0);
+      read.value.then(done, done);
+    }
+    return (await read.value) as T | undefined;
+  }
+
+  /** The async read behind `get`: one per key at a time. */
+  async #read(key: Key, id: string, read: PendingRead, t0: number): Promise<unknown> {
+    const generation = this.#generation;
+    // One turn before the connector is asked: a synchronous touch of the same
+    // key right after an async resolve started (`resolveAsync(p); p.length`)
+    // reads it for both, instead of the key being read twice.
+    await Promise.resolve();
+    if (read.handedOver !== undefined) return read.handedOver.value;
+    read.started = true;
     const bytes = await this.#connectorCall('get', key, () => this.connector.get(key), (found) => found?.byteLength ?? 0);
-    return this.#finishGet<T>('get', key, bytes, t0);
+    return this.#finishGet('get', key, id, bytes, t0, generation);
   }
 
   /** Like `get` without waiting on I/O; only for connectors that have `getSync`. */
   getSync<T = unknown>(key: Key): T | undefined {
     this.#assertOpen('getSync');
+    const id = this.#idOf('getSync', key);
     const t0 = this.#clock();
-    const cached = this.#cacheLookup(key);
+    const generation = this.#generation;
+    const cached = this.#cacheLookup(id);
     if (cached !== undefined) return this.#cachedGet<T>('getSync', key, cached, t0);
     if (this.connector.getSync === undefined) {
       throw new ConnectorError(this.connector.kind, 'getSync', `connector cannot read synchronously: resolve proxies of store '${this.name}' with resolveAsync`, { key });
@@ -342,24 +388,30 @@ export class Store {
     } catch (error) {
       throw connectorFailure(this, 'getSync', error, key);
     }
-    return this.#finishGet<T>('getSync', key, bytes, t0);
+    const value = this.#finishGet('getSync', key, id, bytes, t0, generation);
+    const waiting = this.#reading.get(id);
+    if (waiting !== undefined && !waiting.started && value !== undefined) waiting.handedOver = { value };
+    return value as T | undefined;
   }
 
   async getBatch<T = unknown>(keys: readonly Key[]): Promise<(T | undefined)[]> {
     this.#assertOpen('getBatch');
+    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', `store '${this.name}': getBatch: keys must be an array of keys, got ${describeKey(keys)}`);
+    const ids = keys.map((key, i) => this.#idOf('getBatch', key, `keys[${i}]`));
     const out = new Array<T | undefined>(keys.length);
     const missing: number[] = [];
     keys.forEach((key, i) => {
-      const cached = this.#cacheLookup(key);
+      const cached = this.#cacheLookup(ids[i] as string);
       if (cached === undefined) missing.push(i);
       else out[i] = this.#cachedGet<T>('get', key, cached, this.#clock());
     });
     if (missing.length > 0) {
       const t0 = this.#clock();
+      const generation = this.#generation;
       const wanted = missing.map((i) => keys[i] as Key);
       const data = await this.#connectorCall('getBatch', undefined, () => this.connector.getBatch(wanted), (found) => found.reduce((sum, d) => sum + (d?.byteLength ?? 0), 0));
       missing.forEach((i, j) => {
-        out[i] = this.#finishGet<T>('get', keys[i] as Key, data[j], t0);
+        out[i] = this.#finishGet('get', keys[i] as Key, ids[i] as string, data[j], t0, generation) as T | undefined;
       });
     }
     return out;
@@ -367,6 +419,7 @@ export class Store {
 
   async exists(key: Key): Promise<boolean> {
     this.#assertOpen('exists');
+    this.#idOf('exists', key);
     const t0 = this.#clock();
     const found = await this.#connectorCall('exists', key, () => this.connector.exists(key));
     this.#observe('exists', t0, 0, key, found ? '' : ' (missing)');
@@ -375,14 +428,21 @@ export class Store {
 
   async evict(key: Key): Promise<void> {
     this.#assertOpen('evict');
-    this.#cache?.delete(keyId(key));
+    const id = this.#idOf('evict', key);
+    this.#forget(id);
     const t0 = this.#clock();
-    await this.#connectorCall('evict', key, () => this.connector.evict(key));
+    try {
+      await this.#connectorCall('evict', key, () => this.connector.evict(key));
+    } finally {
+      // A read that overlapped the eviction may have cached what it read before the delete landed.
+      this.#forget(id);
+    }
     this.#observe('evict', t0, 0, key);
   }
 
   /** Store `obj` and return a proxy of it. Primitives cannot be proxied (see `skipNonProxiable`). */
   async proxy<T extends Proxiable>(obj: T, options: ProxyCreateOptions = {}): Promise<Proxy<T>> {
+    checkOptions(`store '${this.name}': proxy`, options);
     checkLifetimeOption(this, 'proxy', options);
     if (!this.#checkProxiable(obj, options)) return obj as Proxy<T>;
     const t0 = this.#clock();
@@ -394,6 +454,8 @@ export class Store {
 
   /** One proxy per object, in order; a tuple in gives a tuple of proxies out. */
   async proxyBatch<T extends readonly Proxiable[]>(objs: readonly [...T], options: ProxyCreateOptions = {}): Promise<ProxiesOf<T>> {
+    if (!Array.isArray(objs)) throw new InvalidArgumentError('objs', `store '${this.name}': proxyBatch: objs must be an array of objects, got ${describeKey(objs)}`);
+    checkOptions(`store '${this.name}': proxyBatch`, options);
     checkLifetimeOption(this, 'proxyBatch', options);
     const proxiable = objs.filter((obj) => this.#checkProxiable(obj, options));
     const keys = await this.putBatch(proxiable, putOptionsOf(options));
@@ -407,6 +469,12 @@ export class Store {
    */
   proxyFromKey<T extends Proxiable = never>(key: TypeArgumentRequired<T, Key>, options: ProxyFromKeyOptions = {}): Proxy<T> {
     this.#assertOpen('proxyFromKey');
+    this.#idOf('proxyFromKey', key);
+    checkOptions(`store '${this.name}': proxyFromKey`, options);
+    const kind = (options.metadata as { kind?: unknown } | undefined)?.kind;
+    if (options.metadata !== undefined && kind !== 'object' && kind !== 'array' && kind !== 'function') {
+      throw new InvalidArgumentError('options.metadata', `store '${this.name}': proxyFromKey: options.metadata.kind must be 'object', 'array' or 'function', got ${describeKey(kind)}`);
+    }
     checkLifetimeOption(this, 'proxyFromKey', options);
     options.lifetime?.addKey(key, this);
     const metadata = options.metadata ?? { kind: 'object' as const };
@@ -506,9 +574,9 @@ export class Store {
     throw new NonProxiableTypeError(typeOfValue(obj));
   }
 
-  #cacheLookup(key: Key): CacheEntry | undefined {
+  #cacheLookup(id: string): CacheEntry | undefined {
     if (this.#cache === undefined) return undefined;
-    const hit = this.#cache.get(keyId(key));
+    const hit = this.#cache.get(id);
     if (hit === undefined) this.#misses += 1;
     else this.#hits += 1;
     this.#metrics?.record(hit === undefined ? 'cacheMiss' : 'cacheHit', 0);
@@ -521,16 +589,35 @@ export class Store {
     return cached.value as T;
   }
 
-  #finishGet<T>(operation: string, key: Key, bytes: Uint8Array | undefined, t0: number): T | undefined {
+  /** Decodes what a read found; caches it unless an eviction happened since the read began (`generation`). */
+  #finishGet(operation: string, key: Key, id: string, bytes: Uint8Array | undefined, t0: number, generation: number): unknown {
     if (bytes === undefined) {
       this.#observe(operation, t0, 0, key, ' (missing)');
       return undefined;
     }
     const value = this.deserialize(bytes, key);
     // At least 1: lru-cache refuses sizes of 0.
-    this.#cache?.set(keyId(key), { value, bytes: Math.max(1, bytes.byteLength) });
+    if (generation === this.#generation) this.#cache?.set(id, { value, bytes: Math.max(1, bytes.byteLength) });
     this.#observe(operation, t0, bytes.byteLength, key);
-    return value as T;
+    return value;
+  }
+  /** Drops `id` from the cache and from reads in flight, which later gets must not join. */
+  #forget(id: string): void {
+    this.#generation++;
+    this.#cache?.delete(id);
+    this.#reading.delete(id);
+  }
+
+  /** The cache id of `key`, or an InvalidArgumentError for something no connector hands out as a key. */
+  #idOf(operation: string, key: unknown, argument = 'key'): string {
+    let id: unknown;
+    try {
+      id = keyId(key as Key);
+    } catch {
+      // BigInts and cycles: JSON cannot hold them, so no key is one.
+    }
+    if (typeof id === 'string') return id;
+    throw new InvalidArgumentError(argument, `store '${this.name}': ${operation}: ${argument} must be a key the store handed out (a string or other JSON value), got ${typeOfValue(key)} ${describeKey(key)}`);
   }
 
   /** An operation's start, read only when someone will see the figure: free when metrics and logs are off. */
@@ -606,6 +693,29 @@ export interface StoreStats {
   };
   /** Present with `metrics: true`. */
   readonly metrics: MetricsSnapshot | undefined;
+}
+
+/** An async read in flight, shared by the gets of its key. */
+class PendingRead {
+  value!: Promise<unknown>;
+  /** Set once the connector has been asked; before that, a synchronous read may hand its value over. */
+  started = false;
+  handedOver: { readonly value: unknown } | undefined;
+}
+
+/**
+ * `undefined` cannot be stored: `get` answers undefined for a missing key, so
+ * it would read back as missing. Refused at the put, where the mistake is.
+ */
+function checkStorable(store: Store, operation: string, argument: string, obj: unknown): void {
+  if (obj !== undefined) return;
+  throw new InvalidArgumentError(argument, `store '${store.name}': ${operation}: ${argument} is undefined, which get() could not tell from a missing key (store null, or wrap it in an object)`);
+}
+
+/** Options must be an object (or absent): reading them off anything else fails as an untyped TypeError. */
+function checkOptions(where: string, options: unknown): void {
+  if (typeof options === 'object' && options !== null && !Array.isArray(options)) return;
+  throw new InvalidArgumentError('options', `${where}: options must be an object, got ${describeKey(options)}`);
 }
 
 interface CacheEntry {

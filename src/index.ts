@@ -118,3 +118,4 @@ export {
 } from '../runtime/executors/executor.js';
 export { sizeAtLeast } from '../runtime/executors/size.js';
 export * from '../runtime/executors/errors.js';
+export { InvalidArgumentError, RedisUnreachableError, MissingDependencyError } from '../runtime/errors.js';

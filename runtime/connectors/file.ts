@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, StartedPut } from '../connector.js';
@@ -20,6 +20,18 @@ export interface FileConnectorOptions {
  * half-written object.
  */
 const KEY_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
+/** In-progress writes: `.<uuid>.tmp`, renamed to `<uuid>` once complete. */
+const TEMP_NAME = /^\.[0-9a-f-]{36}\.tmp$/;
+/**
+ * A temp file nobody has written to for this long belongs to a writer that
+ * died mid-write (a live one keeps touching it); clearing removes it.
+ */
+const STALE_TEMP_MS = 60_000;
+/**
+ * Bytes per read or write call: one call with a length beyond 2^31 - 1 aborts
+ * Node (a native assertion), so objects above 2 GiB move in chunks.
+ */
+const IO_CHUNK = 1 << 30;
 
 /**
  * Stores each object as one file in a directory, so any process that can see
@@ -39,6 +51,8 @@ export class FileConnector implements Connector {
   readonly #stored = new Set<string>();
   /** Puts in flight, awaited by close so that an object landing during a clear is cleared too. */
   readonly #writing = new Set<Promise<string>>();
+  /** Temp files of this instance that a failed write could not remove; clearing tries again. */
+  readonly #leftovers = new Set<string>();
   readonly #scratch = new ScratchPool();
   #closed = false;
 
@@ -47,7 +61,7 @@ export class FileConnector implements Connector {
     this.directory = path.resolve(directoryOption(options.directory));
     let created: string | undefined;
     try {
-      created = mkdirSync(this.directory, { recursive: true });
+      created = makeDirectories(this.directory);
     } catch (cause) {
       throw this.#failure('open', cause);
     }
@@ -96,9 +110,7 @@ export class FileConnector implements Connector {
   getSync(key: Key): Uint8Array | undefined {
     const name = this.#name('getSync', key);
     try {
-      const bytes = readFileSync(this.#file(name));
-      // A plain view, so callers never get a Buffer (whose slice() does not copy).
-      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return readWholeSync(this.#file(name));
     } catch (cause) {
       if (isMissing(cause)) return undefined;
       throw this.#failure('getSync', cause, name);
@@ -170,6 +182,7 @@ export class FileConnector implements Connector {
     try {
       await Promise.all([...this.#stored].map((name) => removeFile(this.#file(name))));
       this.#stored.clear();
+      await this.#removeTemps();
       let directory = this.directory;
       for (let level = 0; level < this.#createdLevels; level++, directory = path.dirname(directory)) {
         if (!(await removeEmptyDirectory(directory))) break;
@@ -193,16 +206,52 @@ export class FileConnector implements Connector {
   async #writeFile(operation: string, data: Uint8Array, name: string): Promise<string> {
     const temp = this.#file(`.${name}.tmp`);
     try {
-      await writeWhole(temp, data);
+      await this.#writeTemp(temp, data);
       await rename(temp, this.#file(name));
     } catch (cause) {
-      // The write's error is the one to report; a temp file we cannot remove changes nothing for the caller.
-      await unlink(temp).catch(() => undefined);
+      // The write's error is the one to report; a temp file we cannot remove now is retried by close({ clear: true }).
+      await unlink(temp).catch((error: unknown) => {
+        if (!isMissing(error)) this.#leftovers.add(temp);
+      });
       throw this.#failure(operation, cause);
     }
     this.#stored.add(name);
     this.#scratch.giveBack(data);
     return name;
+  }
+
+  /** Writes the temp file; a directory deleted under the connector is made again, once per write. */
+  async #writeTemp(temp: string, data: Uint8Array): Promise<void> {
+    try {
+      await writeWhole(temp, data);
+    } catch (cause) {
+      if (!isMissing(cause)) throw cause;
+      makeDirectories(this.directory);
+      await writeWhole(temp, data);
+    }
+  }
+
+  /** This instance's leftover temp files, and those of writers that died mid-write (untouched for STALE_TEMP_MS). */
+  async #removeTemps(): Promise<void> {
+    await Promise.all([...this.#leftovers].map((temp) => removeFile(temp)));
+    this.#leftovers.clear();
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (cause) {
+      if (isMissing(cause)) return;
+      throw cause;
+    }
+    const now = Date.now();
+    await Promise.all(
+      names
+        .filter((name) => TEMP_NAME.test(name))
+        .map(async (name) => {
+          const file = this.#file(name);
+          const info = await stat(file).catch(() => undefined);
+          if (info !== undefined && now - info.mtimeMs >= STALE_TEMP_MS) await removeFile(file);
+        }),
+    );
   }
 
   async #read(operation: string, name: string): Promise<Uint8Array | undefined> {
@@ -241,7 +290,7 @@ async function writeWhole(file: string, data: Uint8Array): Promise<void> {
   const handle = await open(file, 'wx');
   try {
     for (let written = 0; written < data.byteLength; ) {
-      written += (await handle.write(data, written, data.byteLength - written, written)).bytesWritten;
+      written += (await handle.write(data, written, Math.min(data.byteLength - written, IO_CHUNK), written)).bytesWritten;
     }
   } finally {
     await handle.close();
@@ -255,7 +304,7 @@ async function readWhole(file: string): Promise<Uint8Array> {
     const { size } = await handle.stat();
     const bytes = new Uint8Array(size);
     for (let filled = 0; filled < size; ) {
-      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+      const { bytesRead } = await handle.read(bytes, filled, Math.min(size - filled, IO_CHUNK), filled);
       // Objects are never rewritten in place, so a short file means someone else truncated it.
       if (bytesRead === 0) throw new Error(`file shrank while being read (${filled} of ${size} bytes)`);
       filled += bytesRead;
@@ -264,6 +313,51 @@ async function readWhole(file: string): Promise<Uint8Array> {
   } finally {
     await handle.close();
   }
+}
+
+/** `readWhole` for `getSync`; readFileSync refuses files above 2 GiB. */
+function readWholeSync(file: string): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    const bytes = new Uint8Array(size);
+    for (let filled = 0; filled < size; ) {
+      const bytesRead = readSync(fd, bytes, filled, Math.min(size - filled, IO_CHUNK), filled);
+      if (bytesRead === 0) throw new Error(`file shrank while being read (${filled} of ${size} bytes)`);
+      filled += bytesRead;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * mkdir -p, returning the outermost directory it created (as mkdirSync's
+ * recursive mode does). Bounded by the path's depth: Node's recursive mode
+ * loops for ever where mkdir keeps failing with ENOENT (e.g. under /proc).
+ */
+function makeDirectories(directory: string): string | undefined {
+  const missing: string[] = [];
+  for (let dir = directory; ; dir = path.dirname(dir)) {
+    try {
+      if (statSync(dir).isDirectory()) break;
+      throw Object.assign(new Error(`'${dir}' exists and is not a directory`), { code: 'ENOTDIR' });
+    } catch (cause) {
+      if (!isMissing(cause)) throw cause;
+    }
+    missing.push(dir);
+    if (path.dirname(dir) === dir) break;
+  }
+  for (const dir of missing.toReversed()) {
+    try {
+      mkdirSync(dir);
+    } catch (cause) {
+      // Another process made it meanwhile: just as good.
+      if (errorCode(cause) !== 'EEXIST') throw cause;
+    }
+  }
+  return missing.at(-1);
 }
 
 async function removeFile(file: string): Promise<void> {

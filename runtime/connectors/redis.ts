@@ -1,9 +1,10 @@
 /// <reference types="node" preserve="true" />
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
-import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
+import { ConfigError, ConnectorError, DescriptorError, RedisUnreachableError, messageOf } from '../errors.js';
+import { requireOptional } from '../optional-dependency.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
 import { rejectUnknownOptions } from './options.js';
 import { ScratchPool } from './scratch.js';
@@ -48,6 +49,8 @@ export interface RedisConnectorOptions {
   readonly commandTimeoutMs?: number;
 }
 
+const ioredis = requireOptional<typeof import('ioredis')>('ioredis', 'ts-proxystore/connectors/redis');
+
 /** Read by `fromOptions`, i.e. by connectors rebuilt from a config, which never carries the password. */
 export const REDIS_PASSWORD_ENV = 'PROXYSTORE_REDIS_PASSWORD';
 
@@ -66,9 +69,9 @@ const CLEAR_BATCH = 1_000;
  */
 const MAX_RETRIES_PER_REQUEST = 1;
 /**
- * Reconnection never gives up, backing off to one attempt a second, so the
- * connector works again as soon as Redis is back; commands issued meanwhile
- * still fail within `commandTimeoutMs` at most.
+ * While commands wait, reconnection backs off to one attempt a second, so the
+ * connector works again as soon as Redis is back; those commands still fail
+ * within `commandTimeoutMs` at most. With none waiting it stops (see `#open`).
  */
 const retryDelay = (attempt: number): number => Math.min(attempt * 100, 1_000);
 
@@ -112,6 +115,12 @@ export class RedisConnector implements Connector {
   readonly #instancePrefix: string;
   readonly #scratch = new ScratchPool();
   #lastConnectionError: Error | undefined;
+  /** 'host:port', for messages. */
+  readonly #address: string;
+  /** Commands issued and not yet settled: while there are none, nothing of the connector keeps the process alive. */
+  #inFlight = 0;
+  /** Keys of failed puts whose deletion failed too; deleted once the connection is back, or at close. */
+  readonly #orphans = new Set<string>();
   #bridge: SyncBridge | undefined;
   #closing: Promise<void> | undefined;
 
@@ -126,7 +135,8 @@ export class RedisConnector implements Connector {
     this.#settings = settings;
     this.prefix = settings.prefix;
     this.#instancePrefix = `${settings.prefix}${randomBytes(6).toString('base64url')}:`;
-    this.#name = `redis ${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+    this.#address = `${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+    this.#name = `redis ${this.#address}`;
     this.#ownsClient = client === undefined;
     this.#client = client ?? this.#open();
   }
@@ -134,7 +144,7 @@ export class RedisConnector implements Connector {
   async put(data: Uint8Array): Promise<Key> {
     this.#assertOpen('put');
     const key = this.#newKey();
-    await this.#run('put', undefined, () => this.#client.set(key, asBuffer(data)));
+    await this.#write('put', [key], () => this.#client.set(key, asBuffer(data)));
     this.#scratch.giveBack(data);
     return key;
   }
@@ -149,7 +159,7 @@ export class RedisConnector implements Connector {
   startPut(data: Uint8Array): StartedPut {
     this.#assertOpen('startPut');
     const key = this.#newKey();
-    return { key, written: this.#run('startPut', key, () => this.#client.set(key, asBuffer(data))).then(() => this.#scratch.giveBack(data)) };
+    return { key, written: this.#write('startPut', [key], () => this.#client.set(key, asBuffer(data))).then(() => this.#scratch.giveBack(data)) };
   }
 
   newKey(): Key {
@@ -170,7 +180,7 @@ export class RedisConnector implements Connector {
     this.#assertOpen('putBatch');
     if (data.length === 0) return [];
     const keys = data.map(() => this.#newKey());
-    await this.#run('putBatch', undefined, () => this.#client.mset(...data.flatMap((bytes, i) => [keys[i] as string, asBuffer(bytes)])));
+    await this.#write('putBatch', keys, () => this.#client.mset(...data.flatMap((bytes, i) => [keys[i] as string, asBuffer(bytes)])));
     for (const bytes of data) this.#scratch.giveBack(bytes);
     return keys;
   }
@@ -284,19 +294,26 @@ export class RedisConnector implements Connector {
       tls: tls === true ? {} : tls === false ? undefined : tls,
       // Connect on first use: a connector rebuilt from a descriptor costs nothing until it reads.
       lazyConnect: true,
+      // A connector nobody closed must not keep the process alive by reconnecting for ever:
+      // with no command waiting it stops, and `#run` connects again on the next one.
+      retryStrategy: (attempt) => (this.#inFlight === 0 ? null : retryDelay(attempt)),
       connectTimeout: connectTimeoutMs,
       commandTimeout: commandTimeoutMs,
       // Commands wait (bounded by commandTimeout) while connecting, instead of failing before the first connection is up.
       enableOfflineQueue: true,
       maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
-      retryStrategy: retryDelay,
       // After a failed connection the socket never reports closing again, so ioredis' wait for it (2 s by default) would keep the process, or the bridge worker, alive that long after close().
       disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     };
-    const client = new Redis(options);
+    const client = new ioredis.Redis(options);
     // Connection errors also reach the failing commands; kept to explain them, and handled so ioredis does not log them.
     client.on('error', (error: Error) => (this.#lastConnectionError = error));
-    client.on('ready', () => (this.#lastConnectionError = undefined));
+    client.on('ready', () => {
+      this.#lastConnectionError = undefined;
+      this.#deleteOrphans();
+    });
+    // An idle connection must not keep the process alive either; a command waiting holds it through its commandTimeout timer.
+    client.on('connect', () => client.stream.unref());
     return client;
   }
 
@@ -305,6 +322,8 @@ export class RedisConnector implements Connector {
     this.#bridge = undefined;
     try {
       await bridge?.release();
+      // Best effort: failed puts are not worth failing close over, nor waiting on a server that is away.
+      if (this.#orphans.size > 0 && this.#client.status === 'ready') await this.#client.unlink(...this.#orphans).catch(() => undefined);
       if (clear) await this.#clear();
     } finally {
       if (this.#ownsClient) await this.#disconnect();
@@ -354,22 +373,57 @@ export class RedisConnector implements Connector {
   }
 
   async #run<T>(operation: string, key: string | undefined, call: () => Promise<T>): Promise<T> {
+    // Reconnection stopped while nothing waited (see `#open`); this command needs the connection again.
+    if (this.#ownsClient && this.#client.status === 'end' && this.#closing === undefined) this.#client.connect().catch(() => undefined);
+    this.#inFlight++;
     try {
       return await call();
     } catch (cause) {
       throw this.#failure(operation, cause, key);
+    } finally {
+      this.#inFlight--;
     }
+  }
+
+  /**
+   * A write that failed (timed out on a frozen server, say) may still land
+   * later. Its keys are deleted by a command sent after it on the same
+   * connection, which Redis runs after the write whenever that arrives; if
+   * that fails too, they are deleted once the connection is back, or at close.
+   */
+  async #write(operation: string, keys: readonly string[], call: () => Promise<unknown>): Promise<void> {
+    try {
+      await this.#run(operation, keys.length === 1 ? keys[0] : undefined, call);
+    } catch (error) {
+      this.#client.unlink(...keys).catch(() => {
+        for (const key of keys) this.#orphans.add(key);
+      });
+      throw error;
+    }
+  }
+
+  #deleteOrphans(): void {
+    if (this.#orphans.size === 0) return;
+    const keys = [...this.#orphans];
+    this.#orphans.clear();
+    this.#client.unlink(...keys).catch(() => {
+      for (const key of keys) this.#orphans.add(key);
+    });
   }
 
   #failure(operation: string, cause: unknown, key: string | undefined): ConnectorError {
     const message = messageOf(cause);
-    let reason = message === 'Command timed out' ? `no reply within ${this.#settings.commandTimeoutMs} ms (commandTimeoutMs)` : message;
+    const timedOut = message === 'Command timed out';
+    let reason = timedOut ? `no reply within ${this.#settings.commandTimeoutMs} ms (commandTimeoutMs)` : message;
     if (this.#client.status !== 'ready') {
       // ioredis' own words ("max retries per request…") say less than the connection error behind them.
       const connection = this.#lastConnectionError?.message ?? `connection ${this.#client.status}`;
       const gaveUp = cause instanceof Error && cause.name === 'MaxRetriesPerRequestError';
       reason = `not connected (${connection})${gaveUp || message === connection ? '' : `: ${reason}`}`;
+      return new RedisUnreachableError(this.#address, operation, reason, { cause, key });
     }
+    // Connected, but no answer: a frozen or overloaded server, as unreachable as a stopped one.
+    if (timedOut) return new RedisUnreachableError(this.#address, operation, reason, { cause, key });
     return new ConnectorError(this.#name, operation, reason, { cause, key });
   }
 }

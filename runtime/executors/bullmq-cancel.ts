@@ -5,8 +5,13 @@
  * created by `createWorker` listens there: the one running the job aborts it,
  * and a worker that has not started it yet remembers to refuse it.
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { Worker, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { ConnectionOptions, Processor, WorkerOptions } from 'bullmq';
+import { requireOptional } from '../optional-dependency.js';
+
+const ENTRY = 'ts-proxystore/executors/bullmq';
+const { Worker } = requireOptional<typeof import('bullmq')>('bullmq', ENTRY);
+const ioredis = requireOptional<typeof import('ioredis')>('ioredis', ENTRY);
 
 interface CancelMessage {
   readonly jobId: string;
@@ -79,7 +84,7 @@ export class CancellableWorker extends Worker {
 /** A connection of its own: one in subscriber mode can send nothing else. */
 function subscriberFor(connection: ConnectionOptions): Redis {
   const client = connection as Partial<{ duplicate(): Redis }>;
-  return typeof client.duplicate === 'function' ? client.duplicate() : new Redis({ ...(connection as RedisOptions), lazyConnect: false });
+  return typeof client.duplicate === 'function' ? client.duplicate() : new ioredis.Redis({ ...(connection as RedisOptions), lazyConnect: false });
 }
 
 function parse(text: string): CancelMessage | undefined {

@@ -6,6 +6,7 @@
  *                        [--prefix bull] [--result-threshold BYTES]
  *                        [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N]
  *                        [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-hosts H1,H2]
+ *                        [--redis-timeout-ms MS]
  *
  * The --peer-* options say where results in a peer store are served from (bind
  * address, and the address callers reach it at; PROXYSTORE_PEER_SECRET gives
@@ -14,16 +15,26 @@
  * The module's default export is a `defineTasks(...)` handler (the same module
  * a piscina pool loads) or a plain object of task functions. The worker prints
  * one "ready" line on stdout once it takes jobs, and on SIGINT/SIGTERM finishes
- * the jobs in hand and exits.
+ * the jobs in hand and exits. When Redis cannot be reached it says so once,
+ * keeps retrying for `--redis-timeout-ms` (default 30 s), and then exits with
+ * status 1 and a message naming the server, instead of retrying (and
+ * printing) for ever.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import { createWorker, redisOptionsFromUrl, type RedisUrlOptions } from './bullmq.js';
+import { settleWithin } from '../timers.js';
 import type { AnyTasks } from './executor.js';
 
-const USAGE = 'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N] [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-hosts H1,H2]';
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+
+const USAGE =
+  'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N] [--redis-timeout-ms MS] [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-hosts H1,H2]';
+const DEFAULT_REDIS_TIMEOUT_MS = 30_000;
+/** How often the worker's connection is checked during an outage. */
+const OUTAGE_CHECK_MS = 250;
 
 function fail(message: string): never {
   process.stderr.write(`ts-proxystore-worker: ${message}\n${USAGE}\n`);
@@ -54,6 +65,7 @@ function parse() {
         'peer-port': { type: 'string' },
         'peer-advertise': { type: 'string' },
         'allow-hosts': { type: 'string' },
+        'redis-timeout-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -111,17 +123,63 @@ try {
 } catch (error) {
   fail(`--tasks ${modulePath}: ${(error as Error).message}`);
 }
-worker.on('error', (error) => process.stderr.write(`ts-proxystore-worker: ${String(error)}\n`));
+const redisTimeoutMs = count('redis-timeout-ms', values['redis-timeout-ms']) ?? DEFAULT_REDIS_TIMEOUT_MS;
+const address = `${connection.host}:${connection.port}`;
+/** Since when Redis has been unreachable; undefined while connected. */
+let outageSince: number | undefined;
+let lastConnectionError = '';
+const say = (line: string): boolean => process.stderr.write(`ts-proxystore-worker: ${line}\n`);
+
+/** Whether the worker's own connection to Redis is up. */
+async function connected(): Promise<boolean> {
+  const client = await settleWithin(worker.getBackend().client, OUTAGE_CHECK_MS).catch(() => undefined);
+  return (client?.value as { status?: string } | undefined)?.status === 'ready';
+}
+
+// ioredis reports every reconnect attempt: an outage is reported once, its end once, and it is bounded.
+const watch = setInterval(() => {
+  void connected().then((up) => {
+    if (up) {
+      if (outageSince !== undefined) say(`Redis at ${address} reachable again`);
+      outageSince = undefined;
+      return;
+    }
+    outageSince ??= performance.now();
+    if (performance.now() - outageSince < redisTimeoutMs) return;
+    say(`Redis at ${address} unreachable for ${redisTimeoutMs} ms (--redis-timeout-ms)${lastConnectionError === '' ? '' : `: ${lastConnectionError}`}; giving up. Check that redis-server runs there, or pass --redis URL`);
+    process.exit(1);
+  });
+}, OUTAGE_CHECK_MS);
+worker.on('error', (error) => {
+  if (!isConnectionError(error)) {
+    say(String(error));
+    return;
+  }
+  if (lastConnectionError === '' || outageSince === undefined) say(`Redis at ${address} unreachable (${error.message}); retrying for up to ${redisTimeoutMs} ms`);
+  lastConnectionError = error.message;
+  outageSince ??= performance.now();
+});
+
+function isConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || /Connection is closed|connect ETIMEDOUT|getaddrinfo/.test(error.message);
+}
 
 let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
   // Connections that decoded descriptors opened (e.g. to Redis stores) would keep the process alive.
+  clearInterval(watch);
   void worker.close().finally(() => process.exit(0));
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
-await worker.waitUntilReady();
+try {
+  await worker.waitUntilReady();
+} catch (error) {
+  say(`Redis at ${address}: ${(error as Error).message}`);
+  process.exit(1);
+}
 process.stdout.write(`ts-proxystore-worker ready: queue '${values.queue}', pid ${process.pid}, concurrency ${worker.concurrency}\n`);

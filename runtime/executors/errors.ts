@@ -55,3 +55,30 @@ export class WorkerCrashedError extends ProxyStoreError {
     super(`the worker running task '${task}' crashed: ${detail}`, options);
   }
 }
+
+/** A job waited on a queue no worker listens on, longer than the executor's `noWorkerTimeoutMs`. */
+export class NoWorkerError extends ProxyStoreError {
+  override name = 'NoWorkerError';
+  constructor(
+    readonly task: string,
+    readonly queueName: string,
+    readonly waitedMs: number,
+  ) {
+    super(
+      `no worker listening on queue '${queueName}': task '${task}' waited ${waitedMs} ms without one ` +
+        `(start one, e.g. ts-proxystore-worker --queue ${queueName} --tasks ./tasks.js, or raise noWorkerTimeoutMs)`,
+    );
+  }
+}
+
+/** A job vanished from its queue before it settled: Redis restarted empty, was flushed, or someone removed it. */
+export class JobLostError extends ProxyStoreError {
+  override name = 'JobLostError';
+  constructor(
+    readonly task: string,
+    readonly queueName: string,
+    detail: string,
+  ) {
+    super(`the job of task '${task}' vanished from queue '${queueName}' before it finished: ${detail}; submit it again once the inputs are stored again`);
+  }
+}

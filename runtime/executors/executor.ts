@@ -4,13 +4,14 @@
  * the worker, so only a name and the arguments travel.
  */
 import type { Key } from '../connector.js';
-import { ProxyStoreError, describeKey } from '../errors.js';
+import { InvalidArgumentError, ProxyStoreError, describeKey } from '../errors.js';
 import { getKey } from '../proxy.js';
 import { executorLog } from '../observe/log.js';
 import { TaskTally, type ExecutorStats } from '../observe/task-stats.js';
 import { getStore } from '../registry.js';
 import type { Store } from '../store.js';
 import type { TaskTiming } from './task-wire.js';
+import { isTimeoutMs } from '../timers.js';
 import type { ProxyOr } from '../../src/types.js';
 
 /** Every function is one: `never` parameters accept any signature. */
@@ -112,6 +113,7 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
 
   launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions = {}): Launched<TaskResult<T, K>> {
     if (this.#shutdown !== undefined) throw new ProxyStoreError(`executor is shut down: cannot start task '${task}'`);
+    checkCall(task, args, options);
     const settled = this.#tally.started(task);
     const launched = this.start(task, args, options);
     launched.outcome.then(
@@ -165,6 +167,20 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
+  }
+}
+
+/** A misused call fails here, naming the argument, rather than deep in an engine as something else (a bad signal as a crashed worker). */
+function checkCall(task: unknown, args: unknown, options: unknown): void {
+  if (typeof task !== 'string') throw new InvalidArgumentError('task', `task must be a task's name (a string), got ${describeKey(task)}`);
+  if (!Array.isArray(args)) throw new InvalidArgumentError('args', `task '${task}': args must be an array of the task's arguments, got ${describeKey(args)}`);
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', `task '${task}': options must be an object, got ${describeKey(options)}`);
+  const { signal, timeoutMs } = options as RunOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('options.signal', `task '${task}': options.signal must be an AbortSignal, got ${describeKey(signal)}`);
+  }
+  if (timeoutMs !== undefined && !isTimeoutMs(timeoutMs)) {
+    throw new InvalidArgumentError('options.timeoutMs', `task '${task}': options.timeoutMs must be a positive number of milliseconds (or Infinity), got ${String(timeoutMs)}`);
   }
 }
 

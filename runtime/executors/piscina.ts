@@ -30,6 +30,7 @@
  */
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
+import { timeoutSignal } from '../timers.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
 import { BaseExecutor, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
 import { taskHandler, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
@@ -87,7 +88,9 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
 
   async #call(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskOutcome<unknown>> {
     const { signal, timeoutMs } = options;
-    const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    // Not AbortSignal.timeout, which fires at once for 2^31 ms or more.
+    const timeout = timeoutMs === undefined ? undefined : timeoutSignal(timeoutMs, () => new TaskTimeoutError(task, timeoutMs));
+    const deadline = timeout?.signal;
     const signals = [signal, deadline].filter((s) => s !== undefined);
     const stop = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const call = await encodeCall(task, args, options);
@@ -100,6 +103,8 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
       // The handler turns every failure of the task into a reply, so anything else means the thread failed.
       if (error instanceof Error && !POOL_REFUSAL.test(error.message)) throw new WorkerCrashedError(task, error.message, { cause: error });
       throw error;
+    } finally {
+      timeout?.timer.clear();
     }
     return decodeReply(task, reply, { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   }

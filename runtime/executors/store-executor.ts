@@ -1,10 +1,10 @@
 import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
 import type { Key } from '../connector.js';
-import { ConfigError, describeKey } from '../errors.js';
+import { ConfigError, InvalidArgumentError, describeKey } from '../errors.js';
 import type { FutureOptions, ProxyFuture } from '../future.js';
 import { getKey, isProxy } from '../proxy.js';
 import { getStore, registerStore, unregisterStore } from '../registry.js';
-import type { Store } from '../store.js';
+import { Store } from '../store.js';
 import { collectLeaves } from '../walk.js';
 import {
   BaseExecutor,
@@ -104,6 +104,12 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
 
   constructor(executor: Executor<T>, options: StoreExecutorOptions) {
     super();
+    if (typeof (executor as Partial<Executor<T>> | null)?.launch !== 'function') {
+      throw new InvalidArgumentError('executor', `StoreExecutor wraps an executor (PiscinaExecutor, BullMQExecutor, …), got ${describeKey(executor)}`);
+    }
+    if (!((options as Partial<StoreExecutorOptions> | null)?.store instanceof Store)) {
+      throw new InvalidArgumentError('options.store', `StoreExecutor needs options.store, the Store its proxies go through, got ${describeKey((options as { store?: unknown } | null)?.store)}`);
+    }
     const spec = options.shouldProxy ?? { minBytes: DEFAULT_AUTO_PROXY_THRESHOLD };
     this.executor = executor;
     this.store = options.store;

@@ -17,6 +17,7 @@ import type { TypedArrayClass } from '../serialize.js';
 import type { Proxy, TypedArray } from '../../src/types.js';
 import { collectLeaves, mapLeaves } from '../walk.js';
 import { futureFailure } from '../future-wait.js';
+import { setLongTimeout } from '../timers.js';
 import { TaskTimeoutError } from './errors.js';
 import { sizeAtLeast } from './size.js';
 import { describeError, isCall, reachOf, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from './task-wire.js';
@@ -156,14 +157,14 @@ async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work
   if (outer?.aborted === true) abort();
   outer?.addEventListener('abort', abort, { once: true });
   const timeoutMs = call.timeoutMs;
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new TaskTimeoutError(call.task, timeoutMs)), timeoutMs);
+  const timer = timeoutMs === undefined ? undefined : setLongTimeout(() => controller.abort(new TaskTimeoutError(call.task, timeoutMs)), timeoutMs);
   try {
     const running = Promise.resolve(work(controller.signal));
     // A task that runs on past its deadline may fail later, when nobody listens any more.
     running.catch(() => undefined);
     return await Promise.race([running, stopped]);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
     outer?.removeEventListener('abort', abort);
   }
 }

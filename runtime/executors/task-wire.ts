@@ -24,6 +24,7 @@ import type { Store, StoreConfig } from '../store.js';
 import type { Encoded } from '../../src/types.js';
 import { TaskError, TaskTimeoutError, type RemoteError } from './errors.js';
 import type { RunOptions, TaskOutcome } from './executor.js';
+import { isTimeoutMs } from '../timers.js';
 
 export interface Origin {
   readonly host: string;
@@ -134,5 +135,7 @@ function isTiming(value: unknown): value is TaskTiming {
 export function isCall(value: unknown): value is TaskCall {
   if (typeof value !== 'object' || value === null) return false;
   const call = value as Partial<Record<keyof TaskCall, unknown>>;
-  return call.v === 1 && typeof call.task === 'string' && Array.isArray(call.args) && typeof call.origin === 'object' && call.origin !== null;
+  // A deadline from job data reaches a timer: anything but a positive number would fire at once, or never.
+  const deadlineOk = call.timeoutMs === undefined || isTimeoutMs(call.timeoutMs);
+  return call.v === 1 && typeof call.task === 'string' && Array.isArray(call.args) && typeof call.origin === 'object' && call.origin !== null && deadlineOk;
 }

@@ -18,6 +18,8 @@ export interface RedisServer {
   readonly port: number;
   /** Shut the server down (without saving); harmless when already stopped. */
   stop(): Promise<void>;
+  /** Kill it outright (SIGKILL), as a crash or the OOM killer would: no goodbye to its clients. */
+  kill(): Promise<void>;
   /** Start it again on the same port, empty, e.g. after `stop()`. */
   start(): Promise<void>;
   /** Freeze the process (SIGSTOP): connections stay open but nothing answers, like a partitioned network. */
@@ -64,6 +66,16 @@ class RunningServer implements RedisServer {
     if (child === undefined) return;
     this.#child = undefined;
     await terminate(child);
+  }
+
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (child === undefined) return;
+    this.#child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { serialize as v8Serialize } from 'node:v8';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classNameOf, prototypeForClass, registerClass, unregisterClass } from '../../runtime/class-registry.js';
@@ -7,7 +8,7 @@ import { ConfigError, SerializationError } from '../../runtime/errors.js';
 import { deserialize, serialize } from '../../runtime/serialize.js';
 import { describeSerializer, expectSafeDecode, mutatedEncoding } from './conformance.js';
 
-const HEADER_SIZE = 16;
+const HEADER_SIZE = 24;
 
 class Point {
   constructor(
@@ -42,13 +43,14 @@ class Samples extends Float64Array {
   }
 }
 
-/** A valid frame around `payload`, for inputs serialize would never produce. */
+/** A frame around `payload` with a valid checksum, for inputs serialize would never produce. */
 function frame(tag: number, payload: Uint8Array, patch: (header: Uint8Array) => void = () => {}): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE + payload.length);
-  bytes.set([0x50, 0x58, 0x53, 1, tag]);
+  bytes.set([0x50, 0x58, 0x53, 2, tag, 0x01]);
   new DataView(bytes.buffer).setUint32(8, payload.length, true);
   bytes.set(payload, HEADER_SIZE);
   patch(bytes);
+  new DataView(bytes.buffer).setUint32(16, crc32(bytes.subarray(HEADER_SIZE), crc32(bytes.subarray(0, 16))), true);
   return bytes;
 }
 
@@ -68,7 +70,7 @@ describeSerializer(
     invalidEncodings: {
       'an unknown tag': frame(0x7f, new Uint8Array(8)),
       'a wrong magic': frame(0x02, new Uint8Array(4), (h) => (h[0] = 0x51)),
-      'an unsupported format version': frame(0x02, new Uint8Array(4), (h) => (h[3] = 2)),
+      'an unsupported format version': frame(0x02, new Uint8Array(4), (h) => (h[3] = 1)),
       'non-zero reserved bytes': frame(0x02, new Uint8Array(4), (h) => (h[6] = 1)),
       'a trailing byte after the payload': Uint8Array.from([...validFloats, 0]),
       'a length whose high word is set': frame(0x02, new Uint8Array(4), (h) => (h[15] = 1)),
@@ -84,8 +86,11 @@ describeSerializer(
 describe('default serializer: byte layout', () => {
   it('writes magic, version, tag, zero reserved bytes and the payload length', () => {
     const encoded = serialize(Float64Array.of(1.5, -2));
-    expect([...encoded.subarray(0, 8)]).toEqual([0x50, 0x58, 0x53, 1, 0x0d, 0, 0, 0]);
+    expect([...encoded.subarray(0, 8)]).toEqual([0x50, 0x58, 0x53, 2, 0x0d, 0x01, 0, 0]);
     expect(new DataView(encoded.buffer, encoded.byteOffset).getBigUint64(8, true)).toBe(16n);
+    const checksum = crc32(encoded.subarray(HEADER_SIZE), crc32(encoded.subarray(0, 16)));
+    expect(new DataView(encoded.buffer, encoded.byteOffset).getUint32(16, true)).toBe(checksum);
+    expect([...encoded.subarray(20, 24)]).toEqual([0, 0, 0, 0]);
     expect(encoded.length).toBe(HEADER_SIZE + 16);
     expect(new Float64Array(encoded.slice(HEADER_SIZE).buffer)).toEqual(Float64Array.of(1.5, -2));
   });
@@ -138,7 +143,7 @@ describe('default serializer: byte layout', () => {
   });
 
   it('refuses memory from allocate of the wrong size or alignment, naming what came back', () => {
-    expect(() => serialize(Float64Array.of(1), (size) => new Uint8Array(size + 1))).toThrow(/exactly 24 bytes.*got 25 bytes at offset 0/);
+    expect(() => serialize(Float64Array.of(1), (size) => new Uint8Array(size + 1))).toThrow(/exactly 32 bytes.*got 33 bytes at offset 0/);
     expect(() => serialize(Float64Array.of(1), (size) => new Uint8Array(new ArrayBuffer(size + 4), 4, size))).toThrow(/8-aligned.*offset 4/);
     expect(() => serialize('x', () => [] as unknown as Uint8Array)).toThrow(SerializationError);
   });
