@@ -381,7 +381,7 @@ describe('peer connector inside a MultiConnector', () => {
       const redis = new RedisConnector({ port: server.port });
       const multi = new MultiConnector({
         connectors: {
-          peer: { connector: peer(), policy: { minSize: 1_000_000, priority: 1 } },
+          peer: { connector: peer(), policy: { minSize: 1_000_000, priority: 1, tags: ['bulk'] } },
           redis: { connector: redis, policy: { tags: ['durable'] } },
         },
       });
