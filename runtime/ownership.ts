@@ -23,6 +23,7 @@ import type { Factory } from './factory.js';
 import { handler } from './proxy-handler.js';
 import { newPlaceholder } from './proxy-placeholder.js';
 import { ProxyState, metadataFor, probeState, resolveLater, resolveNow, stateOf } from './proxy-state.js';
+import { signDescriptor } from './signing.js';
 import { isStoreFactory, storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './store-factory.js';
 import type { Proxiable, Store } from './store.js';
 import { collectLeaves } from './walk.js';
@@ -440,7 +441,7 @@ function send(ref: Reference): OwnershipDescriptor {
   else if (ref.kind !== 'ref') {
     throw new OwnershipError(`the ${ref.name} of key ${describeKey(ref.slot.source.key)} appears twice in one message: it can be moved only once`);
   }
-  return { ...ref.slot.source.toJSON(), ownership: ref.kind };
+  return signDescriptor({ ...ref.slot.source.descriptor(), ownership: ref.kind });
 }
 
 function commitSend(ref: Reference): void {

@@ -3,6 +3,7 @@ import type { Key } from './connector.js';
 import { ProxyResolveMissingKeyError, describeKey } from './errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { metadataOf } from './proxy.js';
+import { signDescriptor } from './signing.js';
 import type { Store, StoreConfig } from './store.js';
 
 /** The JSON form of a store proxy: all another process needs to resolve it. Never contains the target. */
@@ -12,6 +13,8 @@ export interface ProxyDescriptor {
   readonly key: Key;
   readonly evict: boolean;
   readonly metadata: ProxyMetadata;
+  /** An HMAC over the rest, present when the sender has a reference secret (see signing.ts). */
+  readonly sig?: string;
 }
 
 /** A factory that reads its target from a store; it is what crosses process boundaries, as a descriptor. */
@@ -21,6 +24,9 @@ export interface StoreFactory<T> extends Factory<T> {
   readonly evict: boolean;
   readonly metadata: ProxyMetadata;
   readonly resolveAsync: () => Promise<T>;
+  /** The descriptor as it is, unsigned. */
+  descriptor(): ProxyDescriptor;
+  /** The descriptor to send: signed when this process has a reference secret (see signing.ts). */
   toJSON(): ProxyDescriptor;
 }
 
@@ -51,6 +57,7 @@ export function storeFactory<T>(
     if (evict) store.evict(key).catch((error: unknown) => process.emitWarning(`evict-on-resolve of key ${describeKey(key)} in store '${store.name}' failed: ${String(error)}`));
     return value;
   };
+  const descriptor = (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata });
   const factory = Object.assign(resolveSync, {
     key,
     store,
@@ -61,7 +68,8 @@ export function storeFactory<T>(
       if (evict) await store.evict(key);
       return value;
     },
-    toJSON: (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata }),
+    descriptor,
+    toJSON: (): ProxyDescriptor => signDescriptor(descriptor()),
   });
   storeFactories.add(factory);
   return factory;
