@@ -46,7 +46,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** `policy` with every default filled in; a malformed policy is a ConfigError naming the field. */
 export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferencePolicy> {
   if (typeof policy !== 'object' || policy === null) throw new ConfigError(`reference policy must be an object, got ${String(policy)}`);
-  return {
+  if (resolvedPolicies.has(policy)) return policy as Required<ReferencePolicy>;
+  const resolved: Required<ReferencePolicy> = {
     kinds: strings(policy, 'kinds') ?? [...new Set([...Object.keys(BUILTIN_MODULES), ...builtinKinds])],
     fileRoots: strings(policy, 'fileRoots') ?? [os.tmpdir()],
     hosts: strings(policy, 'hosts') ?? LOOPBACK,
@@ -56,7 +57,12 @@ export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferenceP
     maxCacheBytes: bound(policy, 'maxCacheBytes', DEFAULT_MAX_CACHE_BYTES, Number.MAX_SAFE_INTEGER),
     maxTimeoutMs: bound(policy, 'maxTimeoutMs', DEFAULT_MAX_TIMEOUT_MS, MAX_TIMER_MS),
   };
+  resolvedPolicies.add(resolved);
+  return resolved;
 }
+
+/** Policies resolvePolicy made, so that passing one on (decode, store, connector) does not check and copy it again. */
+const resolvedPolicies = new WeakSet<object>();
 
 /** A list field of the policy; a lone string is refused rather than matched by substring. */
 function strings(policy: ReferencePolicy, field: 'kinds' | 'fileRoots' | 'hosts' | 'credentialServers' | 'redisPrefixes'): readonly string[] | undefined {
@@ -124,7 +130,7 @@ function loadBuiltin(name: string): ConnectorKind | undefined {
     requireModule(module);
   } catch (cause) {
     throw new ConfigError(
-      `connector kind '${name}' could not be loaded (${messageOf(cause)}): install '${needs}', or import '${BUILTIN_MODULES[name] as string}' first`,
+      `connector kind '${name}' could not be loaded (${messageOf(cause).split('\n')[0] as string}): install '${needs}', or import '${BUILTIN_MODULES[name] as string}' first`,
       { cause },
     );
   }

@@ -1,4 +1,5 @@
 import type { ReferencePolicy } from './connector.js';
+import { resolvePolicy } from './connector-kinds.js';
 import { StoreExistsError } from './errors.js';
 import { getFactory, isProxy } from './proxy.js';
 import { canonicalJson } from './signing.js';
@@ -65,20 +66,33 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
   const identity = storeIdentity(config);
   const named = stores.get(config.name);
   if (named !== undefined && !named.closed && storeIdentity(named.config()) === identity) return named;
-  const known = built.get(identity);
-  built.delete(identity);
+  // A store built under one policy must not serve a decode under a stricter one, so the policy is part of the key.
+  const trusted = options.trusted ?? true;
+  const policy = resolvePolicy(options.policy);
+  const key = `${trusted ? 'trusted' : policyKey(policy)}\n${identity}`;
+  const known = built.get(key);
+  built.delete(key);
   if (known !== undefined && !known.closed) {
-    built.set(identity, known);
+    built.set(key, known);
     return known;
   }
-  const store = Store.fromConfig(config, { ...options, register: false });
-  built.set(identity, store);
+  const store = Store.fromConfig(config, { trusted, policy, register: false });
+  built.set(key, store);
   for (const [oldest, old] of built) {
     if (built.size <= MAX_BUILT_STORES) break;
     built.delete(oldest);
     retired.register(old, old.connector);
   }
   return store;
+}
+
+const policyKeys = new WeakMap<object, string>();
+
+/** One resolved policy object serves a whole decode, so its canonical form is computed once. */
+function policyKey(policy: Required<ReferencePolicy>): string {
+  let key = policyKeys.get(policy);
+  if (key === undefined) policyKeys.set(policy, (key = canonicalJson(policy)));
+  return key;
 }
 
 /** How many stores built from configs this process keeps (for tests of the bound). */

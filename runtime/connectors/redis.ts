@@ -423,7 +423,7 @@ function assertAllowedSettings(settings: Settings, options: ConnectorConfig['opt
     throw new DescriptorError(`redis connector config from elsewhere refused: ${why}`);
   };
   const { host, port, db, prefix, username, password } = settings;
-  if (!isAllowedEndpoint(host, port, policy.hosts)) refuse(`${host}:${port} is not among the allowed hosts (${policy.hosts.join(', ') || 'none'}; policy.hosts)`);
+  if (!isAllowedEndpoint(host, port, policy.hosts)) refuse(`host '${host}' port ${port} is not among the allowed hosts (${policy.hosts.join(', ') || 'none'}; policy.hosts)`);
   if (typeof options.prefix === 'string' && !policy.redisPrefixes.some((allowed) => prefix.startsWith(allowed))) {
     refuse(`prefix ${JSON.stringify(prefix)} does not start with an allowed prefix (${policy.redisPrefixes.map((p) => JSON.stringify(p)).join(', ') || 'none'}; policy.redisPrefixes)`);
   }
