@@ -1,0 +1,52 @@
+/**
+ * Deployment shape: one long-running `ts-proxystore-worker` process serves
+ * caller processes that come and go, each with a Redis store of the same name
+ * but its own prefix (the connector's random default). Every caller must get
+ * its own inputs and results, whether it starts before or after the others.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { fixture, startCli, type CliWorker } from './helpers.js';
+
+const CALLER_BOUND_MS = 30_000;
+
+describe('one ts-proxystore-worker process, many caller processes', () => {
+  let server: RedisServer;
+  let worker: CliWorker;
+  const queue = `long-running-${crypto.randomUUID()}`;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    worker = await startCli(queue, server.port);
+  });
+  afterAll(async () => {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+    await server.stop();
+  });
+
+  const call = async (caller: number): Promise<{ caller: number; prefix: string; sum: number; proxied: boolean; second: number }> => {
+    const { stdout } = await promisify(execFile)(process.execPath, [fixture('bullmq-caller.mjs'), String(server.port), queue, String(caller)], {
+      timeout: CALLER_BOUND_MS,
+    });
+    return JSON.parse(stdout.trim().split('\n').at(-1) as string) as { caller: number; prefix: string; sum: number; proxied: boolean; second: number };
+  };
+
+  it('serves five successive callers whose same-named stores use different Redis prefixes', async () => {
+    const prefixes = new Set<string>();
+    for (let caller = 0; caller < 5; caller++) {
+      const result = await call(caller);
+      const base = caller * 10_000;
+      expect(result).toMatchObject({ caller, sum: 4096 * base + (4095 * 4096) / 2, proxied: true, second: 2 * (base + 1) });
+      prefixes.add(result.prefix);
+    }
+    expect(prefixes.size).toBe(5);
+  }, 5 * CALLER_BOUND_MS);
+
+  it('serves callers running at the same time', async () => {
+    const results = await Promise.all([5, 6].map(call));
+    expect(results.map((r) => r.caller)).toEqual([5, 6]);
+    expect(results.every((r, i) => r.second === 2 * ((5 + i) * 10_000 + 1))).toBe(true);
+  }, 2 * CALLER_BOUND_MS);
+});
