@@ -127,6 +127,8 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
   const fail = (what: string): never => {
     throw new DescriptorError(`invalid proxy descriptor: ${what}`);
   };
+  // The reviver revives inner values first, so a descriptor nested in another arrives as a proxy: reading it would resolve it.
+  if (holdsProxy(value, 0)) fail('a field holds a proxy (a descriptor inside a descriptor)');
   const signed = verifyDescriptor(value);
   const d = ownFields(value, DESCRIPTOR_FIELDS, 'descriptor', fail);
   if (d.$proxystore !== 1) fail(`unsupported version ${describeKey(d.$proxystore)}`);
@@ -214,6 +216,12 @@ function ownFields(value: object, allowed: ReadonlySet<string>, where: string, f
     fields[name as string] = (value as Record<string, unknown>)[name as string];
   }
   return fields;
+}
+
+/** Looks at own values only and never asks a proxy anything; deeper than the canonical form allows is refused later anyway. */
+function holdsProxy(value: object, depth: number): boolean {
+  if (depth > MAX_KEY_DEPTH * 4) return false;
+  return Object.values(value).some((item) => typeof item === 'object' && item !== null && (isProxy(item) || holdsProxy(item, depth + 1)));
 }
 
 function isJsonKey(key: unknown, depth: number): key is Key {

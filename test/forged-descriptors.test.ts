@@ -203,6 +203,13 @@ describe('forged descriptors', () => {
     }
   });
 
+  it('the reviver refuses a descriptor nested inside another without reading the inner one', () => {
+    const text = JSON.stringify({ arg: { ...good.memory, key: good.memory } });
+    const error = thrown(() => JSON.parse(text, proxyReviver({ policy })));
+    expect(error).toBeInstanceOf(DescriptorError);
+    expect((error as Error).message).toMatch(/descriptor inside a descriptor/);
+  });
+
   it('accepts the genuine descriptors under the same policy and resolves them', async () => {
     vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
     for (const kind of ['memory', 'file', 'redis'] as const) {
