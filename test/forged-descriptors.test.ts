@@ -174,12 +174,12 @@ describe('forged descriptors', () => {
     const storesBefore = builtStoreCount();
     const accepted: string[] = [];
     for (const [name, make] of FORGERIES) {
-      const error = thrown(() => {
-        const decoded = decodeProxies({ arg: make() }, { policy });
+      try {
+        decodeProxies({ arg: make() }, { policy });
         accepted.push(name);
-        return decoded;
-      });
-      if (!(error instanceof ProxyStoreError)) accepted.push(`${name} (untyped: ${String(error)})`);
+      } catch (error) {
+        if (!(error instanceof ProxyStoreError)) accepted.push(`${name} (untyped: ${String(error)})`);
+      }
     }
     expect(accepted).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 200));
