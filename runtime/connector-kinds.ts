@@ -68,7 +68,7 @@ const resolvedPolicies = new WeakSet<object>();
 function strings(policy: ReferencePolicy, field: 'kinds' | 'fileRoots' | 'hosts' | 'credentialServers' | 'redisPrefixes'): readonly string[] | undefined {
   const value: unknown = policy[field];
   if (value === undefined) return undefined;
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as string[];
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value;
   throw new ConfigError(`reference policy: '${field}' must be an array of strings, got ${JSON.stringify(value)}`);
 }
 

@@ -150,7 +150,7 @@ function checkStore(value: unknown, policy: Required<ReferencePolicy>, fail: (wh
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('store config missing');
   const s = ownFields(value, STORE_FIELDS, 'store', fail);
   if (typeof s.name !== 'string' || s.name === '' || s.name.length > MAX_NAME_LENGTH) fail(`store.name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
-  const name = s.name as string;
+  const name = s.name;
   const connector = s.connector as ConnectorConfig | undefined;
   if (typeof connector !== 'object' || connector === null || Array.isArray(connector) || typeof connector.kind !== 'string') {
     fail(`store '${name}': connector config missing`);
@@ -174,12 +174,12 @@ function checkStore(value: unknown, policy: Required<ReferencePolicy>, fail: (wh
   if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
   return {
     name,
-    connector: connector as ConnectorConfig,
+    connector: connector,
     cacheSize: s.cacheSize as number,
     ...(s.cacheBytes === undefined ? {} : { cacheBytes: s.cacheBytes as number }),
-    metrics: s.metrics as boolean,
-    populateTarget: s.populateTarget as boolean,
-    serializer: s.serializer as StoreConfig['serializer'],
+    metrics: s.metrics,
+    populateTarget: s.populateTarget,
+    serializer: s.serializer,
   };
 }
 
@@ -198,7 +198,7 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
   }
   if (m.thenable !== undefined && typeof m.thenable !== 'boolean') fail('metadata.thenable must be a boolean');
   const kind = m.kind as ProxyMetadata['kind'];
-  const thenable = m.thenable === undefined ? {} : { thenable: m.thenable as boolean };
+  const thenable = m.thenable === undefined ? {} : { thenable: m.thenable };
   if (!signed) return { kind, ...thenable };
   return {
     kind,
@@ -213,7 +213,7 @@ function ownFields(value: object, allowed: ReadonlySet<string>, where: string, f
   const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const name of Reflect.ownKeys(value)) {
     if (typeof name !== 'string' || !allowed.has(name)) fail(`${where} has an unknown field ${describeKey(String(name))}`);
-    fields[name as string] = (value as Record<string, unknown>)[name as string];
+    fields[name] = (value as Record<string, unknown>)[name];
   }
   return fields;
 }

@@ -48,12 +48,10 @@ function secretBytes(secret: unknown, what: string): Buffer {
   return bytes;
 }
 
-/** `descriptor` with a signature when a secret is in force; as it is otherwise. Any old signature is replaced. */
+/** An unsigned `descriptor` with a signature when a secret is in force; as it is otherwise. */
 export function signDescriptor<D extends object>(descriptor: D): D {
   const secret = referenceSecret();
-  const { sig: _old, ...unsigned } = descriptor as D & { sig?: unknown };
-  if (secret === undefined) return unsigned as D;
-  return { ...unsigned, sig: signatureOf(unsigned, secret) } as D;
+  return secret === undefined ? descriptor : { ...descriptor, sig: signatureOf(descriptor, secret) };
 }
 
 /**
@@ -70,7 +68,8 @@ export function verifyDescriptor(descriptor: object): boolean {
       `unsigned proxy descriptor refused: this process requires signed references (${SECRET_ENV} or configureReferences), so the sender must share the secret`,
     );
   }
-  const { sig: _sig, ...unsigned } = descriptor as { sig: unknown };
+  const unsigned: Record<string, unknown> = { ...descriptor };
+  delete unsigned.sig;
   const expected = Buffer.from(signatureOf(unsigned, secret));
   const given = typeof sig === 'string' ? Buffer.from(sig) : Buffer.alloc(0);
   if (given.byteLength !== expected.byteLength || !timingSafeEqual(given, expected)) {
@@ -91,7 +90,7 @@ export function canonicalJson(value: unknown, depth = 0): string {
   if (depth > MAX_CANONICAL_DEPTH) throw new DescriptorError(`proxy descriptor nests deeper than ${MAX_CANONICAL_DEPTH} levels`);
   if (value === null || typeof value !== 'object') {
     // As JSON.stringify writes it; what it leaves out (undefined) is written as null, which no descriptor field holds.
-    return (JSON.stringify(value) as string | undefined) ?? 'null';
+    return (JSON.stringify(value)) ?? 'null';
   }
   if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item, depth + 1)).join(',')}]`;
   const record = value as Record<string, unknown>;

@@ -23,6 +23,7 @@ import {
   isResolved,
   proxyReviver,
   resolveAsync,
+  type Proxy,
   type ProxyDescriptor,
   type ReferencePolicy,
 } from '../src/index.js';
@@ -211,12 +212,12 @@ describe('own keys only, no prototype setters', () => {
     const p = await (stores[0] as Store).proxy({ inner: true });
     const value: Record<string, unknown> = { x: 1 };
     Object.defineProperty(value, '__proto__', { value: p, enumerable: true, writable: true, configurable: true });
-    const encoded = encodeProxies(value) as Record<string, unknown>;
+    const encoded = encodeProxies(value) as unknown as Record<string, unknown>;
     expect(Object.getPrototypeOf(encoded)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(encoded, '__proto__')?.value).toMatchObject({ $proxystore: 1 });
     const back = decodeProxies(JSON.parse(JSON.stringify(encoded)) as unknown) as Record<string, unknown>;
     expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
-    return expect(resolveAsync(Object.getOwnPropertyDescriptor(back, '__proto__')?.value as object)).resolves.toEqual({ inner: true });
+    return expect(resolveAsync(Object.getOwnPropertyDescriptor(back, '__proto__')?.value as Proxy<object>)).resolves.toEqual({ inner: true });
   });
 
   it('nesting deeper than the bound is a NestingTooDeepError, for decode and encode alike; up to it works', () => {

@@ -25,6 +25,7 @@ import {
   proxyReviver,
   resolveAsync,
   type OwnedProxy,
+  type Proxy,
   type ProxyDescriptor,
   type ReferencePolicy,
 } from '../src/index.js';
@@ -213,7 +214,7 @@ describe('forged descriptors', () => {
   it('accepts the genuine descriptors under the same policy and resolves them', async () => {
     vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
     for (const kind of ['memory', 'file', 'redis'] as const) {
-      const decoded = decodeProxies(JSON.parse(JSON.stringify(good[kind])) as unknown, { policy }) as { from: string };
+      const decoded = decodeProxies(JSON.parse(JSON.stringify(good[kind])) as unknown, { policy }) as Proxy<{ from: string }>;
       expect(await resolveAsync(decoded)).toEqual({ from: kind });
     }
   });
@@ -223,7 +224,7 @@ describe('forged descriptors', () => {
     const error = thrown(() => decodeProxies(structuredClone(good.redis), { policy: { fileRoots: [root] } }));
     expect(error).toBeInstanceOf(DescriptorError);
     expect((error as Error).message).toMatch(/credentialServers/);
-    const withDb = decodeProxies(structuredClone(good.redis), { policy: { credentialServers: [`127.0.0.1:${server.port}/0`] } }) as { from: string };
+    const withDb = decodeProxies(structuredClone(good.redis), { policy: { credentialServers: [`127.0.0.1:${server.port}/0`] } }) as Proxy<{ from: string }>;
     expect(await resolveAsync(withDb)).toEqual({ from: 'redis' });
     const otherDb = forge(good.redis, 'store.connector.options.db', 3);
     expect(() => decodeProxies(otherDb, { policy: { credentialServers: [`127.0.0.1:${server.port}/0`] } })).toThrow(/credentialServers/);

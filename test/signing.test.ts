@@ -15,6 +15,7 @@ import {
   proxyReviver,
   resolveAsync,
   type OwnedProxy,
+  type Proxy,
   type ProxyDescriptor,
 } from '../src/index.js';
 import { jsonRoundTrip, thrown } from './helpers/outcomes.js';
@@ -42,7 +43,7 @@ describe('signed references', () => {
     const p = await store.proxy({ v: 1 });
     const encoded = jsonRoundTrip(encodeProxies(p)) as unknown as ProxyDescriptor;
     expect(encoded.sig).toMatch(/^hmac-sha256:[A-Za-z0-9_-]{43}$/);
-    expect(await resolveAsync(decodeProxies(encoded) as { v: number })).toEqual({ v: 1 });
+    expect(await resolveAsync(decodeProxies(encoded) as Proxy<{ v: number }>)).toEqual({ v: 1 });
     const viaJson = JSON.parse(JSON.stringify({ p }), proxyReviver()) as { p: { v: number } };
     expect(viaJson.p.v).toBe(1);
   });
@@ -118,7 +119,7 @@ describe('signed references', () => {
     const p = await store.proxy(new Float64Array([1, 2, 3]));
     const encoded = jsonRoundTrip(encodeProxies(p));
     // fileRoots would refuse this directory for an unsigned descriptor.
-    const decoded = decodeProxies(encoded, { policy: { fileRoots: ['/nonexistent-root'] } }) as Float64Array;
+    const decoded = decodeProxies(encoded, { policy: { fileRoots: ['/nonexistent-root'] } }) as Proxy<Float64Array>;
     expect(decoded instanceof Float64Array).toBe(true);
     expect(isResolved(decoded)).toBe(false);
     expect(Array.from(await resolveAsync(decoded))).toEqual([1, 2, 3]);

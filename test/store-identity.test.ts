@@ -23,6 +23,7 @@ import {
   isProxy,
   resolveAsync,
   serialize,
+  type Proxy,
   type ProxyDescriptor,
 } from '../src/index.js';
 import { floats, sumOf, taskPool, type FixtureTasks } from './executors/helpers.js';
@@ -55,7 +56,7 @@ describe('store identity', () => {
     const senders = await Promise.all([1, 2, 3].map(() => fileStore('same-name')));
     const descriptors = await Promise.all(senders.map(async (store, i) => jsonRoundTrip(encodeProxies(await store.proxy({ caller: i })))));
     for (const order of [[0, 1, 2], [2, 1, 0], [1, 0, 2]]) {
-      for (const i of order) expect(await resolveAsync(decodeProxies(descriptors[i]) as { caller: number })).toEqual({ caller: i });
+      for (const i of order) expect(await resolveAsync(decodeProxies(descriptors[i]) as Proxy<{ caller: number }>)).toEqual({ caller: i });
     }
   });
 
@@ -66,13 +67,13 @@ describe('store identity', () => {
     // The attacker plants an object under the same key name in a directory of their own, and sends its descriptor first.
     await writeFile(path.join(attackerDir, legitDescriptor.key as string), serialize({ genuine: false }));
     const forged = { ...legitDescriptor, store: { ...legitDescriptor.store, connector: { kind: 'file', options: { directory: attackerDir } } } };
-    expect(await resolveAsync(decodeProxies(forged) as { genuine: boolean })).toEqual({ genuine: false });
-    expect(await resolveAsync(decodeProxies(legitDescriptor) as { genuine: boolean })).toEqual({ genuine: true });
+    expect(await resolveAsync(decodeProxies(forged) as Proxy<{ genuine: boolean }>)).toEqual({ genuine: false });
+    expect(await resolveAsync(decodeProxies(legitDescriptor) as Proxy<{ genuine: boolean }>)).toEqual({ genuine: true });
     expect(getStore('results')).toBeUndefined();
     const registered = new Store('results', new FileConnector({ directory: await dirs.make() }), { register: true });
     stores.push(registered);
     expect(getStore('results')).toBe(registered);
-    expect(await resolveAsync(decodeProxies(legitDescriptor) as { genuine: boolean })).toEqual({ genuine: true });
+    expect(await resolveAsync(decodeProxies(legitDescriptor) as Proxy<{ genuine: boolean }>)).toEqual({ genuine: true });
   });
 
   it('the registered store serves descriptors of its own identity, whatever cache settings they carry', async () => {
