@@ -5,20 +5,33 @@
  *   ts-proxystore-worker --queue NAME --tasks ./tasks.js [--redis redis://host:6379/0] [--concurrency N]
  *                        [--prefix bull] [--result-threshold BYTES]
  *                        [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N]
+ *                        [--allow-host HOST[:PORT]]... [--file-root DIR]... [--credential-server [USER@]HOST:PORT[/DB]]...
+ *                        [--redis-prefix PREFIX]...
  *
  * The module's default export is a `defineTasks(...)` handler (the same module
  * a piscina pool loads) or a plain object of task functions. The worker prints
  * one "ready" line on stdout once it takes jobs, and on SIGINT/SIGTERM finishes
  * the jobs in hand and exits.
+ *
+ * One worker serves any number of callers: stores are told apart by name and
+ * connector config (docs/security.md). The policy flags set the reference
+ * policy for unsigned descriptors in job data (each repeatable; given, they
+ * replace the module's own policy field by field); with PROXYSTORE_SECRET set,
+ * only descriptors signed with it are accepted.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import { createWorker, redisOptionsFromUrl, type RedisUrlOptions } from './bullmq.js';
+import type { ReferencePolicy } from '../connector.js';
+import { resolvePolicy } from '../connector-kinds.js';
 import type { AnyTasks } from './executor.js';
+import { taskTableOf } from './task-runner.js';
 
-const USAGE = 'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N]';
+const USAGE =
+  'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N] ' +
+  '[--allow-host HOST[:PORT]]... [--file-root DIR]... [--credential-server [USER@]HOST:PORT[/DB]]... [--redis-prefix PREFIX]...';
 
 function fail(message: string): never {
   process.stderr.write(`ts-proxystore-worker: ${message}\n${USAGE}\n`);
@@ -45,6 +58,10 @@ function parse() {
         'lock-duration-ms': { type: 'string' },
         'stalled-interval-ms': { type: 'string' },
         'max-stalled-count': { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
+        'file-root': { type: 'string', multiple: true },
+        'credential-server': { type: 'string', multiple: true },
+        'redis-prefix': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -83,12 +100,37 @@ const optional = {
   stalledInterval: count('stalled-interval-ms', values['stalled-interval-ms']),
   maxStalledCount: count('max-stalled-count', values['max-stalled-count']),
 };
+/** The module's policy with the fields the flags give replaced; undefined when no flag is given. */
+function policyFromFlags(): ReferencePolicy | undefined {
+  const flags = {
+    hosts: values['allow-host'],
+    fileRoots: values['file-root']?.map((root) => path.resolve(root)),
+    credentialServers: values['credential-server'],
+    redisPrefixes: values['redis-prefix'],
+  };
+  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  if (Object.keys(given).length === 0) return undefined;
+  let own: ReferencePolicy | undefined;
+  try {
+    own = taskTableOf(tasks).options.policy;
+  } catch (error) {
+    fail(`--tasks ${modulePath}: ${(error as Error).message}`);
+  }
+  try {
+    return resolvePolicy({ ...own, ...given });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+}
+const policy = policyFromFlags();
+
 let worker: Worker;
 try {
   worker = createWorker(values.queue, tasks as AnyTasks, {
     connection,
     concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    ...(policy === undefined ? {} : { policy }),
   });
 } catch (error) {
   fail(`--tasks ${modulePath}: ${(error as Error).message}`);

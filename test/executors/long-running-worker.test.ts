@@ -26,10 +26,9 @@ describe('one ts-proxystore-worker process, many caller processes', () => {
     await server.stop();
   });
 
-  const call = async (caller: number): Promise<{ caller: number; prefix: string; sum: number; proxied: boolean; second: number }> => {
-    const { stdout } = await promisify(execFile)(process.execPath, [fixture('bullmq-caller.mjs'), String(server.port), queue, String(caller)], {
-      timeout: CALLER_BOUND_MS,
-    });
+  const call = async (caller: number, on = queue, prefix?: string): Promise<{ caller: number; prefix: string; sum: number; proxied: boolean; second: number }> => {
+    const args = [fixture('bullmq-caller.mjs'), String(server.port), on, String(caller), ...(prefix === undefined ? [] : [prefix])];
+    const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: CALLER_BOUND_MS });
     return JSON.parse(stdout.trim().split('\n').at(-1) as string) as { caller: number; prefix: string; sum: number; proxied: boolean; second: number };
   };
 
@@ -44,8 +43,25 @@ describe('one ts-proxystore-worker process, many caller processes', () => {
     expect(prefixes.size).toBe(5);
   }, 5 * CALLER_BOUND_MS);
 
+  it('a caller whose Redis prefix the worker did not agree to gets a DescriptorError naming the policy; --redis-prefix agrees to it', async () => {
+    const refused = await call(7, queue, 'app:').then(
+      () => 'no error',
+      (error: unknown) => String((error as { stderr?: string }).stderr),
+    );
+    expect(refused).toMatch(/DescriptorError.*prefix "app:".*policy\.redisPrefixes/);
+    const otherQueue = `${queue}-apps`;
+    const agreeing = await startCli(otherQueue, server.port, ['--redis-prefix', 'app:', '--redis-prefix', 'proxystore:']);
+    try {
+      expect(await call(8, otherQueue, 'app:')).toMatchObject({ caller: 8, prefix: 'app:', proxied: true });
+      expect(await call(9, otherQueue)).toMatchObject({ caller: 9, proxied: true });
+    } finally {
+      agreeing.child.kill('SIGTERM');
+      await agreeing.exited;
+    }
+  }, 4 * CALLER_BOUND_MS);
+
   it('serves callers running at the same time', async () => {
-    const results = await Promise.all([5, 6].map(call));
+    const results = await Promise.all([5, 6].map((caller) => call(caller)));
     expect(results.map((r) => r.caller)).toEqual([5, 6]);
     expect(results.every((r, i) => r.second === 2 * ((5 + i) * 10_000 + 1))).toBe(true);
   }, 2 * CALLER_BOUND_MS);
