@@ -4,8 +4,11 @@
  * descriptor of the same name, a descriptor never takes over a name, and the
  * stores built from descriptors stay bounded.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import type { Piscina } from 'piscina';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
@@ -26,8 +29,9 @@ import {
   type Proxy,
   type ProxyDescriptor,
 } from '../src/index.js';
-import { floats, sumOf, taskPool, type FixtureTasks } from './executors/helpers.js';
+import { fixture, floats, sumOf, taskPool, type FixtureTasks } from './executors/helpers.js';
 import { jsonRoundTrip } from './helpers/outcomes.js';
+import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { tempDirs } from './helpers/temp-dirs.js';
 
 const dirs = tempDirs('identity-');
@@ -117,6 +121,33 @@ describe('a piscina pool serving callers whose stores share a name but not a con
       const scaled = await executor.submit('scale', input, 2);
       expect(isProxy(scaled)).toBe(true);
       expect(scaled[1]).toBe(2 * (caller * 1000 + 1));
+    }
+  });
+});
+
+describe('stores built from descriptors in a long-running receiver', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = new Redis({ port: server.port, lazyConnect: true });
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await server.stop();
+  });
+
+  it('close the connections of the ones dropped from the bounded map once nothing holds them', async () => {
+    const child = spawn(process.execPath, ['--expose-gc', fixture('built-store-churn.mjs'), String(server.port), '150'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(child.stdout, 'data')) as [Buffer];
+      expect(JSON.parse(line.toString())).toEqual({ met: 150 });
+      const clients = (await admin.client('LIST')) as string;
+      // Ours (the admin connection) plus at most one per store still kept.
+      expect(clients.trim().split('\n').length).toBeLessThanOrEqual(1 + 64);
+    } finally {
+      child.stdin.end('stop\n');
+      await once(child, 'exit');
     }
   });
 });
