@@ -1,15 +1,14 @@
 import { pendingWrite } from './auto-proxy.js';
-import type { ConnectorConfig, Key, ReferencePolicy } from './connector.js';
+import type { Key, ReferencePolicy } from './connector.js';
 import { isMadeKey, resolvePolicy } from './connector-kinds.js';
 import { DescriptorError, describeKey } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
 import { getFactory, isProxy, proxy } from './proxy.js';
 import { collectLeaves, mapLeaves } from './walk.js';
 import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
-import { getOrCreateStore } from './registry.js';
-import { canonicalJson, verifyDescriptor } from './signing.js';
+import { checkStoreConfig, getOrCreateStore, ownFields } from './registry.js';
+import { verifyDescriptor } from './signing.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
-import type { StoreConfig } from './store.js';
 import type { OwnershipKind } from '../src/ownership.js';
 import type { Encoded, Proxy } from '../src/types.js';
 
@@ -109,13 +108,11 @@ export function isDescriptorLike(value: unknown): value is { $proxystore: unknow
 const METADATA_KINDS = new Set(['object', 'array', 'function']);
 const OWNERSHIP_KINDS = new Set(['owned', 'ref', 'ref-mut']);
 const DESCRIPTOR_FIELDS = new Set(['$proxystore', 'store', 'key', 'evict', 'metadata', 'ownership', 'sig']);
-const STORE_FIELDS = new Set(['name', 'connector', 'cacheSize', 'cacheBytes', 'metrics', 'populateTarget', 'serializer']);
 const METADATA_FIELDS = new Set(['kind', 'typeName', 'className', 'thenable']);
 /** Keys are a few dozen bytes (a UUID, a prefix, a file name); these bounds leave room and stop hostile nesting and bulk. */
 const MAX_KEY_JSON = 1024;
 const MAX_KEY_DEPTH = 8;
 const MAX_NAME_LENGTH = 256;
-const MAX_CONNECTOR_JSON = 16 * 1024;
 
 /**
  * Check a descriptor from elsewhere, naming the first bad field: its signature
@@ -136,7 +133,7 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
   if (typeof d.evict !== 'boolean') fail('evict must be a boolean');
   if (d.ownership !== undefined && !OWNERSHIP_KINDS.has(d.ownership as string)) fail(`ownership must be 'owned', 'ref' or 'ref-mut', got ${describeKey(d.ownership)}`);
   const metadata = checkMetadata(d.metadata, signed, fail);
-  const store = checkStore(d.store, policy, fail);
+  const store = checkStoreConfig(d.store, policy, fail);
   const key = d.key as Key;
   const deletes = d.evict === true || d.ownership === 'owned';
   if (!signed && deletes && !isMadeKey(store.connector, key)) {
@@ -144,43 +141,6 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
   }
   const descriptor = { $proxystore: 1 as const, store, key, evict: d.evict as boolean, metadata, ...(d.ownership === undefined ? {} : { ownership: d.ownership as OwnershipKind }) };
   return { descriptor, signed };
-}
-
-function checkStore(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('store config missing');
-  const s = ownFields(value, STORE_FIELDS, 'store', fail);
-  if (typeof s.name !== 'string' || s.name === '' || s.name.length > MAX_NAME_LENGTH) fail(`store.name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
-  const name = s.name;
-  const connector = s.connector as ConnectorConfig | undefined;
-  if (typeof connector !== 'object' || connector === null || Array.isArray(connector) || typeof connector.kind !== 'string') {
-    fail(`store '${name}': connector config missing`);
-  }
-  let connectorJson: string;
-  try {
-    connectorJson = canonicalJson(connector);
-  } catch {
-    return fail(`store '${name}': connector config nests too deep`);
-  }
-  if (connectorJson.length > MAX_CONNECTOR_JSON) fail(`store '${name}': connector config is longer than ${MAX_CONNECTOR_JSON} characters`);
-  // The cache is the receiver's memory: its policy bounds it for every descriptor, signed or not (lru-cache allocates cacheSize slots up front).
-  if (!Number.isSafeInteger(s.cacheSize) || (s.cacheSize as number) < 0 || (s.cacheSize as number) > policy.maxCacheSize) {
-    fail(`store '${name}': cacheSize must be an integer from 0 to ${policy.maxCacheSize} (policy.maxCacheSize), got ${describeKey(s.cacheSize)}`);
-  }
-  if (s.cacheBytes !== undefined && (!Number.isSafeInteger(s.cacheBytes) || (s.cacheBytes as number) < 0 || (s.cacheBytes as number) > policy.maxCacheBytes)) {
-    fail(`store '${name}': cacheBytes must be a whole number of bytes from 0 to ${policy.maxCacheBytes} (policy.maxCacheBytes), got ${describeKey(s.cacheBytes)}`);
-  }
-  if (typeof s.metrics !== 'boolean') fail(`store '${name}': metrics must be a boolean`);
-  if (typeof s.populateTarget !== 'boolean') fail(`store '${name}': populateTarget must be a boolean`);
-  if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
-  return {
-    name,
-    connector: connector,
-    cacheSize: s.cacheSize as number,
-    ...(s.cacheBytes === undefined ? {} : { cacheBytes: s.cacheBytes as number }),
-    metrics: s.metrics,
-    populateTarget: s.populateTarget,
-    serializer: s.serializer,
-  };
 }
 
 /**
@@ -206,16 +166,6 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
     ...(m.className === undefined ? {} : { className: m.className as string }),
     ...thenable,
   };
-}
-
-/** The own fields of `value` by name, refusing any outside `allowed`; inherited properties never count. */
-function ownFields(value: object, allowed: ReadonlySet<string>, where: string, fail: (what: string) => never): Record<string, unknown> {
-  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const name of Reflect.ownKeys(value)) {
-    if (typeof name !== 'string' || !allowed.has(name)) fail(`${where} has an unknown field ${describeKey(String(name))}`);
-    fields[name] = (value as Record<string, unknown>)[name];
-  }
-  return fields;
 }
 
 /** Looks at own values only and never asks a proxy anything; deeper than the canonical form allows is refused later anyway. */

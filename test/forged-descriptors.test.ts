@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REDIS_PASSWORD_ENV, RedisConnector } from '../runtime/connectors/redis.js';
+import { TaskRunner } from '../runtime/executors/task-runner.js';
 import { builtStoreCount } from '../runtime/registry.js';
 import {
   ConfigError,
@@ -238,6 +239,22 @@ describe('forged descriptors', () => {
     expect(received.moved).toBe(true);
     await dispose(received);
     expect(await readdir(path.join(root, 'objects'))).toContain('important.txt');
+  });
+
+  it("holds a task call's results store (job data, not a descriptor) to the same checks, before running the task", async () => {
+    let ran = false;
+    const runner = new TaskRunner({ touch: () => (ran = true) });
+    const call = (store: unknown): unknown => ({ v: 1, task: 'touch', args: [], origin: { host: 'elsewhere', pid: 1, thread: 0 }, results: { store, minBytes: 0 } });
+    for (const store of [
+      { ...good.memory.store, cacheSize: 1e8 },
+      { ...good.memory.store, cacheBytes: 2 ** 60 },
+      { ...good.file.store, connector: { kind: 'file', options: { directory: path.join(root, 'made-by-job') } } },
+      { ...good.redis.store, connector: { kind: 'redis', options: { host: '127.0.0.1', port: listenerPort } } },
+    ]) {
+      await expect(runner.run(call(store))).rejects.toBeInstanceOf(DescriptorError);
+    }
+    expect(ran).toBe(false);
+    expect(await readdir(root)).not.toContain('made-by-job');
   });
 
   it('refuses a malformed policy instead of matching by substring', () => {

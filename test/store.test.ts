@@ -359,6 +359,8 @@ describe('Store lifecycle, config and registry', () => {
     expect(getStore({})).toBeUndefined();
     unregisterStore('reg');
     expect(getStore('reg')).toBeUndefined();
+    expect(() => registerStore({ name: 'not-a-store' } as unknown as Store)).toThrow(/registerStore: store must be a Store/);
+    expect(getStore('not-a-store')).toBeUndefined();
   });
 
   it('getOrCreateStore reuses a registered store and builds one otherwise, keeping it by identity without registering its name', async () => {
