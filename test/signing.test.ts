@@ -1,5 +1,9 @@
 import path from 'node:path';
+import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TaskError } from '../runtime/executors/errors.js';
+import { PiscinaExecutor } from '../runtime/executors/piscina.js';
+import { StoreExecutor } from '../runtime/executors/store-executor.js';
 import {
   ConfigError,
   DescriptorError,
@@ -18,7 +22,8 @@ import {
   type Proxy,
   type ProxyDescriptor,
 } from '../src/index.js';
-import { jsonRoundTrip, thrown } from './helpers/outcomes.js';
+import { fixture, floats, sumOf, type FixtureTasks } from './executors/helpers.js';
+import { jsonRoundTrip, rejection, thrown } from './helpers/outcomes.js';
 import { tempDirs } from './helpers/temp-dirs.js';
 
 const SECRET = 'a-deployment-secret-of-32-bytes!';
@@ -125,5 +130,36 @@ describe('signed references', () => {
     expect(Array.from(await resolveAsync(decoded))).toEqual([1, 2, 3]);
     configureReferences({ secret: null });
     expect(() => decodeProxies(jsonRoundTrip(encodeProxies(p)), { policy: { fileRoots: ['/nonexistent-root'] } })).toThrow(DescriptorError);
+  });
+});
+
+describe('signed references through a worker pool', () => {
+  const pool = (secret: string): Piscina =>
+    new Piscina({ filename: fixture('executor-tasks.mjs'), minThreads: 1, maxThreads: 1, atomics: 'async', env: { ...process.env, PROXYSTORE_SECRET: secret } });
+
+  it('workers sharing the secret take signed inputs and sign their results; workers with another secret refuse the inputs', async () => {
+    vi.stubEnv(SECRET_ENV, SECRET);
+    const root = await dirs.make();
+    const store = new Store('signed-pool', new FileConnector({ directory: root }));
+    stores.push(store);
+    const input = floats(64 * 1024);
+    const sharing = pool(SECRET);
+    try {
+      await using executor = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(sharing), { store, shouldProxy: 'always', resultThreshold: 0 });
+      expect(await executor.submit('sum', input)).toBe(sumOf(input));
+      const scaled = await executor.submit('scale', input, 2);
+      expect(scaled[3]).toBe(6);
+    } finally {
+      await sharing.destroy();
+    }
+    const other = pool('another-secret-entirely-0000');
+    try {
+      await using executor = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(other), { store, shouldProxy: 'always' });
+      const error = await rejection(executor.submit('sum', input));
+      expect(error).toBeInstanceOf(TaskError);
+      expect((error as Error).message).toMatch(/DescriptorError.*signature does not match/);
+    } finally {
+      await other.destroy();
+    }
   });
 });
