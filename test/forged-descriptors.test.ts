@@ -23,6 +23,7 @@ import {
   decodeProxies,
   dispose,
   encodeProxies,
+  isProxy,
   proxyReviver,
   resolveAsync,
   type OwnedProxy,
@@ -255,6 +256,16 @@ describe('forged descriptors', () => {
     }
     expect(ran).toBe(false);
     expect(await readdir(root)).not.toContain('made-by-job');
+  });
+
+  it('hosts entries with a port admit that port only, IPv6 in brackets included', () => {
+    vi.stubEnv(REDIS_PASSWORD_ENV, '');
+    const pinned = { hosts: [`127.0.0.1:${server.port}`, '[::1]:6390'] };
+    expect(isProxy(decodeProxies(structuredClone(good.redis), { policy: pinned }))).toBe(true);
+    expect(() => decodeProxies(forge(good.redis, 'store.connector.options.port', listenerPort), { policy: pinned })).toThrow(/allowed hosts/);
+    const v6 = (port: number): unknown => forge(forge(good.redis, 'store.connector.options.host', '::1') as ProxyDescriptor, 'store.connector.options.port', port);
+    expect(isProxy(decodeProxies(v6(6390), { policy: pinned }))).toBe(true);
+    expect(() => decodeProxies(v6(6391), { policy: pinned })).toThrow(/allowed hosts/);
   });
 
   it('refuses a malformed policy instead of matching by substring', () => {
