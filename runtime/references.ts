@@ -4,10 +4,11 @@ import { isMadeKey, resolvePolicy } from './connector-kinds.js';
 import { DescriptorError, describeKey } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
 import { getFactory, isProxy, proxy } from './proxy.js';
+import { isObjectLike } from './proxy-metadata.js';
 import { collectLeaves, mapLeaves } from './walk.js';
 import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
 import { checkStoreConfig, getOrCreateStore, ownFields } from './registry.js';
-import { verifyDescriptor } from './signing.js';
+import { MAX_CANONICAL_DEPTH, verifyDescriptor } from './signing.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
 import type { OwnershipKind } from '../src/ownership.js';
 import type { Encoded, Proxy } from '../src/types.js';
@@ -170,8 +171,8 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
 
 /** Looks at own values only and never asks a proxy anything; deeper than the canonical form allows is refused later anyway. */
 function holdsProxy(value: object, depth: number): boolean {
-  if (depth > MAX_KEY_DEPTH * 4) return false;
-  return Object.values(value).some((item) => typeof item === 'object' && item !== null && (isProxy(item) || holdsProxy(item, depth + 1)));
+  if (depth > MAX_CANONICAL_DEPTH) return false;
+  return Object.values(value).some((item) => isObjectLike(item) && (isProxy(item) || holdsProxy(item, depth + 1)));
 }
 
 function isJsonKey(key: unknown, depth: number): key is Key {

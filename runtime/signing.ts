@@ -15,7 +15,7 @@ export const SECRET_ENV = 'PROXYSTORE_SECRET';
 const MIN_SECRET_BYTES = 16;
 const SIGNATURE_PREFIX = 'hmac-sha256:';
 /** Canonical JSON of a descriptor deeper than this is not something this package writes. */
-const MAX_CANONICAL_DEPTH = 32;
+export const MAX_CANONICAL_DEPTH = 32;
 
 export interface ReferenceSigningOptions {
   /**

@@ -207,10 +207,15 @@ describe('forged descriptors', () => {
   });
 
   it('the reviver refuses a descriptor nested inside another without reading the inner one', () => {
-    const text = JSON.stringify({ arg: { ...good.memory, key: good.memory } });
-    const error = thrown(() => JSON.parse(text, proxyReviver({ policy })));
-    expect(error).toBeInstanceOf(DescriptorError);
-    expect((error as Error).message).toMatch(/descriptor inside a descriptor/);
+    for (const kind of ['object', 'array', 'function']) {
+      const inner = { ...good.memory, metadata: { kind } };
+      for (const field of ['key', 'metadata', 'store']) {
+        const text = JSON.stringify({ arg: { ...good.memory, [field]: inner } });
+        const error = thrown(() => JSON.parse(text, proxyReviver({ policy })));
+        expect(error).toBeInstanceOf(DescriptorError);
+        expect((error as Error).message).toMatch(/descriptor inside a descriptor/);
+      }
+    }
   });
 
   it('accepts the genuine descriptors under the same policy and resolves them', async () => {
