@@ -68,6 +68,8 @@ export function decodeProxies(value: unknown, options: DecodeOptions = {}): unkn
   const policy = resolvePolicy(options.policy);
   const checked = new Map<object, CheckedDescriptor>();
   for (const found of collectLeaves(value, isDescriptorLike)) checked.set(found, checkDescriptor(found, policy));
+  // Most task arguments hold no descriptor: one walk is then all they cost.
+  if (checked.size === 0) return value;
   return mapLeaves(value, isDescriptorLike, (found) => proxyFromDescriptor(checked.get(found) as CheckedDescriptor, policy));
 }
 
