@@ -60,6 +60,21 @@ describe('one ts-proxystore-worker process, many caller processes', () => {
     }
   }, 4 * CALLER_BOUND_MS);
 
+  it('serves a caller that started before the worker, and one after', async () => {
+    const lateQueue = `${queue}-late`;
+    const early = call(10, lateQueue);
+    // The caller's job waits in the queue until a worker exists.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const late = await startCli(lateQueue, server.port);
+    try {
+      expect(await early).toMatchObject({ caller: 10, proxied: true, second: 2 * (10 * 10_000 + 1) });
+      expect(await call(11, lateQueue)).toMatchObject({ caller: 11, proxied: true, second: 2 * (11 * 10_000 + 1) });
+    } finally {
+      late.child.kill('SIGTERM');
+      await late.exited;
+    }
+  }, 3 * CALLER_BOUND_MS);
+
   it('serves callers running at the same time', async () => {
     const results = await Promise.all([5, 6].map((caller) => call(caller)));
     expect(results.map((r) => r.caller)).toEqual([5, 6]);
