@@ -123,6 +123,7 @@ const FORGERIES: [string, () => unknown][] = [
   ['redis port 0', () => forge(good.redis, 'store.connector.options.port', 0)],
   ['redis port 70000', () => forge(good.redis, 'store.connector.options.port', 70_000)],
   ['redis db -1', () => forge(good.redis, 'store.connector.options.db', -1)],
+  ['redis db 1e15', () => forge(good.redis, 'store.connector.options.db', 1e15)],
   // Deleting what no connector stored.
   ['owned redis key bull:jobs:meta through prefix bull:', () => ({ ...(forge(forge(good.redis, 'store.connector.options.prefix', 'bull:') as ProxyDescriptor, 'key', 'bull:jobs:meta') as object), ownership: 'owned' })],
   ['owned redis key inside the prefix but not made by a connector', () => ({ ...(forge(good.redis, 'key', `${(good.redis.store.connector.options as { prefix: string }).prefix}victim`) as object), ownership: 'owned' })],

@@ -380,7 +380,8 @@ function parseSettings(options: { readonly [option: string]: unknown }): Setting
   return {
     host: read('host', DEFAULT_HOST, isHost, 'a non-empty host name or address'),
     port: read('port', DEFAULT_PORT, (v): v is number => isInteger(v) && v >= 1 && v <= 65_535, 'an integer from 1 to 65535'),
-    db: read('db', 0, (v): v is number => isInteger(v) && v >= 0, 'a non-negative integer'),
+    // Redis numbers its databases with C ints; anything larger can only be a mistake or a probe.
+    db: read('db', 0, (v): v is number => isInteger(v) && v >= 0 && v <= 2_147_483_647, 'an integer from 0 to 2147483647'),
     prefix: read('prefix', `proxystore:${randomUUID()}:`, isNonEmptyString, 'a non-empty string'),
     username: read('username', undefined, isNonEmptyString, 'a non-empty string'),
     password: read('password', undefined, (v): v is string => typeof v === 'string', 'a string'),
