@@ -38,7 +38,8 @@ export function isConnectorKindRegistered(kind: string): boolean {
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 const DEFAULT_REDIS_PREFIXES = ['proxystore:'];
 const DEFAULT_MAX_CACHE_SIZE = 1024;
-const DEFAULT_MAX_CACHE_BYTES = 256 * 1024 * 1024;
+/** A store's own default budget: what senders that never set one send, and what up to 64 built stores may each hold. */
+const DEFAULT_MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_TIMEOUT_MS = 10_000;
 /** setTimeout cannot wait longer than this; a bound above it would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -119,9 +119,9 @@ export interface ReferencePolicy {
   readonly credentialServers?: readonly string[];
   /** Key prefixes an untrusted Redis connector may use (its prefix must start with one). Default: `proxystore:`, the connector's own default. */
   readonly redisPrefixes?: readonly string[];
-  /** Largest `cacheSize` (objects) a store rebuilt from an unsigned descriptor may have. Default 1024. */
+  /** Largest `cacheSize` (objects) a store rebuilt from a descriptor may have. Default 1024. */
   readonly maxCacheSize?: number;
-  /** Largest `cacheBytes` a store rebuilt from an unsigned descriptor may have. Default 256 MiB. */
+  /** Largest `cacheBytes` a store rebuilt from a descriptor may have. Default 64 MiB, a store's own default. */
   readonly maxCacheBytes?: number;
   /** Longest wait (connect, command, answer timeouts) an unsigned descriptor may set. Default 10 s. */
   readonly maxTimeoutMs?: number;
