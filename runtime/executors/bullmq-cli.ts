@@ -16,8 +16,9 @@
  * One worker serves any number of callers: stores are told apart by name and
  * connector config (docs/security.md). The policy flags set the reference
  * policy for unsigned descriptors in job data (each repeatable; given, they
- * replace the module's own policy field by field); with PROXYSTORE_SECRET set,
- * only descriptors signed with it are accepted.
+ * replace the module's own policy field by field; the --redis server always
+ * gets PROXYSTORE_REDIS_PASSWORD); with PROXYSTORE_SECRET set, only
+ * descriptors signed with it are accepted.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -100,24 +101,29 @@ const optional = {
   stalledInterval: count('stalled-interval-ms', values['stalled-interval-ms']),
   maxStalledCount: count('max-stalled-count', values['max-stalled-count']),
 };
-/** The module's policy with the fields the flags give replaced; undefined when no flag is given. */
-function policyFromFlags(): ReferencePolicy | undefined {
-  const flags = {
-    hosts: values['allow-host'],
-    fileRoots: values['file-root']?.map((root) => path.resolve(root)),
-    credentialServers: values['credential-server'],
-    redisPrefixes: values['redis-prefix'],
-  };
-  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-  if (Object.keys(given).length === 0) return undefined;
+/**
+ * The module's policy with the fields the flags give replaced. The queue's own
+ * Redis server always gets this process's credentials: the operator already
+ * sends it the URL's, so a store on the queue's server works with
+ * PROXYSTORE_REDIS_PASSWORD and no further flag.
+ */
+function policyFromFlags(): ReferencePolicy {
   let own: ReferencePolicy | undefined;
   try {
     own = taskTableOf(tasks).options.policy;
   } catch (error) {
     fail(`--tasks ${modulePath}: ${(error as Error).message}`);
   }
+  const { host, port, username } = connection;
+  const queueServer = `${username === undefined ? '' : `${username}@`}${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+  const flags = {
+    hosts: values['allow-host'],
+    fileRoots: values['file-root']?.map((root) => path.resolve(root)),
+    credentialServers: [...(values['credential-server'] ?? own?.credentialServers ?? []), queueServer],
+    redisPrefixes: values['redis-prefix'],
+  };
   try {
-    return resolvePolicy({ ...own, ...given });
+    return resolvePolicy({ ...own, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
   } catch (error) {
     return fail((error as Error).message);
   }
@@ -130,7 +136,7 @@ try {
     connection,
     concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
-    ...(policy === undefined ? {} : { policy }),
+    policy,
   });
 } catch (error) {
   fail(`--tasks ${modulePath}: ${(error as Error).message}`);

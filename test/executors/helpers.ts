@@ -99,8 +99,9 @@ export interface CliWorker {
 }
 
 /** `ts-proxystore-worker` as a user would start it; resolves once it says it is ready. */
-export async function startCli(queue: string, port: number, extra: string[] = []): Promise<CliWorker> {
-  const args = [CLI, '--queue', queue, '--redis', `redis://127.0.0.1:${port}`, '--tasks', fixture('executor-tasks.mjs'), ...extra];
+export async function startCli(queue: string, port: number, extra: string[] = [], password?: string): Promise<CliWorker> {
+  const redis = `redis://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`;
+  const args = [CLI, '--queue', queue, '--redis', redis, '--tasks', fixture('executor-tasks.mjs'), ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   let output = '';

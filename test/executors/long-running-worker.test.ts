@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { fixture, startCli, type CliWorker } from './helpers.js';
 
@@ -80,4 +80,32 @@ describe('one ts-proxystore-worker process, many caller processes', () => {
     expect(results.map((r) => r.caller)).toEqual([5, 6]);
     expect(results.every((r, i) => r.second === 2 * ((5 + i) * 10_000 + 1))).toBe(true);
   }, 2 * CALLER_BOUND_MS);
+});
+
+describe('a worker and its callers on a password-protected Redis', () => {
+  const PASSWORD = 'queue-and-store-password-7';
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer({ args: ['--requirepass', PASSWORD] });
+  });
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await server.stop();
+  });
+
+  it('resolves callers\u2019 stores on the queue\u2019s own server with PROXYSTORE_REDIS_PASSWORD, and no further flag', async () => {
+    // Inherited by the worker and the callers, as a deployment sets it for each.
+    vi.stubEnv('PROXYSTORE_REDIS_PASSWORD', PASSWORD);
+    const queue = `secured-${crypto.randomUUID()}`;
+    const worker = await startCli(queue, server.port, [], PASSWORD);
+    try {
+      for (const caller of [0, 1]) {
+        const { stdout } = await promisify(execFile)(process.execPath, [fixture('bullmq-caller.mjs'), String(server.port), queue, String(caller)], { timeout: CALLER_BOUND_MS });
+        expect(JSON.parse(stdout.trim())).toMatchObject({ caller, proxied: true, second: 2 * (caller * 10_000 + 1) });
+      }
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  }, 3 * CALLER_BOUND_MS);
 });
