@@ -9,9 +9,12 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtStoreCount } from '../runtime/registry.js';
+import { canonicalJson } from '../runtime/signing.js';
 import { MAX_NESTING } from '../runtime/walk.js';
 import {
+  DescriptorError,
   FileConnector,
+  configureReferences,
   MemoryConnector,
   NestingTooDeepError,
   ProxyStoreError,
@@ -196,6 +199,58 @@ describe('fuzzing decodeProxies and the reviver', () => {
     expect(await readdir(root)).toEqual(rootBefore);
   });
 });
+
+describe('fuzzing signed descriptors', () => {
+  it('with a secret, every mutation that changes a signed descriptor is refused, and an unchanged one accepted', () => {
+    configureReferences({ secret: 'fuzz-secret-of-enough-length' });
+    try {
+      const signedBases = bases.map((base) => {
+        const unsigned = { ...base } as Record<string, unknown>;
+        delete unsigned.sig;
+        // Re-encode through a real proxy so the signature is the sender's own.
+        return structuredClone(encodeProxies(decodeUnchecked(unsigned))) as unknown as ProxyDescriptor;
+      });
+      fc.assert(
+        fc.property(fc.nat({ max: 2 }), fc.array(mutation, { maxLength: 3 }), (baseIndex, mutations) => {
+          const original = signedBases[baseIndex] as ProxyDescriptor;
+          const forged = mutate(original, mutations);
+          const unchanged = sameJson(forged, original);
+          const { value, error } = decodeWithin(() => decodeProxies(forged, { policy }));
+          if (isDescriptorInput(forged)) {
+            if (unchanged) expect(isProxy(value)).toBe(true);
+            else expect(error).toBeInstanceOf(DescriptorError);
+          } else if (error === undefined) {
+            // Without '$proxystore' it is no descriptor at all, and stays the plain object it is.
+            expect(value).toBe(forged);
+          } else {
+            // ...unless an unsigned descriptor was planted inside it, which is decoded, and refused.
+            expect(error).toBeInstanceOf(DescriptorError);
+          }
+        }),
+        { numRuns: 400 },
+      );
+    } finally {
+      configureReferences({ secret: null });
+    }
+  });
+});
+
+/** Whether two values have the same canonical JSON; one too deep to write is not the same as a descriptor. */
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return canonicalJson(a) === canonicalJson(b);
+  } catch {
+    return false;
+  }
+}
+
+/** A proxy for a descriptor made by this test itself, decoded while no secret is in force yet. */
+function decodeUnchecked(descriptor: object): object {
+  configureReferences({ secret: null });
+  const decoded = decodeProxies(structuredClone(descriptor), { policy }) as object;
+  configureReferences({ secret: 'fuzz-secret-of-enough-length' });
+  return decoded;
+}
 
 describe('own keys only, no prototype setters', () => {
   it("decodeProxies keeps an own '__proto__' key a plain property and resolves nothing", () => {
