@@ -114,6 +114,13 @@ export interface ConnectorKind {
    * `trusted` is false when the options came from a descriptor made elsewhere.
    */
   fromOptions(options: ConnectorConfig['options'], context: ConnectorKindContext): Connector;
+  /**
+   * Whether `key` has the shape of the keys a connector with these options
+   * hands out. An unsigned descriptor that would make its receiver delete the
+   * object (evict on resolve, an owned proxy) must name such a key, so that it
+   * cannot delete what no connector stored. Absent: any key passes.
+   */
+  isMadeKey?(key: Key, options: ConnectorConfig['options']): boolean;
 }
 
 /**
@@ -126,6 +133,25 @@ export interface ReferencePolicy {
   readonly kinds?: readonly string[];
   /** Directories an untrusted file connector may use (it must sit inside one). Default: the OS temp dir. */
   readonly fileRoots?: readonly string[];
-  /** Hosts an untrusted network connector may contact. Default: loopback names and addresses. */
+  /**
+   * Hosts an untrusted network connector may contact: `host` (any port) or
+   * `host:port` (`[::1]:6379` for IPv6). Default: loopback names and addresses, any port.
+   */
   readonly hosts?: readonly string[];
+  /**
+   * Servers to which a Redis connector rebuilt from an unsigned descriptor may
+   * send this process's credentials (PROXYSTORE_REDIS_PASSWORD), as
+   * `[user@]host:port[/db]`; without `/db`, any database of that server.
+   * A descriptor that would need them for any other server, port, user or
+   * database is refused. Default: none. Signed descriptors need no entry.
+   */
+  readonly credentialServers?: readonly string[];
+  /** Key prefixes an untrusted Redis connector may use (its prefix must start with one). Default: `proxystore:`, the connector's own default. */
+  readonly redisPrefixes?: readonly string[];
+  /** Largest `cacheSize` (objects) a store rebuilt from a descriptor may have. Default 1024. */
+  readonly maxCacheSize?: number;
+  /** Largest `cacheBytes` a store rebuilt from a descriptor may have. Default 64 MiB, a store's own default. */
+  readonly maxCacheBytes?: number;
+  /** Longest wait (connect, command, answer timeouts) an unsigned descriptor may set. Default 10 s. */
+  readonly maxTimeoutMs?: number;
 }

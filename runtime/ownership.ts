@@ -24,6 +24,7 @@ import { handler } from './proxy-handler.js';
 import { isObjectLike, typeOfValue } from './proxy-metadata.js';
 import { newPlaceholder } from './proxy-placeholder.js';
 import { ProxyState, metadataFor, probeState, resolveLater, resolveNow, stateOf } from './proxy-state.js';
+import { signDescriptor } from './signing.js';
 import { isStoreFactory, storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './store-factory.js';
 import type { Proxiable, Store } from './store.js';
 import { collectLeaves } from './walk.js';
@@ -462,7 +463,7 @@ function send(ref: Reference): OwnershipDescriptor {
   else if (ref.kind !== 'ref') {
     throw new OwnershipError(`the ${ref.name} of key ${describeKey(ref.slot.source.key)} appears twice in one message: it can be moved only once`);
   }
-  return { ...ref.slot.source.toJSON(), ownership: ref.kind };
+  return signDescriptor({ ...ref.slot.source.descriptor(), ownership: ref.kind });
 }
 
 function commitSend(ref: Reference): void {

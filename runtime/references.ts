@@ -1,20 +1,23 @@
 import { pendingWrite } from './auto-proxy.js';
 import type { Key, ReferencePolicy } from './connector.js';
-import { DescriptorError } from './errors.js';
+import { isMadeKey, resolvePolicy } from './connector-kinds.js';
+import { DescriptorError, describeKey } from './errors.js';
 import type { ProxyMetadata } from './factory.js';
 import { getFactory, isProxy, proxy } from './proxy.js';
-import { mapLeaves } from './walk.js';
+import { isObjectLike } from './proxy-metadata.js';
+import { collectLeaves, mapLeaves } from './walk.js';
 import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
-import { getOrCreateStore } from './registry.js';
+import { checkStoreConfig, getOrCreateStore, ownFields } from './registry.js';
+import { MAX_CANONICAL_DEPTH, verifyDescriptor } from './signing.js';
 import { waitPolicy, type WaitPolicy } from './future-wait.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
-import type { StoreConfig } from './store.js';
+import type { OwnershipKind } from '../src/ownership.js';
 import type { Encoded, Proxy } from '../src/types.js';
 
 export type { ProxyDescriptor };
 
 export interface DecodeOptions {
-  /** What descriptors made elsewhere may point at; see ReferencePolicy. */
+  /** What unsigned descriptors made elsewhere may point at and choose; see ReferencePolicy and docs/security.md. */
   readonly policy?: ReferencePolicy;
 }
 
@@ -52,16 +55,29 @@ export async function encodeProxiesAsync<T>(value: T): Promise<Encoded<T>> {
   return encoded as Encoded<T>;
 }
 
-/** Turn descriptors inside `value` back into lazy proxies (no I/O until they are used). */
+/**
+ * Turn descriptors inside `value` back into lazy proxies (no I/O until they are
+ * used). Every descriptor is checked (signature, fields, policy) before any
+ * store is built for one of them, so a message with one bad descriptor makes
+ * no store and touches nothing. Unsigned descriptors keep only the metadata
+ * that cannot lie about the value's type (`kind`, `thenable`): `instanceof`
+ * resolves such proxies first.
+ */
 export function decodeProxies<T>(value: Encoded<T>, options?: DecodeOptions): T;
 export function decodeProxies(value: unknown, options?: DecodeOptions): unknown;
 export function decodeProxies(value: unknown, options: DecodeOptions = {}): unknown {
-  return mapLeaves(value, isDescriptorLike, (d) => proxyFromDescriptor(d, options));
+  const policy = resolvePolicy(options.policy);
+  const checked = new Map<object, CheckedDescriptor>();
+  for (const found of collectLeaves(value, isDescriptorLike)) checked.set(found, checkDescriptor(found, policy));
+  // Most task arguments hold no descriptor: one walk is then all they cost.
+  if (checked.size === 0) return value;
+  return mapLeaves(value, isDescriptorLike, (found) => proxyFromDescriptor(checked.get(found) as CheckedDescriptor, policy));
 }
 
-/** A `JSON.parse` reviver that turns descriptors written by `JSON.stringify(proxy)` back into proxies. */
+/** A `JSON.parse` reviver that turns descriptors written by `JSON.stringify(proxy)` back into proxies, checked as decodeProxies checks them. */
 export function proxyReviver(options: DecodeOptions = {}): (key: string, value: unknown) => unknown {
-  return (_key, value) => (isDescriptorLike(value) ? proxyFromDescriptor(value, options) : value);
+  const policy = resolvePolicy(options.policy);
+  return (_key, value) => (isDescriptorLike(value) ? proxyFromDescriptor(checkDescriptor(value, policy), policy) : value);
 }
 
 function descriptorOf(p: Proxy<object>): ProxyDescriptor {
@@ -74,9 +90,14 @@ function descriptorOf(p: Proxy<object>): ProxyDescriptor {
   return factory.toJSON();
 }
 
-function proxyFromDescriptor(value: unknown, options: DecodeOptions = {}): object {
-  const descriptor = validateDescriptor(value);
-  const store = getOrCreateStore(descriptor.store, { trusted: false, ...(options.policy ? { policy: options.policy } : {}) });
+/** A descriptor that passed every check, rebuilt from its own fields only; `signed` when its signature matched this process's secret. */
+interface CheckedDescriptor {
+  readonly descriptor: ProxyDescriptor & { readonly ownership?: OwnershipKind };
+  readonly signed: boolean;
+}
+
+function proxyFromDescriptor({ descriptor, signed }: CheckedDescriptor, policy: Required<ReferencePolicy>): object {
+  const store = getOrCreateStore(descriptor.store, { trusted: signed, policy });
   const received = receiveReference(descriptor, store);
   if (received !== undefined) return received;
   const factory = storeFactory<object>(store, descriptor.key, { evict: descriptor.evict, metadata: descriptor.metadata, wait: descriptor.wait });
@@ -89,42 +110,91 @@ export function isDescriptorLike(value: unknown): value is { $proxystore: unknow
 }
 
 const METADATA_KINDS = new Set(['object', 'array', 'function']);
+const OWNERSHIP_KINDS = new Set(['owned', 'ref', 'ref-mut']);
+const DESCRIPTOR_FIELDS = new Set(['$proxystore', 'store', 'key', 'evict', 'metadata', 'ownership', 'wait', 'sig']);
+const WAIT_FIELDS = new Set(['timeoutMs', 'pollMs', 'maxPollMs']);
+const METADATA_FIELDS = new Set(['kind', 'typeName', 'className', 'thenable']);
+/** Keys are a few dozen bytes (a UUID, a prefix, a file name); these bounds leave room and stop hostile nesting and bulk. */
+const MAX_KEY_JSON = 1024;
+const MAX_KEY_DEPTH = 8;
+const MAX_NAME_LENGTH = 256;
 
-/** Check a descriptor from elsewhere field by field, naming the first bad one. */
-function validateDescriptor(value: unknown): ProxyDescriptor {
+/**
+ * Check a descriptor from elsewhere, naming the first bad field: its signature
+ * when this process has a secret, then its shape (own fields only, nothing
+ * unknown), then the bounds of the receiver's policy. Touches nothing: no
+ * store, no connector, no file.
+ */
+function checkDescriptor(value: object, policy: Required<ReferencePolicy>): CheckedDescriptor {
   const fail = (what: string): never => {
     throw new DescriptorError(`invalid proxy descriptor: ${what}`);
   };
-  const d = value as Partial<Record<keyof ProxyDescriptor, unknown>>;
-  if (d.$proxystore !== 1) fail(`unsupported version ${JSON.stringify(d.$proxystore)}`);
-  if (!isJsonKey(d.key)) fail('key must be a JSON-safe value');
+  // The reviver revives inner values first, so a descriptor nested in another arrives as a proxy: reading it would resolve it.
+  if (holdsProxy(value, 0)) fail('a field holds a proxy (a descriptor inside a descriptor)');
+  const signed = verifyDescriptor(value);
+  const d = ownFields(value, DESCRIPTOR_FIELDS, 'descriptor', fail);
+  if (d.$proxystore !== 1) fail(`unsupported version ${describeKey(d.$proxystore)}`);
+  if (!isJsonKey(d.key, 0) || (JSON.stringify(d.key)?.length ?? Infinity) > MAX_KEY_JSON) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
   if (typeof d.evict !== 'boolean') fail('evict must be a boolean');
-  const metadata = d.metadata as Partial<ProxyMetadata> | undefined;
-  if (typeof metadata !== 'object' || metadata === null || !METADATA_KINDS.has(metadata.kind as string)) {
-    fail("metadata.kind must be 'object', 'array' or 'function'");
+  if (d.ownership !== undefined && !OWNERSHIP_KINDS.has(d.ownership as string)) fail(`ownership must be 'owned', 'ref' or 'ref-mut', got ${describeKey(d.ownership)}`);
+  const metadata = checkMetadata(d.metadata, signed, fail);
+  const store = checkStoreConfig(d.store, policy, fail);
+  const key = d.key as Key;
+  const deletes = d.evict === true || d.ownership === 'owned';
+  if (!signed && deletes && !isMadeKey(store.connector, key)) {
+    fail(`key ${describeKey(key)} is not one a ${store.connector.kind} connector makes, so a reference from elsewhere may not evict or own it`);
   }
-  const store = d.store as Partial<StoreConfig> | undefined;
-  if (typeof store !== 'object' || store === null) return fail('store config missing');
-  if (typeof store.name !== 'string' || store.name === '') fail('store.name must be a non-empty string');
-  if (typeof store.connector !== 'object' || store.connector === null) fail(`store '${String(store.name)}': connector config missing`);
-  if (!Number.isInteger(store.cacheSize) || (store.cacheSize as number) < 0) fail(`store '${String(store.name)}': cacheSize must be a non-negative integer`);
-  if (store.cacheBytes !== undefined && (!Number.isSafeInteger(store.cacheBytes) || store.cacheBytes < 0)) {
-    fail(`store '${String(store.name)}': cacheBytes must be a non-negative whole number of bytes`);
-  }
-  if (store.serializer !== 'default' && store.serializer !== 'custom') fail(`store '${String(store.name)}': serializer must be 'default' or 'custom'`);
-  if (d.wait !== undefined) {
-    // A future's proxy: how long its reader blocks is bounded here, whatever the sender asked.
-    if (typeof d.wait !== 'object' || d.wait === null) fail('wait must be an object');
-    const wait = waitPolicy(d.wait as Partial<WaitPolicy>, (what) => new DescriptorError(`invalid proxy descriptor: wait.${what}`));
-    return { ...(value as ProxyDescriptor), wait };
-  }
-  return value as ProxyDescriptor;
+  // A future's proxy: how long its reader waits is bounded here, whatever the sender asked.
+  if (d.wait !== undefined && (typeof d.wait !== 'object' || d.wait === null)) fail('wait must be an object');
+  const wait = d.wait === undefined ? undefined : waitPolicy(ownFields(d.wait as object, WAIT_FIELDS, 'wait', fail) as Partial<WaitPolicy>, (what) => new DescriptorError(`invalid proxy descriptor: wait.${what}`));
+  const descriptor = {
+    $proxystore: 1 as const,
+    store,
+    key,
+    evict: d.evict as boolean,
+    metadata,
+    ...(d.ownership === undefined ? {} : { ownership: d.ownership as OwnershipKind }),
+    ...(wait === undefined ? {} : { wait }),
+  };
+  return { descriptor, signed };
 }
 
-function isJsonKey(key: unknown): key is Key {
+/**
+ * The metadata to build the proxy with. Type names make `instanceof` answer
+ * before resolution, so only a signed descriptor may state them: from an
+ * unsigned one they are checked but dropped, and the target itself answers.
+ */
+function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => never): ProxyMetadata {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail("metadata.kind must be 'object', 'array' or 'function'");
+  const m = ownFields(value, METADATA_FIELDS, 'metadata', fail);
+  if (!METADATA_KINDS.has(m.kind as string)) fail("metadata.kind must be 'object', 'array' or 'function'");
+  for (const field of ['typeName', 'className'] as const) {
+    const name = m[field];
+    if (name !== undefined && (typeof name !== 'string' || name.length > MAX_NAME_LENGTH)) fail(`metadata.${field} must be a string of at most ${MAX_NAME_LENGTH} characters`);
+  }
+  if (m.thenable !== undefined && typeof m.thenable !== 'boolean') fail('metadata.thenable must be a boolean');
+  const kind = m.kind as ProxyMetadata['kind'];
+  const thenable = m.thenable === undefined ? {} : { thenable: m.thenable };
+  if (!signed) return { kind, ...thenable };
+  return {
+    kind,
+    ...(m.typeName === undefined ? {} : { typeName: m.typeName as string }),
+    ...(m.className === undefined ? {} : { className: m.className as string }),
+    ...thenable,
+  };
+}
+
+/** Looks at own values only and never asks a proxy anything; deeper than the canonical form allows is refused later anyway. */
+function holdsProxy(value: object, depth: number): boolean {
+  if (depth > MAX_CANONICAL_DEPTH) return false;
+  return Object.values(value).some((item) => isObjectLike(item) && (isProxy(item) || holdsProxy(item, depth + 1)));
+}
+
+function isJsonKey(key: unknown, depth: number): key is Key {
   if (key === null || typeof key === 'string' || typeof key === 'boolean') return true;
   if (typeof key === 'number') return Number.isFinite(key);
-  if (Array.isArray(key)) return key.every(isJsonKey);
-  if (typeof key === 'object' && Object.getPrototypeOf(key) === Object.prototype) return Object.values(key).every(isJsonKey);
+  if (depth >= MAX_KEY_DEPTH) return false;
+  if (Array.isArray(key)) return key.every((item) => isJsonKey(item, depth + 1));
+  if (typeof key === 'object' && Object.getPrototypeOf(key) === Object.prototype) return Object.values(key).every((item) => isJsonKey(item, depth + 1));
   return false;
 }

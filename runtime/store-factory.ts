@@ -6,6 +6,7 @@ import { waitForValue, waitForValueSync, type WaitPolicy } from './future-wait.j
 import { metricsOf } from './metrics.js';
 import { proxyLog } from './observe/log.js';
 import { metadataOf } from './proxy.js';
+import { signDescriptor } from './signing.js';
 import type { Store, StoreConfig } from './store.js';
 
 /** The JSON form of a store proxy: all another process needs to resolve it. Never contains the target. */
@@ -17,6 +18,8 @@ export interface ProxyDescriptor {
   readonly metadata: ProxyMetadata;
   /** Present for a future's proxy: the value may not be written yet, and resolving waits for it. */
   readonly wait?: WaitPolicy;
+  /** An HMAC over the rest, present when the sender has a reference secret (see signing.ts). */
+  readonly sig?: string;
 }
 
 /** A factory that reads its target from a store; it is what crosses process boundaries, as a descriptor. */
@@ -28,6 +31,9 @@ export interface StoreFactory<T> extends Factory<T> {
   readonly resolveAsync: () => Promise<T>;
   /** A future's proxy: how resolving waits for a value that may not be written yet. */
   readonly wait: WaitPolicy | undefined;
+  /** The descriptor as it is, unsigned. */
+  descriptor(): ProxyDescriptor;
+  /** The descriptor to send: signed when this process has a reference secret (see signing.ts). */
   toJSON(): ProxyDescriptor;
 }
 
@@ -70,6 +76,7 @@ export function storeFactory<T>(
     if (evict) store.evict(key).catch((error: unknown) => process.emitWarning(`evict-on-resolve of key ${describeKey(key)} in store '${store.name}' failed: ${String(error)}`));
     return value;
   };
+  const descriptor = (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata, ...(wait === undefined ? {} : { wait }) });
   const factory = Object.assign(resolveSync, {
     key,
     store,
@@ -82,7 +89,8 @@ export function storeFactory<T>(
       if (evict) await store.evict(key);
       return value;
     },
-    toJSON: (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata, ...(wait === undefined ? {} : { wait }) }),
+    descriptor,
+    toJSON: (): ProxyDescriptor => signDescriptor(descriptor()),
   });
   storeFactories.add(factory);
   return factory;

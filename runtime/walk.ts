@@ -1,10 +1,25 @@
+import { ProxyStoreError } from './errors.js';
 import { isProxy } from './proxy.js';
 
 /**
  * Deep walks over the containers that structured clone and JSON understand
  * (arrays, plain objects, Maps, Sets). They never descend into proxies (that
- * would resolve them) nor into binary data.
+ * would resolve them) nor into binary data. They read own properties only and
+ * build copies without prototype setters, so an own `__proto__` key (which
+ * JSON.parse makes) stays a plain property. Nesting is bounded, so hostile
+ * input gets a typed error instead of a stack overflow.
  */
+
+/** Deeper than any data a task passes; shallow enough for the stack of a worker thread. */
+export const MAX_NESTING = 2_000;
+
+/** A value nests containers deeper than MAX_NESTING levels. */
+export class NestingTooDeepError extends ProxyStoreError {
+  override name = 'NestingTooDeepError';
+  constructor() {
+    super(`value nests arrays, objects, Maps or Sets more than ${MAX_NESTING} levels deep: flatten it, or store it as one object`);
+  }
+}
 
 /** Every leaf inside `root`, each once, cycles included. */
 export function collectLeaves<L>(root: unknown, isLeaf: (v: unknown) => v is L): L[] {
@@ -19,7 +34,7 @@ export function collectLeaves<L>(root: unknown, isLeaf: (v: unknown) => v is L):
  */
 function markContainers<L>(root: unknown, isLeaf: (v: unknown) => v is L, onLeaf?: (leaf: L) => void): Map<object, boolean> {
   const holds = new Map<object, boolean>();
-  const visit = (value: unknown): boolean => {
+  const visit = (value: unknown, depth: number): boolean => {
     if (isLeaf(value)) {
       onLeaf?.(value);
       return true;
@@ -27,13 +42,14 @@ function markContainers<L>(root: unknown, isLeaf: (v: unknown) => v is L, onLeaf
     if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || isProxy(value)) return false;
     const known = holds.get(value);
     if (known !== undefined) return known;
+    if (depth > MAX_NESTING) throw new NestingTooDeepError();
     holds.set(value, false); // a cycle back to a container in progress adds nothing
     let found = false;
-    for (const child of childrenOf(value)) if (visit(child)) found = true;
+    for (const child of childrenOf(value)) if (visit(child, depth + 1)) found = true;
     holds.set(value, found);
     return found;
   };
-  visit(root);
+  visit(root, 0);
   return holds;
 }
 
@@ -75,7 +91,8 @@ export function mapLeaves<L extends object>(root: unknown, isLeaf: (v: unknown) 
     }
     const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
     copies.set(value, copy);
-    for (const [k, v] of Object.entries(value)) copy[k] = map(v);
+    // Defined, not assigned: assigning an own '__proto__' key would set the copy's prototype.
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(copy, k, { value: map(v), writable: true, enumerable: true, configurable: true });
     return copy;
   };
   return isLeaf(root) || holds.get(root as object) === true ? map(root) : root;

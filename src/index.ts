@@ -60,6 +60,8 @@ export type { WaitPolicy } from '../runtime/future-wait.js';
 export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';
 export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
 export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
+export { configureReferences, SECRET_ENV, type ReferenceSigningOptions } from '../runtime/signing.js';
+export { NestingTooDeepError } from '../runtime/walk.js';
 export { resolveAll } from '../runtime/prefetch.js';
 export {
   autoProxy,

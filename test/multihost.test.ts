@@ -102,7 +102,7 @@ async function startWorker(name: 'w1' | 'w2', queue: string): Promise<Worker> {
       CLI,
       ...['--queue', queue, '--tasks', fixture('multihost-tasks.mjs'), '--redis', `redis://${hosts.redis.ip}:${REDIS_PORT}`],
       ...['--concurrency', '2', '--stalled-interval-ms', '1000', '--lock-duration-ms', '2000'],
-      ...['--peer-host', address, '--allow-hosts', allowHosts.join(',')],
+      ...['--peer-host', address, ...allowHosts.flatMap((host) => ['--allow-host', host])],
     ],
     /ready/,
     { PROXYSTORE_PEER_SECRET: SECRET, MULTIHOST_STATS: stats },

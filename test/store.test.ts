@@ -359,18 +359,24 @@ describe('Store lifecycle, config and registry', () => {
     expect(getStore({})).toBeUndefined();
     unregisterStore('reg');
     expect(getStore('reg')).toBeUndefined();
+    expect(() => registerStore({ name: 'not-a-store' } as unknown as Store)).toThrow(/registerStore: store must be a Store/);
+    expect(getStore('not-a-store')).toBeUndefined();
   });
 
-  it('getOrCreateStore reuses a registered store and builds one otherwise', async () => {
+  it('getOrCreateStore reuses a registered store and builds one otherwise, keeping it by identity without registering its name', async () => {
     const store = memoryStore('goc', { register: true });
     expect(getOrCreateStore(store.config())).toBe(store);
     const config = { ...store.config(), name: 'goc-new' };
     const made = getOrCreateStore(config);
     stores.push(made);
     expect(made).not.toBe(store);
-    expect(getStore('goc-new')).toBe(made);
-    await made.close();
+    expect(getOrCreateStore(config)).toBe(made);
     expect(getStore('goc-new')).toBeUndefined();
+    await made.close();
+    const remade = getOrCreateStore(config);
+    stores.push(remade);
+    expect(remade).not.toBe(made);
+    expect(remade.closed).toBe(false);
   });
 
   it('reports metrics per operation when enabled', async () => {

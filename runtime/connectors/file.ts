@@ -410,6 +410,24 @@ function assertAllowedDirectory(directory: string, roots: readonly string[]): vo
   }
 }
 
+/**
+ * The store that wrote objects there made the directory, so a reference to
+ * them never needs the receiver to create one; refusing a missing one keeps a
+ * flood of descriptors from making a directory each.
+ */
+function assertExistingDirectory(directory: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(directory).isDirectory();
+  } catch {
+    // Missing or unreadable: refused below either way.
+  }
+  if (!isDirectory) throw new DescriptorError(`file connector directory '${directory}' from elsewhere does not exist here (a receiver never creates one)`);
+}
+
+/** Names the connector gives objects: `randomUUID()`. */
+const MADE_KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** realpath of the longest existing prefix, with the rest appended unchanged. */
 function realpathOfExisting(target: string): string {
   try {
@@ -430,9 +448,13 @@ registerConnectorKind(
     kind: 'file',
     fromOptions(options, { trusted, policy }) {
       const directory = directoryOption(options.directory);
-      if (!trusted) assertAllowedDirectory(directory, policy.fileRoots);
+      if (!trusted) {
+        assertAllowedDirectory(directory, policy.fileRoots);
+        assertExistingDirectory(directory);
+      }
       return new FileConnector({ directory });
     },
+    isMadeKey: (key) => typeof key === 'string' && MADE_KEY.test(key),
   },
   { builtin: true },
 );

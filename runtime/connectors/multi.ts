@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from '../connector.js';
-import { connectorFromConfig, registerConnectorKind } from '../connector-kinds.js';
+import { connectorFromConfig, isMadeKey, registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
 import { rejectUnknownOptions } from './options.js';
 
@@ -511,6 +511,7 @@ function policyOption(value: unknown, where: string, trusted: boolean): Policy {
 }
 
 const MAX_UNTRUSTED_PATTERN = 256;
+const MAX_UNTRUSTED_ENTRIES = 16;
 const MAX_UNTRUSTED_QUANTIFIERS = 4;
 const MAX_UNTRUSTED_PATTERNS = 16;
 
@@ -557,6 +558,10 @@ registerConnectorKind(
       if (typeof connectors !== 'object' || connectors === null || Array.isArray(connectors)) {
         throw new ConfigError("multi connector: option 'connectors' must be an object mapping names to { config, policy }");
       }
+      // Every active entry is built, so a descriptor from elsewhere could otherwise make the receiver build thousands.
+      if (!trusted && Object.keys(connectors).length > MAX_UNTRUSTED_ENTRIES) {
+        throw new DescriptorError(`multi connector config from elsewhere may have at most ${MAX_UNTRUSTED_ENTRIES} connectors, got ${Object.keys(connectors).length}`);
+      }
       const entries: Record<string, MultiConnectorEntry> = {};
       for (const [name, entry] of Object.entries(connectors)) {
         const where = `multi connector entry '${name}'`;
@@ -566,6 +571,12 @@ registerConnectorKind(
         entries[name] = { config: configShape(config, where), ...(policy === undefined ? {} : { policy: policy as MultiPolicy }) };
       }
       return new MultiConnector({ connectors: entries }, { trusted, policy });
+    },
+    /** A key routed to an entry is made there: that entry's kind decides. */
+    isMadeKey(key, options) {
+      if (!isMultiKey(key)) return false;
+      const entries = options.connectors as unknown as { readonly [name: string]: { readonly config: ConnectorConfig } };
+      return Object.hasOwn(entries, key.c) && isMadeKey((entries[key.c] as { config: ConnectorConfig }).config, key.k);
     },
   },
   { builtin: true },

@@ -1,8 +1,8 @@
 /// <reference types="node" preserve="true" />
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, StartedPut } from '../connector.js';
-import { registerConnectorKind } from '../connector-kinds.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from '../connector.js';
+import { isAllowedEndpoint, registerConnectorKind, splitHostPort } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, RedisUnreachableError, messageOf } from '../errors.js';
 import { requireOptional } from '../optional-dependency.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
@@ -468,7 +468,8 @@ function parseSettings(options: { readonly [option: string]: unknown }): Setting
   return {
     host: read('host', DEFAULT_HOST, isHost, 'a non-empty host name or address'),
     port: read('port', DEFAULT_PORT, (v): v is number => isInteger(v) && v >= 1 && v <= 65_535, 'an integer from 1 to 65535'),
-    db: read('db', 0, (v): v is number => isInteger(v) && v >= 0, 'a non-negative integer'),
+    // Redis numbers its databases with C ints; anything larger can only be a mistake or a probe.
+    db: read('db', 0, (v): v is number => isInteger(v) && v >= 0 && v <= 2_147_483_647, 'an integer from 0 to 2147483647'),
     prefix: read('prefix', `proxystore:${randomUUID()}:`, isNonEmptyString, 'a non-empty string'),
     username: read('username', undefined, isNonEmptyString, 'a non-empty string'),
     password: read('password', undefined, (v): v is string => typeof v === 'string', 'a string'),
@@ -499,10 +500,49 @@ function isTimeout(value: unknown): value is number {
   return typeof value === 'number' && value > 0 && value <= 2_147_483_647;
 }
 
-function assertAllowedHost(host: string, hosts: readonly string[]): void {
-  if (hosts.some((allowed) => allowed.toLowerCase() === host.toLowerCase())) return;
-  throw new DescriptorError(`redis connector host '${host}' is not allowed for references from elsewhere (allowed hosts: ${hosts.join(', ') || 'none'})`);
+/**
+ * What a config from an unsigned descriptor may choose is what the receiver's
+ * policy agreed to: a host (and port) it lists, a prefix under one of its
+ * prefixes (so the connector can neither read nor delete other applications'
+ * keys, e.g. BullMQ's), waits no longer than its bound, and this process's
+ * password only for a server, port, user and database it lists.
+ */
+function assertAllowedSettings(settings: Settings, options: ConnectorConfig['options'], policy: Required<ReferencePolicy>): void {
+  const refuse = (why: string): never => {
+    throw new DescriptorError(`redis connector config from elsewhere refused: ${why}`);
+  };
+  const { host, port, db, prefix, username, password } = settings;
+  if (!isAllowedEndpoint(host, port, policy.hosts)) refuse(`host '${host}' port ${port} is not among the allowed hosts (${policy.hosts.join(', ') || 'none'}; policy.hosts)`);
+  if (typeof options.prefix === 'string' && !policy.redisPrefixes.some((allowed) => prefix.startsWith(allowed))) {
+    refuse(`prefix ${JSON.stringify(prefix)} does not start with an allowed prefix (${policy.redisPrefixes.map((p) => JSON.stringify(p)).join(', ') || 'none'}; policy.redisPrefixes)`);
+  }
+  for (const option of ['connectTimeoutMs', 'commandTimeoutMs'] as const) {
+    if (options[option] !== undefined && settings[option] > policy.maxTimeoutMs) refuse(`${option} ${settings[option]} is above ${policy.maxTimeoutMs} ms (policy.maxTimeoutMs)`);
+  }
+  if (password !== undefined && !policy.credentialServers.some((entry) => credentialsAgreed(entry, { host, port, db, username }))) {
+    const target = `${username === undefined ? '' : `${username}@`}${host}:${port}/${db}`;
+    refuse(
+      `this process has a Redis password (${REDIS_PASSWORD_ENV}) and sends it only to servers listed in policy.credentialServers, not to ${target}: list it there, or sign references (PROXYSTORE_SECRET)`,
+    );
+  }
 }
+
+/** Whether a `[user@]host:port[/db]` entry agrees to give credentials to this server, user and database. */
+function credentialsAgreed(entry: string, target: { host: string; port: number; db: number; username: string | undefined }): boolean {
+  const match = /^(?:([^@]+)@)?([^/@]+?)(?:\/(\d+))?$/.exec(entry);
+  if (match === null) return false;
+  const [, user, endpoint, db] = match;
+  const { port } = splitHostPort(endpoint as string);
+  return (
+    port !== undefined &&
+    user === target.username &&
+    (db === undefined || Number(db) === target.db) &&
+    isAllowedEndpoint(target.host, target.port, [endpoint as string])
+  );
+}
+
+/** Keys this connector makes: `<prefix><instance>:<uuid>` (see `#newKey`). */
+const MADE_KEY_TAIL = /^[A-Za-z0-9_-]{8}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 registerConnectorKind(
   {
@@ -511,17 +551,21 @@ registerConnectorKind(
      * Configs never carry a password (see `RedisConnectorOptions.password`):
      * the receiver's PROXYSTORE_REDIS_PASSWORD supplies it. An explicit
      * `password` option is taken only from trusted configs, i.e. this
-     * process's own (the sync bridge passes it this way); a descriptor made
-     * elsewhere that carries one is refused, so secrets never become a habit
-     * of job data.
+     * process's own (the sync bridge passes it this way) or signed ones; a
+     * descriptor made elsewhere that carries one is refused, so secrets never
+     * become a habit of job data.
      */
     fromOptions(options, { trusted, policy }) {
       if (!trusted && options.password !== undefined) {
         throw new DescriptorError(`redis connector config from elsewhere must not carry a password: set ${REDIS_PASSWORD_ENV} on the receiver instead`);
       }
       const settings = parseSettings({ ...options, password: options.password ?? (process.env[REDIS_PASSWORD_ENV] || undefined) });
-      if (!trusted) assertAllowedHost(settings.host, policy.hosts);
+      if (!trusted) assertAllowedSettings(settings, options, policy);
       return new RedisConnector(settings);
+    },
+    isMadeKey(key, options) {
+      const { prefix } = options;
+      return typeof key === 'string' && typeof prefix === 'string' && key.startsWith(prefix) && MADE_KEY_TAIL.test(key.slice(prefix.length));
     },
   },
   { builtin: true },

@@ -197,11 +197,11 @@ function timeoutOption(timeout: unknown): number | undefined {
 registerConnectorKind(
   {
     kind: 'shared-memory',
-    fromOptions(options, { trusted }) {
+    fromOptions(options, { trusted, policy }) {
       const answerTimeoutMs = timeoutOption(options.answerTimeoutMs);
       // A longer wait would let a descriptor from elsewhere hold a thread blocked in getSync for as long as it likes.
-      if (!trusted && answerTimeoutMs !== undefined && answerTimeoutMs > DEFAULT_ANSWER_TIMEOUT_MS) {
-        throw new DescriptorError(`shared-memory connector: answerTimeoutMs from elsewhere may be at most ${DEFAULT_ANSWER_TIMEOUT_MS} ms, got ${answerTimeoutMs}`);
+      if (!trusted && answerTimeoutMs !== undefined && answerTimeoutMs > policy.maxTimeoutMs) {
+        throw new DescriptorError(`shared-memory connector: answerTimeoutMs from elsewhere may be at most ${policy.maxTimeoutMs} ms (policy.maxTimeoutMs), got ${answerTimeoutMs}`);
       }
       return new SharedMemoryConnector({ space: spaceOption(options.space, 'shared-memory'), answerTimeoutMs });
     },

@@ -5,12 +5,13 @@
  *   ts-proxystore-worker --queue NAME --tasks ./tasks.js [--redis redis://host:6379/0] [--concurrency N]
  *                        [--prefix bull] [--result-threshold BYTES]
  *                        [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N]
- *                        [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-hosts H1,H2]
- *                        [--redis-timeout-ms MS]
+ *                        [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--redis-timeout-ms MS]
+ *                        [--allow-host HOST[:PORT]]... [--file-root DIR]... [--credential-server [USER@]HOST:PORT[/DB]]...
+ *                        [--redis-prefix PREFIX]...
  *
  * The --peer-* options say where results in a peer store are served from (bind
  * address, and the address callers reach it at; PROXYSTORE_PEER_SECRET gives
- * the shared secret); --allow-hosts lists the hosts descriptors may name.
+ * the shared secret).
  *
  * The module's default export is a `defineTasks(...)` handler (the same module
  * a piscina pool loads) or a plain object of task functions. The worker prints
@@ -19,6 +20,13 @@
  * keeps retrying for `--redis-timeout-ms` (default 30 s), and then exits with
  * status 1 and a message naming the server, instead of retrying (and
  * printing) for ever.
+ *
+ * One worker serves any number of callers: stores are told apart by name and
+ * connector config (docs/security.md). The policy flags set the reference
+ * policy for unsigned descriptors in job data (each repeatable; given, they
+ * replace the module's own policy field by field; the --redis server always
+ * gets PROXYSTORE_REDIS_PASSWORD); with PROXYSTORE_SECRET set, only
+ * descriptors signed with it are accepted.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,12 +34,16 @@ import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import { createWorker, redisOptionsFromUrl, type RedisUrlOptions } from './bullmq.js';
 import { settleWithin } from '../timers.js';
+import type { ReferencePolicy } from '../connector.js';
+import { resolvePolicy } from '../connector-kinds.js';
 import type { AnyTasks } from './executor.js';
+import { taskTableOf } from './task-runner.js';
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
 
 const USAGE =
-  'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N] [--redis-timeout-ms MS] [--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-hosts H1,H2]';
+  'usage: ts-proxystore-worker --queue NAME --tasks MODULE [--redis URL] [--concurrency N] [--prefix P] [--result-threshold BYTES] [--lock-duration-ms MS] [--stalled-interval-ms MS] [--max-stalled-count N] [--redis-timeout-ms MS] ' +
+  '[--peer-host HOST] [--peer-port PORT] [--peer-advertise HOST] [--allow-host HOST[:PORT]]... [--file-root DIR]... [--credential-server [USER@]HOST:PORT[/DB]]... [--redis-prefix PREFIX]...';
 const DEFAULT_REDIS_TIMEOUT_MS = 30_000;
 /** How often the worker's connection is checked during an outage. */
 const OUTAGE_CHECK_MS = 250;
@@ -64,8 +76,11 @@ function parse() {
         'peer-host': { type: 'string' },
         'peer-port': { type: 'string' },
         'peer-advertise': { type: 'string' },
-        'allow-hosts': { type: 'string' },
         'redis-timeout-ms': { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
+        'file-root': { type: 'string', multiple: true },
+        'credential-server': { type: 'string', multiple: true },
+        'redis-prefix': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -106,19 +121,48 @@ if (values['peer-host'] !== undefined || values['peer-port'] !== undefined || va
   }
 }
 const optional = {
-  policy: values['allow-hosts'] === undefined ? undefined : { hosts: values['allow-hosts'].split(',').filter((host) => host !== '') },
   prefix: values.prefix,
   resultThreshold: count('result-threshold', values['result-threshold']),
   lockDuration: count('lock-duration-ms', values['lock-duration-ms']),
   stalledInterval: count('stalled-interval-ms', values['stalled-interval-ms']),
   maxStalledCount: count('max-stalled-count', values['max-stalled-count']),
 };
+/**
+ * The module's policy with the fields the flags give replaced. The queue's own
+ * Redis server always gets this process's credentials: the operator already
+ * sends it the URL's, so a store on the queue's server works with
+ * PROXYSTORE_REDIS_PASSWORD and no further flag.
+ */
+function policyFromFlags(): ReferencePolicy {
+  let own: ReferencePolicy | undefined;
+  try {
+    own = taskTableOf(tasks).options.policy;
+  } catch (error) {
+    fail(`--tasks ${modulePath}: ${(error as Error).message}`);
+  }
+  const { host, port, username } = connection;
+  const queueServer = `${username === undefined ? '' : `${username}@`}${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+  const flags = {
+    hosts: values['allow-host'],
+    fileRoots: values['file-root']?.map((root) => path.resolve(root)),
+    credentialServers: [...(values['credential-server'] ?? own?.credentialServers ?? []), queueServer],
+    redisPrefixes: values['redis-prefix'],
+  };
+  try {
+    return resolvePolicy({ ...own, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+}
+const policy = policyFromFlags();
+
 let worker: Worker;
 try {
   worker = createWorker(values.queue, tasks as AnyTasks, {
     connection,
     concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    policy,
   });
 } catch (error) {
   fail(`--tasks ${modulePath}: ${(error as Error).message}`);

@@ -241,6 +241,10 @@ describe('FileConnector', () => {
       const data = payload(10, 16);
       const key = await file(root).put(data);
       expectBytes(await untrusted(root).get(key), data);
+      // A receiver never creates a directory a descriptor names: the store that wrote there made it.
+      expect(() => untrusted(path.join(root, 'sub'), [root])).toThrow(/does not exist here/);
+      await expect(stat(path.join(root, 'sub'))).rejects.toThrow(/ENOENT/);
+      await mkdir(path.join(root, 'sub'));
       expect(untrusted(path.join(root, 'sub'), [root]).config().options.directory).toBe(path.join(root, 'sub'));
       expect(untrusted(root, [root]).kind).toBe('file');
     });

@@ -220,7 +220,7 @@ describe('RedisConnector', () => {
   });
 
   it('refuses hosts outside the policy for untrusted configs, naming host and allowed hosts', () => {
-    const options = { host: '10.20.30.40', port: 6379, prefix: 'p:' };
+    const options = { host: '10.20.30.40', port: 6379, prefix: 'proxystore:p:' };
     const refuse = (): Connector => connectorFromConfig({ kind: 'redis', options }, { trusted: false });
     expect(refuse).toThrow(DescriptorError);
     expect(refuse).toThrow(/'10\.20\.30\.40'.*127\.0\.0\.1, localhost, ::1/);
@@ -341,7 +341,9 @@ describe('RedisConnector passwords', () => {
     expect((error as Error).message).toMatch(/NOAUTH/);
 
     vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
-    const withEnv = connectorFromConfig(config, { trusted: false });
+    // The receiver sends its password only to a server its policy lists.
+    expect(() => connectorFromConfig(config, { trusted: false })).toThrow(/credentialServers/);
+    const withEnv = connectorFromConfig(config, { trusted: false, policy: { credentialServers: [`127.0.0.1:${secured.port}`] } });
     opened.push(withEnv);
     expectBytes(await withEnv.get(key), data);
     expectBytes(withEnv.getSync?.(key), data);

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -13,35 +11,12 @@ import { getKey, isProxy } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
 import { rejection } from '../helpers/outcomes.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { eventually, fixture, floats, sumOf, type FixtureTasks } from './helpers.js';
+import { eventually, fixture, floats, startCli, sumOf, type FixtureTasks } from './helpers.js';
 
 const MB = 1 << 20;
-const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
 /** The worker half runs the build (as a deployed worker would), so its module instances are the fixture's own. */
 const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq.js'))) as typeof import('../../runtime/executors/bullmq.js');
 const fixtureTasks = ((await import(fixture('executor-tasks.mjs'))) as { default: object }).default as FixtureTasks;
-
-interface CliWorker {
-  readonly child: ChildProcess;
-  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
-}
-
-/** `ts-proxystore-worker` as a user would start it; resolves once it says it is ready. */
-async function startCli(queue: string, port: number, extra: string[] = []): Promise<CliWorker> {
-  const args = [CLI, '--queue', queue, '--redis', `redis://127.0.0.1:${port}`, '--tasks', fixture('executor-tasks.mjs'), ...extra];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  let output = '';
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ts-proxystore-worker ready')) resolve();
-    });
-    void exited.then(([code]) => reject(new Error(`worker exited (${String(code)}) before it was ready:\n${output}`)));
-  });
-  return { child, exited };
-}
 
 describe('BullMQExecutor', () => {
   let server: RedisServer;

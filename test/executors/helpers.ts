@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,4 +89,29 @@ export function fileStore(): FileStore {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+
+export interface CliWorker {
+  readonly child: ChildProcess;
+  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** `ts-proxystore-worker` as a user would start it; resolves once it says it is ready. */
+export async function startCli(queue: string, port: number, extra: string[] = [], password?: string): Promise<CliWorker> {
+  const redis = `redis://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`;
+  const args = [CLI, '--queue', queue, '--redis', redis, '--tasks', fixture('executor-tasks.mjs'), ...extra];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ts-proxystore-worker ready')) resolve();
+    });
+    void exited.then(([code]) => reject(new Error(`worker exited (${String(code)}) before it was ready:\n${output}`)));
+  });
+  return { child, exited };
 }

@@ -1,0 +1,281 @@
+/**
+ * Forged descriptors against a receiver set up as a deployment would be: a
+ * Redis server with a password (PROXYSTORE_REDIS_PASSWORD on the receiver), a
+ * file root, and a listener on another loopback port standing in for an
+ * attacker. Every forgery must be refused with a typed error before anything
+ * is touched: no connection, no directory, no store kept, no key deleted.
+ */
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { REDIS_PASSWORD_ENV, RedisConnector } from '../runtime/connectors/redis.js';
+import { TaskRunner } from '../runtime/executors/task-runner.js';
+import { builtStoreCount } from '../runtime/registry.js';
+import {
+  ConfigError,
+  DescriptorError,
+  FileConnector,
+  MemoryConnector,
+  ProxyStoreError,
+  Store,
+  decodeProxies,
+  dispose,
+  encodeProxies,
+  isProxy,
+  proxyReviver,
+  resolveAsync,
+  type OwnedProxy,
+  type Proxy,
+  type ProxyDescriptor,
+  type ReferencePolicy,
+} from '../src/index.js';
+import { thrown } from './helpers/outcomes.js';
+import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { tempDirs } from './helpers/temp-dirs.js';
+
+const PASSWORD = 'receiver-secret-password-42';
+const dirs = tempDirs('forged-');
+let server: RedisServer;
+let admin: Redis;
+let listener: net.Server;
+let listenerPort: number;
+const connectionsToListener: string[] = [];
+let root: string;
+let policy: ReferencePolicy;
+const stores: Store[] = [];
+const good: Record<'memory' | 'file' | 'redis', ProxyDescriptor> = {} as never;
+
+beforeAll(async () => {
+  server = await startRedisServer({ args: ['--requirepass', PASSWORD] });
+  admin = new Redis({ port: server.port, password: PASSWORD, lazyConnect: true });
+  await admin.set('bull:jobs:meta', 'precious');
+  listener = net.createServer((socket) => {
+    socket.on('data', (data) => connectionsToListener.push(data.toString()));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  listenerPort = (listener.address() as net.AddressInfo).port;
+  root = await dirs.make();
+  policy = { fileRoots: [root], credentialServers: [`127.0.0.1:${server.port}`] };
+
+  const memory = new Store('forged-memory', new MemoryConnector());
+  const file = new Store('forged-file', new FileConnector({ directory: path.join(root, 'objects') }));
+  const redis = new Store('forged-redis', new RedisConnector({ port: server.port, password: PASSWORD }));
+  stores.push(memory, file, redis);
+  for (const [name, store] of [['memory', memory], ['file', file], ['redis', redis]] as const) {
+    good[name] = structuredClone(encodeProxies(await store.proxy({ from: name }))) as unknown as ProxyDescriptor;
+  }
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await Promise.all(stores.map((store) => store.close({ clear: true })));
+  admin.disconnect();
+  await new Promise((resolve) => listener.close(resolve));
+  await server.stop();
+  await dirs.removeAll();
+});
+
+/** `base` with the field at `where` (a dotted path) set to `value`, or removed when `value` is `REMOVE`. */
+const REMOVE = Symbol('remove');
+function forge(base: ProxyDescriptor, where: string, value: unknown): unknown {
+  const copy = structuredClone(base) as unknown as Record<string, unknown>;
+  const parts = where.split('.');
+  let target = copy;
+  for (const part of parts.slice(0, -1)) target = target[part] as Record<string, unknown>;
+  const last = parts.at(-1) as string;
+  if (value === REMOVE) delete target[last];
+  else target[last] = value;
+  return copy;
+}
+
+function deep(levels: number): unknown {
+  let value: unknown = 'x';
+  for (let i = 0; i < levels; i++) value = { a: value };
+  return value;
+}
+
+const FORGERIES: [string, () => unknown][] = [
+  // Numeric fields the receiver would allocate for or wait on.
+  ['cacheSize 1e8 (pre-allocated LRU slots)', () => forge(good.memory, 'store.cacheSize', 1e8)],
+  ['cacheSize negative', () => forge(good.memory, 'store.cacheSize', -1)],
+  ['cacheSize fractional', () => forge(good.memory, 'store.cacheSize', 1.5)],
+  ['cacheSize NaN', () => forge(good.memory, 'store.cacheSize', Number.NaN)],
+  ['cacheSize as a string', () => forge(good.memory, 'store.cacheSize', '16')],
+  ['cacheSize Infinity', () => forge(good.memory, 'store.cacheSize', Infinity)],
+  ['cacheBytes 2^60', () => forge(good.memory, 'store.cacheBytes', 2 ** 60)],
+  ['cacheBytes 1 TB', () => forge(good.memory, 'store.cacheBytes', 1e12)],
+  ['cacheBytes negative', () => forge(good.memory, 'store.cacheBytes', -5)],
+  ['redis commandTimeoutMs 24 days', () => forge(good.redis, 'store.connector.options.commandTimeoutMs', 2_000_000_000)],
+  ['redis commandTimeoutMs above the timer range', () => forge(good.redis, 'store.connector.options.commandTimeoutMs', 2 ** 40)],
+  ['redis connectTimeoutMs 11 days', () => forge(good.redis, 'store.connector.options.connectTimeoutMs', 1e9)],
+  ['shared-memory answerTimeoutMs 11 days', () => ({ ...structuredClone(good.memory), store: { ...good.memory.store, connector: { kind: 'shared-memory', options: { space: 'x', answerTimeoutMs: 1e9 } } } })],
+  // Where the receiver's Redis password would go.
+  ['redis port of a listener', () => forge(good.redis, 'store.connector.options.port', listenerPort)],
+  ['redis username not agreed', () => forge(good.redis, 'store.connector.options.username', 'u')],
+  ['redis host outside the allowed hosts', () => forge(good.redis, 'store.connector.options.host', 'evil.example')],
+  ['redis host 127.0.0.2', () => forge(good.redis, 'store.connector.options.host', '127.0.0.2')],
+  ['redis password carried in the descriptor', () => forge(good.redis, 'store.connector.options.password', 'guess')],
+  ['redis prefix of another application (bull:)', () => forge(good.redis, 'store.connector.options.prefix', 'bull:')],
+  ['redis empty prefix (whole keyspace)', () => forge(good.redis, 'store.connector.options.prefix', '')],
+  ['redis port 0', () => forge(good.redis, 'store.connector.options.port', 0)],
+  ['redis port 70000', () => forge(good.redis, 'store.connector.options.port', 70_000)],
+  ['redis db -1', () => forge(good.redis, 'store.connector.options.db', -1)],
+  ['redis db 1e15', () => forge(good.redis, 'store.connector.options.db', 1e15)],
+  // Deleting what no connector stored.
+  ['owned redis key bull:jobs:meta through prefix bull:', () => ({ ...(forge(forge(good.redis, 'store.connector.options.prefix', 'bull:') as ProxyDescriptor, 'key', 'bull:jobs:meta') as object), ownership: 'owned' })],
+  ['owned redis key inside the prefix but not made by a connector', () => ({ ...(forge(good.redis, 'key', `${(good.redis.store.connector.options as { prefix: string }).prefix}victim`) as object), ownership: 'owned' })],
+  ['evict-on-resolve of a file the connector did not make', () => forge(forge(good.file, 'key', 'important.txt') as ProxyDescriptor, 'evict', true)],
+  ['owned file key not made by a connector', () => ({ ...(forge(good.file, 'key', 'important.txt') as object), ownership: 'owned' })],
+  // Directories.
+  ['file directory /etc', () => forge(good.file, 'store.connector.options.directory', '/etc')],
+  ['file directory relative', () => forge(good.file, 'store.connector.options.directory', 'objects')],
+  ['file directory inside the root that does not exist (would be created)', () => forge(good.file, 'store.connector.options.directory', path.join(root, 'made-by-attacker'))],
+  ['file directory escaping the root with ..', () => forge(good.file, 'store.connector.options.directory', path.join(root, '..', '..', 'etc'))],
+  ['file directory with NUL', () => forge(good.file, 'store.connector.options.directory', `${root}/a\0b`)],
+  ['file directory through a symlink out of the root', () => forge(good.file, 'store.connector.options.directory', path.join(root, 'link-out'))],
+  // Shape.
+  ['version 2', () => forge(good.memory, '$proxystore', 2)],
+  ['version as a string', () => forge(good.memory, '$proxystore', '1')],
+  ['key missing', () => forge(good.memory, 'key', REMOVE)],
+  ['key nested 40 levels', () => forge(good.memory, 'key', deep(40))],
+  ['key of 5000 characters', () => forge(good.memory, 'key', 'k'.repeat(5000))],
+  ['key NaN', () => forge(good.memory, 'key', Number.NaN)],
+  ['evict as a string', () => forge(good.memory, 'evict', 'yes')],
+  ['metadata missing', () => forge(good.memory, 'metadata', REMOVE)],
+  ['metadata kind symbol', () => forge(good.memory, 'metadata.kind', 'symbol')],
+  ['metadata typeName a number', () => forge(good.memory, 'metadata.typeName', 12)],
+  ['metadata with an unknown field', () => forge(good.memory, 'metadata.then', 'x')],
+  ['ownership unknown', () => ({ ...structuredClone(good.memory), ownership: 'boss' })],
+  ['unknown top-level field', () => ({ ...structuredClone(good.memory), extra: 1 })],
+  ['store missing', () => forge(good.memory, 'store', REMOVE)],
+  ['store name empty', () => forge(good.memory, 'store.name', '')],
+  ['store name of 10,000 characters', () => forge(good.memory, 'store.name', 'n'.repeat(10_000))],
+  ['store with an unknown field (register)', () => forge(good.memory, 'store.register', true)],
+  ['store metrics as a string', () => forge(good.memory, 'store.metrics', 'yes')],
+  ['store serializer unknown', () => forge(good.memory, 'store.serializer', 'eval')],
+  ['store serializer custom with no such store here', () => forge(good.memory, 'store.serializer', 'custom')],
+  ['connector null', () => forge(good.memory, 'store.connector', null)],
+  ['connector kind shell', () => forge(good.memory, 'store.connector', { kind: 'shell', options: { cmd: 'rm -rf /' } })],
+  ['connector kind __proto__', () => forge(good.memory, 'store.connector', { kind: '__proto__', options: {} })],
+  ['connector options an array', () => forge(good.memory, 'store.connector.options', [])],
+  ['connector options nested 100 levels', () => forge(good.memory, 'store.connector.options', { deep: deep(100) })],
+  ['connector options of 100 kB', () => forge(good.memory, 'store.connector.options.space', 's'.repeat(100_000))],
+  ['multi connector of 20 entries', () => forge(good.memory, 'store.connector', { kind: 'multi', options: { connectors: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`m${i}`, { config: { kind: 'memory', options: {} } }])) } })],
+  ['multi connector with a catastrophic hostPattern', () => forge(good.memory, 'store.connector', { kind: 'multi', options: { connectors: { a: { config: { kind: 'memory', options: {} }, policy: { hostPattern: '^(a+)+$' } } } } })],
+  ['multi connector hiding a redis entry at the listener', () => forge(good.memory, 'store.connector', { kind: 'multi', options: { connectors: { a: { config: { kind: 'redis', options: { host: '127.0.0.1', port: listenerPort } } } } } })],
+];
+
+describe('forged descriptors', () => {
+  it(`refuses all ${FORGERIES.length} forgeries with a typed error, and touches nothing`, async () => {
+    vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
+    await mkdir(path.join(root, 'objects'), { recursive: true });
+    await writeFile(path.join(root, 'objects', 'important.txt'), 'precious');
+    await symlink('/etc', path.join(root, 'link-out'));
+    const rootBefore = (await readdir(root)).sort();
+    const storesBefore = builtStoreCount();
+    const accepted: string[] = [];
+    for (const [name, make] of FORGERIES) {
+      try {
+        decodeProxies({ arg: make() }, { policy });
+        accepted.push(name);
+      } catch (error) {
+        if (!(error instanceof ProxyStoreError)) accepted.push(`${name} (untyped: ${String(error)})`);
+      }
+    }
+    expect(accepted).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(connectionsToListener).toEqual([]);
+    expect((await readdir(root)).sort()).toEqual(rootBefore);
+    expect(await readdir(path.join(root, 'objects'))).toContain('important.txt');
+    expect(builtStoreCount()).toBe(storesBefore);
+    expect(await admin.get('bull:jobs:meta')).toBe('precious');
+  });
+
+  it('refuses the JSON-safe forgeries through the reviver too', () => {
+    vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
+    const jsonSafe = FORGERIES.filter(([, make]) => {
+      const text = JSON.stringify(make());
+      return text !== undefined && !/null/.test(text);
+    });
+    expect(jsonSafe.length).toBeGreaterThan(40);
+    for (const [name, make] of jsonSafe) {
+      const error = thrown(() => JSON.parse(JSON.stringify({ arg: make() }), proxyReviver({ policy })));
+      expect(error, name).toBeInstanceOf(ProxyStoreError);
+    }
+  });
+
+  it('the reviver refuses a descriptor nested inside another without reading the inner one', () => {
+    for (const kind of ['object', 'array', 'function']) {
+      const inner = { ...good.memory, metadata: { kind } };
+      for (const field of ['key', 'metadata', 'store']) {
+        const text = JSON.stringify({ arg: { ...good.memory, [field]: inner } });
+        const error = thrown(() => JSON.parse(text, proxyReviver({ policy })));
+        expect(error).toBeInstanceOf(DescriptorError);
+        expect((error as Error).message).toMatch(/descriptor inside a descriptor/);
+      }
+    }
+  });
+
+  it('accepts the genuine descriptors under the same policy and resolves them', async () => {
+    vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
+    for (const kind of ['memory', 'file', 'redis'] as const) {
+      const decoded = decodeProxies(JSON.parse(JSON.stringify(good[kind])) as unknown, { policy }) as Proxy<{ from: string }>;
+      expect(await resolveAsync(decoded)).toEqual({ from: kind });
+    }
+  });
+
+  it('sends the password to a listed server only: the same descriptor is refused without the entry, and nothing connects', async () => {
+    vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
+    const error = thrown(() => decodeProxies(structuredClone(good.redis), { policy: { fileRoots: [root] } }));
+    expect(error).toBeInstanceOf(DescriptorError);
+    expect((error as Error).message).toMatch(/credentialServers/);
+    const withDb = decodeProxies(structuredClone(good.redis), { policy: { credentialServers: [`127.0.0.1:${server.port}/0`] } }) as Proxy<{ from: string }>;
+    expect(await resolveAsync(withDb)).toEqual({ from: 'redis' });
+    const otherDb = forge(good.redis, 'store.connector.options.db', 3);
+    expect(() => decodeProxies(otherDb, { policy: { credentialServers: [`127.0.0.1:${server.port}/0`] } })).toThrow(/credentialServers/);
+  });
+
+  it('an owned descriptor received from elsewhere still moves ownership, and disposing it evicts only its own object', async () => {
+    const store = stores[1] as Store;
+    const owned = await store.ownedProxy({ moved: true });
+    const descriptor = JSON.parse(JSON.stringify(encodeProxies(owned))) as unknown;
+    const received = decodeProxies(descriptor, { policy }) as OwnedProxy<{ moved: boolean }>;
+    expect(received.moved).toBe(true);
+    await dispose(received);
+    expect(await readdir(path.join(root, 'objects'))).toContain('important.txt');
+  });
+
+  it("holds a task call's results store (job data, not a descriptor) to the same checks, before running the task", async () => {
+    let ran = false;
+    const runner = new TaskRunner({ touch: () => (ran = true) });
+    const call = (store: unknown): unknown => ({ v: 1, task: 'touch', args: [], origin: { host: 'elsewhere', pid: 1, thread: 0 }, results: { store, minBytes: 0 } });
+    for (const store of [
+      { ...good.memory.store, cacheSize: 1e8 },
+      { ...good.memory.store, cacheBytes: 2 ** 60 },
+      { ...good.file.store, connector: { kind: 'file', options: { directory: path.join(root, 'made-by-job') } } },
+      { ...good.redis.store, connector: { kind: 'redis', options: { host: '127.0.0.1', port: listenerPort } } },
+    ]) {
+      await expect(runner.run(call(store))).rejects.toBeInstanceOf(DescriptorError);
+    }
+    expect(ran).toBe(false);
+    expect(await readdir(root)).not.toContain('made-by-job');
+  });
+
+  it('hosts entries with a port admit that port only, IPv6 in brackets included', () => {
+    vi.stubEnv(REDIS_PASSWORD_ENV, '');
+    const pinned = { hosts: [`127.0.0.1:${server.port}`, '[::1]:6390'] };
+    expect(isProxy(decodeProxies(structuredClone(good.redis), { policy: pinned }))).toBe(true);
+    expect(() => decodeProxies(forge(good.redis, 'store.connector.options.port', listenerPort), { policy: pinned })).toThrow(/allowed hosts/);
+    const v6 = (port: number): unknown => forge(forge(good.redis, 'store.connector.options.host', '::1') as ProxyDescriptor, 'store.connector.options.port', port);
+    expect(isProxy(decodeProxies(v6(6390), { policy: pinned }))).toBe(true);
+    expect(() => decodeProxies(v6(6391), { policy: pinned })).toThrow(/allowed hosts/);
+  });
+
+  it('refuses a malformed policy instead of matching by substring', () => {
+    expect(() => decodeProxies(structuredClone(good.memory), { policy: { kinds: 'memory-ish' as unknown as string[] } })).toThrow(ConfigError);
+    expect(() => decodeProxies(structuredClone(good.memory), { policy: { maxCacheSize: -1 } })).toThrow(ConfigError);
+  });
+});
