@@ -80,7 +80,7 @@ async function pipeline(directory: string): Promise<{ sequential: number; future
 const server = await startRedisServer();
 const directory = await mkdtemp(path.join(os.tmpdir(), 'futures-bench-'));
 try {
-  const redisMs = await latency(new RedisConnector({ port: server.port, prefix: 'futures-bench:' }), 'redis');
+  const redisMs = await latency(new RedisConnector({ port: server.port, prefix: 'proxystore:futures-bench:' }), 'redis');
   const fileMs = await latency(new FileConnector({ directory: path.join(directory, 'latency') }), 'file');
   console.log('A future resolving in another process after setResult (median of 100, ms)');
   console.table({

@@ -30,7 +30,7 @@ async function run(port: number, mode: 'value' | 'proxy', consumers: number): Pr
   const connection = { host: '127.0.0.1', port };
   // Both ways bounded alike: the producer waits while 8 items are unhandled, so neither floods Redis.
   const publisher = new RedisStreamPublisher({ connection, prefix, maxPending: 8 });
-  const store = new Store(`stream-bench-${mode}`, new RedisConnector({ port, prefix: `${prefix}objects:` }));
+  const store = new Store(`stream-bench-${mode}`, new RedisConnector({ port, prefix: `proxystore:${prefix}objects:` }));
   const t0 = performance.now();
   if (mode === 'proxy') {
     const producer = new StreamProducer<{ items: Float64Array }>(publisher, { stores: store });

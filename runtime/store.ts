@@ -378,7 +378,7 @@ export class Store {
     const t0 = this.#clock();
     const generation = this.#generation;
     const cached = this.#cacheLookup(id);
-    if (cached !== undefined) return this.#cachedGet<T>('getSync', key, cached, t0);
+    if (cached !== undefined) return this.#cachedGet<T>('get', key, cached, t0);
     if (this.connector.getSync === undefined) {
       throw new ConnectorError(this.connector.kind, 'getSync', `connector cannot read synchronously: resolve proxies of store '${this.name}' with resolveAsync`, { key });
     }
@@ -388,7 +388,7 @@ export class Store {
     } catch (error) {
       throw connectorFailure(this, 'getSync', error, key);
     }
-    const value = this.#finishGet('getSync', key, id, bytes, t0, generation);
+    const value = this.#finishGet('get', key, id, bytes, t0, generation);
     const waiting = this.#reading.get(id);
     if (waiting !== undefined && !waiting.started && value !== undefined) waiting.handedOver = { value };
     return value as T | undefined;

@@ -123,7 +123,7 @@ describe('a future’s proxy in another thread or process', () => {
   });
 
   it.each(['async', 'sync'])('resolves in another process through Redis once set there (%s)', async (how) => {
-    const store = track(new Store('futures-redis', new RedisConnector({ port: redis.port, prefix: `fut-${how}:` })));
+    const store = track(new Store('futures-redis', new RedisConnector({ port: redis.port, prefix: `proxystore:fut-${how}:` })));
     const future = store.future<{ total: number; items: number[] }>({ timeoutMs: 20_000 });
     const child = spawn(process.execPath, [READER, how], { stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdin.end(JSON.stringify({ p: future.proxy() }));
@@ -143,7 +143,7 @@ describe('a future’s proxy in another thread or process', () => {
   });
 
   it('a reader in another process gets the producer’s error', async () => {
-    const store = track(new Store('futures-redis-error', new RedisConnector({ port: redis.port, prefix: 'fut-err:' })));
+    const store = track(new Store('futures-redis-error', new RedisConnector({ port: redis.port, prefix: 'proxystore:fut-err:' })));
     const future = store.future<{ total: number }>();
     const child = spawn(process.execPath, [READER, 'async'], { stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdin.end(JSON.stringify({ p: future.proxy() }));

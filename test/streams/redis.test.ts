@@ -44,7 +44,7 @@ function consumerProcess(group: string, name: string, mode = 'work'): { child: C
 }
 
 function producerFor(prefix: string): { producer: StreamProducer<{ work: Item }>; store: Store } {
-  const store = new Store(`stream-${prefix}`, new RedisConnector({ port: redis.port, prefix: `${prefix}:objects:` }));
+  const store = new Store(`stream-${prefix}`, new RedisConnector({ port: redis.port, prefix: `proxystore:${prefix}:objects:` }));
   const publisher = new RedisStreamPublisher({ connection: { host: '127.0.0.1', port: redis.port }, prefix: `${prefix}:` });
   return { producer: new StreamProducer<{ work: Item }>(publisher, { stores: store }), store };
 }
@@ -97,7 +97,7 @@ describe('streams through Redis Streams, consumers in other processes', () => {
 
 describe('streams through Redis pub/sub', () => {
   it('deliver every item to every subscriber connected, fan-out', async () => {
-    const store = new Store('stream-pubsub', new RedisConnector({ port: redis.port, prefix: 'pubsub:' }), { register: true });
+    const store = new Store('stream-pubsub', new RedisConnector({ port: redis.port, prefix: 'proxystore:pubsub:' }), { register: true });
     const connection = { host: '127.0.0.1', port: redis.port };
     const subscribers = [new RedisPubSubSubscriber('news', { connection }), new RedisPubSubSubscriber('news', { connection })];
     await Promise.all(subscribers.map((s) => s.ready));
