@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { Job, Queue, QueueEvents, UnrecoverableError, type ConnectionOptions, type JobsOptions, type Processor, type Worker, type WorkerOptions } from 'bullmq';
+import { endTaskSends } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
 import { ConfigError, ProxyStoreError, messageOf } from '../errors.js';
@@ -129,7 +130,13 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
       pending.finish();
     });
     // Borrows sent with the job count as in use until no attempt of it can run any more.
-    return { outcome: pending.outcome, finished: pending.finished.then(() => endTaskBorrows(args)) };
+    return {
+      outcome: pending.outcome,
+      finished: pending.finished.then(() => {
+        endTaskBorrows(args);
+        return endTaskSends(args);
+      }),
+    };
   }
 
   protected async close(): Promise<void> {

@@ -27,6 +27,7 @@
  * results they made, so such a question (e.g. `exists` after an eviction)
  * waits out the connector's answerTimeoutMs.
  */
+import { endTaskSends } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
@@ -76,7 +77,10 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
     const outcome = this.#call(task, args, options);
     // Once piscina has settled the call its thread is done with the inputs, or terminated.
-    const finished = outcome.then(noop, noop).then(() => endTaskBorrows(args));
+    const finished = outcome.then(noop, noop).then(() => {
+      endTaskBorrows(args);
+      return endTaskSends(args);
+    });
     return { outcome, finished };
   }
 

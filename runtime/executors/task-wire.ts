@@ -16,6 +16,7 @@
 import os from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { ReferencePolicy } from '../connector.js';
+import { sendingToTask } from '../auto-proxy.js';
 import { ConfigError } from '../errors.js';
 import { decodeProxies, encodeProxiesAsync } from '../references.js';
 import type { Store, StoreConfig } from '../store.js';
@@ -71,13 +72,17 @@ export function reachOf(kind: string): 'thread' | 'process' | 'anywhere' {
   return kind === 'shared-memory' ? 'process' : 'anywhere';
 }
 
-/** Waits for background (autoProxy) writes of the proxies it encodes, so the worker never sees a key before its bytes. */
+/**
+ * Waits for background (autoProxy) writes of the proxies it encodes, so the
+ * worker never sees a key before its bytes. Auto-proxies written for the call
+ * stay stored until the engine calls `endTaskSends(args)` once the task settled.
+ */
 export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskCall> {
   const { results, timeoutMs } = options;
   return {
     v: 1,
     task,
-    args: await encodeProxiesAsync(args),
+    args: await sendingToTask(args, () => encodeProxiesAsync(args)),
     origin: HERE,
     ...(results === undefined || results.minBytes === Infinity ? {} : { results: { store: results.store.config(), minBytes: results.minBytes } }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
