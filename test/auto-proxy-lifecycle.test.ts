@@ -27,6 +27,7 @@ import {
   resolveAsync,
   type Connector,
   type Key,
+  type Proxy,
 } from '../src/index.js';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
 import { StoreExecutor } from '../runtime/executors/store-executor.js';
@@ -68,6 +69,9 @@ function storeOver<C extends Connector>(connector: C): { store: Store; connector
   stores.push(store);
   return { store, connector: watched };
 }
+
+/** What a receiver gets from a decoded message: a proxy, read from the store alone. */
+const arrived = (value: unknown): Promise<Float64Array> => resolveAsync(value as Proxy<Float64Array>);
 
 /** Collects garbage until `check` holds: FinalizationRegistry callbacks run in later turns. */
 async function collectUntil(check: () => boolean, rounds = 50): Promise<boolean> {
@@ -121,7 +125,7 @@ describe('sends outside executors', () => {
     expect(keys.size).toBe(1);
     // What was sent resolves elsewhere from the store alone.
     const received = JSON.parse(JSON.stringify({ p: autoProxy(data, SITE) }), proxyReviver()) as { p: Float64Array };
-    expect(sumOf(await resolveAsync(received.p))).toBe(20_000);
+    expect(sumOf(await arrived(received.p))).toBe(20_000);
   });
 
   it('by default, keeps a sent copy while the value lives here and evicts it once the value is collected', async () => {
@@ -132,7 +136,7 @@ describe('sends outside executors', () => {
     expect(connector.live()).toBe(1);
     // Still alive here: collections must not take the copy a receiver may still need.
     expect(await collectUntil(() => connector.live() === 0, 5)).toBe(false);
-    expect(sumOf(await resolveAsync(decodeProxies(message).p))).toBe(30_000);
+    expect(sumOf(await arrived(decodeProxies(message).p))).toBe(30_000);
     data = undefined;
     expect(await collectUntil(() => connector.live() === 0)).toBe(true);
   });
@@ -158,7 +162,7 @@ describe('sends outside executors', () => {
     const p = autoProxy(new Float64Array(10_000).fill(5), SITE);
     const messages = [encodeProxies(p), encodeProxies(p)];
     expect(connector.puts()).toBe(2);
-    for (const message of messages) expect(sumOf(await resolveAsync(decodeProxies(message)))).toBe(50_000);
+    for (const message of messages) expect(sumOf(await arrived(decodeProxies(message)))).toBe(50_000);
     expect(connector.live()).toBe(0);
   });
 });
