@@ -131,13 +131,13 @@ describe('sends outside executors', () => {
   it('by default, keeps a sent copy while the value lives here and evicts it once the value is collected', async () => {
     const { store, connector } = storeOver(new MemoryConnector());
     configureAutoProxy({ store, threshold: THRESHOLD });
-    let data: Float64Array | undefined = new Float64Array(10_000).fill(3);
-    const message = encodeProxies({ p: autoProxy(data, SITE) });
+    const here: { data?: Float64Array } = { data: new Float64Array(10_000).fill(3) };
+    const message = encodeProxies({ p: autoProxy(here.data, SITE) });
     expect(connector.live()).toBe(1);
     // Still alive here: collections must not take the copy a receiver may still need.
     expect(await collectUntil(() => connector.live() === 0, 5)).toBe(false);
     expect(sumOf(await arrived(decodeProxies(message).p))).toBe(30_000);
-    data = undefined;
+    delete here.data;
     expect(await collectUntil(() => connector.live() === 0)).toBe(true);
   });
 

@@ -161,7 +161,7 @@ export function createEscapeAnalysis(ts: TypeScript, program: ts.Program, isSubm
         (ts.isConditionalExpression(parent) && parent.condition !== node) ||
         (ts.isBinaryExpression(parent) && isPassThroughOperator(parent.operatorToken.kind) && (parent.right === node || parent.operatorToken.kind !== ts.SyntaxKind.CommaToken))
       ) {
-        node = parent as ts.Expression;
+        node = parent;
         parent = node.parent;
         continue;
       }
@@ -239,8 +239,8 @@ export function createEscapeAnalysis(ts: TypeScript, program: ts.Program, isSubm
     const index = args.indexOf(argument);
     if (ts.isCallExpression(call) && isSubmitCall(call)) return leaves(call, `it is submitted by '${call.expression.getText()}'`);
     const signature = checker.getResolvedSignature(call);
-    const declaration = signature?.getDeclaration() as ts.SignatureDeclaration | undefined;
-    if (declaration === undefined) return leaves(call, 'the called function is not known');
+    const declaration = signature?.getDeclaration();
+    if (declaration === undefined || ts.isJSDocSignature(declaration)) return leaves(call, 'the called function is not known');
     const file = declaration.getSourceFile();
     const name = calleeName(call);
     if (program.isSourceFileDefaultLibrary(file)) {
