@@ -8,7 +8,7 @@
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { whyNotWrapped } from '../../transformer/call-sites.js';
+import { whyNotWrapped } from '../../transformer/index.js';
 import { TS6, build, copyFixture, removeCopies, run, type Build } from './helpers/compilers.js';
 import { markedSites, unwrap } from './helpers/emitted.js';
 import { stagePackage } from './helpers/stage.js';
