@@ -10,28 +10,32 @@
  *   the plain build, auto-wrapped into a shared-memory store in the other):
  *   per-call time, puts per distinct object (goal <= 1), objects left once the
  *   tasks settled (goal 0);
- * - 1,000 sends of one object at once: puts (goal 1) and objects left (goal 0).
+ * - 1,000 sends of one object at once: puts (goal 1) and objects left (goal 0);
+ * - the submitting callee on BullMQ (a worker process of the package's CLI, a
+ *   throwaway redis-server; the auto-wrapped build puts its inputs in Redis):
+ *   per-call time (goal: auto-wrapped at least as fast as by value at 1 MB).
  *
  *   npm run bench:autowrap            (builds first)
- *   node dist/bench/autowrap.bench.js [--package <dir of an installed ts-proxystore>] [--rounds N]
+ *   node dist/bench/autowrap.bench.js [--package <dir of an installed ts-proxystore>] [--rounds N] [--without-bullmq]
  *
  * Figures taken on a loaded machine are noisy: the ratios are medians of
  * rounds that alternate between the builds, so drift hits both alike.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type * as ts from 'typescript';
+import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.js';
 import { formatRatio, median } from './timing.js';
 
 const STORE = 'autowrap-bench';
 
 /** The user's own functions, as in the issue: two that only read, one that submits. */
-const KERNELS = `import type { ProxyOr } from 'ts-proxystore';
-import type { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
+const KERNELS = `import type { Executor, ProxyOr } from 'ts-proxystore';
 import type { tasks } from './tasks.js';
 
 export function mean(data: ProxyOr<Float64Array>): number {
@@ -44,7 +48,7 @@ export function first(data: ProxyOr<Float64Array>): number {
   return data[0]!;
 }
 
-export function submitSum(executor: PiscinaExecutor<typeof tasks>, data: ProxyOr<Float64Array>): Promise<number> {
+export function submitSum(executor: Executor<typeof tasks>, data: ProxyOr<Float64Array>): Promise<number> {
   return executor.submit('sum', data);
 }
 `;
@@ -63,7 +67,9 @@ export default defineTasks(tasks);
 `;
 
 const MAIN = `import { Piscina } from 'piscina';
-import { SharedMemoryConnector, Store, flushPending, type Key } from 'ts-proxystore';
+import { SharedMemoryConnector, Store, configureAutoProxy, flushPending, type Connector, type Executor, type Key } from 'ts-proxystore';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
+import { BullMQExecutor } from 'ts-proxystore/executors/bullmq';
 import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
 import { first, mean, submitSum } from './kernels.js';
 import type { tasks } from './tasks.js';
@@ -74,23 +80,40 @@ const rss = (): number => {
   return process.memoryUsage().rss;
 };
 
-// What the store holds, counted at the connector: writes started, objects not yet evicted.
-const connector = new SharedMemoryConnector();
+// What a store holds, counted at its connector: writes started, objects not yet evicted.
 let puts = 0;
 const live = new Set<string>();
-const startPut = connector.startPut.bind(connector);
-connector.startPut = (data: Uint8Array) => {
-  const started = startPut(data);
-  puts++;
-  live.add(JSON.stringify(started.key));
-  return started;
-};
-const evict = connector.evict.bind(connector);
-connector.evict = async (key: Key) => {
-  await evict(key);
-  live.delete(JSON.stringify(key));
-};
-const store = new Store('${STORE}', connector, { register: true });
+function counted<C extends Connector>(connector: C): C {
+  const startPut = connector.startPut!.bind(connector);
+  connector.startPut = (data: Uint8Array) => {
+    const started = startPut(data);
+    puts++;
+    live.add(JSON.stringify(started.key));
+    return started;
+  };
+  const evict = connector.evict.bind(connector);
+  connector.evict = async (key: Key) => {
+    await evict(key);
+    live.delete(JSON.stringify(key));
+  };
+  return connector;
+}
+const store = new Store('${STORE}', counted(new SharedMemoryConnector()), { register: true });
+
+/** Sequential submits of distinct 1 MB inputs: median ms per call, puts, objects left once the tasks settled. */
+async function submits(executor: Executor<typeof tasks>, inputs: readonly Float64Array[]) {
+  for (const input of inputs.slice(0, 2)) await submitSum(executor, input); // warm-up: threads, connections
+  await flushPending();
+  const putsBefore = puts;
+  const times: number[] = [];
+  for (const input of inputs) {
+    const t0 = performance.now();
+    await submitSum(executor, input);
+    times.push(performance.now() - t0);
+  }
+  await flushPending();
+  return { perCall: times.sort((a, b) => a - b)[times.length >> 1]!, distinct: inputs.length, puts: puts - putsBefore, left: live.size };
+}
 
 /** Milliseconds per call: the median over rounds of \`calls\` calls. */
 function perCall(calls: number, call: () => number): number {
@@ -115,17 +138,7 @@ const pool = new Piscina({ filename: new URL('./tasks.js', import.meta.url).href
 const executor = new PiscinaExecutor<typeof tasks>(pool);
 const MB = 131_072; // elements of a 1 MB Float64Array
 const inputs = Array.from({ length: 24 }, (_, k) => Float64Array.from({ length: MB }, (_, i) => (i + k) % 7));
-for (const input of inputs.slice(0, 4)) await submitSum(executor, input); // warm-up: threads, connector
-await flushPending();
-const putsBefore = puts;
-const submitTimes: number[] = [];
-for (const input of inputs) {
-  const t0 = performance.now();
-  await submitSum(executor, input);
-  submitTimes.push(performance.now() - t0);
-}
-await flushPending();
-const submit = { perCall: submitTimes.sort((a, b) => a - b)[submitTimes.length >> 1]!, distinct: inputs.length, puts: puts - putsBefore, left: live.size };
+const submit = await submits(executor, inputs);
 
 const once = inputs[0]!;
 const putsBeforeMany = puts;
@@ -138,7 +151,20 @@ const many = { sends: 1000, ms: manyMs, puts: puts - putsBeforeMany, left: live.
 await executor.shutdown();
 await pool.destroy();
 await store.close({ clear: true });
-console.log(JSON.stringify({ local, localPuts, rss: { before, local: localRss }, submit, many }));
+
+// BullMQ, with a worker process on the same Redis, which also holds the auto-wrapped inputs.
+const port = Number(process.env.AUTOWRAP_REDIS_PORT);
+let bullmq;
+if (port > 0) {
+  // One prefix for every run: the worker keeps the store of the first caller that named it, and its connector reads only keys under its prefix.
+  const redisStore = new Store('${STORE}-redis', counted(new RedisConnector({ port, prefix: 'autowrap-bench:' })), { register: true });
+  configureAutoProxy({ store: redisStore });
+  const queue = new BullMQExecutor<typeof tasks>(process.env.AUTOWRAP_QUEUE!, { connection: { host: '127.0.0.1', port } });
+  bullmq = await submits(queue, inputs.slice(0, 12));
+  await queue.shutdown();
+  await redisStore.close({ clear: true });
+}
+console.log(JSON.stringify({ local, localPuts, rss: { before, local: localRss }, submit, many, bullmq }));
 `;
 
 interface Run {
@@ -147,6 +173,7 @@ interface Run {
   readonly rss: { before: number; local: number };
   readonly submit: { perCall: number; distinct: number; puts: number; left: number };
   readonly many: { sends: number; ms: number; puts: number; left: number };
+  readonly bullmq?: Run['submit'];
 }
 
 function repoRoot(): string {
@@ -156,7 +183,7 @@ function repoRoot(): string {
   }
 }
 
-const { values } = parseArgs({ options: { package: { type: 'string' }, rounds: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { package: { type: 'string' }, rounds: { type: 'string', default: '3' }, 'without-bullmq': { type: 'boolean', default: false } } });
 const root = repoRoot();
 const packageDir = path.resolve(values.package ?? root);
 const rounds = Number(values.rounds);
@@ -165,7 +192,7 @@ function generate(dir: string): void {
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'node_modules'));
   fs.symlinkSync(packageDir, path.join(dir, 'node_modules/ts-proxystore'));
-  for (const dependency of ['@types', 'piscina']) fs.symlinkSync(path.join(root, 'node_modules', dependency), path.join(dir, 'node_modules', dependency));
+  for (const dependency of ['@types', 'piscina', 'bullmq', 'ioredis']) fs.symlinkSync(path.join(root, 'node_modules', dependency), path.join(dir, 'node_modules', dependency));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
   const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, rootDir: 'src', types: ['node'], skipLibCheck: true };
   const plugins = [{ transform: 'ts-proxystore/transformer', threshold: 100_000, store: STORE }];
@@ -198,9 +225,21 @@ function emit(typescript: typeof ts, dir: string, outDir: string): Map<string, s
 
 const exec = promisify(execFile);
 
-async function runBuild(dir: string, outDir: string): Promise<Run> {
-  const { stdout } = await exec(process.execPath, ['--expose-gc', path.join(dir, outDir, 'main.js')], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+async function runBuild(dir: string, outDir: string, env: Record<string, string>): Promise<Run> {
+  const { stdout } = await exec(process.execPath, ['--expose-gc', path.join(dir, outDir, 'main.js')], { cwd: dir, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
   return JSON.parse(stdout) as Run;
+}
+
+/** A BullMQ worker process (the package's CLI) for the program's tasks; resolves once it takes jobs. */
+async function startWorker(dir: string, queue: string, port: number): Promise<ChildProcess> {
+  const cli = path.join(packageDir, 'dist/runtime/executors/bullmq-cli.js');
+  const worker = spawn(process.execPath, [cli, '--queue', queue, '--tasks', path.join(dir, 'out-plain/tasks.js'), '--redis', `redis://127.0.0.1:${port}`], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await Promise.race([once(worker.stdout as NodeJS.ReadableStream, 'data'), once(worker, 'exit')])) as [unknown];
+  if (!String(line).includes('ready')) throw new Error(`the BullMQ worker did not start: ${String(line)}`);
+  return worker;
 }
 
 const ms = (x: number): string => (x >= 0.1 ? `${x.toFixed(3)} ms` : x >= 1e-4 ? `${(x * 1000).toFixed(2)} µs` : `${(x * 1e6).toFixed(2)} ns`);
@@ -208,6 +247,8 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 const goal = (ok: boolean): string => (ok ? 'ok' : 'over goal');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autowrap-bench-'));
+let redis: RedisServer | undefined;
+let worker: ChildProcess | undefined;
 try {
   generate(dir);
   const require = createRequire(import.meta.url);
@@ -218,16 +259,23 @@ try {
   const wrapped = (js: Map<string, string>): number => [...js.values()].reduce((n, text) => n + (text.match(/\.autoProxy(Each)?\(/g)?.length ?? 0), 0);
   const sameKernels = plainJs.get('kernels.js') === transformedJs.get('kernels.js') && plainJs.get('tasks.js') === transformedJs.get('tasks.js');
 
+  const env: Record<string, string> = {};
+  if (values['without-bullmq'] !== true) {
+    redis = await startRedisServer();
+    env.AUTOWRAP_REDIS_PORT = String(redis.port);
+    env.AUTOWRAP_QUEUE = `autowrap-bench-${process.pid}`;
+    worker = await startWorker(dir, env.AUTOWRAP_QUEUE, redis.port);
+  }
   const plain: Run[] = [];
   const transformed: Run[] = [];
   for (let round = 0; round < rounds; round++) {
     // Alternating, so that a change in the machine's load hits both builds.
     if (round % 2 === 0) {
-      plain.push(await runBuild(dir, 'out-plain'));
-      transformed.push(await runBuild(dir, 'out-transformed'));
+      plain.push(await runBuild(dir, 'out-plain', env));
+      transformed.push(await runBuild(dir, 'out-transformed', env));
     } else {
-      transformed.push(await runBuild(dir, 'out-transformed'));
-      plain.push(await runBuild(dir, 'out-plain'));
+      transformed.push(await runBuild(dir, 'out-transformed', env));
+      plain.push(await runBuild(dir, 'out-plain', env));
     }
   }
   const med = (runs: Run[], pick: (r: Run) => number): number => median(runs.map(pick));
@@ -256,6 +304,15 @@ try {
   const [manyPlain, manyTransformed] = [med(plain, (r) => r.many.ms), med(transformed, (r) => r.many.ms)];
   console.log(`${'1,000 sends of one 1 MB object at once'.padEnd(38)} ${ms(manyPlain).padEnd(14)} ${ms(manyTransformed).padEnd(14)} ${(manyTransformed / manyPlain).toFixed(2)}x`);
   console.log(`  puts: ${many.puts} ${goal(many.puts === 1)} (goal 1); objects left after the tasks settled: ${many.left} ${goal(many.left === 0)} (goal 0)`);
+  const queued = last.bullmq;
+  if (queued !== undefined) {
+    const [qPlain, qTransformed] = [med(plain, (r) => r.bullmq?.perCall ?? NaN), med(transformed, (r) => r.bullmq?.perCall ?? NaN)];
+    console.log(`${'submit 1 MB to BullMQ (by value | auto)'.padEnd(38)} ${ms(qPlain).padEnd(14)} ${ms(qTransformed).padEnd(14)} ${formatRatio(qTransformed / qPlain, 1)} (goal <= 1x)`);
+    console.log(`  ${queued.distinct} distinct objects: ${queued.puts} puts ${goal(queued.puts <= queued.distinct)} (goal <= 1 each); objects left after the tasks settled: ${queued.left} ${goal(queued.left === 0)} (goal 0)`);
+  }
 } finally {
+  worker?.kill('SIGTERM');
+  if (worker !== undefined && worker.exitCode === null) await once(worker, 'exit');
+  await redis?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }
