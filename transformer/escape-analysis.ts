@@ -117,9 +117,9 @@ export function createEscapeAnalysis(ts: TypeScript, program: ts.Program, isSubm
     const visit = (node: ts.Node): void => {
       if (escape !== undefined) return;
       if (ts.isIdentifier(node)) {
-        if (node.text === 'arguments' && !ts.isPropertyAccessExpression(node.parent)) {
-          const own = checker.getSymbolAtLocation(node);
-          if (own === undefined || own.declarations === undefined || own.declarations.length === 0) escape = leaves(node, 'the callee reads `arguments`');
+        // Strict code cannot declare a variable of that name, so it is the arguments object (a nested function's counts too: it is rare, and leaving is the safe answer).
+        if (node.text === 'arguments' && !(ts.isPropertyAccessExpression(node.parent) && node.parent.name === node)) {
+          escape = leaves(node, 'the callee reads `arguments`');
           return;
         }
         if (names.has(node.text) && refersTo(node, symbols)) escape = sinkOf(node, symbols, names, depth);

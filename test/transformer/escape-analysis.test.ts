@@ -9,7 +9,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { whyNotWrapped } from '../../transformer/index.js';
-import { TS6, build, copyFixture, removeCopies, run, type Build } from './helpers/compilers.js';
+import { TS5, TS6, build, copyFixture, removeCopies, run, type Build } from './helpers/compilers.js';
 import { markedSites, unwrap } from './helpers/emitted.js';
 import { stagePackage } from './helpers/stage.js';
 
@@ -18,10 +18,16 @@ const BUILD_TIMEOUT_MS = 300_000;
 let project: string;
 let transformed: Build;
 let plain: Build;
+/** The same project through TypeScript 5.9 and ts-patch 3. */
+let transformed5: Build;
 
 beforeAll(async () => {
   project = copyFixture(await stagePackage(), 'escape', 'escape');
-  [transformed, plain] = await Promise.all([build(TS6, true, project, 'tsconfig.json', 'out-transformed'), build(TS6, false, project, 'tsconfig.json', 'out-plain')]);
+  [transformed, plain, transformed5] = await Promise.all([
+    build(TS6, true, project, 'tsconfig.json', 'out-transformed'),
+    build(TS6, false, project, 'tsconfig.json', 'out-plain'),
+    build(TS5, true, project, 'tsconfig.json', 'out-transformed-ts5'),
+  ]);
 }, BUILD_TIMEOUT_MS);
 afterAll(removeCopies);
 
@@ -38,9 +44,12 @@ describe('calls to ProxyOr parameters', () => {
     expect(transformed.code).toBe(0);
   });
 
-  it('wraps exactly the calls whose callee may let the value leave the process', () => {
-    const sites = [...transformed.js.values()].flatMap((js) => unwrap(js).sites.map((s) => s.site));
-    expect(sites.sort()).toEqual(markedSites(project, 'wrap'));
+  it('wraps exactly the calls whose callee may let the value leave the process, under TypeScript 6 and 5', () => {
+    for (const build of [transformed, transformed5]) {
+      expect(build.code, build.stdout).toBe(0);
+      const sites = [...build.js.values()].flatMap((js) => unwrap(js).sites.map((s) => s.site));
+      expect(sites.sort()).toEqual(markedSites(project, 'wrap'));
+    }
   });
 
   it('leaves a file whose calls all go to local-only callees byte for byte as plain tsc emits it, without the runtime import', () => {
