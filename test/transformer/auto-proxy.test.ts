@@ -222,6 +222,26 @@ describe('over the file connector, which writes in the background', () => {
       await fs.rm(directory, { recursive: true, force: true });
     }
   });
+
+  it('JSON.stringify starts the write and hands out the key; flushPending waits until another connector can read it', async () => {
+    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'auto-proxy-json-'));
+    try {
+      configureAutoProxy({ store: memoryStore('file-json', new FileConnector({ directory })), threshold: 0 });
+      const value = big();
+      const p = autoProxy(value, SITE);
+      expect(await fs.readdir(directory), 'nothing written before the proxy crosses').toEqual([]);
+      const text = JSON.stringify({ p });
+      await flushPending();
+      const elsewhere = new Store('file-json-elsewhere', new FileConnector({ directory }));
+      expect(await elsewhere.get((JSON.parse(text) as { p: { key: Key } }).p.key)).toEqual(value);
+      await elsewhere.close();
+      // The same proxy sent again: the same key, nothing written twice.
+      expect(JSON.stringify({ p })).toBe(text);
+      expect(await fs.readdir(directory)).toHaveLength(1);
+    } finally {
+      await fs.rm(directory, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('over Redis, whose writes are asynchronous', () => {
