@@ -4,7 +4,10 @@
  * tasks settle, copies sent otherwise evicted when the value is collected or
  * the configured lifetime ends. Real connectors, a real piscina pool.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
 import type { Piscina } from 'piscina';
@@ -29,9 +32,13 @@ import {
   type Key,
   type Proxy,
 } from '../src/index.js';
+import { Redis } from 'ioredis';
+import { RedisConnector } from '../runtime/connectors/redis.js';
+import { BullMQExecutor } from '../runtime/executors/bullmq.js';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
 import { StoreExecutor } from '../runtime/executors/store-executor.js';
-import { sumOf, taskPool, type FixtureTasks } from './executors/helpers.js';
+import { fixture, sumOf, taskPool, type FixtureTasks } from './executors/helpers.js';
+import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { tempDirs } from './helpers/temp-dirs.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -213,6 +220,47 @@ describe('sends to executor tasks (piscina, shared memory)', () => {
     expect(connector.puts()).toBe(1);
     expect(connector.live()).toBe(1);
     expect(getKey(decodeProxies(message).p)).toEqual(getKey(p));
+  });
+});
+
+describe('sends to executor tasks (BullMQ, a worker process, Redis)', () => {
+  let server: RedisServer;
+  let worker: ChildProcess;
+  const queue = `auto-${crypto.randomUUID()}`;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    const cli = path.join(import.meta.dirname, '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+    worker = spawn(process.execPath, [cli, '--queue', queue, '--redis', `redis://127.0.0.1:${server.port}`, '--tasks', fixture('executor-tasks.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [ready] = (await Promise.race([once(worker.stdout as NodeJS.ReadableStream, 'data'), once(worker, 'exit')])) as [unknown];
+    expect(String(ready)).toContain('ts-proxystore-worker ready');
+  });
+  afterAll(async () => {
+    worker.kill('SIGTERM');
+    if (worker.exitCode === null) await once(worker, 'exit');
+    await server.stop();
+  });
+
+  it('concurrent jobs share one put, a later job writes afresh, and Redis is empty once the jobs settled', async () => {
+    const connector = new RedisConnector({ port: server.port });
+    const { store, connector: watched } = storeOver(connector);
+    configureAutoProxy({ store, threshold: THRESHOLD });
+    const executor = new BullMQExecutor<FixtureTasks>(queue, { connection: { host: '127.0.0.1', port: server.port } });
+    const data = new Float64Array(50_000).fill(1);
+    const launched = Array.from({ length: 5 }, () => executor.launch('sum', [autoProxy(data, SITE)]));
+    expect((await Promise.all(launched.map((l) => l.outcome))).map((o) => o.value)).toEqual(Array(5).fill(50_000));
+    expect(watched.puts()).toBe(1);
+    await Promise.all(launched.map((l) => l.finished));
+    data.fill(2);
+    expect(await executor.submit('sum', autoProxy(data, SITE))).toBe(100_000);
+    await executor.shutdown();
+    expect(watched.puts()).toBe(2);
+    // Counted on the server itself, not by the connector.
+    const client = new Redis({ port: server.port });
+    try {
+      expect(await client.keys(`${connector.prefix}*`)).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
   });
 });
 
