@@ -11,6 +11,7 @@
  *   per-call time, puts per distinct object (goal <= 1), objects left once the
  *   tasks settled (goal 0);
  * - 1,000 sends of one object at once: puts (goal 1) and objects left (goal 0);
+ *   and 1,000 in a row with `reuseAcrossTasks` (goal: 1 put);
  * - the submitting callee on BullMQ (a worker process of the package's CLI, a
  *   throwaway redis-server; the auto-wrapped build puts its inputs in Redis):
  *   per-call time (goal: auto-wrapped at least as fast as by value at 1 MB).
@@ -148,6 +149,16 @@ const manyMs = performance.now() - t0;
 await flushPending();
 const many = { sends: 1000, ms: manyMs, puts: puts - putsBeforeMany, left: live.size };
 
+// The same object submitted 1,000 times in a row: each task has settled before the next send.
+configureAutoProxy({ reuseAcrossTasks: true });
+const putsBeforeLoop = puts;
+const t1 = performance.now();
+for (let send = 0; send < 1000; send++) await submitSum(executor, once);
+const loopMs = performance.now() - t1;
+await flushPending();
+const loop = { sends: 1000, ms: loopMs, puts: puts - putsBeforeLoop, left: live.size };
+configureAutoProxy({});
+
 await executor.shutdown();
 await pool.destroy();
 await store.close({ clear: true });
@@ -164,7 +175,7 @@ if (port > 0) {
   await queue.shutdown();
   await redisStore.close({ clear: true });
 }
-console.log(JSON.stringify({ local, localPuts, rss: { before, local: localRss }, submit, many, bullmq }));
+console.log(JSON.stringify({ local, localPuts, rss: { before, local: localRss }, submit, many, loop, bullmq }));
 `;
 
 interface Run {
@@ -173,6 +184,7 @@ interface Run {
   readonly rss: { before: number; local: number };
   readonly submit: { perCall: number; distinct: number; puts: number; left: number };
   readonly many: { sends: number; ms: number; puts: number; left: number };
+  readonly loop: Run['many'];
   readonly bullmq?: Run['submit'];
 }
 
@@ -304,6 +316,9 @@ try {
   const [manyPlain, manyTransformed] = [med(plain, (r) => r.many.ms), med(transformed, (r) => r.many.ms)];
   console.log(`${'1,000 sends of one 1 MB object at once'.padEnd(38)} ${ms(manyPlain).padEnd(14)} ${ms(manyTransformed).padEnd(14)} ${(manyTransformed / manyPlain).toFixed(2)}x`);
   console.log(`  puts: ${many.puts} ${goal(many.puts === 1)} (goal 1); objects left after the tasks settled: ${many.left} ${goal(many.left === 0)} (goal 0)`);
+  const [loopPlain, loopTransformed] = [med(plain, (r) => r.loop.ms), med(transformed, (r) => r.loop.ms)];
+  console.log(`${'1,000 sends in a row, reuseAcrossTasks'.padEnd(38)} ${ms(loopPlain).padEnd(14)} ${ms(loopTransformed).padEnd(14)} ${(loopTransformed / loopPlain).toFixed(2)}x`);
+  console.log(`  puts: ${last.loop.puts} ${goal(last.loop.puts === 1)} (goal 1); kept while the object lives: ${last.loop.left}`);
   const queued = last.bullmq;
   if (queued !== undefined) {
     const [qPlain, qTransformed] = [med(plain, (r) => r.bullmq?.perCall ?? NaN), med(transformed, (r) => r.bullmq?.perCall ?? NaN)];

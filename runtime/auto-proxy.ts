@@ -20,9 +20,10 @@
  * - One put per object: a value passed again gets the same proxy (a WeakMap
  *   keyed by the value), and a proxy already written reuses its key.
  * - Freed when nothing can need it: a copy sent to executor tasks is evicted
- *   once the last of them settled; a copy sent any other way is kept while
- *   the value is alive in this process (a FinalizationRegistry evicts it after
- *   the value is collected), or until the `lifetime` set here ends.
+ *   once the last of them settled (unless `reuseAcrossTasks`); a copy sent any
+ *   other way is kept while the value is alive in this process (a
+ *   FinalizationRegistry evicts it after the value is collected), or until the
+ *   `lifetime` set here ends.
  */
 import type { Key, StartedPut } from './connector.js';
 import { ConfigError, SerializationError, describeKey } from './errors.js';
@@ -49,16 +50,26 @@ export interface AutoProxyConfig {
    * Where copies sent outside executor tasks (`encodeProxies`,
    * `encodeProxiesAsync`, `JSON.stringify`, `getKey`) are freed: when this
    * lifetime ends. Default: when the value is garbage collected in this
-   * process. Copies sent to executor tasks are freed when the tasks settle either way.
+   * process. Copies sent to executor tasks are freed when the tasks settle,
+   * unless `reuseAcrossTasks`.
    */
   readonly lifetime?: Lifetime;
+  /**
+   * Keep a copy sent to executor tasks after they settle, so that later sends
+   * of the same object (a dataset submitted in a loop) reuse it instead of
+   * writing it again; it is then freed like copies sent outside tasks (see
+   * `lifetime`). Only for objects not changed once sent: later tasks get the
+   * first copy. Default false: each copy is freed once its tasks settled, and
+   * a later send writes the object as it is then.
+   */
+  readonly reuseAcrossTasks?: boolean;
 }
 
 let settings: AutoProxyConfig = {};
 
 /** Replaces the run-time settings; `configureAutoProxy({})` returns to the build's. */
 export function configureAutoProxy(config: AutoProxyConfig): void {
-  const { store, threshold, enabled, evict, lifetime } = config;
+  const { store, threshold, enabled, evict, lifetime, reuseAcrossTasks } = config;
   if (threshold !== undefined && !(Number.isFinite(threshold) && threshold >= 0)) {
     throw new ConfigError(`configureAutoProxy: threshold must be a non-negative number of bytes, got ${String(threshold)}`);
   }
@@ -66,7 +77,7 @@ export function configureAutoProxy(config: AutoProxyConfig): void {
   if (lifetime !== undefined && evict === true) {
     throw new ConfigError('configureAutoProxy: got both lifetime and evict: single-use copies are freed by their receiver, so no lifetime can hold them; pass one of them');
   }
-  settings = { store, threshold, enabled, evict, lifetime };
+  settings = { store, threshold, enabled, evict, lifetime, reuseAcrossTasks };
 }
 
 /** The bytes of one value in the store, from the first crossing until they are freed. */
@@ -227,7 +238,7 @@ function keyForCrossing(entry: AutoEntry): Key {
   let copy = entry.copy;
   if (copy === undefined || copy.freed || copy.failed || copy.lifetime?.done === true) copy = entry.copy = write(entry);
   if (taskSends !== undefined) taskSends.add(copy);
-  else hold(entry, copy);
+  if (taskSends === undefined || settings.reuseAcrossTasks === true) hold(entry, copy);
   return copy.key;
 }
 

@@ -208,6 +208,19 @@ describe('sends to executor tasks (piscina, shared memory)', () => {
     expect(connector.live()).toBe(0);
   });
 
+  it('with reuseAcrossTasks, one object submitted in a loop is written once, and freed once it is collected', async () => {
+    const { store, connector } = storeOver(new SharedMemoryConnector());
+    configureAutoProxy({ store, threshold: THRESHOLD, reuseAcrossTasks: true });
+    const executor = new PiscinaExecutor<FixtureTasks>(pool);
+    const here: { data?: Float64Array } = { data: new Float64Array(50_000).fill(1) };
+    for (let send = 0; send < 20; send++) expect(await executor.submit('sum', autoProxy(here.data as Float64Array, SITE))).toBe(50_000);
+    await executor.shutdown();
+    expect(connector.puts()).toBe(1);
+    expect(connector.live()).toBe(1);
+    delete here.data;
+    expect(await collectUntil(() => connector.live() === 0)).toBe(true);
+  });
+
   it('a copy also sent outside tasks stays after the tasks settle, under the policy for such sends', async () => {
     const { store, connector } = storeOver(new SharedMemoryConnector());
     configureAutoProxy({ store, threshold: THRESHOLD });
