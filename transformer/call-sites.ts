@@ -7,6 +7,7 @@
  * package's `ProxyOr` declaration.
  */
 import type * as ts from 'typescript';
+import { memoize } from '../eslint-plugin/utils/memoize.js';
 import { packageModule } from '../eslint-plugin/utils/package-files.js';
 import { proxyTypes } from '../eslint-plugin/utils/proxy-types.js';
 import type { ProxyToPlainParameter } from './diagnostics.js';
@@ -155,20 +156,17 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
 }
 
 
-const explainers = new WeakMap<ts.Program, CallAnalyzer>();
+/** One analyzer per program, made with the options of the first question about it. */
+const explainers = memoize((program: ts.Program, ts: TypeScript, options: ResolvedOptions) => createCallAnalyzer(ts, program, { ...options, diagnostics: 'off' }));
 
 /**
  * For editors (a language-service plugin) and explanations: the arguments of
  * `call` passed to `ProxyOr` parameters that the transformer leaves as they
  * are, each with the reason ("never leaves this process: …"). Empty when every
- * such argument is wrapped, or there is none. One analyzer per program, so
- * asking about many calls of one program costs one analysis per callee.
+ * such argument is wrapped, or there is none. Asking about many calls of one
+ * program costs one analysis per callee. `options` (the plugin entry's,
+ * resolved; they decide the submit-style APIs) count on a program's first call.
  */
 export function whyNotWrapped(ts: TypeScript, program: ts.Program, call: ts.CallExpression | ts.NewExpression, options: ResolvedOptions = resolveOptions({}).options): readonly Unwrapped[] {
-  let analyze = explainers.get(program);
-  if (analyze === undefined) {
-    analyze = createCallAnalyzer(ts, program, { ...options, diagnostics: 'off' });
-    explainers.set(program, analyze);
-  }
-  return analyze(call)?.unwrapped ?? [];
+  return explainers(program, ts, options)(call)?.unwrapped ?? [];
 }
