@@ -183,6 +183,8 @@ export function createEscapeAnalysis(ts: TypeScript, program: ts.Program, isSubm
       return undefined;
     }
     if (ts.isForStatement(parent) && parent.condition === node) return undefined;
+    // A tag function receives the values of its template.
+    if (ts.isTemplateSpan(parent) && ts.isTaggedTemplateExpression(parent.parent.parent)) return leaves(parent.parent.parent, 'it is passed to a template tag');
     if (ts.isTemplateSpan(parent) || ts.isPrefixUnaryExpression(parent) || ts.isPostfixUnaryExpression(parent) || ts.isTypeOfExpression(parent) || ts.isVoidExpression(parent) || ts.isDeleteExpression(parent)) {
       return undefined;
     }
@@ -214,7 +216,8 @@ export function createEscapeAnalysis(ts: TypeScript, program: ts.Program, isSubm
   function binarySink(parent: ts.BinaryExpression, node: ts.Expression, symbols: Set<ts.Symbol>, names: Set<string>): Escape | undefined {
     const { SyntaxKind } = ts;
     const operator = parent.operatorToken.kind;
-    if (operator !== SyntaxKind.EqualsToken) return undefined; // comparisons, arithmetic, `in`, `instanceof`
+    const assigns = operator === SyntaxKind.EqualsToken || operator === SyntaxKind.QuestionQuestionEqualsToken || operator === SyntaxKind.BarBarEqualsToken || operator === SyntaxKind.AmpersandAmpersandEqualsToken;
+    if (!assigns) return undefined; // comparisons, arithmetic, `in`, `instanceof`, `+=` (a number or a string)
     if (parent.left === node) return undefined; // the parameter itself is reassigned
     if (ts.isIdentifier(parent.left)) {
       const target = checker.getSymbolAtLocation(parent.left);
