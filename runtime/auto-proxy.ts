@@ -27,12 +27,13 @@
  */
 import type { Key, StartedPut } from './connector.js';
 import { ConfigError, SerializationError, describeKey } from './errors.js';
+import type { ProxyMetadata } from './factory.js';
 import { sizeAtLeast } from './executors/size.js';
 import type { Lifetime } from './lifetimes.js';
 import { isProxy, proxy } from './proxy.js';
 import { getStore } from './registry.js';
 import { connectorFailure, type Store } from './store.js';
-import { storeFactory, storedMetadata } from './store-factory.js';
+import { storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './store-factory.js';
 
 /** Bytes at or over which a value is proxied when neither the build nor the run time says otherwise. */
 export const DEFAULT_AUTO_PROXY_THRESHOLD = 100_000;
@@ -223,12 +224,26 @@ function chosenStore(storeName: string | undefined): Store | undefined {
 function newEntry(store: Store, value: object, site: string): AutoEntry {
   const metadata = storedMetadata(value);
   const evict = settings.evict ?? false;
-  // The factory is asked for the key only when the proxy crosses a boundary (encoders, toJSON, getKey): that is when the bytes are written.
-  const factory = storeFactory<object>(store, () => keyForCrossing(entry), { evict, metadata });
+  const factory = deferredFactory(store, { evict, metadata }, () => keyForCrossing(entry));
   const entry: AutoEntry = { store, value, site, evict, proxy: proxy(factory, { target: value, metadata }), copy: undefined };
   byValue.set(value, entry);
   byFactory.set(factory, entry);
   return entry;
+}
+
+/**
+ * A store factory (so encoders, `getStore` and lifetimes treat the proxy as
+ * any store proxy) whose key is asked for only when the proxy crosses a
+ * boundary: reading `key` and `toJSON()` call `keyNow`, which writes the value
+ * then. Its own reads never run: the proxy is populated and keeps its target.
+ */
+function deferredFactory(store: Store, options: { evict: boolean; metadata: ProxyMetadata }, keyNow: () => Key): StoreFactory<object> {
+  const factory = storeFactory<object>(store, null, options);
+  const descriptor = factory.toJSON.bind(factory);
+  return Object.defineProperties(factory, {
+    key: { get: keyNow, enumerable: true },
+    toJSON: { value: (): ProxyDescriptor => ({ ...descriptor(), key: keyNow() }) },
+  });
 }
 
 /** The key a crossing hands out, writing the value first when the store holds no live copy of it. */

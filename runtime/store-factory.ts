@@ -36,42 +36,33 @@ export function storedMetadata(value: object): ProxyMetadata {
   return { ...metadataOf(value), ...(className === undefined ? {} : { className }) };
 }
 
-/**
- * `key` may be a function that gives the key when it is first needed, so a
- * proxy can exist before its object is written (autoProxy writes on the first
- * crossing of a boundary): it is asked on every read of `key` and `toJSON()`.
- */
 export function storeFactory<T>(
   store: Store,
-  keyOrSource: Key | (() => Key),
+  key: Key,
   { evict, metadata }: { evict: boolean; metadata: ProxyMetadata },
 ): StoreFactory<T> {
-  // A Key is JSON, never a function.
-  const keyNow = typeof keyOrSource === 'function' ? keyOrSource : (): Key => keyOrSource;
-  const found = (key: Key, value: T | undefined): T => {
+  const found = (value: T | undefined): T => {
     if (value === undefined) throw new ProxyResolveMissingKeyError(key, store.name);
     return value;
   };
   const resolveSync = (): T => {
-    const key = keyNow();
-    const value = found(key, store.getSync<T>(key));
+    const value = found(store.getSync<T>(key));
     // The caller is synchronous; eviction finishing later is fine because the value is already in hand.
     if (evict) store.evict(key).catch((error: unknown) => process.emitWarning(`evict-on-resolve of key ${describeKey(key)} in store '${store.name}' failed: ${String(error)}`));
     return value;
   };
   const factory = Object.assign(resolveSync, {
+    key,
     store,
     evict,
     metadata,
     resolveAsync: async (): Promise<T> => {
-      const key = keyNow();
-      const value = found(key, await store.get<T>(key));
+      const value = found(await store.get<T>(key));
       if (evict) await store.evict(key);
       return value;
     },
-    toJSON: (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key: keyNow(), evict, metadata }),
+    toJSON: (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata }),
   });
-  const keyed = Object.defineProperty(factory, 'key', { get: keyNow, enumerable: true }) as typeof factory & { readonly key: Key };
-  storeFactories.add(keyed);
-  return keyed;
+  storeFactories.add(factory);
+  return factory;
 }
