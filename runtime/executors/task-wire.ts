@@ -72,16 +72,13 @@ export function reachOf(kind: string): 'thread' | 'process' | 'anywhere' {
   return kind === 'shared-memory' ? 'process' : 'anywhere';
 }
 
-/**
- * Waits for background (autoProxy) writes of the proxies it encodes, so the
- * worker never sees a key before its bytes. Auto-proxies written for the call
- * stay stored until the engine calls `endTaskSends(args)` once the task settled.
- */
+/** Waits for background (autoProxy) writes of the proxies it encodes, so the worker never sees a key before its bytes. */
 export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskCall> {
   const { results, timeoutMs } = options;
   return {
     v: 1,
     task,
+    // Auto-proxies written for this call stay stored until the engine calls endTaskSends(args), once the task settled.
     args: await sendingToTask(args, () => encodeProxiesAsync(args)),
     origin: HERE,
     ...(results === undefined || results.minBytes === Infinity ? {} : { results: { store: results.store.config(), minBytes: results.minBytes } }),
