@@ -16,9 +16,9 @@
 import os from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { ReferencePolicy } from '../connector.js';
-import { sendingToTask } from '../auto-proxy.js';
 import { ConfigError } from '../errors.js';
 import { decodeProxies, encodeProxiesAsync } from '../references.js';
+import { sendingToTask } from '../auto-proxy.js';
 import type { Store, StoreConfig } from '../store.js';
 import type { Encoded } from '../../src/types.js';
 import { TaskError, TaskTimeoutError, type RemoteError } from './errors.js';
