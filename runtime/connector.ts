@@ -98,6 +98,12 @@ export interface StartedPut {
   readonly key: Key;
   /** Fulfils once the bytes are readable under `key` from anywhere the connector reaches. */
   readonly written: Promise<void>;
+  /**
+   * True when the write was done before `startPut` returned (a map insertion,
+   * shared memory), so the key may be handed out at once, even by a caller
+   * that cannot wait for `written` (a synchronous `encodeProxies`).
+   */
+  readonly readable?: boolean;
 }
 
 export interface ConnectorKindContext {

@@ -30,12 +30,14 @@ export interface DecodeOptions {
 export function encodeProxies<T>(value: T): Encoded<T> {
   // Owned proxies inside move (borrows count as sent) only if the whole encode succeeds.
   return sendingReferences(() => mapLeaves(value, isProxy, (p) => {
+    // A proxy made by autoProxy is written on its first crossing, which asking for its descriptor starts.
+    const descriptor = descriptorOf(p as Proxy<object>);
     if (pendingWrite(getFactory(p)) !== undefined) {
       throw new DescriptorError(
-        'a proxy made by autoProxy is still being written to its store, so a receiver could not find its key yet: encode with encodeProxiesAsync, or await flushPending() first',
+        'a proxy made by autoProxy is still being written to its store, so a receiver could not find its key yet: encode with encodeProxiesAsync, or await flushPending() and encode again',
       );
     }
-    return descriptorOf(p as Proxy<object>);
+    return descriptor;
   })) as Encoded<T>;
 }
 
@@ -47,9 +49,10 @@ export function encodeProxies<T>(value: T): Encoded<T> {
 export async function encodeProxiesAsync<T>(value: T): Promise<Encoded<T>> {
   const writes: Promise<void>[] = [];
   const encoded = sendingReferences(() => mapLeaves(value, isProxy, (p) => {
+    const descriptor = descriptorOf(p as Proxy<object>);
     const write = pendingWrite(getFactory(p));
     if (write !== undefined) writes.push(write);
-    return descriptorOf(p as Proxy<object>);
+    return descriptor;
   }));
   await Promise.all(writes);
   return encoded as Encoded<T>;

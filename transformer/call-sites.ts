@@ -7,11 +7,13 @@
  * package's `ProxyOr` declaration.
  */
 import type * as ts from 'typescript';
+import { memoize } from '../eslint-plugin/utils/memoize.js';
 import { packageModule } from '../eslint-plugin/utils/package-files.js';
 import { proxyTypes } from '../eslint-plugin/utils/proxy-types.js';
 import type { ProxyToPlainParameter } from './diagnostics.js';
-import type { ResolvedOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
 import { createSignatureReader, parameterAt, proxyOrFrom, type ParameterInfo, type SignatureInfo } from './signatures.js';
+import { createEscapeAnalysis } from './escape-analysis.js';
 import type { SubmitApi } from './submit-apis.js';
 import { createTypeFacts, syntacticKind } from './type-facts.js';
 import type { TypeScript } from './typescript-api.js';
@@ -22,9 +24,18 @@ export interface Wrap {
   readonly each: boolean;
 }
 
+/** An argument passed to a `ProxyOr` parameter and left as it is, because the callee never lets the value leave the process. */
+export interface Unwrapped {
+  readonly index: number;
+  readonly argument: ts.Expression;
+  /** For editors and explanations: "never leaves this process: …". */
+  readonly reason: string;
+}
+
 export interface CallPlan {
   readonly wraps: readonly Wrap[];
   readonly findings: readonly ProxyToPlainParameter[];
+  readonly unwrapped: readonly Unwrapped[];
 }
 
 export type CallAnalyzer = (call: ts.CallExpression | ts.NewExpression) => CallPlan | undefined;
@@ -36,6 +47,7 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
   // Nothing can be a proxy in a program that never loads this package's types.
   const diagnose = options.diagnostics !== 'off' && program.getSourceFiles().some((file) => packageModule(file.fileName) === 'src/types');
   const signatures = createSignatureReader(ts, program, types, facts, diagnose);
+  const escapes = createEscapeAnalysis(ts, program, (call) => submitApiOf(call, signatures.declarationOf(checker.getResolvedSignature(call))) !== undefined);
 
   function worthWrapping(argument: ts.Expression, each: boolean): boolean {
     const kind = each ? undefined : syntacticKind(ts, argument);
@@ -44,8 +56,14 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
     return !(each ? facts.elementTypes(type) : [type]).every(facts.nothingToProxy);
   }
 
-  /** Plans the arguments from `offset` on, which land in `info`'s parameters from the first on. */
-  function planArguments(args: readonly ts.Expression[], offset: number, info: SignatureInfo, wraps: Wrap[], findings: ProxyToPlainParameter[]): void {
+  /**
+   * Plans the arguments from `offset` on, which land in `info`'s parameters
+   * from the first on. With `plan.unwrapped`, a `ProxyOr` parameter whose
+   * value never leaves the process in the callee's body is not wrapped (for
+   * the task of a submit-style call there is none: the call sends its arguments).
+   */
+  function planArguments(args: readonly ts.Expression[], offset: number, info: SignatureInfo, plan: { wraps: Wrap[]; findings: ProxyToPlainParameter[]; unwrapped?: Unwrapped[] }): void {
+    const { wraps, findings, unwrapped } = plan;
     let firstSpread: number | undefined;
     for (let index = offset; index < args.length; index++) {
       const argument = args[index] as ts.Expression;
@@ -58,7 +76,12 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
       }
       const parameter = parameterAt(info, position);
       if (parameter?.proxyOr === true) {
-        if (worthWrapping(argument, false)) wraps.push({ index, each: false });
+        if (!worthWrapping(argument, false)) continue;
+        if (unwrapped !== undefined && !parameter.rest && escapes.escapeOf(parameter.declaration) === undefined) {
+          unwrapped.push({ index, argument, reason: `never leaves this process: '${info.callee}' only uses '${parameter.name}' here, so it gets the value itself` });
+        } else {
+          wraps.push({ index, each: false });
+        }
       } else if (parameter?.plain === true && syntacticKind(ts, argument) === undefined) {
         const type = checker.getTypeAtLocation(argument);
         if (facts.definitelyProxy(type)) findings.push(finding(argument, info.callee, parameter, type));
@@ -101,7 +124,7 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
     if (declaration === undefined) return;
     const info = signatures.infoOf(declaration);
     if (api.args === 'spread') {
-      planArguments(call.arguments, api.fn + 1, info, wraps, findings);
+      planArguments(call.arguments, api.fn + 1, info, { wraps, findings });
       return;
     }
     const index = api.fn + 1;
@@ -117,15 +140,33 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
     const declaration = signatures.declarationOf(checker.getResolvedSignature(call));
     const wraps: Wrap[] = [];
     const findings: ProxyToPlainParameter[] = [];
-    if (declaration !== undefined) planArguments(args, 0, signatures.infoOf(declaration), wraps, findings);
+    let unwrapped: Unwrapped[] = [];
+    if (declaration !== undefined) planArguments(args, 0, signatures.infoOf(declaration), { wraps, findings, unwrapped });
     const api = ts.isCallExpression(call) ? submitApiOf(call, declaration) : undefined;
     if (api !== undefined) {
       const direct = new Set(wraps.map((w) => w.index));
       const submitted: Wrap[] = [];
       planSubmit(call as ts.CallExpression, api, submitted, findings);
       wraps.push(...submitted.filter((w) => !direct.has(w.index)));
+      // What the task is sent is wrapped, whatever the submitting function's own parameter says.
+      unwrapped = unwrapped.filter((u) => !wraps.some((w) => w.index === u.index));
     }
-    return wraps.length === 0 && findings.length === 0 ? undefined : { wraps, findings };
+    return wraps.length === 0 && findings.length === 0 && unwrapped.length === 0 ? undefined : { wraps, findings, unwrapped };
   };
 }
 
+
+/** One analyzer per program, made with the options of the first question about it. */
+const explainers = memoize((program: ts.Program, ts: TypeScript, options: ResolvedOptions) => createCallAnalyzer(ts, program, { ...options, diagnostics: 'off' }));
+
+/**
+ * For editors (a language-service plugin) and explanations: the arguments of
+ * `call` passed to `ProxyOr` parameters that the transformer leaves as they
+ * are, each with the reason ("never leaves this process: …"). Empty when every
+ * such argument is wrapped, or there is none. Asking about many calls of one
+ * program costs one analysis per callee. `options` (the plugin entry's,
+ * resolved; they decide the submit-style APIs) count on a program's first call.
+ */
+export function whyNotWrapped(ts: TypeScript, program: ts.Program, call: ts.CallExpression | ts.NewExpression, options: ResolvedOptions = resolveOptions({}).options): readonly Unwrapped[] {
+  return explainers(program, ts, options)(call)?.unwrapped ?? [];
+}

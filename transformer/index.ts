@@ -20,6 +20,7 @@ export type { TransformerOptions, Severity } from './options.js';
 export type { SubmitApi } from './submit-apis.js';
 export { DEFAULT_SUBMIT_APIS } from './submit-apis.js';
 export { DiagnosticCode } from './diagnostics.js';
+export { whyNotWrapped, type Unwrapped } from './call-sites.js';
 
 /** The part of ts-patch's extras this transformer uses. */
 export interface TransformerExtras {

@@ -53,7 +53,7 @@ export class MemoryConnector implements Connector {
 
   /** The write is a map insertion, so it is complete before the key is returned. */
   startPut(data: Uint8Array): StartedPut {
-    return { key: this.#put('startPut', data), written: Promise.resolve() };
+    return { key: this.#put('startPut', data), written: Promise.resolve(), readable: true };
   }
 
   newKey(): Key {

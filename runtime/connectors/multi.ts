@@ -187,7 +187,7 @@ export class MultiConnector implements Connector, TaggedPut {
       throw new MultiConnectorError('startPut', `connector '${route.name}' (${connector.kind}) cannot start a write synchronously`, { size: data.byteLength, candidates: [route.name] });
     }
     const started = connector.startPut(data);
-    return { key: wrapKey(route, started.key), written: started.written };
+    return { key: wrapKey(route, started.key), written: started.written, readable: started.readable === true };
   }
 
   async putWith(data: Uint8Array, options: TaggedPutOptions): Promise<Key> {

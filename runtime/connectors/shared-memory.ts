@@ -86,7 +86,7 @@ export class SharedMemoryConnector implements Connector {
 
   /** The segment is written and announced before this returns, so the write is already done. */
   startPut(data: Uint8Array): StartedPut {
-    return { key: this.#put('startPut', [data])[0] as Key, written: Promise.resolve() };
+    return { key: this.#put('startPut', [data])[0] as Key, written: Promise.resolve(), readable: true };
   }
 
   /**

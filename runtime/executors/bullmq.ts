@@ -17,6 +17,7 @@ import { Buffer } from 'node:buffer';
 import type { ConnectionOptions, Job, JobsOptions, Processor, Queue, QueueEvents, Worker, WorkerOptions } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { createDebug } from 'obug';
+import { endTaskSends } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
 import { ConfigError, ProxyStoreError, RedisUnreachableError, describeKey, messageOf } from '../errors.js';
@@ -222,7 +223,13 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
       pending.finish();
     });
     // Borrows sent with the job count as in use until no attempt of it can run any more.
-    return { outcome: pending.outcome, finished: pending.finished.then(() => endTaskBorrows(args)) };
+    return {
+      outcome: pending.outcome,
+      finished: pending.finished.then(() => {
+        endTaskBorrows(args);
+        return endTaskSends(args);
+      }),
+    };
   }
 
   protected async close(): Promise<void> {

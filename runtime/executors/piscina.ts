@@ -28,6 +28,7 @@
  * results they made, so such a question (e.g. `exists` after an eviction)
  * waits out the connector's answerTimeoutMs.
  */
+import { endTaskSends } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
 import { endTaskBorrows } from '../ownership.js';
 import { timeoutSignal } from '../timers.js';
@@ -78,7 +79,10 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
     const outcome = this.#call(task, args, options);
     // Once piscina has settled the call its thread is done with the inputs, or terminated.
-    const finished = outcome.then(noop, noop).then(() => endTaskBorrows(args));
+    const finished = outcome.then(noop, noop).then(() => {
+      endTaskBorrows(args);
+      return endTaskSends(args);
+    });
     return { outcome, finished };
   }
 

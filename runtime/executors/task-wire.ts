@@ -20,6 +20,7 @@ import { threadId } from 'node:worker_threads';
 import type { Key, ReferencePolicy } from '../connector.js';
 import { ConfigError } from '../errors.js';
 import { decodeProxies, encodeProxiesAsync } from '../references.js';
+import { sendingToTask } from '../auto-proxy.js';
 import type { Store, StoreConfig } from '../store.js';
 import type { Encoded } from '../../src/types.js';
 import { TaskError, TaskTimeoutError, type RemoteError } from './errors.js';
@@ -92,7 +93,8 @@ export async function encodeCall(task: string, args: readonly unknown[], options
   return {
     v: 1,
     task,
-    args: await encodeProxiesAsync(args),
+    // Auto-proxies written for this call stay stored until the engine calls endTaskSends(args), once the task settled.
+    args: await sendingToTask(args, () => encodeProxiesAsync(args)),
     origin: HERE,
     ...(results === undefined || results.minBytes === Infinity ? {} : { results: { store: results.store.config(), minBytes: results.minBytes } }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),

@@ -6,6 +6,7 @@ import {
   ConnectorError,
   DescriptorError,
   FileConnector,
+  SerializationError,
   MemoryConnector,
   Store,
   autoProxy,
@@ -51,19 +52,24 @@ describe('autoProxy', () => {
     expect(autoProxy(values[0], SITE, 0, 'never-registered')).toBe(values[0]);
   });
 
-  it('proxies values at or over the threshold into a populated proxy whose object is in the store', async () => {
+  it('proxies values at or over the threshold into a populated proxy, written only once it crosses a boundary', async () => {
     const store = memoryStore('auto');
     configureAutoProxy({ store });
     const value = big();
-    const size = store.serialize(value).byteLength;
     const getSync = vi.spyOn(store.connector, 'getSync');
-    const p = autoProxy(value, SITE, size);
+    const startPut = vi.spyOn(store.connector as MemoryConnector, 'startPut');
+    const p = autoProxy(value, SITE, 1000);
     expect(isProxy(p)).toBe(true);
     expect(isResolved(p)).toBe(true);
     expect(p.values[1999]).toBe(1999);
     expect(getSync).not.toHaveBeenCalled();
+    expect(startPut, 'local use writes nothing').not.toHaveBeenCalled();
+    // Asking for the key is what a boundary does: the bytes are written then.
     expect(await store.get(getKey(p) as Key)).toEqual(value);
-    expect(autoProxy(value, SITE, size + 1)).toBe(value);
+    expect(startPut).toHaveBeenCalledTimes(1);
+    // sizeAtLeast counts 8 bytes per number, 1 per container and key: 2000 numbers reach 16,000 but not 17,000.
+    expect(autoProxy(big(), SITE, 17_000)).not.toSatisfy(isProxy);
+    expect(autoProxy(big(), SITE, 16_000)).toSatisfy(isProxy);
   });
 
   it('passes primitives, functions and existing proxies through', async () => {
@@ -76,19 +82,20 @@ describe('autoProxy', () => {
     expect(autoProxy('x'.repeat(1_000_000), SITE)).toBe('x'.repeat(1_000_000));
   });
 
-  it('sizes binary data by byteLength without serializing it, and serializes other objects once', () => {
+  it('never serializes to decide; serializes once, when the proxy first crosses, and writes those bytes', () => {
     const store = memoryStore('sizes');
     configureAutoProxy({ store });
     const serialize = vi.spyOn(store, 'serialize');
     const startPut = vi.spyOn(store.connector as MemoryConnector, 'startPut');
     const small = new Float64Array(10);
     expect(autoProxy(small, SITE, 81)).toBe(small);
+    const p = autoProxy(big(), SITE, 100);
+    expect(isProxy(p)).toBe(true);
     expect(serialize).not.toHaveBeenCalled();
 
-    const value = big();
-    expect(isProxy(autoProxy(value, SITE, 100))).toBe(true);
+    encodeProxies([p, { again: p }]);
+    encodeProxies(p);
     expect(serialize).toHaveBeenCalledTimes(1);
-    // The bytes measured are the bytes written.
     expect(startPut.mock.calls[0]?.[0]).toBe(serialize.mock.results[0]?.value);
   });
 
@@ -110,15 +117,14 @@ describe('autoProxy', () => {
     expect(() => configureAutoProxy({ threshold: -1 })).toThrow(/threshold/);
   });
 
-  it('passes values the store cannot serialize, warning once per call site', () => {
+  it('a value the store cannot serialize works locally; sending it fails with a SerializationError naming the call site', () => {
     const store = memoryStore('unserializable');
     configureAutoProxy({ store, threshold: 0 });
-    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
-    const value = { callback: (): void => undefined };
-    expect(autoProxy(value, 'src/a.ts:3:4')).toBe(value);
-    expect(autoProxy(value, 'src/a.ts:3:4')).toBe(value);
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]?.[0])).toMatch(/autoProxy at src\/a\.ts:3:4: value passed as it is, store 'unserializable' cannot serialize it/);
+    const value = { callback: (): number => 7 };
+    const p = autoProxy(value, 'src/a.ts:3:4');
+    expect(p.callback()).toBe(7);
+    expect(() => encodeProxies({ p })).toThrow(SerializationError);
+    expect(() => encodeProxies({ p })).toThrow(/autoProxy at src\/a\.ts:3:4: the value must be written to store 'unserializable' to cross this boundary, but it cannot be serialized/);
   });
 
   it('passes values through when the connector cannot choose keys before writing', () => {
@@ -180,15 +186,22 @@ describe('writes that finish after the proxy is made', () => {
     expect(() => encodeProxies({ p })).not.toThrow();
   });
 
-  it('reports a failed write to whoever sends the proxy, and to flushPending', async () => {
+  it('reports a failed write to whoever sends the proxy, and to flushPending; the next send writes again', async () => {
     const connector = new GatedConnector();
     configureAutoProxy({ store: memoryStore('failing', connector), threshold: 0 });
     const p = autoProxy(big(), SITE);
+    const sending = encodeProxiesAsync([p]);
     connector.gates[0]?.fail(new Error('disk full'));
-    await expect(flushPending()).rejects.toThrow(/disk full/);
-    await expect(encodeProxiesAsync([p])).rejects.toBeInstanceOf(ConnectorError);
+    await expect(sending).rejects.toBeInstanceOf(ConnectorError);
+    await expect(flushPending()).resolves.toBeUndefined();
     // Local use never needed the store.
     expect(p.values.length).toBe(2000);
+    const retry = encodeProxiesAsync([p]);
+    expect(connector.gates).toHaveLength(2);
+    connector.gates[1]?.fail(new Error('disk still full'));
+    const flushed = flushPending();
+    await expect(retry).rejects.toThrow(/disk still full/);
+    await expect(flushed).rejects.toThrow(/disk still full/);
   });
 });
 
@@ -205,6 +218,26 @@ describe('over the file connector, which writes in the background', () => {
       const elsewhere = new Store('file-elsewhere', new FileConnector({ directory }));
       expect(await elsewhere.get(encoded.key)).toEqual(value);
       await elsewhere.close();
+    } finally {
+      await fs.rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('JSON.stringify starts the write and hands out the key; flushPending waits until another connector can read it', async () => {
+    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'auto-proxy-json-'));
+    try {
+      configureAutoProxy({ store: memoryStore('file-json', new FileConnector({ directory })), threshold: 0 });
+      const value = big();
+      const p = autoProxy(value, SITE);
+      expect(await fs.readdir(directory), 'nothing written before the proxy crosses').toEqual([]);
+      const text = JSON.stringify({ p });
+      await flushPending();
+      const elsewhere = new Store('file-json-elsewhere', new FileConnector({ directory }));
+      expect(await elsewhere.get((JSON.parse(text) as { p: { key: Key } }).p.key)).toEqual(value);
+      await elsewhere.close();
+      // The same proxy sent again: the same key, nothing written twice.
+      expect(JSON.stringify({ p })).toBe(text);
+      expect(await fs.readdir(directory)).toHaveLength(1);
     } finally {
       await fs.rm(directory, { recursive: true, force: true });
     }
