@@ -52,7 +52,15 @@ export interface Connector {
    * adopted rather than copied, and from then on they are the stored object.
    * The store's serializer writes straight into them, so a put copies once.
    */
-  allocate?(size: number): Uint8Array;
+  allocate?(size: number, options?: AllocateOptions): Uint8Array;
+  /**
+   * Present when reads hand out views on memory the connector recycles
+   * (shared memory): ends this thread's claim on the views handed out so far
+   * for `key`, so that once the object is evicted its memory can serve
+   * another. Call only when nothing will read those views again; the store
+   * and executors do so where a borrow is known to be over.
+   */
+  releaseViews?(key: Key): void;
   /**
    * Present when the connector copies a put's bytes out (to a file, a socket)
    * and can reuse the memory afterwards: `size` writable bytes, 8-aligned, for
@@ -62,6 +70,16 @@ export interface Connector {
    * stored object, so `Store.allocate` does not use it.
    */
   scratch?(size: number): Uint8Array;
+}
+
+export interface AllocateOptions {
+  /**
+   * The caller writes every byte, hands the array to exactly one put and keeps
+   * no reference to it (a store serializing a frame): the bytes need not be
+   * zeroed, and the connector may reuse the memory once the object is evicted
+   * without waiting for the array to be collected.
+   */
+  readonly transient?: boolean;
 }
 
 /** A write begun by `Connector.startPut`. */

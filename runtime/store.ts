@@ -122,7 +122,8 @@ export class Store {
     this.populateTarget = options.populateTarget ?? true;
     this.#serialize = options.serializer ?? defaultSerialize;
     this.#allocate = connector.allocate?.bind(connector);
-    this.#frameMemory = (connector.allocate ?? connector.scratch)?.bind(connector);
+    // A frame goes to one put and is dropped: transient, so recycled memory is reused without waiting for a collection.
+    this.#frameMemory = connector.allocate === undefined ? connector.scratch?.bind(connector) : (size) => connector.allocate?.(size, { transient: true }) as Uint8Array;
     this.#deserialize = options.deserializer ?? defaultDeserialize;
     this.#customSerializer = options.serializer !== undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
@@ -330,6 +331,18 @@ export class Store {
     const t0 = this.#metrics === undefined ? 0 : performance.now();
     await this.#connectorCall('evict', key, () => this.connector.evict(key));
     this.#metrics?.record('evict', performance.now() - t0);
+  }
+
+  /**
+   * Ends this thread's claim on what reads of `key` handed out (the cached
+   * object included), for a connector that recycles the memory it hands out
+   * views of (shared memory): once the object is evicted, arrays read from it
+   * earlier may show another object's bytes. Call only when nothing will read
+   * them again; executors do so for a task's inputs and for released results.
+   */
+  releaseViews(key: Key): void {
+    this.#cache?.delete(keyId(key));
+    this.connector.releaseViews?.(key);
   }
 
   /** Store `obj` and return a proxy of it. Primitives cannot be proxied (see `skipNonProxiable`). */

@@ -8,7 +8,7 @@ import type { ReferencePolicy } from '../connector.js';
 import { isConnectorKindRegistered } from '../connector-kinds.js';
 import '../connectors/index.js';
 import { ConfigError } from '../errors.js';
-import { extract, isProxy, isResolved, resolveAsync } from '../proxy.js';
+import { extract, getKey, isProxy, isResolved, resolveAsync } from '../proxy.js';
 import { decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../references.js';
 import { getOrCreateStore, getStore } from '../registry.js';
 import type { Store } from '../store.js';
@@ -108,11 +108,37 @@ export class TaskRunner {
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
     const results = store === undefined ? undefined : { store, minBytes: threshold };
-    const value = await withDeadline(call, signal, (taskSignal) => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)));
+    const value = await withDeadline(call, signal, (taskSignal) =>
+      afterSettling(
+        () => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)),
+        () => releaseViews(proxies),
+      ),
+    );
     if (store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold)) {
-      return { ok: true, value: await encodeProxiesAsync(await store.proxy(value)), proxied: true };
+      const result = await store.proxy(value);
+      // The task has handed its result over: the array it returned (maybe from resultArray) is no longer the task's to read.
+      releaseViews([result]);
+      return { ok: true, value: await encodeProxiesAsync(result), proxied: true };
     }
     return { ok: true, value: await encodeProxiesAsync(value), proxied: false };
+  }
+}
+
+/**
+ * Runs `work` and, once it has settled (not merely timed out: a task running
+ * on still reads its inputs), calls `after` before anyone awaiting the result resumes.
+ */
+function afterSettling(work: () => unknown, after: () => void): Promise<unknown> {
+  const running = (async () => work())();
+  running.then(after, after);
+  return running;
+}
+
+/** The borrow of these proxies' objects is over in this thread: their stores may recycle the memory once they are evicted. */
+function releaseViews(proxies: readonly object[]): void {
+  for (const p of proxies) {
+    const key = getKey(p);
+    if (key !== undefined) getStore(p)?.releaseViews(key);
   }
 }
 

@@ -78,7 +78,8 @@ describe('SharedMemoryConnector', () => {
     const key = await connector.put(payload(64, 1));
     const [first, second] = [connector.getSync(key), await connector.get(key)];
     expect(first?.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(first?.buffer).toBe(second?.buffer);
+    // Each read is a view of its own (a lease: see shared-memory-pool.ts) on the same memory.
+    expect(first?.byteOffset).toBe(second?.byteOffset);
     expect(first!.byteOffset % 8).toBe(0);
     first![0] = 99;
     expect(second![0]).toBe(99);
@@ -108,7 +109,10 @@ describe('SharedMemoryConnector', () => {
     const key = await s.put(new Float64Array(1000).fill(2.5));
     expect(allocate.mock.results).toHaveLength(1);
     const stored = await connector.get(key);
-    expect(stored?.buffer).toBe((allocate.mock.results[0]?.value as Uint8Array).buffer);
+    const written = allocate.mock.results[0]?.value as Uint8Array;
+    expect(stored?.byteOffset).toBe(written.byteOffset);
+    written[100] = 42;
+    expect(stored?.[100]).toBe(42);
     expect(Array.from(s.getSync<Float64Array>(key)!.subarray(0, 2))).toEqual([2.5, 2.5]);
   });
 
@@ -121,13 +125,13 @@ describe('SharedMemoryConnector', () => {
     grid.fill(1.5);
     const p = await s.proxy(grid, { populateTarget: false });
     const read = extract(p);
-    expect(read.buffer).toBe(grid.buffer);
     expect(read.byteOffset).toBe(grid.byteOffset);
     grid[3] = 7;
     expect(read[3]).toBe(7);
     // Only the first put adopts: a second one stores a copy.
     const again = s.getSync<Float64Array>(await s.put(grid))!;
-    expect(again.buffer).not.toBe(grid.buffer);
+    expect(again[3]).toBe(7);
+    grid[3] = 8;
     expect(again[3]).toBe(7);
     for (const ctor of [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, BigInt64Array, BigUint64Array] as const) {
       const made = s.allocate(ctor as typeof Uint8Array, 3);
@@ -182,16 +186,17 @@ describe('SharedMemoryConnector', () => {
 
   it('describes itself by space and timeout, and checks options, stricter from elsewhere', async () => {
     const connector = shm({ space: 'named', answerTimeoutMs: 2000 });
-    expect(connector.config()).toEqual({ kind: 'shared-memory', options: { space: 'named', answerTimeoutMs: 2000 } });
+    expect(connector.config()).toEqual({ kind: 'shared-memory', options: { space: 'named', answerTimeoutMs: 2000, poolBytes: 256 << 20 } });
     expect(shm({ space: 'named' }).config().options.answerTimeoutMs).toBe(10_000);
     const key = await connector.put(payload(10, 4));
     const rebuilt = connectorFromConfig({ kind: 'shared-memory', options: { space: 'named' } }, { trusted: false });
     opened.push(rebuilt);
     expectBytes(await rebuilt.get(key), payload(10, 4));
-    for (const options of [{ space: '' }, { space: 7 }, { answerTimeoutMs: 0 }, { answerTimeoutMs: 'soon' }, { answerTimeoutMs: Infinity }]) {
+    for (const options of [{ space: '' }, { space: 7 }, { answerTimeoutMs: 0 }, { answerTimeoutMs: 'soon' }, { answerTimeoutMs: Infinity }, { poolBytes: -1 }, { poolBytes: 1.5 }, { poolBytes: '1G' }]) {
       expect(() => connectorFromConfig({ kind: 'shared-memory', options: options as never }), JSON.stringify(options)).toThrow(ConfigError);
     }
     expect(() => connectorFromConfig({ kind: 'shared-memory', options: { answerTimeoutMs: 60_000 } }, { trusted: false })).toThrow(DescriptorError);
+    expect(() => connectorFromConfig({ kind: 'shared-memory', options: { poolBytes: 2 ** 40 } }, { trusted: false })).toThrow(DescriptorError);
     opened.push(connectorFromConfig({ kind: 'shared-memory', options: { answerTimeoutMs: 60_000 } }));
   });
 
@@ -208,7 +213,8 @@ describe('SharedMemoryConnector', () => {
   });
 
   it('prompts collection of dropped segments, which V8 alone would leave uncollected', async () => {
-    const connector = shm();
+    // Without the pool every put gets a segment of its own, as beyond the pool's cap.
+    const connector = shm({ poolBytes: 0 });
     const data = new Uint8Array(64 << 20).fill(1);
     const before = process.memoryUsage().rss;
     for (let round = 0; round < 24; round++) await connector.evict(await connector.put(data));
