@@ -129,7 +129,8 @@ export class TaskRunner {
  * on still reads its inputs), calls `after` before anyone awaiting the result resumes.
  */
 function afterSettling(work: () => unknown, after: () => void): Promise<unknown> {
-  const running = (async () => work())();
+  // A synchronous throw becomes a rejection, like a throw in an async task.
+  const running = new Promise<unknown>((resolve) => resolve(work()));
   running.then(after, after);
   return running;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Connector, Key } from '../../runtime/connector.js';
@@ -10,6 +10,7 @@ import { extract, getKey, isResolved } from '../../runtime/proxy.js';
 import { decodeProxies, encodeProxies } from '../../runtime/references.js';
 import { Store } from '../../runtime/store.js';
 import type { Proxy } from '../../src/types.js';
+import { startWorker, type WorkerClient } from '../helpers/worker-client.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
 
 describeConnector('shared-memory', { make: () => Promise.resolve(new SharedMemoryConnector()), sync: true, sharedThroughConfig: true });
@@ -17,32 +18,8 @@ describeConnector('shared-memory', { make: () => Promise.resolve(new SharedMemor
 // The fixtures import the package by name, i.e. the build in dist/ (npm test builds first).
 const fixture = (name: string): string => path.join(import.meta.dirname, '..', 'fixtures', name);
 
-interface WorkerClient {
-  call<T>(op: string, args: object): Promise<T>;
-  terminate(): Promise<number>;
-}
-
-/** Drives test/fixtures/shm-worker.mjs, one request at a time or several. */
-function startWorker(): WorkerClient {
-  const worker = new Worker(fixture('shm-worker.mjs'));
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  let next = 0;
-  worker.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
-    const waiting = pending.get(id);
-    pending.delete(id);
-    if (error === undefined) waiting?.resolve(result);
-    else waiting?.reject(new Error(`in the worker: ${error}`));
-  });
-  worker.on('error', (error) => pending.forEach(({ reject }) => reject(error)));
-  return {
-    call: <T>(op: string, args: object) =>
-      new Promise<T>((resolve, reject) => {
-        pending.set(++next, { resolve: resolve as (value: unknown) => void, reject });
-        worker.postMessage({ id: next, op, args });
-      }),
-    terminate: () => worker.terminate(),
-  };
-}
+/** Drives test/fixtures/shm-worker.mjs. */
+const startShmWorker = (): WorkerClient => startWorker(fixture('shm-worker.mjs'));
 
 const space = (): string => `test-${crypto.randomUUID()}`;
 
@@ -60,7 +37,7 @@ describe('SharedMemoryConnector', () => {
     return made;
   }
   function worker(): WorkerClient {
-    const client = startWorker();
+    const client = startShmWorker();
     workers.push(client);
     return client;
   }
