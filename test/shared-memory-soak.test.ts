@@ -35,7 +35,7 @@ it(`keeps RSS flat over ${CALLS} round trips of 1 MiB, recycling a few slots, an
       const result = await executor.run('mirror', [input]);
       if (!isProxy(result)) throw new Error('a 1 MiB result should come back as a proxy');
       // `<slab>:<slot>` without the generation: which memory served the result.
-      slots.add(String(getKey(result)).replace(/\.\d+@.*$/, ''));
+      slots.add((getKey(result) as string).replace(/\.\d+@.*$/, ''));
       const bytes = await resolveAsync(result);
       if (bytes.byteLength !== BYTES || bytes[4096 * 7] !== 7) throw new Error('the result does not mirror the input');
       await executor.release(result);
