@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setImmediate as turn } from 'node:timers/promises';
+import { BroadcastChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Key } from '../../runtime/connector.js';
 import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
@@ -162,6 +163,31 @@ describe('shared-memory pool', () => {
     expect(slotOf(await connector.put(stamped(7, 1_000_000)))).toBeDefined();
     // Nothing bigger than the largest slot class goes to the pool.
     expect(slotOf(await connector.put(new Uint8Array(2 ** 27 + 1)))).toBeUndefined();
+  });
+
+  it('posts no message between threads per put or evict once every thread has the slabs: the task message is the only one per call', { timeout: 60_000 }, async () => {
+    const space = `pool-${crypto.randomUUID()}`;
+    const [writer, reader] = [0, 1].map(() => startWorker(path.join(import.meta.dirname, '..', 'fixtures', 'shm-pool-worker.mjs')));
+    workers.push(writer!, reader!);
+    await Promise.all([writer!.call('join', { space }), reader!.call('join', { space })]);
+    const rounds = async (count: number): Promise<void> => {
+      for (let round = 0; round < count; round++) {
+        const objects = await writer!.call<{ stamp: number; key: Key }[]>('put', { round, count: 8, bytes: 100_000 });
+        expect(await reader!.call('check', { objects })).toEqual({ wrong: 0, missing: 0 });
+      }
+    };
+    // Warm: the writer's slab is announced, and the reader takes it, once.
+    await rounds(3);
+    const heard: unknown[] = [];
+    const listener = new BroadcastChannel(`ts-proxystore:shared-memory:1:${space}`);
+    listener.onmessage = (event) => heard.push((event as MessageEvent).data);
+    try {
+      await rounds(50);
+      for (let i = 0; i < 10; i++) await turn();
+    } finally {
+      listener.close();
+    }
+    expect(heard).toEqual([]);
   });
 
   it('keeps allocation consistent while four worker threads allocate, read and free in one space at once', { timeout: 120_000 }, async () => {
