@@ -7,7 +7,7 @@ import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
 import { isConnectorKindRegistered } from '../connector-kinds.js';
 import '../connectors/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, keyId } from '../errors.js';
 import { extract, getKey, isProxy, isResolved, resolveAsync } from '../proxy.js';
 import { decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../references.js';
 import { getOrCreateStore, getStore } from '../registry.js';
@@ -108,16 +108,18 @@ export class TaskRunner {
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
     const results = store === undefined ? undefined : { store, minBytes: threshold };
+    borrowInputs(proxies);
     const value = await withDeadline(call, signal, (taskSignal) =>
       afterSettling(
         () => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)),
-        () => releaseViews(proxies),
+        () => returnInputs(proxies),
       ),
     );
     if (store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold)) {
       const result = await store.proxy(value);
       // The task has handed its result over: the array it returned (maybe from resultArray) is no longer the task's to read.
-      releaseViews([result]);
+      const key = getKey(result);
+      if (key !== undefined) store.releaseViews(key);
       return { ok: true, value: await encodeProxiesAsync(result), proxied: true };
     }
     return { ok: true, value: await encodeProxiesAsync(value), proxied: false };
@@ -135,11 +137,36 @@ function afterSettling(work: () => unknown, after: () => void): Promise<unknown>
   return running;
 }
 
-/** The borrow of these proxies' objects is over in this thread: their stores may recycle the memory once they are evicted. */
-function releaseViews(proxies: readonly object[]): void {
+/**
+ * Running tasks of this thread reading each input object, by store and key:
+ * tasks reading one object share what its store read (its cache), so the views
+ * are released when the last of them settles.
+ */
+const inputsInUse = new WeakMap<Store, Map<string, number>>();
+
+function borrowInputs(proxies: readonly object[]): void {
   for (const p of proxies) {
-    const key = getKey(p);
-    if (key !== undefined) getStore(p)?.releaseViews(key);
+    const [store, key] = [getStore(p), getKey(p)];
+    if (store === undefined || key === undefined) continue;
+    let inUse = inputsInUse.get(store);
+    if (inUse === undefined) inputsInUse.set(store, (inUse = new Map<string, number>()));
+    inUse.set(keyId(key), (inUse.get(keyId(key)) ?? 0) + 1);
+  }
+}
+
+/** The borrow of these proxies' objects is over: their stores may recycle the memory once they are evicted and no other task reads them. */
+function returnInputs(proxies: readonly object[]): void {
+  for (const p of proxies) {
+    const [store, key] = [getStore(p), getKey(p)];
+    const inUse = store === undefined ? undefined : inputsInUse.get(store);
+    if (store === undefined || key === undefined || inUse === undefined) continue;
+    const left = (inUse.get(keyId(key)) ?? 1) - 1;
+    if (left > 0) {
+      inUse.set(keyId(key), left);
+    } else {
+      inUse.delete(keyId(key));
+      store.releaseViews(key);
+    }
   }
 }
 

@@ -8,10 +8,15 @@ import { runInNewContext } from 'node:vm';
 import { setImmediate as turn } from 'node:timers/promises';
 import { BroadcastChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Piscina } from 'piscina';
 import type { Key } from '../../runtime/connector.js';
 import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
+import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
+import { getKey } from '../../runtime/proxy.js';
 import { Store } from '../../runtime/store.js';
 import { startWorker, type WorkerClient } from '../helpers/worker-client.js';
+
+const fixture = (name: string): string => path.join(import.meta.dirname, '..', 'fixtures', name);
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -165,9 +170,27 @@ describe('shared-memory pool', () => {
     expect(slotOf(await connector.put(new Uint8Array(2 ** 27 + 1)))).toBeUndefined();
   });
 
+  it('keeps an input that two running tasks of one worker read until both have settled', { timeout: 60_000 }, async () => {
+    const pool = new Piscina({ filename: fixture('soak-tasks.mjs'), minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 2, atomics: 'async' });
+    const executor = new PiscinaExecutor<{ holdAndCheck: (input: Float64Array, ms: number) => boolean }>(pool, { closePool: true });
+    try {
+      const store = new Store(`pool-${crypto.randomUUID()}`, shm({ poolBytes: EIGHT_SLOTS }));
+      opened.push(store);
+      const p = await store.proxy(new Float64Array(SLOT_BYTES / 8).fill(3), { populateTarget: false });
+      const slow = executor.run('holdAndCheck', [p, 500]);
+      expect(await executor.run('holdAndCheck', [p, 0])).toBe(true);
+      // The first task has released what it read; the second still reads it, so the slot must not serve these puts.
+      await store.evict(getKey(p)!);
+      for (let i = 0; i < 50; i++) await store.evict(await store.put(new Float64Array(SLOT_BYTES / 8).fill(i)));
+      expect(await slow).toBe(true);
+    } finally {
+      await executor.shutdown();
+    }
+  });
+
   it('posts no message between threads per put or evict once every thread has the slabs: the task message is the only one per call', { timeout: 60_000 }, async () => {
     const space = `pool-${crypto.randomUUID()}`;
-    const [writer, reader] = [0, 1].map(() => startWorker(path.join(import.meta.dirname, '..', 'fixtures', 'shm-pool-worker.mjs')));
+    const [writer, reader] = [0, 1].map(() => startWorker(fixture('shm-pool-worker.mjs')));
     workers.push(writer!, reader!);
     await Promise.all([writer!.call('join', { space }), reader!.call('join', { space })]);
     const rounds = async (count: number): Promise<void> => {
@@ -197,7 +220,7 @@ describe('shared-memory pool', () => {
     const SLOTS = 48;
     const COUNT = 16;
     const BYTES = 2000;
-    const clients = Array.from({ length: 4 }, () => startWorker(path.join(import.meta.dirname, '..', 'fixtures', 'shm-pool-worker.mjs')));
+    const clients = Array.from({ length: 4 }, () => startWorker(fixture('shm-pool-worker.mjs')));
     workers.push(...clients);
     await Promise.all(clients.map((w) => w.call('join', { space, poolBytes })));
     type Made = { stamp: number; key: Key }[];
