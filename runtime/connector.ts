@@ -74,12 +74,17 @@ export interface Connector {
 
 export interface AllocateOptions {
   /**
-   * The caller writes every byte, hands the array to exactly one put and keeps
-   * no reference to it (a store serializing a frame): the bytes need not be
-   * zeroed, and the connector may reuse the memory once the object is evicted
-   * without waiting for the array to be collected.
+   * The caller hands the array to exactly one put and keeps no reference to
+   * it (a store serializing a frame): the connector may reuse the memory once
+   * the object is evicted without waiting for the array to be collected.
    */
   readonly transient?: boolean;
+  /**
+   * Default true. False for a caller that writes every byte: the contents are
+   * then unspecified (recycled memory may hold bytes of an earlier object of
+   * this process), which spares zeroing it.
+   */
+  readonly zeroed?: boolean;
 }
 
 /** A write begun by `Connector.startPut`. */

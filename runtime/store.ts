@@ -92,7 +92,7 @@ export class Store {
   readonly populateTarget: boolean;
   readonly #serialize: Serializer;
   /** Memory that becomes the stored object (see `allocate`). */
-  readonly #allocate: Allocate | undefined;
+  readonly #allocate: Connector['allocate'];
   /** Where serialized frames are written: the connector's own memory, or scratch it reuses once written. */
   readonly #frameMemory: Allocate | undefined;
   /** Arrays from `allocate` not yet stored, with the frame around each: their first put stores the frame as it is. */
@@ -123,7 +123,8 @@ export class Store {
     this.#serialize = options.serializer ?? defaultSerialize;
     this.#allocate = connector.allocate?.bind(connector);
     // A frame goes to one put and is dropped: transient, so recycled memory is reused without waiting for a collection.
-    this.#frameMemory = connector.allocate === undefined ? connector.scratch?.bind(connector) : (size) => connector.allocate?.(size, { transient: true }) as Uint8Array;
+    // The serializer writes every byte of it, so it need not be zeroed.
+    this.#frameMemory = connector.allocate === undefined ? connector.scratch?.bind(connector) : (size) => connector.allocate?.(size, { transient: true, zeroed: false }) as Uint8Array;
     this.#deserialize = options.deserializer ?? defaultDeserialize;
     this.#customSerializer = options.serializer !== undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
@@ -211,13 +212,17 @@ export class Store {
    * ```
    *
    * After that put, writes to the array are writes to the stored object.
+   * With `{ zeroed: false }`, for a caller that writes every element, the
+   * connector may hand out recycled memory as it is, sparing the zeroing.
    */
-  allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number): A {
+  allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
     this.#assertOpen('allocate');
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
     }
-    const placed = this.#allocate === undefined || this.#customSerializer ? undefined : allocateTypedArray(ctor, length, this.#allocate);
+    const allocate = this.#allocate;
+    const placed =
+      allocate === undefined || this.#customSerializer ? undefined : allocateTypedArray(ctor, length, (size) => allocate(size, options.zeroed === false ? { zeroed: false } : {}));
     if (placed === undefined) return new ctor(length);
     this.#framed.set(placed.value, placed.frame);
     return placed.value;

@@ -326,13 +326,13 @@ export function readSlot(slab: Slab, segment: SharedArrayBuffer, ref: SlotRef, i
   return leasedView(slab, segment, lease, Atomics.load(slab.words, at + LENGTH));
 }
 
-/** The writer's view of a slot just allocated: `length` bytes, zeroed unless `transient` (the caller writes every byte). */
-export function writerView(allocation: Allocation, segment: SharedArrayBuffer, length: number, transient: boolean): { view: Uint8Array; lease: Lease } {
+/** The writer's view of a slot just allocated: `length` bytes, zeroed if asked (else whatever the slot held). */
+export function writerView(allocation: Allocation, segment: SharedArrayBuffer, length: number, zeroed: boolean): { view: Uint8Array; lease: Lease } {
   const { slab, index, generation } = allocation;
   Atomics.add(slab.words, stateAt(slab, index) + VIEWS, 1);
   const lease: Lease = { slab, index, generation, id: undefined, ended: false };
   const view = leasedView(slab, segment, lease, length);
-  if (!transient) zero(view);
+  if (zeroed) zero(view);
   return { view, lease };
 }
 

@@ -132,8 +132,9 @@ export class SharedMemoryConnector implements Connector {
   /**
    * `size` bytes to fill in place and then put: a slot of the pool (or, past
    * the pool's cap, a segment of its own) that the put adopts, so the bytes
-   * are written once. Until then no other thread sees them. Zeroed unless
-   * `transient`, which also ends this view's claim on the memory at the put.
+   * are written once. Until then no other thread sees them. `transient`
+   * ends this view's claim on the memory at the put; `zeroed: false` leaves
+   * a recycled slot's old bytes for the caller to overwrite.
    */
   allocate(size: number, options: AllocateOptions = {}): Uint8Array {
     this.#assertOpen('allocate');
@@ -147,7 +148,7 @@ export class SharedMemoryConnector implements Connector {
       this.#allocated.set(payload, { segment: payload.buffer as SharedArrayBuffer });
       return payload;
     }
-    const { view, lease } = writerView(allocation, homeOf(allocation.slab), size, transient);
+    const { view, lease } = writerView(allocation, homeOf(allocation.slab), size, options.zeroed !== false);
     this.#allocated.set(view, { allocation, lease, transient });
     return view;
   }

@@ -62,10 +62,12 @@ export function taskSignal(): AbortSignal {
  * });
  * ```
  */
-export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number): A {
+export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
   const results = taskContexts.getStore()?.results;
   const proxied = results !== undefined && !results.store.closed && length * ctor.BYTES_PER_ELEMENT >= results.minBytes;
-  return proxied ? results.store.allocate(ctor, length) : new ctor(length);
+  if (proxied) return results.store.allocate(ctor, length, options);
+  // Unzeroed by value too, so that both ways skip the same work.
+  return options.zeroed === false ? new ctor(Buffer.allocUnsafeSlow(length * ctor.BYTES_PER_ELEMENT).buffer, 0, length) : new ctor(length);
 }
 
 /** Runs calls against a table of task functions: the worker half of every engine. */

@@ -146,11 +146,20 @@ describe('shared-memory pool', () => {
     expect(isStamped(new Float64Array((await connector.get(live))!.buffer, (await connector.get(live))!.byteOffset, SLOT_BYTES / 8), 5)).toBe(true);
   });
 
-  it('gives recycled slots back zeroed from allocate', async () => {
+  it('gives recycled slots back zeroed from allocate, unless asked not to', async () => {
     const connector = shm({ poolBytes: EIGHT_SLOTS });
-    for (let i = 0; i < 20; i++) await connector.evict(await connector.put(stamped(9, SLOT_BYTES)));
-    const bytes = connector.allocate(SLOT_BYTES);
-    expect(bytes.every((b) => b === 0)).toBe(true);
+    const store = new Store(`pool-${crypto.randomUUID()}`, connector);
+    opened.push(store);
+    const recycle = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await connector.evict(await connector.put(stamped(9, SLOT_BYTES)));
+    };
+    await recycle();
+    expect(connector.allocate(SLOT_BYTES).every((b) => b === 0)).toBe(true);
+    await recycle();
+    expect(store.allocate(Float64Array, SLOT_BYTES / 8 - 2).every((x) => x === 0)).toBe(true);
+    await recycle();
+    // The caller said it writes every byte: the slot comes as it was.
+    expect(connector.allocate(SLOT_BYTES, { zeroed: false }).some((b) => b !== 0)).toBe(true);
   });
 
   it('grows up to its cap, then puts fall back to segments of their own; evicted slots serve again', async () => {
