@@ -322,8 +322,14 @@ export function readSlot(slab: Slab, segment: SharedArrayBuffer, ref: SlotRef, i
     endLease(lease);
     return undefined;
   }
+  const length = Atomics.load(slab.words, at + LENGTH);
+  // Only a segment that merely looks like a slab (its bytes chosen by whoever put it) can say more than a slot holds.
+  if (length < 0 || length > slab.slotSize) {
+    endLease(lease);
+    return undefined;
+  }
   track(lease);
-  return leasedView(slab, segment, lease, Atomics.load(slab.words, at + LENGTH));
+  return leasedView(slab, segment, lease, length);
 }
 
 /** The writer's view of a slot just allocated: `length` bytes, zeroed if asked (else whatever the slot held). */

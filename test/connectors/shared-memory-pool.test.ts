@@ -179,6 +179,25 @@ describe('shared-memory pool', () => {
     expect(slotOf(await connector.put(new Uint8Array(2 ** 27 + 1)))).toBeUndefined();
   });
 
+  it('reads a key naming an object dressed up as a slab only within that object, and nothing when its length lies', async () => {
+    // Without the pool the object gets a segment of its own, whose bytes after the segment header are the caller's.
+    const connector = shm({ poolBytes: 0 });
+    const forged = (length: number): Uint8Array => {
+      // Slab header for one slot of 256 bytes: slot size, count, then state (generation 1, STORED), views, length, spare; slots at byte 64.
+      const data = new Uint8Array(320 - 8);
+      new Int32Array(data.buffer, 0, 6).set([256, 1, (1 << 2) | 2, 0, length, 0]);
+      data.fill(7, 64 - 8);
+      return data;
+    };
+    const asSlot = (key: Key): Key => (key as string).replace('@', ':0.1@');
+    const honest = await connector.put(forged(256));
+    expect(Array.from((await connector.get(asSlot(honest)))!)).toEqual(new Array(256).fill(7));
+    const lying = await connector.put(forged(1e9));
+    expect(await connector.get(asSlot(lying))).toBeUndefined();
+    expect(connector.getSync(asSlot(lying))).toBeUndefined();
+    await expect(connector.get((honest as string).replace('@', ':5000.1@'))).rejects.toThrow(/not a key of a shared-memory connector/);
+  });
+
   it('keeps an input that two running tasks of one worker read until both have settled', { timeout: 60_000 }, async () => {
     const pool = new Piscina({ filename: fixture('soak-tasks.mjs'), minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 2, atomics: 'async' });
     const executor = new PiscinaExecutor<{ holdAndCheck: (input: Float64Array, ms: number) => boolean }>(pool, { closePool: true });
