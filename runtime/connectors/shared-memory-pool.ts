@@ -212,7 +212,9 @@ export class SlabPool {
   /**
    * Hands back to the space (evicts) the slabs this thread made that hold no
    * object and no slot being written, so their memory goes once the last
-   * view on them does. Called when the thread's last connector on the space closes.
+   * view on them does, and forgets other threads' slabs that hold no object
+   * (their owners may be gone: a terminated worker never retires its own).
+   * Called when the thread's last connector on the space closes.
    */
   retire(): void {
     for (const [shift, classSlabs] of this.#own) {
@@ -223,6 +225,10 @@ export class SlabPool {
       if (kept.length > 0) this.#own.set(shift, kept);
       else this.#own.delete(shift);
     }
+    this.#member.forget((id, segment) => {
+      const slab = slabOf(id, segment);
+      return slab !== undefined && isIdle(slab);
+    });
   }
 
   #grow(shift: number): Slab | undefined {
