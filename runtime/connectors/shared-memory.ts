@@ -18,6 +18,7 @@ import {
   writerView,
   type Allocation,
   type Lease,
+  type Slab,
   type SlotRef,
 } from './shared-memory-pool.js';
 import { allocateSegment, createSegment, payloadOf } from './shared-memory-segment.js';
@@ -75,7 +76,7 @@ const pools = new WeakMap<Member, SlabPool>();
  *   synchronize: a message posted after the write and received before the read
  *   (postMessage, a piscina task's result), or an Atomics operation on the same
  *   memory. Concurrent unsynchronized writes and reads race (torn values, not crashes).
- * - `put` copies its input once into a new segment; later changes to the input
+ * - `put` copies its input once into a slot of the pool; later changes to the input
  *   do not reach the store. So in the putting thread, a proxy from
  *   `store.proxy(value)` resolves to `value` itself (populateTarget), not to the
  *   shared copy: pass `{ populateTarget: false }`, or read with `store.get`, to
@@ -124,7 +125,7 @@ export class SharedMemoryConnector implements Connector {
     return settle(() => this.#put('putBatch', data));
   }
 
-  /** The segment is written and announced before this returns, so the write is already done. */
+  /** The object is written (and, outside the pool, announced) before this returns, so the write is already done. */
   startPut(data: Uint8Array): StartedPut {
     return { key: this.#put('startPut', [data])[0] as Key, written: Promise.resolve() };
   }
@@ -304,14 +305,14 @@ function segmentIdOf(id: string): string {
 }
 
 /** The slab and slot of a slot id; undefined for an id of an object's own segment, or a segment that is no slab (forged). */
-function slotOf(id: string, segment: SharedArrayBuffer): { slab: NonNullable<ReturnType<typeof slabOf>>; ref: SlotRef } | undefined {
+function slotOf(id: string, segment: SharedArrayBuffer): { slab: Slab; ref: SlotRef } | undefined {
   const ref = slotRefOf(id);
   const slab = ref === undefined ? undefined : slabOf(ref.slabId, segment);
   return ref === undefined || slab === undefined ? undefined : { slab, ref };
 }
 
 /** The member's buffer of a slab (its Int32 control words are a view on it). */
-function homeOf(slab: { readonly words: Int32Array }): SharedArrayBuffer {
+function homeOf(slab: Slab): SharedArrayBuffer {
   return slab.words.buffer as SharedArrayBuffer;
 }
 
