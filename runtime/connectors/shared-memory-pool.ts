@@ -154,7 +154,8 @@ function slabShape(slotSize: number, slotCount: number): { words: number; slotsA
   return { words, slotsAt, bytes: slotsAt + slotSize * slotCount };
 }
 
-function stateAt(slab: Slab, index: number): number {
+/** Index of the state word of slot `index`; its view count, length and spare follow. */
+function stateAt(index: number): number {
   return SLAB_WORDS + SLOT_WORDS * index + STATE;
 }
 
@@ -197,7 +198,7 @@ export class SlabPool {
   /** Makes the slot readable under the id it returns: `length` bytes written at its start. */
   publish(allocation: Allocation, length: number): string {
     const { slab, index, generation } = allocation;
-    const at = stateAt(slab, index);
+    const at = stateAt(index);
     Atomics.store(slab.words, at + LENGTH, length);
     // Publishing stores with Atomics, so a reader that sees STORED sees the length and, through the message that carried the key, the bytes.
     Atomics.store(slab.words, at, word(generation, STORED));
@@ -252,7 +253,7 @@ export class SlabPool {
 
 function claimFree(slab: Slab): Allocation | undefined {
   for (let index = 0; index < slab.slotCount; index++) {
-    const at = stateAt(slab, index);
+    const at = stateAt(index);
     const current = Atomics.load(slab.words, at);
     if ((current & STATE_MASK) !== FREE) continue;
     const generation = ((current >>> 2) + 1) & GENERATION_MASK;
@@ -263,7 +264,7 @@ function claimFree(slab: Slab): Allocation | undefined {
 
 function isIdle(slab: Slab): boolean {
   for (let index = 0; index < slab.slotCount; index++) {
-    const state = Atomics.load(slab.words, stateAt(slab, index)) & STATE_MASK;
+    const state = Atomics.load(slab.words, stateAt(index)) & STATE_MASK;
     if (state === WRITING || state === STORED) return false;
   }
   return true;
@@ -272,7 +273,7 @@ function isIdle(slab: Slab): boolean {
 /** Length of a stored object, or undefined when the slot no longer holds that generation. */
 export function storedLength(slab: Slab, ref: SlotRef): number | undefined {
   if (ref.index >= slab.slotCount) return undefined;
-  const at = stateAt(slab, ref.index);
+  const at = stateAt(ref.index);
   return Atomics.load(slab.words, at) === word(ref.generation, STORED) ? Atomics.load(slab.words, at + LENGTH) : undefined;
 }
 
@@ -282,7 +283,7 @@ export function storedLength(slab: Slab, ref: SlotRef): number | undefined {
  */
 export function evictSlot(slab: Slab, ref: SlotRef): void {
   if (ref.index >= slab.slotCount) return;
-  const at = stateAt(slab, ref.index);
+  const at = stateAt(ref.index);
   const stored = word(ref.generation, STORED);
   if (Atomics.compareExchange(slab.words, at, stored, word(ref.generation, DRAINING)) !== stored) return;
   if (Atomics.load(slab.words, at + VIEWS) === 0) Atomics.compareExchange(slab.words, at, word(ref.generation, DRAINING), word(ref.generation, FREE));
@@ -318,7 +319,7 @@ function leasedView(slab: Slab, segment: SharedArrayBuffer, lease: Lease, length
  */
 export function readSlot(slab: Slab, segment: SharedArrayBuffer, ref: SlotRef, id: string): Uint8Array | undefined {
   if (ref.index >= slab.slotCount) return undefined;
-  const at = stateAt(slab, ref.index);
+  const at = stateAt(ref.index);
   const stored = word(ref.generation, STORED);
   if (Atomics.load(slab.words, at) !== stored) return undefined;
   Atomics.add(slab.words, at + VIEWS, 1);
@@ -341,7 +342,7 @@ export function readSlot(slab: Slab, segment: SharedArrayBuffer, ref: SlotRef, i
 /** The writer's view of a slot just allocated: `length` bytes, zeroed if asked (else whatever the slot held). */
 export function writerView(allocation: Allocation, segment: SharedArrayBuffer, length: number, zeroed: boolean): { view: Uint8Array; lease: Lease } {
   const { slab, index, generation } = allocation;
-  Atomics.add(slab.words, stateAt(slab, index) + VIEWS, 1);
+  Atomics.add(slab.words, stateAt(index) + VIEWS, 1);
   const lease: Lease = { slab, index, generation, id: undefined, ended: false };
   const view = leasedView(slab, segment, lease, length);
   if (zeroed) zero(view);
@@ -371,7 +372,7 @@ export function endLease(lease: Lease): void {
     if (leases?.size === 0) open.delete(lease.id);
   }
   const { slab, index, generation } = lease;
-  const at = stateAt(slab, index);
+  const at = stateAt(index);
   const left = Atomics.sub(slab.words, at + VIEWS, 1) - 1;
   const current = Atomics.load(slab.words, at);
   // A writer that never stored its slot abandons it: nobody else can reach a WRITING slot.
