@@ -200,6 +200,29 @@ describe('shared-memory pool', () => {
     await expect(connector.get((honest as string).replace('@', ':5000.1@'))).rejects.toThrow(/not a key of a shared-memory connector/);
   });
 
+  it('ends the borrows the library knows of at once: inputs when their task settles, outputs once stored, results on release', { timeout: 60_000 }, async () => {
+    const pool = new Piscina({ filename: fixture('soak-tasks.mjs'), minThreads: 1, maxThreads: 1, atomics: 'async' });
+    // Nine slots per thread, here and in the worker (which takes the cap from the store's config).
+    const store = new Store(`pool-${crypto.randomUUID()}`, shm({ poolBytes: EIGHT_SLOTS }));
+    opened.push(store);
+    const executor = new StoreExecutor(new PiscinaExecutor<{ mirror: (input: Uint8Array) => Uint8Array }>(pool, { closePool: true }), { store, shouldProxy: 'always' });
+    try {
+      const keys: Key[] = [];
+      for (let round = 0; round < 100; round++) {
+        const result = await executor.run('mirror', [stamped(round, SLOT_BYTES)]);
+        keys.push(getKey(result)!);
+        const bytes = await resolveAsync(result as Proxy<Uint8Array>);
+        expect(isStamped(new Float64Array(bytes.buffer, bytes.byteOffset, SLOT_BYTES / 8), round)).toBe(true);
+        await executor.release(result);
+      }
+      // Had any of those views waited for a collection, the slots would have run out and results fallen back to segments of their own.
+      expect(keys.every((key) => slotOf(key) !== undefined)).toBe(true);
+      expect(new Set(keys.map(slotOf)).size).toBeLessThanOrEqual(2);
+    } finally {
+      await executor.shutdown();
+    }
+  });
+
   it('keeps an input that two running tasks of one worker read until both have settled', { timeout: 60_000 }, async () => {
     const pool = new Piscina({ filename: fixture('soak-tasks.mjs'), minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 2, atomics: 'async' });
     const executor = new PiscinaExecutor<{ holdAndCheck: (input: Float64Array, ms: number) => boolean }>(pool, { closePool: true });
