@@ -43,6 +43,7 @@ export function byHand(engine: Engine, lane: Lane, input: Uint8Array, outBytes: 
     const key = await connector.put(input);
     const resultKey = await engine.byValue.run('noopByKey', [config, key, outBytes]);
     check(await connector.get(resultKey), outBytes, 'hand');
+    connector.releaseViews?.(resultKey);
     await Promise.all([connector.evict(key), connector.evict(resultKey)]);
   };
 }

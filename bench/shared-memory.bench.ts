@@ -17,7 +17,9 @@
  * - by proxy, first contact: as above, but in a fresh space, so the worker
  *   joins it through the descriptor and asks the main thread for the segment.
  * - by proxy, end to end: also `store.proxy` (serialize, copy into shared
- *   memory) and `evict`, i.e. everything a one-off task pays.
+ *   memory) and `evict`, i.e. everything a one-off task pays. Both threads
+ *   release their views once done (`releaseViews`), as the executors do, so
+ *   the put lands in a recycled slot of the pool rather than fresh memory.
  *
  * This file is also the task module: piscina loads it in its worker.
  */
@@ -25,6 +27,7 @@ import { isMainThread } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { SharedMemoryConnector } from '../runtime/connectors/shared-memory.js';
 import { extract, getKey } from '../runtime/proxy.js';
+import { getStore } from '../runtime/registry.js';
 import { decodeProxies, encodeProxies } from '../runtime/references.js';
 import { Store } from '../runtime/store.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,9 +52,16 @@ export default function task(message: Task): unknown {
     case 'proxy': {
       const { p } = decodeProxies(message.encoded as { p: unknown }) as { p: Proxy<Float64Array> };
       (extract(p)[0] as number)++;
+      releaseViewsOf(p);
       return encodeProxies({ p });
     }
   }
+}
+
+/** This thread is done with what it read of `p`: once evicted, its slot may serve another object. */
+function releaseViewsOf(p: object): void {
+  const key = getKey(p);
+  if (key !== undefined) getStore(p)?.releaseViews(key);
 }
 
 interface Case {
@@ -80,6 +90,7 @@ async function main(): Promise<void> {
     const backAndTouch = async (sent: unknown): Promise<void> => {
       const { p: back } = decodeProxies((await pool.run({ mode: 'proxy', encoded: sent })) as { p: unknown }) as { p: Proxy<Float64Array> };
       if (!(extract(back)[0]! > 1)) throw new Error('the task did not write into the shared array');
+      releaseViewsOf(back);
     };
     const cases = [
       async () => {

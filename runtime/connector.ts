@@ -52,7 +52,15 @@ export interface Connector {
    * adopted rather than copied, and from then on they are the stored object.
    * The store's serializer writes straight into them, so a put copies once.
    */
-  allocate?(size: number): Uint8Array;
+  allocate?(size: number, options?: AllocateOptions): Uint8Array;
+  /**
+   * Present when reads hand out views on memory the connector recycles
+   * (shared memory): ends this thread's claim on the views handed out so far
+   * for `key`, so that once the object is evicted its memory can serve
+   * another. Call only when nothing will read those views again; the store
+   * and executors do so where a borrow is known to be over.
+   */
+  releaseViews?(key: Key): void;
   /**
    * Present when the connector copies a put's bytes out (to a file, a socket)
    * and can reuse the memory afterwards: `size` writable bytes, 8-aligned, for
@@ -91,6 +99,21 @@ export interface ListedObject {
   readonly bytes: number;
   /** When it was last written (ms since the epoch), where the connector knows it. */
   readonly modifiedMs?: number;
+}
+
+export interface AllocateOptions {
+  /**
+   * The caller hands the array to exactly one put and keeps no reference to
+   * it (a store serializing a frame): the connector may reuse the memory once
+   * the object is evicted without waiting for the array to be collected.
+   */
+  readonly transient?: boolean;
+  /**
+   * Default true. False for a caller that writes every byte: the contents are
+   * then unspecified (recycled memory may hold bytes of an earlier object of
+   * this process), which spares zeroing it.
+   */
+  readonly zeroed?: boolean;
 }
 
 /** A write begun by `Connector.startPut`. */

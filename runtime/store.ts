@@ -96,7 +96,7 @@ export class Store {
   readonly populateTarget: boolean;
   readonly #serialize: Serializer;
   /** Memory that becomes the stored object (see `allocate`). */
-  readonly #allocate: Allocate | undefined;
+  readonly #allocate: Connector['allocate'];
   /** Where serialized frames are written: the connector's own memory, or scratch it reuses once written. */
   readonly #frameMemory: Allocate | undefined;
   /** Arrays from `allocate` not yet stored, with the frame around each: their first put stores the frame as it is. */
@@ -142,7 +142,9 @@ export class Store {
     const inPlace = connector.allocate !== undefined || connector.kind === 'memory';
     this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : defaultSerialize);
     this.#allocate = connector.allocate?.bind(connector);
-    this.#frameMemory = (connector.allocate ?? connector.scratch)?.bind(connector);
+    // A frame goes to one put and is dropped: transient, so recycled memory is reused without waiting for a collection.
+    // The serializer writes every byte of it, so it need not be zeroed.
+    this.#frameMemory = connector.allocate === undefined ? connector.scratch?.bind(connector) : (size) => connector.allocate?.(size, { transient: true, zeroed: false }) as Uint8Array;
     this.#deserialize = options.deserializer ?? (inPlace ? deserializeInPlace : defaultDeserialize);
     this.#customSerializer = options.serializer !== undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
@@ -238,13 +240,17 @@ export class Store {
    * ```
    *
    * After that put, writes to the array are writes to the stored object.
+   * With `{ zeroed: false }`, for a caller that writes every element, the
+   * connector may hand out recycled memory as it is, sparing the zeroing.
    */
-  allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number): A {
+  allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
     this.#assertOpen('allocate');
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
     }
-    const placed = this.#allocate === undefined || this.#customSerializer ? undefined : allocateTypedArray(ctor, length, this.#allocate);
+    const allocate = this.#allocate;
+    const placed =
+      allocate === undefined || this.#customSerializer ? undefined : allocateTypedArray(ctor, length, (size) => allocate(size, options.zeroed === false ? { zeroed: false } : {}));
     if (placed === undefined) return new ctor(length);
     this.#framed.set(placed.value, placed.frame);
     return placed.value;
@@ -438,6 +444,18 @@ export class Store {
       this.#forget(id);
     }
     this.#observe('evict', t0, 0, key);
+  }
+
+  /**
+   * Ends this thread's claim on what reads of `key` handed out (the cached
+   * object included), for a connector that recycles the memory it hands out
+   * views of (shared memory): once the object is evicted, arrays read from it
+   * earlier may show another object's bytes. Call only when nothing will read
+   * them again; executors do so for a task's inputs and for released results.
+   */
+  releaseViews(key: Key): void {
+    this.#cache?.delete(keyId(key));
+    this.connector.releaseViews?.(key);
   }
 
   /** Store `obj` and return a proxy of it. Primitives cannot be proxied (see `skipNonProxiable`). */

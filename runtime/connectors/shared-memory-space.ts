@@ -215,6 +215,16 @@ export class Member {
     this.#leaveIfDone();
   }
 
+  /**
+   * Drops, in this thread only, the segments held that `drop` picks: the
+   * others keep theirs, and this thread can ask for them again. For a thread
+   * done with the space, so that what it no longer serves does not keep it in.
+   */
+  forget(drop: (id: string, segment: SharedArrayBuffer) => boolean): void {
+    for (const [id, segment] of this.#segments) if (drop(id, segment)) this.#drop(id, segment);
+    this.#leaveIfDone();
+  }
+
   #handle(message: unknown): void {
     if (!isMessage(message)) return;
     switch (message.op) {

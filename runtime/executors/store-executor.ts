@@ -177,10 +177,21 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     return super.map(task, argLists, options) as Promise<StoreTaskResult<TaskResult<T, K>>[]>;
   }
 
-  /** Frees now the owned proxies inside `values` (results of this executor); other values are ignored. */
+  /**
+   * Frees now the owned proxies inside `values` (results of this executor);
+   * other values are ignored. Arrays read from them are released too: with a
+   * store that recycles memory (shared memory), they may show other objects'
+   * bytes afterwards, so copy what must outlive the release.
+   */
   async release(...values: unknown[]): Promise<void> {
     const ids = values.flatMap((value) => collectLeaves(value, isProxy).map(idOf));
-    await Promise.all(ids.filter((id) => id !== undefined).map((id) => this.#evictOwned(id)));
+    await Promise.all(
+      ids.filter((id) => id !== undefined).map((id) => {
+        const entry = this.#owned.get(id);
+        entry?.store.releaseViews(entry.key);
+        return this.#evictOwned(id);
+      }),
+    );
   }
 
   /** After the calls in flight: shuts the wrapped executor down and frees what is still owned. */

@@ -7,8 +7,8 @@ import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
 import type { ReferencePolicy } from '../connector.js';
 import { isConnectorKindRegistered } from '../connector-kinds.js';
 import '../connectors/index.js';
-import { ConfigError } from '../errors.js';
-import { extract, getFactory, isProxy, isResolved, resolveAsync } from '../proxy.js';
+import { ConfigError, keyId } from '../errors.js';
+import { extract, getFactory, getKey, isProxy, isResolved, resolveAsync } from '../proxy.js';
 import { isStoreFactory } from '../store-factory.js';
 import { decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../references.js';
 import { getOrCreateStore, getStore } from '../registry.js';
@@ -73,10 +73,12 @@ export function taskSignal(): AbortSignal {
  * });
  * ```
  */
-export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number): A {
+export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
   const results = taskContexts.getStore()?.results;
   const proxied = results !== undefined && !results.store.closed && length * ctor.BYTES_PER_ELEMENT >= results.minBytes;
-  return proxied ? results.store.allocate(ctor, length) : new ctor(length);
+  if (proxied) return results.store.allocate(ctor, length, options);
+  // Unzeroed by value too, so that both ways skip the same work.
+  return options.zeroed === false ? new ctor(Buffer.allocUnsafeSlow(length * ctor.BYTES_PER_ELEMENT).buffer, 0, length) : new ctor(length);
 }
 
 /** Runs calls against a table of task functions: the worker half of every engine. */
@@ -127,9 +129,15 @@ export class TaskRunner {
     const results = store === undefined ? undefined : { store, minBytes: threshold };
     const fetched = performance.now();
     const future = call.future === undefined ? undefined : { store: getOrCreateStore(call.future.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }), key: call.future.key };
+    borrowInputs(proxies);
     let value: unknown;
     try {
-      value = await withDeadline(call, signal, (taskSignal) => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)));
+      value = await withDeadline(call, signal, (taskSignal) =>
+        afterSettling(
+          () => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)),
+          () => returnInputs(proxies),
+        ),
+      );
     } catch (error) {
       // Readers of the future learn why, instead of waiting out their timeout.
       await future?.store.set(future.key, futureFailure(error));
@@ -142,8 +150,59 @@ export class TaskRunner {
       return { ok: true, value: await encodeProxiesAsync(null), proxied: false, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
     }
     const proxied = store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold);
-    const encoded = await encodeProxiesAsync(proxied ? await store.proxy(value as object) : value);
-    return { ok: true, value: encoded, proxied, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
+    let sent = value;
+    if (proxied) {
+      const result = await store.proxy(value as object);
+      // The task has handed its result over: the array it returned (maybe from resultArray) is no longer the task's to read.
+      const key = getKey(result);
+      if (key !== undefined) store.releaseViews(key);
+      sent = result;
+    }
+    return { ok: true, value: await encodeProxiesAsync(sent), proxied, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
+  }
+}
+
+/**
+ * Runs `work` and, once it has settled (not merely timed out: a task running
+ * on still reads its inputs), calls `after` before anyone awaiting the result resumes.
+ */
+function afterSettling(work: () => unknown, after: () => void): Promise<unknown> {
+  // A synchronous throw becomes a rejection, like a throw in an async task.
+  const running = new Promise<unknown>((resolve) => resolve(work()));
+  running.then(after, after);
+  return running;
+}
+
+/**
+ * Running tasks of this thread reading each input object, by store and key:
+ * tasks reading one object share what its store read (its cache), so the views
+ * are released when the last of them settles.
+ */
+const inputsInUse = new WeakMap<Store, Map<string, number>>();
+
+function borrowInputs(proxies: readonly object[]): void {
+  for (const p of proxies) {
+    const [store, key] = [getStore(p), getKey(p)];
+    if (store === undefined || key === undefined) continue;
+    let inUse = inputsInUse.get(store);
+    if (inUse === undefined) inputsInUse.set(store, (inUse = new Map<string, number>()));
+    inUse.set(keyId(key), (inUse.get(keyId(key)) ?? 0) + 1);
+  }
+}
+
+/** The borrow of these proxies' objects is over: their stores may recycle the memory once they are evicted and no other task reads them. */
+function returnInputs(proxies: readonly object[]): void {
+  for (const p of proxies) {
+    const [store, key] = [getStore(p), getKey(p)];
+    const inUse = store === undefined ? undefined : inputsInUse.get(store);
+    if (store === undefined || key === undefined || inUse === undefined) continue;
+    const left = (inUse.get(keyId(key)) ?? 1) - 1;
+    if (left > 0) {
+      inUse.set(keyId(key), left);
+    } else {
+      inUse.delete(keyId(key));
+      store.releaseViews(key);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Connector, Key } from '../../runtime/connector.js';
@@ -10,6 +10,7 @@ import { extract, getKey, isResolved } from '../../runtime/proxy.js';
 import { decodeProxies, encodeProxies } from '../../runtime/references.js';
 import { Store } from '../../runtime/store.js';
 import type { Proxy } from '../../src/types.js';
+import { startWorker, type WorkerClient } from '../helpers/worker-client.js';
 import { describeConnector, expectBytes, payload } from './conformance.js';
 
 describeConnector('shared-memory', { make: () => Promise.resolve(new SharedMemoryConnector()), sync: true, sharedThroughConfig: true });
@@ -17,32 +18,8 @@ describeConnector('shared-memory', { make: () => Promise.resolve(new SharedMemor
 // The fixtures import the package by name, i.e. the build in dist/ (npm test builds first).
 const fixture = (name: string): string => path.join(import.meta.dirname, '..', 'fixtures', name);
 
-interface WorkerClient {
-  call<T>(op: string, args: object): Promise<T>;
-  terminate(): Promise<number>;
-}
-
-/** Drives test/fixtures/shm-worker.mjs, one request at a time or several. */
-function startWorker(): WorkerClient {
-  const worker = new Worker(fixture('shm-worker.mjs'));
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  let next = 0;
-  worker.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: string }) => {
-    const waiting = pending.get(id);
-    pending.delete(id);
-    if (error === undefined) waiting?.resolve(result);
-    else waiting?.reject(new Error(`in the worker: ${error}`));
-  });
-  worker.on('error', (error) => pending.forEach(({ reject }) => reject(error)));
-  return {
-    call: <T>(op: string, args: object) =>
-      new Promise<T>((resolve, reject) => {
-        pending.set(++next, { resolve: resolve as (value: unknown) => void, reject });
-        worker.postMessage({ id: next, op, args });
-      }),
-    terminate: () => worker.terminate(),
-  };
-}
+/** Drives test/fixtures/shm-worker.mjs. */
+const startShmWorker = (): WorkerClient => startWorker(fixture('shm-worker.mjs'));
 
 const space = (): string => `test-${crypto.randomUUID()}`;
 
@@ -60,7 +37,7 @@ describe('SharedMemoryConnector', () => {
     return made;
   }
   function worker(): WorkerClient {
-    const client = startWorker();
+    const client = startShmWorker();
     workers.push(client);
     return client;
   }
@@ -78,7 +55,8 @@ describe('SharedMemoryConnector', () => {
     const key = await connector.put(payload(64, 1));
     const [first, second] = [connector.getSync(key), await connector.get(key)];
     expect(first?.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(first?.buffer).toBe(second?.buffer);
+    // Each read is a view of its own (a lease: see shared-memory-pool.ts) on the same memory.
+    expect(first?.byteOffset).toBe(second?.byteOffset);
     expect(first!.byteOffset % 8).toBe(0);
     first![0] = 99;
     expect(second![0]).toBe(99);
@@ -108,7 +86,10 @@ describe('SharedMemoryConnector', () => {
     const key = await s.put(new Float64Array(1000).fill(2.5));
     expect(allocate.mock.results).toHaveLength(1);
     const stored = await connector.get(key);
-    expect(stored?.buffer).toBe((allocate.mock.results[0]?.value as Uint8Array).buffer);
+    const written = allocate.mock.results[0]?.value as Uint8Array;
+    expect(stored?.byteOffset).toBe(written.byteOffset);
+    written[100] = 42;
+    expect(stored?.[100]).toBe(42);
     expect(Array.from(s.getSync<Float64Array>(key)!.subarray(0, 2))).toEqual([2.5, 2.5]);
   });
 
@@ -121,13 +102,13 @@ describe('SharedMemoryConnector', () => {
     grid.fill(1.5);
     const p = await s.proxy(grid, { populateTarget: false });
     const read = extract(p);
-    expect(read.buffer).toBe(grid.buffer);
     expect(read.byteOffset).toBe(grid.byteOffset);
     grid[3] = 7;
     expect(read[3]).toBe(7);
     // Only the first put adopts: a second one stores a copy.
     const again = s.getSync<Float64Array>(await s.put(grid))!;
-    expect(again.buffer).not.toBe(grid.buffer);
+    expect(again[3]).toBe(7);
+    grid[3] = 8;
     expect(again[3]).toBe(7);
     for (const ctor of [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, BigInt64Array, BigUint64Array] as const) {
       const made = s.allocate(ctor as typeof Uint8Array, 3);
@@ -182,16 +163,17 @@ describe('SharedMemoryConnector', () => {
 
   it('describes itself by space and timeout, and checks options, stricter from elsewhere', async () => {
     const connector = shm({ space: 'named', answerTimeoutMs: 2000 });
-    expect(connector.config()).toEqual({ kind: 'shared-memory', options: { space: 'named', answerTimeoutMs: 2000 } });
+    expect(connector.config()).toEqual({ kind: 'shared-memory', options: { space: 'named', answerTimeoutMs: 2000, poolBytes: 256 << 20 } });
     expect(shm({ space: 'named' }).config().options.answerTimeoutMs).toBe(10_000);
     const key = await connector.put(payload(10, 4));
     const rebuilt = connectorFromConfig({ kind: 'shared-memory', options: { space: 'named' } }, { trusted: false });
     opened.push(rebuilt);
     expectBytes(await rebuilt.get(key), payload(10, 4));
-    for (const options of [{ space: '' }, { space: 7 }, { answerTimeoutMs: 0 }, { answerTimeoutMs: 'soon' }, { answerTimeoutMs: Infinity }]) {
+    for (const options of [{ space: '' }, { space: 7 }, { answerTimeoutMs: 0 }, { answerTimeoutMs: 'soon' }, { answerTimeoutMs: Infinity }, { poolBytes: -1 }, { poolBytes: 1.5 }, { poolBytes: '1G' }]) {
       expect(() => connectorFromConfig({ kind: 'shared-memory', options: options as never }), JSON.stringify(options)).toThrow(ConfigError);
     }
     expect(() => connectorFromConfig({ kind: 'shared-memory', options: { answerTimeoutMs: 60_000 } }, { trusted: false })).toThrow(DescriptorError);
+    expect(() => connectorFromConfig({ kind: 'shared-memory', options: { poolBytes: 2 ** 40 } }, { trusted: false })).toThrow(DescriptorError);
     opened.push(connectorFromConfig({ kind: 'shared-memory', options: { answerTimeoutMs: 60_000 } }));
   });
 
@@ -208,7 +190,8 @@ describe('SharedMemoryConnector', () => {
   });
 
   it('prompts collection of dropped segments, which V8 alone would leave uncollected', async () => {
-    const connector = shm();
+    // Without the pool every put gets a segment of its own, as beyond the pool's cap.
+    const connector = shm({ poolBytes: 0 });
     const data = new Uint8Array(64 << 20).fill(1);
     const before = process.memoryUsage().rss;
     for (let round = 0; round < 24; round++) await connector.evict(await connector.put(data));
