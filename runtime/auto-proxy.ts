@@ -310,9 +310,9 @@ function hold(entry: AutoEntry, copy: StoredCopy): void {
     try {
       lifetime.addKey(copy.key, copy.store);
     } catch {
-      // The lifetime ended meanwhile: the copy is nobody's now.
+      // The lifetime has ended: the descriptor is out already, so the copy stays until the value is collected, as without a lifetime.
       copy.lifetime = undefined;
-      void release(copy);
+      collected.register(entry.value, copy, copy);
     }
   };
   if (copy.pending === undefined) attach();

@@ -109,7 +109,7 @@ export class SharedMemoryConnector implements Connector {
   #closed = false;
 
   constructor(options: SharedMemoryConnectorOptions = {}) {
-    rejectUnknownOptions('shared-memory', options, ['space', 'answerTimeoutMs']);
+    rejectUnknownOptions('shared-memory', options, ['space', 'answerTimeoutMs', 'poolBytes']);
     this.space = spaceOption(options.space, 'shared-memory') ?? randomUUID();
     this.answerTimeoutMs = timeoutOption(options.answerTimeoutMs) ?? DEFAULT_ANSWER_TIMEOUT_MS;
     this.poolBytes = poolBytesOption(options.poolBytes) ?? DEFAULT_POOL_BYTES;
