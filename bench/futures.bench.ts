@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Piscina } from 'piscina';
-import { FileConnector, Store, StoreExecutor, type Connector } from '../src/index.js';
+import { FileConnector, Store, StoreExecutor, encodeProxies, type Connector } from '../src/index.js';
 import { RedisConnector } from '../runtime/connectors/redis.js';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
@@ -29,7 +29,7 @@ async function latency(connector: Connector, label: string, rounds = 100): Promi
   const gaps: number[] = [];
   for (let n = 0; n < rounds; n++) {
     const future = store.future<{ n: number }>({ timeoutMs: 10_000 });
-    child.stdin.write(`${JSON.stringify({ p: future.proxy() })}\n`);
+    child.stdin.write(`${JSON.stringify(encodeProxies({ p: future.proxy() }))}\n`);
     await lines.next(); // 'waiting'
     // Let the reader settle into its wait, as a downstream task would be.
     await new Promise((resolve) => setTimeout(resolve, 15));

@@ -45,7 +45,7 @@ async function run(port: number, mode: 'value' | 'proxy', consumers: number): Pr
   }
   const counts = await Promise.all(outputs.map(async (lines) => (JSON.parse((await lines.next()).value as string) as { handled: number }).handled));
   const seconds = (performance.now() - t0) / 1000;
-  await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+  await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
   if (counts.reduce((a, b) => a + b, 0) !== ITEMS) throw new Error(`consumers handled ${counts.join('+')} of ${ITEMS} items`);
   await store.close({ clear: true });
   return ITEMS / seconds;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Connector, ConnectorConfig, ConnectorKind, Key, ReferencePolicy } from './connector.js';
-import { ConfigError, DescriptorError, describeKey, messageOf } from './errors.js';
+import { ConfigError, DescriptorError, messageOf } from './errors.js';
 
 const kinds = new Map<string, ConnectorKind>();
 const builtinKinds = new Set<string>();

@@ -148,8 +148,12 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
     fail(`key ${describeKey(key)} is not one a ${store.connector.kind} connector makes, so a reference from elsewhere may not evict or own it`);
   }
   // A future's proxy: how long its reader waits is bounded here, whatever the sender asked.
-  if (d.wait !== undefined && (typeof d.wait !== 'object' || d.wait === null)) fail('wait must be an object');
-  const wait = d.wait === undefined ? undefined : waitPolicy(ownFields(d.wait as object, WAIT_FIELDS, 'wait', fail) as Partial<WaitPolicy>, (what) => new DescriptorError(`invalid proxy descriptor: wait.${what}`));
+  const waitField = d.wait;
+  if (waitField !== undefined && (typeof waitField !== 'object' || waitField === null)) fail('wait must be an object');
+  const wait =
+    typeof waitField === 'object' && waitField !== null
+      ? waitPolicy(ownFields(waitField, WAIT_FIELDS, 'wait', fail) as Partial<WaitPolicy>, (what) => new DescriptorError(`invalid proxy descriptor: wait.${what}`))
+      : undefined;
   const descriptor = {
     $proxystore: 1 as const,
     store,

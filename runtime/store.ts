@@ -409,7 +409,7 @@ export class Store {
     keys.forEach((key, i) => {
       const cached = this.#cacheLookup(ids[i] as string);
       if (cached === undefined) missing.push(i);
-      else out[i] = this.#cachedGet<T>('get', key, cached, this.#clock());
+      else out[i] = this.#cachedGet<T>('get', key as Key, cached, this.#clock());
     });
     if (missing.length > 0) {
       const t0 = this.#clock();
