@@ -9,7 +9,7 @@ import { collectLeaves, mapLeaves } from './walk.js';
 import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
 import { checkStoreConfig, getOrCreateStore, ownFields } from './registry.js';
 import { MAX_CANONICAL_DEPTH, verifyDescriptor } from './signing.js';
-import { waitPolicy, type WaitPolicy } from './future-wait.js';
+import { waitPolicy } from './future-wait.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './store-factory.js';
 import type { OwnershipKind } from '../src/ownership.js';
 import type { Encoded, Proxy } from '../src/types.js';
@@ -152,7 +152,7 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
   if (waitField !== undefined && (typeof waitField !== 'object' || waitField === null)) fail('wait must be an object');
   const wait =
     typeof waitField === 'object' && waitField !== null
-      ? waitPolicy(ownFields(waitField, WAIT_FIELDS, 'wait', fail) as Partial<WaitPolicy>, (what) => new DescriptorError(`invalid proxy descriptor: wait.${what}`))
+      ? waitPolicy(ownFields(waitField, WAIT_FIELDS, 'wait', fail), (what) => new DescriptorError(`invalid proxy descriptor: wait.${what}`))
       : undefined;
   const descriptor = {
     $proxystore: 1 as const,
