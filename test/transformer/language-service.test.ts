@@ -1,0 +1,161 @@
+/**
+ * The language-service plugin, through a real tsserver process, as an editor
+ * uses it: the project's tsconfig names the plugin in the same entry as the
+ * transformer; tsserver finds the installed package (here: the staged one, by
+ * --pluginProbeLocations) and loads it. Diagnostics, the suggestion on
+ * auto-wrapped arguments and the quick fixes come back over the protocol, and
+ * applying a fix clears the diagnostic.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFixture, removeCopies } from './helpers/compilers.js';
+import { stagePackage } from './helpers/stage.js';
+import { TsServer } from './helpers/tsserver.js';
+
+const TIMEOUT_MS = 300_000;
+
+interface Location {
+  readonly line: number;
+  readonly offset: number;
+}
+interface ServerDiagnostic {
+  readonly start: Location;
+  readonly end: Location;
+  readonly text: string;
+  readonly code: number;
+  readonly category: string;
+  readonly source?: string;
+}
+interface TextChange {
+  readonly start: Location;
+  readonly end: Location;
+  readonly newText: string;
+}
+interface CodeFix {
+  readonly fixName: string;
+  readonly description: string;
+  readonly changes: readonly { readonly fileName: string; readonly textChanges: readonly TextChange[] }[];
+}
+
+let project: string;
+let server: TsServer;
+const file = (name: string): string => path.join(project, 'src', name);
+
+beforeAll(async () => {
+  const stage = await stagePackage();
+  project = copyFixture(stage, 'editor', 'language-service');
+  server = new TsServer(['--pluginProbeLocations', stage.root], project);
+  for (const name of ['app.ts', 'bytes.ts', 'model.ts']) {
+    await server.notify('open', { file: file(name), projectRootPath: project });
+  }
+}, TIMEOUT_MS);
+afterAll(async () => {
+  await server.close();
+  removeCopies();
+});
+
+/** 1-based line and offset of `needle` (the `nth` one) in a file, as tsserver counts. */
+function locate(name: string, needle: string, nth = 0): Location {
+  const text = fs.readFileSync(file(name), 'utf8');
+  let at = -1;
+  for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
+  const before = text.slice(0, at).split('\n');
+  return { line: before.length, offset: (before[before.length - 1] as string).length + 1 };
+}
+
+const semantic = (name: string): Promise<ServerDiagnostic[]> => server.request('semanticDiagnosticsSync', { file: file(name) });
+const suggestions = (name: string): Promise<ServerDiagnostic[]> => server.request('suggestionDiagnosticsSync', { file: file(name) });
+
+/** Applies text changes (tsserver's 1-based positions) to a text. */
+function apply(text: string, changes: readonly TextChange[]): string {
+  const lines = text.split('\n');
+  const offsetOf = ({ line, offset }: Location): number => lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + offset - 1;
+  return [...changes]
+    .sort((a, b) => offsetOf(b.start) - offsetOf(a.start))
+    .reduce((result, change) => result.slice(0, offsetOf(change.start)) + change.newText + result.slice(offsetOf(change.end)), text);
+}
+
+async function applyFix(fix: CodeFix): Promise<void> {
+  for (const { fileName, textChanges } of fix.changes) {
+    const updated = apply(fs.readFileSync(fileName, 'utf8'), textChanges);
+    fs.writeFileSync(fileName, updated);
+    // As an editor does: the open file's new text goes to tsserver.
+    await server.notify('updateOpen', { changedFiles: [], openFiles: [{ file: fileName, fileContent: updated }], closedFiles: [] });
+  }
+}
+
+describe('ts-proxystore/language-service in tsserver', () => {
+  it('reports TS98001 where tspc does, as a warning, as the file is opened', async () => {
+    const diagnostics = await semantic('app.ts');
+    expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([
+      `warning 98001 ${locate('app.ts', 'remote', 1).line}:${locate('app.ts', 'remote', 1).offset}`,
+    ]);
+    expect(diagnostics[0]?.text).toBe(
+      "Proxy<Doc> is passed to parameter 'd' of 'save', which is typed 'Doc', not ProxyOr<Doc>. Annotate the parameter ProxyOr<Doc> if the function works on proxies, or pass extract(...) to hand over the target itself.",
+    );
+  }, TIMEOUT_MS);
+
+  it('reports TS98004 where a ProxyOr parameter reaches a built-in that needs the real object', async () => {
+    const diagnostics = await semantic('bytes.ts');
+    expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([
+      `warning 98004 ${locate('bytes.ts', 'bytes);').line}:${locate('bytes.ts', 'bytes);').offset}`,
+    ]);
+    expect(diagnostics[0]?.text).toContain("'bytes' is ProxyOr and is passed to 'decode', which needs the real ArrayBufferView");
+  }, TIMEOUT_MS);
+
+  it('marks the argument the transformer wraps with a suggestion naming the threshold', async () => {
+    const found = (await suggestions('app.ts')).filter((d) => d.code === 98005);
+    expect(found.map((d) => `${d.start.line}:${d.start.offset}-${d.end.offset}`)).toEqual([
+      `${locate('app.ts', 'docs, sink').line}:${locate('app.ts', 'docs, sink').offset}-${locate('app.ts', 'docs, sink').offset + 'docs'.length}`,
+    ]);
+    expect(found[0]?.category).toBe('suggestion');
+    expect(found[0]?.text).toMatch(/^May travel by proxy above 100 kB: /);
+  }, TIMEOUT_MS);
+
+  it('lists its codes among the fixable ones', async () => {
+    const supported = await server.request<string[]>('getSupportedCodeFixes', { file: file('app.ts') });
+    expect(supported).toEqual(expect.arrayContaining(['98001', '98004']));
+  }, TIMEOUT_MS);
+
+  it('offers extract(…) and widening the parameter for TS98001; applying extract clears it', async () => {
+    const at = locate('app.ts', 'remote', 1);
+    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
+      file: file('app.ts'),
+      startLine: at.line,
+      startOffset: at.offset,
+      endLine: at.line,
+      endOffset: at.offset + 'remote'.length,
+      errorCodes: [98001],
+    });
+    const byName = new Map(fixes.map((f) => [f.fixName, f]));
+    expect([...byName.keys()].sort()).toEqual(['ts-proxystore-extract', 'ts-proxystore-widen']);
+    expect(byName.get('ts-proxystore-widen')?.description).toBe("Widen parameter 'd' to ProxyOr<Doc>");
+    expect(byName.get('ts-proxystore-widen')?.changes[0]?.fileName).toBe(file('model.ts'));
+
+    await applyFix(byName.get('ts-proxystore-extract') as CodeFix);
+    const text = fs.readFileSync(file('app.ts'), 'utf8');
+    expect(text).toContain("import { isProxy, type Proxy, extract } from 'ts-proxystore';");
+    expect(text).toContain('export const saved = save(extract(remote));');
+    // No diagnostic left: neither ours nor a type error from the edit.
+    expect(await semantic('app.ts')).toEqual([]);
+  }, TIMEOUT_MS);
+
+  it('the TS98004 fix hands the built-in the target, and type-checks', async () => {
+    const at = locate('bytes.ts', 'bytes);');
+    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
+      file: file('bytes.ts'),
+      startLine: at.line,
+      startOffset: at.offset,
+      endLine: at.line,
+      endOffset: at.offset + 'bytes'.length,
+      errorCodes: [98004],
+    });
+    expect(fixes.map((f) => f.fixName)).toEqual(['ts-proxystore-target']);
+    await applyFix(fixes[0] as CodeFix);
+    const text = fs.readFileSync(file('bytes.ts'), 'utf8');
+    expect(text).toContain('return new TextDecoder().decode((isProxy(bytes) ? extract(bytes) : bytes));');
+    expect(text).toContain("import { extract, isProxy } from 'ts-proxystore';");
+    expect(await semantic('bytes.ts')).toEqual([]);
+  }, TIMEOUT_MS);
+});
