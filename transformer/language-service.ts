@@ -129,7 +129,9 @@ function wrapSuggestions(ts: TypeScript, plans: ReadonlyMap<ts.Node, CallPlan>, 
     const call = node as ts.CallExpression | ts.NewExpression;
     const file = call.getSourceFile();
     for (const wrap of plan.wraps) {
-      const argument = call.arguments?.[wrap.index];
+      const whole = call.arguments?.[wrap.index];
+      // `f.apply(thisArg, [a, b])`: the element is what is wrapped.
+      const argument = wrap.element === undefined || whole === undefined ? whole : (whole as ts.ArrayLiteralExpression).elements[wrap.element];
       if (argument === undefined) continue;
       const what = wrap.each ? 'Each item may travel by proxy' : 'May travel by proxy';
       suggestions.push({

@@ -7,7 +7,7 @@
  */
 import type * as ts from 'typescript';
 import { memoize } from '../eslint-plugin/utils/memoize.js';
-import { createCallAnalyzer, type CallAnalyzer, type CallPlan } from './call-sites.js';
+import { createCallAnalyzer, type CallAnalyzer, type CallPlan, type Wrap } from './call-sites.js';
 import { invalidOption, unsupportedModuleFormat } from './diagnostics.js';
 import { analyzeFile, projectDirectory, relativePath, transformsFile } from './file-analysis.js';
 import type { ResolvedOptions } from './options.js';
@@ -77,14 +77,27 @@ export function createTransformerFactory(
     const rewrite = (node: ts.CallExpression | ts.NewExpression, plan: CallPlan): ts.Expression => {
       const originals = (ts.getOriginalNode(node) as ts.CallExpression | ts.NewExpression).arguments ?? factory.createNodeArray();
       const visited = node.arguments ?? factory.createNodeArray();
-      const args = visited.map((argument, index) => {
-        const wrap = plan.wraps.find((w) => w.index === index);
-        const original = originals[index];
-        if (wrap === undefined || original === undefined) return argument;
+      const wrapOne = (argument: ts.Expression, original: ts.Expression, wrap: Wrap): ts.Expression => {
         if (ts.isSpreadElement(argument)) {
           return factory.updateSpreadElement(argument, wrapper(argument.expression, (original as ts.SpreadElement).expression, true));
         }
         return wrapper(argument, original, wrap.each);
+      };
+      const args = visited.map((argument, index) => {
+        const wraps = plan.wraps.filter((w) => w.index === index);
+        const original = originals[index];
+        const [wrap] = wraps;
+        if (wrap === undefined || original === undefined) return argument;
+        if (wrap.element === undefined) return wrapOne(argument, original, wrap);
+        // `f.apply(thisArg, [a, b])`: the elements of the list are f's arguments.
+        const list = argument as ts.ArrayLiteralExpression;
+        const originalElements = (original as ts.ArrayLiteralExpression).elements;
+        const elements = list.elements.map((element, at) => {
+          const inList = wraps.find((w) => w.element === at);
+          const originalElement = originalElements[at];
+          return inList === undefined || originalElement === undefined ? element : wrapOne(element, originalElement, inList);
+        });
+        return factory.updateArrayLiteralExpression(list, ts.setTextRange(factory.createNodeArray(elements, list.elements.hasTrailingComma), list.elements));
       });
       const list = ts.setTextRange(factory.createNodeArray(args, visited.hasTrailingComma), visited);
       if (ts.isNewExpression(node)) return factory.updateNewExpression(node, node.expression, node.typeArguments, list);
