@@ -69,15 +69,15 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
 
   function scan(owner: ts.SignatureDeclaration): Map<ts.ParameterDeclaration, NativeUse[]> {
     const found = new Map<ts.ParameterDeclaration, NativeUse[]>();
+    const body = (owner as { body?: ts.Node }).body;
+    if (body === undefined) return found;
     const parameters = new Map<ts.Symbol, ts.ParameterDeclaration>();
     for (const parameter of owner.parameters) {
-      const symbol = ts.isIdentifier(parameter.name) ? checker.getSymbolAtLocation(parameter.name) : undefined;
-      if (symbol !== undefined && parameter.type !== undefined && parameter.dotDotDotToken === undefined && types.isProxyOrAnnotation(parameter.type)) {
-        parameters.set(symbol, parameter);
-      }
+      if (parameter.type === undefined || parameter.dotDotDotToken !== undefined || !ts.isIdentifier(parameter.name) || !types.isProxyOrAnnotation(parameter.type)) continue;
+      const symbol = checker.getSymbolAtLocation(parameter.name);
+      if (symbol !== undefined) parameters.set(symbol, parameter);
     }
-    const body = (owner as { body?: ts.Node }).body;
-    if (parameters.size === 0 || body === undefined) return found;
+    if (parameters.size === 0) return found;
 
     const record = (call: ts.CallExpression | ts.NewExpression, index: number, argument: ts.Expression, parameter: ts.ParameterDeclaration, inElements: boolean): void => {
       const signature = checker.getResolvedSignature(call);

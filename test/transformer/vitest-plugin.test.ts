@@ -31,7 +31,7 @@ describe('vitest with proxystore.vite()', () => {
     'the same test fails without the plugin',
     async () => {
       const project = copyFixture(await stagePackage(), 'vitest-app', 'vitest-plain');
-      fs.writeFileSync(path.join(project, 'vitest.config.ts'), "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { include: ['src/**/*.test.ts'] } });\n");
+      fs.writeFileSync(path.join(project, 'vitest.config.ts'), "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { include: ['src/**/*.spec.ts'] } });\n");
       const result = await run(VITEST, ['run'], { cwd: project, env: { NO_COLOR: '1' } });
       expect(result.code).not.toBe(0);
       expect(result.stdout + result.stderr).toContain('expected [ false, false ] to deeply equal [ true, false ]');
