@@ -1,7 +1,7 @@
 /**
- * The language-service plugin, through a real tsserver process, as an editor
- * uses it: the project's tsconfig names the plugin in the same entry as the
- * transformer; tsserver finds the installed package (here: the staged one, by
+ * The language-service plugin, through a real tsserver process (TypeScript 6.0
+ * and 5.9), as an editor uses it: the project's tsconfig names the plugin in
+ * the same entry as the transformer; tsserver finds the installed package (here: the staged one, by
  * --pluginProbeLocations) and loads it. Diagnostics, the suggestion on
  * auto-wrapped arguments and the quick fixes come back over the protocol, and
  * applying a fix clears the diagnostic.
@@ -38,34 +38,14 @@ interface CodeFix {
   readonly changes: readonly { readonly fileName: string; readonly textChanges: readonly TextChange[] }[];
 }
 
-let project: string;
-let server: TsServer;
-const file = (name: string): string => path.join(project, 'src', name);
-
-beforeAll(async () => {
-  const stage = await stagePackage();
-  project = copyFixture(stage, 'editor', 'language-service');
-  server = new TsServer(['--pluginProbeLocations', stage.root], project);
-  for (const name of ['app.ts', 'bytes.ts', 'model.ts']) {
-    await server.notify('open', { file: file(name), projectRootPath: project });
-  }
-}, TIMEOUT_MS);
-afterAll(async () => {
-  await server.close();
-  removeCopies();
-});
-
 /** 1-based line and offset of `needle` (the `nth` one) in a file, as tsserver counts. */
-function locate(name: string, needle: string, nth = 0): Location {
-  const text = fs.readFileSync(file(name), 'utf8');
+function locate(file: string, needle: string, nth = 0): Location {
+  const text = fs.readFileSync(file, 'utf8');
   let at = -1;
   for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
   const before = text.slice(0, at).split('\n');
   return { line: before.length, offset: (before[before.length - 1] as string).length + 1 };
 }
-
-const semantic = (name: string): Promise<ServerDiagnostic[]> => server.request('semanticDiagnosticsSync', { file: file(name) });
-const suggestions = (name: string): Promise<ServerDiagnostic[]> => server.request('suggestionDiagnosticsSync', { file: file(name) });
 
 /** Applies text changes (tsserver's 1-based positions) to a text. */
 function apply(text: string, changes: readonly TextChange[]): string {
@@ -76,20 +56,42 @@ function apply(text: string, changes: readonly TextChange[]): string {
     .reduce((result, change) => result.slice(0, offsetOf(change.start)) + change.newText + result.slice(offsetOf(change.end)), text);
 }
 
-async function applyFix(fix: CodeFix): Promise<void> {
-  for (const { fileName, textChanges } of fix.changes) {
-    const updated = apply(fs.readFileSync(fileName, 'utf8'), textChanges);
-    fs.writeFileSync(fileName, updated);
-    // As an editor does: the open file's new text goes to tsserver.
-    await server.notify('updateOpen', { changedFiles: [], openFiles: [{ file: fileName, fileContent: updated }], closedFiles: [] });
-  }
-}
+afterAll(removeCopies);
 
-describe('ts-proxystore/language-service in tsserver', () => {
+describe.each([
+  ['TypeScript 6.0', 'typescript', 'ts6'],
+  ['TypeScript 5.9', 'typescript5', 'ts5'],
+])('ts-proxystore/language-service in the tsserver of %s', (_name, typescript, label) => {
+  let project: string;
+  let server: TsServer;
+  const file = (name: string): string => path.join(project, 'src', name);
+  const at = (name: string, needle: string, nth = 0): Location => locate(file(name), needle, nth);
+  const semantic = (name: string): Promise<ServerDiagnostic[]> => server.request('semanticDiagnosticsSync', { file: file(name) });
+  const suggestions = (name: string): Promise<ServerDiagnostic[]> => server.request('suggestionDiagnosticsSync', { file: file(name) });
+
+  async function applyFix(fix: CodeFix): Promise<void> {
+    for (const { fileName, textChanges } of fix.changes) {
+      const updated = apply(fs.readFileSync(fileName, 'utf8'), textChanges);
+      fs.writeFileSync(fileName, updated);
+      // As an editor does: the open file's new text goes to tsserver.
+      await server.notify('updateOpen', { changedFiles: [], openFiles: [{ file: fileName, fileContent: updated }], closedFiles: [] });
+    }
+  }
+
+  beforeAll(async () => {
+    const stage = await stagePackage();
+    project = copyFixture(stage, 'editor', `language-service-${label}`);
+    server = new TsServer(typescript, ['--pluginProbeLocations', stage.root], project);
+    for (const name of ['app.ts', 'bytes.ts', 'model.ts']) {
+      await server.notify('open', { file: file(name), projectRootPath: project });
+    }
+  }, TIMEOUT_MS);
+  afterAll(() => server.close());
+
   it('reports TS98001 where tspc does, as a warning, as the file is opened', async () => {
     const diagnostics = await semantic('app.ts');
     expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([
-      `warning 98001 ${locate('app.ts', 'remote', 1).line}:${locate('app.ts', 'remote', 1).offset}`,
+      `warning 98001 ${at('app.ts', 'remote', 1).line}:${at('app.ts', 'remote', 1).offset}`,
     ]);
     expect(diagnostics[0]?.text).toBe(
       "Proxy<Doc> is passed to parameter 'd' of 'save', which is typed 'Doc', not ProxyOr<Doc>. Annotate the parameter ProxyOr<Doc> if the function works on proxies, or pass extract(...) to hand over the target itself.",
@@ -99,7 +101,7 @@ describe('ts-proxystore/language-service in tsserver', () => {
   it('reports TS98004 where a ProxyOr parameter reaches a built-in that needs the real object', async () => {
     const diagnostics = await semantic('bytes.ts');
     expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([
-      `warning 98004 ${locate('bytes.ts', 'bytes);').line}:${locate('bytes.ts', 'bytes);').offset}`,
+      `warning 98004 ${at('bytes.ts', 'bytes);').line}:${at('bytes.ts', 'bytes);').offset}`,
     ]);
     expect(diagnostics[0]?.text).toContain("'bytes' is ProxyOr and is passed to 'decode', which needs the real ArrayBufferView");
   }, TIMEOUT_MS);
@@ -107,7 +109,7 @@ describe('ts-proxystore/language-service in tsserver', () => {
   it('marks the argument the transformer wraps with a suggestion naming the threshold', async () => {
     const found = (await suggestions('app.ts')).filter((d) => d.code === 98005);
     expect(found.map((d) => `${d.start.line}:${d.start.offset}-${d.end.offset}`)).toEqual([
-      `${locate('app.ts', 'docs, sink').line}:${locate('app.ts', 'docs, sink').offset}-${locate('app.ts', 'docs, sink').offset + 'docs'.length}`,
+      `${at('app.ts', 'docs, sink').line}:${at('app.ts', 'docs, sink').offset}-${at('app.ts', 'docs, sink').offset + 'docs'.length}`,
     ]);
     expect(found[0]?.category).toBe('suggestion');
     expect(found[0]?.text).toMatch(/^May travel by proxy above 100 kB: /);
@@ -119,13 +121,13 @@ describe('ts-proxystore/language-service in tsserver', () => {
   }, TIMEOUT_MS);
 
   it('offers extract(…) and widening the parameter for TS98001; applying extract clears it', async () => {
-    const at = locate('app.ts', 'remote', 1);
+    const site = at('app.ts', 'remote', 1);
     const fixes = await server.request<CodeFix[]>('getCodeFixes', {
       file: file('app.ts'),
-      startLine: at.line,
-      startOffset: at.offset,
-      endLine: at.line,
-      endOffset: at.offset + 'remote'.length,
+      startLine: site.line,
+      startOffset: site.offset,
+      endLine: site.line,
+      endOffset: site.offset + 'remote'.length,
       errorCodes: [98001],
     });
     const byName = new Map(fixes.map((f) => [f.fixName, f]));
@@ -142,13 +144,13 @@ describe('ts-proxystore/language-service in tsserver', () => {
   }, TIMEOUT_MS);
 
   it('the TS98004 fix hands the built-in the target, and type-checks', async () => {
-    const at = locate('bytes.ts', 'bytes);');
+    const site = at('bytes.ts', 'bytes);');
     const fixes = await server.request<CodeFix[]>('getCodeFixes', {
       file: file('bytes.ts'),
-      startLine: at.line,
-      startOffset: at.offset,
-      endLine: at.line,
-      endOffset: at.offset + 'bytes'.length,
+      startLine: site.line,
+      startOffset: site.offset,
+      endLine: site.line,
+      endOffset: site.offset + 'bytes'.length,
       errorCodes: [98004],
     });
     expect(fixes.map((f) => f.fixName)).toEqual(['ts-proxystore-target']);

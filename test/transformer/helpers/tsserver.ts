@@ -24,9 +24,9 @@ export class TsServer {
   #seq = 0;
   #stderr = '';
 
-  /** `args` are tsserver's own (e.g. `--pluginProbeLocations dir`). */
-  constructor(args: readonly string[], cwd: string) {
-    this.#process = spawn(process.execPath, [path.join(REPO, 'node_modules/typescript/lib/tsserver.js'), '--disableAutomaticTypingAcquisition', ...args], { cwd });
+  /** `typescript`: the package directory under node_modules; `args` are tsserver's own (e.g. `--pluginProbeLocations dir`). */
+  constructor(typescript: string, args: readonly string[], cwd: string) {
+    this.#process = spawn(process.execPath, [path.join(REPO, 'node_modules', typescript, 'lib/tsserver.js'), '--disableAutomaticTypingAcquisition', ...args], { cwd });
     this.#process.stdout.on('data', (chunk: Buffer) => this.#read(chunk));
     this.#process.stderr.on('data', (chunk: Buffer) => {
       this.#stderr += chunk.toString();
