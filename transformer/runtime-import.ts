@@ -11,8 +11,8 @@
  * to keep it a module, and a CommonJS file would get its require in a
  * different place. It goes after the shebang, the directive prologue
  * (`'use strict'`), the comments tsc prints as a detached file header, and any
- * license header (`/*! … *\/`, `@license`, `@preserve`, copyright) on the first
- * statement.
+ * license header (`/*! … *\/`, `@license`, `@preserve`, copyright) or
+ * triple-slash directive on the first statement.
  */
 import type * as ts from 'typescript';
 import type { TypeScript } from './typescript-api.js';
@@ -20,8 +20,8 @@ import type { TypeScript } from './typescript-api.js';
 /** What the inserted import loads; the package's `./auto-proxy` export. */
 const RUNTIME_MODULE = 'ts-proxystore/auto-proxy';
 
-/** Comments kept above the import: what minifiers and license tools treat as a header. */
-const LICENSE_COMMENT = /^\/\*!|@license\b|@preserve\b|\bcopyright\b/i;
+/** Comments kept above the import: what minifiers and license tools treat as a header, and triple-slash directives. */
+const LICENSE_COMMENT = /^\/\*!|^\/\/\/|@license\b|@preserve\b|\bcopyright\b/i;
 
 export type ImportStyle = 'esm' | 'commonjs';
 

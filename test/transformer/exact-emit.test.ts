@@ -1,8 +1,8 @@
 /**
  * Exact emit: with wrapping on, every emitted file is byte for byte what plain
  * tsc writes apart from the wrapper calls and the one import, and that import
- * sits below what must stay on top: the shebang, license headers, the
- * directive prologue. Comments after the last statement survive, and a module
+ * sits below what must stay on top: the shebang, license headers,
+ * triple-slash directives, the directive prologue. Comments after the last statement survive, and a module
  * whose imports were all type-only keeps tsc's `export {};`. Checked for tspc,
  * the ts-proxystore-tsc CLI and the esbuild plugin.
  */
@@ -15,9 +15,11 @@ import { CLI_BIN, stagePackage, type Stage } from './helpers/stage.js';
 
 const BUILD_TIMEOUT_MS = 300_000;
 
+const LICENSE = "/*! headers.ts | a license header: the run time's import goes below it | MIT */";
+
 /** The line each file's runtime import must directly follow: the end of what stays on top. */
 const IMPORT_FOLLOWS: Readonly<Record<string, string>> = {
-  'headers.js': '/*! headers.ts | a license header: the run time\'s import goes below it | MIT */',
+  'headers.js': '/// <reference types="node" />',
   'directive.js': "'use client';",
   // CommonJS output starts with tsc's own `Object.defineProperty(exports, "__esModule", …)`: the require goes above it.
   'legacy.cjs': '"use strict";',
@@ -75,8 +77,9 @@ describe('tspc', () => {
       // Everything above the import is plain tsc's own first lines.
       expect((plain.js.get(file) as string).startsWith(`${lines.slice(0, at).join('\n')}\n`), file).toBe(true);
     }
-    expect((transformed.js.get('headers.js') as string).split('\n').slice(0, 4)).toEqual([
+    expect((transformed.js.get('headers.js') as string).split('\n').slice(0, 5)).toEqual([
       '#!/usr/bin/env node',
+      LICENSE,
       IMPORT_FOLLOWS['headers.js'],
       'import * as __proxystore from "ts-proxystore/auto-proxy";',
       '/** The first statement keeps its own doc comment, below the import. */',
@@ -97,7 +100,7 @@ describe('tspc', () => {
     for (const [file, js] of withoutComments.transformed.js) expect(unwrap(js).text, file).toBe(withoutComments.plain.js.get(file));
     expect((withoutComments.transformed.js.get('headers.js') as string).split('\n').slice(0, 3)).toEqual([
       '#!/usr/bin/env node',
-      IMPORT_FOLLOWS['headers.js'],
+      LICENSE,
       'import * as __proxystore from "ts-proxystore/auto-proxy";',
     ]);
   });
@@ -138,7 +141,7 @@ describe('the other routes', () => {
     const result = await run('--input-type=module', ['-e', script], { cwd: copy });
     expect(result.stderr).toBe('');
     const headers = fs.readFileSync(path.join(copy, 'out-esbuild/headers.js'), 'utf8').split('\n');
-    expect(headers.slice(0, 3)).toEqual(['#!/usr/bin/env node', IMPORT_FOLLOWS['headers.js'], 'import * as __proxystore from "ts-proxystore/auto-proxy";']);
+    expect(headers.slice(0, 3)).toEqual(['#!/usr/bin/env node', LICENSE, 'import * as __proxystore from "ts-proxystore/auto-proxy";']);
     const directive = fs.readFileSync(path.join(copy, 'out-esbuild/directive.js'), 'utf8');
     expect(directive.indexOf("'use client'")).toBeLessThan(directive.indexOf('ts-proxystore/auto-proxy'));
     expect(directive).toContain('__proxystore.autoProxy(');
