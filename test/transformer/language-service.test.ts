@@ -90,9 +90,8 @@ describe.each([
 
   it('reports TS98001 where tspc does, as a warning, as the file is opened', async () => {
     const diagnostics = await semantic('app.ts');
-    expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([
-      `warning 98001 ${at('app.ts', 'remote', 1).line}:${at('app.ts', 'remote', 1).offset}`,
-    ]);
+    const site = (nth: number): string => `${at('app.ts', 'remote', nth).line}:${at('app.ts', 'remote', nth).offset}`;
+    expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([`warning 98001 ${site(1)}`, `warning 98001 ${site(3)}`]);
     expect(diagnostics[0]?.text).toBe(
       "Proxy<Doc> is passed to parameter 'd' of 'save', which is typed 'Doc', not ProxyOr<Doc>. Annotate the parameter ProxyOr<Doc> if the function works on proxies, or pass extract(...) to hand over the target itself.",
     );
@@ -118,6 +117,26 @@ describe.each([
   it('lists its codes among the fixable ones', async () => {
     const supported = await server.request<string[]>('getSupportedCodeFixes', { file: file('app.ts') });
     expect(supported).toEqual(expect.arrayContaining(['98001', '98004']));
+  }, TIMEOUT_MS);
+
+  it('widening the parameter to ProxyOr clears TS98001, and adds the type import', async () => {
+    const site = at('app.ts', 'remote', 3);
+    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
+      file: file('app.ts'),
+      startLine: site.line,
+      startOffset: site.offset,
+      endLine: site.line,
+      endOffset: site.offset + 'remote'.length,
+      errorCodes: [98001],
+    });
+    const widen = fixes.find((f) => f.fixName === 'ts-proxystore-widen') as CodeFix;
+    expect(widen.description).toBe("Widen parameter 'd' to ProxyOr<Doc>");
+    await applyFix(widen);
+    expect(fs.readFileSync(file('archive.ts'), 'utf8')).toBe(
+      "import type { Doc } from './model.js';\nimport type { ProxyOr } from 'ts-proxystore';\n\nexport function archive(d: ProxyOr<Doc>): string {\n  return d.body;\n}\n",
+    );
+    expect(await semantic('archive.ts')).toEqual([]);
+    expect((await semantic('app.ts')).map((d) => `${d.start.line}:${d.start.offset}`)).toEqual([`${at('app.ts', 'remote', 1).line}:${at('app.ts', 'remote', 1).offset}`]);
   }, TIMEOUT_MS);
 
   it('offers extract(…) and widening the parameter for TS98001; applying extract clears it', async () => {
