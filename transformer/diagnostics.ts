@@ -17,6 +17,8 @@ export const DiagnosticCode = {
   UnsupportedModuleFormat: 98003,
   /** A `ProxyOr<T>` parameter is handed to a built-in that needs the real object; calls do not wrap it. */
   ProxyOrToNative: 98004,
+  /** Editor only (the language-service plugin's suggestion): this argument is wrapped, so it may travel by proxy. */
+  AutoWrapped: 98005,
 } as const;
 
 const DIAGNOSTIC_SOURCE = 'ts-proxystore';

@@ -28,9 +28,6 @@ import { resolveOptions, type ResolvedOptions, type TransformerOptions } from '.
 import { analyzerFor } from './rewrite.js';
 import type { TypeScript } from './typescript-api.js';
 
-/** The suggestion on arguments the transformer wraps. Not a compiler diagnostic: editors show it, builds never see it. */
-export const AUTO_WRAPPED = 98005;
-
 const PACKAGE = 'ts-proxystore';
 const TRANSFORMER = 'ts-proxystore/transformer';
 const FIX_EXTRACT = 'ts-proxystore-extract';
@@ -139,7 +136,7 @@ function wrapSuggestions(ts: TypeScript, plans: ReadonlyMap<ts.Node, CallPlan>, 
         start: argument.getStart(file),
         length: argument.getWidth(file),
         category: ts.DiagnosticCategory.Suggestion,
-        code: AUTO_WRAPPED,
+        code: DiagnosticCode.AutoWrapped,
         source: PACKAGE,
         messageText: `${what} above ${size}: the ts-proxystore transformer wraps this argument in autoProxy, which hands over a proxy when the value serializes to ${options.threshold} bytes or more.`,
       });
