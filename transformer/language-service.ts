@@ -8,7 +8,8 @@
  * One entry serves both: ts-patch reads `transform`, tsserver loads `name`,
  * and both read the same options. It adds
  * - TS98001 and TS98004 to the semantic diagnostics, with the transformer's
- *   severity (an error when `"diagnostics": "error"`);
+ *   severity (an error when `"diagnostics": "error"`), and TS98002 (invalid
+ *   options) to the project's;
  * - a suggestion (TS98005, the dotted underline) on each argument the
  *   transformer wraps: "may travel by proxy at 100 kB or more";
  * - quick fixes: pass `extract(…)` (TS98001), widen the parameter to
@@ -22,7 +23,7 @@
  */
 import type * as ts from 'typescript';
 import type { CallPlan } from './call-sites.js';
-import { DiagnosticCode } from './diagnostics.js';
+import { DiagnosticCode, invalidOption } from './diagnostics.js';
 import { analyzeFile, projectDirectory, transformsFile } from './file-analysis.js';
 import { resolveOptions, type ResolvedOptions, type TransformerOptions } from './options.js';
 import { analyzerFor } from './rewrite.js';
@@ -44,7 +45,7 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
   return {
     create(info) {
       const service = info.languageService;
-      let options = optionsOf(info.project.getCompilerOptions(), info.config as TransformerOptions);
+      let { options, problems } = optionsOf(info.project.getCompilerOptions(), info.config as TransformerOptions);
       /** One analysis per file version: the program object changes with every edit. */
       const cache = new WeakMap<ts.Program, Map<string, Findings>>();
 
@@ -77,6 +78,9 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
 
       proxy.getSemanticDiagnostics = (fileName) => [...service.getSemanticDiagnostics(fileName), ...(findings(fileName)?.diagnostics ?? [])];
 
+      // Invalid options (TS98002) are the project's, shown with its tsconfig as tspc shows them.
+      proxy.getCompilerOptionsDiagnostics = () => [...service.getCompilerOptionsDiagnostics(), ...problems.map((problem) => invalidOption(ts, problem))];
+
       proxy.getSuggestionDiagnostics = (fileName) => {
         const found = findings(fileName);
         const own = found === undefined ? [] : wrapSuggestions(ts, found.plans, options);
@@ -105,7 +109,7 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
       info.project.projectService.logger.info(`ts-proxystore: language-service plugin loaded for ${info.project.getProjectName()}`);
       // Settings from the tsconfig can change while the editor runs: tsserver then calls this.
       (proxy as { onConfigurationChanged?: (config: unknown) => void }).onConfigurationChanged = (config) => {
-        options = optionsOf(info.project.getCompilerOptions(), config as TransformerOptions);
+        ({ options, problems } = optionsOf(info.project.getCompilerOptions(), config as TransformerOptions));
       };
       return proxy;
     },
@@ -113,10 +117,10 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
 }
 
 /** The transformer entry's options, overridden by this plugin entry's own (when they are two entries). */
-function optionsOf(compilerOptions: ts.CompilerOptions, own: TransformerOptions): ResolvedOptions {
+function optionsOf(compilerOptions: ts.CompilerOptions, own: TransformerOptions): { options: ResolvedOptions; problems: readonly string[] } {
   const plugins = (compilerOptions.plugins ?? []) as readonly (TransformerOptions & { readonly transform?: unknown })[];
   const transformer = plugins.find((plugin) => plugin.transform === TRANSFORMER) ?? {};
-  return resolveOptions({ ...transformer, ...own }).options;
+  return resolveOptions({ ...transformer, ...own });
 }
 
 function wrapSuggestions(ts: TypeScript, plans: ReadonlyMap<ts.Node, CallPlan>, options: ResolvedOptions): ts.DiagnosticWithLocation[] {

@@ -114,6 +114,17 @@ describe.each([
     expect(found[0]?.text).toMatch(/^May travel by proxy above 100 kB: /);
   }, TIMEOUT_MS);
 
+  it('reports invalid options (TS98002) among the project\'s own diagnostics', async () => {
+    const other = copyFixture(await stagePackage(), 'editor', `language-service-options-${label}`);
+    const tsconfig = path.join(other, 'tsconfig.json');
+    fs.writeFileSync(tsconfig, fs.readFileSync(tsconfig, 'utf8').replace('"threshold": 100000', '"threshold": -1'));
+    await server.notify('open', { file: path.join(other, 'src/app.ts'), projectRootPath: other });
+    const diagnostics = await server.request<{ code: number; message: string; category: string }[]>('compilerOptionsDiagnostics-full', { projectFileName: tsconfig });
+    expect(diagnostics.filter((d) => d.code === 98002).map((d) => `${d.category}: ${d.message}`)).toEqual([
+      "error: ts-proxystore/transformer: 'threshold' must be a non-negative number of bytes, got -1; using 100000.",
+    ]);
+  }, TIMEOUT_MS);
+
   it('lists its codes among the fixable ones', async () => {
     const supported = await server.request<string[]>('getSupportedCodeFixes', { file: file('app.ts') });
     expect(supported).toEqual(expect.arrayContaining(['98001', '98004']));
