@@ -22,6 +22,8 @@ export interface Wrap {
   readonly index: number;
   /** The argument is a spread or an iterable of task arguments: wrap each item, not the whole. */
   readonly each: boolean;
+  /** The argument is an array literal (`f.apply(thisArg, [a, b])`): wrap this element of it. */
+  readonly element?: number;
 }
 
 /** An argument passed to a `ProxyOr` parameter and left as it is, because the callee never lets the value leave the process. */
@@ -134,9 +136,41 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
     }
   }
 
+  /**
+   * `f.call(thisArg, a, b)` and `f.apply(thisArg, [a, b])` (or `apply(thisArg, list)`)
+   * of a function with one signature: the arguments land in f's parameters as
+   * in `f(a, b)`. Undefined for every other call, and when nothing is found.
+   */
+  function planBound(call: ts.CallExpression | ts.NewExpression): CallPlan | undefined {
+    const callee = call.expression;
+    if (!ts.isCallExpression(call) || !ts.isPropertyAccessExpression(callee) || (callee.name.text !== 'call' && callee.name.text !== 'apply')) return undefined;
+    // Function.prototype's own call/apply, not a method of the user's that happens to be named so.
+    const builtIn = checker.getResolvedSignature(call)?.getDeclaration();
+    if (builtIn === undefined || !program.isSourceFileDefaultLibrary(builtIn.getSourceFile())) return undefined;
+    const targets = checker.getTypeAtLocation(callee.expression).getCallSignatures();
+    const declaration = targets.length === 1 ? signatures.declarationOf(targets[0]) : undefined;
+    if (declaration === undefined) return undefined;
+    const info = signatures.infoOf(declaration);
+    const wraps: Wrap[] = [];
+    const findings: ProxyToPlainParameter[] = [];
+    const list = call.arguments[1];
+    if (callee.name.text === 'call') {
+      planArguments(call.arguments, 1, info, { wraps, findings });
+    } else if (list !== undefined && ts.isArrayLiteralExpression(list) && !list.elements.some(ts.isOmittedExpression)) {
+      const inList: Wrap[] = [];
+      planArguments(list.elements, 0, info, { wraps: inList, findings });
+      wraps.push(...inList.map((w) => ({ index: 1, element: w.index, each: w.each })));
+    } else if (list !== undefined && !ts.isSpreadElement(list) && proxyOrFrom(info, 0) && worthWrapping(list, true)) {
+      wraps.push({ index: 1, each: true });
+    }
+    return wraps.length === 0 && findings.length === 0 ? undefined : { wraps, findings, unwrapped: [] };
+  }
+
   return (call) => {
     const args = call.arguments;
     if (args === undefined || args.length === 0 || call.expression.kind === ts.SyntaxKind.ImportKeyword) return undefined;
+    const bound = planBound(call);
+    if (bound !== undefined) return bound;
     const declaration = signatures.declarationOf(checker.getResolvedSignature(call));
     const wraps: Wrap[] = [];
     const findings: ProxyToPlainParameter[] = [];

@@ -4,6 +4,7 @@
  * 96000), so `TS98001` cannot be mistaken for a compiler message.
  */
 import type * as ts from 'typescript';
+import type { NativeUse } from './native-uses.js';
 import type { Severity } from './options.js';
 import type { TypeScript } from './typescript-api.js';
 
@@ -14,6 +15,10 @@ export const DiagnosticCode = {
   InvalidOption: 98002,
   /** The program is emitted as AMD, UMD or SystemJS, for which no import of the run time can be added; calls are left as they are. */
   UnsupportedModuleFormat: 98003,
+  /** A `ProxyOr<T>` parameter is handed to a built-in that needs the real object; calls do not wrap it. */
+  ProxyOrToNative: 98004,
+  /** Editor only (the language-service plugin's suggestion): this argument is wrapped, so it may travel by proxy. */
+  AutoWrapped: 98005,
 } as const;
 
 const DIAGNOSTIC_SOURCE = 'ts-proxystore';
@@ -39,6 +44,25 @@ export function proxyToPlainParameter(ts: TypeScript, severity: Exclude<Severity
     messageText:
       `${argumentType} is passed to parameter '${parameter}' of '${callee}', which is typed '${parameterType}', not ProxyOr<${parameterType}>. ` +
       `Annotate the parameter ProxyOr<${parameterType}> if the function works on proxies, or pass extract(...) to hand over the target itself.`,
+  };
+}
+
+export function proxyOrToNative(ts: TypeScript, severity: Exclude<Severity, 'off'>, use: NativeUse, owner: string): ts.Diagnostic {
+  const { argument, parameter, callee, need } = use;
+  const file = argument.getSourceFile();
+  const name = parameter.name.getText(file);
+  const declared = need.declared === undefined ? '' : ` (its parameter is typed '${need.declared}')`;
+  const what = need.inElements ? `a list of real ${need.name} objects` : `the real ${need.name}`;
+  return {
+    file,
+    start: argument.getStart(file),
+    length: argument.getWidth(file),
+    category: severity === 'error' ? ts.DiagnosticCategory.Error : ts.DiagnosticCategory.Warning,
+    code: DiagnosticCode.ProxyOrToNative,
+    source: DIAGNOSTIC_SOURCE,
+    messageText:
+      `'${name}' is ProxyOr and is passed to '${callee}', which needs ${what}${declared}; a proxy is not one (the built-in throws or reads it wrongly), ` +
+      `so calls of '${owner}' pass '${name}' as it is, without autoProxy. Pass the target here (isProxy(${name}) ? extract(${name}) : ${name}) to have them wrapped.`,
   };
 }
 

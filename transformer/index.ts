@@ -26,6 +26,8 @@ export { whyNotWrapped, type Unwrapped } from './call-sites.js';
 export interface TransformerExtras {
   readonly ts: TypeScript;
   readonly addDiagnostic: (diagnostic: ts.Diagnostic) => unknown;
+  /** Which TypeScript file ts-patch runs in: 'tsc' for the command line (tspc, or a `ts-patch install`ed tsc). */
+  readonly library?: string;
 }
 
 export default function proxystoreTransformer(
@@ -34,5 +36,20 @@ export default function proxystoreTransformer(
   extras: TransformerExtras,
 ): ts.TransformerFactory<ts.SourceFile> {
   const { options, problems } = resolveOptions(config);
-  return createTransformerFactory(extras.ts, program, options, problems, (diagnostic) => extras.addDiagnostic(diagnostic));
+  const { ts } = extras;
+  const print = extras.library === 'tsc' ? printer(ts, program) : undefined;
+  return createTransformerFactory(ts, program, options, problems, (diagnostic) => {
+    // tsc exits non-zero for every diagnostic it is handed, warnings included, so the command line
+    // gets warnings printed as tsc prints diagnostics, and only errors handed over. The API keeps all.
+    if (print !== undefined && diagnostic.category !== ts.DiagnosticCategory.Error) print(diagnostic);
+    else extras.addDiagnostic(diagnostic);
+  });
+}
+
+/** Writes a diagnostic the way tsc's own reporter does, honouring `--pretty` (default: when output is a terminal). */
+function printer(ts: TypeScript, program: ts.Program): (diagnostic: ts.Diagnostic) => void {
+  const { sys } = ts;
+  const host: ts.FormatDiagnosticsHost = { getCanonicalFileName: (name) => name, getCurrentDirectory: () => sys.getCurrentDirectory(), getNewLine: () => sys.newLine };
+  const pretty = program.getCompilerOptions().pretty ?? sys.writeOutputIsTTY?.() ?? false;
+  return (diagnostic) => sys.write(pretty ? ts.formatDiagnosticsWithColorAndContext([diagnostic], host) + sys.newLine : ts.formatDiagnostic(diagnostic, host));
 }

@@ -5,16 +5,15 @@
  * calls and that import; wrapper calls take their argument's source range, so
  * layout, comments and source maps stay as they were.
  */
-import path from 'node:path';
 import type * as ts from 'typescript';
 import { memoize } from '../eslint-plugin/utils/memoize.js';
-import { createCallAnalyzer, type CallAnalyzer, type CallPlan } from './call-sites.js';
-import { invalidOption, proxyToPlainParameter, unsupportedModuleFormat } from './diagnostics.js';
+import { createCallAnalyzer, type CallAnalyzer, type CallPlan, type Wrap } from './call-sites.js';
+import { invalidOption, unsupportedModuleFormat } from './diagnostics.js';
+import { analyzeFile, projectDirectory, relativePath, transformsFile } from './file-analysis.js';
 import type { ResolvedOptions } from './options.js';
+import { runtimeImports, type ImportStyle } from './runtime-import.js';
 import type { TypeScript } from './typescript-api.js';
 
-/** What the inserted import loads; the package's `./auto-proxy` export. */
-const RUNTIME_MODULE = 'ts-proxystore/auto-proxy';
 /** Preferred name of the import's binding; a numbered one is used if the file already has it. */
 const BINDING = '__proxystore';
 
@@ -29,6 +28,11 @@ export type Report = (diagnostic: ts.Diagnostic) => void;
 const analyzers = memoize((options: ResolvedOptions) =>
   memoize((program: ts.Program, ts: TypeScript): CallAnalyzer => createCallAnalyzer(ts, program, options)),
 );
+
+/** The call analyzer for a program and options, shared with the language-service plugin. */
+export function analyzerFor(options: ResolvedOptions, program: ts.Program, ts: TypeScript): CallAnalyzer {
+  return analyzers(options)(program, ts);
+}
 
 export function createTransformerFactory(
   ts: TypeScript,
@@ -45,10 +49,17 @@ export function createTransformerFactory(
   }
   const analyze = analyzers(options)(program, ts);
   const projectDir = projectDirectory(program);
+  const { noEmit, emitDeclarationOnly } = program.getCompilerOptions();
+  if (noEmit === true || emitDeclarationOnly === true) {
+    // No JS is emitted, so no file goes through the transform: report what it would, now.
+    for (const file of program.getSourceFiles()) {
+      if (transformsFile(file, options, projectDir) && !program.isSourceFileFromExternalLibrary(file)) analyzeFile(ts, program, file, analyze, options, report);
+    }
+  }
 
-  return (context) => (sourceFile) => {
-    const relative = path.relative(projectDir, sourceFile.fileName).replaceAll('\\', '/');
-    if (sourceFile.isDeclarationFile || options.excluded(relative)) return sourceFile;
+  const transformFile = (context: ts.TransformationContext) => (sourceFile: ts.SourceFile): ts.SourceFile => {
+    if (!transformsFile(sourceFile, options, projectDir)) return sourceFile;
+    const relative = relativePath(sourceFile, projectDir);
     const style = importStyle(sourceFile);
     const { factory } = context;
     let binding: ts.Identifier | undefined;
@@ -66,14 +77,27 @@ export function createTransformerFactory(
     const rewrite = (node: ts.CallExpression | ts.NewExpression, plan: CallPlan): ts.Expression => {
       const originals = (ts.getOriginalNode(node) as ts.CallExpression | ts.NewExpression).arguments ?? factory.createNodeArray();
       const visited = node.arguments ?? factory.createNodeArray();
-      const args = visited.map((argument, index) => {
-        const wrap = plan.wraps.find((w) => w.index === index);
-        const original = originals[index];
-        if (wrap === undefined || original === undefined) return argument;
+      const wrapOne = (argument: ts.Expression, original: ts.Expression, wrap: Wrap): ts.Expression => {
         if (ts.isSpreadElement(argument)) {
           return factory.updateSpreadElement(argument, wrapper(argument.expression, (original as ts.SpreadElement).expression, true));
         }
         return wrapper(argument, original, wrap.each);
+      };
+      const args = visited.map((argument, index) => {
+        const wraps = plan.wraps.filter((w) => w.index === index);
+        const original = originals[index];
+        const [wrap] = wraps;
+        if (wrap === undefined || original === undefined) return argument;
+        if (wrap.element === undefined) return wrapOne(argument, original, wrap);
+        // `f.apply(thisArg, [a, b])`: the elements of the list are f's arguments.
+        const list = argument as ts.ArrayLiteralExpression;
+        const originalElements = (original as ts.ArrayLiteralExpression).elements;
+        const elements = list.elements.map((element, at) => {
+          const inList = wraps.find((w) => w.element === at);
+          const originalElement = originalElements[at];
+          return inList === undefined || originalElement === undefined ? element : wrapOne(element, originalElement, inList);
+        });
+        return factory.updateArrayLiteralExpression(list, ts.setTextRange(factory.createNodeArray(elements, list.elements.hasTrailingComma), list.elements));
       });
       const list = ts.setTextRange(factory.createNodeArray(args, visited.hasTrailingComma), visited);
       if (ts.isNewExpression(node)) return factory.updateNewExpression(node, node.expression, node.typeArguments, list);
@@ -81,24 +105,8 @@ export function createTransformerFactory(
       return factory.updateCallExpression(node, node.expression, node.typeArguments, list);
     };
 
-    // Analysis walks the parse tree (the only tree the checker knows; a transformer running
-    // before this one may have replaced nodes), and marks the path down to each call to rewrite.
-    const parsed = ts.getParseTreeNode(sourceFile) ?? sourceFile;
-    const plans = new Map<ts.Node, CallPlan>();
-    const onPath = new Set<ts.Node>();
-    const analyzeTree = (node: ts.Node): void => {
-      if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
-        const plan = analyze(node);
-        // Findings only exist when diagnostics are on.
-        for (const found of plan?.findings ?? []) report(proxyToPlainParameter(ts, options.diagnostics as 'error' | 'warning', found));
-        if (plan !== undefined && plan.wraps.length > 0) {
-          plans.set(node, plan);
-          for (let up: ts.Node | undefined = node; up !== undefined && !onPath.has(up); up = up.parent) onPath.add(up);
-        }
-      }
-      ts.forEachChild(node, analyzeTree);
-    };
-    analyzeTree(parsed);
+    // Analysis walks the parse tree: a transformer running before this one may have replaced nodes.
+    const { plans, onPath } = analyzeFile(ts, program, ts.getParseTreeNode(sourceFile, ts.isSourceFile) ?? sourceFile, analyze, options, report);
     if (plans.size === 0) return sourceFile;
 
     // Only the subtrees holding a planned call are visited; everything else is returned as it is.
@@ -111,32 +119,14 @@ export function createTransformerFactory(
     };
 
     const updated = ts.visitEachChild(sourceFile, visit, context);
-    if (binding === undefined) return updated;
-    // After directives such as "use strict", which only count at the very top.
-    const { statements } = updated;
-    let prologue = 0;
-    while (prologue < statements.length && isDirective(ts, statements[prologue] as ts.Statement)) prologue++;
-    return factory.updateSourceFile(updated, [...statements.slice(0, prologue), runtimeImport(ts, factory, style, binding), ...statements.slice(prologue)]);
+    if (binding !== undefined) runtimeImports(ts, context)(updated, { binding, style });
+    return updated;
   };
-}
-
-type ImportStyle = 'esm' | 'commonjs';
-
-function isDirective(ts: TypeScript, statement: ts.Statement): boolean {
-  return ts.isExpressionStatement(statement) && ts.isStringLiteral(statement.expression);
-}
-
-function runtimeImport(ts: TypeScript, factory: ts.NodeFactory, style: ImportStyle, binding: ts.Identifier): ts.Statement {
-  const specifier = factory.createStringLiteral(RUNTIME_MODULE);
-  if (style === 'esm') {
-    return factory.createImportDeclaration(undefined, factory.createImportClause(undefined, undefined, factory.createNamespaceImport(binding)), specifier);
-  }
-  // A plain `require` rather than an import that the CommonJS transform would rewrite: no interop helper, nothing else in the file changes.
-  const required = factory.createCallExpression(factory.createIdentifier('require'), undefined, [specifier]);
-  return factory.createVariableStatement(
-    undefined,
-    factory.createVariableDeclarationList([factory.createVariableDeclaration(binding, undefined, undefined, required)], ts.NodeFlags.Const),
-  );
+  // The import is added when the file is printed, by a hook that can only be set while the context is set up.
+  return (context) => {
+    runtimeImports(ts, context);
+    return transformFile(context);
+  };
 }
 
 /** How each file is emitted, which decides the form of the added import; undefined for formats with no usable form. */
@@ -156,10 +146,4 @@ function moduleKindOf(ts: TypeScript, compilerOptions: ts.CompilerOptions): ts.M
   if (internal !== undefined) return internal(compilerOptions);
   const target = compilerOptions.target ?? ts.ScriptTarget.ES5;
   return compilerOptions.module ?? (target >= ts.ScriptTarget.ES2015 ? ts.ModuleKind.ES2015 : ts.ModuleKind.CommonJS);
-}
-
-/** The tsconfig's directory: call sites and `exclude` globs are relative to it, so they do not depend on where the build runs. */
-function projectDirectory(program: ts.Program): string {
-  const configFile = program.getCompilerOptions().configFilePath;
-  return typeof configFile === 'string' ? path.dirname(configFile) : program.getCurrentDirectory();
 }

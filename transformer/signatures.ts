@@ -6,6 +6,7 @@
 import type * as ts from 'typescript';
 import { packageModule } from '../eslint-plugin/utils/package-files.js';
 import type { ProxyTypes } from '../eslint-plugin/utils/proxy-types.js';
+import { nativeUses } from './native-uses.js';
 import type { TypeFacts } from './type-facts.js';
 import type { TypeScript } from './typescript-api.js';
 
@@ -33,6 +34,8 @@ export interface SignatureReader {
 export function createSignatureReader(ts: TypeScript, program: ts.Program, types: ProxyTypes, facts: TypeFacts, diagnose: boolean): SignatureReader {
   const checker = program.getTypeChecker();
   const known = new WeakMap<ts.Node, SignatureInfo>();
+  // A ProxyOr parameter its function hands to a built-in needing the real object is not wrapped (TS98004).
+  const natives = nativeUses(ts, program, types);
 
   function elementAnnotation(annotation: ts.TypeNode): ts.TypeNode | undefined {
     if (ts.isArrayTypeNode(annotation)) return annotation.elementType;
@@ -78,7 +81,7 @@ export function createSignatureReader(ts: TypeScript, program: ts.Program, types
       parameters: declaration.parameters.map((parameter) => ({
         name: parameter.name.getText(file),
         rest: parameter.dotDotDotToken !== undefined,
-        proxyOr: !ours && !lib && annotatedProxyOr(parameter),
+        proxyOr: !ours && !lib && annotatedProxyOr(parameter) && natives.of(parameter).length === 0,
         plain: own && diagnose && plainlyTyped(parameter),
         declaration: parameter,
       })),

@@ -75,7 +75,7 @@ function skipString(text: string, start: number): number {
  * Sites the fixture sources mark: `/*@wrap*\/ arg` expects `autoProxy(arg)`,
  * `/*@each*\/ ...args` or `/*@each*\/ items` expects `autoProxyEach`.
  */
-export function markedSites(projectDir: string, marker: 'wrap' | 'each' | 'diag'): string[] {
+export function markedSites(projectDir: string, marker: 'wrap' | 'each' | 'diag' | 'native'): string[] {
   const sites: string[] = [];
   for (const file of sourceFiles(path.join(projectDir, 'src'))) {
     const text = fs.readFileSync(file, 'utf8');
@@ -90,7 +90,7 @@ export function markedSites(projectDir: string, marker: 'wrap' | 'each' | 'diag'
 function sourceFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .filter((entry) => entry.isFile() && /\.[cm]?ts$/.test(entry.name))
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 

@@ -17,7 +17,7 @@ interface FixtureRun {
   readonly plain: Build;
 }
 
-interface Diagnostic {
+export interface Diagnostic {
   readonly site: string;
   readonly severity: string;
   readonly code: number;
@@ -26,7 +26,8 @@ interface Diagnostic {
 
 const DIAGNOSTIC_LINE = /^(src\/[^(]+)\((\d+),(\d+)\): (error|warning) TS(\d+): (.*)$|^(error|warning) TS(\d+): (.*)$/;
 
-function diagnosticsOf(output: string): Diagnostic[] {
+/** The diagnostics a compiler printed, in tsc's plain (not --pretty) format. */
+export function diagnosticsOf(output: string): Diagnostic[] {
   return output.split('\n').flatMap((line) => {
     const m = DIAGNOSTIC_LINE.exec(line.trim());
     if (m === null) return [];
@@ -197,8 +198,8 @@ export function fixtureSuite(compiler: Compiler, label: string): void {
         expect(new Set(error.map((d) => `${d.severity} TS${d.code}`))).toEqual(new Set(['error TS98001']));
         expect(error.map((d) => d.site)).toEqual(reported('tsconfig.json').map((d) => d.site));
         expect(reported('tsconfig.off.json')).toEqual([]);
-        // tsc exits 2 whenever it printed a diagnostic, warnings included; output is written all the same.
-        expect(defaultDiagnostics.code).toBe(2);
+        // Warnings do not fail the build: tsc would exit 2 for any diagnostic handed to it, so they are printed instead.
+        expect(defaultDiagnostics.code).toBe(0);
       });
 
       it('reports invalid options as TS98002 and carries on with the defaults', () => {

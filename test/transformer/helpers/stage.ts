@@ -22,13 +22,14 @@ export const TRANSFORMER_EXPORTS = {
   './transformer': { types: './dist/transformer/index.d.ts', default: './dist/transformer/index.js' },
   './auto-proxy': { types: './dist/runtime/auto-proxy.d.ts', default: './dist/runtime/auto-proxy.js' },
   './unplugin': { types: './dist/transformer/unplugin.d.ts', default: './dist/transformer/unplugin.js' },
+  './language-service': { types: './dist/transformer/language-service.d.ts', default: './dist/transformer/language-service.js' },
 } as const;
 export const CLI_BIN = { 'ts-proxystore-tsc': './dist/transformer/cli.js' } as const;
 
 const STAGE_TIMEOUT_MS = 120_000;
 const STAGE_PREFIX = 'ts-proxystore-transformer-';
-const SOURCES = ['src', 'runtime', 'transformer', 'eslint-plugin/utils'];
-const ENTRY_FILES = ['src/index.ts', 'runtime/auto-proxy.ts', 'runtime/connectors/redis.ts', 'runtime/sync-bridge-worker.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts'];
+const SOURCES = ['src', 'runtime', 'transformer', 'eslint-plugin/utils', 'language-service'];
+const ENTRY_FILES = ['src/index.ts', 'runtime/auto-proxy.ts', 'runtime/connectors/redis.ts', 'runtime/sync-bridge-worker.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts', 'transformer/language-service.ts'];
 
 export interface Stage {
   /** Holds node_modules/; fixture copies go in work/ below it. */
@@ -81,6 +82,8 @@ async function buildInto(root: string): Promise<void> {
   fs.mkdirSync(path.join(building, 'work'));
   linkDependencies(path.join(building, 'node_modules'));
   writeManifest(packageDir);
+  // What tsserver resolves 'ts-proxystore/language-service' to (it ignores package exports).
+  fs.cpSync(path.join(REPO, 'language-service'), path.join(packageDir, 'language-service'), { recursive: true });
   await compile(path.join(building, 'tsconfig.stage.json'), path.join(packageDir, 'dist'));
   fs.writeFileSync(path.join(building, 'ready'), '');
   fs.rmSync(root, { recursive: true, force: true });
