@@ -1,14 +1,15 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
 import { primitiveFlags } from '../utils/proxy-types.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
+import { typescript } from '../utils/typescript.js';
 
 const EQUALITY = new Set(['===', '!==', '==', '!=']);
 const KEYED_COLLECTIONS = new Set(['Map', 'ReadonlyMap', 'WeakMap', 'Set', 'ReadonlySet', 'WeakSet']);
 const KEY_METHODS = new Set(['get', 'set', 'has', 'delete', 'add']);
 
-const PRIMITIVE = primitiveFlags(ts);
+const PRIMITIVE = primitiveFlags(typescript);
 
 /** Values that can never be the same object as a proxy: comparing with them is not an identity check. */
 function isPrimitiveOnly(type: ts.Type): boolean {

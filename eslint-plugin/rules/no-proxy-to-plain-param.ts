@@ -1,10 +1,11 @@
 import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES } from '@typescript-eslint/utils';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
 import { declarationSite } from '../utils/declaration-site.js';
 import { typedRuleTools, type CallNode } from '../utils/typed-rule.js';
+import { typescript } from '../utils/typescript.js';
 
 type Options = [{ allow?: TypeOrValueSpecifier[] }];
 
@@ -13,12 +14,12 @@ function parameterAt(signature: ts.Signature, index: number): ts.ParameterDeclar
   const parameters = signature.getParameters();
   const last = parameters[parameters.length - 1]?.valueDeclaration;
   const declaration = parameters[index]?.valueDeclaration;
-  if (declaration !== undefined) return ts.isParameter(declaration) ? declaration : undefined;
-  return last !== undefined && ts.isParameter(last) && last.dotDotDotToken !== undefined ? last : undefined;
+  if (declaration !== undefined) return typescript.isParameter(declaration) ? declaration : undefined;
+  return last !== undefined && typescript.isParameter(last) && last.dotDotDotToken !== undefined ? last : undefined;
 }
 
 function displayName(parameter: ts.ParameterDeclaration): string {
-  return ts.isIdentifier(parameter.name) ? parameter.name.text : parameter.name.getText();
+  return typescript.isIdentifier(parameter.name) ? parameter.name.text : parameter.name.getText();
 }
 
 /** Code the user can annotate: not TypeScript's lib, not an installed library, not this package's proxy-aware API. */

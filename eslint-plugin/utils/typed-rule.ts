@@ -4,9 +4,10 @@
  */
 import { typeMatchesSomeSpecifier, valueMatchesSomeSpecifier, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { declarationSite, type DeclarationSite } from './declaration-site.js';
 import { proxyTypes, type OwnershipKind, type ProxyTypes } from './proxy-types.js';
+import { typescript } from './typescript.js';
 
 export type CallNode = TSESTree.CallExpression | TSESTree.NewExpression;
 
@@ -29,7 +30,7 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
 ): TypedRuleTools {
   const services = ESLintUtils.getParserServices(context);
   const checker = services.program.getTypeChecker();
-  const proxies = proxyTypes(checker, ts);
+  const proxies = proxyTypes(checker, typescript);
   /** Literals are searched too: `[plain, proxy]` has type `T[]` once TypeScript reduces the element union. */
   function containsProxy(node: TSESTree.Node): boolean {
     if (proxies.containsProxy(services.getTypeAtLocation(node))) return true;
