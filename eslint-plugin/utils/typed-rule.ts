@@ -5,6 +5,8 @@
 import { typeMatchesSomeSpecifier, valueMatchesSomeSpecifier, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import type ts from 'typescript';
+import { nativeTypes, type NativeNeed } from '../../src/analysis/native-types.js';
+import { clonedArgument } from './clone-sites.js';
 import { declarationSite, type DeclarationSite } from './declaration-site.js';
 import { proxyTypes, type OwnershipKind, type ProxyTypes } from './proxy-types.js';
 import { typescript } from './typescript.js';
@@ -21,6 +23,14 @@ export interface TypedRuleTools {
   containsProxy(node: TSESTree.Node): boolean;
   /** The declaration the call resolves to (the chosen overload), if TypeScript knows one. */
   siteOf(call: CallNode): DeclarationSite | undefined;
+  /**
+   * What the built-in a call resolves to needs of its argument at `index`: the
+   * real object, when the parameter's declared type is a slot-checked built-in
+   * (see src/analysis/native-types). With `argument`, only if that argument can
+   * land in such a type. Arguments that are structured-cloned are left to
+   * `no-proxy-structured-clone`.
+   */
+  nativeNeedOf(call: CallNode, index: number, argument?: TSESTree.Node): NativeNeed | undefined;
   /** The callee matches one of the user's type-or-value specifiers (typescript-eslint's format). */
   calleeMatches(call: CallNode, specifiers: readonly TypeOrValueSpecifier[]): boolean;
 }
@@ -31,6 +41,11 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
   const services = ESLintUtils.getParserServices(context);
   const checker = services.program.getTypeChecker();
   const proxies = proxyTypes(checker, typescript);
+  const natives = nativeTypes(typescript, services.program);
+  const siteOf = (call: CallNode): DeclarationSite | undefined => {
+    const declaration = services.getResolvedSignature(call)?.declaration;
+    return declaration === undefined ? undefined : declarationSite(declaration, services.program);
+  };
   /** Literals are searched too: `[plain, proxy]` has type `T[]` once TypeScript reduces the element union. */
   function containsProxy(node: TSESTree.Node): boolean {
     if (proxies.containsProxy(services.getTypeAtLocation(node))) return true;
@@ -51,9 +66,14 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
     isProxy: (node) => proxies.isProxy(services.getTypeAtLocation(node)),
     ownershipOf: (node) => proxies.ownershipOf(services.getTypeAtLocation(node)),
     containsProxy,
-    siteOf(call) {
-      const declaration = services.getResolvedSignature(call)?.declaration;
-      return declaration === undefined ? undefined : declarationSite(declaration, services.program);
+    siteOf,
+    nativeNeedOf(call, index, argument) {
+      const signature = services.getResolvedSignature(call);
+      if (signature === undefined) return undefined;
+      const need = natives.argumentNeed(signature, index, argument && services.getTypeAtLocation(argument));
+      if (need === undefined) return undefined;
+      const site = siteOf(call);
+      return site !== undefined && clonedArgument(site) === index ? undefined : need;
     },
     calleeMatches(call, specifiers) {
       if (specifiers.length === 0) return false;
