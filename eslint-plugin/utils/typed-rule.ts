@@ -5,7 +5,7 @@
 import { typeMatchesSomeSpecifier, valueMatchesSomeSpecifier, type TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import type ts from 'typescript';
-import { nativeTypes, type NativeNeed } from '../../src/analysis/native-types.js';
+import { nativeTypes, type NativeNeed, type NativeTypes } from '../../src/analysis/native-types.js';
 import { clonedArgument } from './clone-sites.js';
 import { declarationSite, type DeclarationSite } from './declaration-site.js';
 import { proxyTypes, type OwnershipKind, type ProxyTypes } from './proxy-types.js';
@@ -18,6 +18,7 @@ export interface TypedRuleTools {
   readonly services: ParserServicesWithTypeInformation;
   readonly checker: ts.TypeChecker;
   readonly proxies: ProxyTypes;
+  readonly natives: NativeTypes;
   isProxy(node: TSESTree.Node): boolean;
   ownershipOf(node: TSESTree.Node): OwnershipKind | undefined;
   containsProxy(node: TSESTree.Node): boolean;
@@ -63,6 +64,7 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
     services,
     checker,
     proxies,
+    natives,
     isProxy: (node) => proxies.isProxy(services.getTypeAtLocation(node)),
     ownershipOf: (node) => proxies.ownershipOf(services.getTypeAtLocation(node)),
     containsProxy,
