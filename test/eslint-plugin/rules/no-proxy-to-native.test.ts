@@ -33,7 +33,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'new TextDecoder().decode', native: 'ArrayBufferView' },
+          data: { callee: 'new TextDecoder().decode', why: 'its `AllowSharedBufferSource` parameter includes `ArrayBufferView`' },
           line: 4,
           column: 39,
           endLine: 4,
@@ -45,7 +45,7 @@ ruleTester.run('no-proxy-to-native', rule, {
     {
       name: 'Buffer.concat of an array holding a proxy',
       code: `${HEAD}\nBuffer.concat([plain, bytes]);`,
-      errors: [{ messageId: 'nativeContainsProxy', data: { callee: 'Buffer.concat', native: 'Uint8Array' }, line: 4, column: 15, endLine: 4, endColumn: 29, suggestions: [] }],
+      errors: [{ messageId: 'nativeContainsProxy', data: { callee: 'Buffer.concat', why: 'its parameter takes `Uint8Array`' }, line: 4, column: 15, endLine: 4, endColumn: 29, suggestions: [] }],
     },
     {
       name: 'the built-ins of the issue: isView, encodeInto, Blob parts, Response bodies',
@@ -53,7 +53,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'ArrayBuffer.isView', native: 'ArrayBuffer.isView' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 4,
           column: 20,
           endLine: 4,
@@ -64,7 +64,7 @@ ruleTester.run('no-proxy-to-native', rule, {
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'new TextEncoder().encodeInto', native: 'Uint8Array' },
+          data: { callee: 'new TextEncoder().encodeInto', why: 'its parameter takes `Uint8Array`' },
           line: 5,
           column: 35,
           endLine: 5,
@@ -73,10 +73,10 @@ ruleTester.run('no-proxy-to-native', rule, {
             { messageId: 'useExtract', output: `${HEAD}\nArrayBuffer.isView(bytes);\nnew TextEncoder().encodeInto('x', extract(bytes));\nnew Blob([bytes]);\nnew Response(bytes);` },
           ],
         },
-        { messageId: 'nativeContainsProxy', data: { callee: 'Blob', native: 'ArrayBufferView' }, line: 6, column: 10, endLine: 6, endColumn: 17, suggestions: [] },
+        { messageId: 'nativeContainsProxy', data: { callee: 'Blob', why: 'its parameter takes `ArrayBufferView`' }, line: 6, column: 10, endLine: 6, endColumn: 17, suggestions: [] },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Response', native: 'ArrayBufferView' },
+          data: { callee: 'Response', why: 'its `BodyInit` parameter includes `ArrayBufferView`' },
           line: 7,
           column: 14,
           endLine: 7,
@@ -90,7 +90,7 @@ ruleTester.run('no-proxy-to-native', rule, {
     {
       name: "a ProxyOr parameter reaching a built-in (ky's getBodySize)",
       code: `${IMPORTS}\nfunction getBodySize(body: ProxyOr<BodyInit>): number {\n  return ArrayBuffer.isView(body) ? body.byteLength : 0;\n}`,
-      errors: [{ messageId: 'nativeProxy', data: { callee: 'ArrayBuffer.isView', native: 'ArrayBuffer.isView' }, line: 3, column: 29, endLine: 3, endColumn: 33, suggestions: [] }],
+      errors: [{ messageId: 'nativeProxy', data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' }, line: 3, column: 29, endLine: 3, endColumn: 33, suggestions: [] }],
     },
     {
       name: 'crypto and fs writes',
@@ -98,7 +98,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: "createHash('sha256').update", native: 'Uint8Array' },
+          data: { callee: "createHash('sha256').update", why: 'its `BinaryLike` parameter includes `Uint8Array`' },
           line: 4,
           column: 29,
           endLine: 4,
@@ -109,7 +109,7 @@ ruleTester.run('no-proxy-to-native', rule, {
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'writeFileSync', native: 'Uint8Array' },
+          data: { callee: 'writeFileSync', why: 'its parameter takes `Uint8Array`' },
           line: 5,
           column: 25,
           endLine: 5,
@@ -120,7 +120,7 @@ ruleTester.run('no-proxy-to-native', rule, {
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'writeFile', native: 'Uint8Array' },
+          data: { callee: 'writeFile', why: 'its parameter takes `Uint8Array`' },
           line: 6,
           column: 27,
           endLine: 6,
@@ -137,7 +137,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Atomics.add', native: 'Int32Array' },
+          data: { callee: 'Atomics.add', why: 'its parameter takes `Int32Array`' },
           line: 4,
           column: 13,
           endLine: 4,
@@ -146,7 +146,7 @@ ruleTester.run('no-proxy-to-native', rule, {
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'WebAssembly.Module', native: 'ArrayBufferView' },
+          data: { callee: 'WebAssembly.Module', why: 'its `BufferSource` parameter includes `ArrayBufferView`' },
           line: 5,
           column: 24,
           endLine: 5,
@@ -161,7 +161,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'ArrayBuffer.isView', native: 'ArrayBuffer.isView' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 3,
           column: 20,
           endLine: 3,
@@ -181,7 +181,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'ArrayBuffer.isView', native: 'ArrayBuffer.isView' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 3,
           column: 20,
           endLine: 3,
@@ -201,7 +201,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'ArrayBuffer.isView', native: 'ArrayBuffer.isView' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 2,
           column: 20,
           endLine: 2,
@@ -218,7 +218,7 @@ ruleTester.run('no-proxy-to-native', rule, {
     {
       name: 'no suggestion when extract names something else in scope',
       code: `import type { Proxy } from '../../../src/index.js';\nconst extract = (value: unknown): unknown => value;\ndeclare const bytes: Proxy<Uint8Array>;\nArrayBuffer.isView(bytes); extract(1);`,
-      errors: [{ messageId: 'nativeProxy', data: { callee: 'ArrayBuffer.isView', native: 'ArrayBuffer.isView' }, line: 4, column: 20, endLine: 4, endColumn: 25, suggestions: [] }],
+      errors: [{ messageId: 'nativeProxy', data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' }, line: 4, column: 20, endLine: 4, endColumn: 25, suggestions: [] }],
     },
     {
       name: 'a function listed in additionalFunctions',
@@ -227,7 +227,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'checksum', native: 'object' },
+          data: { callee: 'checksum', why: 'listed in `additionalFunctions`' },
           line: 5,
           column: 10,
           endLine: 5,
