@@ -58,7 +58,7 @@ export default createRule({
       },
       CallExpression(node) {
         const [first, second] = node.arguments;
-        if (first === undefined || first.type === AST_NODE_TYPES.SpreadElement) return;
+        if (first === undefined || first.type === AST_NODE_TYPES.SpreadElement || !tools.argumentsHoldProxy(node)) return;
         const site = tools.siteOf(node);
         if (site === undefined) return;
         if (isObjectIs(site)) {

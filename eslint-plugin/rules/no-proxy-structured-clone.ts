@@ -32,8 +32,7 @@ export default createRule<Options, 'cloneProxy' | 'cloneContainsProxy' | keyof t
     const tools = typedRuleTools(context);
     return {
       CallExpression(node) {
-        // The call's target first: the checker has resolved it already for other rules, while
-        // searching argument types for proxies is the expensive part.
+        if (!tools.argumentsHoldProxy(node)) return;
         const site = tools.siteOf(node);
         const index = (site && clonedArgument(site)) ?? (tools.calleeMatches(node, additionalFunctions) ? 0 : undefined);
         const argument = index === undefined ? undefined : node.arguments[index];

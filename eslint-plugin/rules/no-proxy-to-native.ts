@@ -44,11 +44,11 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
     const tools = typedRuleTools(context);
 
     function check(node: CallNode): void {
+      if (!tools.argumentsHoldProxy(node)) return;
       let listed: boolean | undefined;
       const callee = context.sourceCode.getText(node.callee);
       for (const [index, argument] of node.arguments.entries()) {
         if (argument.type === AST_NODE_TYPES.SpreadElement) continue;
-        // The parameter's declared type first: searching the argument's type for proxies is the expensive part.
         const declared = tools.nativeNeedOf(node, index);
         listed ??= declared === undefined && tools.calleeMatches(node, additionalFunctions);
         if ((declared === undefined && !listed) || !tools.containsProxy(argument)) continue;

@@ -70,8 +70,7 @@ export default createRule<Options, 'plainParameter'>({
     const fileName = tools.services.esTreeNodeToTSNodeMap.get(context.sourceCode.ast).fileName;
 
     function check(node: CallNode): void {
-      // The call's target first (the checker has resolved it for other rules already): most calls
-      // go to lib or library functions, and asking each argument's type for proxies costs more.
+      if (!tools.argumentsHoldProxy(node)) return;
       const declaration = tools.services.getResolvedSignature(node)?.getDeclaration();
       if (declaration === undefined || !isUserCode(declaration, tools.services.program)) return;
       let allowed: boolean | undefined;

@@ -8,6 +8,7 @@ import type ts from 'typescript';
 import { nativeTypes, type NativeNeed, type NativeTypes } from '../../src/analysis/native-types.js';
 import { clonedArgument } from './clone-sites.js';
 import { declarationSite, type DeclarationSite } from './declaration-site.js';
+import { memoize } from './memoize.js';
 import { proxyTypes, type OwnershipKind, type ProxyTypes } from './proxy-types.js';
 import { typescript } from './typescript.js';
 
@@ -22,6 +23,13 @@ export interface TypedRuleTools {
   isProxy(node: TSESTree.Node): boolean;
   ownershipOf(node: TSESTree.Node): OwnershipKind | undefined;
   containsProxy(node: TSESTree.Node): boolean;
+  /**
+   * Some argument of the call is or holds a proxy. Rules about what a call does
+   * with proxies ask this before where the call goes: the argument types are
+   * computed already (typescript-eslint's rules ask for them too), resolving
+   * every call's signature is not. Remembered per call, for all rules.
+   */
+  argumentsHoldProxy(call: CallNode): boolean;
   /** The declaration the call resolves to (the chosen overload), if TypeScript knows one. */
   siteOf(call: CallNode): DeclarationSite | undefined;
   /**
@@ -35,6 +43,8 @@ export interface TypedRuleTools {
   /** The callee matches one of the user's type-or-value specifiers (typescript-eslint's format). */
   calleeMatches(call: CallNode, specifiers: readonly TypeOrValueSpecifier[]): boolean;
 }
+
+const heldPerCall = new WeakMap<CallNode, boolean>();
 
 export function typedRuleTools<MessageIds extends string, Options extends readonly unknown[]>(
   context: Readonly<TSESLint.RuleContext<MessageIds, Options>>,
@@ -68,6 +78,7 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
     isProxy: (node) => proxies.isProxy(services.getTypeAtLocation(node)),
     ownershipOf: (node) => proxies.ownershipOf(services.getTypeAtLocation(node)),
     containsProxy,
+    argumentsHoldProxy: memoize((call: CallNode) => call.arguments.some(containsProxy), heldPerCall),
     siteOf,
     nativeNeedOf(call, index, argument) {
       const signature = services.getResolvedSignature(call);
