@@ -38,6 +38,9 @@ export interface ParameterNeeds {
   needsOf(parameter: ts.ParameterDeclaration): readonly RealObjectNeed[];
 }
 
+/** Lib methods that keep their argument in a collection, where it outlives the call under a plain type. */
+const STORING = new Set(['Array#push', 'Array#unshift', 'Array#splice', 'Array#fill', 'Map#set', 'WeakMap#set']);
+
 // Deep enough for a public function and the helpers it delegates to, shallow enough to stay cheap.
 const MAX_CALL_DEPTH = 4;
 
@@ -147,6 +150,7 @@ function createParameterNeeds(tools: TypedRuleTools): ParameterNeeds {
     if ((isObjectIs(site) && index < 2) || (isKeyedCollectionKey(site) && index === 0)) return [need('identity', call)];
     const native = natives.argumentNeed(signature, index, checker.getTypeAtLocation(value));
     if (native !== undefined) return [need('native', call, native.name)];
+    if (site.origin === 'lib' && STORING.has(`${site.owner ?? ''}#${site.name}`)) return [need('stored', call)];
     if (site.origin !== 'local') return [];
     const parameter = parameterAt(declaration, index);
     if (parameter === undefined || proxies.acceptsProxy(parameter)) return [];

@@ -47,6 +47,10 @@ ruleTester.run('no-proxy-to-plain-param', rule, {
       name: 'reads, method calls, iteration, returns, and passing on to a helper that reads',
       code: `${HEAD}\nfunction title(d: Doc): string { const { id } = d; return \`\${d.id}\${id}\${d.toString()}\${Object.keys({ ...d }).length}\`; }\nfunction outer(d: Doc): Doc { const alias = d; void title(alias); return d ?? doc; }\nouter(p); title(p);`,
     },
+    {
+      name: 'a helper in another file that only reads',
+      code: `${IMPORTS}\nimport { label, type Shelf } from './helpers.js';\ndeclare const shelf: Proxy<Shelf>;\nlabel(shelf);`,
+    },
     { name: 'a write through an owning or plain proxy reaches its target', code: `${HEAD}\nfunction rename(d: Doc): void { d.id = 'x'; }\nrename(p);` },
     { name: 'comparing with a primitive is not an identity check', code: `${HEAD}\nfunction isEmpty(d: Doc): boolean { return d.id === '' || d === undefined; }\nisEmpty(p);` },
   ],
@@ -110,6 +114,11 @@ ruleTester.run('no-proxy-to-plain-param', rule, {
         { ...reported('rest', 'count', 'compares it by identity (line 4)'), line: 5, column: 17, endLine: 5, endColumn: 18 },
         { ...reported('first', 'count', 'compares it by identity (line 4)'), line: 6, column: 7, endLine: 6, endColumn: 8 },
       ],
+    },
+    {
+      name: 'a helper in another file that keeps the value',
+      code: `${IMPORTS}\nimport { keep, type Shelf } from './helpers.js';\ndeclare const shelf: Proxy<Shelf>;\nkeep(shelf);`,
+      errors: [{ ...reported('shelf', 'keep', 'keeps it where this rule cannot follow it (helpers.ts:13)'), line: 4, column: 6, endLine: 4, endColumn: 11 }],
     },
     {
       name: "a user's own alias named ProxyOr is not this package's",
