@@ -15,6 +15,7 @@
  * hits both alike. On a busy machine, run more repetitions.
  *
  *   npm run build && node dist/bench/eslint.bench.js [repetitions=5]
+ *   node dist/bench/eslint.bench.js --generate proxies|plain   (writes one project, prints its path)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -168,6 +169,11 @@ async function main(): Promise<void> {
   const [flag, variant, root] = process.argv.slice(2);
   if (flag === '--child') {
     process.stdout.write(JSON.stringify(await measureInThisProcess(variant as Variant, root ?? '.')));
+    return;
+  }
+  // `--generate proxies` writes one project and prints where, to lint or profile it by hand.
+  if (flag === '--generate') {
+    console.log(generateProject(variant === 'proxies' ? 'proxies' : 'no proxies'));
     return;
   }
   const repetitions = Number(flag ?? 5);

@@ -52,12 +52,11 @@ export interface ProxyTypes {
 }
 
 /** True when a file is this package's type declarations (src/types.ts or its compiled .d.ts). */
-function isTypesFile(fileName: string): boolean {
-  return packageModule(fileName) === TYPES_MODULE;
-}
+// Asked for every type the proxy search passes through: the file name's string work is done once per file.
+const isTypesFile = memoize((file: ts.SourceFile): boolean => packageModule(file.fileName) === TYPES_MODULE);
 
 function declaredInTypesFile(symbol: ts.Symbol): boolean {
-  return symbol.declarations?.some((declaration) => isTypesFile(declaration.getSourceFile().fileName)) ?? false;
+  return symbol.declarations?.some((declaration) => isTypesFile(declaration.getSourceFile())) ?? false;
 }
 
 const brandCache = new WeakMap<ts.Symbol, boolean>();
