@@ -146,9 +146,29 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     });
   }
 
+  /**
+   * How deep each type is known to hold no proxy. Nested types recur across
+   * searches (a record type inside every argument that carries it), so their
+   * answers are kept; but only answers that no cycle cut short, since a
+   * search that met a type already on its path saw less than the whole type.
+   */
+  const clearTo = new WeakMap<ts.Type, number>();
+  let cycleCuts = 0;
+
   function holdsProxy(type: ts.Type, depth: number, seen: Set<ts.Type>): boolean {
     if (isProxy(type)) return true;
-    if (depth === 0 || type.flags & NEVER_PROXY || seen.has(type)) return false;
+    if (depth === 0 || type.flags & NEVER_PROXY || (clearTo.get(type) ?? 0) >= depth) return false;
+    if (seen.has(type)) {
+      cycleCuts++;
+      return false;
+    }
+    const cutsBefore = cycleCuts;
+    const holds = searchMembers(type, depth, seen);
+    if (!holds && cycleCuts === cutsBefore) clearTo.set(type, depth);
+    return holds;
+  }
+
+  function searchMembers(type: ts.Type, depth: number, seen: Set<ts.Type>): boolean {
     seen.add(type);
     if (type.isUnionOrIntersection()) return type.types.some((member) => holdsProxy(member, depth, seen));
     // Not `isTypeParameter()`: its type guard would narrow every other type to never.

@@ -46,6 +46,15 @@ export interface TypedRuleTools {
 
 const heldPerCall = new WeakMap<CallNode, boolean>();
 
+/** Values that are never proxies nor hold one, known without asking their type: literals, new functions and classes. */
+const NEVER_PROXY_SYNTAX = new Set<string>([
+  AST_NODE_TYPES.Literal,
+  AST_NODE_TYPES.TemplateLiteral,
+  AST_NODE_TYPES.ArrowFunctionExpression,
+  AST_NODE_TYPES.FunctionExpression,
+  AST_NODE_TYPES.ClassExpression,
+]);
+
 export function typedRuleTools<MessageIds extends string, Options extends readonly unknown[]>(
   context: Readonly<TSESLint.RuleContext<MessageIds, Options>>,
 ): TypedRuleTools {
@@ -59,6 +68,7 @@ export function typedRuleTools<MessageIds extends string, Options extends readon
   };
   /** Literals are searched too: `[plain, proxy]` has type `T[]` once TypeScript reduces the element union. */
   function containsProxy(node: TSESTree.Node): boolean {
+    if (NEVER_PROXY_SYNTAX.has(node.type)) return false;
     if (proxies.containsProxy(services.getTypeAtLocation(node))) return true;
     if (node.type === AST_NODE_TYPES.ArrayExpression) {
       return node.elements.some((element) => element !== null && containsProxy(element));
