@@ -61,11 +61,13 @@ function functionOfSymbol(symbol: TsMorphSymbol | undefined): FunctionLike | und
   return undefined;
 }
 
-/** The object literal an expression is or a `const` holds. */
+/** The object literal an expression is or a `const` holds, here or in the module it is imported from. */
 function objectOf(expression: Node | undefined): ObjectLiteralExpression | undefined {
   if (Node.isObjectLiteralExpression(expression)) return expression;
   if (!Node.isIdentifier(expression)) return undefined;
-  const declaration = expression.getSymbol()?.getDeclarations()[0];
+  const symbol = expression.getSymbol();
+  // A table imported from another module: the `const` it is declared with there.
+  const declaration = (symbol?.isAlias() === true ? symbol.getAliasedSymbol() : symbol)?.getDeclarations()[0];
   const initializer = Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
   return Node.isObjectLiteralExpression(initializer) ? initializer : undefined;
 }

@@ -44,7 +44,7 @@ function typeErrors(dir: string): string[] {
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
 }
 
-const FILES = ['src/tasks.ts', 'src/main.ts', 'src/model.ts'];
+const FILES = ['src/tasks.ts', 'src/main.ts', 'src/model.ts', 'src/table.ts', 'src/worker.ts'];
 
 describe('ts-proxystore annotate', () => {
   it('widens task parameters to ProxyOr<T>, wraps native uses, keeps the rest, and the project type-checks', async () => {
@@ -72,7 +72,10 @@ describe('ts-proxystore annotate', () => {
     expect(main).toContain('function render(doc: ProxyOr<Doc> | undefined, count: number): string {\n  return JSON.stringify(isProxy(doc) ? extract(doc) : doc)');
     expect(main).toContain('export function archive(doc: ProxyOr<Doc>): boolean {\n  return seen.has(isProxy(doc) ? extract(doc) : doc);');
     expect(main).toContain('function double(point: { x: number }): number {');
+    // A table imported by the module that hands it to defineTasks.
+    expect(read(dir, 'src/table.ts')).toContain('  resize(doc: ProxyOr<Doc>, factor: number): number {');
     expect(read(dir, 'src/model.ts')).toBe(original.get('src/model.ts'));
+    expect(read(dir, 'src/worker.ts')).toBe(original.get('src/worker.ts'));
     expect(typeErrors(dir)).toEqual([]);
 
     // A second run finds nothing left to do.
