@@ -27,7 +27,7 @@ export default createRule({
     const tools = typedRuleTools(context);
     return {
       CallExpression(node) {
-        // The call's target first: searching the argument's type for proxies is the expensive part.
+        if (!tools.argumentsHoldProxy(node)) return;
         const site = tools.siteOf(node);
         if (site?.origin !== 'lib' || site.owner !== 'JSON' || site.name !== 'stringify') return;
         const value = node.arguments[0];

@@ -1,14 +1,14 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
 import { primitiveFlags } from '../utils/proxy-types.js';
+import { isKeyedCollectionKey, isObjectIs } from '../utils/identity-sites.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
+import { typescript } from '../utils/typescript.js';
 
 const EQUALITY = new Set(['===', '!==', '==', '!=']);
-const KEYED_COLLECTIONS = new Set(['Map', 'ReadonlyMap', 'WeakMap', 'Set', 'ReadonlySet', 'WeakSet']);
-const KEY_METHODS = new Set(['get', 'set', 'has', 'delete', 'add']);
 
-const PRIMITIVE = primitiveFlags(ts);
+const PRIMITIVE = primitiveFlags(typescript);
 
 /** Values that can never be the same object as a proxy: comparing with them is not an identity check. */
 function isPrimitiveOnly(type: ts.Type): boolean {
@@ -58,14 +58,14 @@ export default createRule({
       },
       CallExpression(node) {
         const [first, second] = node.arguments;
-        if (first === undefined || first.type === AST_NODE_TYPES.SpreadElement) return;
+        if (first === undefined || first.type === AST_NODE_TYPES.SpreadElement || !tools.argumentsHoldProxy(node)) return;
         const site = tools.siteOf(node);
-        if (site?.origin !== 'lib') return;
-        if (site.owner === 'ObjectConstructor' && site.name === 'is') {
+        if (site === undefined) return;
+        if (isObjectIs(site)) {
           if (second !== undefined && second.type !== AST_NODE_TYPES.SpreadElement && comparesProxy(first, second)) {
             context.report({ node, messageId: 'objectIs' });
           }
-        } else if (KEYED_COLLECTIONS.has(site.owner ?? '') && KEY_METHODS.has(site.name) && tools.isProxy(first)) {
+        } else if (isKeyedCollectionKey(site) && tools.isProxy(first)) {
           context.report({ node: first, messageId: 'collectionKey', data: { collection: site.owner } });
         }
       },

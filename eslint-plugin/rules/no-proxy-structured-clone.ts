@@ -2,29 +2,11 @@ import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
-import type { DeclarationSite } from '../utils/declaration-site.js';
+import { clonedArgument } from '../utils/clone-sites.js';
 import { helperMessages, helperSuggestions, type PackageHelper } from '../utils/helper-fix.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 type Options = [{ additionalFunctions?: TypeOrValueSpecifier[] }];
-
-const BUILT_IN = new Set(['lib', '@types/node']);
-// Worker pools whose task argument is posted to a worker thread.
-const POOLS: readonly { origin: string; owner: string; name: string }[] = [
-  { origin: 'piscina', owner: 'Piscina', name: 'run' },
-  { origin: 'tinypool', owner: 'Tinypool', name: 'run' },
-];
-
-/** Which argument the call structured-clones, if it clones one. */
-function clonedArgument(site: DeclarationSite): number | undefined {
-  if (BUILT_IN.has(site.origin)) {
-    if (site.name === 'postMessage') return 0;
-    if (site.name === 'postMessageToThread') return 1;
-    if (site.name === 'structuredClone' && site.owner === undefined) return 0;
-    return site.module === 'v8' && site.name === 'serialize' ? 0 : undefined;
-  }
-  return POOLS.some((pool) => pool.origin === site.origin && pool.owner === site.owner && pool.name === site.name) ? 0 : undefined;
-}
 
 export default createRule<Options, 'cloneProxy' | 'cloneContainsProxy' | keyof typeof helperMessages>({
   name: 'no-proxy-structured-clone',
@@ -50,8 +32,7 @@ export default createRule<Options, 'cloneProxy' | 'cloneContainsProxy' | keyof t
     const tools = typedRuleTools(context);
     return {
       CallExpression(node) {
-        // The call's target first: the checker has resolved it already for other rules, while
-        // searching argument types for proxies is the expensive part.
+        if (!tools.argumentsHoldProxy(node)) return;
         const site = tools.siteOf(node);
         const index = (site && clonedArgument(site)) ?? (tools.calleeMatches(node, additionalFunctions) ? 0 : undefined);
         const argument = index === undefined ? undefined : node.arguments[index];

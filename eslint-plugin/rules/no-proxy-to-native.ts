@@ -1,46 +1,22 @@
 import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
-import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
+import { AST_NODE_TYPES } from '@typescript-eslint/utils';
+import type { NativeNeed } from '../../src/analysis/native-types.js';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
-import type { DeclarationSite } from '../utils/declaration-site.js';
 import { helperMessages, helperSuggestions } from '../utils/helper-fix.js';
 import { typedRuleTools, type CallNode } from '../utils/typed-rule.js';
 
 type Options = [{ additionalFunctions?: TypeOrValueSpecifier[] }];
 
-const BUILT_IN = new Set(['lib', '@types/node']);
-const BUFFER_STATICS = new Set(['from', 'concat', 'byteLength', 'compare']);
-const BINARY_VIEWS = new Set([
-  'Int8Array',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Int16Array',
-  'Uint16Array',
-  'Int32Array',
-  'Uint32Array',
-  'Float16Array',
-  'Float32Array',
-  'Float64Array',
-  'BigInt64Array',
-  'BigUint64Array',
-  'DataView',
-]);
-const FS_MODULES = new Set(['fs', 'fs/promises']);
-const FS_WRITE = /^(write|append)/;
-
-/**
- * Built-ins that read their arguments' internal slots (typed-array and buffer
- * storage, key objects) and so reject an ES Proxy or treat it as a slow array-like.
- */
-function needsRealObject(site: DeclarationSite): boolean {
-  if (!BUILT_IN.has(site.origin)) return false;
-  const { owner = '', name } = site;
-  if (owner === 'BufferConstructor') return BUFFER_STATICS.has(name);
-  if (owner.endsWith('Constructor') && name === 'new') return BINARY_VIEWS.has(owner.slice(0, -'Constructor'.length));
-  if (BINARY_VIEWS.has(owner)) return name === 'set';
-  if (owner === 'Atomics' || site.namespace === 'WebAssembly') return true;
-  if (site.module === 'crypto' || owner === 'Crypto' || owner === 'SubtleCrypto') return true;
-  return site.module !== undefined && FS_MODULES.has(site.module) && FS_WRITE.test(name);
+/** Why the built-in needs the real object, for messages: the slot-checked type its parameter takes, or the built-in itself. */
+function reason(need: NativeNeed | undefined): string {
+  if (need === undefined) return 'listed in `additionalFunctions`';
+  const declared = need.declared?.replace(/\s*\|\s*(null|undefined)\b/g, '');
+  if (declared === undefined || /^(any|unknown)$/.test(declared)) return `\`${need.name}\` reads internal slots`;
+  // A named alias (`BodyInit`, `BufferSource`) says more than the member found in it; a long union says less.
+  return /^[\w$.]+$/.test(declared) && declared !== need.name
+    ? `its \`${declared}\` parameter includes \`${need.name}\``
+    : `its parameter takes \`${need.name}\``;
 }
 
 export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof typeof helperMessages>({
@@ -48,16 +24,17 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
   meta: {
     type: 'problem',
     docs: {
-      description: 'Disallow passing proxies to built-ins that need the real object (Buffer, typed arrays, crypto, fs writes, Atomics, WebAssembly)',
+      description:
+        'Disallow passing proxies where a built-in needs the real object (parameters typed `BufferSource`, `ArrayBufferView`, typed arrays, `Blob`, `BodyInit`, `Buffer`, …)',
       recommended: 'recommended',
       requiresTypeChecking: true,
     },
     hasSuggestions: true,
     messages: {
       nativeProxy:
-        '`{{callee}}` needs the real object, and a proxy is not one (it fails internal-slot checks or is read element by element through traps). Pass `extract(…)`.',
+        '`{{callee}}` needs the real object here ({{why}}), and a proxy is not one: built-ins check internal slots, so it throws, returns a wrong answer (`ArrayBuffer.isView` is false) or stringifies the proxy. Pass `extract(…)`.',
       nativeContainsProxy:
-        '`{{callee}}` needs real objects, and this argument holds a proxy (it fails internal-slot checks or is read element by element through traps). Extract the proxies first.',
+        '`{{callee}}` needs real objects in this argument ({{why}}), and it holds a proxy: built-ins check internal slots, so it throws, returns a wrong answer or stringifies the proxy. Extract the proxies first.',
       ...helperMessages,
     },
     schema: specifierOptionSchema('additionalFunctions', 'Further functions whose arguments must be real objects, not proxies.'),
@@ -67,19 +44,22 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
     const tools = typedRuleTools(context);
 
     function check(node: CallNode): void {
-      // The call's target first: searching argument types for proxies is the expensive part.
-      const site = tools.siteOf(node);
-      if (!(site !== undefined && needsRealObject(site)) && !tools.calleeMatches(node, additionalFunctions)) return;
-      const held = node.arguments.filter(
-        (argument): argument is TSESTree.Expression => argument.type !== AST_NODE_TYPES.SpreadElement && tools.containsProxy(argument),
-      );
+      if (!tools.argumentsHoldProxy(node)) return;
+      let listed: boolean | undefined;
       const callee = context.sourceCode.getText(node.callee);
-      for (const argument of held) {
-        const isProxy = tools.isProxy(argument);
+      for (const [index, argument] of node.arguments.entries()) {
+        if (argument.type === AST_NODE_TYPES.SpreadElement) continue;
+        const declared = tools.nativeNeedOf(node, index);
+        listed ??= declared === undefined && tools.calleeMatches(node, additionalFunctions);
+        if ((declared === undefined && !listed) || !tools.containsProxy(argument)) continue;
+        // Only union members the argument can land in count: a proxy of a record passed to `URLSearchParams | Record<…>` is fine.
+        const need = declared === undefined ? undefined : tools.nativeNeedOf(node, index, argument);
+        if (declared !== undefined && need === undefined) continue;
+        const isProxy = tools.isProxy(argument) && need?.inElements !== true;
         context.report({
           node: argument,
           messageId: isProxy ? 'nativeProxy' : 'nativeContainsProxy',
-          data: { callee },
+          data: { callee, why: reason(need) },
           suggest: isProxy ? helperSuggestions(tools, argument, ['extract']) : [],
         });
       }

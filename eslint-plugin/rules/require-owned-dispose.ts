@@ -1,11 +1,11 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
-import ts from 'typescript';
 import { flowFacts } from '../utils/code-path-flow.js';
 import { createRule } from '../utils/create-rule.js';
 import { memoize } from '../utils/memoize.js';
 import { ownershipFlow, taskMethodsSchema, variableKinds, type OwnershipEvent, type TaskMethodsOption } from '../utils/ownership-flow.js';
 import { isAsyncContext, outermostWrapper, skipTypeWrappers } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
+import { typescript } from '../utils/typescript.js';
 
 type Variable = TSESLint.Scope.Variable;
 type WriteEvent = Extract<OwnershipEvent, { type: 'write' }>;
@@ -68,7 +68,7 @@ export default createRule<[TaskMethodsOption], MessageIds>({
     function takesOwner(node: TSESTree.Identifier, call: TSESTree.CallExpression | TSESTree.NewExpression): boolean {
       if (tools.siteOf(call)?.origin === 'self') return false;
       const expression = tools.services.esTreeNodeToTSNodeMap.get(node);
-      const contextual = ts.isExpression(expression) ? tools.checker.getContextualType(expression) : undefined;
+      const contextual = typescript.isExpression(expression) ? tools.checker.getContextualType(expression) : undefined;
       return contextual !== undefined && tools.proxies.ownershipOf(contextual) === 'owned';
     }
 

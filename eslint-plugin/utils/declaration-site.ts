@@ -3,9 +3,10 @@
  * (`Buffer.from`, `fs.writeFile`, `postMessage`) and this package's own API by
  * declaration rather than by how the caller spelled the call.
  */
-import ts from 'typescript';
+import type ts from 'typescript';
 import { memoize } from './memoize.js';
 import { packageModule } from './package-files.js';
+import { typescript } from './typescript.js';
 
 export interface DeclarationSite {
   /** The declared name; `new` for constructors and construct signatures. */
@@ -36,18 +37,18 @@ export function originOf(file: ts.SourceFile, program: ts.Program): string {
 
 /** True when the symbol (followed through imports) is declared by this package's shipped code. */
 export function isOwnSymbol(symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
-  const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  const target = symbol.flags & typescript.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
   return target.declarations?.some((declaration) => isOwnFile(declaration.getSourceFile())) ?? false;
 }
 
 function declaredName(declaration: ts.Node): string {
-  if (ts.isConstructSignatureDeclaration(declaration) || ts.isConstructorDeclaration(declaration)) return 'new';
+  if (typescript.isConstructSignatureDeclaration(declaration) || typescript.isConstructorDeclaration(declaration)) return 'new';
   const named = (declaration as { name?: ts.Node }).name;
-  if (named !== undefined && (ts.isIdentifier(named) || ts.isStringLiteral(named) || ts.isPrivateIdentifier(named))) {
+  if (named !== undefined && (typescript.isIdentifier(named) || typescript.isStringLiteral(named) || typescript.isPrivateIdentifier(named))) {
     return named.text;
   }
   // `declare var structuredClone: (value) => …` and similar: the name is the variable's.
-  return ts.isSourceFile(declaration.parent) ? '' : declaredName(declaration.parent);
+  return typescript.isSourceFile(declaration.parent) ? '' : declaredName(declaration.parent);
 }
 
 /** Remembered per declaration. */
@@ -57,10 +58,10 @@ function findDeclarationSite(declaration: ts.Node, program: ts.Program): Declara
   let owner: string | undefined;
   let namespace: string | undefined;
   let module: string | undefined;
-  for (let node = declaration.parent; !ts.isSourceFile(node); node = node.parent) {
-    if ((ts.isClassLike(node) || ts.isInterfaceDeclaration(node)) && node.name !== undefined) owner ??= node.name.text;
-    if (!ts.isModuleDeclaration(node)) continue;
-    if (ts.isStringLiteral(node.name)) module ??= node.name.text.replace(/^node:/, '');
+  for (let node = declaration.parent; !typescript.isSourceFile(node); node = node.parent) {
+    if ((typescript.isClassLike(node) || typescript.isInterfaceDeclaration(node)) && node.name !== undefined) owner ??= node.name.text;
+    if (!typescript.isModuleDeclaration(node)) continue;
+    if (typescript.isStringLiteral(node.name)) module ??= node.name.text.replace(/^node:/, '');
     else if (node.name.text !== 'global') namespace ??= node.name.text;
   }
   return { name: declaredName(declaration), owner, namespace, module, origin: originOf(declaration.getSourceFile(), program) };

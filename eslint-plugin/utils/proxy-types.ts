@@ -52,12 +52,11 @@ export interface ProxyTypes {
 }
 
 /** True when a file is this package's type declarations (src/types.ts or its compiled .d.ts). */
-function isTypesFile(fileName: string): boolean {
-  return packageModule(fileName) === TYPES_MODULE;
-}
+// Asked for every type the proxy search passes through: the file name's string work is done once per file.
+const isTypesFile = memoize((file: ts.SourceFile): boolean => packageModule(file.fileName) === TYPES_MODULE);
 
 function declaredInTypesFile(symbol: ts.Symbol): boolean {
-  return symbol.declarations?.some((declaration) => isTypesFile(declaration.getSourceFile().fileName)) ?? false;
+  return symbol.declarations?.some((declaration) => isTypesFile(declaration.getSourceFile())) ?? false;
 }
 
 const brandCache = new WeakMap<ts.Symbol, boolean>();
@@ -147,9 +146,29 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     });
   }
 
+  /**
+   * How deep each type is known to hold no proxy. Nested types recur across
+   * searches (a record type inside every argument that carries it), so their
+   * answers are kept; but only answers that no cycle cut short, since a
+   * search that met a type already on its path saw less than the whole type.
+   */
+  const clearTo = new WeakMap<ts.Type, number>();
+  let cycleCuts = 0;
+
   function holdsProxy(type: ts.Type, depth: number, seen: Set<ts.Type>): boolean {
     if (isProxy(type)) return true;
-    if (depth === 0 || type.flags & NEVER_PROXY || seen.has(type)) return false;
+    if (depth === 0 || type.flags & NEVER_PROXY || (clearTo.get(type) ?? 0) >= depth) return false;
+    if (seen.has(type)) {
+      cycleCuts++;
+      return false;
+    }
+    const cutsBefore = cycleCuts;
+    const holds = searchMembers(type, depth, seen);
+    if (!holds && cycleCuts === cutsBefore) clearTo.set(type, depth);
+    return holds;
+  }
+
+  function searchMembers(type: ts.Type, depth: number, seen: Set<ts.Type>): boolean {
     seen.add(type);
     if (type.isUnionOrIntersection()) return type.types.some((member) => holdsProxy(member, depth, seen));
     // Not `isTypeParameter()`: its type guard would narrow every other type to never.

@@ -25,7 +25,7 @@ const atoms = fc.constantFrom('p', 'doc', 'bytes', 'maybe', 'list', 'store', 'un
 const callees = fc.constantFrom(
   'JSON.stringify', 'structuredClone', 'Buffer.from', 'extract', 'resolveAsync', 'store.put', 'store.proxy', 'store.evict',
   'Object.is', 'new Map<unknown, unknown>().set', 'new Set<unknown>().has', 'worker.postMessage', 'render', 'accept',
-  'getKey', 'encodeProxies', 'new Float64Array', 'Atomics.load', 'console.log',
+  'getKey', 'encodeProxies', 'new Float64Array', 'Atomics.load', 'console.log', 'ArrayBuffer.isView', 'new Blob',
 );
 
 const { expression } = fc.letrec<{ expression: string }>((tie) => ({
@@ -64,7 +64,7 @@ const EVERY_RULE = [
   'render(p);',
   'JSON.stringify(p);',
   'structuredClone({ p });',
-  'Buffer.from(bytes);',
+  'ArrayBuffer.isView(bytes);',
   'p === doc;',
   'store.put(doc);',
   'for (let i = 0; i < 3; i++) { void p.n; }',

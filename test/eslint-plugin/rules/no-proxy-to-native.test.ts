@@ -2,7 +2,7 @@ import rule from '../../../eslint-plugin/rules/no-proxy-to-native.js';
 import { IMPORTS, ruleTester } from '../rule-tester.js';
 
 const NODE = "import { createHash } from 'node:crypto'; import { writeFileSync } from 'node:fs'; import { writeFile } from 'node:fs/promises';";
-const DECLARE = 'declare const bytes: Proxy<Uint8Array>; declare const plain: Uint8Array; declare const shared: Proxy<Int32Array>;';
+const DECLARE = 'declare const bytes: Proxy<Uint8Array<ArrayBuffer>>; declare const plain: Uint8Array<ArrayBuffer>; declare const shared: Proxy<Int32Array>;';
 const HEAD = `${IMPORTS}\n${NODE}\n${DECLARE}`;
 
 ruleTester.run('no-proxy-to-native', rule, {
@@ -11,7 +11,15 @@ ruleTester.run('no-proxy-to-native', rule, {
     { name: 'real buffers', code: `${HEAD}\nBuffer.from(plain); new Float64Array(plain.buffer); writeFileSync('/tmp/x', plain); Atomics.load(new Int32Array(4), 0);` },
     { name: 'extracted targets', code: `${HEAD}\nBuffer.from(extract(bytes)); createHash('sha256').update(extract(bytes)); Atomics.add(extract(shared), 0, 1);` },
     { name: 'calling methods on a proxy (bound to the target at run time)', code: `${HEAD}\nbytes.set(plain); bytes.subarray(1); shared.fill(0);` },
-    { name: 'built-ins that iterate rather than read internal slots', code: `${HEAD}\nUint8Array.from(bytes); Array.from(bytes);` },
+    {
+      name: 'built-ins whose parameters take any array-like copy a proxy element by element (slow, but right)',
+      code: `${HEAD}\nUint8Array.from(bytes); Array.from(bytes); Buffer.from(bytes); new Float64Array(bytes); plain.set(bytes);`,
+    },
+    {
+      name: 'a proxy of a record where the built-in also takes records',
+      code: `${HEAD}\ndeclare const query: Proxy<Record<string, string>>;\nnew URLSearchParams(query);`,
+    },
+    { name: 'structured clone is left to no-proxy-structured-clone', code: `${HEAD}\nstructuredClone(bytes);` },
     {
       name: 'a user type alias named Proxy',
       code: `type Proxy<T> = T & { readonly brand: T };\ndeclare const bytes: Proxy<Uint8Array>;\nBuffer.from(bytes);`,
@@ -20,48 +28,69 @@ ruleTester.run('no-proxy-to-native', rule, {
   ],
   invalid: [
     {
-      name: 'Buffer.from',
-      code: `${HEAD}\nconst b = Buffer.from(bytes);`,
+      name: 'TextDecoder#decode (a BufferSource parameter)',
+      code: `${HEAD}\nconst text = new TextDecoder().decode(bytes);`,
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Buffer.from' },
+          data: { callee: 'new TextDecoder().decode', why: 'its `AllowSharedBufferSource` parameter includes `ArrayBufferView`' },
           line: 4,
-          column: 23,
+          column: 39,
           endLine: 4,
-          endColumn: 28,
-          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst b = Buffer.from(extract(bytes));` }],
+          endColumn: 44,
+          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst text = new TextDecoder().decode(extract(bytes));` }],
         },
       ],
     },
     {
       name: 'Buffer.concat of an array holding a proxy',
       code: `${HEAD}\nBuffer.concat([plain, bytes]);`,
-      errors: [{ messageId: 'nativeContainsProxy', data: { callee: 'Buffer.concat' }, line: 4, column: 15, endLine: 4, endColumn: 29, suggestions: [] }],
+      errors: [{ messageId: 'nativeContainsProxy', data: { callee: 'Buffer.concat', why: 'its parameter takes `Uint8Array`' }, line: 4, column: 15, endLine: 4, endColumn: 29, suggestions: [] }],
     },
     {
-      name: 'typed-array constructor and set',
-      code: `${HEAD}\nconst f = new Float64Array(bytes);\nplain.set(bytes, 2);`,
+      name: 'the built-ins of the issue: isView, encodeInto, Blob parts, Response bodies',
+      code: `${HEAD}\nArrayBuffer.isView(bytes);\nnew TextEncoder().encodeInto('x', bytes);\nnew Blob([bytes]);\nnew Response(bytes);`,
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Float64Array' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 4,
-          column: 28,
+          column: 20,
           endLine: 4,
-          endColumn: 33,
-          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst f = new Float64Array(extract(bytes));\nplain.set(bytes, 2);` }],
+          endColumn: 25,
+          suggestions: [
+            { messageId: 'useExtract', output: `${HEAD}\nArrayBuffer.isView(extract(bytes));\nnew TextEncoder().encodeInto('x', bytes);\nnew Blob([bytes]);\nnew Response(bytes);` },
+          ],
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'plain.set' },
+          data: { callee: 'new TextEncoder().encodeInto', why: 'its parameter takes `Uint8Array`' },
           line: 5,
-          column: 11,
+          column: 35,
           endLine: 5,
-          endColumn: 16,
-          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst f = new Float64Array(bytes);\nplain.set(extract(bytes), 2);` }],
+          endColumn: 40,
+          suggestions: [
+            { messageId: 'useExtract', output: `${HEAD}\nArrayBuffer.isView(bytes);\nnew TextEncoder().encodeInto('x', extract(bytes));\nnew Blob([bytes]);\nnew Response(bytes);` },
+          ],
+        },
+        { messageId: 'nativeContainsProxy', data: { callee: 'Blob', why: 'its parameter takes `ArrayBufferView`' }, line: 6, column: 10, endLine: 6, endColumn: 17, suggestions: [] },
+        {
+          messageId: 'nativeProxy',
+          data: { callee: 'Response', why: 'its `BodyInit` parameter includes `ArrayBufferView`' },
+          line: 7,
+          column: 14,
+          endLine: 7,
+          endColumn: 19,
+          suggestions: [
+            { messageId: 'useExtract', output: `${HEAD}\nArrayBuffer.isView(bytes);\nnew TextEncoder().encodeInto('x', bytes);\nnew Blob([bytes]);\nnew Response(extract(bytes));` },
+          ],
         },
       ],
+    },
+    {
+      name: "a ProxyOr parameter reaching a built-in (ky's getBodySize)",
+      code: `${IMPORTS}\nfunction getBodySize(body: ProxyOr<BodyInit>): number {\n  return ArrayBuffer.isView(body) ? body.byteLength : 0;\n}`,
+      errors: [{ messageId: 'nativeProxy', data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' }, line: 3, column: 29, endLine: 3, endColumn: 33, suggestions: [] }],
     },
     {
       name: 'crypto and fs writes',
@@ -69,7 +98,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: "createHash('sha256').update" },
+          data: { callee: "createHash('sha256').update", why: 'its `BinaryLike` parameter includes `Uint8Array`' },
           line: 4,
           column: 29,
           endLine: 4,
@@ -80,7 +109,7 @@ ruleTester.run('no-proxy-to-native', rule, {
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'writeFileSync' },
+          data: { callee: 'writeFileSync', why: 'its parameter takes `Uint8Array`' },
           line: 5,
           column: 25,
           endLine: 5,
@@ -91,7 +120,7 @@ ruleTester.run('no-proxy-to-native', rule, {
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'writeFile' },
+          data: { callee: 'writeFile', why: 'its parameter takes `Uint8Array`' },
           line: 6,
           column: 27,
           endLine: 6,
@@ -108,7 +137,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Atomics.add' },
+          data: { callee: 'Atomics.add', why: 'its parameter takes `Int32Array`' },
           line: 4,
           column: 13,
           endLine: 4,
@@ -117,7 +146,7 @@ ruleTester.run('no-proxy-to-native', rule, {
         },
         {
           messageId: 'nativeProxy',
-          data: { callee: 'WebAssembly.Module' },
+          data: { callee: 'WebAssembly.Module', why: 'its `BufferSource` parameter includes `ArrayBufferView`' },
           line: 5,
           column: 24,
           endLine: 5,
@@ -128,19 +157,19 @@ ruleTester.run('no-proxy-to-native', rule, {
     },
     {
       name: 'the fix adds extract to an existing value import of the package',
-      code: `import { type Proxy } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nBuffer.from(bytes);`,
+      code: `import { type Proxy } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nArrayBuffer.isView(bytes);`,
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Buffer.from' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 3,
-          column: 13,
+          column: 20,
           endLine: 3,
-          endColumn: 18,
+          endColumn: 25,
           suggestions: [
             {
               messageId: 'useExtract',
-              output: `import { type Proxy, extract } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nBuffer.from(extract(bytes));`,
+              output: `import { type Proxy, extract } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nArrayBuffer.isView(extract(bytes));`,
             },
           ],
         },
@@ -148,19 +177,19 @@ ruleTester.run('no-proxy-to-native', rule, {
     },
     {
       name: 'the fix adds an import line next to a type-only import',
-      code: `import type { Proxy } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nBuffer.from(bytes);`,
+      code: `import type { Proxy } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nArrayBuffer.isView(bytes);`,
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Buffer.from' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 3,
-          column: 13,
+          column: 20,
           endLine: 3,
-          endColumn: 18,
+          endColumn: 25,
           suggestions: [
             {
               messageId: 'useExtract',
-              output: `import type { Proxy } from '../../../src/index.js';\nimport { extract } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nBuffer.from(extract(bytes));`,
+              output: `import type { Proxy } from '../../../src/index.js';\nimport { extract } from '../../../src/index.js';\ndeclare const bytes: Proxy<Uint8Array>;\nArrayBuffer.isView(extract(bytes));`,
             },
           ],
         },
@@ -168,19 +197,19 @@ ruleTester.run('no-proxy-to-native', rule, {
     },
     {
       name: 'the fix imports from the package name when the file has no import of it',
-      code: `declare const bytes: import('../../../src/index.js').Proxy<Uint8Array>;\nBuffer.from(bytes);`,
+      code: `declare const bytes: import('../../../src/index.js').Proxy<Uint8Array>;\nArrayBuffer.isView(bytes);`,
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'Buffer.from' },
+          data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' },
           line: 2,
-          column: 13,
+          column: 20,
           endLine: 2,
-          endColumn: 18,
+          endColumn: 25,
           suggestions: [
             {
               messageId: 'useExtract',
-              output: `import { extract } from 'ts-proxystore';\ndeclare const bytes: import('../../../src/index.js').Proxy<Uint8Array>;\nBuffer.from(extract(bytes));`,
+              output: `import { extract } from 'ts-proxystore';\ndeclare const bytes: import('../../../src/index.js').Proxy<Uint8Array>;\nArrayBuffer.isView(extract(bytes));`,
             },
           ],
         },
@@ -188,8 +217,8 @@ ruleTester.run('no-proxy-to-native', rule, {
     },
     {
       name: 'no suggestion when extract names something else in scope',
-      code: `import type { Proxy } from '../../../src/index.js';\nconst extract = (value: unknown): unknown => value;\ndeclare const bytes: Proxy<Uint8Array>;\nBuffer.from(bytes); extract(1);`,
-      errors: [{ messageId: 'nativeProxy', data: { callee: 'Buffer.from' }, line: 4, column: 13, endLine: 4, endColumn: 18, suggestions: [] }],
+      code: `import type { Proxy } from '../../../src/index.js';\nconst extract = (value: unknown): unknown => value;\ndeclare const bytes: Proxy<Uint8Array>;\nArrayBuffer.isView(bytes); extract(1);`,
+      errors: [{ messageId: 'nativeProxy', data: { callee: 'ArrayBuffer.isView', why: '`ArrayBuffer.isView` reads internal slots' }, line: 4, column: 20, endLine: 4, endColumn: 25, suggestions: [] }],
     },
     {
       name: 'a function listed in additionalFunctions',
@@ -198,7 +227,7 @@ ruleTester.run('no-proxy-to-native', rule, {
       errors: [
         {
           messageId: 'nativeProxy',
-          data: { callee: 'checksum' },
+          data: { callee: 'checksum', why: 'listed in `additionalFunctions`' },
           line: 5,
           column: 10,
           endLine: 5,

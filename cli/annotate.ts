@@ -1,0 +1,254 @@
+/**
+ * `ts-proxystore annotate`: the step after set-up, done by a codemod on
+ * ts-morph. It finds the functions that run as tasks — the table given to
+ * `defineTasks`, functions handed to `submit(fn, …)` or `map(fn, …)` — and
+ * the functions named with `--function`, and widens their object-typed
+ * parameters from `T` to `ProxyOr<T>`, importing the type. Only the type
+ * annotations change; the rest of each file keeps its text, comments and
+ * formatting. With `--fix-natives`, uses of a widened parameter that need the
+ * real object (a built-in that checks internal slots, `JSON.stringify`, an
+ * identity comparison) get the real object: `isProxy(x) ? extract(x) : x`.
+ */
+import { Node, Project, QuoteKind, ts, type ObjectLiteralExpression, type Symbol as TsMorphSymbol, type ParameterDeclaration, type SourceFile, type TypeNode } from 'ts-morph';
+import { relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import type * as TypeScript from 'typescript';
+import { nativeTypes } from '../src/analysis/native-types.js';
+import { isKeyMethod } from '../eslint-plugin/utils/identity-sites.js';
+import { packageModule, PACKAGE_NAME } from '../eslint-plugin/utils/package-files.js';
+import { unifiedDiff } from './diff.js';
+import { CliError } from './errors.js';
+
+export interface AnnotateOptions {
+  readonly cwd: string;
+  readonly project: string;
+  /** Files to edit (default: every source file of the project). */
+  readonly files: readonly string[];
+  /** Further functions to widen, by name. */
+  readonly functions: readonly string[];
+  readonly fixNatives: boolean;
+  readonly dryRun: boolean;
+  readonly log: (line: string) => void;
+}
+
+type FunctionLike = Node & { getParameters(): ParameterDeclaration[] };
+
+const SUBMIT_METHODS = new Set(['submit', 'map']);
+const EQUALITY = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
+const NOT_OBJECT =
+  ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BigIntLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.EnumLike |
+  ts.TypeFlags.ESSymbolLike | ts.TypeFlags.VoidLike | ts.TypeFlags.Null | ts.TypeFlags.Never | ts.TypeFlags.Any | ts.TypeFlags.Unknown |
+  ts.TypeFlags.TypeParameter;
+
+function isFunctionLike(node: Node | undefined): node is FunctionLike {
+  return Node.isFunctionDeclaration(node) || Node.isMethodDeclaration(node) || Node.isArrowFunction(node) || Node.isFunctionExpression(node);
+}
+
+/** The function an expression names or is: inline, a function declaration, or a variable holding one. */
+function functionOf(expression: Node | undefined): FunctionLike | undefined {
+  if (expression === undefined || isFunctionLike(expression)) return expression;
+  if (!Node.isIdentifier(expression) && !Node.isPropertyAccessExpression(expression)) return undefined;
+  return functionOfSymbol(expression.getSymbol());
+}
+
+function functionOfSymbol(symbol: TsMorphSymbol | undefined): FunctionLike | undefined {
+  const target = symbol?.isAlias() === true ? symbol.getAliasedSymbol() : symbol;
+  for (const declaration of target?.getDeclarations() ?? []) {
+    if (isFunctionLike(declaration)) return declaration;
+    const initializer = Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
+    if (isFunctionLike(initializer)) return initializer;
+  }
+  return undefined;
+}
+
+/** The object literal an expression is or a `const` holds, here or in the module it is imported from. */
+function objectOf(expression: Node | undefined): ObjectLiteralExpression | undefined {
+  if (Node.isObjectLiteralExpression(expression)) return expression;
+  if (!Node.isIdentifier(expression)) return undefined;
+  const symbol = expression.getSymbol();
+  // A table imported from another module: the `const` it is declared with there.
+  const declaration = (symbol?.isAlias() === true ? symbol.getAliasedSymbol() : symbol)?.getDeclarations()[0];
+  const initializer = Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
+  return Node.isObjectLiteralExpression(initializer) ? initializer : undefined;
+}
+
+/** Whether a call's target is declared by this package (`defineTasks` from ts-proxystore, not a look-alike). */
+function isOwnDeclaration(node: Node): boolean {
+  const symbol = node.getSymbol();
+  const target = symbol?.isAlias() === true ? symbol.getAliasedSymbol() : symbol;
+  return target?.getDeclarations().some((declaration) => packageModule(declaration.getSourceFile().getFilePath()) !== undefined) === true;
+}
+
+export function annotate(options: AnnotateOptions): void {
+  const tsconfig = resolve(options.cwd, options.project);
+  if (!existsSync(tsconfig)) throw new CliError(`no ${options.project} in ${options.cwd}: pass --project, and run annotate again`);
+  const project = new Project({ tsConfigFilePath: tsconfig });
+  // Imports the codemod adds follow the project's quotes.
+  const quoted = project.getSourceFiles().find((file) => !file.isInNodeModules() && file.getImportDeclarations().length > 0);
+  const single = quoted?.getImportDeclarations()[0]?.getModuleSpecifier().getText().startsWith("'") ?? true;
+  project.manipulationSettings.set({ quoteKind: single ? QuoteKind.Single : QuoteKind.Double });
+  const program = project.getProgram().compilerObject;
+  const checker = program.getTypeChecker();
+  // ts-morph bundles its own TypeScript: the same API, declared by another copy of typescript.d.ts that tsc
+  // cannot compare with this one (TS2321), while the project service resolves both to one copy.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+  const natives = nativeTypes(ts as unknown as typeof TypeScript, program as unknown as TypeScript.Program);
+
+  const editable = (file: SourceFile): boolean => !file.isDeclarationFile() && !file.isInNodeModules();
+  const wanted = new Set(options.files.map((file) => resolve(options.cwd, file)));
+  const targets = project.getSourceFiles().filter((file) => editable(file) && (wanted.size === 0 || wanted.has(file.getFilePath())));
+  for (const file of wanted) {
+    if (!targets.some((source) => source.getFilePath() === file)) throw new CliError(`${relative(options.cwd, file)} is not a source file of ${options.project}`);
+  }
+  const before = new Map(targets.map((file) => [file, file.getFullText()]));
+
+  // Tasks are found in every file (a table in one file may name functions of another); only the target files are edited.
+  const tasks = new Set<FunctionLike>();
+  const named = new Set(options.functions);
+  for (const file of project.getSourceFiles().filter(editable)) {
+    file.forEachDescendant((node) => {
+      if (Node.isCallExpression(node)) {
+        const callee = node.getExpression();
+        const name = Node.isPropertyAccessExpression(callee) ? callee.getName() : Node.isIdentifier(callee) ? callee.getText() : '';
+        const [first] = node.getArguments();
+        if (name === 'defineTasks' && isOwnDeclaration(callee)) {
+          const table = objectOf(first);
+          for (const property of table?.getProperties() ?? []) {
+            const task = Node.isMethodDeclaration(property)
+              ? property
+              : Node.isPropertyAssignment(property)
+                ? functionOf(property.getInitializer())
+                : Node.isShorthandPropertyAssignment(property)
+                  ? functionOfSymbol(property.getValueSymbol())
+                  : undefined;
+            if (task !== undefined) tasks.add(task);
+          }
+        } else if (SUBMIT_METHODS.has(name) && !isLibCall(node)) {
+          const task = functionOf(first);
+          if (task !== undefined) tasks.add(task);
+        }
+      }
+      if (named.size > 0 && isFunctionLike(node)) {
+        const name = nameOf(node);
+        if (name !== undefined && named.has(name)) tasks.add(node);
+      }
+    });
+  }
+
+  function isLibCall(call: Node): boolean {
+    const declaration = checker.getResolvedSignature(call.compilerNode as ts.CallExpression)?.getDeclaration();
+    return declaration !== undefined && program.isSourceFileDefaultLibrary(declaration.getSourceFile());
+  }
+
+  const widened: ParameterDeclaration[] = [];
+  for (const task of tasks) {
+    if (!targets.includes(task.getSourceFile())) continue;
+    for (const parameter of task.getParameters()) {
+      if (widen(parameter)) {
+        widened.push(parameter);
+        options.log(`${relative(options.cwd, task.getSourceFile().getFilePath())}:${parameter.getStartLineNumber()} ${nameOf(task) ?? '(task)'}(${parameter.getName()}): ${parameter.getTypeNodeOrThrow().getText()}`);
+      }
+    }
+  }
+  for (const file of new Set(widened.map((parameter) => parameter.getSourceFile()))) addImport(file, 'ProxyOr', true);
+  if (options.fixNatives) fixNatives(widened);
+
+  let changed = 0;
+  for (const [file, text] of before) {
+    const after = file.getFullText();
+    if (after === text) continue;
+    changed++;
+    const name = relative(options.cwd, file.getFilePath());
+    if (options.dryRun) options.log(unifiedDiff(name, text, after).trimEnd());
+    else file.saveSync();
+  }
+  options.log(changed === 0 ? 'Nothing to annotate: every task parameter is ProxyOr<…> already, or not an object.' : `${options.dryRun ? 'would change' : 'changed'} ${changed} file(s)`);
+
+  /** `ProxyOr<T>` for an object type `T`; a nullable `T | undefined` becomes `ProxyOr<T> | undefined`. */
+  function widen(parameter: ParameterDeclaration): boolean {
+    let node: TypeNode | undefined = parameter.getTypeNode();
+    if (node === undefined || /\bProxy(Or)?</.test(node.getText())) return false;
+    if (parameter.isRestParameter()) {
+      if (!Node.isArrayTypeNode(node)) return false;
+      node = node.getElementTypeNode();
+    }
+    const members = Node.isUnionTypeNode(node) ? node.getTypeNodes() : [node];
+    const nullish = members.filter((member) => /^(undefined|null)$/.test(member.getText()));
+    const values = members.filter((member) => !nullish.includes(member));
+    if (values.length === 0 || !values.every((member) => isObjectType(member.getType().compilerType))) return false;
+    const inner = values.map((member) => member.getText()).join(' | ');
+    node.replaceWithText([`ProxyOr<${inner}>`, ...nullish.map((member) => member.getText())].join(' | '));
+    return true;
+  }
+
+  function isObjectType(type: ts.Type): boolean {
+    if (type.isUnion()) return type.types.every(isObjectType);
+    if (type.flags & NOT_OBJECT) return false;
+    return checker.getSignaturesOfType(type, ts.SignatureKind.Call).length === 0;
+  }
+
+  /** Replaces uses of widened parameters that need the real object with the real object. */
+  function fixNatives(parameters: readonly ParameterDeclaration[]): void {
+    const uses: Node[] = [];
+    for (const parameter of parameters) {
+      const name = parameter.getNameNode();
+      if (!Node.isIdentifier(name)) continue;
+      for (const reference of name.findReferencesAsNodes()) {
+        if (reference.getSourceFile() === parameter.getSourceFile() && needsRealObject(reference)) uses.push(reference);
+      }
+    }
+    // From the end, so earlier positions stay valid.
+    uses.sort((a, b) => b.getStart() - a.getStart());
+    for (const use of uses) {
+      const text = use.getText();
+      addImport(use.getSourceFile(), 'extract', false);
+      addImport(use.getSourceFile(), 'isProxy', false);
+      const real = `isProxy(${text}) ? extract(${text}) : ${text}`;
+      const parent = use.getParent();
+      const isArgument = (Node.isCallExpression(parent) || Node.isNewExpression(parent)) && parent.getArguments().includes(use);
+      use.replaceWithText(isArgument ? real : `(${real})`);
+    }
+    if (uses.length > 0) options.log(`wrapped ${uses.length} use(s) that need the real object`);
+  }
+
+  function needsRealObject(reference: Node): boolean {
+    const parent = reference.getParent();
+    if (Node.isBinaryExpression(parent) && EQUALITY.has(parent.getOperatorToken().getKind())) {
+      const other = parent.getLeft() === reference ? parent.getRight() : parent.getLeft();
+      return isObjectType(other.getType().compilerType) || other.getType().isUnion();
+    }
+    if (!Node.isCallExpression(parent) && !Node.isNewExpression(parent)) return false;
+    const index = parent.getArguments().indexOf(reference);
+    if (index < 0) return false;
+    const call = parent.compilerNode;
+    if (Node.isCallExpression(parent) && parent.getExpression().getText() === 'JSON.stringify') return true;
+    const signature = checker.getResolvedSignature(call);
+    if (index === 0 && isCollectionKey(signature?.getDeclaration())) return true;
+    const argument = checker.getTypeAtLocation(reference.compilerNode);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
+    return signature !== undefined && natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type) !== undefined;
+  }
+}
+
+/** `map.get(key)`, `set.has(value)`: looked up by identity, which for a proxy is the proxy object. */
+function isCollectionKey(declaration: ts.Declaration | undefined): boolean {
+  if (declaration === undefined || !ts.isMethodSignature(declaration) || !ts.isIdentifier(declaration.name)) return false;
+  const owner = declaration.parent;
+  return ts.isInterfaceDeclaration(owner) && isKeyMethod(owner.name.text, declaration.name.text);
+}
+
+function nameOf(node: FunctionLike): string | undefined {
+  if (Node.isFunctionDeclaration(node) || Node.isMethodDeclaration(node)) return node.getName();
+  const parent = node.getParent();
+  if (Node.isVariableDeclaration(parent) || Node.isPropertyAssignment(parent)) return parent.getName();
+  return undefined;
+}
+
+/** Imports `name` from the package, into an existing import of it when there is one; a type-only import for types. */
+function addImport(file: SourceFile, name: string, typeOnly: boolean): void {
+  const existing = file.getImportDeclarations().filter((declaration) => declaration.getModuleSpecifierValue() === PACKAGE_NAME);
+  if (existing.some((declaration) => declaration.getNamedImports().some((specifier) => specifier.getName() === name))) return;
+  const fits = existing.find((declaration) => declaration.getNamespaceImport() === undefined && (typeOnly || !declaration.isTypeOnly()));
+  if (fits !== undefined) fits.addNamedImport(typeOnly && !fits.isTypeOnly() ? { name, isTypeOnly: true } : name);
+  else file.addImportDeclaration({ isTypeOnly: typeOnly, moduleSpecifier: PACKAGE_NAME, namedImports: [name] });
+}

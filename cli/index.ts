@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * The `ts-proxystore` command. Arguments are read with Node's own `parseArgs`,
+ * so the package needs no argument-parser dependency at run time.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageInfo } from '../eslint-plugin/utils/package-files.js';
+import { annotateCommand } from './annotate-command.js';
+import { CliError } from './errors.js';
+import { setup } from './setup.js';
+
+const USAGE = `Usage: ts-proxystore <command> [options]
+
+Commands:
+  setup [--dry-run] [--cwd <dir>] [--project <tsconfig>]
+      Install the ts-patch that matches the project's TypeScript, add "prepare": "ts-patch install",
+      the transformer and language-service plugins to tsconfig.json, and the lint rules to the ESLint config.
+  annotate [files…] [--dry-run] [--function <name>]… [--fix-natives] [--project <tsconfig>]
+      Widen the object-typed parameters of task functions (tables given to defineTasks, functions
+      handed to submit/map) and of the named functions to ProxyOr<T>; with --fix-natives, wrap the
+      uses a proxy cannot stand in for in extract(…). Needs ts-morph.
+
+Options:
+  --dry-run   print the changes as a diff instead of making them
+  --help, --version
+`;
+
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      cwd: { type: 'string', default: '.' },
+      project: { type: 'string', short: 'p', default: 'tsconfig.json' },
+      function: { type: 'string', multiple: true, default: [] },
+      'fix-natives': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'v', default: false },
+    },
+  });
+  const [command, ...files] = positionals;
+  if (values.version) return log(packageInfo().version);
+  if (values.help || command === undefined) return log(USAGE);
+  const cwd = resolve(values.cwd);
+  if (command === 'setup') {
+    if (files.length > 0) throw new CliError(`setup takes no files (got ${files.join(' ')})`);
+    return setup({ cwd, project: values.project, dryRun: values['dry-run'], log });
+  }
+  if (command === 'annotate') {
+    return annotateCommand({ cwd, project: values.project, files, functions: values.function, fixNatives: values['fix-natives'], dryRun: values['dry-run'], log });
+  }
+  throw new CliError(`unknown command '${command}'\n\n${USAGE}`);
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  // Mistakes in the arguments are usage errors too: say so, without a stack.
+  const usage = error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+  if (!(error instanceof CliError) && !usage) throw error;
+  process.stderr.write(`ts-proxystore: ${(error).message}\n`);
+  process.exitCode = 1;
+}

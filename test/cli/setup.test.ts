@@ -1,0 +1,174 @@
+/**
+ * `npx ts-proxystore setup` on fresh projects, as a user runs it: TypeScript
+ * installed from the registry, the built command run in the project, ts-patch
+ * installed from the registry by the command itself (npm's cache first, as
+ * `--prefer-offline`). Then the proof that it worked: plain `tsc` (patched by
+ * setup) emits the wrapped call, and ESLint with the edited config reports a
+ * proxy reaching a built-in. A second run changes nothing. Installs are slow,
+ * so there are two projects: TypeScript 5.9 as CommonJS, TypeScript 6.0 as ESM.
+ * Needs `npm run build` (it runs dist/cli/index.js).
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/index.js');
+const INSTALL_TIMEOUT = 240_000;
+const dirs = tempDirs('ts-proxystore-setup-');
+afterAll(() => dirs.removeAll());
+
+const SOURCE = `import type { ProxyOr } from 'ts-proxystore';
+
+export function total(data: ProxyOr<{ values: number[] }>): number {
+  return data.values.length;
+}
+
+export function isBytes(body: ProxyOr<Uint8Array>): boolean {
+  return ArrayBuffer.isView(body);
+}
+
+console.log(total({ values: [1, 2, 3] }));
+`;
+
+const TSCONFIG = `{
+  // Written by hand: setup keeps this comment.
+  "compilerOptions": {
+    "target": "es2022",
+    "module": "nodenext",
+    "rootDir": "src",
+    "outDir": "dist",
+    "strict": true,
+    "skipLibCheck": true,
+    "types": [],
+  },
+}
+`;
+
+const ESLINT_ESM = `// @ts-check
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  ...tseslint.configs.recommendedTypeChecked,
+  { languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } } },
+);
+`;
+
+const ESLINT_CJS = `const tseslint = require('typescript-eslint');
+
+module.exports = [
+  ...tseslint.configs.recommendedTypeChecked,
+  { languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: __dirname } } }
+];
+`;
+
+interface Fresh {
+  readonly typescript: string;
+  readonly type: 'module' | 'commonjs';
+  readonly eslintConfig: string;
+  readonly eslintText: string;
+  readonly tsPatchMajor: number;
+}
+
+function sh(command: string, args: readonly string[], cwd: string): SpawnSyncReturns<string> {
+  return spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' } });
+}
+
+function setup(cwd: string, ...args: string[]): SpawnSyncReturns<string> {
+  return sh(process.execPath, [CLI, 'setup', ...args], cwd);
+}
+
+const FILES = ['package.json', 'tsconfig.json'];
+
+async function freshProject({ typescript, type, eslintConfig, eslintText }: Fresh): Promise<string> {
+  const dir = await dirs.make();
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'fresh', version: '1.0.0', type, devDependencies: { typescript } }, null, 2)}\n`);
+  writeFileSync(join(dir, 'tsconfig.json'), TSCONFIG);
+  writeFileSync(join(dir, eslintConfig), eslintText);
+  mkdirSync(join(dir, 'src'));
+  writeFileSync(join(dir, 'src/index.ts'), SOURCE);
+  const install = sh('npm', ['install'], dir);
+  expect(install.status, install.stderr).toBe(0);
+  return dir;
+}
+
+describe.each<Fresh>([
+  { typescript: '5.9.3', type: 'commonjs', eslintConfig: 'eslint.config.cjs', eslintText: ESLINT_CJS, tsPatchMajor: 3 },
+  { typescript: '6.0.3', type: 'module', eslintConfig: 'eslint.config.mjs', eslintText: ESLINT_ESM, tsPatchMajor: 4 },
+])('ts-proxystore setup with TypeScript $typescript ($type)', (fresh) => {
+  it(
+    'installs the matching ts-patch, edits the configs so tsc wraps and ESLint checks, and is idempotent',
+    async () => {
+      const dir = await freshProject(fresh);
+      const files = [...FILES, fresh.eslintConfig];
+      const original = new Map(files.map((file) => [file, readFileSync(join(dir, file), 'utf8')]));
+
+      const dry = setup(dir, '--dry-run');
+      expect(dry.status, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain(`would run: npm install --save-dev ts-patch@^${fresh.tsPatchMajor === 3 ? '3.3.0' : '4.0.1'}`);
+      expect(dry.stdout).toContain('+++ b/tsconfig.json');
+      expect(dry.stdout).toContain(`+++ b/${fresh.eslintConfig}`);
+      for (const [file, text] of original) expect(readFileSync(join(dir, file), 'utf8'), file).toBe(text);
+      expect(existsSync(join(dir, 'node_modules/ts-patch'))).toBe(false);
+
+      const done = setup(dir);
+      expect(done.status, done.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
+      expect(manifest.scripts.prepare).toBe('ts-patch install');
+      expect(manifest.devDependencies['ts-patch']).toMatch(new RegExp(`^\\^${fresh.tsPatchMajor}\\.`));
+      const installed = JSON.parse(readFileSync(join(dir, 'node_modules/ts-patch/package.json'), 'utf8')) as { version: string };
+      expect(installed.version.split('.')[0]).toBe(String(fresh.tsPatchMajor));
+      const tsconfig = readFileSync(join(dir, 'tsconfig.json'), 'utf8');
+      expect(tsconfig).toContain('// Written by hand: setup keeps this comment.');
+      expect(tsconfig).toContain('"plugins": [\n      { "transform": "ts-proxystore/transformer" },\n      { "name": "ts-proxystore/language-service" }\n    ],');
+      const eslint = readFileSync(join(dir, fresh.eslintConfig), 'utf8');
+      expect(eslint).toContain(fresh.type === 'module' ? "import proxystore from 'ts-proxystore/eslint-plugin';" : "const proxystore = require('ts-proxystore/eslint-plugin').default;");
+      expect(eslint).toContain('  proxystore.configs.recommended');
+
+      // Run again: nothing left to do, nothing written.
+      const changed = new Map(files.map((file) => [file, readFileSync(join(dir, file), 'utf8')]));
+      const again = setup(dir);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toContain('Everything is set up already: nothing to change.');
+      for (const [file, text] of changed) expect(readFileSync(join(dir, file), 'utf8'), file).toBe(text);
+
+      // The package itself (as built here) and the lint toolchain, where an install would put them.
+      symlinkSync(ROOT, join(dir, 'node_modules/ts-proxystore'), 'dir');
+      symlinkSync(join(ROOT, 'node_modules/typescript-eslint'), join(dir, 'node_modules/typescript-eslint'), 'dir');
+      // Plain tsc: setup ran `ts-patch install`, so the project's own TypeScript applies the transformer.
+      const tsc = sh(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', '.'], dir);
+      expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'dist/index.js'), 'utf8')).toContain('autoProxy({ values: [1, 2, 3] }, "src/index.ts:11:19"');
+      const lint = sh(process.execPath, [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--format', 'json', 'src/index.ts'], dir);
+      const [result] = JSON.parse(lint.stdout) as { messages: { ruleId: string; line: number }[] }[];
+      expect(result?.messages.map((message) => [message.ruleId, message.line])).toEqual([['ts-proxystore/no-proxy-to-native', 8]]);
+    },
+    INSTALL_TIMEOUT,
+  );
+});
+
+describe('ts-proxystore setup refuses what it cannot set up', () => {
+  it('explains TypeScript 7 and changes nothing', async () => {
+    const dir = await dirs.make();
+    writeFileSync(join(dir, 'package.json'), '{ "name": "native", "devDependencies": { "typescript": "7.0.2" } }\n');
+    writeFileSync(join(dir, 'tsconfig.json'), TSCONFIG);
+    mkdirSync(join(dir, 'node_modules'));
+    // The real TypeScript 7 package, where an install would put it.
+    symlinkSync(join(ROOT, 'node_modules/typescript7'), join(dir, 'node_modules/typescript'), 'dir');
+    const result = setup(dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('TypeScript 7.0.2 is the native compiler, which has no API for transformers');
+    expect(result.stderr).toContain('"typescript": "npm:@typescript/typescript6@^6.0.2"');
+    expect(readFileSync(join(dir, 'tsconfig.json'), 'utf8')).toBe(TSCONFIG);
+  });
+
+  it('says what is missing in a project without TypeScript or package.json', async () => {
+    const empty = await dirs.make();
+    expect(setup(empty).stderr).toContain(`no package.json in ${empty}`);
+    writeFileSync(join(empty, 'package.json'), '{ "name": "bare" }\n');
+    expect(setup(empty).stderr).toContain('TypeScript is not installed');
+  });
+});
