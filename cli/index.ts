@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageInfo } from '../eslint-plugin/utils/package-files.js';
+import { storeCommand } from '../runtime/observe/store-cli.js';
 import { annotateCommand } from './annotate-command.js';
 import { CliError } from './errors.js';
 import { setup } from './setup.js';
@@ -20,6 +21,9 @@ Commands:
       Widen the object-typed parameters of task functions (tables given to defineTasks, functions
       handed to submit/map) and of the named functions to ProxyOr<T>; with --fix-natives, wrap the
       uses a proxy cannot stand in for in extract(…). Needs ts-morph.
+  store <ls|stats|get|evict|clear> --config <json or file>
+      Look into a store from its config: list keys with sizes and ages, totals, one object's type
+      and size, evict one, clear all (ts-proxystore store --help).
 
 Options:
   --dry-run   print the changes as a diff instead of making them
@@ -58,8 +62,11 @@ async function main(argv: readonly string[]): Promise<void> {
   throw new CliError(`unknown command '${command}'\n\n${USAGE}`);
 }
 
+const argv = process.argv.slice(2);
 try {
-  await main(process.argv.slice(2));
+  // `store` has options of its own (--config, --json, --yes) and its own exit codes.
+  if (argv[0] === 'store') process.exitCode = await storeCommand(argv.slice(1));
+  else await main(argv);
 } catch (error) {
   // Mistakes in the arguments are usage errors too: say so, without a stack.
   const usage = error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { inspect, parseArgs } from 'node:util';
 import type { ConnectorConfig, Key, ListedObject } from '../connector.js';
 import { connectorFromConfig } from '../connector-kinds.js';
+// The built-in kinds register themselves on import (Redis and peer load on demand).
+import '../connectors/index.js';
 import { ProxyStoreError, describeKey, messageOf } from '../errors.js';
 import { metadataOf } from '../proxy.js';
 import { Store, type StoreConfig } from '../store.js';

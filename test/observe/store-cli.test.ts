@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
@@ -11,6 +13,7 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const dirs = tempDirs('store-cli-');
+const run = promisify(execFile);
 let redis: RedisServer;
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -72,6 +75,23 @@ describe('ts-proxystore store, on a file store', () => {
     const missing = await cli('get', 'no-such-key', '--config', config);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('no object under key');
+  });
+});
+
+describe('the ts-proxystore bin', () => {
+  it('runs `store ls` and `store stats` as a user types them', async () => {
+    const directory = await dirs.make();
+    const store = new Store('bin-app', new FileConnector({ directory }));
+    const key = await store.put(new Float64Array(100));
+    const bin = path.join(import.meta.dirname, '..', '..', 'dist', 'cli', 'index.js');
+    const config = JSON.stringify(store.config());
+    const ls = await run(process.execPath, [bin, 'store', 'ls', '--config', config]);
+    expect(ls.stdout).toContain(key as string);
+    const stats = JSON.parse((await run(process.execPath, [bin, 'store', 'stats', '--json', '--config', config])).stdout) as { objects: number };
+    expect(stats.objects).toBe(1);
+    const refused = await run(process.execPath, [bin, 'store', 'clear', '--config', config]).catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 2 });
+    await store.close({ clear: true });
   });
 });
 
