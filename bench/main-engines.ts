@@ -4,6 +4,7 @@
  * bare executor), by proxy (a StoreExecutor per connector) and by hand (keys
  * of the same connector passed through the bare executor).
  */
+import type { ExecutorStats } from '../runtime/observe/task-stats.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +59,9 @@ export interface EngineSpec {
 /** BullMQ events carry results inline; a short stream keeps by-value payloads from piling up in Redis (BullMQ keeps 10 000 events by default). */
 const EVENTS_KEPT = 1_000;
 
+/** What runs now, for `--dashboard`: the stores and executors of the engine being measured. */
+export const live = { stores: new Set<Store>(), executors: new Map<string, { stats(): ExecutorStats }>() };
+
 export async function startEngine(spec: EngineSpec): Promise<Engine> {
   const stores: OpenStore[] = [];
   let workers: Workers;
@@ -73,7 +77,15 @@ export async function startEngine(spec: EngineSpec): Promise<Engine> {
     store,
     byProxy: new StoreExecutor(workers.executor, { store, shouldProxy: 'always' }),
   }));
+  const shown = [
+    [`${spec.name} by value`, workers.executor] as const,
+    ...lanes.map((lane) => [`${spec.name} by proxy (${lane.connector})`, lane.byProxy] as const),
+  ];
+  for (const [name, executor] of shown) live.executors.set(name, executor);
+  for (const { store } of stores) live.stores.add(store);
   const dispose = async (): Promise<void> => {
+    for (const [name] of shown) live.executors.delete(name);
+    for (const { store } of stores) live.stores.delete(store);
     // Each StoreExecutor shuts the shared bare executor down too; shutdown is idempotent, and stop() does it again when there is no lane.
     await Promise.all(lanes.map((lane) => lane.byProxy.shutdown()));
     await workers.stop();

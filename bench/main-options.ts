@@ -63,6 +63,8 @@ export interface Settings {
   readonly out: string;
   /** Start a redis-server for this run (none given with --redis, and the plan needs one). */
   readonly startRedis: boolean;
+  /** Serve the live dashboard on this loopback port while the bench runs (0: any free port). */
+  readonly dashboard: number | undefined;
   readonly skipped: readonly { readonly connector: ConnectorName; readonly reason: string }[];
 }
 
@@ -79,6 +81,7 @@ interface RawOptions {
   experiments?: Experiment[];
   quick?: boolean;
   out?: string;
+  dashboard?: number | true;
 }
 
 function positiveInteger(text: string): number {
@@ -119,6 +122,11 @@ function command(): Command {
     .option('--app-tile <n>', 'Cholesky tile side; must divide --app-size', positiveInteger)
     .option('--experiments <list>', `which to run: ${EXPERIMENTS.join(',')}`, list(experiment))
     .option('--quick', 'fewer sizes, repetitions and tasks, a smaller matrix: under a minute')
+    .option('--dashboard [port]', 'serve the live dashboard on 127.0.0.1 while the bench runs (default: any free port)', (text: string) => {
+      const port = Number(text);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('expected a port number');
+      return port;
+    })
     .option('--out <dir>', `where results and charts go (default: ${DEFAULT_OUT}, which git ignores; --out bench/results replaces the committed ones)`);
 }
 
@@ -168,7 +176,8 @@ function settingsFrom(raw: RawOptions): Settings {
     ...(experiments.has('app') ? { app: { size: appSize, tile: appTile, workers: 2, reps: raw.reps ?? d.appReps } } : {}),
   };
   const needsRedis = raw.engine === 'bullmq' || connectors.includes('redis');
-  return { plan, quick, out: raw.out ?? DEFAULT_OUT, startRedis: needsRedis && raw.redis === undefined, skipped };
+  const dashboard = raw.dashboard === undefined ? undefined : raw.dashboard === true ? 0 : raw.dashboard;
+  return { plan, quick, out: raw.out ?? DEFAULT_OUT, startRedis: needsRedis && raw.redis === undefined, dashboard, skipped };
 }
 
 export function parseSettings(argv: readonly string[]): Settings {

@@ -20,6 +20,8 @@ import { judgeGoals } from './main-goals.js';
 import { appTable, environmentLine, goalLines, roundTripTables, throughputTable } from './main-report.js';
 import type { BenchResults } from './main-results.js';
 import { parseSettings, type Settings } from './main-options.js';
+import { live } from './main-engines.js';
+import { startDashboard } from '../runtime/observe/dashboard.js';
 
 type Measured = Omit<BenchResults, 'goals'>;
 
@@ -84,6 +86,9 @@ function report(results: BenchResults): string {
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv);
   let server: RedisServer | undefined;
+  const dashboard =
+    settings.dashboard === undefined ? undefined : await startDashboard({ port: settings.dashboard, stores: () => [...live.stores], executors: () => Object.fromEntries(live.executors) });
+  if (dashboard !== undefined) process.stdout.write(`dashboard: ${dashboard.url}\n`);
   try {
     if (settings.startRedis) server = await startRedisServer();
     const plan: Plan = server === undefined ? settings.plan : { ...settings.plan, redis: `redis://${server.host}:${server.port}` };
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nwrote ${[json, ...charts].join(', ')}\n`);
   } finally {
     await server?.stop();
+    await dashboard?.close();
   }
 }
 

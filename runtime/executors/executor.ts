@@ -94,6 +94,8 @@ export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDispos
   map<K extends TaskName<T>>(task: K, argLists: Iterable<TaskArgs<T, K>>, options?: RunOptions): Promise<TaskResult<T, K>[]>;
   /** Refuses new calls, waits until every call in flight settled for good, then releases the engine. */
   shutdown(): Promise<void>;
+  /** Calls per task name: started, in flight, done, failed, durations, and the workers' own timings. */
+  stats(): ExecutorStats;
 }
 
 /**

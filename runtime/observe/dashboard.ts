@@ -16,9 +16,13 @@ export interface DashboardOptions {
   readonly port?: number;
   /** A loopback address; default '127.0.0.1'. The page shows keys and sizes, so it is never served beyond this machine. */
   readonly host?: string;
-  readonly stores?: readonly Store[];
-  /** Executors by the name the page shows them under (`BaseExecutor` and so every engine and `StoreExecutor` has `stats()`). */
-  readonly executors?: Readonly<Record<string, { stats(): ExecutorStats }>>;
+  /** The stores to show; a function is asked at every update, for stores that come and go. */
+  readonly stores?: readonly Store[] | (() => readonly Store[]);
+  /**
+   * Executors by the name the page shows them under (`BaseExecutor`, so every
+   * engine and `StoreExecutor`, has `stats()`); a function is asked at every update.
+   */
+  readonly executors?: Readonly<Record<string, { stats(): ExecutorStats }>> | (() => Readonly<Record<string, { stats(): ExecutorStats }>>);
   /** How often the page gets new figures. Default 1000 ms. */
   readonly intervalMs?: number;
   /**
@@ -59,19 +63,21 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const intervalMs = positive('intervalMs', options.intervalMs ?? 1_000);
   const listEveryMs = options.listEveryMs ?? 5_000;
   if (!Number.isFinite(listEveryMs) || listEveryMs < 0) throw new ConfigError(`startDashboard: listEveryMs must be 0 or more, got ${String(listEveryMs)}`);
-  const stores = options.stores ?? [];
-  const executors = options.executors ?? {};
+  const given = options.stores ?? [];
+  const stores = typeof given === 'function' ? given : (): readonly Store[] => given;
+  const givenExecutors = options.executors ?? {};
+  const executors = typeof givenExecutors === 'function' ? givenExecutors : (): Readonly<Record<string, { stats(): ExecutorStats }>> => givenExecutors;
 
   const held = new Map<Store, StoreSnapshot['held']>();
   let listing: Promise<void> | undefined;
   const refreshHeld = (): void => {
-    listing ??= Promise.all(stores.map(async (store) => held.set(store, await countHeld(store)))).then(() => (listing = undefined));
+    listing ??= Promise.all(stores().map(async (store) => held.set(store, await countHeld(store)))).then(() => (listing = undefined));
   };
 
   const snapshot = (): DashboardSnapshot => ({
     time: Date.now(),
-    stores: stores.map((store) => ({ ...store.stats(), held: held.get(store) ?? null })),
-    executors: Object.fromEntries(Object.entries(executors).map(([name, executor]) => [name, executor.stats()])),
+    stores: stores().map((store) => ({ ...store.stats(), held: held.get(store) ?? null })),
+    executors: Object.fromEntries(Object.entries(executors()).map(([name, executor]) => [name, executor.stats()])),
     durationBucketsMs: DURATION_BUCKETS_MS,
   });
 
@@ -111,7 +117,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   }, intervalMs);
   tick.unref();
   let lister: NodeJS.Timeout | undefined;
-  if (listEveryMs > 0 && stores.length > 0) {
+  if (listEveryMs > 0) {
     refreshHeld();
     lister = setInterval(refreshHeld, listEveryMs);
     lister.unref();
