@@ -6,7 +6,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageInfo } from '../eslint-plugin/utils/package-files.js';
-import { storeCommand } from '../runtime/observe/store-cli.js';
 import { annotateCommand } from './annotate-command.js';
 import { CliError } from './errors.js';
 import { setup } from './setup.js';
@@ -65,7 +64,8 @@ async function main(argv: readonly string[]): Promise<void> {
 const argv = process.argv.slice(2);
 try {
   // `store` has options of its own (--config, --json, --yes) and its own exit codes.
-  if (argv[0] === 'store') process.exitCode = await storeCommand(argv.slice(1));
+  // Loaded only for `store`: setup and annotate run in projects that have no runtime dependencies installed yet.
+  if (argv[0] === 'store') process.exitCode = await (await import('../runtime/observe/store-cli.js')).storeCommand(argv.slice(1));
   else await main(argv);
 } catch (error) {
   // Mistakes in the arguments are usage errors too: say so, without a stack.
