@@ -55,7 +55,11 @@ describe('next to typescript@5.9 and ts-patch@3', () => {
   beforeAll(async () => {
     const main = `import { MemoryConnector, Store, configureAutoProxy, isProxy, type ProxyOr } from 'ts-proxystore';
 
+/** Kept where other code reaches it, so the value may leave the call: calls of kind are wrapped. */
+export let last: unknown;
+
 export function kind(values: ProxyOr<Float64Array>): string {
+  last = values;
   return isProxy(values) ? 'proxy' : 'value';
 }
 
