@@ -148,7 +148,7 @@ describe.each<Fresh>([
       expect(readFileSync(join(dir, 'dist/index.js'), 'utf8')).toContain('autoProxy({ values: [1, 2, 3] }, "src/index.ts:15:19"');
       const lint = sh(process.execPath, [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--format', 'json', 'src/index.ts'], dir);
       const [result] = JSON.parse(lint.stdout) as { messages: { ruleId: string; line: number }[] }[];
-      expect(result?.messages.map((message) => [message.ruleId, message.line])).toEqual([['ts-proxystore/no-proxy-to-native', 8]]);
+      expect(result?.messages.map((message) => [message.ruleId, message.line])).toEqual([['ts-proxystore/no-proxy-to-native', 12]]);
     },
     INSTALL_TIMEOUT,
   );
