@@ -13,7 +13,7 @@ import { ConfigError, DescriptorError, ProxyStoreError, messageOf } from '../err
 import { getKey, resolveAsync } from '../proxy.js';
 import { decodeProxies, encodeProxies } from '../references.js';
 import { getStore } from '../registry.js';
-import type { Store } from '../store.js';
+import { Store } from '../store.js';
 import type { Proxy } from '../../src/types.js';
 import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
 
@@ -109,7 +109,7 @@ export class StreamProducer<Topics extends Record<string, unknown> = Record<stri
 
   #storeFor(topic: string): Store {
     const { stores } = this.#options;
-    if (isStore(stores)) return stores;
+    if (stores instanceof Store) return stores;
     const store = (stores as Record<string, Store | undefined>)[topic] ?? stores.default;
     if (store === undefined) throw new ConfigError(`StreamProducer: no store for topic '${topic}' and no default store`);
     return store;
@@ -221,8 +221,4 @@ async function evictItem(p: object): Promise<void> {
   const store = getStore(p);
   const key = getKey(p);
   if (store !== undefined && key !== undefined) await store.evict(key);
-}
-
-function isStore(value: unknown): value is Store {
-  return typeof value === 'object' && value !== null && typeof (value as Partial<Store>).proxy === 'function' && typeof (value as Partial<Store>).config === 'function';
 }
