@@ -14,8 +14,8 @@ import { relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type * as TypeScript from 'typescript';
 import { nativeTypes } from '../src/analysis/native-types.js';
-import { isKeyMethod } from '../eslint-plugin/utils/identity-sites.js';
-import { packageModule, PACKAGE_NAME } from '../eslint-plugin/utils/package-files.js';
+import { isKeyMethod } from '../src/analysis/identity-sites.js';
+import { packageModule, PACKAGE_NAME } from '../src/analysis/package-files.js';
 import { unifiedDiff } from './diff.js';
 import { CliError } from './errors.js';
 

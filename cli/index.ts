@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageInfo } from '../eslint-plugin/utils/package-files.js';
+import { packageInfo } from '../src/analysis/package-files.js';
 import { annotateCommand } from './annotate-command.js';
 import { CliError } from './errors.js';
 import { setup } from './setup.js';

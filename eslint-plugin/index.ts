@@ -16,7 +16,7 @@ import noProxyToPlainParam from './rules/no-proxy-to-plain-param.js';
 import noUseAfterMove from './rules/no-use-after-move.js';
 import preferExtractInLoop from './rules/prefer-extract-in-loop.js';
 import requireOwnedDispose from './rules/require-owned-dispose.js';
-import { packageInfo, PACKAGE_NAME } from './utils/package-files.js';
+import { packageInfo, PACKAGE_NAME } from '../src/analysis/package-files.js';
 
 export const rules = {
   'no-floating-resolve': noFloatingResolve,

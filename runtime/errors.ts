@@ -1,4 +1,4 @@
-import type { Key } from './connector.js';
+import type { Key } from './connectors/connector.js';
 
 /** A key as text for messages; never throws, whatever the caller passed as a key. */
 /** The message of an Error, or the thrown value as text. */

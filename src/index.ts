@@ -22,9 +22,9 @@ export {
   ProxyFutureTimeoutError,
   describeKey,
 } from '../runtime/errors.js';
-export type * from '../runtime/connector.js';
-export type { Factory, ProxyMetadata } from '../runtime/factory.js';
-export { registerConnectorKind, connectorFromConfig } from '../runtime/connector-kinds.js';
+export type * from '../runtime/connectors/connector.js';
+export type { Factory, ProxyMetadata } from '../runtime/proxy/factory.js';
+export { registerConnectorKind, connectorFromConfig } from '../runtime/connectors/kinds.js';
 
 export {
   proxy,
@@ -37,10 +37,10 @@ export {
   getKey,
   getMetadata,
   type ProxyOptions,
-} from '../runtime/proxy.js';
+} from '../runtime/proxy/proxy.js';
 
-export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize.js';
-export { registerClass, unregisterClass } from '../runtime/class-registry.js';
+export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize/serializer.js';
+export { registerClass, unregisterClass } from '../runtime/support/class-registry.js';
 
 export * from '../runtime/connectors/index.js';
 
@@ -53,16 +53,16 @@ export {
   type Proxiable,
   type PutOptions,
   type StoreStats,
-} from '../runtime/store.js';
-export type { MetricsSnapshot, OperationMetrics } from '../runtime/metrics.js';
-export { ProxyFuture, type FutureOptions } from '../runtime/future.js';
-export type { WaitPolicy } from '../runtime/future-wait.js';
-export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';
-export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
-export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
-export { configureReferences, SECRET_ENV, type ReferenceSigningOptions } from '../runtime/signing.js';
-export { NestingTooDeepError } from '../runtime/walk.js';
-export { resolveAll } from '../runtime/prefetch.js';
+} from '../runtime/store/store.js';
+export type { MetricsSnapshot, OperationMetrics } from '../runtime/store/metrics.js';
+export { ProxyFuture, type FutureOptions } from '../runtime/store/future.js';
+export type { WaitPolicy } from '../runtime/store/future-wait.js';
+export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/store/registry.js';
+export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store/factory.js';
+export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/store/references.js';
+export { configureReferences, SECRET_ENV, type ReferenceSigningOptions } from '../runtime/store/signing.js';
+export { NestingTooDeepError } from '../runtime/proxy/walk.js';
+export { resolveAll } from '../runtime/proxy/prefetch.js';
 export {
   autoProxy,
   autoProxyEach,
@@ -70,7 +70,7 @@ export {
   flushPending,
   DEFAULT_AUTO_PROXY_THRESHOLD,
   type AutoProxyConfig,
-} from '../runtime/auto-proxy.js';
+} from '../runtime/store/auto-proxy.js';
 export {
   ContextLifetime,
   LeaseLifetime,
@@ -82,7 +82,7 @@ export {
   type LeaseLifetimeOptions,
   type StaticLifetimeOptions,
   type EvictionFailure,
-} from '../runtime/lifetimes.js';
+} from '../runtime/store/lifetimes.js';
 export {
   borrow,
   mutBorrow,
@@ -97,7 +97,7 @@ export {
   InvalidReferenceError,
   type OwnedProxyOptions,
   type OwnershipDescriptor,
-} from '../runtime/ownership.js';
+} from '../runtime/store/ownership.js';
 export {
   StoreExecutor,
   type StoreExecutorOptions,
@@ -118,6 +118,6 @@ export {
   type TaskOutcome,
   type Launched,
 } from '../runtime/executors/executor.js';
-export { sizeAtLeast } from '../runtime/executors/size.js';
+export { sizeAtLeast } from '../runtime/store/size.js';
 export * from '../runtime/executors/errors.js';
 export { InvalidArgumentError, RedisUnreachableError, MissingDependencyError } from '../runtime/errors.js';

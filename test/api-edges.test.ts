@@ -9,14 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { FileConnector } from '../runtime/connectors/file.js';
 import { MemoryConnector } from '../runtime/connectors/memory.js';
 import { MultiConnector, type MultiPolicy } from '../runtime/connectors/multi.js';
-import { SharedMemoryConnector } from '../runtime/connectors/shared-memory.js';
+import { SharedMemoryConnector } from '../runtime/connectors/shared-memory/connector.js';
 import { RedisConnector } from '../runtime/connectors/redis.js';
 import { ConfigError, NonProxiableTypeError, SerializationError } from '../runtime/errors.js';
-import { ContextLifetime, LifetimeEvictionError, StaticLifetime } from '../runtime/lifetimes.js';
-import { extract, proxy } from '../runtime/proxy.js';
-import { Store } from '../runtime/store.js';
-import { serialize, deserialize } from '../runtime/serialize.js';
-import type { Key } from '../runtime/connector.js';
+import { ContextLifetime, LifetimeEvictionError, StaticLifetime } from '../runtime/store/lifetimes.js';
+import { extract, proxy } from '../runtime/proxy/proxy.js';
+import { Store } from '../runtime/store/store.js';
+import { serialize, deserialize } from '../runtime/serialize/serializer.js';
+import type { Key } from '../runtime/connectors/connector.js';
 
 const memoryStore = (name: string, options: ConstructorParameters<typeof Store>[2] = {}): Store => new Store(name, new MemoryConnector(), options);
 

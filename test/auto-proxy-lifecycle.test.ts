@@ -34,12 +34,12 @@ import {
 } from '../src/index.js';
 import { Redis } from 'ioredis';
 import { RedisConnector } from '../runtime/connectors/redis.js';
-import { BullMQExecutor } from '../runtime/executors/bullmq.js';
+import { BullMQExecutor } from '../runtime/executors/bullmq/executor.js';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
 import { StoreExecutor } from '../runtime/executors/store-executor.js';
 import { fixture, sumOf, taskPool, type FixtureTasks } from './executors/helpers.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
-import { tempDirs } from './helpers/temp-dirs.js';
+import { startRedisServer, type RedisServer } from '../runtime/testing/redis-server.js';
+import { tempDirs } from '../runtime/testing/temp-dirs.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -242,7 +242,7 @@ describe('sends to executor tasks (BullMQ, a worker process, Redis)', () => {
   const queue = `auto-${crypto.randomUUID()}`;
   beforeAll(async () => {
     server = await startRedisServer();
-    const cli = path.join(import.meta.dirname, '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+    const cli = path.join(import.meta.dirname, '..', 'dist', 'runtime', 'executors', 'bullmq', 'worker-cli.js');
     worker = spawn(process.execPath, [cli, '--queue', queue, '--redis', `redis://127.0.0.1:${server.port}`, '--tasks', fixture('executor-tasks.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [ready] = (await Promise.race([once(worker.stdout as NodeJS.ReadableStream, 'data'), once(worker, 'exit')])) as [unknown];
     expect(String(ready)).toContain('ts-proxystore-worker ready');

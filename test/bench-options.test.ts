@@ -6,9 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { taskCost } from '../bench/main-eta.js';
-import { plannedWork } from '../bench/main-experiments.js';
-import { DEFAULT_OUT, parseSettings } from '../bench/main-options.js';
+import { taskCost } from '../bench/paper/eta.js';
+import { plannedWork } from '../bench/paper/experiments.js';
+import { DEFAULT_OUT, parseSettings } from '../bench/paper/options.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const settings = (...args: string[]) => parseSettings(['node', 'bench', ...args]);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnector } from '../runtime/connectors/redis.js';
 import { Store, encodeProxies } from '../src/index.js';
 import { fixture } from './executors/helpers.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../runtime/testing/redis-server.js';
 
 describe('built-in connector kinds load on demand', () => {
   let server: RedisServer;

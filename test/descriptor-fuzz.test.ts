@@ -8,9 +8,9 @@ import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtStoreCount } from '../runtime/registry.js';
-import { canonicalJson } from '../runtime/signing.js';
-import { MAX_NESTING } from '../runtime/walk.js';
+import { builtStoreCount } from '../runtime/store/registry.js';
+import { canonicalJson } from '../runtime/store/signing.js';
+import { MAX_NESTING } from '../runtime/proxy/walk.js';
 import {
   DescriptorError,
   FileConnector,
@@ -30,7 +30,7 @@ import {
   type ProxyDescriptor,
   type ReferencePolicy,
 } from '../src/index.js';
-import { tempDirs } from './helpers/temp-dirs.js';
+import { tempDirs } from '../runtime/testing/temp-dirs.js';
 
 /** A hang detector, not a performance figure: a decode does no I/O, so anything near this is a bug. */
 const DECODE_BOUND_MS = 1_000;

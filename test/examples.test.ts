@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markedBlock } from './helpers/doc-blocks.js';
 import { bin, pack, packageJson, project, repoRoot, runIn, type Packed } from './helpers/packed.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../runtime/testing/redis-server.js';
 
 const dev = packageJson.devDependencies;
 const readme = (marker: 'example' | 'file', name: string): string => markedBlock('README.md', marker, name).code;

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REDIS_PASSWORD_ENV, RedisConnector } from '../runtime/connectors/redis.js';
-import { TaskRunner } from '../runtime/executors/task-runner.js';
-import { builtStoreCount } from '../runtime/registry.js';
+import { TaskRunner } from '../runtime/executors/worker/task-runner.js';
+import { builtStoreCount } from '../runtime/store/registry.js';
 import {
   ConfigError,
   DescriptorError,
@@ -31,9 +31,9 @@ import {
   type ProxyDescriptor,
   type ReferencePolicy,
 } from '../src/index.js';
-import { thrown } from './helpers/outcomes.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
-import { tempDirs } from './helpers/temp-dirs.js';
+import { thrown } from '../runtime/testing/outcomes.js';
+import { startRedisServer, type RedisServer } from '../runtime/testing/redis-server.js';
+import { tempDirs } from '../runtime/testing/temp-dirs.js';
 
 const PASSWORD = 'receiver-secret-password-42';
 const dirs = tempDirs('forged-');

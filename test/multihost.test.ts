@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = path.join(import.meta.dirname, '..');
-const CLI = path.join(ROOT, 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+const CLI = path.join(ROOT, 'dist', 'runtime', 'executors', 'bullmq', 'worker-cli.js');
 const fixture = (name: string): string => path.join(ROOT, 'test', 'fixtures', name);
 const SECRET = randomBytes(24).toString('base64');
 const REDIS_PORT = 6379;

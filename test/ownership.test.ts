@@ -32,7 +32,7 @@ import {
   type RefProxy,
 } from '../src/index.js';
 import { countingConnector } from './helpers/counting-connector.js';
-import { thrown } from './helpers/outcomes.js';
+import { thrown } from '../runtime/testing/outcomes.js';
 
 /** A store over a counting connector, so tests can tell the store is empty. */
 function countingStore(name: string, options: ConstructorParameters<typeof Store>[2] = {}): { store: Store; live: () => number } {

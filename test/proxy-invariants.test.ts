@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { ProxyMetadata } from '../runtime/factory.js';
-import { extract, metadataOf, proxy } from '../runtime/proxy.js';
+import type { ProxyMetadata } from '../runtime/proxy/factory.js';
+import { extract, metadataOf, proxy } from '../runtime/proxy/proxy.js';
 import type { Proxy as ProxyOf } from '../src/types.js';
 
 function lazy<T extends object>(value: T, metadata: ProxyMetadata = metadataOf(value)): ProxyOf<T> {

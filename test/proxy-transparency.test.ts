@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProxyMetadata } from '../runtime/factory.js';
-import { extract, isResolved, metadataOf, proxy } from '../runtime/proxy.js';
-import { registerClass, unregisterClass } from '../runtime/class-registry.js';
+import type { ProxyMetadata } from '../runtime/proxy/factory.js';
+import { extract, isResolved, metadataOf, proxy } from '../runtime/proxy/proxy.js';
+import { registerClass, unregisterClass } from '../runtime/support/class-registry.js';
 
 /** An unpopulated proxy of `value` with the metadata a descriptor would carry, counting resolutions. */
 function lazy<T extends object>(value: T, metadata: ProxyMetadata = metadataOf(value)) {

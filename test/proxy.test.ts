@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { Key } from '../runtime/connector.js';
+import type { Key } from '../runtime/connectors/connector.js';
 import { NonProxiableTypeError, ProxyResolveError } from '../runtime/errors.js';
-import type { Factory } from '../runtime/factory.js';
+import type { Factory } from '../runtime/proxy/factory.js';
 import {
   extract,
   getFactory,
@@ -14,8 +14,8 @@ import {
   proxy,
   resolve,
   resolveAsync,
-} from '../runtime/proxy.js';
-import { thrown } from './helpers/outcomes.js';
+} from '../runtime/proxy/proxy.js';
+import { thrown } from '../runtime/testing/outcomes.js';
 
 interface Counted<T> extends Factory<T> {
   calls: number;

@@ -8,11 +8,11 @@
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { expect, it } from 'vitest';
-import { SharedMemoryConnector } from '../runtime/connectors/shared-memory.js';
+import { SharedMemoryConnector } from '../runtime/connectors/shared-memory/connector.js';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
 import { StoreExecutor } from '../runtime/executors/store-executor.js';
-import { getKey, isProxy, resolveAsync } from '../runtime/proxy.js';
-import { Store } from '../runtime/store.js';
+import { getKey, isProxy, resolveAsync } from '../runtime/proxy/proxy.js';
+import { Store } from '../runtime/store/store.js';
 
 const CALLS = 20_000;
 const IN_FLIGHT = 8;

@@ -23,8 +23,8 @@ import {
   type ProxyDescriptor,
 } from '../src/index.js';
 import { fixture, floats, sumOf, type FixtureTasks } from './executors/helpers.js';
-import { jsonRoundTrip, rejection, thrown } from './helpers/outcomes.js';
-import { tempDirs } from './helpers/temp-dirs.js';
+import { jsonRoundTrip, rejection, thrown } from '../runtime/testing/outcomes.js';
+import { tempDirs } from '../runtime/testing/temp-dirs.js';
 
 const SECRET = 'a-deployment-secret-of-32-bytes!';
 const stores: Store[] = [];

@@ -13,7 +13,7 @@ import type { Piscina } from 'piscina';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
 import { StoreExecutor } from '../runtime/executors/store-executor.js';
-import { builtStoreCount, storeIdentity } from '../runtime/registry.js';
+import { builtStoreCount, storeIdentity } from '../runtime/store/registry.js';
 import {
   DescriptorError,
   FileConnector,
@@ -30,9 +30,9 @@ import {
   type ProxyDescriptor,
 } from '../src/index.js';
 import { fixture, floats, sumOf, taskPool, type FixtureTasks } from './executors/helpers.js';
-import { jsonRoundTrip } from './helpers/outcomes.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
-import { tempDirs } from './helpers/temp-dirs.js';
+import { jsonRoundTrip } from '../runtime/testing/outcomes.js';
+import { startRedisServer, type RedisServer } from '../runtime/testing/redis-server.js';
+import { tempDirs } from '../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('identity-');
 const stores: Store[] = [];

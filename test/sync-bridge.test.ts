@@ -5,12 +5,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorConfig } from '../runtime/connector.js';
+import type { ConnectorConfig } from '../runtime/connectors/connector.js';
 import { FileConnector } from '../runtime/connectors/file.js';
 import { ConnectorError } from '../runtime/errors.js';
-import { acquireSyncBridge, compiledModuleUrl, type SyncBridge, type SyncBridgeOptions } from '../runtime/sync-bridge.js';
-import { expectBytes, payload } from './connectors/conformance.js';
-import { thrown } from './helpers/outcomes.js';
+import { acquireSyncBridge, compiledModuleUrl, type SyncBridge, type SyncBridgeOptions } from '../runtime/connectors/sync-bridge/bridge.js';
+import { expectBytes, payload } from '../runtime/testing/connector-conformance.js';
+import { thrown } from '../runtime/testing/outcomes.js';
 
 // Bridge workers run the build in dist/ (npm test builds first); so do these kinds, registered there.
 const distRuntime = path.resolve(import.meta.dirname, '../dist/runtime');
@@ -19,7 +19,7 @@ const fileModule = new URL('../runtime/connectors/file.js', import.meta.url);
 /** Test-only connector kinds for the worker, written as plain JS because workers cannot load TypeScript. */
 const KINDS = `
 import { threadId } from 'node:worker_threads';
-import { registerConnectorKind } from ${JSON.stringify(pathToFileURL(path.join(distRuntime, 'connector-kinds.js')).href)};
+import { registerConnectorKind } from ${JSON.stringify(pathToFileURL(path.join(distRuntime, 'connectors', 'kinds.js')).href)};
 const text = (value) => new TextEncoder().encode(String(value));
 const cached = new Uint8Array([7, 7, 7]);
 const kind = (name, get) => registerConnectorKind({
@@ -150,7 +150,7 @@ describe('sync bridge', () => {
 
   it('never keeps the process alive, even when not released', async () => {
     const script = `
-      const { acquireSyncBridge } = await import(${JSON.stringify(pathToFileURL(path.join(distRuntime, 'sync-bridge.js')).href)});
+      const { acquireSyncBridge } = await import(${JSON.stringify(pathToFileURL(path.join(distRuntime, 'connectors', 'sync-bridge', 'bridge.js')).href)});
       const reader = acquireSyncBridge({ kind: 'test-slow', options: {} }, { modules: [new URL(${JSON.stringify(kindsModule.href)})], timeoutMs: 10000 });
       console.log(new TextDecoder().decode(reader.get('5')));
     `;
@@ -159,8 +159,8 @@ describe('sync bridge', () => {
   });
 
   it('finds the compiled module under dist/ when running from TypeScript sources', () => {
-    const sourceSibling = new URL('../runtime/sync-bridge-worker.js', import.meta.url);
-    expect(compiledModuleUrl(sourceSibling).pathname).toBe(pathToFileURL(path.join(distRuntime, 'sync-bridge-worker.js')).pathname);
+    const sourceSibling = new URL('../runtime/connectors/sync-bridge/worker.js', import.meta.url);
+    expect(compiledModuleUrl(sourceSibling).pathname).toBe(pathToFileURL(path.join(distRuntime, 'connectors', 'sync-bridge', 'worker.js')).pathname);
     expect(compiledModuleUrl(kindsModule)).toBe(kindsModule);
   });
 });

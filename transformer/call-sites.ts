@@ -7,9 +7,9 @@
  * package's `ProxyOr` declaration.
  */
 import type * as ts from 'typescript';
-import { memoize } from '../eslint-plugin/utils/memoize.js';
-import { packageModule } from '../eslint-plugin/utils/package-files.js';
-import { proxyTypes } from '../eslint-plugin/utils/proxy-types.js';
+import { memoize } from '../src/analysis/memoize.js';
+import { packageModule } from '../src/analysis/package-files.js';
+import { proxyTypes } from '../src/analysis/proxy-types.js';
 import type { ProxyToPlainParameter } from './diagnostics.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { createSignatureReader, parameterAt, proxyOrFrom, type ParameterInfo, type SignatureInfo } from './signatures.js';

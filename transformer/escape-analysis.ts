@@ -26,8 +26,8 @@
  * So where the analysis cannot tell, it says "leaves", which keeps today's wrapping.
  */
 import type * as ts from 'typescript';
-import { packageModule } from '../eslint-plugin/utils/package-files.js';
-import { primitiveFlags } from '../eslint-plugin/utils/proxy-types.js';
+import { packageModule } from '../src/analysis/package-files.js';
+import { primitiveFlags } from '../src/analysis/proxy-types.js';
 import type { TypeScript } from './typescript-api.js';
 
 /** Why a parameter's value may leave the process, pointing at the use that decided. */

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type * as ts from 'typescript';
-import { proxyTypes } from '../eslint-plugin/utils/proxy-types.js';
+import { proxyTypes } from '../src/analysis/proxy-types.js';
 import type { CallAnalyzer, CallPlan } from './call-sites.js';
 import { proxyOrToNative, proxyToPlainParameter } from './diagnostics.js';
 import { nativeUses } from './native-uses.js';

@@ -13,7 +13,7 @@
  */
 import type * as ts from 'typescript';
 import { nativeTypes, type NativeNeed } from '../src/analysis/native-types.js';
-import type { ProxyTypes } from '../eslint-plugin/utils/proxy-types.js';
+import type { ProxyTypes } from '../src/analysis/proxy-types.js';
 import type { TypeScript } from './typescript-api.js';
 
 export interface NativeUse {

@@ -6,7 +6,7 @@
  * layout, comments and source maps stay as they were.
  */
 import type * as ts from 'typescript';
-import { memoize } from '../eslint-plugin/utils/memoize.js';
+import { memoize } from '../src/analysis/memoize.js';
 import { createCallAnalyzer, type CallAnalyzer, type CallPlan, type Wrap } from './call-sites.js';
 import { invalidOption, unsupportedModuleFormat } from './diagnostics.js';
 import { analyzeFile, projectDirectory, relativePath, transformsFile } from './file-analysis.js';

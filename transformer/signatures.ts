@@ -4,8 +4,8 @@
  * (a proxy passed there is reported). Read once per declaration.
  */
 import type * as ts from 'typescript';
-import { packageModule } from '../eslint-plugin/utils/package-files.js';
-import type { ProxyTypes } from '../eslint-plugin/utils/proxy-types.js';
+import { packageModule } from '../src/analysis/package-files.js';
+import type { ProxyTypes } from '../src/analysis/proxy-types.js';
 import { nativeUses } from './native-uses.js';
 import type { TypeFacts } from './type-facts.js';
 import type { TypeScript } from './typescript-api.js';

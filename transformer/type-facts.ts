@@ -3,7 +3,7 @@
  * value could be turned into a proxy, whether it is one already.
  */
 import type * as ts from 'typescript';
-import { primitiveFlags, type ProxyTypes } from '../eslint-plugin/utils/proxy-types.js';
+import { primitiveFlags, type ProxyTypes } from '../src/analysis/proxy-types.js';
 import type { TypeScript } from './typescript-api.js';
 
 export interface TypeFacts {

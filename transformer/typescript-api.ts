@@ -1,4 +1,4 @@
-import type { TypeScriptApi } from '../eslint-plugin/utils/proxy-types.js';
+import type { TypeScriptApi } from '../src/analysis/proxy-types.js';
 
 /**
  * The TypeScript module the compiler runs on. Everything the transformer does

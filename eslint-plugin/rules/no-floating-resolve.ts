@@ -1,6 +1,6 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
-import type { DeclarationSite } from '../utils/declaration-site.js';
+import type { DeclarationSite } from '../../src/analysis/declaration-site.js';
 import { isAsyncContext } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 

@@ -1,6 +1,6 @@
 import { AST_NODE_TYPES, ASTUtils, type TSESTree } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
-import { originOf } from '../utils/declaration-site.js';
+import { originOf } from '../../src/analysis/declaration-site.js';
 import { outermostWrapper, skipTypeWrappers } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 

@@ -1,10 +1,10 @@
 import { AST_NODE_TYPES, type TSESTree } from '@typescript-eslint/utils';
 import type ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
-import { primitiveFlags } from '../utils/proxy-types.js';
-import { isKeyedCollectionKey, isObjectIs } from '../utils/identity-sites.js';
+import { primitiveFlags } from '../../src/analysis/proxy-types.js';
+import { isKeyedCollectionKey, isObjectIs } from '../../src/analysis/identity-sites.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
-import { typescript } from '../utils/typescript.js';
+import { typescript } from '../../src/analysis/typescript.js';
 
 const EQUALITY = new Set(['===', '!==', '==', '!=']);
 

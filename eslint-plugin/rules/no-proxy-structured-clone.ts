@@ -2,7 +2,7 @@ import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES } from '@typescript-eslint/utils';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
-import { clonedArgument } from '../utils/clone-sites.js';
+import { clonedArgument } from '../../src/analysis/clone-sites.js';
 import { helperMessages, helperSuggestions, type PackageHelper } from '../utils/helper-fix.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 

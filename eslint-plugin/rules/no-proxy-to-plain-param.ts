@@ -3,10 +3,10 @@ import { AST_NODE_TYPES } from '@typescript-eslint/utils';
 import type ts from 'typescript';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
-import { declarationSite } from '../utils/declaration-site.js';
+import { declarationSite } from '../../src/analysis/declaration-site.js';
 import { parameterAt, parameterNeeds, type RealObjectNeed } from '../utils/parameter-needs.js';
 import { typedRuleTools, type CallNode } from '../utils/typed-rule.js';
-import { typescript } from '../utils/typescript.js';
+import { typescript } from '../../src/analysis/typescript.js';
 
 type Options = [{ allow?: TypeOrValueSpecifier[] }];
 

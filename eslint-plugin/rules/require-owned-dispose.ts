@@ -1,11 +1,11 @@
 import { AST_NODE_TYPES, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { flowFacts } from '../utils/code-path-flow.js';
 import { createRule } from '../utils/create-rule.js';
-import { memoize } from '../utils/memoize.js';
+import { memoize } from '../../src/analysis/memoize.js';
 import { ownershipFlow, taskMethodsSchema, variableKinds, type OwnershipEvent, type TaskMethodsOption } from '../utils/ownership-flow.js';
 import { isAsyncContext, outermostWrapper, skipTypeWrappers } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
-import { typescript } from '../utils/typescript.js';
+import { typescript } from '../../src/analysis/typescript.js';
 
 type Variable = TSESLint.Scope.Variable;
 type WriteEvent = Extract<OwnershipEvent, { type: 'write' }>;

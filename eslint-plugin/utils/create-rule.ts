@@ -1,7 +1,7 @@
 import { ESLintUtils, type TSESLint } from '@typescript-eslint/utils';
 import type ts from 'typescript';
-import { memoize } from './memoize.js';
-import { packageModule } from './package-files.js';
+import { memoize } from '../../src/analysis/memoize.js';
+import { packageModule } from '../../src/analysis/package-files.js';
 
 /** The config a rule belongs to; every `strict` config also holds the `recommended` rules. */
 export type RuleConfigName = 'recommended' | 'strict';

@@ -4,8 +4,8 @@
  * not have it yet.
  */
 import { AST_NODE_TYPES, ASTUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
-import { isOwnSymbol } from './declaration-site.js';
-import { packageModule, PACKAGE_NAME } from './package-files.js';
+import { isOwnSymbol } from '../../src/analysis/declaration-site.js';
+import { packageModule, PACKAGE_NAME } from '../../src/analysis/package-files.js';
 import type { TypedRuleTools } from './typed-rule.js';
 
 export type PackageHelper = 'extract' | 'encodeProxies';

@@ -14,12 +14,12 @@
  * value on to are followed in turn, a few calls deep.
  */
 import type ts from 'typescript';
-import { clonedArgument } from './clone-sites.js';
-import { declarationSite } from './declaration-site.js';
-import { isKeyedCollectionKey, isObjectIs } from './identity-sites.js';
+import { clonedArgument } from '../../src/analysis/clone-sites.js';
+import { declarationSite } from '../../src/analysis/declaration-site.js';
+import { isKeyedCollectionKey, isObjectIs } from '../../src/analysis/identity-sites.js';
 import type { TypedRuleTools } from './typed-rule.js';
-import { typescript } from './typescript.js';
-import { primitiveFlags } from './proxy-types.js';
+import { typescript } from '../../src/analysis/typescript.js';
+import { primitiveFlags } from '../../src/analysis/proxy-types.js';
 
 export type NeedKind = 'identity' | 'native' | 'clone' | 'json' | 'write' | 'stored' | 'unseen';
 

@@ -6,11 +6,11 @@ import { typeMatchesSomeSpecifier, valueMatchesSomeSpecifier, type TypeOrValueSp
 import { AST_NODE_TYPES, ESLintUtils, type ParserServicesWithTypeInformation, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import type ts from 'typescript';
 import { nativeTypes, type NativeNeed, type NativeTypes } from '../../src/analysis/native-types.js';
-import { clonedArgument } from './clone-sites.js';
-import { declarationSite, type DeclarationSite } from './declaration-site.js';
-import { memoize } from './memoize.js';
-import { proxyTypes, type OwnershipKind, type ProxyTypes } from './proxy-types.js';
-import { typescript } from './typescript.js';
+import { clonedArgument } from '../../src/analysis/clone-sites.js';
+import { declarationSite, type DeclarationSite } from '../../src/analysis/declaration-site.js';
+import { memoize } from '../../src/analysis/memoize.js';
+import { proxyTypes, type OwnershipKind, type ProxyTypes } from '../../src/analysis/proxy-types.js';
+import { typescript } from '../../src/analysis/typescript.js';
 
 export type CallNode = TSESTree.CallExpression | TSESTree.NewExpression;
 

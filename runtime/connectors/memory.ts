@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, StartedPut } from '../connector.js';
-import { registerConnectorKind } from '../connector-kinds.js';
+import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, StartedPut } from './connector.js';
+import { registerConnectorKind } from './kinds.js';
 import { ConnectorError } from '../errors.js';
 import { settle, spaceOption } from './in-process.js';
 import { rejectUnknownOptions } from './options.js';

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from '../connector.js';
-import { connectorFromConfig, isMadeKey, registerConnectorKind } from '../connector-kinds.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from './connector.js';
+import { connectorFromConfig, isMadeKey, registerConnectorKind } from './kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
 import { rejectUnknownOptions } from './options.js';
 

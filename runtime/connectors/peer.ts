@@ -15,10 +15,10 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key } from '../connector.js';
-import { registerConnectorKind } from '../connector-kinds.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key } from './connector.js';
+import { registerConnectorKind } from './kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
-import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
+import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { spaceOption } from './in-process.js';
 
 /** Where this process serves its objects; the same for every connector of a space in one process. */

@@ -1,11 +1,11 @@
 /// <reference types="node" preserve="true" />
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from '../connector.js';
-import { isAllowedEndpoint, registerConnectorKind, splitHostPort } from '../connector-kinds.js';
+import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from './connector.js';
+import { isAllowedEndpoint, registerConnectorKind, splitHostPort } from './kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, RedisUnreachableError, messageOf } from '../errors.js';
-import { requireOptional } from '../optional-dependency.js';
-import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
+import { requireOptional } from '../support/optional-dependency.js';
+import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { rejectUnknownOptions } from './options.js';
 import { ScratchPool } from './scratch.js';
 

@@ -3,15 +3,15 @@
  * StoreExecutor, which wraps any of them. Tasks are named: their code lives in
  * the worker, so only a name and the arguments travel.
  */
-import type { Key } from '../connector.js';
+import type { Key } from '../connectors/connector.js';
 import { InvalidArgumentError, ProxyStoreError, describeKey } from '../errors.js';
-import { getKey } from '../proxy.js';
-import { executorLog } from '../observe/log.js';
-import { TaskTally, type ExecutorStats } from '../observe/task-stats.js';
-import { getStore } from '../registry.js';
-import type { Store } from '../store.js';
+import { getKey } from '../proxy/proxy.js';
+import { executorLog } from '../support/log.js';
+import { TaskTally, type ExecutorStats } from './task-stats.js';
+import { getStore } from '../store/registry.js';
+import type { Store } from '../store/store.js';
 import type { TaskTiming } from './task-wire.js';
-import { isTimeoutMs } from '../timers.js';
+import { isTimeoutMs } from '../support/timers.js';
 import type { ProxyOr } from '../../src/types.js';
 
 /** Every function is one: `never` parameters accept any signature. */

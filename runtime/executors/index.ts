@@ -6,7 +6,7 @@
  * engine from `ts-proxystore/executors/piscina` or `/bullmq` in a StoreExecutor.
  */
 export { defineTasks } from './piscina.js';
-export { resultArray, taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
+export { resultArray, taskSignal, type TaskHandler, type WorkerTaskOptions } from './worker/task-runner.js';
 export { StoreExecutor, type StoreExecutorOptions, type StoreTaskResult, type ShouldProxy } from './store-executor.js';
 export {
   BaseExecutor,

@@ -28,16 +28,16 @@
  * results they made, so such a question (e.g. `exists` after an eviction)
  * waits out the connector's answerTimeoutMs.
  */
-import { endTaskSends } from '../auto-proxy.js';
-import type { ReferencePolicy } from '../connector.js';
-import { endTaskBorrows } from '../ownership.js';
-import { timeoutSignal } from '../timers.js';
+import { endTaskSends } from '../store/auto-proxy.js';
+import type { ReferencePolicy } from '../connectors/connector.js';
+import { endTaskBorrows } from '../store/ownership.js';
+import { timeoutSignal } from '../support/timers.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
 import { BaseExecutor, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
-import { taskHandler, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
+import { taskHandler, type TaskHandler, type WorkerTaskOptions } from './worker/task-runner.js';
 import { decodeReply, encodeCall } from './task-wire.js';
 
-export { resultArray, taskSignal, type TaskHandler, type WorkerTaskOptions } from './task-runner.js';
+export { resultArray, taskSignal, type TaskHandler, type WorkerTaskOptions } from './worker/task-runner.js';
 
 /** The part of a piscina pool the executor uses; a `Piscina` instance is one. */
 export interface PiscinaPool {

@@ -1,11 +1,11 @@
-import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../auto-proxy.js';
-import type { Key } from '../connector.js';
+import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../store/auto-proxy.js';
+import type { Key } from '../connectors/connector.js';
 import { ConfigError, InvalidArgumentError, describeKey } from '../errors.js';
-import type { FutureOptions, ProxyFuture } from '../future.js';
-import { getKey, isProxy } from '../proxy.js';
-import { getStore, registerStore, unregisterStore } from '../registry.js';
-import { Store } from '../store.js';
-import { collectLeaves } from '../walk.js';
+import type { FutureOptions, ProxyFuture } from '../store/future.js';
+import { getKey, isProxy } from '../proxy/proxy.js';
+import { getStore, registerStore, unregisterStore } from '../store/registry.js';
+import { Store } from '../store/store.js';
+import { collectLeaves } from '../proxy/walk.js';
 import {
   BaseExecutor,
   evictQuietly,
@@ -25,7 +25,7 @@ import {
 import { TaskError } from './errors.js';
 import { reachOf } from './task-wire.js';
 import type { ProxyOr } from '../../src/types.js';
-import { sizeAtLeast } from './size.js';
+import { sizeAtLeast } from '../store/size.js';
 
 /**
  * What a StoreExecutor call gives back: a task's object result comes back as a

@@ -17,15 +17,15 @@
  */
 import os from 'node:os';
 import { threadId } from 'node:worker_threads';
-import type { Key, ReferencePolicy } from '../connector.js';
+import type { Key, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError } from '../errors.js';
-import { decodeProxies, encodeProxiesAsync } from '../references.js';
-import { sendingToTask } from '../auto-proxy.js';
-import type { Store, StoreConfig } from '../store.js';
+import { decodeProxies, encodeProxiesAsync } from '../store/references.js';
+import { sendingToTask } from '../store/auto-proxy.js';
+import type { Store, StoreConfig } from '../store/store.js';
 import type { Encoded } from '../../src/types.js';
 import { TaskError, TaskTimeoutError, type RemoteError } from './errors.js';
 import type { RunOptions, TaskOutcome } from './executor.js';
-import { isTimeoutMs } from '../timers.js';
+import { isTimeoutMs } from '../support/timers.js';
 
 export interface Origin {
   readonly host: string;

@@ -7,9 +7,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, messageOf } from '../errors.js';
-import type { Store, StoreStats } from '../store.js';
+import type { Store, StoreStats } from '../store/store.js';
 import { dashboardPage } from './dashboard-page.js';
-import { DURATION_BUCKETS_MS, type ExecutorStats } from './task-stats.js';
+import { DURATION_BUCKETS_MS, type ExecutorStats } from '../executors/task-stats.js';
 
 export interface DashboardOptions {
   /** Default 0: any free port (see `url`). */

@@ -4,8 +4,8 @@
  * `@opentelemetry/api`); this package depends on no OpenTelemetry package, so
  * the meter is typed by the few methods used here.
  */
-import type { Store } from '../store.js';
-import type { ExecutorStats } from './task-stats.js';
+import type { Store } from '../store/store.js';
+import type { ExecutorStats } from '../executors/task-stats.js';
 
 type Attributes = Record<string, string>;
 

@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspect, parseArgs } from 'node:util';
-import type { ConnectorConfig, Key, ListedObject } from '../connector.js';
-import { connectorFromConfig } from '../connector-kinds.js';
+import type { ConnectorConfig, Key, ListedObject } from '../connectors/connector.js';
+import { connectorFromConfig } from '../connectors/kinds.js';
 // The built-in kinds register themselves on import (Redis and peer load on demand).
 import '../connectors/index.js';
 import { ProxyStoreError, describeKey, messageOf } from '../errors.js';
-import { metadataOf } from '../proxy.js';
-import { Store, type StoreConfig } from '../store.js';
+import { metadataOf } from '../proxy/proxy.js';
+import { Store, type StoreConfig } from '../store/store.js';
 
 export const STORE_USAGE = `usage: ts-proxystore store <command> --config <json | file> [options]
 

@@ -8,12 +8,12 @@
  * An event on the wire is JSON: `{ v: 1, items: [{ p: <descriptor>, m: <metadata> }] }`
  * (several items when batched), or `{ v: 1, end: true }` when the producer closed the topic.
  */
-import type { JsonValue, ReferencePolicy } from '../connector.js';
+import type { JsonValue, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError, DescriptorError, ProxyStoreError, messageOf } from '../errors.js';
-import { getKey, resolveAsync } from '../proxy.js';
-import { decodeProxies, encodeProxies } from '../references.js';
-import { getStore } from '../registry.js';
-import { Store } from '../store.js';
+import { getKey, resolveAsync } from '../proxy/proxy.js';
+import { decodeProxies, encodeProxies } from '../store/references.js';
+import { getStore } from '../store/registry.js';
+import { Store } from '../store/store.js';
 import type { Proxy } from '../../src/types.js';
 import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
 

@@ -13,9 +13,9 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/index.js');
 const INSTALL_TIMEOUT = 240_000;
 const dirs = tempDirs('ts-proxystore-setup-');

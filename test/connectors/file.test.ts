@@ -4,14 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Connector, ConnectorConfig, Key } from '../../runtime/connector.js';
-import { connectorFromConfig, resolvePolicy } from '../../runtime/connector-kinds.js';
+import type { Connector, ConnectorConfig, Key } from '../../runtime/connectors/connector.js';
+import { connectorFromConfig, resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { FileConnector } from '../../runtime/connectors/index.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
-import { Store } from '../../runtime/store.js';
-import { describeConnector, expectBytes, payload } from './conformance.js';
-import { rejection } from '../helpers/outcomes.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { Store } from '../../runtime/store/store.js';
+import { describeConnector, expectBytes, payload } from '../../runtime/testing/connector-conformance.js';
+import { rejection } from '../../runtime/testing/outcomes.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const { make: tempDir, removeAll: removeTemps } = tempDirs('ts-proxystore-file-');
 

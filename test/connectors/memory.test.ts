@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectorFromConfig, resolvePolicy } from '../../runtime/connector-kinds.js';
+import { connectorFromConfig, resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { MemoryConnector } from '../../runtime/connectors/index.js';
 import { ConfigError, ConnectorError } from '../../runtime/errors.js';
-import { describeConnector, expectBytes, payload } from './conformance.js';
+import { describeConnector, expectBytes, payload } from '../../runtime/testing/connector-conformance.js';
 
 describeConnector('memory', { make: () => Promise.resolve(new MemoryConnector()), sync: true, sharedThroughConfig: true });
 

@@ -1,17 +1,17 @@
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Connector, ConnectorConfig, Key } from '../../runtime/connector.js';
-import { connectorFromConfig, registerConnectorKind, resolvePolicy } from '../../runtime/connector-kinds.js';
+import type { Connector, ConnectorConfig, Key } from '../../runtime/connectors/connector.js';
+import { connectorFromConfig, registerConnectorKind, resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { FileConnector, MemoryConnector } from '../../runtime/connectors/index.js';
 import { MultiConnector, MultiConnectorError, type MultiConnectorEntry } from '../../runtime/connectors/multi.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
-import { getKey } from '../../runtime/proxy.js';
-import { Store } from '../../runtime/store.js';
-import { describeConnector, expectBytes, payload } from './conformance.js';
+import { getKey } from '../../runtime/proxy/proxy.js';
+import { Store } from '../../runtime/store/store.js';
+import { describeConnector, expectBytes, payload } from '../../runtime/testing/connector-conformance.js';
 import { asyncOnly } from '../helpers/async-only.js';
-import { jsonRoundTrip, rejection } from '../helpers/outcomes.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { jsonRoundTrip, rejection } from '../../runtime/testing/outcomes.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const { make: tempDir, removeAll: removeTemps } = tempDirs('ts-proxystore-multi-');
 

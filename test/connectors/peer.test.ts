@@ -4,19 +4,19 @@ import net from 'node:net';
 import readline from 'node:readline';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectorFromConfig } from '../../runtime/connector-kinds.js';
+import { connectorFromConfig } from '../../runtime/connectors/kinds.js';
 import { MultiConnector } from '../../runtime/connectors/multi.js';
 import { PEER_SECRET_ENV, PeerConnector, peerStats, type PeerConnectorOptions } from '../../runtime/connectors/peer.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
-import { Store } from '../../runtime/store.js';
-import { decodeProxies, encodeProxies } from '../../runtime/references.js';
-import { resolveAsync } from '../../runtime/proxy.js';
+import { Store } from '../../runtime/store/store.js';
+import { decodeProxies, encodeProxies } from '../../runtime/store/references.js';
+import { resolveAsync } from '../../runtime/proxy/proxy.js';
 import type { Proxy } from '../../src/types.js';
 import { fixture } from '../executors/helpers.js';
-import { startRedisServer } from '../helpers/redis-server.js';
-import { rejection } from '../helpers/outcomes.js';
-import { describeConnector, expectBytes, payload } from './conformance.js';
+import { startRedisServer } from '../../runtime/testing/redis-server.js';
+import { rejection } from '../../runtime/testing/outcomes.js';
+import { describeConnector, expectBytes, payload } from '../../runtime/testing/connector-conformance.js';
 
 /** Generous: failures must come back in seconds, not hang; nothing here measures speed. */
 const BOUND_MS = 15_000;

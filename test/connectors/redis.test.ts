@@ -5,12 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Connector } from '../../runtime/connector.js';
-import { connectorFromConfig, resolvePolicy } from '../../runtime/connector-kinds.js';
+import type { Connector } from '../../runtime/connectors/connector.js';
+import { connectorFromConfig, resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { REDIS_PASSWORD_ENV, RedisConnector, type RedisConnectorOptions } from '../../runtime/connectors/redis.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
-import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { describeConnector, expectBytes, payload } from './conformance.js';
+import { freePort, startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
+import { describeConnector, expectBytes, payload } from '../../runtime/testing/connector-conformance.js';
 
 /** Generous: failures must come back in seconds, not hang; nothing here measures speed. */
 const BOUND_MS = 20_000;

@@ -9,12 +9,12 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { BroadcastChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Piscina } from 'piscina';
-import type { Key } from '../../runtime/connector.js';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
+import type { Key } from '../../runtime/connectors/connector.js';
+import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { StoreExecutor } from '../../runtime/executors/store-executor.js';
-import { getKey, resolveAsync } from '../../runtime/proxy.js';
-import { Store } from '../../runtime/store.js';
+import { getKey, resolveAsync } from '../../runtime/proxy/proxy.js';
+import { Store } from '../../runtime/store/store.js';
 import type { Proxy } from '../../src/types.js';
 import { startWorker, type WorkerClient } from '../helpers/worker-client.js';
 

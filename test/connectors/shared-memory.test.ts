@@ -2,16 +2,16 @@ import path from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Connector, Key } from '../../runtime/connector.js';
-import { connectorFromConfig, resolvePolicy } from '../../runtime/connector-kinds.js';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
+import type { Connector, Key } from '../../runtime/connectors/connector.js';
+import { connectorFromConfig, resolvePolicy } from '../../runtime/connectors/kinds.js';
+import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
-import { extract, getKey, isResolved } from '../../runtime/proxy.js';
-import { decodeProxies, encodeProxies } from '../../runtime/references.js';
-import { Store } from '../../runtime/store.js';
+import { extract, getKey, isResolved } from '../../runtime/proxy/proxy.js';
+import { decodeProxies, encodeProxies } from '../../runtime/store/references.js';
+import { Store } from '../../runtime/store/store.js';
 import type { Proxy } from '../../src/types.js';
 import { startWorker, type WorkerClient } from '../helpers/worker-client.js';
-import { describeConnector, expectBytes, payload } from './conformance.js';
+import { describeConnector, expectBytes, payload } from '../../runtime/testing/connector-conformance.js';
 
 describeConnector('shared-memory', { make: () => Promise.resolve(new SharedMemoryConnector()), sync: true, sharedThroughConfig: true });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import plugin, { rules } from '../../eslint-plugin/index.js';
 import { FIXTURE_DIR, FIXTURE_FILE, IMPORTS, parserOptions } from './rule-tester.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NAMESPACE = 'ts-proxystore';
 const SECTIONS = ['## What it catches', '## Incorrect', '## Correct', '## Options', '## When not to use it'];
 

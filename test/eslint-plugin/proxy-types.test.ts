@@ -6,7 +6,7 @@
 import typescript from 'typescript';
 import typescript5 from 'typescript5';
 import { describe, expect, it } from 'vitest';
-import { proxyTypes, type TypeScriptApi } from '../../eslint-plugin/utils/proxy-types.js';
+import { proxyTypes, type TypeScriptApi } from '../../src/analysis/proxy-types.js';
 
 const TYPES = `declare const proxyBrand: unique symbol;
 export interface ProxyBrand<out T> { readonly [proxyBrand]: T }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EarlyCancels, cancelChannel, cancelMessage } from '../../runtime/executors/bullmq-cancel.js';
+import { EarlyCancels, cancelChannel, cancelMessage } from '../../runtime/executors/bullmq/cancel.js';
 
 describe('BullMQ cancel requests', () => {
   it('remember a cancel for a job not started yet, once, and forget the oldest beyond a thousand', () => {

@@ -12,15 +12,15 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEER_SECRET_ENV, PeerConnector, peerStats } from '../../runtime/connectors/peer.js';
-import { BullMQExecutor } from '../../runtime/executors/bullmq.js';
+import { BullMQExecutor } from '../../runtime/executors/bullmq/executor.js';
 import { StoreExecutor } from '../../runtime/executors/store-executor.js';
-import { getKey, resolveAsync } from '../../runtime/proxy.js';
-import { Store } from '../../runtime/store.js';
+import { getKey, resolveAsync } from '../../runtime/proxy/proxy.js';
+import { Store } from '../../runtime/store/store.js';
 import type { Proxy } from '../../src/types.js';
-import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { fixture } from './helpers.js';
 
-const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq', 'worker-cli.js');
 const SECRET = 'bullmq-peer-test-secret';
 const LENGTH = (1 << 20) / 8;
 

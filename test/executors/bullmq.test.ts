@@ -3,19 +3,19 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { BullMQExecutor, type CreateWorkerOptions } from '../../runtime/executors/bullmq.js';
+import { BullMQExecutor, type CreateWorkerOptions } from '../../runtime/executors/bullmq/executor.js';
 import { TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/executors/errors.js';
 import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
-import type { BullMQExecutorOptions } from '../../runtime/executors/bullmq.js';
-import { getKey, isProxy } from '../../runtime/proxy.js';
-import { Store } from '../../runtime/store.js';
-import { rejection } from '../helpers/outcomes.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import type { BullMQExecutorOptions } from '../../runtime/executors/bullmq/executor.js';
+import { getKey, isProxy } from '../../runtime/proxy/proxy.js';
+import { Store } from '../../runtime/store/store.js';
+import { rejection } from '../../runtime/testing/outcomes.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { eventually, fixture, floats, startCli, sumOf, type FixtureTasks } from './helpers.js';
 
 const MB = 1 << 20;
 /** The worker half runs the build (as a deployed worker would), so its module instances are the fixture's own. */
-const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq.js'))) as typeof import('../../runtime/executors/bullmq.js');
+const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq', 'executor.js'))) as typeof import('../../runtime/executors/bullmq/executor.js');
 const fixtureTasks = ((await import(fixture('executor-tasks.mjs'))) as { default: object }).default as FixtureTasks;
 
 describe('BullMQExecutor', () => {

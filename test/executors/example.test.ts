@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeResidual, spdMatrix } from '../../examples/tiled-cholesky/kernels.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 
 /** The build: the example starts workers on its compiled task module. */
 const { runExample } = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'examples', 'tiled-cholesky', 'run.js'))) as typeof import('../../examples/tiled-cholesky/run.js');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { vi } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
-import { Store } from '../../runtime/store.js';
+import { Store } from '../../runtime/store/store.js';
 import type { ReadonlyView } from '../../src/ownership.js';
 
 /** Fixture modules import the package by name, i.e. the build in dist/ (npm test builds first). */
@@ -91,7 +91,7 @@ export function fileStore(): FileStore {
   };
 }
 
-const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq', 'worker-cli.js');
 
 export interface CliWorker {
   readonly child: ChildProcess;

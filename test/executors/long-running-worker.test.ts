@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { fixture, startCli, type CliWorker } from './helpers.js';
 
 const CALLER_BOUND_MS = 30_000;

@@ -4,9 +4,9 @@ import type { Piscina } from 'piscina';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/errors.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
-import { sizeAtLeast } from '../../runtime/executors/size.js';
+import { sizeAtLeast } from '../../runtime/store/size.js';
 import { StoreExecutor, type ShouldProxy } from '../../runtime/executors/store-executor.js';
-import { getKey, isProxy, proxy } from '../../runtime/proxy.js';
+import { getKey, isProxy, proxy } from '../../runtime/proxy/proxy.js';
 import { fileStore, floats, taskPool, watchProxies, type FileStore, type FixtureTasks } from './helpers.js';
 
 describe('sizeAtLeast', () => {

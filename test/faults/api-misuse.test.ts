@@ -23,7 +23,7 @@ import {
   type Key,
 } from '../../src/index.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { BullMQExecutor } from '../../runtime/executors/bullmq.js';
+import { BullMQExecutor } from '../../runtime/executors/bullmq/executor.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { taskPool } from '../executors/helpers.js';
 

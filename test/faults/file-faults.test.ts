@@ -7,7 +7,7 @@ import { open, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectorError, FileConnector } from '../../src/index.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('file-faults-');
 afterEach(() => dirs.removeAll());

@@ -6,9 +6,9 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { TaskTimeoutError } from '../../src/index.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
-import { TaskRunner } from '../../runtime/executors/task-runner.js';
+import { TaskRunner } from '../../runtime/executors/worker/task-runner.js';
 import { encodeCall } from '../../runtime/executors/task-wire.js';
-import { setLongTimeout, timeoutSignal } from '../../runtime/timers.js';
+import { setLongTimeout, timeoutSignal } from '../../runtime/support/timers.js';
 import { taskPool, type FixtureTasks } from '../executors/helpers.js';
 
 const BEYOND_INT32 = 2 ** 31 + 1_000;

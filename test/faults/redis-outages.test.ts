@@ -12,13 +12,13 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyStoreError, RedisUnreachableError } from '../../src/index.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { BullMQExecutor, type BullMQExecutorOptions } from '../../runtime/executors/bullmq.js';
+import { BullMQExecutor, type BullMQExecutorOptions } from '../../runtime/executors/bullmq/executor.js';
 import { JobLostError, NoWorkerError } from '../../runtime/executors/errors.js';
 import { fixture, type FixtureTasks } from '../executors/helpers.js';
-import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'runtime', 'executors', 'bullmq-cli.js');
+const CLI = path.join(ROOT, 'dist', 'runtime', 'executors', 'bullmq', 'worker-cli.js');
 /** Small bounds, so that every fault settles in a second or two. */
 const FAST: Partial<BullMQExecutorOptions> = { watchIntervalMs: 100, unreachableTimeoutMs: 1_500, noWorkerTimeoutMs: 800 };
 
@@ -146,7 +146,7 @@ describe('Redis outages', () => {
   it('prints no connection errors during an outage, and the process exits by itself', async () => {
     const port = await freePort();
     const child = script(`
-      import { BullMQExecutor } from './dist/runtime/executors/bullmq.js';
+      import { BullMQExecutor } from './dist/runtime/executors/bullmq/executor.js';
       const ex = new BullMQExecutor('q', { connection: { host: '127.0.0.1', port: ${port} }, watchIntervalMs: 100, unreachableTimeoutMs: 1000 });
       const error = await ex.submit('echo', 1).catch((e) => e);
       await ex.shutdown();

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileConnector, Store, isResolved, resolveAsync, type Connector, type Key } from '../../src/index.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('store-reads-');
 const stores: Store[] = [];

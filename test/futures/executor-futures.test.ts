@@ -4,18 +4,18 @@ import { FileConnector } from '../../runtime/connectors/file.js';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { ConfigError, ProxyFutureError } from '../../runtime/errors.js';
-import { BullMQExecutor } from '../../runtime/executors/bullmq.js';
+import { BullMQExecutor } from '../../runtime/executors/bullmq/executor.js';
 import { TaskError } from '../../runtime/executors/errors.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { StoreExecutor } from '../../runtime/executors/store-executor.js';
-import { isProxy } from '../../runtime/proxy.js';
-import { Store } from '../../runtime/store.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { isProxy } from '../../runtime/proxy/proxy.js';
+import { Store } from '../../runtime/store/store.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 import { eventually, fixture, floats, sumOf, taskPool, watchProxies, type FixtureTasks } from '../executors/helpers.js';
 
 const dirs = tempDirs('executor-futures-');
-const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq.js'))) as typeof import('../../runtime/executors/bullmq.js');
+const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq', 'executor.js'))) as typeof import('../../runtime/executors/bullmq/executor.js');
 const fixtureTasks = ((await import(fixture('executor-tasks.mjs'))) as { default: object }).default as FixtureTasks;
 let redis: RedisServer;
 beforeAll(async () => {

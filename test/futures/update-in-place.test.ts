@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
-import { InvalidReferenceError, dispose, endTaskBorrows, mutBorrow, release, update } from '../../runtime/ownership.js';
-import { getKey } from '../../runtime/proxy.js';
-import { decodeProxies, encodeProxies } from '../../runtime/references.js';
-import { Store } from '../../runtime/store.js';
+import { InvalidReferenceError, dispose, endTaskBorrows, mutBorrow, release, update } from '../../runtime/store/ownership.js';
+import { getKey } from '../../runtime/proxy/proxy.js';
+import { decodeProxies, encodeProxies } from '../../runtime/store/references.js';
+import { Store } from '../../runtime/store/store.js';
 import os from 'node:os';
 import path from 'node:path';
 

@@ -1,4 +1,4 @@
-import type { Connector } from '../../runtime/connector.js';
+import type { Connector } from '../../runtime/connectors/connector.js';
 
 /** `inner` without `getSync`: a connector that can only read asynchronously. `onRead` runs before each `get`. */
 export function asyncOnly(inner: Connector, onRead?: () => void): Connector {

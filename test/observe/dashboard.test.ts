@@ -7,9 +7,9 @@ import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { StoreExecutor } from '../../runtime/executors/store-executor.js';
 import { startDashboard } from '../../runtime/observe/dashboard.js';
 import { ConfigError } from '../../runtime/errors.js';
-import { Store } from '../../runtime/store.js';
+import { Store } from '../../runtime/store/store.js';
 import { floats, taskPool, type FixtureTasks } from '../executors/helpers.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 /** Debian's chromium; .ci/run installs it. Missing, the test fails: it never skips. */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';

@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { BullMQExecutor } from '../../runtime/executors/bullmq.js';
+import { BullMQExecutor } from '../../runtime/executors/bullmq/executor.js';
 import { StoreExecutor } from '../../runtime/executors/store-executor.js';
-import { Store } from '../../runtime/store.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { Store } from '../../runtime/store/store.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { fixture, floats, sumOf, type FixtureTasks } from '../executors/helpers.js';
 
 /** The worker half runs the build, as a deployed worker would. */
-const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq.js'))) as typeof import('../../runtime/executors/bullmq.js');
+const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq', 'executor.js'))) as typeof import('../../runtime/executors/bullmq/executor.js');
 const fixtureTasks = ((await import(fixture('executor-tasks.mjs'))) as { default: object }).default as FixtureTasks;
 
 let server: RedisServer;

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { ConnectorError } from '../../runtime/errors.js';
-import { getKey } from '../../runtime/proxy.js';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
-import { Store } from '../../runtime/store.js';
+import { getKey } from '../../runtime/proxy/proxy.js';
+import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
+import { Store } from '../../runtime/store/store.js';
 
 const stores: Store[] = [];
 function store(options: ConstructorParameters<typeof Store>[2] = {}): Store {

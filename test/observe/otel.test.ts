@@ -4,7 +4,7 @@ import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { observeWithMeter, type MeterLike } from '../../runtime/observe/otel.js';
-import { Store } from '../../runtime/store.js';
+import { Store } from '../../runtime/store/store.js';
 import { taskPool, type FixtureTasks } from '../executors/helpers.js';
 
 /** Collects on demand, as an exporter's reader would on its schedule. */

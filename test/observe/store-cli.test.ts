@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
 import { MultiConnector } from '../../runtime/connectors/multi.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
+import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
 import { storeCommand } from '../../runtime/observe/store-cli.js';
-import { Store } from '../../runtime/store.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { Store } from '../../runtime/store/store.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('store-cli-');
 const run = promisify(execFile);

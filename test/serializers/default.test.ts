@@ -3,10 +3,10 @@ import { serialize as v8Serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classNameOf, prototypeForClass, registerClass, unregisterClass } from '../../runtime/class-registry.js';
+import { classNameOf, prototypeForClass, registerClass, unregisterClass } from '../../runtime/support/class-registry.js';
 import { ConfigError, SerializationError } from '../../runtime/errors.js';
-import { deserialize, serialize } from '../../runtime/serialize.js';
-import { describeSerializer, expectSafeDecode, mutatedEncoding } from './conformance.js';
+import { deserialize, serialize } from '../../runtime/serialize/serializer.js';
+import { describeSerializer, expectSafeDecode, mutatedEncoding } from '../../runtime/testing/serializer-conformance.js';
 
 const HEADER_SIZE = 24;
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileConnector, SerializationError, Store, deserialize, serialize } from '../../src/index.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('integrity-');
 afterAll(() => dirs.removeAll());

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
-import { isProxy, isResolved } from '../../runtime/proxy.js';
-import { Store } from '../../runtime/store.js';
+import { isProxy, isResolved } from '../../runtime/proxy/proxy.js';
+import { Store } from '../../runtime/store/store.js';
 import { QueueBroker } from '../../runtime/stream/queue-broker.js';
 import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
 

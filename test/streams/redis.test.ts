@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { Store } from '../../runtime/store.js';
+import { Store } from '../../runtime/store/store.js';
 import { RedisPubSubPublisher, RedisPubSubSubscriber, RedisStreamPublisher } from '../../runtime/stream/redis.js';
 import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { eventually } from '../executors/helpers.js';
 
 const CONSUMER = path.join(import.meta.dirname, '..', 'fixtures', 'stream-consumer.mjs');

@@ -24,7 +24,7 @@ import {
   type StartedPut,
 } from '../../src/index.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { run } from './helpers/compilers.js';
 import { stagePackage } from './helpers/stage.js';
 

@@ -20,7 +20,7 @@ export const REPO = path.resolve(import.meta.dirname, '../../..');
 /** Package entry points the transformer relies on; the staged package.json adds any the real one lacks yet. */
 export const TRANSFORMER_EXPORTS = {
   './transformer': { types: './dist/transformer/index.d.ts', default: './dist/transformer/index.js' },
-  './auto-proxy': { types: './dist/runtime/auto-proxy.d.ts', default: './dist/runtime/auto-proxy.js' },
+  './auto-proxy': { types: './dist/runtime/store/auto-proxy.d.ts', default: './dist/runtime/store/auto-proxy.js' },
   './unplugin': { types: './dist/transformer/unplugin.d.ts', default: './dist/transformer/unplugin.js' },
   './language-service': { types: './dist/transformer/language-service.d.ts', default: './dist/transformer/language-service.js' },
 } as const;
@@ -28,8 +28,8 @@ export const CLI_BIN = { 'ts-proxystore-tsc': './dist/transformer/cli.js' } as c
 
 const STAGE_TIMEOUT_MS = 120_000;
 const STAGE_PREFIX = 'ts-proxystore-transformer-';
-const SOURCES = ['src', 'runtime', 'transformer', 'eslint-plugin/utils', 'language-service'];
-const ENTRY_FILES = ['src/index.ts', 'runtime/auto-proxy.ts', 'runtime/connectors/redis.ts', 'runtime/sync-bridge-worker.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts', 'transformer/language-service.ts'];
+const SOURCES = ['src', 'runtime', 'transformer', 'language-service'];
+const ENTRY_FILES = ['src/index.ts', 'runtime/store/auto-proxy.ts', 'runtime/connectors/redis.ts', 'runtime/connectors/sync-bridge/worker.ts', 'transformer/index.ts', 'transformer/unplugin.ts', 'transformer/cli.ts', 'transformer/language-service.ts'];
 
 export interface Stage {
   /** Holds node_modules/; fixture copies go in work/ below it. */

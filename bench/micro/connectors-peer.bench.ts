@@ -1,0 +1,86 @@
+/**
+ * Raw `get` through the peer connector from another process on loopback:
+ * an owner process puts objects of 1 MB, 10 MB and 100 MB, and this process
+ * fetches each repeatedly, so the figure is the connector's own transfer rate
+ * (one TCP stream, one copy out of the socket into a fresh buffer). For
+ * comparison, the same bytes through Redis (`getBuffer` of raw ioredis on a
+ * throwaway redis-server) in the same run, alternating.
+ *
+ * Run: npm run build && node dist/bench/micro/connectors-peer.bench.js
+ * The goal (issue 19) is ≥ 1 GB/s for 100 MB from another process.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Redis } from 'ioredis';
+import { PEER_SECRET_ENV, PeerConnector } from '../../runtime/connectors/peer.js';
+import { startRedisServer } from '../../runtime/testing/redis-server.js';
+import { median } from '../timing.js';
+
+const SIZES = [
+  { label: '1 MB', bytes: 1 << 20, rounds: 100 },
+  { label: '10 MB', bytes: 10 << 20, rounds: 30 },
+  { label: '100 MB', bytes: 100 << 20, rounds: 8 },
+];
+const OWNER = path.join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'peer-owner.mjs');
+const GOAL_GB_PER_S = 1;
+
+const rate = (bytes: number, ms: number): string => `${(bytes / 1e6 / ms).toFixed(2)} GB/s`;
+
+async function main(): Promise<void> {
+  const secret = randomUUID();
+  const space = `bench-${randomUUID()}`;
+  const owner = spawn(process.execPath, [OWNER, space, JSON.stringify(SIZES.map((s) => s.bytes))], {
+    env: { ...process.env, [PEER_SECRET_ENV]: secret },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = readline.createInterface({ input: owner.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done === true) throw new Error('the owner process exited before serving');
+  const { keys } = JSON.parse(first.value) as { keys: string[] };
+  const reader = new PeerConnector({ space, secret, requestTimeoutMs: 60_000 });
+  const server = await startRedisServer();
+  const redis = new Redis({ host: server.host, port: server.port });
+  const rows: Record<string, string>[] = [];
+  try {
+    for (const [i, { label, bytes, rounds }] of SIZES.entries()) {
+      const key = keys[i] as string;
+      const redisKey = `bench:${randomUUID()}`;
+      await redis.set(redisKey, Buffer.alloc(bytes, 7));
+      const peerTimes: number[] = [];
+      const redisTimes: number[] = [];
+      // Two warm-up rounds, then alternating so load on the machine hits both alike.
+      for (let round = 0; round < rounds + 2; round++) {
+        let t0 = performance.now();
+        const got = await reader.get(key);
+        const peerMs = performance.now() - t0;
+        if (got?.byteLength !== bytes) throw new Error(`peer: read ${String(got?.byteLength)} bytes, expected ${bytes}`);
+        t0 = performance.now();
+        const viaRedis = await redis.getBuffer(redisKey);
+        const redisMs = performance.now() - t0;
+        if (viaRedis?.byteLength !== bytes) throw new Error(`redis: read ${String(viaRedis?.byteLength)} bytes, expected ${bytes}`);
+        if (round >= 2) {
+          peerTimes.push(peerMs);
+          redisTimes.push(redisMs);
+        }
+      }
+      await redis.unlink(redisKey);
+      const peerMs = median(peerTimes);
+      const redisMs = median(redisTimes);
+      rows.push({ size: label, 'peer get ms': peerMs.toFixed(2), 'peer rate': rate(bytes, peerMs), 'redis getBuffer ms': redisMs.toFixed(2), 'redis rate': rate(bytes, redisMs) });
+      if (bytes === 100 << 20) {
+        const gbPerS = bytes / 1e6 / peerMs;
+        console.log(`goal: raw get of 100 MB from another process ≥ ${GOAL_GB_PER_S} GB/s: ${gbPerS.toFixed(2)} GB/s ${gbPerS >= GOAL_GB_PER_S ? 'met' : 'NOT MET'}`);
+      }
+    }
+  } finally {
+    redis.disconnect();
+    await server.stop();
+    await reader.close();
+    owner.stdin.end();
+  }
+  console.table(rows);
+}
+
+await main();

@@ -1,0 +1,70 @@
+/**
+ * Streams of 1 MB items from this process to 1 and 2 consumer processes
+ * through Redis Streams (one consumer group: the consumers share the work):
+ * items/s with the bytes in the stream (by value, base64 in each event)
+ * against proxies (the bytes in a Redis store, a descriptor in each event).
+ * Goal (issue 20): by proxy ≥ 3x the items/s of by value.
+ * Run: `npm run build && node dist/bench/micro/streams.bench.js` (starts its own redis-server).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Store } from '../../src/index.js';
+import { RedisConnector } from '../../runtime/connectors/redis.js';
+import { RedisStreamPublisher } from '../../runtime/stream/redis.js';
+import { StreamProducer } from '../../runtime/stream/stream.js';
+import { startRedisServer } from '../../runtime/testing/redis-server.js';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const ITEMS = 60;
+const item = new Float64Array(131_072).fill(1); // 1 MB
+
+async function run(port: number, mode: 'value' | 'proxy', consumers: number): Promise<number> {
+  const prefix = `bench-${mode}-${consumers}-${crypto.randomUUID()}:`;
+  const children = Array.from({ length: consumers }, () =>
+    spawn(process.execPath, [path.join(here, 'workers', 'stream-consumer.js'), String(port), prefix, 'group', mode], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  const outputs = children.map((child) => createInterface({ input: child.stdout })[Symbol.asyncIterator]());
+  await Promise.all(outputs.map((lines) => lines.next())); // 'ready'
+  const connection = { host: '127.0.0.1', port };
+  // Both ways bounded alike: the producer waits while 8 items are unhandled, so neither floods Redis.
+  const publisher = new RedisStreamPublisher({ connection, prefix, maxPending: 8 });
+  const store = new Store(`stream-bench-${mode}`, new RedisConnector({ port, prefix: `proxystore:${prefix}objects:` }));
+  const t0 = performance.now();
+  if (mode === 'proxy') {
+    const producer = new StreamProducer<{ items: Float64Array }>(publisher, { stores: store });
+    for (let i = 0; i < ITEMS; i++) await producer.send('items', item);
+    await producer.close();
+  } else {
+    const b64 = Buffer.from(item.buffer).toString('base64');
+    for (let i = 0; i < ITEMS; i++) await publisher.send('items', JSON.stringify({ v: 1, b64 }));
+    await publisher.end('items');
+    await publisher.send('items', JSON.stringify({ v: 1, end: true }));
+    await publisher.close();
+  }
+  const counts = await Promise.all(outputs.map(async (lines) => (JSON.parse((await lines.next()).value as string) as { handled: number }).handled));
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
+  if (counts.reduce((a, b) => a + b, 0) !== ITEMS) throw new Error(`consumers handled ${counts.join('+')} of ${ITEMS} items`);
+  await store.close({ clear: true });
+  return ITEMS / seconds;
+}
+
+const server = await startRedisServer();
+try {
+  const rows: Record<string, Record<string, string>> = {};
+  for (const consumers of [1, 2]) {
+    const byValue = await run(server.port, 'value', consumers);
+    const byProxy = await run(server.port, 'proxy', consumers);
+    rows[`${consumers} consumer${consumers > 1 ? 's' : ''}`] = {
+      'by value items/s': byValue.toFixed(1),
+      'by proxy items/s': byProxy.toFixed(1),
+      'proxy / value': `${(byProxy / byValue).toFixed(2)}x (goal ≥ 3x: ${byProxy / byValue >= 3 ? 'met' : 'not met'})`,
+    };
+  }
+  console.log(`Streams of ${ITEMS} items of 1 MB through Redis Streams, producer → consumer processes`);
+  console.table(rows);
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,170 @@
+/**
+ * The paper's three experiments (Figs. 3, 4 and 5), each measured by value
+ * and by proxy in the same run, the ways alternating (timeMany interleaves
+ * them) so that drift in machine load hits every way alike.
+ */
+import { runExample } from '../../examples/tiled-cholesky/run.js';
+import { byHand, byProxy, byValue, keepInFlight, payload, type Case } from './cases.js';
+import { batchCost, choleskyCost, taskCost } from './eta.js';
+import { startEngine, type ConnectorName, type EngineName } from './engines.js';
+import { formatBytes, summarize, type Summary } from './stats.js';
+import { timeMany } from '../timing.js';
+
+export interface RoundTripPlan {
+  readonly sizes: readonly number[];
+  readonly reps: (bytes: number) => number;
+}
+
+export interface ThroughputPlan {
+  readonly workers: readonly number[];
+  readonly tasks: number;
+  /** Each task consumes and produces this many bytes (the paper: 1 MB). */
+  readonly taskBytes: number;
+  readonly reps: number;
+}
+
+export interface AppPlan {
+  readonly size: number;
+  readonly tile: number;
+  readonly workers: number;
+  readonly reps: number;
+}
+
+export interface Plan {
+  readonly engine: EngineName;
+  readonly connectors: readonly ConnectorName[];
+  readonly redis?: string;
+  readonly roundTrip?: RoundTripPlan;
+  readonly throughput?: ThroughputPlan;
+  readonly app?: AppPlan;
+}
+
+export interface RoundTripRow {
+  readonly bytes: number;
+  /** Milliseconds per round trip. */
+  readonly value: Summary;
+  readonly lanes: readonly { readonly connector: ConnectorName; readonly proxy: Summary; readonly hand: Summary }[];
+}
+
+export interface ThroughputRow {
+  readonly workers: number;
+  /** Tasks per second. */
+  readonly value: Summary;
+  readonly lanes: readonly { readonly connector: ConnectorName; readonly proxy: Summary }[];
+}
+
+export interface AppResult {
+  readonly name: 'tiled Cholesky';
+  readonly size: number;
+  readonly tile: number;
+  readonly workers: number;
+  readonly tasks: number;
+  /** The example picks its own store: shared memory on piscina, Redis on BullMQ. */
+  readonly connector: ConnectorName;
+  /** Milliseconds per factorization, workers already started. */
+  readonly value: Summary;
+  readonly proxy: Summary;
+  /** Both ways gave the same factor, bit for bit. */
+  readonly identical: boolean;
+}
+
+/** Reported after every measured call with its expected cost (see main-eta.ts), so a progress bar can follow time. */
+export type Tick = (phase: string, cost: number) => void;
+
+/** Round trips are timed with one worker: a single task at a time, as in the paper's Fig. 3. */
+export const ROUND_TRIP_WORKERS = 1;
+
+/** Warm-up rounds per measurement; the largest payloads are costly enough that one must do. */
+function warmupFor(bytes: number): number {
+  return bytes >= 1e8 ? 1 : 2;
+}
+
+/** Warm-up rounds per throughput measurement. */
+const THROUGHPUT_WARMUP = 1;
+
+/** Measured calls the experiments will make, and their expected cost in all: the progress bar's totals. */
+export function plannedWork(plan: Plan): { calls: number; cost: number } {
+  const lanes = plan.connectors.length;
+  let calls = 0;
+  let cost = 0;
+  const add = (n: number, each: number): void => {
+    calls += n;
+    cost += n * each;
+  };
+  for (const bytes of plan.roundTrip?.sizes ?? []) add((1 + 2 * lanes) * ((plan.roundTrip as RoundTripPlan).reps(bytes) + warmupFor(bytes)), taskCost(plan.engine, bytes));
+  const { throughput, app } = plan;
+  for (const workers of throughput?.workers ?? []) add((1 + lanes) * (throughput!.reps + THROUGHPUT_WARMUP), batchCost(plan.engine, throughput!.taskBytes, throughput!.tasks, workers));
+  if (app !== undefined) add(2 * app.reps, choleskyCost(plan.engine, app.size, app.tile, app.workers));
+  return { calls, cost };
+}
+
+function ticking(run: Case, tick: Tick, phase: string, cost: number): Case {
+  return async () => {
+    await run();
+    tick(phase, cost);
+  };
+}
+
+export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tick: Tick): Promise<RoundTripRow[]> {
+  await using engine = await startEngine({ name: plan.engine, workers: ROUND_TRIP_WORKERS, connectors: plan.connectors, ...redisOf(plan) });
+  const rows: RoundTripRow[] = [];
+  for (const bytes of roundTrip.sizes) {
+    const input = payload(bytes);
+    const phase = `round trip ${formatBytes(bytes)}`;
+    const cases = [byValue(engine, input, bytes), ...engine.lanes.flatMap((lane) => [byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)])];
+    const times = await timeMany(
+      cases.map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
+      roundTrip.reps(bytes),
+      warmupFor(bytes),
+    );
+    rows.push({
+      bytes,
+      value: summarize(times[0] as number[]),
+      lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: summarize(times[1 + 2 * i] as number[]), hand: summarize(times[2 + 2 * i] as number[]) })),
+    });
+  }
+  return rows;
+}
+
+export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, tick: Tick): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  const input = payload(throughput.taskBytes);
+  for (const workers of throughput.workers) {
+    await using engine = await startEngine({ name: plan.engine, workers, connectors: plan.connectors, ...redisOf(plan) });
+    const phase = `throughput, ${workers} worker${workers === 1 ? '' : 's'}`;
+    const oneTaskEach = [byValue(engine, input, throughput.taskBytes), ...engine.lanes.map((lane) => byProxy(lane, input, throughput.taskBytes))];
+    const times = await timeMany(
+      oneTaskEach.map((one) => ticking(keepInFlight(one, throughput.tasks, workers), tick, phase, batchCost(plan.engine, throughput.taskBytes, throughput.tasks, workers))),
+      throughput.reps,
+      THROUGHPUT_WARMUP,
+    );
+    const rates = times.map((ms) => summarize(ms.map((t) => throughput.tasks / (t / 1000))));
+    rows.push({ workers, value: rates[0] as Summary, lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: rates[1 + i] as Summary })) });
+  }
+  return rows;
+}
+
+export async function measureApp(plan: Plan, app: AppPlan, tick: Tick): Promise<AppResult> {
+  const common = { engine: plan.engine, size: app.size, tile: app.tile, workers: app.workers, ...redisOf(plan) };
+  const ms: Record<'value' | 'proxy', number[]> = { value: [], proxy: [] };
+  const cost = choleskyCost(plan.engine, app.size, app.tile, app.workers);
+  let tasks = 0;
+  let identical = true;
+  for (let rep = 0; rep < app.reps; rep++) {
+    // Each run starts and stops its own workers; only the factorization itself is timed.
+    const value = await runExample({ ...common, mode: 'value' });
+    tick('tiled Cholesky', cost);
+    const proxy = await runExample({ ...common, mode: 'proxy' });
+    tick('tiled Cholesky', cost);
+    ms.value.push(value.ms);
+    ms.proxy.push(proxy.ms);
+    tasks = value.tasks;
+    identical &&= Buffer.from(value.result.buffer).equals(Buffer.from(proxy.result.buffer));
+  }
+  const connector = plan.engine === 'piscina' ? 'shared-memory' : 'redis';
+  return { name: 'tiled Cholesky', size: app.size, tile: app.tile, workers: app.workers, tasks, connector, value: summarize(ms.value), proxy: summarize(ms.proxy), identical };
+}
+
+function redisOf(plan: Plan): { redis?: string } {
+  return plan.redis === undefined ? {} : { redis: plan.redis };
+}

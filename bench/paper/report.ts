@@ -1,0 +1,88 @@
+/**
+ * The tables the tool prints, as Markdown so that a run's output can go into
+ * docs/benchmarks.md as it is. Cells are "median (p25–p75)".
+ */
+import { signedPercent } from './goals.js';
+import { laneOf, speedup, throughputGain, type BenchResults, type GoalResult } from './results.js';
+import { formatBytes, formatNumber, formatSummary, formatTimes } from './stats.js';
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function roundTripTables(results: BenchResults): string[] {
+  const roundTrip = results.roundTrip;
+  if (roundTrip === undefined) return [];
+  return results.connectors.map((connector) => {
+    const rows = roundTrip.rows.map((row) => {
+      const lane = laneOf(row, connector);
+      if (lane === undefined) return [formatBytes(row.bytes), formatSummary(row.value), '', '', '', ''];
+      return [
+        formatBytes(row.bytes),
+        formatSummary(row.value),
+        formatSummary(lane.proxy),
+        formatSummary(lane.hand),
+        formatTimes(speedup(row.value, lane.proxy)),
+        signedPercent(lane.proxy.median / lane.hand.median),
+      ];
+    });
+    return [
+      `Round trip of a no-op task, ${results.engine} (${roundTrip.workers} worker), ${connector} connector: ms, median (p25–p75)`,
+      '',
+      table(['payload in and out', 'by value', 'by proxy', 'by hand (keys)', 'speed-up (value ÷ proxy)', 'proxy vs by hand'], rows),
+    ].join('\n');
+  });
+}
+
+export function throughputTable(results: BenchResults): string | undefined {
+  const throughput = results.throughput;
+  if (throughput === undefined) return undefined;
+  const header = ['workers', 'by value', ...results.connectors.flatMap((c) => [`by proxy (${c})`, 'gain'])];
+  const rows = throughput.rows.map((row) => [
+    String(row.workers),
+    formatSummary(row.value),
+    ...results.connectors.flatMap((connector) => {
+      const lane = laneOf(row, connector);
+      return lane === undefined ? ['', ''] : [formatSummary(lane.proxy), formatTimes(throughputGain(row.value, lane.proxy))];
+    }),
+  ]);
+  return [
+    `Throughput, ${results.engine}: ${throughput.tasks} tasks that consume and produce ${formatBytes(throughput.taskBytes)}, as many in flight as workers: tasks/s, median (p25–p75)`,
+    '',
+    table(header, rows),
+  ].join('\n');
+}
+
+export function appTable(results: BenchResults): string | undefined {
+  const app = results.app;
+  if (app === undefined) return undefined;
+  const row = [
+    `${app.size}×${app.size}, ${app.tile}×${app.tile} tiles`,
+    String(app.tasks),
+    String(app.workers),
+    app.connector,
+    formatSummary(app.value),
+    formatSummary(app.proxy),
+    formatTimes(speedup(app.value, app.proxy)),
+    app.identical ? 'yes' : 'NO',
+  ];
+  return [
+    `${app.name}, ${results.engine}, end to end: ms, median (p25–p75)`,
+    '',
+    table(['matrix', 'tasks', 'workers', 'store', 'by value', 'by proxy', 'speed-up', 'same L bit for bit'], [row]),
+  ].join('\n');
+}
+
+const MARK: Readonly<Record<GoalResult['status'], string>> = { met: '[met]    ', 'not met': '[NOT MET]', 'not measured': '[-]      ' };
+
+export function goalLines(goals: readonly GoalResult[]): string {
+  return ['Performance goals (judged on medians)', ...goals.map((g) => `  ${MARK[g.status]} ${g.goal}\n              ${g.detail}`)].join('\n');
+}
+
+export function environmentLine(results: BenchResults): string {
+  const env = results.environment;
+  const [start, end] = env.loadAverage;
+  return `${results.engine} · Node ${env.node} · ${env.cpus} × ${env.cpuModel} · ${formatNumber(env.memoryGB)} GB · load average ${start.toFixed(1)} → ${end.toFixed(1)} · ${results.date}${results.quick ? ' · --quick' : ''}`;
+}

@@ -1,0 +1,302 @@
+/**
+ * The worker half of every engine: runs task calls (see task-wire.ts) against
+ * a table of task functions.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../../store/auto-proxy.js';
+import type { ReferencePolicy } from '../../connectors/connector.js';
+import { isConnectorKindRegistered } from '../../connectors/kinds.js';
+import '../../connectors/index.js';
+import { ConfigError, keyId } from '../../errors.js';
+import { extract, getFactory, getKey, isProxy, isResolved, resolveAsync } from '../../proxy/proxy.js';
+import { isStoreFactory } from '../../store/factory.js';
+import { decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
+import { getOrCreateStore, getStore } from '../../store/registry.js';
+import type { Store } from '../../store/store.js';
+import type { TypedArrayClass } from '../../serialize/serializer.js';
+import type { Proxy, TypedArray } from '../../../src/types.js';
+import { collectLeaves, mapLeaves } from '../../proxy/walk.js';
+import { futureFailure } from '../../store/future-wait.js';
+import { setLongTimeout } from '../../support/timers.js';
+import { TaskTimeoutError } from '../errors.js';
+import { sizeAtLeast } from '../../store/size.js';
+import { describeError, isCall, reachOf, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
+
+export interface WorkerTaskOptions {
+  /** Where big results go. Wins over the store the caller asks for; without either, results go back by value. */
+  readonly store?: Store;
+  /** Results at least this big (bytes) come back as proxies. Wins over the caller's; default 100 kB. */
+  readonly resultThreshold?: number;
+  /** What descriptors in calls may point at (connector kinds, file roots, hosts). */
+  readonly policy?: ReferencePolicy;
+  /**
+   * Hand a task its future inputs as proxies that block on first touch, so
+   * its work before it needs them overlaps with the upstream task. Right
+   * where a task has its thread to itself (piscina, the default there); a
+   * BullMQ worker runs jobs concurrently on one event loop, which a blocked
+   * job would stall, so there futures are awaited before the task starts.
+   */
+  readonly lazyFutures?: boolean;
+}
+
+/** What a running task can ask about its call. */
+interface TaskContext {
+  readonly signal: AbortSignal;
+  /** Where a result of at least `minBytes` goes as a proxy; undefined when results go back by value. */
+  readonly results: { readonly store: Store; readonly minBytes: number } | undefined;
+}
+
+const taskContexts = new AsyncLocalStorage<TaskContext>();
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * Inside a task: the signal that aborts when the call times out or the engine
+ * cancels it. A task that checks it stops early instead of running on unseen.
+ */
+export function taskSignal(): AbortSignal {
+  return taskContexts.getStore()?.signal ?? NEVER_ABORTED;
+}
+
+/**
+ * Inside a task: a zeroed typed array for a result, to fill and return. When
+ * the result will go back as a proxy and the results' store can place it in
+ * its own memory (shared memory), it is born there, and returning it stores it
+ * without a copy. Otherwise, and outside a task, it is `new ctor(length)`.
+ *
+ * ```ts
+ * export default defineTasks({
+ *   scale(input: Float64Array, k: number) {
+ *     const out = resultArray(Float64Array, input.length);
+ *     for (let i = 0; i < input.length; i++) out[i] = input[i]! * k;
+ *     return out;
+ *   },
+ * });
+ * ```
+ */
+export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
+  const results = taskContexts.getStore()?.results;
+  const proxied = results !== undefined && !results.store.closed && length * ctor.BYTES_PER_ELEMENT >= results.minBytes;
+  if (proxied) return results.store.allocate(ctor, length, options);
+  // Unzeroed by value too, so that both ways skip the same work.
+  return options.zeroed === false ? new ctor(Buffer.allocUnsafeSlow(length * ctor.BYTES_PER_ELEMENT).buffer, 0, length) : new ctor(length);
+}
+
+/** Runs calls against a table of task functions: the worker half of every engine. */
+export class TaskRunner {
+  constructor(
+    readonly tasks: Readonly<Record<string, unknown>>,
+    readonly options: WorkerTaskOptions = {},
+  ) {}
+
+  /** The reply to send; the task's own failure becomes a failed reply. */
+  async reply(call: unknown): Promise<TaskReply> {
+    try {
+      return await this.run(call);
+    } catch (error) {
+      return { ok: false, error: describeError(error) };
+    }
+  }
+
+  /**
+   * Decodes the inputs, prefetches every proxy in them concurrently, runs the
+   * task on their targets, proxies a big result; throws whatever the task threw.
+   */
+  async run(call: unknown, signal?: AbortSignal): Promise<TaskSuccess> {
+    if (!isCall(call)) throw new ConfigError('not a ts-proxystore task call: send calls through a ts-proxystore executor');
+    const started = performance.now();
+    const fn = Object.hasOwn(this.tasks, call.task) ? this.tasks[call.task] : undefined;
+    if (typeof fn !== 'function') {
+      throw new ConfigError(`no task named '${call.task}' in this worker (it has: ${Object.keys(this.tasks).join(', ') || 'none'})`);
+    }
+    await loadConnectorKinds(call);
+    const { policy } = this.options;
+    const args = decodeProxies(call.args, policy === undefined ? {} : { policy }) as unknown[];
+    // One walk finds every input proxy: checked, then prefetched concurrently so the task touches no store.
+    const proxies = collectLeaves(args, isProxy);
+    checkReachable(proxies, call.origin);
+    // Futures are not waited for here: the task gets their proxies and blocks on
+    // the first touch, so whatever it does before needing them overlaps with
+    // the upstream task still producing them.
+    const lazy = this.options.lazyFutures === true;
+    const ready = lazy ? proxies.filter((p) => !isFutureProxy(p)) : proxies;
+    await Promise.all(ready.filter((p) => !isResolved(p)).map((p) => resolveAsync(p)));
+    // The task gets the values themselves: every property read through a proxy
+    // costs tens of nanoseconds, which a numeric kernel would pay millions of times.
+    const values = proxies.length === 0 ? args : (mapLeaves(args, isProxy, (p) => (lazy && isFutureProxy(p) ? p : extract(p))) as unknown[]);
+    const found = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }));
+    const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
+    const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
+    const results = store === undefined ? undefined : { store, minBytes: threshold };
+    const fetched = performance.now();
+    const future = call.future === undefined ? undefined : { store: getOrCreateStore(call.future.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }), key: call.future.key };
+    borrowInputs(proxies);
+    let value: unknown;
+    try {
+      value = await withDeadline(call, signal, (taskSignal) =>
+        afterSettling(
+          () => taskContexts.run({ signal: taskSignal, results }, () => (fn as (...a: unknown[]) => unknown)(...values)),
+          () => returnInputs(proxies),
+        ),
+      );
+    } catch (error) {
+      // Readers of the future learn why, instead of waiting out their timeout.
+      await future?.store.set(future.key, futureFailure(error));
+      throw error;
+    }
+    const ran = performance.now();
+    if (future !== undefined) {
+      // Whoever waits on the future reads the result straight from its store: it never travels back to the caller.
+      await future.store.set(future.key, typeof value === 'object' && value !== null && isProxy(value) ? await resolveAsync(value) : value);
+      return { ok: true, value: await encodeProxiesAsync(null), proxied: false, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
+    }
+    const proxied = store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold);
+    let sent = value;
+    if (proxied) {
+      const result = await store.proxy(value as object);
+      // The task has handed its result over: the array it returned (maybe from resultArray) is no longer the task's to read.
+      const key = getKey(result);
+      if (key !== undefined) store.releaseViews(key);
+      sent = result;
+    }
+    return { ok: true, value: await encodeProxiesAsync(sent), proxied, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
+  }
+}
+
+/**
+ * Runs `work` and, once it has settled (not merely timed out: a task running
+ * on still reads its inputs), calls `after` before anyone awaiting the result resumes.
+ */
+function afterSettling(work: () => unknown, after: () => void): Promise<unknown> {
+  // A synchronous throw becomes a rejection, like a throw in an async task.
+  const running = new Promise<unknown>((resolve) => resolve(work()));
+  running.then(after, after);
+  return running;
+}
+
+/**
+ * Running tasks of this thread reading each input object, by store and key:
+ * tasks reading one object share what its store read (its cache), so the views
+ * are released when the last of them settles.
+ */
+const inputsInUse = new WeakMap<Store, Map<string, number>>();
+
+function borrowInputs(proxies: readonly object[]): void {
+  for (const p of proxies) {
+    const [store, key] = [getStore(p), getKey(p)];
+    if (store === undefined || key === undefined) continue;
+    let inUse = inputsInUse.get(store);
+    if (inUse === undefined) inputsInUse.set(store, (inUse = new Map<string, number>()));
+    inUse.set(keyId(key), (inUse.get(keyId(key)) ?? 0) + 1);
+  }
+}
+
+/** The borrow of these proxies' objects is over: their stores may recycle the memory once they are evicted and no other task reads them. */
+function returnInputs(proxies: readonly object[]): void {
+  for (const p of proxies) {
+    const [store, key] = [getStore(p), getKey(p)];
+    const inUse = store === undefined ? undefined : inputsInUse.get(store);
+    if (store === undefined || key === undefined || inUse === undefined) continue;
+    const left = (inUse.get(keyId(key)) ?? 1) - 1;
+    if (left > 0) {
+      inUse.set(keyId(key), left);
+    } else {
+      inUse.delete(keyId(key));
+      store.releaseViews(key);
+    }
+  }
+}
+
+/** Runs `work` under a signal that aborts with the engine's signal or at the call's deadline, whichever comes first. */
+async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work: (signal: AbortSignal) => unknown): Promise<unknown> {
+  const controller = new AbortController();
+  const stopped = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });
+  });
+  const abort = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted === true) abort();
+  outer?.addEventListener('abort', abort, { once: true });
+  const timeoutMs = call.timeoutMs;
+  const timer = timeoutMs === undefined ? undefined : setLongTimeout(() => controller.abort(new TaskTimeoutError(call.task, timeoutMs)), timeoutMs);
+  try {
+    const running = Promise.resolve(work(controller.signal));
+    // A task that runs on past its deadline may fail later, when nobody listens any more.
+    running.catch(() => undefined);
+    return await Promise.race([running, stopped]);
+  } finally {
+    timer?.clear();
+    outer?.removeEventListener('abort', abort);
+  }
+}
+
+/**
+ * Connector kinds whose module a worker module has no reason to import (the
+ * caller's store decides), loaded on first sight: importing registers a kind.
+ * The built-in kinds come with the import of '../../connectors/index.js' above.
+ */
+const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = {
+  redis: () => import('../../connectors/redis.js'),
+  peer: () => import('../../connectors/peer.js'),
+};
+
+async function loadConnectorKinds(call: TaskCall): Promise<void> {
+  // Once every lazy kind is in, there is nothing to look for: most calls skip the walk.
+  if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return;
+  const kinds = new Set<string>();
+  // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
+  for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
+  kindsIn(call.results?.store.connector, kinds);
+  const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind));
+  await Promise.all(loaders.map(([, load]) => load()));
+}
+
+function kindsIn(config: unknown, kinds: Set<string>): void {
+  if (typeof config !== 'object' || config === null) return;
+  for (const [name, value] of Object.entries(config)) {
+    if (name === 'kind' && typeof value === 'string') kinds.add(value);
+    else kindsIn(value, kinds);
+  }
+}
+
+function isFutureProxy(p: object): boolean {
+  const factory: unknown = getFactory(p as Proxy<object>);
+  return isStoreFactory(factory) && factory.wait !== undefined && !isResolved(p);
+}
+
+function checkReachable(proxies: readonly object[], origin: Origin): void {
+  for (const p of proxies) {
+    const store = getStore(p);
+    if (store === undefined || reaches(store, origin)) continue;
+    const reach = reachOf(store.connector.kind);
+    throw new ConfigError(
+      `an input is in store '${store.name}', whose ${store.connector.kind} connector only the ${reach} that made it can read, and this task runs in another: ` +
+        'use a shared-memory store for worker threads of one process, a file or Redis store beyond',
+    );
+  }
+}
+
+const TASK_TABLE = Symbol.for('ts-proxystore.task-table');
+
+/**
+ * A worker module's default export: a function any engine can call with a
+ * call message (piscina calls it directly), carrying its task table so that
+ * other engines (the BullMQ worker) can run the same module.
+ */
+export interface TaskHandler<T> {
+  (call: unknown): Promise<TaskReply>;
+  readonly [TASK_TABLE]: { readonly tasks: T; readonly options: WorkerTaskOptions };
+}
+
+export function taskHandler<T extends object>(tasks: T, options: WorkerTaskOptions): TaskHandler<T> {
+  // Called by piscina: each task has its thread to itself, so it may block on a future.
+  const runner = new TaskRunner(tasks as Readonly<Record<string, unknown>>, { lazyFutures: true, ...options });
+  return Object.assign((call: unknown) => runner.reply(call), { [TASK_TABLE]: { tasks, options } });
+}
+
+/** The table and options of a handler made by `taskHandler`, or `value` itself taken as a table of task functions. */
+export function taskTableOf(value: unknown): { tasks: Readonly<Record<string, unknown>>; options: WorkerTaskOptions } {
+  if (typeof value === 'function' && TASK_TABLE in value) return (value as TaskHandler<Readonly<Record<string, unknown>>>)[TASK_TABLE];
+  if (typeof value === 'object' && value !== null && Object.values(value).some((v) => typeof v === 'function')) {
+    return { tasks: value as Readonly<Record<string, unknown>>, options: {} };
+  }
+  throw new ConfigError('expected task functions by name, or a handler made by defineTasks');
+}

@@ -1,0 +1,541 @@
+/**
+ * The default serializer. Binary data (bytes, ArrayBuffers, typed arrays,
+ * DataViews) and strings get a framed raw payload, so encoding is one
+ * allocation plus one copy and decoding is usually a view of the input;
+ * everything else goes through V8's structured serialization.
+ *
+ * Byte layout (integers little-endian):
+ *
+ *   offset  size  field
+ *   0       3     magic "PXS" (0x50 0x58 0x53), so foreign bytes fail fast
+ *   3       1     format version: 2
+ *   4       1     tag: what the payload holds (below)
+ *   5       1     flags: 0x01 when the checksum below is set, else 0
+ *   6       2     reserved, always zero
+ *   8       8     payload length in bytes (uint64). It must equal the input's
+ *                 length minus 24, so truncated or padded input is refused.
+ *   16      4     CRC-32 (zlib's) of bytes 0–15 followed by the payload
+ *   20      4     reserved, always zero
+ *   24      n     payload
+ *
+ * The header is 24 bytes, a multiple of 8, so a payload in a freshly allocated
+ * buffer is aligned for every element size and decodes without a copy.
+ *
+ * The checksum turns corruption in a store or on the wire into a
+ * SerializationError instead of a different value (a flipped tag byte would
+ * otherwise decode a Float64Array as an Int32Array). Frames written in a
+ * connector's own memory (`serializeInPlace`, shared memory) go unchecked,
+ * and only `deserializeInPlace` reads them:
+ * their bytes never leave the process, they may be written after framing
+ * (`Store.allocate`), and reading them is meant to cost no pass over the data.
+ *
+ *   tag        payload                                   decodes to
+ *   0x01       UTF-8 text                                string
+ *   0x02       bytes                                     Uint8Array (view)
+ *   0x03       bytes                                     Buffer (view); Buffers stay Buffers
+ *   0x04       bytes                                     ArrayBuffer (always a copy: an ArrayBuffer cannot be a view)
+ *   0x05       bytes                                     DataView (view)
+ *   0x06–0x10  elements in the machine's byte order      Int8Array, Uint8ClampedArray, Int16Array,
+ *              (little-endian wherever Node runs)        Uint16Array, Int32Array, Uint32Array, Float32Array,
+ *                                                        Float64Array, BigInt64Array, BigUint64Array,
+ *                                                        Float16Array, in that order (view if aligned, else a copy)
+ *   0x20       V8 serialization of the value             what node:v8 restores (Map, Set, Date, BigInt, ...)
+ *   0x21       V8 serialization of [value, instances,    the value, after each instances[i] gets the
+ *              names]                                    prototype registered as names[i]
+ *
+ * Views alias the input: later writes to the input show through them, and they
+ * keep the input's whole ArrayBuffer alive. Typed arrays nested in a 0x20/0x21
+ * payload may alias it too (node:v8 views aligned ones). Copy with `.slice()`
+ * when the input buffer is reused.
+ */
+import { Buffer } from 'node:buffer';
+import { isArrayBuffer, isMap, isProxy, isSet } from 'node:util/types';
+import { DefaultSerializer, deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
+import { crc32 } from 'node:zlib';
+import { classNameOf, hasRegisteredClasses, prototypeForClass } from '../support/class-registry.js';
+import { SerializationError, messageOf } from '../errors.js';
+import type { TypedArray } from '../../src/types.js';
+
+/**
+ * `allocate`, when given, is where the output may be written instead of a new
+ * buffer (a connector's `allocate`): the frame then needs no second copy on its
+ * way into the store. A serializer may ignore it.
+ */
+export type Serializer = (obj: unknown, allocate?: Allocate) => Uint8Array;
+/** `size` writable bytes, starting 8-aligned within their buffer. */
+export type Allocate = (size: number) => Uint8Array;
+export type Deserializer = (data: Uint8Array) => unknown;
+
+const HEADER_SIZE = 24;
+const FORMAT_VERSION = 2;
+const HEADER_START = Uint8Array.of(0x50, 0x58, 0x53, FORMAT_VERSION);
+const TAG_OFFSET = 4;
+const FLAGS_OFFSET = 5;
+const LENGTH_OFFSET = 8;
+const CHECKSUM_OFFSET = 16;
+/** The bytes the checksum covers ahead of the payload: everything before the checksum itself. */
+const CHECKED_HEADER = CHECKSUM_OFFSET;
+const Flag = { Checksum: 0x01 } as const;
+const UINT32_RANGE = 2 ** 32;
+const SMALL_FRAME = 64 * 1024;
+
+const Tag = {
+  String: 0x01,
+  Uint8Array: 0x02,
+  Buffer: 0x03,
+  ArrayBuffer: 0x04,
+  DataView: 0x05,
+  FirstTypedArray: 0x06,
+  V8: 0x20,
+  V8WithClasses: 0x21,
+} as const;
+
+/** Tag order is part of the format: tag = Tag.FirstTypedArray + index. */
+const TYPED_ARRAY_NAMES = [
+  'Int8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'Float16Array',
+] as const;
+
+interface TypedArrayConstructor {
+  readonly BYTES_PER_ELEMENT: number;
+  readonly prototype: object;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): ArrayBufferView;
+}
+
+/** Reads the payload at [byteOffset, byteOffset + byteLength) of the input's ArrayBuffer. */
+type Decoder = (buffer: ArrayBufferLike, byteOffset: number, byteLength: number) => unknown;
+
+// Looked up by name because Float16Array is missing from older runtimes; its tag stays reserved there.
+const typedArrays = TYPED_ARRAY_NAMES.map((name, index) => ({
+  name,
+  tag: Tag.FirstTypedArray + index,
+  ctor: (globalThis as unknown as Partial<Record<string, TypedArrayConstructor>>)[name],
+}));
+
+// Keyed by exact prototype: subclasses take the structured path, where the class registry can see them.
+const viewTags = new Map<object, number>([
+  [Uint8Array.prototype, Tag.Uint8Array],
+  [Buffer.prototype, Tag.Buffer],
+  [DataView.prototype, Tag.DataView],
+  ...typedArrays.flatMap(({ ctor, tag }) => (ctor === undefined ? [] : [[ctor.prototype, tag] as const])),
+]);
+
+const decoders = new Map<number, Decoder>([
+  [Tag.String, decodeString],
+  [Tag.Uint8Array, (buffer, byteOffset, byteLength) => new Uint8Array(buffer, byteOffset, byteLength)],
+  [Tag.Buffer, (buffer, byteOffset, byteLength) => Buffer.from(buffer, byteOffset, byteLength)],
+  [Tag.ArrayBuffer, copyBytes],
+  [Tag.DataView, (buffer, byteOffset, byteLength) => new DataView(buffer, byteOffset, byteLength)],
+  ...typedArrays.map(({ name, tag, ctor }) => [tag, typedArrayDecoder(name, ctor)] as const),
+  [Tag.V8, (buffer, byteOffset, byteLength) => decodeV8(new Uint8Array(buffer, byteOffset, byteLength))],
+  [Tag.V8WithClasses, (buffer, byteOffset, byteLength) => restoreClasses(decodeV8(new Uint8Array(buffer, byteOffset, byteLength)))],
+]);
+
+const utf8Encoder = new TextEncoder();
+// ignoreBOM keeps a leading U+FEFF that belongs to the string; fatal turns corrupt text into an error.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Frames with a checksum: for bytes that travel (files, Redis, messages). */
+export const serialize: Serializer = (obj, allocate) => seal(encode(obj, allocate));
+
+/**
+ * Frames without a checksum, for a connector's own memory (its `allocate`):
+ * see the format notes above. `deserialize` reads both.
+ */
+export const serializeInPlace: Serializer = (obj, allocate) => encode(obj, allocate);
+
+function encode(obj: unknown, allocate: Allocate | undefined): Uint8Array {
+  if (typeof obj === 'string' && isWellFormed(obj)) {
+    return encodeString(obj, allocate);
+  }
+  if (ArrayBuffer.isView(obj)) {
+    const tag = viewTags.get(Object.getPrototypeOf(obj) as object);
+    if (tag !== undefined) {
+      return encodeBytes(tag, obj.buffer, obj.byteOffset, obj.byteLength, allocate);
+    }
+  } else if (isArrayBuffer(obj)) {
+    return encodeBytes(Tag.ArrayBuffer, obj, 0, obj.byteLength, allocate);
+  }
+  return encodeStructured(obj);
+}
+
+export interface TypedArrayClass<A extends TypedArray> {
+  readonly BYTES_PER_ELEMENT: number;
+  readonly prototype: A;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): A;
+}
+
+/**
+ * A typed array of `length` elements placed as the payload of a finished frame
+ * in memory from `allocate` (assumed zeroed, as a connector's is): the frame
+ * is what `serialize` would produce for the array once it is filled, so it can
+ * be stored as it is. Undefined for a constructor the format has no tag for.
+ */
+export function allocateTypedArray<A extends TypedArray>(ctor: TypedArrayClass<A>, length: number, allocate: Allocate): { readonly value: A; readonly frame: Uint8Array } | undefined {
+  const tag = viewTags.get(ctor.prototype);
+  if (tag === undefined || tag === Tag.Buffer || tag === Tag.DataView) return undefined;
+  const frame = allocateFrame(tag, length * ctor.BYTES_PER_ELEMENT, allocate);
+  return { value: new ctor(frame.buffer, frame.byteOffset + HEADER_SIZE, length), frame };
+}
+
+/** Reads frames from `serialize`; refuses frames without a checksum, so clearing the flag cannot switch the check off. */
+export const deserialize: Deserializer = (data) => decodeFrame(data, true);
+
+/** Reads frames from `serializeInPlace` or `serialize`: for a connector's own memory, where both are written. */
+export const deserializeInPlace: Deserializer = (data) => decodeFrame(data, false);
+
+function decodeFrame(data: Uint8Array, requireChecksum: boolean): unknown {
+  const tag = readHeader(data, requireChecksum);
+  const decode = decoders.get(tag);
+  if (decode === undefined) {
+    throw new SerializationError(`unknown tag 0x${tag.toString(16).padStart(2, '0')}: corrupt input, or written by a newer ts-proxystore`);
+  }
+  return decode(data.buffer, data.byteOffset + HEADER_SIZE, data.byteLength - HEADER_SIZE);
+}
+
+// ---------------------------------------------------------------- framing
+
+function allocateFrame(tag: number, payloadLength: number, allocate: Allocate | undefined): Uint8Array {
+  const size = HEADER_SIZE + payloadLength;
+  const frame = allocate === undefined ? newFrame(size) : allocated(allocate, size);
+  writeHeader(frame, tag);
+  return frame;
+}
+
+function newFrame(size: number): Uint8Array {
+  // allocUnsafeSlow skips zero-filling (every byte gets written) and gives the frame its own
+  // ArrayBuffer at offset 0, which keeps the payload aligned. The Buffer is unwrapped because
+  // Buffer#slice returns a view, a trap for callers who expect Uint8Array#slice to copy.
+  // Small frames come from the JS heap instead: an external allocation costs microseconds, more than zeroing a few KB.
+  return size < SMALL_FRAME ? new Uint8Array(size) : new Uint8Array(Buffer.allocUnsafeSlow(size).buffer);
+}
+
+function misfit(frame: unknown): string {
+  return frame instanceof Uint8Array ? `${frame.byteLength} bytes at offset ${frame.byteOffset}` : typeNameOf(frame);
+}
+
+function allocated(allocate: Allocate, size: number): Uint8Array {
+  const frame = allocate(size);
+  // A misfit would write past the memory it was given, or decode its typed arrays by copy.
+  if (!(frame instanceof Uint8Array) || frame.byteLength !== size || frame.byteOffset % 8 !== 0) {
+    throw new SerializationError(`allocate(${size}) must return a Uint8Array of exactly ${size} bytes starting 8-aligned, got ${misfit(frame)}`);
+  }
+  return frame;
+}
+
+function writeHeader(frame: Uint8Array, tag: number): void {
+  const payloadLength = frame.byteLength - HEADER_SIZE;
+  frame.set(HEADER_START, 0);
+  frame[TAG_OFFSET] = tag;
+  frame.fill(0, TAG_OFFSET + 1, LENGTH_OFFSET);
+  const view = new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE);
+  view.setUint32(LENGTH_OFFSET, payloadLength % UINT32_RANGE, true);
+  view.setUint32(LENGTH_OFFSET + 4, Math.floor(payloadLength / UINT32_RANGE), true);
+  frame.fill(0, CHECKSUM_OFFSET, HEADER_SIZE);
+}
+
+/** Sets the checksum of a finished frame (header and payload written). */
+function seal(frame: Uint8Array): Uint8Array {
+  frame[FLAGS_OFFSET] = Flag.Checksum;
+  new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE).setUint32(CHECKSUM_OFFSET, checksumOf(frame), true);
+  return frame;
+}
+
+function checksumOf(frame: Uint8Array): number {
+  return crc32(frame.subarray(HEADER_SIZE), crc32(frame.subarray(0, CHECKED_HEADER)));
+}
+
+/** Validates the header and returns the tag. */
+function readHeader(data: Uint8Array, requireChecksum: boolean): number {
+  if (!(data instanceof Uint8Array)) {
+    throw new SerializationError(`expected a Uint8Array to deserialize, got ${typeNameOf(data)}`);
+  }
+  if (data.byteLength < HEADER_SIZE) {
+    throw new SerializationError(`truncated input: ${data.byteLength} bytes is shorter than the ${HEADER_SIZE}-byte header`);
+  }
+  if (data[0] !== HEADER_START[0] || data[1] !== HEADER_START[1] || data[2] !== HEADER_START[2]) {
+    throw new SerializationError('not a ts-proxystore encoding: the magic bytes are missing');
+  }
+  if (data[3] !== FORMAT_VERSION) {
+    throw new SerializationError(`unsupported format version ${data[3]} (this build reads version ${FORMAT_VERSION})`);
+  }
+  const flags = data[FLAGS_OFFSET] ?? 0;
+  if ((flags & ~Flag.Checksum) !== 0 || data[6] !== 0 || data[7] !== 0 || data[20] !== 0 || data[21] !== 0 || data[22] !== 0 || data[23] !== 0) {
+    throw new SerializationError('corrupt header: unknown flags, or reserved bytes that are not zero');
+  }
+  const view = new DataView(data.buffer, data.byteOffset, HEADER_SIZE);
+  const payloadLength = view.getUint32(LENGTH_OFFSET, true) + view.getUint32(LENGTH_OFFSET + 4, true) * UINT32_RANGE;
+  if (payloadLength !== data.byteLength - HEADER_SIZE) {
+    throw new SerializationError(
+      `the header announces ${payloadLength} payload bytes but ${data.byteLength - HEADER_SIZE} follow: truncated or corrupt input`,
+    );
+  }
+  if ((flags & Flag.Checksum) === 0) {
+    if (requireChecksum) throw new SerializationError('corrupt header: the frame carries no checksum (only frames in a connector\'s own memory may omit it)');
+  } else if (view.getUint32(CHECKSUM_OFFSET, true) !== checksumOf(data)) {
+    throw new SerializationError('corrupt input: the checksum does not match the bytes (changed in the store or on the way)');
+  }
+  return data[TAG_OFFSET] ?? 0;
+}
+
+// ---------------------------------------------------------------- raw payloads
+
+function encodeBytes(tag: number, buffer: ArrayBufferLike, byteOffset: number, byteLength: number, allocate: Allocate | undefined): Uint8Array {
+  const frame = allocateFrame(tag, byteLength, allocate);
+  frame.set(new Uint8Array(buffer, byteOffset, byteLength), HEADER_SIZE);
+  return frame;
+}
+
+function encodeString(text: string, allocate: Allocate | undefined): Uint8Array {
+  const frame = allocateFrame(Tag.String, Buffer.byteLength(text, 'utf8'), allocate);
+  utf8Encoder.encodeInto(text, frame.subarray(HEADER_SIZE));
+  return frame;
+}
+
+/**
+ * Lone surrogates do not survive UTF-8, so such strings take the structured path,
+ * which keeps UTF-16 code units as they are. (ES2024; the project's lib stops at ES2023.)
+ */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+function decodeString(buffer: ArrayBufferLike, byteOffset: number, byteLength: number): string {
+  try {
+    return utf8Decoder.decode(new Uint8Array(buffer, byteOffset, byteLength));
+  } catch (error) {
+    throw new SerializationError('corrupt string: the payload is not valid UTF-8', { cause: error });
+  }
+}
+
+function copyBytes(buffer: ArrayBufferLike, byteOffset: number, byteLength: number): ArrayBuffer {
+  return new Uint8Array(buffer, byteOffset, byteLength).slice().buffer;
+}
+
+function typedArrayDecoder(name: string, ctor: TypedArrayConstructor | undefined): Decoder {
+  if (ctor === undefined) {
+    return () => {
+      throw new SerializationError(`the input holds a ${name}, which this runtime does not have`);
+    };
+  }
+  const size = ctor.BYTES_PER_ELEMENT;
+  return (buffer, byteOffset, byteLength) => {
+    if (byteLength % size !== 0) {
+      throw new SerializationError(`corrupt ${name}: ${byteLength} bytes is not a whole number of ${size}-byte elements`);
+    }
+    // A typed array cannot start at a misaligned offset, so only then is the payload copied.
+    return byteOffset % size === 0
+      ? new ctor(buffer, byteOffset, byteLength / size)
+      : new ctor(copyBytes(buffer, byteOffset, byteLength), 0, byteLength / size);
+  };
+}
+
+// ---------------------------------------------------------------- structured payloads
+
+const HEADER_PLACEHOLDER = new Uint8Array(HEADER_SIZE);
+
+function encodeStructured(value: unknown): Uint8Array {
+  try {
+    const classes = hasRegisteredClasses() ? findRegisteredInstances(value) : undefined;
+    if (classes === undefined || classes.instances.length === 0) {
+      return encodeV8(Tag.V8, value);
+    }
+    // V8 keeps object identity within one serialization, so instances[i] decodes as the very
+    // object found inside value: no markers in the user's data, and cycles keep working.
+    return encodeV8(Tag.V8WithClasses, [value, classes.instances, classes.names]);
+  } catch (error) {
+    throw unsupportedValue(value, error);
+  }
+}
+
+function encodeV8(tag: number, payload: unknown): Uint8Array {
+  const serializer = new DefaultSerializer();
+  // Reserving the header inside V8's own output buffer saves copying the payload into a frame.
+  serializer.writeRawBytes(HEADER_PLACEHOLDER);
+  serializer.writeHeader();
+  serializer.writeValue(payload);
+  const released = serializer.releaseBuffer();
+  const frame = new Uint8Array(released.buffer, released.byteOffset, released.byteLength);
+  writeHeader(frame, tag);
+  return frame;
+}
+
+function decodeV8(payload: Uint8Array): unknown {
+  try {
+    return v8Deserialize(payload);
+  } catch (error) {
+    throw new SerializationError(`corrupt structured payload: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+function restoreClasses(decoded: unknown): unknown {
+  if (!Array.isArray(decoded) || decoded.length !== 3) {
+    throw new SerializationError('corrupt class payload: expected [value, instances, names]');
+  }
+  const [value, instances, names] = decoded as unknown[];
+  if (!Array.isArray(instances) || !Array.isArray(names) || instances.length !== names.length) {
+    throw new SerializationError('corrupt class payload: instances and names do not pair up');
+  }
+  names.forEach((name: unknown, index) => {
+    const instance: unknown = instances[index];
+    if (typeof name !== 'string' || !isObject(instance)) {
+      throw new SerializationError('corrupt class payload: expected an object and a class name');
+    }
+    const prototype = prototypeForClass(name);
+    if (prototype === undefined) {
+      throw new SerializationError(`class '${name}' is not registered in this process: call registerClass before deserializing`);
+    }
+    Object.setPrototypeOf(instance, prototype);
+  });
+  return value;
+}
+
+// ---------------------------------------------------------------- object graph walks
+
+/** Where a child sits in its parent: an array index, a property name, or a Map/Set slot. */
+type ChildKey = number | string | { readonly slot: string };
+
+const MAP_KEY = { slot: 'Map key' };
+const MAP_VALUE = { slot: 'Map value' };
+const SET_MEMBER = { slot: 'Set member' };
+
+/**
+ * Longer arrays are walked by their keys instead: a sparse array can be far longer
+ * than it has elements, and counting through billions of holes would hang.
+ */
+const LONG_ARRAY = 2 ** 24;
+
+/**
+ * Visits what V8 serializes inside `value`: array elements, Map and Set members,
+ * and own enumerable properties of ordinary objects. Proxies are not entered,
+ * since their traps could run arbitrary code (or resolve a lazy proxy).
+ */
+/** Callers never pass a Proxy: walking one would run its traps. */
+function forEachChild(value: object, visit: (child: unknown, key: ChildKey) => void): void {
+  if (Array.isArray(value) && value.length <= LONG_ARRAY) {
+    for (let index = 0; index < value.length; index++) {
+      visit(value[index], index);
+    }
+  } else if (isMap(value)) {
+    value.forEach((member, key) => {
+      visit(key, MAP_KEY);
+      visit(member, MAP_VALUE);
+    });
+  } else if (isSet(value)) {
+    value.forEach((member) => visit(member, SET_MEMBER));
+  } else if (Array.isArray(value) || toStringTag(value) === 'Object') {
+    for (const key of Object.keys(value)) {
+      visit((value as Record<string, unknown>)[key], key);
+    }
+  }
+}
+
+function findRegisteredInstances(root: unknown): { instances: object[]; names: string[] } {
+  const instances: object[] = [];
+  const names: string[] = [];
+  const seen = new Set<object>();
+  const pending: object[] = [];
+  const enqueue = (child: unknown): void => {
+    if (isObject(child) && !seen.has(child) && !isProxy(child)) {
+      seen.add(child);
+      pending.push(child);
+    }
+  };
+  enqueue(root);
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    const name = classNameOf(node);
+    if (name !== undefined) {
+      instances.push(node);
+      names.push(name);
+    }
+    forEachChild(node, enqueue);
+  }
+  return { instances, names };
+}
+
+/** Only on the error path: finds the value V8 refused, to name its type and where it sits. */
+function unsupportedValue(value: unknown, error: unknown): SerializationError {
+  let culprit: ReturnType<typeof findUncloneable>;
+  try {
+    culprit = findUncloneable(value);
+  } catch {
+    // A getter that failed during serialization fails again here; its error becomes the cause.
+  }
+  // V8 serializes recursively: thousands of nesting levels exhaust the stack.
+  const tooDeep = error instanceof RangeError && /call stack/i.test(error.message);
+  const reason = tooDeep ? 'a value nested too deeply (V8 ran out of stack: flatten it, or keep it under a few thousand levels)' : messageOf(error);
+  const detail = culprit === undefined ? reason : `a value of type ${culprit.type} at ${culprit.path}`;
+  return new SerializationError(`cannot serialize ${detail}`, { cause: error });
+}
+
+function findUncloneable(root: unknown): { type: string; path: string } | undefined {
+  const pending: [unknown, string][] = [[root, 'value']];
+  const seen = new Set<object>();
+  for (let entry = pending.pop(); entry !== undefined; entry = pending.pop()) {
+    const [value, path] = entry;
+    const type = uncloneableType(value);
+    if (type !== undefined) {
+      return { type, path };
+    }
+    if (isObject(value) && !seen.has(value)) {
+      seen.add(value);
+      forEachChild(value, (child, key) => pending.push([child, childPath(path, key)]));
+    }
+  }
+  return undefined;
+}
+
+function uncloneableType(value: unknown): string | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    return typeof value;
+  }
+  if (!isObject(value)) {
+    return undefined;
+  }
+  if (isProxy(value)) {
+    return 'Proxy';
+  }
+  if (Array.isArray(value) || isMap(value) || isSet(value) || toStringTag(value) === 'Object') {
+    return undefined; // containers: their children are checked instead
+  }
+  try {
+    v8Serialize(value);
+    return undefined;
+  } catch {
+    return toStringTag(value);
+  }
+}
+
+function childPath(path: string, key: ChildKey): string {
+  if (typeof key === 'number') {
+    return `${path}[${key}]`;
+  }
+  if (typeof key === 'string') {
+    return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+  }
+  return `${path}<${key.slot}>`;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function toStringTag(value: object): string {
+  return Object.prototype.toString.call(value).slice('[object '.length, -1);
+}
+
+function typeNameOf(value: unknown): string {
+  return isObject(value) ? toStringTag(value) : typeof value;
+}
+

@@ -1,0 +1,167 @@
+import type { ConnectorConfig, ReferencePolicy } from '../connectors/connector.js';
+import { resolvePolicy } from '../connectors/kinds.js';
+import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, describeKey } from '../errors.js';
+import { getFactory, isProxy } from '../proxy/proxy.js';
+import { canonicalJson } from './signing.js';
+import { Store, type StoreConfig } from './store.js';
+import { isStoreFactory } from './factory.js';
+
+/** Stores registered by name (by their makers), so proxies decoded in this process share one store, its cache and its connections. */
+const stores = new Map<string, Store>();
+
+/**
+ * Stores built from configs (descriptors from elsewhere, task calls), by
+ * identity: name plus canonical connector config. Never registered by name,
+ * so a descriptor can neither shadow a store of the same name with a
+ * different connector (another caller's, or this process's own) nor squat on
+ * a name. Least recently used first; bounded, see `MAX_BUILT_STORES`.
+ */
+const built = new Map<string, Store>();
+/**
+ * A long-running worker meets a new identity per caller (Redis prefixes are
+ * random per connector), and a flood of descriptors can name thousands: past
+ * this many, the least recently used is dropped from the map and its
+ * connector closed once no proxy holds the store any more.
+ */
+const MAX_BUILT_STORES = 64;
+const retired = new FinalizationRegistry<Store['connector']>((connector) => {
+  connector.close().catch(() => undefined);
+});
+
+export function registerStore(store: Store, options: { allowExisting?: boolean } = {}): void {
+  if (!(store instanceof Store)) throw new InvalidArgumentError('store', `registerStore: store must be a Store, got ${typeof store === 'object' && store !== null ? Object.prototype.toString.call(store) : typeof store}`);
+  const existing = stores.get(store.name);
+  if (existing !== undefined && existing !== store && options.allowExisting !== true) throw new StoreExistsError(store.name);
+  stores.set(store.name, store);
+}
+
+/** The store registered under `name`, or the store a proxy reads from. */
+export function getStore(nameOrProxy: string | object): Store | undefined {
+  if (typeof nameOrProxy === 'string') return stores.get(nameOrProxy);
+  if (!isProxy(nameOrProxy)) return undefined;
+  const factory = getFactory(nameOrProxy);
+  return isStoreFactory(factory) ? factory.store : undefined;
+}
+
+/** Remove `name`; with `store`, only if that very store is the one registered. */
+export function unregisterStore(name: string, store?: Store): void {
+  if (store === undefined || stores.get(name) === store) stores.delete(name);
+}
+
+/**
+ * What identifies a store across processes: its name and where its objects
+ * live (the connector config). Cache sizes and metrics are the local process's
+ * business and do not count.
+ */
+export function storeIdentity(config: Pick<StoreConfig, 'name' | 'connector'>): string {
+  return canonicalJson([config.name, config.connector]);
+}
+
+/**
+ * The store `config` describes: the registered store of that name when its
+ * identity matches, else one built from `config` earlier, else a new one
+ * (kept by identity, not registered by name). Configs from elsewhere pass
+ * `trusted: false` so their connector is checked against `policy`.
+ */
+export function getOrCreateStore(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy } = {}): Store {
+  const trusted = options.trusted ?? true;
+  const policy = resolvePolicy(options.policy);
+  if (!trusted) {
+    // Configs from elsewhere that did not come in a descriptor (a task call's results store) get a descriptor's checks.
+    config = checkStoreConfig(config, policy, (what) => {
+      throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
+    });
+  } else if (typeof config !== 'object' || config === null || typeof config.name !== 'string') {
+    throw new ConfigError(`getOrCreateStore: config must be a store's config(), got ${describeKey(config)}`);
+  }
+  const identity = storeIdentity(config);
+  const named = stores.get(config.name);
+  if (named !== undefined && !named.closed && storeIdentity(named.config()) === identity) return named;
+  // A store built under one policy must not serve a decode under a stricter one, so the policy is part of the key.
+  const key = `${trusted ? 'trusted' : policyKey(policy)}\n${identity}`;
+  const known = built.get(key);
+  built.delete(key);
+  if (known !== undefined && !known.closed) {
+    built.set(key, known);
+    return known;
+  }
+  const store = Store.fromConfig(config, { trusted, policy, register: false });
+  built.set(key, store);
+  for (const [oldest, old] of built) {
+    if (built.size <= MAX_BUILT_STORES) break;
+    built.delete(oldest);
+    retired.register(old, old.connector);
+  }
+  return store;
+}
+
+const policyKeys = new WeakMap<object, string>();
+
+/** One resolved policy object serves a whole decode, so its canonical form is computed once. */
+function policyKey(policy: Required<ReferencePolicy>): string {
+  let key = policyKeys.get(policy);
+  if (key === undefined) policyKeys.set(policy, (key = canonicalJson(policy)));
+  return key;
+}
+
+/** How many stores built from configs this process keeps (for tests of the bound). */
+export function builtStoreCount(): number {
+  return built.size;
+}
+
+const STORE_FIELDS = new Set(['name', 'connector', 'cacheSize', 'cacheBytes', 'metrics', 'populateTarget', 'serializer']);
+const MAX_NAME_LENGTH = 256;
+const MAX_CONNECTOR_JSON = 16 * 1024;
+
+/**
+ * Check a store config from elsewhere field by field (own fields only, nothing
+ * unknown, cache bounds from `policy`) and rebuild it from those fields.
+ * `fail` says how a bad field is reported.
+ */
+export function checkStoreConfig(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('store config missing');
+  const s = ownFields(value, STORE_FIELDS, 'store', fail);
+  if (typeof s.name !== 'string' || s.name === '' || s.name.length > MAX_NAME_LENGTH) fail(`store.name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
+  const name = s.name;
+  const connector = s.connector as ConnectorConfig | undefined;
+  if (typeof connector !== 'object' || connector === null || Array.isArray(connector) || typeof connector.kind !== 'string') {
+    fail(`store '${name}': connector config missing`);
+  }
+  let connectorJson: string;
+  try {
+    connectorJson = canonicalJson(connector);
+  } catch {
+    return fail(`store '${name}': connector config nests too deep`);
+  }
+  if (connectorJson.length > MAX_CONNECTOR_JSON) fail(`store '${name}': connector config is longer than ${MAX_CONNECTOR_JSON} characters`);
+  // The cache is the receiver's memory: its policy bounds it for every config from elsewhere, signed or not (lru-cache allocates cacheSize slots up front).
+  if (!Number.isSafeInteger(s.cacheSize) || (s.cacheSize as number) < 0 || (s.cacheSize as number) > policy.maxCacheSize) {
+    fail(`store '${name}': cacheSize must be an integer from 0 to ${policy.maxCacheSize} (policy.maxCacheSize), got ${describeKey(s.cacheSize)}`);
+  }
+  if (s.cacheBytes !== undefined && (!Number.isSafeInteger(s.cacheBytes) || (s.cacheBytes as number) < 0 || (s.cacheBytes as number) > policy.maxCacheBytes)) {
+    fail(`store '${name}': cacheBytes must be a whole number of bytes from 0 to ${policy.maxCacheBytes} (policy.maxCacheBytes), got ${describeKey(s.cacheBytes)}`);
+  }
+  if (typeof s.metrics !== 'boolean') fail(`store '${name}': metrics must be a boolean`);
+  if (typeof s.populateTarget !== 'boolean') fail(`store '${name}': populateTarget must be a boolean`);
+  if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
+  return {
+    name,
+    connector: connector,
+    cacheSize: s.cacheSize as number,
+    ...(s.cacheBytes === undefined ? {} : { cacheBytes: s.cacheBytes as number }),
+    metrics: s.metrics,
+    populateTarget: s.populateTarget,
+    serializer: s.serializer,
+  };
+}
+
+/** The own fields of `value` by name, refusing any outside `allowed`; inherited properties never count. */
+export function ownFields(value: object, allowed: ReadonlySet<string>, where: string, fail: (what: string) => never): Record<string, unknown> {
+  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const name of Reflect.ownKeys(value)) {
+    if (typeof name !== 'string' || !allowed.has(name)) fail(`${where} has an unknown field ${describeKey(String(name))}`);
+    fields[name] = (value as Record<string, unknown>)[name];
+  }
+  return fields;
+}
+
