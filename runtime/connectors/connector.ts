@@ -20,9 +20,38 @@ export interface CloseOptions {
   readonly clear?: boolean;
 }
 
+/**
+ * How far a connector's objects reach: one thread's heap, the threads of one
+ * process (shared memory), or wherever its config reaches. Executors and
+ * futures read it to tell where an object can be read, instead of testing kinds.
+ */
+export type Reach = 'thread' | 'process' | 'anywhere';
+
+export interface TaggedPutOptions {
+  /** Routing labels, matched against each policy's `tags` and `requiredTags`. */
+  readonly tags?: readonly string[];
+}
+
+/**
+ * Puts routed by tags (a MultiConnector offers them). A store's `put`,
+ * `putBatch`, `proxy` and `proxyBatch` take a `tags` option and call these; a
+ * store over a connector without them refuses tags. Keys carry the route, so reads need no tags.
+ */
+export interface TaggedPut {
+  putWith(data: Uint8Array, options: TaggedPutOptions): Promise<Key>;
+  putBatchWith(data: readonly Uint8Array[], options: TaggedPutOptions): Promise<Key[]>;
+}
+
+/** Whether `connector` offers tagged puts (both methods of `TaggedPut`). */
+export function isTagged(connector: Connector): connector is Connector & TaggedPut {
+  return typeof (connector as Partial<TaggedPut>).putWith === 'function' && typeof (connector as Partial<TaggedPut>).putBatchWith === 'function';
+}
+
 export interface Connector {
   /** The registered kind, e.g. 'memory', 'file', 'redis'. */
   readonly kind: string;
+  /** How far its objects reach (see `Reach`); 'anywhere' when not declared. */
+  readonly reach?: Reach;
   put(data: Uint8Array): Promise<Key>;
   putBatch(data: readonly Uint8Array[]): Promise<Key[]>;
   /** Missing keys give `undefined`. */

@@ -9,6 +9,4 @@ export {
   type MultiConnectorEntry,
   type MultiConnectorOptions,
   type MultiBuildOptions,
-  type TaggedPutOptions,
-  type TaggedPut,
 } from './multi.js';

@@ -37,6 +37,7 @@ const spaces = new Map<string, Map<string, Uint8Array>>();
  */
 export class MemoryConnector implements Connector {
   readonly kind = 'memory';
+  readonly reach = 'thread';
   readonly space: string;
   /** Only these are removed by `close({ clear: true })`; other instances on the space keep theirs. */
   readonly #stored = new Set<string>();

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from './connector.js';
+import { isTagged, type CloseOptions, type Connector, type ConnectorConfig, type JsonValue, type Key, type ListedObject, type ReferencePolicy, type StartedPut, type TaggedPut, type TaggedPutOptions } from './connector.js';
 import { connectorFromConfig, isMadeKey, registerConnectorKind } from './kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
 import { rejectUnknownOptions } from './options.js';
@@ -54,21 +54,6 @@ export interface MultiConnectorOptions {
 export interface MultiBuildOptions {
   readonly trusted?: boolean;
   readonly policy?: ReferencePolicy;
-}
-
-export interface TaggedPutOptions {
-  /** Routing labels, matched against each policy's `tags` and `requiredTags`. */
-  readonly tags?: readonly string[];
-}
-
-/**
- * Connectors that route puts by tags. A store's `put`, `putBatch`, `proxy`
- * and `proxyBatch` take a `tags` option and call these; a store over a
- * connector without them refuses tags. Keys carry the route, so reads need no tags.
- */
-export interface TaggedPut {
-  putWith(data: Uint8Array, options: TaggedPutOptions): Promise<Key>;
-  putBatchWith(data: readonly Uint8Array[], options: TaggedPutOptions): Promise<Key[]>;
 }
 
 /** A MultiConnector failure of its own (no connector accepts a put, a key it cannot route); children's errors pass through as they are. */
@@ -385,11 +370,6 @@ export class MultiConnector implements Connector, TaggedPut {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new MultiConnectorError(operation, `connector over ${this.#routes.map((route) => `'${route.name}'`).join(', ')} is closed`);
   }
-}
-
-/** Tags pass on to children that route by tags too, such as a nested MultiConnector. */
-export function isTagged(connector: Connector): connector is Connector & TaggedPut {
-  return typeof (connector as Partial<TaggedPut>).putWith === 'function' && typeof (connector as Partial<TaggedPut>).putBatchWith === 'function';
 }
 
 function wrapKey(route: Route, key: Key): MultiKey {

@@ -23,7 +23,6 @@ import {
   type TaskTable,
 } from './executor.js';
 import { TaskError } from './errors.js';
-import { reachOf } from './task-wire.js';
 import type { ProxyOr } from '../../src/types.js';
 import { sizeAtLeast } from '../store/size.js';
 
@@ -144,7 +143,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
    * `release(future.proxy())`, once the future is garbage collected, or at shutdown.
    */
   future<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions & FutureOptions = {}): ProxyFuture<TaskResult<T, K>> {
-    if (reachOf(this.store.connector.kind) === 'thread') {
+    if (this.store.connector.reach === 'thread') {
       throw new ConfigError(`StoreExecutor.future: store '${this.store.name}' keeps objects in this thread's heap, where no worker can write a result: use a file, Redis or multi store`);
     }
     const { timeoutMs, pollMs, maxPollMs, metadata, evict, ...runOptions } = options;

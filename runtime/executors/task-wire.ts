@@ -71,7 +71,7 @@ const HERE: Origin = { host: os.hostname(), pid: process.pid, thread: threadId }
  */
 export function reaches(store: Store, origin: Origin): boolean {
   const sameProcess = origin.host === HERE.host && origin.pid === HERE.pid;
-  switch (reachOf(store.connector.kind)) {
+  switch (store.connector.reach ?? 'anywhere') {
     case 'thread':
       return sameProcess && origin.thread === HERE.thread;
     case 'process':
@@ -81,11 +81,6 @@ export function reaches(store: Store, origin: Origin): boolean {
   }
 }
 
-/** How far objects of a connector kind reach: one thread's heap, one process's shared memory, or whatever the config reaches. */
-export function reachOf(kind: string): 'thread' | 'process' | 'anywhere' {
-  if (kind === 'memory') return 'thread';
-  return kind === 'shared-memory' ? 'process' : 'anywhere';
-}
 
 /** Waits for background (autoProxy) writes of the proxies it encodes, so the worker never sees a key before its bytes. */
 export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskCall> {

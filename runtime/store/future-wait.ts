@@ -55,7 +55,7 @@ export async function waitForValue<T>(store: Store, key: Key, wait: WaitPolicy):
 export function waitForValueSync<T>(store: Store, key: Key, wait: WaitPolicy): T {
   const deadline = performance.now() + wait.timeoutMs;
   // Objects of a memory store live in this thread's heap: nothing can set them while it blocks.
-  const sameThread = store.connector.kind === 'memory';
+  const sameThread = store.connector.reach === 'thread';
   let delay = wait.pollMs;
   for (;;) {
     const value = store.getSync<T>(key);

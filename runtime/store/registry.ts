@@ -3,7 +3,7 @@ import { resolvePolicy } from '../connectors/kinds.js';
 import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, describeKey } from '../errors.js';
 import { getFactory, isProxy } from '../proxy/proxy.js';
 import { canonicalJson } from './signing.js';
-import { Store, type StoreConfig } from './store.js';
+import type { Store, StoreConfig } from './store.js';
 import { isStoreFactory } from './factory.js';
 
 /** Stores registered by name (by their makers), so proxies decoded in this process share one store, its cache and its connections. */
@@ -24,12 +24,29 @@ const built = new Map<string, Store>();
  * connector closed once no proxy holds the store any more.
  */
 const MAX_BUILT_STORES = 64;
+/**
+ * The `Store` class, handed over by store.ts when it loads: the registry
+ * builds and recognises stores but must not import store.ts, which imports
+ * the registry to register itself (a value cycle otherwise).
+ */
+let storeClass: typeof Store | undefined;
+
+export function provideStoreClass(cls: typeof Store): void {
+  storeClass = cls;
+}
+
+function theStoreClass(): typeof Store {
+  // Every entry that reaches the registry loads store.ts first; this guards a deep import that skips it.
+  if (storeClass === undefined) throw new ConfigError('ts-proxystore: the store module is not loaded; import Store from the package entry first');
+  return storeClass;
+}
+
 const retired = new FinalizationRegistry<Store['connector']>((connector) => {
   connector.close().catch(() => undefined);
 });
 
 export function registerStore(store: Store, options: { allowExisting?: boolean } = {}): void {
-  if (!(store instanceof Store)) throw new InvalidArgumentError('store', `registerStore: store must be a Store, got ${typeof store === 'object' && store !== null ? Object.prototype.toString.call(store) : typeof store}`);
+  if (!(store instanceof theStoreClass())) throw new InvalidArgumentError('store', `registerStore: store must be a Store, got ${typeof store === 'object' && store !== null ? Object.prototype.toString.call(store) : typeof store}`);
   const existing = stores.get(store.name);
   if (existing !== undefined && existing !== store && options.allowExisting !== true) throw new StoreExistsError(store.name);
   stores.set(store.name, store);
@@ -85,7 +102,7 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
     built.set(key, known);
     return known;
   }
-  const store = Store.fromConfig(config, { trusted, policy, register: false });
+  const store = theStoreClass().fromConfig(config, { trusted, policy, register: false });
   built.set(key, store);
   for (const [oldest, old] of built) {
     if (built.size <= MAX_BUILT_STORES) break;

@@ -1,7 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, ReferencePolicy } from '../connectors/connector.js';
+import { isTagged, type CloseOptions, type Connector, type ConnectorConfig, type Key, type ListedObject, type ReferencePolicy, type TaggedPut } from '../connectors/connector.js';
 import { connectorFromConfig } from '../connectors/kinds.js';
-import { isTagged, type TaggedPut } from '../connectors/multi.js';
 import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
 import { connectorLog, storeLog } from '../support/log.js';
@@ -18,7 +17,7 @@ import {
   type Serializer,
   type TypedArrayClass,
 } from '../serialize/serializer.js';
-import { registerStore, unregisterStore } from './registry.js';
+import { provideStoreClass, registerStore, unregisterStore } from './registry.js';
 import { storeFactory, storedMetadata } from './factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
 import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
@@ -139,7 +138,7 @@ export class Store {
     // Frames that never leave this process (shared memory, or a memory connector, whose reads hand out
     // the stored bytes themselves) skip the checksum: reads stay a view, and a view written through
     // is not mistaken for corruption later (see serialize.ts).
-    const inPlace = connector.allocate !== undefined || connector.kind === 'memory';
+    const inPlace = connector.allocate !== undefined || connector.reach === 'thread';
     this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : defaultSerialize);
     this.#allocate = connector.allocate?.bind(connector);
     // A frame goes to one put and is dropped: transient, so recycled memory is reused without waiting for a collection.
@@ -691,6 +690,8 @@ function putOptionsOf(options: ProxyCreateOptions): PutOptions {
 }
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+provideStoreClass(Store);
 
 /** A store's figures at a glance: see `Store.stats`. */
 export interface StoreStats {

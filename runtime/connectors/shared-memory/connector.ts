@@ -97,6 +97,7 @@ const pools = new WeakMap<Member, SlabPool>();
  */
 export class SharedMemoryConnector implements Connector {
   readonly kind = 'shared-memory';
+  readonly reach = 'process';
   readonly space: string;
   readonly answerTimeoutMs: number;
   readonly poolBytes: number;

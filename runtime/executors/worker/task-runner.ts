@@ -20,7 +20,7 @@ import { futureFailure } from '../../store/future-wait.js';
 import { setLongTimeout } from '../../support/timers.js';
 import { TaskTimeoutError } from '../errors.js';
 import { sizeAtLeast } from '../../store/size.js';
-import { describeError, isCall, reachOf, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
+import { describeError, isCall, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
 
 export interface WorkerTaskOptions {
   /** Where big results go. Wins over the store the caller asks for; without either, results go back by value. */
@@ -266,7 +266,7 @@ function checkReachable(proxies: readonly object[], origin: Origin): void {
   for (const p of proxies) {
     const store = getStore(p);
     if (store === undefined || reaches(store, origin)) continue;
-    const reach = reachOf(store.connector.kind);
+    const reach = store.connector.reach ?? 'anywhere';
     throw new ConfigError(
       `an input is in store '${store.name}', whose ${store.connector.kind} connector only the ${reach} that made it can read, and this task runs in another: ` +
         'use a shared-memory store for worker threads of one process, a file or Redis store beyond',
