@@ -20,11 +20,10 @@ export {
   DescriptorError,
   ProxyFutureError,
   ProxyFutureTimeoutError,
-  describeKey,
 } from '../runtime/errors.js';
 export type * from '../runtime/connectors/connector.js';
 export type { Factory, ProxyMetadata } from '../runtime/proxy/factory.js';
-export { registerConnectorKind, connectorFromConfig } from '../runtime/connectors/kinds.js';
+export { registerConnectorKind } from '../runtime/connectors/kinds.js';
 
 export {
   proxy,
@@ -42,7 +41,20 @@ export {
 export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize/serializer.js';
 export { registerClass, unregisterClass } from '../runtime/support/class-registry.js';
 
-export * from '../runtime/connectors/index.js';
+export {
+  MemoryConnector,
+  FileConnector,
+  SharedMemoryConnector,
+  MultiConnector,
+  MultiConnectorError,
+  type MemoryConnectorOptions,
+  type FileConnectorOptions,
+  type SharedMemoryConnectorOptions,
+  type MultiPolicy,
+  type MultiConnectorEntry,
+  type MultiConnectorOptions,
+  type MultiBuildOptions,
+} from '../runtime/connectors/index.js';
 
 export {
   Store,
@@ -58,7 +70,7 @@ export type { MetricsSnapshot, OperationMetrics } from '../runtime/store/metrics
 export { ProxyFuture, type FutureOptions } from '../runtime/store/future.js';
 export type { WaitPolicy } from '../runtime/store/future-wait.js';
 export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/store/registry.js';
-export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store/factory.js';
+export type { StoreFactory, ProxyDescriptor } from '../runtime/store/factory.js';
 export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/store/references.js';
 export { configureReferences, SECRET_ENV, type ReferenceSigningOptions } from '../runtime/store/signing.js';
 export { NestingTooDeepError } from '../runtime/proxy/walk.js';
@@ -91,7 +103,6 @@ export {
   intoOwned,
   update,
   dispose,
-  endTaskBorrows,
   OwnershipError,
   BorrowError,
   InvalidReferenceError,

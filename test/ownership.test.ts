@@ -14,7 +14,6 @@ import {
   decodeProxies,
   dispose,
   encodeProxies,
-  endTaskBorrows,
   extract,
   getKey,
   intoOwned,
@@ -31,6 +30,7 @@ import {
   type RefMutProxy,
   type RefProxy,
 } from '../src/index.js';
+import { endTaskBorrows } from '../runtime/store/ownership.js';
 import { countingConnector } from './helpers/counting-connector.js';
 import { thrown } from '../runtime/testing/outcomes.js';
 

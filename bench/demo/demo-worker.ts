@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { decodeProxies, extract, type Encoded, type Proxy } from '../../src/index.js';
+import { decodeProxies, extract, type Encoded, type Proxy } from 'ts-proxystore';
 
 export type DemoRequest =
   | { readonly mode: 'value'; readonly data: Float64Array }

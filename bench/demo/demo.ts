@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
-import { SharedMemoryConnector, Store, encodeProxies, getKey } from '../../src/index.js';
+import { SharedMemoryConnector, Store, encodeProxies, getKey } from 'ts-proxystore';
 import type { DemoReply, DemoRequest } from './demo-worker.js';
 import { median } from '../timing.js';
 

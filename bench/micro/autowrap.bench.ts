@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type * as ts from 'typescript';
-import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
+import { startRedisServer, type RedisServer } from 'ts-proxystore/testing';
 import { formatRatio, median } from '../timing.js';
 
 const STORE = 'autowrap-bench';

@@ -15,12 +15,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { FileConnector } from '../../runtime/connectors/file.js';
-import { RedisConnector } from '../../runtime/connectors/redis.js';
+import { FileConnector } from 'ts-proxystore';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
 import { deserializeInPlace, serializeInPlace } from '../../runtime/serialize/serializer.js';
-import { Store } from '../../runtime/store/store.js';
-import type { Connector } from '../../runtime/connectors/connector.js';
-import { startRedisServer } from '../../runtime/testing/redis-server.js';
+import { Store } from 'ts-proxystore';
+import type { Connector } from 'ts-proxystore';
+import { startRedisServer } from 'ts-proxystore/testing';
 import { median, timeMany } from '../timing.js';
 
 const MB = 1 << 20;

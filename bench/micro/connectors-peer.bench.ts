@@ -14,8 +14,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
-import { PEER_SECRET_ENV, PeerConnector } from '../../runtime/connectors/peer.js';
-import { startRedisServer } from '../../runtime/testing/redis-server.js';
+import { PEER_SECRET_ENV, PeerConnector } from 'ts-proxystore/connectors/peer';
+import { startRedisServer } from 'ts-proxystore/testing';
 import { median } from '../timing.js';
 
 const SIZES = [

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { startRedisServer } from '../../runtime/testing/redis-server.js';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
+import { startRedisServer } from 'ts-proxystore/testing';
 import { payload } from '../paper/cases.js';
 import { median } from '../timing.js';
 

@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Piscina } from 'piscina';
-import { FileConnector, Store, StoreExecutor, encodeProxies, type Connector } from '../../src/index.js';
-import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
-import { startRedisServer } from '../../runtime/testing/redis-server.js';
+import { FileConnector, Store, StoreExecutor, encodeProxies, type Connector } from 'ts-proxystore';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
+import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
+import { startRedisServer } from 'ts-proxystore/testing';
 import { median } from '../timing.js';
 import type { tasks as pipelineTasks } from './workers/pipeline.js';
 

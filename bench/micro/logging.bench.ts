@@ -6,7 +6,7 @@
  * logging; compare the "off" row across builds (`node dist/bench/micro/logging.bench.js`).
  */
 import { disable, enable, namespaces } from 'obug';
-import { MemoryConnector, Store } from '../../src/index.js';
+import { MemoryConnector, Store } from 'ts-proxystore';
 import { storeLog } from '../../runtime/support/log.js';
 import { median, timeMany } from '../timing.js';
 

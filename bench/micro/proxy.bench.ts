@@ -9,7 +9,7 @@
  * (tens of ns per sample) does not swamp single operations.
  */
 import { Bench } from 'tinybench';
-import { extract, proxy, resolve } from '../../runtime/proxy/proxy.js';
+import { extract, proxy, resolve } from 'ts-proxystore';
 
 const OPS = 1_000;
 

@@ -7,7 +7,7 @@
  *
  * Figures from a loaded machine are noisy; the ratio is what to compare.
  */
-import { MemoryConnector, Store, configureReferences, decodeProxies, encodeProxies } from '../../src/index.js';
+import { MemoryConnector, Store, configureReferences, decodeProxies, encodeProxies } from 'ts-proxystore';
 import { median, timeMany } from '../timing.js';
 
 const PROXIES = 10;

@@ -14,7 +14,7 @@
  */
 import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
 import { Bench } from 'tinybench';
-import { deserialize, serialize } from '../../runtime/serialize/serializer.js';
+import { deserialize, serialize } from 'ts-proxystore';
 import { median } from '../timing.js';
 
 const MiB = 1024 * 1024;

@@ -12,11 +12,11 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
-import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
-import { StoreExecutor } from '../../runtime/executors/store-executor.js';
-import { isProxy, resolveAsync } from '../../runtime/proxy/proxy.js';
-import { Store } from '../../runtime/store/store.js';
+import { SharedMemoryConnector } from 'ts-proxystore';
+import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
+import { StoreExecutor } from 'ts-proxystore';
+import { isProxy, resolveAsync } from 'ts-proxystore';
+import { Store } from 'ts-proxystore';
 import { payload } from '../paper/cases.js';
 import type { BenchTasks } from '../paper/engines.js';
 

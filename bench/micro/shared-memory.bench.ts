@@ -25,13 +25,13 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
-import { extract, getKey } from '../../runtime/proxy/proxy.js';
-import { getStore } from '../../runtime/store/registry.js';
-import { decodeProxies, encodeProxies } from '../../runtime/store/references.js';
-import { Store } from '../../runtime/store/store.js';
+import { SharedMemoryConnector } from 'ts-proxystore';
+import { extract, getKey } from 'ts-proxystore';
+import { getStore } from 'ts-proxystore';
+import { decodeProxies, encodeProxies } from 'ts-proxystore';
+import { Store } from 'ts-proxystore';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Proxy } from '../../src/types.js';
+import type { Proxy } from 'ts-proxystore';
 import { median } from '../timing.js';
 
 const MB = 1_000_000;

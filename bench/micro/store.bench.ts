@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FileConnector, MemoryConnector, Store, type Connector } from '../../src/index.js';
+import { FileConnector, MemoryConnector, Store, type Connector } from 'ts-proxystore';
 import { formatRatio, median, timeMany } from '../timing.js';
 
 const SIZES = [

@@ -10,11 +10,11 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { Store } from '../../src/index.js';
-import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { RedisStreamPublisher } from '../../runtime/stream/redis.js';
-import { StreamProducer } from '../../runtime/stream/stream.js';
-import { startRedisServer } from '../../runtime/testing/redis-server.js';
+import { Store } from 'ts-proxystore';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
+import { RedisStreamPublisher } from 'ts-proxystore/stream/redis';
+import { StreamProducer } from 'ts-proxystore/stream';
+import { startRedisServer } from 'ts-proxystore/testing';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const ITEMS = 60;

@@ -4,7 +4,7 @@
  * so every way pays for the same bytes, and with whatever cleanup a user of
  * that way would have to do.
  */
-import { isProxy, resolveAsync } from '../../src/index.js';
+import { isProxy, resolveAsync } from 'ts-proxystore';
 import type { Engine, Lane } from './engines.js';
 
 export type Way = 'value' | 'proxy' | 'hand';

@@ -4,7 +4,7 @@
  * bare executor), by proxy (a StoreExecutor per connector) and by hand (keys
  * of the same connector passed through the bare executor).
  */
-import type { ExecutorStats } from '../../runtime/executors/task-stats.js';
+import type { ExecutorStats } from 'ts-proxystore/observe';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,13 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Piscina } from 'piscina';
 import { startWorkerProcesses } from '../../examples/tiled-cholesky/run.js';
-import { FileConnector, SharedMemoryConnector, Store, type Connector } from '../../src/index.js';
-import { PEER_SECRET_ENV, PeerConnector } from '../../runtime/connectors/peer.js';
-import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { BullMQExecutor, redisOptionsFromUrl } from '../../runtime/executors/bullmq/executor.js';
-import type { Executor } from '../../runtime/executors/executor.js';
-import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
-import { StoreExecutor } from '../../runtime/executors/store-executor.js';
+import { FileConnector, SharedMemoryConnector, Store, type Connector } from 'ts-proxystore';
+import { PEER_SECRET_ENV, PeerConnector } from 'ts-proxystore/connectors/peer';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
+import { BullMQExecutor, redisOptionsFromUrl } from 'ts-proxystore/executors/bullmq';
+import type { Executor } from 'ts-proxystore';
+import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
+import { StoreExecutor } from 'ts-proxystore';
 import type { tasks } from './workers/tasks.js';
 
 export type BenchTasks = typeof tasks;

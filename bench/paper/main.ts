@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
-import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
+import { startRedisServer, type RedisServer } from 'ts-proxystore/testing';
 import { measureApp, measureRoundTrip, measureThroughput, plannedWork, ROUND_TRIP_WORKERS, type Plan } from './experiments.js';
 import { writeFigures } from './figures.js';
 import { judgeGoals } from './goals.js';
@@ -21,7 +21,7 @@ import { appTable, environmentLine, goalLines, roundTripTables, throughputTable 
 import type { BenchResults } from './results.js';
 import { parseSettings, type Settings } from './options.js';
 import { live } from './engines.js';
-import { startDashboard } from '../../runtime/observe/dashboard.js';
+import { startDashboard } from 'ts-proxystore/observe';
 
 type Measured = Omit<BenchResults, 'goals'>;
 

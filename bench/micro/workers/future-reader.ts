@@ -4,7 +4,7 @@
  * blocking, and prints the wall-clock time it arrived.
  */
 import { createInterface } from 'node:readline';
-import { proxyReviver, resolveAsync, type Proxy } from '../../../src/index.js';
+import { proxyReviver, resolveAsync, type Proxy } from 'ts-proxystore';
 import '../../../runtime/connectors/redis.js';
 
 for await (const line of createInterface({ input: process.stdin })) {

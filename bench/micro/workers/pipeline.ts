@@ -4,7 +4,7 @@
  * `workMs` and returns 1 MB. With futures, a stage's preparation overlaps
  * the stage before it; with sequential awaits it cannot start until then.
  */
-import { defineTasks } from '../../../runtime/executors/piscina.js';
+import { defineTasks } from 'ts-proxystore/executors/piscina';
 
 function sleep(ms: number): void {
   if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

@@ -4,10 +4,10 @@
  * the event holds a proxy). Reads every item (sums it) until the producer
  * ends the topic, then prints how many it handled.
  */
-import { proxyReviver } from '../../../src/index.js';
+import { proxyReviver } from 'ts-proxystore';
 import '../../../runtime/connectors/redis.js';
-import { RedisStreamSubscriber } from '../../../runtime/stream/redis.js';
-import { StreamConsumer } from '../../../runtime/stream/stream.js';
+import { RedisStreamSubscriber } from 'ts-proxystore/stream/redis';
+import { StreamConsumer } from 'ts-proxystore/stream';
 
 const [port, prefix, group, mode] = process.argv.slice(2) as [string, string, string, 'value' | 'proxy'];
 const subscriber = new RedisStreamSubscriber('items', { connection: { host: '127.0.0.1', port: Number(port) }, prefix, group, blockMs: 50 });

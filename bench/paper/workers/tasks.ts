@@ -3,8 +3,8 @@
  * `ts-proxystore-worker --tasks` loads it for BullMQ, so both engines run the
  * very same task code.
  */
-import { connectorFromConfig, type Connector, type ConnectorConfig, type Key } from '../../../src/index.js';
-import { defineTasks, resultArray } from '../../../runtime/executors/piscina.js';
+import { connectorFromConfig, type Connector, type ConnectorConfig, type Key } from 'ts-proxystore/connectors';
+import { defineTasks, resultArray } from 'ts-proxystore/executors/piscina';
 
 /** A real task's output is written memory; a fresh zeroed buffer may be untouched pages that cost nothing to copy. */
 const OUTPUT_BYTE = 7;
