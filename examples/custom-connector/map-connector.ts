@@ -82,6 +82,9 @@ export class MapConnector implements Connector {
   }
 }
 
+/** What `randomUUID()` makes: the only keys this connector hands out. */
+const MADE_KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 registerConnectorKind({
   kind: 'example-map',
   // Options from a descriptor are untrusted input: accept exactly what config() writes.
@@ -89,4 +92,6 @@ registerConnectorKind({
     if (typeof space !== 'string' || space === '') throw new ConfigError(`example-map connector: option 'space' must be a non-empty string, got ${JSON.stringify(space)}`);
     return new MapConnector(space);
   },
+  // An unsigned descriptor that would delete its object (evict on resolve, an owned proxy) must name a key of this shape.
+  isMadeKey: (key) => typeof key === 'string' && MADE_KEY.test(key),
 });
