@@ -14,24 +14,24 @@ export class MapConnector implements Connector {
 
   constructor(readonly space: string = randomUUID()) {
     let objects = spaces.get(space);
-    if (objects === undefined) spaces.set(space, (objects = new Map()));
+    if (objects === undefined) spaces.set(space, (objects = new Map<string, Uint8Array>()));
     this.#objects = objects;
   }
 
-  async put(data: Uint8Array): Promise<Key> {
-    return this.#put('put', data);
+  put(data: Uint8Array): Promise<Key> {
+    return settle(() => this.#put('put', data));
   }
 
-  async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
-    return data.map((bytes) => this.#put('putBatch', bytes));
+  putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
+    return settle(() => data.map((bytes) => this.#put('putBatch', bytes)));
   }
 
-  async get(key: Key): Promise<Uint8Array | undefined> {
-    return this.#objects.get(this.#id('get', key));
+  get(key: Key): Promise<Uint8Array | undefined> {
+    return settle(() => this.#objects.get(this.#id('get', key)));
   }
 
-  async getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
-    return keys.map((key) => this.#objects.get(this.#id('getBatch', key)));
+  getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
+    return settle(() => keys.map((key) => this.#objects.get(this.#id('getBatch', key))));
   }
 
   /** Offered because a Map answers at once: a proxy can then resolve on its first synchronous touch. */
@@ -39,14 +39,16 @@ export class MapConnector implements Connector {
     return this.#objects.get(this.#id('getSync', key));
   }
 
-  async exists(key: Key): Promise<boolean> {
-    return this.#objects.has(this.#id('exists', key));
+  exists(key: Key): Promise<boolean> {
+    return settle(() => this.#objects.has(this.#id('exists', key)));
   }
 
-  async evict(key: Key): Promise<void> {
-    const id = this.#id('evict', key);
-    this.#objects.delete(id);
-    this.#mine.delete(id);
+  evict(key: Key): Promise<void> {
+    return settle(() => {
+      const id = this.#id('evict', key);
+      this.#objects.delete(id);
+      this.#mine.delete(id);
+    });
   }
 
   /** Plain JSON: a descriptor carries it, and `registerConnectorKind` below rebuilds the connector from it. */
@@ -54,11 +56,13 @@ export class MapConnector implements Connector {
     return { kind: this.kind, options: { space: this.space } };
   }
 
-  async close(options: { clear?: boolean } = {}): Promise<void> {
+  close(options: { clear?: boolean } = {}): Promise<void> {
     this.#closed = true;
-    if (options.clear !== true) return;
-    for (const id of this.#mine) this.#objects.delete(id);
-    this.#mine.clear();
+    if (options.clear === true) {
+      for (const id of this.#mine) this.#objects.delete(id);
+      this.#mine.clear();
+    }
+    return Promise.resolve();
   }
 
   #put(operation: string, data: Uint8Array): string {
@@ -80,6 +84,11 @@ export class MapConnector implements Connector {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new ConnectorError(this.kind, operation, `connector for space '${this.space}' is closed`);
   }
+}
+
+/** The Map answers at once; this runs its work behind the async interface, so that a failure (a closed connector) is a rejection. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()));
 }
 
 /** What `randomUUID()` makes: the only keys this connector hands out. */
