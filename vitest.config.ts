@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The example connector's test imports the suite by the package's name, as a connector author does; here that
+  // name means the sources, like the 'ts-proxystore' its connector imports (mocked to src/ in that test), so both share one kind registry.
+  resolve: { alias: { 'ts-proxystore/testing': new URL('./runtime/testing/index.ts', import.meta.url).pathname } },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -1,10 +1,11 @@
 /**
  * A new user's walk-through, from the packed tarball: a fresh project
  * installs the package next to its usual neighbours (piscina, bullmq with its
- * ioredis 5, eslint, typescript-eslint), takes the README's tsconfig.json,
- * quick start and executor code verbatim, compiles them with `tsc`, runs them
- * on this Node (a BullMQ worker in a process of its own, against a real
- * redis-server), and lints the project with the README's eslint.config.js.
+ * ioredis 5, eslint, typescript-eslint), takes the README's tsconfig.json and
+ * quick start and the executor code of docs/concepts/executors.md verbatim,
+ * compiles them with `tsc`, runs them on this Node (a BullMQ worker in a
+ * process of its own, against a real redis-server), and lints the project
+ * with docs/lint.md's eslint.config.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,6 +18,7 @@ import { startRedisServer, type RedisServer } from '../runtime/testing/redis-ser
 
 const dev = packageJson.devDependencies;
 const readme = (marker: 'example' | 'file', name: string): string => markedBlock('README.md', marker, name).code;
+const executorsPage = (name: string): string => markedBlock('docs/concepts/executors.md', 'example', name).code;
 
 let packed: Packed;
 let app: string;
@@ -31,12 +33,12 @@ beforeAll(async () => {
     [`typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`, `piscina@${dev.piscina}`, `bullmq@${dev.bullmq}`, 'ioredis@5', `eslint@${dev.eslint}`, `typescript-eslint@${dev['typescript-eslint']}`],
     {
       'tsconfig.json': readme('file', 'tsconfig.json'),
-      'eslint.config.js': readme('file', 'eslint.config.js'),
+      'eslint.config.js': markedBlock('docs/lint.md', 'file', 'eslint.config.js').code,
       'src/main.ts': readme('example', 'examples/quick-start/main.ts'),
       'src/worker.ts': readme('example', 'examples/quick-start/worker.ts'),
-      'src/tasks.ts': readme('example', 'examples/executors/tasks.ts'),
-      'src/piscina.ts': readme('example', 'examples/executors/piscina.ts'),
-      // Linked from the README rather than shown: the same caller over BullMQ.
+      'src/tasks.ts': executorsPage('examples/executors/tasks.ts'),
+      'src/piscina.ts': executorsPage('examples/executors/piscina.ts'),
+      // Linked from the executors page rather than shown: the same caller over BullMQ.
       'src/bullmq.ts': fs.readFileSync(path.join(repoRoot, 'examples/executors/bullmq.ts'), 'utf8'),
     },
   );
@@ -49,7 +51,7 @@ afterAll(async () => {
   packed?.remove();
 });
 
-describe('the README, verbatim, in a fresh project', () => {
+describe('the README and the docs, verbatim, in a fresh project', () => {
   it('installs next to bullmq with its ioredis 5', () => {
     const ioredis = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'ioredis', 'package.json'), 'utf8')) as { version: string };
     expect(ioredis.version).toMatch(/^5\./);
@@ -81,7 +83,7 @@ describe('the README, verbatim, in a fresh project', () => {
     }
   });
 
-  it("the README's eslint.config.js lints the project cleanly with npx eslint .", async () => {
+  it("docs/lint.md's eslint.config.js lints the project cleanly with npx eslint .", async () => {
     expect(fs.existsSync(path.join(app, 'dist', 'main.js'))).toBe(true);
     const ran = await runIn(app, process.execPath, [bin(app, 'eslint'), '.'], { timeoutMs: 120_000 });
     expect(ran.code, `${ran.stdout}${ran.stderr}`).toBe(0);
