@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Worker threads started from the sources (the sync bridge's) run the build's JavaScript: see test/helpers/compiled-modules.mjs.
+    execArgv: ['--import', new URL('./test/helpers/register-compiled-modules.mjs', import.meta.url).pathname],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json', checker: 'node_modules/typescript/bin/tsc' },
   },
 });

@@ -8,7 +8,7 @@
  */
 import type * as ts from 'typescript';
 import { memoize } from '../src/analysis/memoize.js';
-import { packageModule } from '../src/analysis/package-files.js';
+import { isOwnModule } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
 import type { ProxyToPlainParameter } from './diagnostics.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -47,7 +47,7 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
   const types = proxyTypes(checker, ts);
   const facts = createTypeFacts(ts, checker, types);
   // Nothing can be a proxy in a program that never loads this package's types.
-  const diagnose = options.diagnostics !== 'off' && program.getSourceFiles().some((file) => packageModule(file.fileName) === 'src/types');
+  const diagnose = options.diagnostics !== 'off' && program.getSourceFiles().some((file) => isOwnModule(file.fileName, 'types'));
   const signatures = createSignatureReader(ts, program, types, facts, diagnose);
   const escapes = createEscapeAnalysis(ts, program, (call) => submitApiOf(call, signatures.declarationOf(checker.getResolvedSignature(call))) !== undefined);
 

@@ -1,7 +1,7 @@
 import { ESLintUtils, type TSESLint } from '@typescript-eslint/utils';
 import type ts from 'typescript';
 import { memoize } from '../../src/analysis/memoize.js';
-import { packageModule } from '../../src/analysis/package-files.js';
+import { isOwnModule } from '../../src/analysis/package-files.js';
 
 /** The config a rule belongs to; every `strict` config also holds the `recommended` rules. */
 export type RuleConfigName = 'recommended' | 'strict';
@@ -15,7 +15,6 @@ export interface ProxyStoreRuleDocs {
 const REPOSITORY_URL = 'https://github.com/ts-proxystore/ts-proxystore';
 
 /** The module that declares the proxy brand: no proxy type, store or helper of this package exists without it. */
-const TYPES_MODULE = 'src/types';
 
 /**
  * Whether the program holds this package's type declarations, which it does
@@ -23,7 +22,7 @@ const TYPES_MODULE = 'src/types';
  * built on it). Asked once per program: every rule of every file shares the answer.
  */
 export const programUsesPackage = memoize((program: ts.Program): boolean =>
-  program.getSourceFiles().some((file) => packageModule(file.fileName) === TYPES_MODULE),
+  program.getSourceFiles().some((file) => isOwnModule(file.fileName, 'types')),
 );
 
 const ruleCreator = ESLintUtils.RuleCreator<ProxyStoreRuleDocs>((name) => `${REPOSITORY_URL}/blob/main/docs/rules/${name}.md`);

@@ -5,7 +5,7 @@
  */
 import { AST_NODE_TYPES, ASTUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { isOwnSymbol } from '../../src/analysis/declaration-site.js';
-import { packageModule, PACKAGE_NAME } from '../../src/analysis/package-files.js';
+import { isOwnModule, PACKAGE_NAME } from '../../src/analysis/package-files.js';
 import type { TypedRuleTools } from './typed-rule.js';
 
 export type PackageHelper = 'extract' | 'encodeProxies';
@@ -15,7 +15,7 @@ type HelperState = { kind: 'in-scope' } | { kind: 'import'; fix: (fixer: TSESLin
 function importsPackageIndex(declaration: TSESTree.ImportDeclaration, tools: TypedRuleTools): boolean {
   const module = tools.services.getSymbolAtLocation(declaration.source);
   const file = module?.valueDeclaration?.getSourceFile();
-  return file !== undefined && packageModule(file.fileName) === 'src/index';
+  return file !== undefined && isOwnModule(file.fileName, 'entry');
 }
 
 function addImport(program: TSESTree.Program, helper: PackageHelper, tools: TypedRuleTools): HelperState {

@@ -5,7 +5,7 @@
  */
 import type ts from 'typescript';
 import { memoize } from './memoize.js';
-import { packageModule } from './package-files.js';
+import { isShippedFile, packageModule } from './package-files.js';
 import { typescript } from './typescript.js';
 
 export interface DeclarationSite {
@@ -21,12 +21,10 @@ export interface DeclarationSite {
   readonly origin: string;
 }
 
-const SHIPPED_MODULE = /^(src|runtime)\//;
 const PACKAGE_DIR = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//;
 
 function isOwnFile(file: ts.SourceFile): boolean {
-  const module = packageModule(file.fileName);
-  return module !== undefined && SHIPPED_MODULE.test(module);
+  return isShippedFile(file.fileName);
 }
 
 export function originOf(file: ts.SourceFile, program: ts.Program): string {

@@ -9,6 +9,34 @@ import { fileURLToPath } from 'node:url';
 
 export const PACKAGE_NAME = 'ts-proxystore';
 
+/**
+ * The modules of this package that tools recognise by file, by role: the one
+ * place that spells the package's layout for the transformer, the lint plugin
+ * and the CLI (paths as `packageModule` gives them).
+ */
+export const OWN_MODULES = {
+  /** `Proxy<T>`, `ProxyOr<T>` and the brand that marks them. */
+  types: 'src/types',
+  /** `OwnedProxy`, `RefProxy`, `RefMutProxy` and their tag. */
+  ownership: 'src/ownership',
+  /** The public entry, where quick fixes import helpers from. */
+  entry: 'src/index',
+} as const;
+
+/** Folders whose declarations ship as the package's API (not its tools, tests or bench). */
+const SHIPPED_FOLDERS = /^(src|runtime)\//;
+
+/** Whether `fileName` is this package's module of `role` (see `OWN_MODULES`). */
+export function isOwnModule(fileName: string, role: keyof typeof OWN_MODULES): boolean {
+  return packageModule(fileName) === OWN_MODULES[role];
+}
+
+/** Whether `fileName` declares part of this package's shipped API. */
+export function isShippedFile(fileName: string): boolean {
+  const module = packageModule(fileName);
+  return module !== undefined && SHIPPED_FOLDERS.test(module);
+}
+
 export interface PackageInfo {
   /** Directory of package.json, with forward slashes (as TypeScript writes file names). */
   readonly root: string;

@@ -14,14 +14,14 @@
 // Types only: the caller passes its own TypeScript, so the transformer never loads a second copy.
 import type ts from 'typescript';
 import { memoize } from './memoize.js';
-import { packageModule } from './package-files.js';
+import { OWN_MODULES, packageModule } from './package-files.js';
 
 /** The TypeScript namespace: callers running under another copy (e.g. a patched compiler) pass theirs. */
 export type TypeScriptApi = typeof ts;
 
-const TYPES_MODULE = 'src/types';
+const TYPES_MODULE = OWN_MODULES.types;
 const BRAND_INTERFACE = 'ProxyBrand';
-const OWNERSHIP_MODULE = 'src/ownership';
+const OWNERSHIP_MODULE = OWN_MODULES.ownership;
 const OWNERSHIP_INTERFACE = 'OwnershipTag';
 const PROXY_OR_ALIAS = 'ProxyOr';
 

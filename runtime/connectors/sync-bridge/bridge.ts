@@ -28,7 +28,6 @@
  * 1–1.5 ms more at 1 MB, and the same from 10 MB up; the first one also
  * starts the worker and its connection, about 150–250 ms.
  */
-import { existsSync } from 'node:fs';
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { ConnectorConfig, JsonValue, Key } from '../connector.js';
 import { ConnectorError } from '../../errors.js';
@@ -37,7 +36,7 @@ export interface SyncBridgeOptions {
   /**
    * Modules the worker imports before rebuilding the connector from its config,
    * so that the config's kind is registered there: usually the connector's own
-   * module, as `new URL('./mine.js', import.meta.url)` (see `compiledModuleUrl`).
+   * module, as `new URL('./mine.js', import.meta.url)`.
    */
   readonly modules: readonly URL[];
   /**
@@ -101,7 +100,7 @@ export function acquireSyncBridge(config: ConnectorConfig, options: SyncBridgeOp
   const name = options.name ?? config.kind;
   const data = {
     config: { kind: config.kind, options: { ...config.options, ...options.localOptions } },
-    modules: options.modules.map((url) => compiledModuleUrl(url, name).href),
+    modules: options.modules.map((url) => url.href),
     ownedBytes: options.ownedBytes ?? false,
   };
   const id = JSON.stringify(data);
@@ -116,24 +115,6 @@ export function acquireSyncBridge(config: ConnectorConfig, options: SyncBridgeOp
     workers.delete(id);
     return worker.stop();
   });
-}
-
-/**
- * Worker threads run JavaScript, so the worker and the modules it imports must
- * be the compiled .js files. From dist/ they sit next to their importer. When
- * this package runs as TypeScript source (vitest loads runtime/*.ts directly)
- * there is no runtime/*.js, so the copy under dist/runtime/ is used instead:
- * that is why the tests build first.
- */
-export function compiledModuleUrl(url: URL, name = 'sync bridge'): URL {
-  if (existsSync(url)) return url;
-  const at = url.pathname.lastIndexOf('/runtime/');
-  if (at !== -1) {
-    const built = new URL(url);
-    built.pathname = `${url.pathname.slice(0, at)}/dist${url.pathname.slice(at)}`;
-    if (existsSync(built)) return built;
-  }
-  throw new ConnectorError(name, 'getSync', `cannot find the compiled module ${url.href} for the sync bridge worker (run the build first)`);
 }
 
 class BridgeHandle implements SyncBridge {
@@ -173,7 +154,7 @@ class BridgeWorker {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const workerData: BridgeWorkerData = { ...data, port: port2, signal: this.#signal };
-    this.#worker = new Worker(compiledModuleUrl(new URL('./worker.js', import.meta.url), name), {
+    this.#worker = new Worker(new URL('./worker.js', import.meta.url), {
       workerData,
       transferList: [port2],
       execArgv: workerExecArgv(),
