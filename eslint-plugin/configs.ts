@@ -29,7 +29,7 @@ export type PluginIdentity = { meta: { name: string; version: string } };
  * Plain object types rather than typescript-eslint's `FlatConfig.Config`, so that
  * ESLint's own config types (`defineConfig`, `Linter.Config`) accept them as well.
  */
-export type PluginConfig = { name: string; plugins: Record<string, PluginIdentity>; rules: Record<string, 'error'> };
+type PluginConfig = { name: string; plugins: Record<string, PluginIdentity>; rules: Record<string, 'error'> };
 export type PluginConfigs = Record<RuleConfigName, PluginConfig>;
 
 function flatConfig(name: RuleConfigName, rules: readonly RuleName[], plugin: PluginIdentity): PluginConfig {

@@ -5,6 +5,7 @@
  *   import proxystore from 'ts-proxystore/eslint-plugin';
  *   export default [...tseslint.configs.recommendedTypeChecked, proxystore.configs.recommended];
  */
+export type { ProxyStoreRuleDocs } from './utils/create-rule.js';
 import { createConfigs, type PluginConfigs } from './configs.js';
 import noFloatingResolve from './rules/no-floating-resolve.js';
 import noJsonStringifyProxy from './rules/no-json-stringify-proxy.js';

@@ -31,7 +31,7 @@ import { primitiveFlags } from '../src/analysis/proxy-types.js';
 import type { TypeScript } from './typescript-api.js';
 
 /** Why a parameter's value may leave the process, pointing at the use that decided. */
-export interface Escape {
+interface Escape {
   readonly node: ts.Node;
   readonly reason: string;
 }

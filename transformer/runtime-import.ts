@@ -25,7 +25,7 @@ const LICENSE_COMMENT = /^\/\*!|^\/\/\/|@license\b|@preserve\b|\bcopyright\b/i;
 
 export type ImportStyle = 'esm' | 'commonjs';
 
-export interface RuntimeImport {
+interface RuntimeImport {
   readonly binding: ts.Identifier;
   readonly style: ImportStyle;
 }

@@ -7,7 +7,7 @@
 import { isProxy, resolveAsync } from 'ts-proxystore';
 import type { Engine, Lane } from './engines.js';
 
-export type Way = 'value' | 'proxy' | 'hand';
+type Way = 'value' | 'proxy' | 'hand';
 
 export type Case = () => Promise<void>;
 

@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Resvg } from '@resvg/resvg-js';
 
-export interface Point {
+interface Point {
   readonly x: number;
   readonly y: number;
 }
@@ -19,7 +19,7 @@ export interface Series {
   readonly dashed?: boolean;
 }
 
-export type Scale = 'linear' | 'log';
+type Scale = 'linear' | 'log';
 
 export interface LineChart {
   readonly title: string;

@@ -21,7 +21,7 @@ const REPOSITORY_URL = 'https://github.com/ts-proxystore/ts-proxystore';
  * only when some file imports the package (directly, or through a library
  * built on it). Asked once per program: every rule of every file shares the answer.
  */
-export const programUsesPackage = memoize((program: ts.Program): boolean =>
+const programUsesPackage = memoize((program: ts.Program): boolean =>
   program.getSourceFiles().some((file) => isOwnModule(file.fileName, 'types')),
 );
 

@@ -21,7 +21,7 @@ import type { TypedRuleTools } from './typed-rule.js';
 import { typescript } from '../../src/analysis/typescript.js';
 import { primitiveFlags } from '../../src/analysis/proxy-types.js';
 
-export type NeedKind = 'identity' | 'native' | 'clone' | 'json' | 'write' | 'stored' | 'unseen';
+type NeedKind = 'identity' | 'native' | 'clone' | 'json' | 'write' | 'stored' | 'unseen';
 
 export interface RealObjectNeed {
   readonly kind: NeedKind;

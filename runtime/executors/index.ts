@@ -18,6 +18,7 @@ export {
   type TaskArgs,
   type TaskResult,
   type RunOptions,
+  type FutureTarget,
   type TaskOutcome,
   type Launched,
 } from './executor.js';

@@ -14,7 +14,7 @@ export interface WaitPolicy {
   readonly maxPollMs: number;
 }
 
-export const MAX_WAIT_MS = 3_600_000;
+const MAX_WAIT_MS = 3_600_000;
 const DEFAULT_WAIT: WaitPolicy = { timeoutMs: 60_000, pollMs: 1, maxPollMs: 10 };
 
 /** A value that failed in its producer, as it is stored: readers turn it into a ProxyFutureError. */

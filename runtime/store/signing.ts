@@ -35,7 +35,7 @@ export function configureReferences(options: ReferenceSigningOptions): void {
 }
 
 /** The secret in force: the configured one, else PROXYSTORE_SECRET, else none (references are unsigned). */
-export function referenceSecret(): Buffer | undefined {
+function referenceSecret(): Buffer | undefined {
   if (configured !== null) return configured;
   const fromEnv = process.env[SECRET_ENV];
   return fromEnv === undefined || fromEnv === '' ? undefined : secretBytes(fromEnv, SECRET_ENV);

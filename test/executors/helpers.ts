@@ -25,7 +25,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
 }
 
-export interface Inspection {
+interface Inspection {
   readonly proxy: boolean;
   readonly type: string;
   readonly shared: boolean;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export interface WrapSite {
+interface WrapSite {
   readonly fn: 'autoProxy' | 'autoProxyEach';
   /** `src/file.ts:line:column` of the wrapped argument. */
   readonly site: string;
