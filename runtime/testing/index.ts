@@ -6,6 +6,6 @@
  * suite on fast-check): add them to your dev dependencies.
  */
 export { describeConnector, payload, expectBytes, type ConnectorSetup } from './connector-conformance.js';
-export { describeSerializer, expectSafeDecode, mutatedEncoding, type SerializerPair, type SerializerSuiteOptions } from './serializer-conformance.js';
+export { describeSerializer, expectSafeDecode, expectSafeMutations, type SerializerPair, type SerializerSuiteOptions } from './serializer-conformance.js';
 export { startRedisServer, freePort, type RedisServer, type RedisServerOptions } from './redis-server.js';
 export { tempDirs, type TempDirs } from './temp-dirs.js';
