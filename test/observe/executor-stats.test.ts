@@ -41,6 +41,11 @@ async function runAndCheck(executor: StoreExecutor<FixtureTasks>, engine: Execut
   expect(filled.length).toBe(50_000);
   await executor.release(filled);
   await expect(executor.run('throws', ['no'])).rejects.toThrow('no');
+  // A future's result goes into the store, never back through the caller: by proxy.
+  const future = executor.future('scale', [floats(800), 2]);
+  expect((await future.result()).length).toBe(100);
+  // The reply to the call itself comes after the value is in the store.
+  for (const counting of [executor, engine]) await expect.poll(() => counting.stats()['scale']?.done).toBe(1);
 
   // The StoreExecutor and the engine under it count the same calls from the same replies.
   for (const stats of [executor.stats(), engine.stats()]) {
@@ -63,6 +68,8 @@ async function runAndCheck(executor: StoreExecutor<FixtureTasks>, engine: Execut
     expect(fill.resultByValue).toBeGreaterThan(0);
     expect(fill.resultByValue).toBeLessThan(2_000);
     expect(fill.argsByProxy).toBe(0);
+    expect(stats['scale']!.bytes).toMatchObject({ calls: 1, argsByProxy: 0, resultByProxy: 800 });
+    expect(stats['scale']!.bytes.resultByValue).toBeLessThan(10);
     // A failed call reports nothing from its worker.
     expect(stats['throws']!.bytes.calls).toBe(0);
     expect(stats['throws']!.worker.calls).toBe(0);
