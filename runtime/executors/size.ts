@@ -51,7 +51,9 @@ interface Sampled {
  * count exactly; a container of more than 32 items counts its first 32,
  * scaled to its length, which is close for the uniform arrays big data
  * usually is; the walk stops after 2,048 items. For figures (executor
- * stats), never for decisions.
+ * stats), never for decisions. It never throws: a getter or a revoked Proxy
+ * that throws ends the count there, since a figure must not fail the call it
+ * describes.
  */
 export function estimateBytes(value: unknown): number {
   let total = 0;
@@ -63,17 +65,21 @@ export function estimateBytes(value: unknown): number {
     const sampled = Math.min(count, SAMPLED_ITEMS);
     if (sampled > 0) pending.push({ items, left: sampled, scale: (scale * count) / sampled });
   };
-  while (pending.length > 0 && steps < ESTIMATE_STEPS) {
-    const top = pending.at(-1) as Sampled;
-    const next = top.left > 0 ? top.items.next() : { done: true as const, value: undefined };
-    if (next.done === true) {
-      pending.pop();
-      continue;
+  try {
+    while (pending.length > 0 && steps < ESTIMATE_STEPS) {
+      const top = pending.at(-1) as Sampled;
+      const next = top.left > 0 ? top.items.next() : { done: true as const, value: undefined };
+      if (next.done === true) {
+        pending.pop();
+        continue;
+      }
+      top.left -= 1;
+      steps += 1;
+      scale = top.scale;
+      total += shallowSize(next.value, seen, queue) * scale;
     }
-    top.left -= 1;
-    steps += 1;
-    scale = top.scale;
-    total += shallowSize(next.value, seen, queue) * scale;
+  } catch {
+    // What was counted before the throw stands, as a lower bound.
   }
   return Math.round(total);
 }

@@ -133,6 +133,19 @@ describe('estimateBytes', () => {
     expect(estimateBytes([new Uint8Array(10), new Uint8Array(20)])).toBe(1 + 30);
   });
 
+  it('never throws: a throwing getter or a revoked Proxy ends the count, as a lower bound', () => {
+    const hostile = Object.defineProperty({}, 'boom', {
+      enumerable: true,
+      get: () => {
+        throw new Error('read me not');
+      },
+    });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(estimateBytes([new Uint8Array(100), hostile])).toBeGreaterThanOrEqual(100);
+    expect(estimateBytes([proxy])).toBeGreaterThanOrEqual(0);
+  });
+
   it('estimates a big uniform array from a sample, close to its full count', () => {
     const rows = Array.from({ length: 100_000 }, (_, i) => ({ id: i, name: `row-${String(i).padStart(6, '0')}` }));
     // Counted in full by the same rules: 1 per object, 2 keys (2 and 4 bytes), a number (8) and a 10-character name.
