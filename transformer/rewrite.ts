@@ -10,6 +10,7 @@ import { memoize } from '../src/analysis/memoize.js';
 import { createCallAnalyzer, type CallAnalyzer, type CallPlan, type Wrap } from './call-sites.js';
 import { invalidOption, unsupportedModuleFormat } from './diagnostics.js';
 import { analyzeFile, projectDirectory, relativePath, transformsFile } from './file-analysis.js';
+import { logWraps, msSince, transformerLog } from './log.js';
 import type { ResolvedOptions } from './options.js';
 import { runtimeImports, type ImportStyle } from './runtime-import.js';
 import type { TypeScript } from './typescript-api.js';
@@ -59,6 +60,7 @@ export function createTransformerFactory(
 
   const transformFile = (context: ts.TransformationContext) => (sourceFile: ts.SourceFile): ts.SourceFile => {
     if (!transformsFile(sourceFile, options, projectDir)) return sourceFile;
+    const t0 = transformerLog.enabled ? performance.now() : 0;
     const relative = relativePath(sourceFile, projectDir);
     const style = importStyle(sourceFile);
     const { factory } = context;
@@ -107,7 +109,10 @@ export function createTransformerFactory(
 
     // Analysis walks the parse tree: a transformer running before this one may have replaced nodes.
     const { plans, onPath } = analyzeFile(ts, program, ts.getParseTreeNode(sourceFile, ts.isSourceFile) ?? sourceFile, analyze, options, report);
-    if (plans.size === 0) return sourceFile;
+    if (plans.size === 0) {
+      if (transformerLog.enabled) transformerLog('%s: nothing to wrap, in %s ms', relative, msSince(t0));
+      return sourceFile;
+    }
 
     // Only the subtrees holding a planned call are visited; everything else is returned as it is.
     const visit = (node: ts.Node): ts.Node => {
@@ -115,11 +120,13 @@ export function createTransformerFactory(
       if (ts.isParseTreeNode(node) && !onPath.has(original)) return node;
       const visited = ts.visitEachChild(node, visit, context);
       const plan = plans.get(original);
+      if (plan !== undefined && transformerLog.enabled) logWraps(ts, program.getTypeChecker(), original.getSourceFile(), relative, original as ts.CallExpression | ts.NewExpression, plan);
       return plan === undefined ? visited : rewrite(visited as ts.CallExpression | ts.NewExpression, plan);
     };
 
     const updated = ts.visitEachChild(sourceFile, visit, context);
     if (binding !== undefined) runtimeImports(ts, context)(updated, { binding, style });
+    if (transformerLog.enabled) transformerLog('%s: wrapped %d argument(s) in %s ms', relative, [...plans.values()].reduce((n, plan) => n + plan.wraps.length, 0), msSince(t0));
     return updated;
   };
   // The import is added when the file is printed, by a hook that can only be set while the context is set up.

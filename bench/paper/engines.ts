@@ -78,7 +78,8 @@ export async function startEngine(spec: EngineSpec): Promise<Engine> {
     byProxy: new StoreExecutor(workers.executor, { store, shouldProxy: 'always' }),
   }));
   const shown = [
-    [`${spec.name} by value`, workers.executor] as const,
+    // The bare executor carries every call: by value, by hand, and those of the proxy lanes, which wrap it.
+    [`${spec.name} engine (all calls)`, workers.executor] as const,
     ...lanes.map((lane) => [`${spec.name} by proxy (${lane.connector})`, lane.byProxy] as const),
   ];
   for (const [name, executor] of shown) live.executors.set(name, executor);

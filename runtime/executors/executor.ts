@@ -10,7 +10,7 @@ import { executorLog } from '../support/log.js';
 import { TaskTally, type ExecutorStats } from './task-stats.js';
 import { getStore } from '../store/registry.js';
 import type { Store } from '../store/store.js';
-import type { TaskTiming } from './task-wire.js';
+import type { TaskBytes, TaskTiming } from './task-wire.js';
 import { isTimeoutMs } from '../support/timers.js';
 import type { ProxyOr } from '../../src/types.js';
 
@@ -70,6 +70,8 @@ export interface TaskOutcome<R> {
   readonly made: readonly object[];
   /** Where the call's time went in the worker, when the worker said. */
   readonly timing?: TaskTiming;
+  /** What the call moved by value and by proxy, when the worker said. */
+  readonly bytes?: TaskBytes;
 }
 
 /** One call under way. The two promises differ when the caller stops waiting before the worker stops running. */
@@ -94,7 +96,7 @@ export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDispos
   map<K extends TaskName<T>>(task: K, argLists: Iterable<TaskArgs<T, K>>, options?: RunOptions): Promise<TaskResult<T, K>[]>;
   /** Refuses new calls, waits until every call in flight settled for good, then releases the engine. */
   shutdown(): Promise<void>;
-  /** Calls per task name: started, in flight, done, failed, durations, and the workers' own timings. */
+  /** Calls per task name: started, in flight, done, failed, durations, and the workers' own timings and byte counts. */
   stats(): ExecutorStats;
 }
 
@@ -119,7 +121,7 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
     const settled = this.#tally.started(task);
     const launched = this.start(task, args, options);
     launched.outcome.then(
-      (outcome) => settled(true, outcome.timing),
+      (outcome) => settled(true, outcome.timing, outcome.bytes),
       (error: unknown) => {
         settled(false);
         if (executorLog.enabled) executorLog('%s: task %s failed: %s', this.constructor.name, task, String(error));
@@ -131,7 +133,7 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
     return launched as Launched<TaskResult<T, K>>;
   }
 
-  /** Calls per task name: started, in flight, done, failed, and a histogram of their durations. */
+  /** Calls per task name: started, in flight, done, failed, histograms of their durations and transfer times, and the workers' timings and byte counts. */
   stats(): ExecutorStats {
     return this.#tally.snapshot();
   }

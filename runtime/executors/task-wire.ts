@@ -11,8 +11,9 @@
  *   timeoutMs  the worker's own deadline for the task, counted from its start
  *   future   { store: StoreConfig, key }: write the result (or the task's error) there, and reply with null
  * A reply (worker → caller):
- *   { ok: true, value, proxied, timing? }  value encoded like args; proxied: value is a proxy made for this call;
+ *   { ok: true, value, proxied, timing?, bytes? }  value encoded like args; proxied: value is a proxy made for this call;
  *            timing: { inputMs, taskMs, outputMs } as the worker measured them (absent from older workers)
+ *            bytes: { argsByValue, argsByProxy, resultByValue, resultByProxy } as the worker estimated them (absent from older workers)
  *   { ok: false, error: { name, message, stack } }
  */
 import os from 'node:os';
@@ -50,6 +51,20 @@ export interface TaskSuccess {
   readonly value: Encoded<unknown>;
   readonly proxied: boolean;
   readonly timing?: TaskTiming;
+  readonly bytes?: TaskBytes;
+}
+
+/**
+ * What a call moved, as the worker estimated it (`estimateBytes`): in the
+ * messages themselves (by value; a proxy counts as its descriptor) or through
+ * stores (by proxy: the objects behind the input proxies, and a result stored
+ * for the caller or into a future).
+ */
+export interface TaskBytes {
+  readonly argsByValue: number;
+  readonly argsByProxy: number;
+  readonly resultByValue: number;
+  readonly resultByProxy: number;
 }
 
 /** Where a call's time went in the worker. */
@@ -102,7 +117,12 @@ export function decodeReply(task: string, reply: unknown, options: { policy?: Re
   if (!isReply(reply)) throw new ConfigError(`task '${task}': the worker answered with something other than a task reply: is its module built with defineTasks?`);
   if (!reply.ok) throw remoteFailure(task, reply.error, options.timeoutMs);
   const value = decodeProxies(reply.value, options.policy === undefined ? {} : { policy: options.policy });
-  return { value, made: reply.proxied ? [value as object] : [], ...(isTiming(reply.timing) ? { timing: reply.timing } : {}) };
+  return {
+    value,
+    made: reply.proxied ? [value as object] : [],
+    ...(isTiming(reply.timing) ? { timing: reply.timing } : {}),
+    ...(isBytes(reply.bytes) ? { bytes: reply.bytes } : {}),
+  };
 }
 
 /** The caller-side error for a task that failed in its worker. */
@@ -124,9 +144,20 @@ export function describeError(error: unknown): RemoteError {
 
 /** Timings come from the worker: only well-formed ones are counted. */
 function isTiming(value: unknown): value is TaskTiming {
+  return hasFigures(value, ['inputMs', 'taskMs', 'outputMs']);
+}
+
+/** Byte counts come from the worker too: a forged one must not poison the sums (NaN, Infinity, negative). */
+function isBytes(value: unknown): value is TaskBytes {
+  return hasFigures(value, ['argsByValue', 'argsByProxy', 'resultByValue', 'resultByProxy']);
+}
+
+function hasFigures(value: unknown, names: readonly string[]): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const timing = value as Partial<Record<keyof TaskTiming, unknown>>;
-  return [timing.inputMs, timing.taskMs, timing.outputMs].every((ms) => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0);
+  return names.every((name) => {
+    const figure = (value as Record<string, unknown>)[name];
+    return typeof figure === 'number' && Number.isFinite(figure) && figure >= 0;
+  });
 }
 
 export function isCall(value: unknown): value is TaskCall {

@@ -25,6 +25,7 @@ export const dashboardPage = `<!doctype html>
   h2 { margin: 0 0 8px; font-size: 14px; font-weight: 600; }
   table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
   th, td { text-align: right; padding: 4px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+  th { white-space: normal; vertical-align: bottom; }
   th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
   th { color: var(--muted); font-weight: 500; }
   canvas { width: 100%; height: 180px; display: block; }
@@ -44,11 +45,13 @@ export const dashboardPage = `<!doctype html>
   <section><h2>Puts and gets per second</h2><canvas id="chart-rate"></canvas><div class="legend" id="legend-rate"></div></section>
   <section><h2>Cache hit rate</h2><canvas id="chart-hits"></canvas><div class="legend" id="legend-hits"></div></section>
   <section><h2>Tasks in flight, done, failed</h2><canvas id="chart-tasks"></canvas><div class="legend" id="legend-tasks"></div></section>
+  <section><h2>Bytes moved by tasks, by value and by proxy</h2><canvas id="chart-moved"></canvas><div class="legend" id="legend-moved"></div></section>
   <section class="wide"><h2>Executors</h2>
-    <table><thead><tr><th>executor</th><th>task</th><th>calls</th><th>in flight</th><th>done</th><th>failed</th><th>mean ms</th><th>in task</th><th>inputs + result</th><th>messaging</th></tr></thead>
-    <tbody id="executors"><tr><td class="empty" colspan="10">no executors</td></tr></tbody></table>
+    <table><thead><tr><th>executor</th><th>task</th><th>calls</th><th>in flight</th><th>done</th><th>failed</th><th>mean ms</th><th>in task</th><th>inputs + result</th><th>messaging</th>
+      <th>args by value</th><th>args by proxy</th><th>result by value</th><th>result by proxy</th></tr></thead>
+    <tbody id="executors"><tr><td class="empty" colspan="14">no executors</td></tr></tbody></table>
   </section>
-  <section class="wide"><h2>Task durations (all executors)</h2><canvas id="chart-durations"></canvas></section>
+  <section class="wide"><h2>Task durations and time in transfer (all executors)</h2><canvas id="chart-durations"></canvas><div class="legend" id="legend-durations"></div></section>
 </main>
 <script>
 "use strict";
@@ -114,7 +117,9 @@ function renderExecutors(snapshot) {
       row.dataset.executor = name; row.dataset.task = task;
       row.append(cell(name), cell(task), cell(t.calls, "calls"), cell(t.inFlight, "inFlight"), cell(t.done, "done"), cell(t.failed, "failed"),
         cell(settled === 0 ? "–" : (t.totalMs / settled).toFixed(2), "meanMs"), cell(perCall(w.taskMs), "taskMs"),
-        cell(perCall(w.inputMs + w.outputMs), "transferMs"), cell(w.calls === 0 || settled === 0 ? "–" : Math.max(0, t.totalMs / settled - (w.inputMs + w.taskMs + w.outputMs) / w.calls).toFixed(2), "messagingMs"));
+        cell(perCall(w.inputMs + w.outputMs), "transferMs"), cell(w.calls === 0 || settled === 0 ? "–" : Math.max(0, t.totalMs / settled - (w.inputMs + w.taskMs + w.outputMs) / w.calls).toFixed(2), "messagingMs"),
+        cell(bytesText(t.bytes.argsByValue), "argsByValue"), cell(bytesText(t.bytes.argsByProxy), "argsByProxy"),
+        cell(bytesText(t.bytes.resultByValue), "resultByValue"), cell(bytesText(t.bytes.resultByProxy), "resultByProxy"));
       body.append(row); rows++;
     });
   });
@@ -181,32 +186,55 @@ function storeRate(key) {
     return before && dt > 0 ? Math.max(0, (key(s) - key(before)) / dt) : 0;
   };
 }
+/** Executors whose calls count in the totals: not one that another shown executor wraps, whose calls that one counts already. */
+function counted(h) {
+  return Object.keys(h.executors).filter(function (e) { return (h.nested || []).indexOf(e) < 0; });
+}
 function taskSeries() {
   function total(h, field) {
     var n = 0;
-    Object.keys(h.executors).forEach(function (e) { Object.keys(h.executors[e]).forEach(function (t) { n += h.executors[e][t][field]; }); });
+    counted(h).forEach(function (e) { Object.keys(h.executors[e]).forEach(function (t) { n += h.executors[e][t][field]; }); });
     return n;
   }
   return ["inFlight", "done", "failed"].map(function (field) {
     return { name: field === "inFlight" ? "in flight" : field, values: past.map(function (h) { return total(h, field); }) };
   });
 }
+/** Bytes all tasks moved so far, by value and by proxy (arguments and results together). */
+function movedSeries() {
+  function total(h, fields) {
+    var n = 0;
+    counted(h).forEach(function (e) {
+      Object.keys(h.executors[e]).forEach(function (t) { fields.forEach(function (f) { n += h.executors[e][t].bytes[f]; }); });
+    });
+    return n;
+  }
+  return [
+    { name: "by value", values: past.map(function (h) { return total(h, ["argsByValue", "resultByValue"]); }) },
+    { name: "by proxy", values: past.map(function (h) { return total(h, ["argsByProxy", "resultByProxy"]); }) },
+  ];
+}
+/** Two bars per bucket: the calls' whole durations, and their time in transfer (all but the task) where the worker said. */
 function durationChart(snapshot) {
-  var buckets = snapshot.durationBucketsMs, counts = new Array(buckets.length + 1).fill(0);
-  Object.keys(snapshot.executors).forEach(function (e) {
+  var buckets = snapshot.durationBucketsMs, counts = new Array(buckets.length + 1).fill(0), transfers = counts.slice();
+  counted(snapshot).forEach(function (e) {
     Object.keys(snapshot.executors[e]).forEach(function (t) {
       snapshot.executors[e][t].durations.forEach(function (n, i) { counts[i] += n; });
+      snapshot.executors[e][t].transfers.forEach(function (n, i) { transfers[i] += n; });
     });
   });
-  var c = sizeCanvas(document.getElementById("chart-durations")), max = niceMax(Math.max.apply(null, counts));
+  var c = sizeCanvas(document.getElementById("chart-durations")), max = niceMax(Math.max.apply(null, counts.concat(transfers)));
   axes(c, max, function (v) { return Math.round(v); });
-  var width = (c.w - 62) / counts.length;
+  var width = (c.w - 62) / counts.length, bar = (width - 4) / 2;
   counts.forEach(function (n, i) {
-    var h = (c.h - 24) * n / max;
-    c.ctx.fillStyle = "#3867d6"; c.ctx.fillRect(58 + i * width, 8 + (c.h - 24) - h, width - 4, h);
+    [[n, COLORS[0]], [transfers[i], COLORS[2]]].forEach(function (pair, k) {
+      var h = (c.h - 24) * pair[0] / max;
+      c.ctx.fillStyle = pair[1]; c.ctx.fillRect(58 + i * width + k * bar, 8 + (c.h - 24) - h, bar, h);
+    });
     c.ctx.fillStyle = "#6b7385";
-    c.ctx.fillText(i < buckets.length ? "≤" + buckets[i] : ">" + buckets[buckets.length - 1], 58 + i * width, c.h - 2);
+    c.ctx.fillText(i < buckets.length ? "≤" + buckets[i] + " ms" : ">" + buckets[buckets.length - 1], 58 + i * width, c.h - 2);
   });
+  document.getElementById("legend-durations").innerHTML = '<span><i style="background:' + COLORS[0] + '"></i>whole call</span><span><i style="background:' + COLORS[2] + '"></i>in transfer (all but the task)</span>';
 }
 function render(snapshot) {
   past.push(snapshot);
@@ -219,6 +247,7 @@ function render(snapshot) {
   lineChart("chart-rate", rates, function (v) { return v.toFixed(0) + "/s"; });
   lineChart("chart-hits", perStore(function (s) { return 100 * s.cache.hitRate; }), function (v) { return v.toFixed(0) + " %"; }, 100);
   lineChart("chart-tasks", taskSeries(), function (v) { return String(Math.round(v)); });
+  lineChart("chart-moved", movedSeries(), bytesText);
   durationChart(snapshot);
   document.getElementById("updated").textContent = "updated " + new Date(snapshot.time).toLocaleTimeString();
   document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);

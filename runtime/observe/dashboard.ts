@@ -42,6 +42,12 @@ export interface DashboardSnapshot {
   readonly time: number;
   readonly stores: readonly StoreSnapshot[];
   readonly executors: Readonly<Record<string, ExecutorStats>>;
+  /**
+   * Executors whose calls another shown executor counts too: a StoreExecutor
+   * shown beside the engine it wraps. The page leaves them out of its totals,
+   * so that each call counts once.
+   */
+  readonly nested: readonly string[];
   /** Upper bounds of the executors' duration buckets, in ms. */
   readonly durationBucketsMs: readonly number[];
 }
@@ -74,12 +80,17 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     listing ??= Promise.all(stores().map(async (store) => held.set(store, await countHeld(store)))).then(() => (listing = undefined));
   };
 
-  const snapshot = (): DashboardSnapshot => ({
-    time: Date.now(),
-    stores: stores().map((store) => ({ ...store.stats(), held: held.get(store) ?? null })),
-    executors: Object.fromEntries(Object.entries(executors()).map(([name, executor]) => [name, executor.stats()])),
-    durationBucketsMs: DURATION_BUCKETS_MS,
-  });
+  const snapshot = (): DashboardSnapshot => {
+    const shown = Object.entries(executors());
+    const objects = new Set<unknown>(shown.map(([, executor]) => executor));
+    return {
+      time: Date.now(),
+      stores: stores().map((store) => ({ ...store.stats(), held: held.get(store) ?? null })),
+      executors: Object.fromEntries(shown.map(([name, executor]) => [name, executor.stats()])),
+      nested: shown.filter(([, executor]) => objects.has((executor as { readonly executor?: unknown }).executor)).map(([name]) => name),
+      durationBucketsMs: DURATION_BUCKETS_MS,
+    };
+  };
 
   const clients = new Set<ServerResponse>();
   const server = createServer((request, response) => serve(request, response));

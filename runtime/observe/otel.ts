@@ -33,8 +33,9 @@ export interface MeterSources {
 /**
  * Reports, at each collection: per store and operation, how many ran, their
  * bytes and their total time (with `metrics: true`), cache hits, misses and
- * objects (always); per executor and task, calls done and failed, and calls in
- * flight. Returns a function that stops reporting.
+ * objects (always); per executor and task, calls done and failed, calls in
+ * flight, and bytes moved by value and by proxy, for arguments and results.
+ * Returns a function that stops reporting.
  */
 export function observeWithMeter(meter: MeterLike, sources: MeterSources): () => void {
   const stores = sources.stores ?? [];
@@ -46,7 +47,11 @@ export function observeWithMeter(meter: MeterLike, sources: MeterSources): () =>
   const cached = meter.createObservableGauge('proxystore.cache.objects', { description: 'Objects in a store cache' });
   const tasks = meter.createObservableCounter('proxystore.executor.tasks', { description: 'Settled task calls, by outcome (done or failed)' });
   const inFlight = meter.createObservableGauge('proxystore.executor.in_flight', { description: 'Task calls not yet settled' });
-  const observables = [operations, bytes, time, lookups, cached, tasks, inFlight];
+  const moved = meter.createObservableCounter('proxystore.executor.bytes', {
+    description: 'Bytes task calls moved, by part (args or result) and way (value: in the messages; proxy: through a store), as the workers estimated them',
+    unit: 'By',
+  });
+  const observables = [operations, bytes, time, lookups, cached, tasks, inFlight, moved];
 
   const callback = (result: ObservableResultLike): void => {
     for (const store of stores) {
@@ -67,6 +72,11 @@ export function observeWithMeter(meter: MeterLike, sources: MeterSources): () =>
         result.observe(tasks, figures.done, { executor, task, outcome: 'done' });
         result.observe(tasks, figures.failed, { executor, task, outcome: 'failed' });
         result.observe(inFlight, figures.inFlight, { executor, task });
+        const { argsByValue, argsByProxy, resultByValue, resultByProxy } = figures.bytes;
+        result.observe(moved, argsByValue, { executor, task, part: 'args', way: 'value' });
+        result.observe(moved, argsByProxy, { executor, task, part: 'args', way: 'proxy' });
+        result.observe(moved, resultByValue, { executor, task, part: 'result', way: 'value' });
+        result.observe(moved, resultByProxy, { executor, task, part: 'result', way: 'proxy' });
       }
     }
   };

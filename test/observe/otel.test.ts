@@ -65,6 +65,11 @@ describe('observeWithMeter, with the OpenTelemetry metrics SDK', () => {
     expect(first.get('proxystore.cache.lookups')).toContainEqual([{ store: 'otel-store', connector: 'memory', result: 'hit' }, 1]);
     expect(first.get('proxystore.executor.tasks')).toContainEqual([{ executor: 'pool', task: 'sum', outcome: 'done' }, 1]);
     expect(first.get('proxystore.executor.tasks')).toContainEqual([{ executor: 'pool', task: 'throws', outcome: 'failed' }, 1]);
+    // The call sent [Float64Array(3)] by value (1 for the list, 24 for the array) and got back a number (8).
+    const moved = first.get('proxystore.executor.bytes') ?? [];
+    expect(moved).toContainEqual([{ executor: 'pool', task: 'sum', part: 'args', way: 'value' }, 25]);
+    expect(moved).toContainEqual([{ executor: 'pool', task: 'sum', part: 'args', way: 'proxy' }, 0]);
+    expect(moved).toContainEqual([{ executor: 'pool', task: 'sum', part: 'result', way: 'value' }, 8]);
 
     // Stopped: a later get is no longer reported (the SDK keeps a cumulative series at its last value).
     stop();

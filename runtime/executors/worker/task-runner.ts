@@ -19,8 +19,8 @@ import { collectLeaves, mapLeaves } from '../../proxy/walk.js';
 import { futureFailure } from '../../store/future-wait.js';
 import { setLongTimeout } from '../../support/timers.js';
 import { TaskTimeoutError } from '../errors.js';
-import { sizeAtLeast } from '../../store/size.js';
-import { describeError, isCall, reaches, type Origin, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
+import { estimateBytes, sizeAtLeast } from '../../store/size.js';
+import { describeError, isCall, reaches, type Origin, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
 
 export interface WorkerTaskOptions {
   /** Where big results go. Wins over the store the caller asks for; without either, results go back by value. */
@@ -146,20 +146,40 @@ export class TaskRunner {
     const ran = performance.now();
     if (future !== undefined) {
       // Whoever waits on the future reads the result straight from its store: it never travels back to the caller.
-      await future.store.set(future.key, typeof value === 'object' && value !== null && isProxy(value) ? await resolveAsync(value) : value);
-      return { ok: true, value: await encodeProxiesAsync(null), proxied: false, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
+      const stored = typeof value === 'object' && value !== null && isProxy(value) ? await resolveAsync(value) : value;
+      await future.store.set(future.key, stored);
+      const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
+      return { ok: true, value: await encodeProxiesAsync(null), proxied: false, timing, bytes: callBytes(args, proxies, null, estimateBytes(stored)) };
     }
     const proxied = store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold);
     let sent = value;
+    let storedBytes = 0;
     if (proxied) {
+      // Counted now: once stored, the task's array may be handed back to the store's memory.
+      storedBytes = estimateBytes(value);
       const result = await store.proxy(value as object);
       // The task has handed its result over: the array it returned (maybe from resultArray) is no longer the task's to read.
       const key = getKey(result);
       if (key !== undefined) store.releaseViews(key);
       sent = result;
     }
-    return { ok: true, value: await encodeProxiesAsync(sent), proxied, timing: { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran } };
+    const reply = await encodeProxiesAsync(sent);
+    const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
+    return { ok: true, value: reply, proxied, timing, bytes: callBytes(args, proxies, sent, storedBytes) };
   }
+}
+
+/**
+ * What a call moved, counted after its timings so the count costs none of
+ * them: the arguments as they came (each proxy its descriptor), the objects
+ * behind the input proxies the task read, the result as it goes back, and
+ * `storedBytes` of a result stored instead (counted before it was stored).
+ */
+function callBytes(args: readonly unknown[], proxies: readonly object[], sent: unknown, storedBytes: number): TaskBytes {
+  let argsByProxy = 0;
+  // A future the task never touched was never read.
+  for (const p of proxies) if (isResolved(p)) argsByProxy += estimateBytes(extract(p));
+  return { argsByValue: estimateBytes(args), argsByProxy, resultByValue: estimateBytes(sent), resultByProxy: storedBytes };
 }
 
 /**
