@@ -5,7 +5,7 @@
  */
 import type { ProxiedPart, Proxy as ProxyOf, ProxyOr, Unproxied } from '../../src/types.js';
 import type { Key } from '../connectors/connector.js';
-import { ConfigError, NonProxiableTypeError } from '../errors.js';
+import { ConfigError, InvalidArgumentError, NonProxiableTypeError } from '../errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { handler } from './handler.js';
 import { describeValue, isObjectLike, kindOf, typeOfValue } from './metadata.js';
@@ -48,7 +48,7 @@ export function isProxy(value: unknown): boolean {
 
 function stateFor(value: unknown, caller: string): ProxyState {
   const state = probeState(value);
-  if (state === undefined) throw new TypeError(`${caller}() expects a proxy made by proxy(), got a value of type ${typeOfValue(value)} that is not one`);
+  if (state === undefined) throw new InvalidArgumentError('p', `${caller}() expects a proxy made by proxy(), got a value of type ${typeOfValue(value)} that is not one`);
   return state;
 }
 

@@ -18,7 +18,7 @@
 import type { OwnedProxy, OwnershipKind, RefMutProxy, RefProxy } from '../../src/ownership.js';
 import type { Proxy } from '../../src/types.js';
 import type { Key } from '../connectors/connector.js';
-import { DescriptorError, NonProxiableTypeError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from '../errors.js';
+import { DescriptorError, ERROR_CODES, type ErrorCode, NonProxiableTypeError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from '../errors.js';
 import type { Factory } from '../proxy/factory.js';
 import { handler } from '../proxy/handler.js';
 import { isObjectLike, typeOfValue } from '../proxy/metadata.js';
@@ -38,11 +38,13 @@ export interface OwnershipDescriptor extends ProxyDescriptor {
 
 /** An ownership rule broken by how a function was called: the wrong kind of proxy, an owner sent twice in one message. */
 export class OwnershipError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.OwnershipError;
   override name = 'OwnershipError';
 }
 
 /** What was attempted conflicts with the borrows of the object. */
 export class BorrowError extends OwnershipError {
+  static override readonly code: ErrorCode = ERROR_CODES.BorrowError;
   override name = 'BorrowError';
   constructor(
     readonly key: Key,
@@ -60,6 +62,7 @@ export class BorrowError extends OwnershipError {
  * so that resolution (traps, resolve, resolveAsync, extract) passes it on unwrapped.
  */
 export class InvalidReferenceError extends ProxyResolveError {
+  static override readonly code: ErrorCode = ERROR_CODES.InvalidReferenceError;
   override name = 'InvalidReferenceError';
   constructor(
     readonly key: Key,

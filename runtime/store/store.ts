@@ -245,7 +245,7 @@ export class Store {
   allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
     this.#assertOpen('allocate');
     if (!Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
+      throw new InvalidArgumentError('length', `store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
     }
     const allocate = this.#allocate;
     const placed =
