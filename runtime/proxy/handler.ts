@@ -1,5 +1,6 @@
+import type { AnyFunction } from '../../src/types.js';
 import { knownPrototype } from './metadata.js';
-import { PROBE, resolveNow, stateOf, type AnyFunction, type BoundMethod, type ProxyState } from './state.js';
+import { PROBE, resolveNow, stateOf, type BoundMethod, type ProxyState } from './state.js';
 
 type Constructor = new (...args: unknown[]) => object;
 

@@ -8,9 +8,9 @@ import type { Key } from '../connectors/connector.js';
 import { ConfigError, InvalidArgumentError, NonProxiableTypeError } from '../errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { handler } from './handler.js';
-import { describeValue, isObjectLike, kindOf, typeOfValue } from './metadata.js';
+import { isObjectLike, kindOf, typeOfValue } from './metadata.js';
 import { newPlaceholder } from './placeholder.js';
-import { ProxyState, metadataFor, probeState, resolveLater, resolveNow } from './state.js';
+import { ProxyState, metadataOf, probeState, resolveLater, resolveNow } from './state.js';
 
 
 export interface ProxyOptions<T> {
@@ -92,17 +92,10 @@ export function getKey(p: object): Key | undefined {
   return stateFor(p, 'getKey').factory.key;
 }
 
-/** What the proxy knows about its target without resolving it. */
+/** What the proxy knows about its target without resolving it; refuses values that are not proxies. */
 export function getMetadata(p: object): ProxyMetadata {
-  return metadataFor(stateFor(p, 'getMetadata'));
+  stateFor(p, 'getMetadata');
+  return metadataOf(p);
 }
 
-/**
- * Metadata of a value in hand (kind, typeName, thenable; className is for the
- * caller to add). For one of our proxies, its own metadata: never resolves.
- */
-export function metadataOf(value: object): ProxyMetadata {
-  if (!isObjectLike(value)) throw new NonProxiableTypeError(typeOfValue(value));
-  const state = probeState(value);
-  return state === undefined ? describeValue(value) : metadataFor(state);
-}
+export { metadataOf };

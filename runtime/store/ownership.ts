@@ -23,9 +23,9 @@ import type { Factory } from '../proxy/factory.js';
 import { handler } from '../proxy/handler.js';
 import { isObjectLike, typeOfValue } from '../proxy/metadata.js';
 import { newPlaceholder } from '../proxy/placeholder.js';
-import { ProxyState, metadataFor, probeState, resolveLater, resolveNow, stateOf } from '../proxy/state.js';
+import { ProxyState, metadataOf, probeState, resolveLater, resolveNow, stateOf } from '../proxy/state.js';
 import { signDescriptor } from './signing.js';
-import { isStoreFactory, storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './factory.js';
+import { isStoreFactory, storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
 import type { Proxiable, Store } from './store.js';
 import { collectLeaves } from '../proxy/walk.js';
 
@@ -187,7 +187,7 @@ class Reference {
   end(ending: Ending): void {
     if (this.ended !== undefined) return;
     this.ended = ending;
-    const { kind, thenable } = metadataFor(this.state);
+    const { kind, thenable } = metadataOf(this.proxy);
     this.state.metadata = thenable === undefined ? { kind } : { kind, thenable };
     this.state.target = undefined;
     this.state.bound = undefined;
@@ -279,7 +279,7 @@ export interface OwnedProxyOptions {
 export async function ownedProxy<T extends Proxiable>(store: Store, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
   // Refuses primitives (null included) before anything is stored.
   if (!isObjectLike(obj)) throw new NonProxiableTypeError(typeOfValue(obj));
-  const metadata = storedMetadata(obj);
+  const metadata = metadataOf(obj);
   const key = await store.put(obj);
   const populate = options.populateTarget ?? store.populateTarget;
   return newOwner(sourceFor(store, key, metadata), populate ? obj : undefined).proxy as OwnedProxy<T>;
