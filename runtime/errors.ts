@@ -80,7 +80,7 @@ export class ProxyStoreError extends Error {
   constructor(message?: string, options?: ErrorOptions) {
     super(message, options);
     // From the class actually constructed, so a subclass needs no constructor to get its code.
-    this.code = (new.target as typeof ProxyStoreError).code;
+    this.code = new.target.code;
   }
 }
 

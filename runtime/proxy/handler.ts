@@ -136,7 +136,7 @@ export const handler: ProxyHandler<object> = {
     return true;
   },
 
-  apply: (placeholder, thisArg: unknown, args: unknown[]) =>
+  apply: (placeholder, thisArg: unknown, args: unknown[]): unknown =>
     Reflect.apply(realTarget(placeholder) as AnyFunction, thisArg, args),
 
   construct(placeholder, args: unknown[], newTarget): object {
