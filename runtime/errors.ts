@@ -1,6 +1,5 @@
 import type { Key } from './connectors/connector.js';
 
-/** A key as text for messages; never throws, whatever the caller passed as a key. */
 /** The message of an Error, or the thrown value as text. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -11,6 +10,7 @@ export function keyId(key: Key): string {
   return typeof key === 'string' ? key : JSON.stringify(key);
 }
 
+/** A key as text for messages; never throws, whatever the caller passed as a key. */
 export function describeKey(key: unknown): string {
   try {
     return JSON.stringify(key) ?? String(key);
