@@ -13,13 +13,16 @@ export {
   NonProxiableTypeError,
   SerializationError,
   StoreExistsError,
-  StoreNotFoundError,
   StoreClosedError,
   ConnectorError,
   ConfigError,
   DescriptorError,
   ProxyFutureError,
   ProxyFutureTimeoutError,
+  ProxyFutureSetError,
+  InternalError,
+  ERROR_CODES,
+  type ErrorCode,
 } from '../runtime/errors.js';
 export type * from '../runtime/connectors/connector.js';
 export type { Factory, ProxyMetadata } from '../runtime/proxy/factory.js';

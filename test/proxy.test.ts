@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { Key } from '../runtime/connectors/connector.js';
-import { NonProxiableTypeError, ProxyResolveError } from '../runtime/errors.js';
+import { InvalidArgumentError, NonProxiableTypeError, ProxyResolveError } from '../runtime/errors.js';
 import type { Factory } from '../runtime/proxy/factory.js';
 import {
   extract,
@@ -243,14 +243,14 @@ describe('introspection', () => {
     expect(factory.calls).toBe(0);
   });
 
-  it('throws a TypeError naming the problem for values that are not proxies', () => {
+  it('throws an InvalidArgumentError naming the problem for values that are not proxies', () => {
     const plain = { a: 1 } as never;
     expect(() => resolve(plain)).toThrow(/resolve\(\) expects a proxy/);
-    expect(() => getFactory(plain)).toThrow(TypeError);
-    expect(() => getKey(plain)).toThrow(TypeError);
-    expect(() => getMetadata(plain)).toThrow(TypeError);
+    expect(() => getFactory(plain)).toThrow(InvalidArgumentError);
+    expect(() => getKey(plain)).toThrow(InvalidArgumentError);
+    expect(() => getMetadata(plain)).toThrow(InvalidArgumentError);
     expect(() => isResolved(plain)).toThrow(/isResolved\(\) expects a proxy/);
-    expect(() => resolveAsync(plain)).toThrow(TypeError);
+    expect(() => resolveAsync(plain)).toThrow(InvalidArgumentError);
   });
 });
 

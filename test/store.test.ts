@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
   ConnectorError,
+  InvalidArgumentError,
   FileConnector,
   MemoryConnector,
   NonProxiableTypeError,
@@ -303,10 +304,10 @@ describe('Store.allocate', () => {
     expect(store.allocate(Uint8Array, 8).buffer).toBeInstanceOf(ArrayBuffer);
   });
 
-  it('refuses a bad length with a RangeError naming the store, and a closed store with StoreClosedError', async () => {
+  it('refuses a bad length with an InvalidArgumentError naming the store, and a closed store with StoreClosedError', async () => {
     const store = memoryStore('alloc-bad');
     expect(() => store.allocate(Float64Array, -1)).toThrow(/store 'alloc-bad'.*got -1/);
-    expect(() => store.allocate(Float64Array, 1.5)).toThrow(RangeError);
+    expect(() => store.allocate(Float64Array, 1.5)).toThrow(InvalidArgumentError);
     await store.close();
     expect(() => store.allocate(Float64Array, 1)).toThrow(StoreClosedError);
   });

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as ts from 'typescript';
+import { ConfigError } from '../runtime/errors.js';
 import { resolveOptions, type ResolvedOptions, type TransformerOptions } from './options.js';
 import { createTransformerFactory } from './rewrite.js';
 import type { TypeScript } from './typescript-api.js';
@@ -27,7 +28,7 @@ function loadTypeScript(projectDir: string, specifier?: string): TypeScript {
       tried.push(`${name}: ${(error as Error).message.split('\n')[0] ?? ''}`);
     }
   }
-  throw new Error(
+  throw new ConfigError(
     `ts-proxystore: the transform needs TypeScript's compiler API (TypeScript 6 or 5). ` +
       `With TypeScript 7, install it alongside ("@typescript/typescript6") or name it with the 'typescript' option. Tried: ${tried.join('; ')}`,
   );
@@ -142,10 +143,10 @@ function parseTsconfig(ts: TypeScript, tsconfig: string): ts.ParsedCommandLine {
   const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, undefined, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(`ts-proxystore: cannot read ${tsconfig}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
+      throw new ConfigError(`ts-proxystore: cannot read ${tsconfig}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
     },
   });
-  if (parsed === undefined) throw new Error(`ts-proxystore: cannot read ${tsconfig}`);
+  if (parsed === undefined) throw new ConfigError(`ts-proxystore: cannot read ${tsconfig}`);
   return parsed;
 }
 

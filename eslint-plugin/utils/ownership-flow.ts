@@ -8,7 +8,7 @@
 import { AST_NODE_TYPES, ASTUtils, type TSESLint, type TSESTree } from '@typescript-eslint/utils';
 import { recordCodePaths, type RecordedPath } from './code-path-flow.js';
 import { memoize } from '../../src/analysis/memoize.js';
-import type { OwnershipKind } from '../../src/analysis/proxy-types.js';
+import type { OwnershipKind } from '../../src/ownership.js';
 import { isTypeWrapper, type FunctionNode } from './syntax.js';
 import type { TypedRuleTools } from './typed-rule.js';
 

@@ -9,7 +9,8 @@ import { nativeTypes, type NativeNeed, type NativeTypes } from '../../src/analys
 import { clonedArgument } from '../../src/analysis/clone-sites.js';
 import { declarationSite, type DeclarationSite } from '../../src/analysis/declaration-site.js';
 import { memoize } from '../../src/analysis/memoize.js';
-import { proxyTypes, type OwnershipKind, type ProxyTypes } from '../../src/analysis/proxy-types.js';
+import { proxyTypes, type ProxyTypes } from '../../src/analysis/proxy-types.js';
+import type { OwnershipKind } from '../../src/ownership.js';
 import { typescript } from '../../src/analysis/typescript.js';
 
 export type CallNode = TSESTree.CallExpression | TSESTree.NewExpression;

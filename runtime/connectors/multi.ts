@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { isTagged, type CloseOptions, type Connector, type ConnectorConfig, type JsonValue, type Key, type ListedObject, type ReferencePolicy, type StartedPut, type TaggedPut, type TaggedPutOptions } from './connector.js';
 import { connectorFromConfig, isMadeKey, registerConnectorKind } from './kinds.js';
-import { ConfigError, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
+import { ConfigError, ERROR_CODES, type ErrorCode, ConnectorError, DescriptorError, describeKey, messageOf } from '../errors.js';
 import { rejectUnknownOptions } from './options.js';
 
 /**
@@ -58,6 +58,7 @@ export interface MultiBuildOptions {
 
 /** A MultiConnector failure of its own (no connector accepts a put, a key it cannot route); children's errors pass through as they are. */
 export class MultiConnectorError extends ConnectorError {
+  static override readonly code: ErrorCode = ERROR_CODES.MultiConnectorError;
   override name = 'MultiConnectorError';
   /** Size in bytes of the put no connector accepted. */
   readonly size: number | undefined;

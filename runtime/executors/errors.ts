@@ -1,4 +1,4 @@
-import { ProxyStoreError } from '../errors.js';
+import { ERROR_CODES, ProxyStoreError, type ErrorCode } from '../errors.js';
 
 /** An error as it crossed from a worker: only its text survives, never its class. */
 export interface RemoteError {
@@ -19,6 +19,7 @@ function remoteFrames(remote: RemoteError): string {
  * with its name, message and stack; `stack` shows the worker's frames.
  */
 export class TaskError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.TaskError;
   override name = 'TaskError';
   readonly remoteName: string;
 
@@ -35,6 +36,7 @@ export class TaskError extends ProxyStoreError {
 
 /** The task did not finish within its `timeoutMs`; the engine stopped waiting (and, where it can, the task). */
 export class TaskTimeoutError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.TaskTimeoutError;
   override name = 'TaskTimeoutError';
   constructor(
     readonly task: string,
@@ -46,6 +48,7 @@ export class TaskTimeoutError extends ProxyStoreError {
 
 /** The thread or process running the task died before answering (exit, kill, uncaught error, lost lock). */
 export class WorkerCrashedError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.WorkerCrashedError;
   override name = 'WorkerCrashedError';
   constructor(
     readonly task: string,
@@ -58,6 +61,7 @@ export class WorkerCrashedError extends ProxyStoreError {
 
 /** A job waited on a queue no worker listens on, longer than the executor's `noWorkerTimeoutMs`. */
 export class NoWorkerError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.NoWorkerError;
   override name = 'NoWorkerError';
   constructor(
     readonly task: string,
@@ -73,6 +77,7 @@ export class NoWorkerError extends ProxyStoreError {
 
 /** A job vanished from its queue before it settled: Redis restarted empty, was flushed, or someone removed it. */
 export class JobLostError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.JobLostError;
   override name = 'JobLostError';
   constructor(
     readonly task: string,
@@ -81,4 +86,10 @@ export class JobLostError extends ProxyStoreError {
   ) {
     super(`the job of task '${task}' vanished from queue '${queueName}' before it finished: ${detail}; submit it again once the inputs are stored again`);
   }
+}
+
+/** A task started on an executor after its `shutdown()` began; start a new executor for more work. */
+export class ExecutorShutDownError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.ExecutorShutDownError;
+  override name = 'ExecutorShutDownError';
 }

@@ -4,9 +4,10 @@
  * the worker, so only a name and the arguments travel.
  */
 import type { Key } from '../connectors/connector.js';
-import { InvalidArgumentError, ProxyStoreError, describeKey } from '../errors.js';
+import { InvalidArgumentError, describeKey } from '../errors.js';
 import { getKey } from '../proxy/proxy.js';
 import { executorLog } from '../support/log.js';
+import { ExecutorShutDownError } from './errors.js';
 import { TaskTally, type ExecutorStats } from './task-stats.js';
 import { getStore } from '../store/registry.js';
 import type { Store } from '../store/store.js';
@@ -116,7 +117,7 @@ export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements
   protected abstract close(): Promise<void>;
 
   launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions = {}): Launched<TaskResult<T, K>> {
-    if (this.#shutdown !== undefined) throw new ProxyStoreError(`executor is shut down: cannot start task '${task}'`);
+    if (this.#shutdown !== undefined) throw new ExecutorShutDownError(`executor is shut down: cannot start task '${task}'`);
     checkCall(task, args, options);
     const settled = this.#tally.started(task);
     const launched = this.start(task, args, options);

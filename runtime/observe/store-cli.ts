@@ -11,7 +11,7 @@ import type { ConnectorConfig, Key, ListedObject } from '../connectors/connector
 import { connectorFromConfig } from '../connectors/kinds.js';
 // The built-in kinds register themselves on import (Redis and peer load on demand).
 import '../connectors/index.js';
-import { ProxyStoreError, describeKey, messageOf } from '../errors.js';
+import { ConfigError, InvalidArgumentError, ProxyStoreError, describeKey, messageOf } from '../errors.js';
 import { metadataOf } from '../proxy/proxy.js';
 import { Store, type StoreConfig } from '../store/store.js';
 
@@ -108,15 +108,15 @@ function readConfig(text: string): unknown {
   try {
     return JSON.parse(source);
   } catch (error) {
-    throw new ProxyStoreError(`--config is neither JSON nor a file of JSON: ${messageOf(error)}`);
+    throw new ConfigError(`--config is neither JSON nor a file of JSON: ${messageOf(error)}`);
   }
 }
 
 function openStore(config: unknown): Store {
-  if (typeof config !== 'object' || config === null) throw new ProxyStoreError('--config must be a JSON object');
+  if (typeof config !== 'object' || config === null) throw new ConfigError('--config must be a JSON object');
   if ('connector' in config) return Store.fromConfig(config as StoreConfig, { trusted: true });
   if ('kind' in config) return new Store('inspected', connectorFromConfig(config as ConnectorConfig, { trusted: true }));
-  throw new ProxyStoreError("--config must be a store config (with 'connector') or a connector config (with 'kind')");
+  throw new ConfigError("--config must be a store config (with 'connector') or a connector config (with 'kind')");
 }
 
 /** Keys print as plain strings when they are strings; others as JSON, which is also how they are read back. */
@@ -173,7 +173,7 @@ async function stats(store: Store, json: boolean, io: Output): Promise<void> {
 
 async function show(store: Store, key: Key, json: boolean, io: Output): Promise<void> {
   const bytes = await store.connector.get(key);
-  if (bytes === undefined) throw new ProxyStoreError(`no object under key ${describeKey(key)}`);
+  if (bytes === undefined) throw new InvalidArgumentError('key', `no object under key ${describeKey(key)}`);
   const value = store.deserialize(bytes, key);
   const type = typeof value === 'object' && value !== null ? (metadataOf(value).typeName ?? 'Object') : typeof value;
   if (json) {

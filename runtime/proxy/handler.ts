@@ -1,5 +1,6 @@
+import type { AnyFunction } from '../../src/types.js';
 import { knownPrototype } from './metadata.js';
-import { PROBE, resolveNow, stateOf, type AnyFunction, type BoundMethod, type ProxyState } from './state.js';
+import { PROBE, resolveNow, stateOf, type BoundMethod, type ProxyState } from './state.js';
 
 type Constructor = new (...args: unknown[]) => object;
 
@@ -135,7 +136,7 @@ export const handler: ProxyHandler<object> = {
     return true;
   },
 
-  apply: (placeholder, thisArg: unknown, args: unknown[]) =>
+  apply: (placeholder, thisArg: unknown, args: unknown[]): unknown =>
     Reflect.apply(realTarget(placeholder) as AnyFunction, thisArg, args),
 
   construct(placeholder, args: unknown[], newTarget): object {

@@ -1,4 +1,4 @@
-import { prototypeForClass } from '../support/class-registry.js';
+import { classNameOf, prototypeForClass } from '../support/class-registry.js';
 import type { ProxyMetadata } from './factory.js';
 
 /** Built-ins whose prototype is the same in every realm of this runtime, so the name alone identifies it. */
@@ -47,10 +47,11 @@ function constructorName(value: object): string | undefined {
   return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : undefined;
 }
 
-/** Metadata of a value in hand; className is the registry's business, so it is left out. */
+/** Metadata of a value in hand, with its registered class name so `instanceof` needs no read in another process. */
 export function describeValue(value: object): ProxyMetadata {
   const kind = kindOf(value);
   const thenable = typeof Reflect.get(value, 'then') === 'function';
   const typeName = constructorName(value);
-  return typeName === undefined ? { kind, thenable } : { kind, typeName, thenable };
+  const className = classNameOf(value);
+  return { kind, ...(typeName === undefined ? {} : { typeName }), ...(className === undefined ? {} : { className }), thenable };
 }

@@ -1,6 +1,6 @@
 import { describeKey } from '../errors.js';
 import type { ProxyMetadata } from './factory.js';
-import { PROBE, attachState, metadataFor, stateOf, type ProxyState } from './state.js';
+import { PROBE, attachState, metadataOf, stateOf, type ProxyState } from './state.js';
 
 /** Node's util.inspect looks this up on the proxy's target without firing traps. */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -14,7 +14,7 @@ type Inspect = (value: unknown, options?: object) => string;
  */
 function inspectProxy(this: { [PROBE]?: ProxyState }, _depth: number, options: object, inspect: Inspect): string {
   const state = this[PROBE] ?? stateOf(this);
-  const metadata = metadataFor(state);
+  const metadata = metadataOf(state.proxy as object);
   const name = `Proxy<${metadata.typeName ?? metadata.kind}>`;
   if (state.target !== undefined) return `${name} ${inspect(state.target, options)}`;
   const key = state.factory.key === undefined ? '' : `, key ${describeKey(state.factory.key)}`;

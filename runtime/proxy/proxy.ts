@@ -5,12 +5,12 @@
  */
 import type { ProxiedPart, Proxy as ProxyOf, ProxyOr, Unproxied } from '../../src/types.js';
 import type { Key } from '../connectors/connector.js';
-import { ConfigError, NonProxiableTypeError } from '../errors.js';
+import { ConfigError, InvalidArgumentError, NonProxiableTypeError } from '../errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { handler } from './handler.js';
-import { describeValue, isObjectLike, kindOf, typeOfValue } from './metadata.js';
+import { isObjectLike, kindOf, typeOfValue } from './metadata.js';
 import { newPlaceholder } from './placeholder.js';
-import { ProxyState, metadataFor, probeState, resolveLater, resolveNow } from './state.js';
+import { ProxyState, metadataOf, probeState, resolveLater, resolveNow } from './state.js';
 
 
 export interface ProxyOptions<T> {
@@ -48,7 +48,7 @@ export function isProxy(value: unknown): boolean {
 
 function stateFor(value: unknown, caller: string): ProxyState {
   const state = probeState(value);
-  if (state === undefined) throw new TypeError(`${caller}() expects a proxy made by proxy(), got a value of type ${typeOfValue(value)} that is not one`);
+  if (state === undefined) throw new InvalidArgumentError('p', `${caller}() expects a proxy made by proxy(), got a value of type ${typeOfValue(value)} that is not one`);
   return state;
 }
 
@@ -92,17 +92,10 @@ export function getKey(p: object): Key | undefined {
   return stateFor(p, 'getKey').factory.key;
 }
 
-/** What the proxy knows about its target without resolving it. */
+/** What the proxy knows about its target without resolving it; refuses values that are not proxies. */
 export function getMetadata(p: object): ProxyMetadata {
-  return metadataFor(stateFor(p, 'getMetadata'));
+  stateFor(p, 'getMetadata');
+  return metadataOf(p);
 }
 
-/**
- * Metadata of a value in hand (kind, typeName, thenable; className is for the
- * caller to add). For one of our proxies, its own metadata: never resolves.
- */
-export function metadataOf(value: object): ProxyMetadata {
-  if (!isObjectLike(value)) throw new NonProxiableTypeError(typeOfValue(value));
-  const state = probeState(value);
-  return state === undefined ? describeValue(value) : metadataFor(state);
-}
+export { metadataOf };

@@ -1,3 +1,4 @@
+import type { AnyFunction } from '../../src/types.js';
 import { NonProxiableTypeError, ProxyResolveError, describeKey, messageOf } from '../errors.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { describeValue, isObjectLike, typeOfValue } from './metadata.js';
@@ -7,8 +8,6 @@ import { describeValue, isObjectLike, typeOfValue } from './metadata.js';
  * the receiver: the public API finds a proxy's state through it.
  */
 export const PROBE: unique symbol = Symbol('ts-proxystore.probe');
-
-export type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 export interface BoundMethod {
   readonly source: AnyFunction;
@@ -76,7 +75,17 @@ export function probeState(value: unknown): ProxyState | undefined {
   }
 }
 
-export function metadataFor(state: ProxyState): ProxyMetadata {
+/**
+ * What is known of an object without resolving anything: one of our proxies
+ * answers with its own metadata (a populated proxy's is worked out from its
+ * target, once); any other object with its kind, constructor name, thenability
+ * and registered class name. The one reader of metadata: getMetadata, the
+ * stores and the inspect hook all ask it.
+ */
+export function metadataOf(value: object): ProxyMetadata {
+  if (!isObjectLike(value)) throw new NonProxiableTypeError(typeOfValue(value));
+  const state = probeState(value);
+  if (state === undefined) return describeValue(value);
   return (state.metadata ??= describeValue(state.target as object));
 }
 

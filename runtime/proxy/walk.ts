@@ -1,4 +1,4 @@
-import { ProxyStoreError } from '../errors.js';
+import { ERROR_CODES, ProxyStoreError, type ErrorCode } from '../errors.js';
 import { isProxy } from './proxy.js';
 
 /**
@@ -15,6 +15,7 @@ export const MAX_NESTING = 2_000;
 
 /** A value nests containers deeper than MAX_NESTING levels. */
 export class NestingTooDeepError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.NestingTooDeepError;
   override name = 'NestingTooDeepError';
   constructor() {
     super(`value nests arrays, objects, Maps or Sets more than ${MAX_NESTING} levels deep: flatten it, or store it as one object`);

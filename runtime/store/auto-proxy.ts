@@ -31,10 +31,10 @@ import { ConfigError, SerializationError, describeKey } from '../errors.js';
 import type { ProxyMetadata } from '../proxy/factory.js';
 import { sizeAtLeast } from './size.js';
 import type { Lifetime } from './lifetimes.js';
-import { isProxy, proxy } from '../proxy/proxy.js';
+import { isProxy, metadataOf, proxy } from '../proxy/proxy.js';
 import { getStore } from './registry.js';
 import { connectorFailure, type Store } from './store.js';
-import { storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './factory.js';
+import { storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
 
 /** Bytes at or over which a value is proxied when neither the build nor the run time says otherwise. */
 export const DEFAULT_AUTO_PROXY_THRESHOLD = 100_000;
@@ -223,7 +223,7 @@ function chosenStore(storeName: string | undefined): Store | undefined {
 }
 
 function newEntry(store: Store, value: object, site: string): AutoEntry {
-  const metadata = storedMetadata(value);
+  const metadata = metadataOf(value);
   const evict = settings.evict ?? false;
   const factory = deferredFactory(store, { evict, metadata }, () => keyForCrossing(entry));
   const entry: AutoEntry = { store, value, site, evict, proxy: proxy(factory, { target: value, metadata }), copy: undefined };

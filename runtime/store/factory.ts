@@ -1,11 +1,9 @@
-import { classNameOf } from '../support/class-registry.js';
 import type { Key } from '../connectors/connector.js';
 import { ProxyResolveMissingKeyError, describeKey } from '../errors.js';
 import type { Factory, ProxyMetadata } from '../proxy/factory.js';
 import { waitForValue, waitForValueSync, type WaitPolicy } from './future-wait.js';
 import { metricsOf } from './metrics.js';
 import { proxyLog } from '../support/log.js';
-import { metadataOf } from '../proxy/proxy.js';
 import { signDescriptor } from './signing.js';
 import type { Store, StoreConfig } from './store.js';
 
@@ -41,12 +39,6 @@ const storeFactories = new WeakSet<object>();
 
 export function isStoreFactory(value: unknown): value is StoreFactory<unknown> {
   return typeof value === 'function' && storeFactories.has(value);
-}
-
-/** What a proxy of `value` kept in a store carries: its shape, and its registered class name so `instanceof` needs no read. */
-export function storedMetadata(value: object): ProxyMetadata {
-  const className = classNameOf(value);
-  return { ...metadataOf(value), ...(className === undefined ? {} : { className }) };
 }
 
 export function storeFactory<T>(

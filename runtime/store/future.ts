@@ -8,7 +8,7 @@
  * worker, before the upstream one has finished.
  */
 import type { Key } from '../connectors/connector.js';
-import { ConfigError, ProxyStoreError, describeKey } from '../errors.js';
+import { ConfigError, ProxyFutureSetError } from '../errors.js';
 import type { ProxyMetadata } from '../proxy/factory.js';
 import { futureFailure, waitForValue, waitPolicy, type WaitPolicy } from './future-wait.js';
 import { proxy } from '../proxy/proxy.js';
@@ -83,7 +83,7 @@ export class ProxyFuture<T> {
   }
 
   #claim(operation: string): void {
-    if (this.#set) throw new ProxyStoreError(`future ${describeKey(this.key)} of store '${this.store.name}' is already set: ${operation} can be called once`);
+    if (this.#set) throw new ProxyFutureSetError(this.key, this.store.name, operation);
     this.#set = true;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import type { Key } from '../connectors/connector.js';
-import { ConfigError, ProxyStoreError, describeKey, keyId } from '../errors.js';
+import { ConfigError, ERROR_CODES, type ErrorCode, ProxyStoreError, describeKey, keyId } from '../errors.js';
 import { getFactory, isProxy } from '../proxy/proxy.js';
 import { isStoreFactory } from './factory.js';
 import type { Store } from './store.js';
@@ -25,6 +25,7 @@ export interface Lifetime {
 
 /** Adding to, extending or storing with a lifetime that has ended. */
 export class LifetimeClosedError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.LifetimeClosedError;
   override name = 'LifetimeClosedError';
   constructor(
     readonly lifetimeName: string,
@@ -42,6 +43,7 @@ export interface EvictionFailure {
 
 /** Some keys of a lifetime could not be evicted when it ended; the others were. */
 export class LifetimeEvictionError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.LifetimeEvictionError;
   override name = 'LifetimeEvictionError';
   constructor(
     readonly lifetimeName: string,

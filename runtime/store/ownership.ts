@@ -18,14 +18,14 @@
 import type { OwnedProxy, OwnershipKind, RefMutProxy, RefProxy } from '../../src/ownership.js';
 import type { Proxy } from '../../src/types.js';
 import type { Key } from '../connectors/connector.js';
-import { DescriptorError, NonProxiableTypeError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from '../errors.js';
+import { DescriptorError, ERROR_CODES, type ErrorCode, NonProxiableTypeError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from '../errors.js';
 import type { Factory } from '../proxy/factory.js';
 import { handler } from '../proxy/handler.js';
 import { isObjectLike, typeOfValue } from '../proxy/metadata.js';
 import { newPlaceholder } from '../proxy/placeholder.js';
-import { ProxyState, metadataFor, probeState, resolveLater, resolveNow, stateOf } from '../proxy/state.js';
+import { ProxyState, metadataOf, probeState, resolveLater, resolveNow, stateOf } from '../proxy/state.js';
 import { signDescriptor } from './signing.js';
-import { isStoreFactory, storeFactory, storedMetadata, type ProxyDescriptor, type StoreFactory } from './factory.js';
+import { isStoreFactory, storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
 import type { Proxiable, Store } from './store.js';
 import { collectLeaves } from '../proxy/walk.js';
 
@@ -38,11 +38,13 @@ export interface OwnershipDescriptor extends ProxyDescriptor {
 
 /** An ownership rule broken by how a function was called: the wrong kind of proxy, an owner sent twice in one message. */
 export class OwnershipError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.OwnershipError;
   override name = 'OwnershipError';
 }
 
 /** What was attempted conflicts with the borrows of the object. */
 export class BorrowError extends OwnershipError {
+  static override readonly code: ErrorCode = ERROR_CODES.BorrowError;
   override name = 'BorrowError';
   constructor(
     readonly key: Key,
@@ -60,6 +62,7 @@ export class BorrowError extends OwnershipError {
  * so that resolution (traps, resolve, resolveAsync, extract) passes it on unwrapped.
  */
 export class InvalidReferenceError extends ProxyResolveError {
+  static override readonly code: ErrorCode = ERROR_CODES.InvalidReferenceError;
   override name = 'InvalidReferenceError';
   constructor(
     readonly key: Key,
@@ -184,7 +187,7 @@ class Reference {
   end(ending: Ending): void {
     if (this.ended !== undefined) return;
     this.ended = ending;
-    const { kind, thenable } = metadataFor(this.state);
+    const { kind, thenable } = metadataOf(this.proxy);
     this.state.metadata = thenable === undefined ? { kind } : { kind, thenable };
     this.state.target = undefined;
     this.state.bound = undefined;
@@ -276,7 +279,7 @@ export interface OwnedProxyOptions {
 export async function ownedProxy<T extends Proxiable>(store: Store, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
   // Refuses primitives (null included) before anything is stored.
   if (!isObjectLike(obj)) throw new NonProxiableTypeError(typeOfValue(obj));
-  const metadata = storedMetadata(obj);
+  const metadata = metadataOf(obj);
   const key = await store.put(obj);
   const populate = options.populateTarget ?? store.populateTarget;
   return newOwner(sourceFor(store, key, metadata), populate ? obj : undefined).proxy as OwnedProxy<T>;

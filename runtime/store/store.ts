@@ -4,7 +4,7 @@ import { connectorFromConfig } from '../connectors/kinds.js';
 import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
 import { connectorLog, storeLog } from '../support/log.js';
-import { getKey, isProxy, proxy } from '../proxy/proxy.js';
+import { getKey, isProxy, metadataOf, proxy } from '../proxy/proxy.js';
 import { isObjectLike, typeOfValue } from '../proxy/metadata.js';
 import {
   allocateTypedArray,
@@ -18,7 +18,7 @@ import {
   type TypedArrayClass,
 } from '../serialize/serializer.js';
 import { provideStoreClass, registerStore, unregisterStore } from './registry.js';
-import { storeFactory, storedMetadata } from './factory.js';
+import { storeFactory } from './factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
 import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
 import { ProxyFuture, type FutureOptions } from './future.js';
@@ -245,7 +245,7 @@ export class Store {
   allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
     this.#assertOpen('allocate');
     if (!Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
+      throw new InvalidArgumentError('length', `store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
     }
     const allocate = this.#allocate;
     const placed =
@@ -578,7 +578,7 @@ export class Store {
   }
 
   #proxyFor<T extends Proxiable>(obj: T, key: Key, options: ProxyCreateOptions): Proxy<T> {
-    const metadata = storedMetadata(obj);
+    const metadata = metadataOf(obj);
     const factory = storeFactory<T>(this, key, { evict: options.evict ?? false, metadata });
     const populate = options.populateTarget ?? this.populateTarget;
     return proxy(factory, populate ? { target: obj, metadata } : { metadata });

@@ -6,6 +6,7 @@
 export type { BrokerMessage, Publisher, Subscriber } from './broker.js';
 export { QueueBroker, type QueueBrokerOptions } from './queue-broker.js';
 export {
+  StreamClosedError,
   StreamConsumer,
   StreamProducer,
   type SendOptions,

@@ -9,7 +9,7 @@
  * (several items when batched), or `{ v: 1, end: true }` when the producer closed the topic.
  */
 import type { JsonValue, ReferencePolicy } from '../connectors/connector.js';
-import { ConfigError, DescriptorError, ProxyStoreError, messageOf } from '../errors.js';
+import { ConfigError, DescriptorError, ERROR_CODES, ProxyStoreError, messageOf, type ErrorCode } from '../errors.js';
 import { getKey, resolveAsync } from '../proxy/proxy.js';
 import { decodeProxies, encodeProxies } from '../store/references.js';
 import { getStore } from '../store/registry.js';
@@ -42,6 +42,12 @@ interface WireItem {
   readonly m?: StreamMetadata;
 }
 
+/** A send on a StreamProducer after its `close()`. */
+export class StreamClosedError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.StreamClosedError;
+  override name = 'StreamClosedError';
+}
+
 /**
  * Sends items of typed topics: `new StreamProducer<{ frames: Float64Array }>(publisher, { stores: store })`
  * then `send('frames', frame)`. Each send stores the item and publishes its descriptor.
@@ -64,7 +70,7 @@ export class StreamProducer<Topics extends Record<string, unknown> = Record<stri
 
   /** Stores `value` and publishes its event (or adds it to the topic's batch); resolves once the broker has it. */
   async send<K extends keyof Topics & string>(topic: K, value: Topics[K] & object, options: SendOptions = {}): Promise<void> {
-    if (this.#closed) throw new ProxyStoreError(`StreamProducer: closed, cannot send to topic '${topic}'`);
+    if (this.#closed) throw new StreamClosedError(`StreamProducer: closed, cannot send to topic '${topic}'`);
     const metadata = options.metadata ?? {};
     if (this.#options.filter !== undefined && !this.#options.filter(topic, value, metadata)) return;
     const store = this.#storeFor(topic);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InternalError } from '../../runtime/errors.js';
 
 export const PACKAGE_NAME = 'ts-proxystore';
 
@@ -56,7 +57,7 @@ function findOwnPackage(): PackageInfo {
       const { name, version } = readManifest(manifest);
       if (name === PACKAGE_NAME && typeof version === 'string') return { root: dir.replaceAll('\\', '/'), version };
     }
-    if (dirname(dir) === dir) throw new Error(`${PACKAGE_NAME}: no package.json named ${PACKAGE_NAME} above ${start}`);
+    if (dirname(dir) === dir) throw new InternalError(`${PACKAGE_NAME}: no package.json named ${PACKAGE_NAME} above ${start}`);
   }
 }
 

@@ -15,6 +15,7 @@
 import type ts from 'typescript';
 import { memoize } from './memoize.js';
 import { OWN_MODULES, packageModule } from './package-files.js';
+import type { OwnershipKind } from '../ownership.js';
 
 /** The TypeScript namespace: callers running under another copy (e.g. a patched compiler) pass theirs. */
 export type TypeScriptApi = typeof ts;
@@ -30,8 +31,6 @@ const CONTAINS_DEPTH = 4;
 const PROPERTIES_PER_TYPE = 64;
 const ALIAS_HOPS = 8;
 
-/** What an `OwnedProxy`, `RefProxy` and `RefMutProxy` carry in their `OwnershipTag`. */
-export type OwnershipKind = 'owned' | 'ref' | 'ref-mut';
 const OWNERSHIP_KINDS: ReadonlySet<string> = new Set<OwnershipKind>(['owned', 'ref', 'ref-mut']);
 
 export interface ProxyTypes {

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { BullMQExecutor, type CreateWorkerOptions } from '../../runtime/executors/bullmq/executor.js';
-import { TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/executors/errors.js';
+import { JobLostError, TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/executors/errors.js';
 import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
 import type { BullMQExecutorOptions } from '../../runtime/executors/bullmq/executor.js';
 import { getKey, isProxy } from '../../runtime/proxy/proxy.js';
@@ -159,6 +159,23 @@ describe('BullMQExecutor', () => {
     await late.finished;
     const [failed] = await engine.queue.getJobs(['failed']);
     expect(failed).toMatchObject({ attemptsMade: 1, failedReason: 'cancelled by its caller: too slow' });
+    await eventually(async () => (await storedKeys(store)) === 0);
+  });
+
+  it('rejects with JobLostError when someone else removes a job before it runs, and frees the inputs', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    await using ex = executor(queue, store, { shouldProxy: 'always', resultThreshold: 0 }, { noWorkerTimeoutMs: Infinity });
+    const engine = ex.executor as BullMQExecutor<FixtureTasks>;
+    const launched = ex.launch('sum', [floats(1024)]);
+    await eventually(async () => (await engine.queue.getJobCounts('waiting')).waiting === 1);
+    const [job] = await engine.queue.getJobs(['waiting']);
+    await engine.queue.remove(job?.id ?? '');
+    const error = await rejection(launched.outcome);
+    expect(error).toBeInstanceOf(JobLostError);
+    expect(error).toMatchObject({ code: 'PS_JOB_LOST', task: 'sum', queueName: queue });
+    expect((error as Error).message).toContain('it was removed from the queue');
+    await launched.finished;
     await eventually(async () => (await storedKeys(store)) === 0);
   });
 

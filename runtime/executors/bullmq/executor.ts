@@ -20,12 +20,12 @@ import { createDebug } from 'obug';
 import { endTaskSends } from '../../store/auto-proxy.js';
 import type { ReferencePolicy } from '../../connectors/connector.js';
 import { endTaskBorrows } from '../../store/ownership.js';
-import { ConfigError, ProxyStoreError, RedisUnreachableError, describeKey, messageOf } from '../../errors.js';
+import { ConfigError, RedisUnreachableError, SerializationError, describeKey, messageOf } from '../../errors.js';
 import { requireOptional } from '../../support/optional-dependency.js';
 import { deserialize, serialize } from '../../serialize/serializer.js';
 import { isTimeoutMs, setLongTimeout, settleWithin } from '../../support/timers.js';
 import { CancellableWorker, EarlyCancels, cancelChannel, cancelMessage } from './cancel.js';
-import { JobLostError, NoWorkerError, TaskTimeoutError, WorkerCrashedError, type RemoteError } from '../errors.js';
+import { ExecutorShutDownError, JobLostError, NoWorkerError, TaskTimeoutError, WorkerCrashedError, type RemoteError } from '../errors.js';
 import { BaseExecutor, freeProxies, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from '../executor.js';
 import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } from '../worker/task-runner.js';
 import { decodeReply, encodeCall, remoteFailure } from '../task-wire.js';
@@ -257,7 +257,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     // The first run_id seen, so a restart during the first calls is noticed.
     this.#runId ??= await this.#serverRunId();
     const last = (await client.runCommand('xrevrange', [this.queue.keys.events, '+', '-', 'COUNT', 1])) as [string, unknown][];
-    if (this.#closed) throw new ProxyStoreError(`BullMQExecutor for queue '${this.queueName}' was shut down before it reached Redis`);
+    if (this.#closed) throw new ExecutorShutDownError(`BullMQExecutor for queue '${this.queueName}' was shut down before it reached Redis`);
     const events = new bullmq.QueueEvents(this.queueName, {
       connection: this.#connection,
       lastEventId: last[0]?.[0] ?? '0',
@@ -444,7 +444,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
   #removed(jobId: string): void {
     const pending = this.#jobs.get(jobId);
     if (pending === undefined) return;
-    if (pending.waiting) pending.reject(new ProxyStoreError(`the job of task '${pending.task}' was removed from queue '${this.queueName}' before it finished`));
+    if (pending.waiting) pending.reject(new JobLostError(pending.task, this.queueName, 'it was removed from the queue'));
     pending.finish();
   }
 
@@ -543,7 +543,7 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 function fromBase64(text: unknown): unknown {
-  if (typeof text !== 'string') throw new ProxyStoreError('job data or result is not a ts-proxystore message: was the job added by a BullMQExecutor and run by createWorker?');
+  if (typeof text !== 'string') throw new SerializationError('job data or result is not a ts-proxystore message: was the job added by a BullMQExecutor and run by createWorker?');
   return deserialize(Buffer.from(text, 'base64'));
 }
 
