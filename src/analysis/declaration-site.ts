@@ -5,7 +5,7 @@
  */
 import type ts from 'typescript';
 import { memoize } from './memoize.js';
-import { isShippedFile, packageModule } from './package-files.js';
+import { isShippedFile } from './package-files.js';
 import { typescript } from './typescript.js';
 
 export interface DeclarationSite {

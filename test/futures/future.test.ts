@@ -108,10 +108,14 @@ describe('a future’s proxy in another thread or process', () => {
       });`;
     const worker = new Worker(source, { eval: true, workerData: encodeProxies({ p: future.proxy() }) });
     const messages: unknown[] = [];
+    let waiting!: () => void;
+    const started = new Promise<void>((resolve) => (waiting = resolve));
     const done = new Promise<{ total: number; at: number }>((resolve, reject) => {
-      worker.on('message', (message: unknown) => (messages.push(message), message === 'waiting' ? undefined : resolve(message as { total: number; at: number })));
+      worker.on('message', (message: unknown) => (messages.push(message), message === 'waiting' ? waiting() : resolve(message as { total: number; at: number })));
       worker.on('error', reject);
     });
+    // However long the worker takes to load, once it says it is waiting it must stay blocked until the value is set.
+    await started;
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(messages).toEqual(['waiting']);
     const setAt = Date.now();

@@ -6,6 +6,8 @@
  * inside the repository does not resolve, the same path under dist/ (which
  * `npm test` builds first) is used instead.
  */
+import { URL } from 'node:url';
+
 const root = new URL('../../', import.meta.url).href;
 
 export async function resolve(specifier, context, next) {

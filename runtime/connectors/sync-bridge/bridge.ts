@@ -106,7 +106,7 @@ export function acquireSyncBridge(config: ConnectorConfig, options: SyncBridgeOp
   const id = JSON.stringify(data);
   let worker = workers.get(id);
   if (worker === undefined) {
-    worker = new BridgeWorker(data, name);
+    worker = new BridgeWorker(data);
     workers.set(id, worker);
   }
   worker.holders++;
@@ -150,7 +150,7 @@ class BridgeWorker {
   #failure: Error | undefined;
   #nextId = 0;
 
-  constructor(data: Omit<BridgeWorkerData, 'port' | 'signal'>, name: string) {
+  constructor(data: Omit<BridgeWorkerData, 'port' | 'signal'>) {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const workerData: BridgeWorkerData = { ...data, port: port2, signal: this.#signal };
