@@ -109,7 +109,7 @@ export function builtStoreCount(): number {
   return built.size;
 }
 
-const STORE_FIELDS = new Set(['name', 'connector', 'cacheSize', 'cacheBytes', 'metrics', 'populateTarget', 'serializer']);
+const STORE_FIELDS = new Set(['name', 'connector', 'cacheSize', 'cacheBytes', 'metrics', 'populateTarget', 'serializer', 'checksum']);
 const MAX_NAME_LENGTH = 256;
 const MAX_CONNECTOR_JSON = 16 * 1024;
 
@@ -144,6 +144,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   if (typeof s.metrics !== 'boolean') fail(`store '${name}': metrics must be a boolean`);
   if (typeof s.populateTarget !== 'boolean') fail(`store '${name}': populateTarget must be a boolean`);
   if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
+  if (s.checksum !== undefined && s.checksum !== 'structure' && s.checksum !== 'all') fail(`store '${name}': checksum must be 'structure' or 'all'`);
   return {
     name,
     connector: connector,
@@ -152,6 +153,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
     metrics: s.metrics,
     populateTarget: s.populateTarget,
     serializer: s.serializer,
+    ...(s.checksum === undefined ? {} : { checksum: s.checksum }),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   deserialize as defaultDeserialize,
   deserializeInPlace,
   serialize as defaultSerialize,
+  serializeChecked,
   serializeInPlace,
   type Allocate,
   type Deserializer,
@@ -43,7 +44,21 @@ export interface StoreOptions {
   readonly register?: boolean;
   readonly serializer?: Serializer;
   readonly deserializer?: Deserializer;
+  /**
+   * What the default serializer's checksums cover in frames this store
+   * writes to a file, Redis or the wire. 'structure' (the default): each
+   * frame's header and structured payloads, so a corrupt frame never decodes
+   * to another type or shape; the bytes of strings, byte arrays and typed
+   * arrays go unchecked, as a CRC pass over them costs about as much as the
+   * put+get itself. 'all': those too, for media that may flip bits unseen.
+   * Readers check whatever a frame carries, so only the writer chooses.
+   * Memory and shared-memory stores, whose frames never leave the process,
+   * write none (see serialize.ts).
+   */
+  readonly checksum?: ChecksumCoverage;
 }
+
+export type ChecksumCoverage = 'structure' | 'all';
 
 /** JSON-safe recipe for an equivalent store elsewhere. Custom serializers cannot travel: see `serializer`. */
 export interface StoreConfig {
@@ -56,6 +71,8 @@ export interface StoreConfig {
   readonly populateTarget: boolean;
   /** 'custom' stores can only be rebuilt where a store of that name is already registered. */
   readonly serializer: 'default' | 'custom';
+  /** Present when it is not the default 'structure'. */
+  readonly checksum?: ChecksumCoverage;
 }
 
 export interface PutOptions {
@@ -103,6 +120,7 @@ export class Store {
   readonly #framed = new WeakMap<object, Uint8Array>();
   readonly #deserialize: Deserializer;
   readonly #customSerializer: boolean;
+  readonly #checksum: ChecksumCoverage;
   readonly #cacheSize: number;
   readonly #cacheBytes: number;
   readonly #cache: LRUCache<string, CacheEntry> | undefined;
@@ -133,6 +151,13 @@ export class Store {
     if ((options.serializer === undefined) !== (options.deserializer === undefined)) {
       throw new ConfigError(`store '${name}': give both serializer and deserializer, or neither`);
     }
+    const checksum = options.checksum ?? 'structure';
+    if (checksum !== 'structure' && checksum !== 'all') {
+      throw new ConfigError(`store '${name}': checksum must be 'structure' or 'all', got ${describeKey(checksum)}`);
+    }
+    if (checksum === 'all' && options.serializer !== undefined) {
+      throw new ConfigError(`store '${name}': checksum applies to the default serializer; a custom serializer does its own checking`);
+    }
     this.name = name;
     this.connector = connector;
     this.populateTarget = options.populateTarget ?? true;
@@ -140,7 +165,8 @@ export class Store {
     // the stored bytes themselves) skip the checksum: reads stay a view, and a view written through
     // is not mistaken for corruption later (see serialize.ts).
     const inPlace = connector.allocate !== undefined || connector.kind === 'memory';
-    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : defaultSerialize);
+    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : checksum === 'all' ? serializeChecked : defaultSerialize);
+    this.#checksum = checksum;
     this.#allocate = connector.allocate?.bind(connector);
     // A frame goes to one put and is dropped: transient, so recycled memory is reused without waiting for a collection.
     // The serializer writes every byte of it, so it need not be zeroed.
@@ -174,6 +200,7 @@ export class Store {
       metrics: config.metrics,
       populateTarget: config.populateTarget,
       register: options.register ?? false,
+      ...(config.checksum === undefined ? {} : { checksum: config.checksum }),
     });
   }
 
@@ -186,6 +213,7 @@ export class Store {
       metrics: this.#metrics !== undefined,
       populateTarget: this.populateTarget,
       serializer: this.#customSerializer ? 'custom' : 'default',
+      ...(this.#checksum === 'structure' ? {} : { checksum: this.#checksum }),
     };
   }
 

@@ -39,7 +39,7 @@ export {
   type ProxyOptions,
 } from '../runtime/proxy.js';
 
-export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize.js';
+export { serialize, serializeChecked, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize.js';
 export { registerClass, unregisterClass } from '../runtime/class-registry.js';
 
 export * from '../runtime/connectors/index.js';
@@ -48,6 +48,7 @@ export {
   Store,
   type StoreOptions,
   type StoreConfig,
+  type ChecksumCoverage,
   type ProxyCreateOptions,
   type ProxyFromKeyOptions,
   type Proxiable,
