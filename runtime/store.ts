@@ -402,6 +402,11 @@ export class Store {
     if (read.handedOver !== undefined) return read.handedOver.value;
     read.started = true;
     const bytes = await this.#connectorCall('get', key, () => this.connector.get(key), (found) => found?.byteLength ?? 0);
+    // A synchronous read of the key finished while this one was under way: its object is the one, decoded and cached once.
+    if (read.handedOver !== undefined && bytes !== undefined) {
+      this.#observe('get', t0, 0, key, ' (read synchronously meanwhile)');
+      return read.handedOver.value;
+    }
     return this.#finishGet('get', key, id, bytes, t0, generation);
   }
 
@@ -423,8 +428,11 @@ export class Store {
       throw connectorFailure(this, 'getSync', error, key);
     }
     const value = this.#finishGet('get', key, id, bytes, t0, generation);
+    // An async read of the key waiting or in flight returns this object: one object per key for all its
+    // readers, decoded and cached once. One not yet started asks the connector no more; one already
+    // started has (this thread cannot wait for it), but its bytes are dropped unread.
     const waiting = this.#reading.get(id);
-    if (waiting !== undefined && !waiting.started && value !== undefined) waiting.handedOver = { value };
+    if (waiting !== undefined && value !== undefined) waiting.handedOver = { value };
     return value as T | undefined;
   }
 
@@ -744,8 +752,9 @@ export interface StoreStats {
 /** An async read in flight, shared by the gets of its key. */
 class PendingRead {
   value!: Promise<unknown>;
-  /** Set once the connector has been asked; before that, a synchronous read may hand its value over. */
+  /** Set once the connector has been asked: before that, a value handed over saves the read itself. */
   started = false;
+  /** What a synchronous read of the key found meanwhile; the async read returns it instead of decoding its own bytes. */
   handedOver: { readonly value: unknown } | undefined;
 }
 
