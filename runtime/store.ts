@@ -399,13 +399,15 @@ export class Store {
     // key right after an async resolve started (`resolveAsync(p); p.length`)
     // reads it for both, instead of the key being read twice.
     await Promise.resolve();
-    if (read.handedOver !== undefined) return read.handedOver.value;
+    const early = read.handedOver;
+    if (early !== undefined) return early.value;
     read.started = true;
     const bytes = await this.#connectorCall('get', key, () => this.connector.get(key), (found) => found?.byteLength ?? 0);
     // A synchronous read of the key finished while this one was under way: its object is the one, decoded and cached once.
-    if (read.handedOver !== undefined && bytes !== undefined) {
+    const meanwhile = read.handedOver as PendingRead['handedOver'];
+    if (meanwhile !== undefined && bytes !== undefined) {
       this.#observe('get', t0, 0, key, ' (read synchronously meanwhile)');
-      return read.handedOver.value;
+      return meanwhile.value;
     }
     return this.#finishGet('get', key, id, bytes, t0, generation);
   }
