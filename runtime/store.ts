@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { BudgetedEntry, CacheBudget } from './cache-budget.js';
 import type { CloseOptions, Connector, ConnectorConfig, Key, ListedObject, ReferencePolicy } from './connector.js';
 import { connectorFromConfig } from './connector-kinds.js';
 import { isTagged, type TaggedPut } from './connectors/multi.js';
@@ -124,6 +125,8 @@ export class Store {
   readonly #cacheSize: number;
   readonly #cacheBytes: number;
   readonly #cache: LRUCache<string, CacheEntry> | undefined;
+  /** A bound this store's cache shares with others' (stores built from descriptors): see cache-budget.ts. */
+  #budget: CacheBudget | undefined;
   readonly #metrics: Metrics | undefined;
   readonly #connectorLog: ReturnType<typeof connectorLog>;
   /** Cache lookups that found the object, and ones that did not; counted always, as `stats()` reports them. */
@@ -187,14 +190,14 @@ export class Store {
   }
 
   /** Rebuild a store from `config()`. Untrusted configs (from descriptors made elsewhere) are checked against `policy`. */
-  static fromConfig(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy; register?: boolean } = {}): Store {
+  static fromConfig(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy; register?: boolean; cacheBudget?: CacheBudget } = {}): Store {
     if (config.serializer === 'custom') {
       throw new ConfigError(
         `store '${config.name}' uses a custom serializer, which cannot be rebuilt from its config: register a store of that name in this process first`,
       );
     }
     const connector = connectorFromConfig(config.connector, options);
-    return new Store(config.name, connector, {
+    const store = new Store(config.name, connector, {
       cacheSize: config.cacheSize,
       ...(config.cacheBytes === undefined ? {} : { cacheBytes: config.cacheBytes }),
       metrics: config.metrics,
@@ -202,6 +205,11 @@ export class Store {
       register: options.register ?? false,
       ...(config.checksum === undefined ? {} : { checksum: config.checksum }),
     });
+    if (options.cacheBudget !== undefined && store.#cache !== undefined) {
+      store.#budget = options.cacheBudget;
+      options.cacheBudget.join(store.#cache);
+    }
+    return store;
   }
 
   config(): StoreConfig {
@@ -604,6 +612,7 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#cache?.clear();
+    if (this.#cache !== undefined) this.#budget?.leave(this.#cache);
     unregisterStore(this.name, this);
     await this.connector.close(options);
   }
@@ -634,7 +643,10 @@ export class Store {
     if (this.#cache === undefined) return undefined;
     const hit = this.#cache.get(id);
     if (hit === undefined) this.#misses += 1;
-    else this.#hits += 1;
+    else {
+      this.#hits += 1;
+      this.#budget?.touch(hit);
+    }
     this.#metrics?.record(hit === undefined ? 'cacheMiss' : 'cacheHit', 0);
     return hit;
   }
@@ -653,7 +665,11 @@ export class Store {
     }
     const value = this.deserialize(bytes, key);
     // At least 1: lru-cache refuses sizes of 0.
-    if (generation === this.#generation) this.#cache?.set(id, { value, bytes: Math.max(1, bytes.byteLength) });
+    if (generation === this.#generation && this.#cache !== undefined) {
+      const entry = { value, bytes: Math.max(1, bytes.byteLength), used: 0 };
+      this.#cache.set(id, entry);
+      this.#budget?.admit(this.#cache, id, entry);
+    }
     this.#observe(operation, t0, bytes.byteLength, key);
     return value;
   }
@@ -775,7 +791,7 @@ function checkOptions(where: string, options: unknown): void {
   throw new InvalidArgumentError('options', `${where}: options must be an object, got ${describeKey(options)}`);
 }
 
-interface CacheEntry {
+interface CacheEntry extends BudgetedEntry {
   readonly value: unknown;
   /** Size of the encoding it was read from: what the cache budget counts. */
   readonly bytes: number;

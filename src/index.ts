@@ -58,7 +58,7 @@ export {
 export type { MetricsSnapshot, OperationMetrics } from '../runtime/metrics.js';
 export { ProxyFuture, type FutureOptions } from '../runtime/future.js';
 export type { WaitPolicy } from '../runtime/future-wait.js';
-export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/registry.js';
+export { registerStore, getStore, unregisterStore, getOrCreateStore, configureBuiltStores, builtStoreCache, BUILT_CACHE_BYTES_ENV, BUILT_CACHE_OBJECTS_ENV } from '../runtime/registry.js';
 export { isStoreFactory, type StoreFactory, type ProxyDescriptor } from '../runtime/store-factory.js';
 export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/references.js';
 export { configureReferences, SECRET_ENV, type ReferenceSigningOptions } from '../runtime/signing.js';
