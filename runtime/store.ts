@@ -407,12 +407,12 @@ export class Store {
     // key right after an async resolve started (`resolveAsync(p); p.length`)
     // reads it for both, instead of the key being read twice.
     await Promise.resolve();
-    const early = read.handedOver;
+    const early = read.handed();
     if (early !== undefined) return early.value;
     read.started = true;
     const bytes = await this.#connectorCall('get', key, () => this.connector.get(key), (found) => found?.byteLength ?? 0);
     // A synchronous read of the key finished while this one was under way: its object is the one, decoded and cached once.
-    const meanwhile = read.handedOver as PendingRead['handedOver'];
+    const meanwhile = read.handed();
     if (meanwhile !== undefined && bytes !== undefined) {
       this.#observe('get', t0, 0, key, ' (read synchronously meanwhile)');
       return meanwhile.value;
@@ -774,6 +774,11 @@ class PendingRead {
   started = false;
   /** What a synchronous read of the key found meanwhile; the async read returns it instead of decoding its own bytes. */
   handedOver: { readonly value: unknown } | undefined;
+
+  /** `handedOver` as it is now: read through a call, since it changes across the read's awaits. */
+  handed(): { readonly value: unknown } | undefined {
+    return this.handedOver;
+  }
 }
 
 /**
