@@ -9,6 +9,9 @@
  * shared-memory stores are not measured: their frames never leave the
  * process and go unchecked (see serialize.ts).
  *
+ * The (codec) rows time encode+decode alone, without a connector: the most
+ * the checksums can add to a store of any kind.
+ *
  * Run: npm run build && node dist/bench/checksum.bench.js
  * The goal is at most 5% over the unchecked put+get for the default. On a
  * loaded machine the medians move by several percent from run to run: trust
@@ -20,7 +23,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FileConnector } from '../runtime/connectors/file.js';
 import { RedisConnector } from '../runtime/connectors/redis.js';
-import { deserializeInPlace, serialize, serializeInPlace } from '../runtime/serialize.js';
+import { deserialize, deserializeInPlace, serialize, serializeChecked, serializeInPlace, type Deserializer, type Serializer } from '../runtime/serialize.js';
 import { Store, type StoreOptions } from '../runtime/store.js';
 import type { Connector } from '../runtime/connector.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
@@ -54,6 +57,12 @@ async function main(): Promise<void> {
       const value = make();
       const frame = serialize(value);
       const [crcTimes] = await timeMany([() => Promise.resolve(void crc32(frame))], reps);
+      // No connector: encode and decode alone, the bound on what the checksums can add to any store.
+      const codec = (write: Serializer, read: Deserializer) => (): Promise<void> => Promise.resolve(void read(write(value)));
+      const [bare, bareDefault, bareAll] = (await timeMany([codec(serializeInPlace, deserializeInPlace), codec(serialize, deserialize), codec(serializeChecked, deserialize)], reps)).map(median) as [number, number, number];
+      console.log(
+        `${'(codec)'.padEnd(10)} ${label.padEnd(12)} ${`${(frame.byteLength / MB).toFixed(1)} MB`.padStart(8)}  ${ms(median(crcTimes as number[])).padStart(8)} ms  ${ms(bare).padStart(8)} ms  ${ms(bareDefault).padStart(8)} ms (${(bareDefault / bare).toFixed(2)}x)  ${ms(bareAll).padStart(8)} ms (${(bareAll / bare).toFixed(2)}x)`,
+      );
       for (const [kind, connector] of connectors) {
         // cacheSize 0: every get reads and decodes, as in another process.
         const storeWith = (options: StoreOptions): Store => new Store(`${kind}-${crypto.randomUUID()}`, connector(), { cacheSize: 0, ...options });

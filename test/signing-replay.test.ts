@@ -106,7 +106,7 @@ describe('signed descriptors carry when they were signed', () => {
 
   it('refuses a changed iat or nonce: both are signed', async () => {
     const owned = await signedAt('owned');
-    expect(refusal(() => decodeProxies({ ...owned, iat: Date.now() })).message).toMatch(/signature/);
+    expect(refusal(() => decodeProxies({ ...owned, iat: (owned.iat as number) - 1 })).message).toMatch(/signature/);
     expect(refusal(() => decodeProxies({ ...owned, nonce: 'A'.repeat(22) })).message).toMatch(/signature/);
   });
 
