@@ -23,7 +23,7 @@
  *
  * The checksums turn corruption in a store or on the wire into a
  * SerializationError instead of a different value. What is checked is chosen
- * by cost: a CRC-32 pass runs at about 6 GB/s, as fast as the copies of a
+ * by cost: a CRC-32 pass runs at a few GB/s, about as fast as the copies of a
  * put+get themselves, so checking every byte of a 1 MB typed array made a
  * file or Redis round trip cost 1.2–1.6x. `serialize` therefore always checks
  * what makes a corrupt frame decode *silently to another type or shape*:
