@@ -41,7 +41,7 @@ export {
   type ProxyOptions,
 } from '../runtime/proxy/proxy.js';
 
-export { serialize, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize/serializer.js';
+export { serialize, serializeChecked, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize/serializer.js';
 export { registerClass, unregisterClass } from '../runtime/support/class-registry.js';
 
 export {
@@ -63,6 +63,7 @@ export {
   Store,
   type StoreOptions,
   type StoreConfig,
+  type ChecksumCoverage,
   type ProxyCreateOptions,
   type ProxyFromKeyOptions,
   type Proxiable,
@@ -72,7 +73,7 @@ export {
 export type { MetricsSnapshot, OperationMetrics } from '../runtime/store/metrics.js';
 export { ProxyFuture, type FutureOptions } from '../runtime/store/future.js';
 export type { WaitPolicy } from '../runtime/store/future-wait.js';
-export { registerStore, getStore, unregisterStore, getOrCreateStore } from '../runtime/store/registry.js';
+export { registerStore, getStore, unregisterStore, getOrCreateStore, configureBuiltStores, builtStoreCache, BUILT_CACHE_BYTES_ENV, BUILT_CACHE_OBJECTS_ENV } from '../runtime/store/registry.js';
 export type { StoreFactory, ProxyDescriptor } from '../runtime/store/factory.js';
 export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/store/references.js';
 export { configureReferences, SECRET_ENV, type ReferenceSigningOptions } from '../runtime/store/signing.js';

@@ -204,15 +204,16 @@ describe('fuzzing signed descriptors', () => {
   it('with a secret, every mutation that changes a signed descriptor is refused, and an unchanged one accepted', () => {
     configureReferences({ secret: 'fuzz-secret-of-enough-length' });
     try {
-      const signedBases = bases.map((base) => {
+      // Re-encoded through a real proxy so the signature is the sender's own; signed afresh for every
+      // run, since a descriptor that deletes its object (evict, owned) is accepted once per thread.
+      const signedBase = (base: ProxyDescriptor): ProxyDescriptor => {
         const unsigned = { ...base } as Record<string, unknown>;
         delete unsigned.sig;
-        // Re-encode through a real proxy so the signature is the sender's own.
         return structuredClone(encodeProxies(decodeUnchecked(unsigned))) as unknown as ProxyDescriptor;
-      });
+      };
       fc.assert(
         fc.property(fc.nat({ max: 2 }), fc.array(mutation, { maxLength: 3 }), (baseIndex, mutations) => {
-          const original = signedBases[baseIndex] as ProxyDescriptor;
+          const original = signedBase(bases[baseIndex] as ProxyDescriptor);
           const forged = mutate(original, mutations);
           const unchanged = sameJson(forged, original);
           const { value, error } = decodeWithin(() => decodeProxies(forged, { policy }));

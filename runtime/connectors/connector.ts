@@ -212,4 +212,11 @@ export interface ReferencePolicy {
   readonly maxCacheBytes?: number;
   /** Longest wait (connect, command, answer timeouts) an unsigned descriptor may set. Default 10 s. */
   readonly maxTimeoutMs?: number;
+  /**
+   * How long after it was signed a signed descriptor is accepted (its `iat`,
+   * issued-at, is part of what is signed), so one captured from job data
+   * cannot be replayed for ever. Default 24 hours: a job may wait in a queue
+   * overnight. Descriptors are signed afresh each time a proxy is sent.
+   */
+  readonly maxReferenceAgeMs?: number;
 }

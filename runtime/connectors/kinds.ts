@@ -42,6 +42,7 @@ const DEFAULT_MAX_CACHE_SIZE = 1024;
 /** A store's own default budget: what senders that never set one send, and what up to 64 built stores may each hold. */
 const DEFAULT_MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_REFERENCE_AGE_MS = 24 * 60 * 60 * 1000;
 /** setTimeout cannot wait longer than this; a bound above it would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -58,6 +59,7 @@ export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferenceP
     maxCacheSize: bound(policy, 'maxCacheSize', DEFAULT_MAX_CACHE_SIZE, Number.MAX_SAFE_INTEGER),
     maxCacheBytes: bound(policy, 'maxCacheBytes', DEFAULT_MAX_CACHE_BYTES, Number.MAX_SAFE_INTEGER),
     maxTimeoutMs: bound(policy, 'maxTimeoutMs', DEFAULT_MAX_TIMEOUT_MS, MAX_TIMER_MS),
+    maxReferenceAgeMs: bound(policy, 'maxReferenceAgeMs', DEFAULT_MAX_REFERENCE_AGE_MS, Number.MAX_SAFE_INTEGER),
   };
   resolvedPolicies.add(resolved);
   return resolved;
@@ -74,7 +76,7 @@ function strings(policy: ReferencePolicy, field: 'kinds' | 'fileRoots' | 'hosts'
   throw new ConfigError(`reference policy: '${field}' must be an array of strings, got ${JSON.stringify(value)}`);
 }
 
-function bound(policy: ReferencePolicy, field: 'maxCacheSize' | 'maxCacheBytes' | 'maxTimeoutMs', fallback: number, max: number): number {
+function bound(policy: ReferencePolicy, field: 'maxCacheSize' | 'maxCacheBytes' | 'maxTimeoutMs' | 'maxReferenceAgeMs', fallback: number, max: number): number {
   const value: unknown = policy[field];
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max) return value;

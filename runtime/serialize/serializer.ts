@@ -8,24 +8,43 @@
  *
  *   offset  size  field
  *   0       3     magic "PXS" (0x50 0x58 0x53), so foreign bytes fail fast
- *   3       1     format version: 2
+ *   3       1     format version: 3
  *   4       1     tag: what the payload holds (below)
- *   5       1     flags: 0x01 when the checksum below is set, else 0
+ *   5       1     flags: 0x01 header checksum set, 0x02 payload checksum set
  *   6       2     reserved, always zero
  *   8       8     payload length in bytes (uint64). It must equal the input's
  *                 length minus 24, so truncated or padded input is refused.
- *   16      4     CRC-32 (zlib's) of bytes 0–15 followed by the payload
- *   20      4     reserved, always zero
+ *   16      4     header checksum: CRC-32 (zlib's) of bytes 0–15, or zero
+ *   20      4     payload checksum: CRC-32 of the payload, or zero
  *   24      n     payload
  *
  * The header is 24 bytes, a multiple of 8, so a payload in a freshly allocated
  * buffer is aligned for every element size and decodes without a copy.
  *
- * The checksum turns corruption in a store or on the wire into a
- * SerializationError instead of a different value (a flipped tag byte would
- * otherwise decode a Float64Array as an Int32Array). Frames written in a
- * connector's own memory (`serializeInPlace`, shared memory) go unchecked,
- * and only `deserializeInPlace` reads them:
+ * The checksums turn corruption in a store or on the wire into a
+ * SerializationError instead of a different value. What is checked is chosen
+ * by cost: a CRC-32 pass runs at a few GB/s, about as fast as the copies of a
+ * put+get themselves, so checking every byte of a 1 MB typed array made a
+ * file or Redis round trip cost 1.2–1.6x. `serialize` therefore always checks
+ * what makes a corrupt frame decode *silently to another type or shape*:
+ *
+ * - the header (tag, flags, length), 16 bytes: a flipped tag byte would
+ *   otherwise decode a Float64Array as an Int32Array;
+ * - the payload of structured values (tags 0x20, 0x21), whose every byte may
+ *   be structure (V8's tags and lengths); encoding them costs several times a
+ *   CRC pass, so the check adds little.
+ *
+ * The payload of raw values (strings, bytes, typed arrays) is checked only
+ * in frames from `serializeChecked` (the store option `checksum: 'all'`):
+ * corruption there changes element values, never the type or the length
+ * (and invalid UTF-8 is refused anyway), and a store whose medium already
+ * guards its bytes need not pay a pass per byte for it. `deserialize` checks
+ * every checksum a frame carries, and refuses a frame without the header
+ * checksum, or a structured one without its payload checksum; a flipped flag
+ * bit fails the header checksum.
+ *
+ * Frames written in a connector's own memory (`serializeInPlace`, shared
+ * memory) go unchecked, and only `deserializeInPlace` reads them:
  * their bytes never leave the process, they may be written after framing
  * (`Store.allocate`), and reading them is meant to cost no pass over the data.
  *
@@ -67,15 +86,17 @@ export type Allocate = (size: number) => Uint8Array;
 export type Deserializer = (data: Uint8Array) => unknown;
 
 const HEADER_SIZE = 24;
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 const HEADER_START = Uint8Array.of(0x50, 0x58, 0x53, FORMAT_VERSION);
 const TAG_OFFSET = 4;
 const FLAGS_OFFSET = 5;
 const LENGTH_OFFSET = 8;
-const CHECKSUM_OFFSET = 16;
-/** The bytes the checksum covers ahead of the payload: everything before the checksum itself. */
-const CHECKED_HEADER = CHECKSUM_OFFSET;
-const Flag = { Checksum: 0x01 } as const;
+const HEADER_CHECKSUM_OFFSET = 16;
+const PAYLOAD_CHECKSUM_OFFSET = 20;
+/** The bytes the header checksum covers: everything before the checksums. */
+const CHECKED_HEADER = HEADER_CHECKSUM_OFFSET;
+const Flag = { HeaderChecksum: 0x01, PayloadChecksum: 0x02 } as const;
+const KNOWN_FLAGS = Flag.HeaderChecksum | Flag.PayloadChecksum;
 const UINT32_RANGE = 2 ** 32;
 const SMALL_FRAME = 64 * 1024;
 
@@ -144,8 +165,15 @@ const utf8Encoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF that belongs to the string; fatal turns corrupt text into an error.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Frames with a checksum: for bytes that travel (files, Redis, messages). */
-export const serialize: Serializer = (obj, allocate) => seal(encode(obj, allocate));
+/**
+ * Frames for bytes that travel (files, Redis, messages): the header and
+ * structured payloads are checksummed, raw payloads are not (see the format
+ * notes above for why).
+ */
+export const serialize: Serializer = (obj, allocate) => seal(encode(obj, allocate), false);
+
+/** Like `serialize`, and the payload of every frame is checksummed too: one CRC-32 pass more per write and per read. */
+export const serializeChecked: Serializer = (obj, allocate) => seal(encode(obj, allocate), true);
 
 /**
  * Frames without a checksum, for a connector's own memory (its `allocate`):
@@ -240,18 +268,22 @@ function writeHeader(frame: Uint8Array, tag: number): void {
   const view = new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE);
   view.setUint32(LENGTH_OFFSET, payloadLength % UINT32_RANGE, true);
   view.setUint32(LENGTH_OFFSET + 4, Math.floor(payloadLength / UINT32_RANGE), true);
-  frame.fill(0, CHECKSUM_OFFSET, HEADER_SIZE);
+  frame.fill(0, HEADER_CHECKSUM_OFFSET, HEADER_SIZE);
 }
 
-/** Sets the checksum of a finished frame (header and payload written). */
-function seal(frame: Uint8Array): Uint8Array {
-  frame[FLAGS_OFFSET] = Flag.Checksum;
-  new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE).setUint32(CHECKSUM_OFFSET, checksumOf(frame), true);
+/** Sets the checksums of a finished frame (header and payload written); the payload's when asked or when it is structure. */
+function seal(frame: Uint8Array, wholePayload: boolean): Uint8Array {
+  const checkPayload = wholePayload || isStructured(frame[TAG_OFFSET] ?? 0);
+  frame[FLAGS_OFFSET] = Flag.HeaderChecksum | (checkPayload ? Flag.PayloadChecksum : 0);
+  const view = new DataView(frame.buffer, frame.byteOffset, HEADER_SIZE);
+  if (checkPayload) view.setUint32(PAYLOAD_CHECKSUM_OFFSET, crc32(frame.subarray(HEADER_SIZE)), true);
+  view.setUint32(HEADER_CHECKSUM_OFFSET, crc32(frame.subarray(0, CHECKED_HEADER)), true);
   return frame;
 }
 
-function checksumOf(frame: Uint8Array): number {
-  return crc32(frame.subarray(HEADER_SIZE), crc32(frame.subarray(0, CHECKED_HEADER)));
+/** Tags whose payload bytes are V8's structure as much as data: a changed byte can change what they decode to, not only a value. */
+function isStructured(tag: number): boolean {
+  return tag === Tag.V8 || tag === Tag.V8WithClasses;
 }
 
 /** Validates the header and returns the tag. */
@@ -269,22 +301,29 @@ function readHeader(data: Uint8Array, requireChecksum: boolean): number {
     throw new SerializationError(`unsupported format version ${data[3]} (this build reads version ${FORMAT_VERSION})`);
   }
   const flags = data[FLAGS_OFFSET] ?? 0;
-  if ((flags & ~Flag.Checksum) !== 0 || data[6] !== 0 || data[7] !== 0 || data[20] !== 0 || data[21] !== 0 || data[22] !== 0 || data[23] !== 0) {
+  const view = new DataView(data.buffer, data.byteOffset, HEADER_SIZE);
+  // First, so that every later complaint about the header is about bytes that were written that way.
+  if ((flags & Flag.HeaderChecksum) === 0) {
+    if (requireChecksum) throw new SerializationError('corrupt header: the frame carries no checksum (only frames in a connector\'s own memory may omit it)');
+  } else if (view.getUint32(HEADER_CHECKSUM_OFFSET, true) !== crc32(data.subarray(0, CHECKED_HEADER))) {
+    throw new SerializationError('corrupt header: its checksum does not match (changed in the store or on the way)');
+  }
+  if ((flags & ~KNOWN_FLAGS) !== 0 || data[6] !== 0 || data[7] !== 0 || ((flags & Flag.PayloadChecksum) === 0 && view.getUint32(PAYLOAD_CHECKSUM_OFFSET, true) !== 0)) {
     throw new SerializationError('corrupt header: unknown flags, or reserved bytes that are not zero');
   }
-  const view = new DataView(data.buffer, data.byteOffset, HEADER_SIZE);
   const payloadLength = view.getUint32(LENGTH_OFFSET, true) + view.getUint32(LENGTH_OFFSET + 4, true) * UINT32_RANGE;
   if (payloadLength !== data.byteLength - HEADER_SIZE) {
     throw new SerializationError(
       `the header announces ${payloadLength} payload bytes but ${data.byteLength - HEADER_SIZE} follow: truncated or corrupt input`,
     );
   }
-  if ((flags & Flag.Checksum) === 0) {
-    if (requireChecksum) throw new SerializationError('corrupt header: the frame carries no checksum (only frames in a connector\'s own memory may omit it)');
-  } else if (view.getUint32(CHECKSUM_OFFSET, true) !== checksumOf(data)) {
-    throw new SerializationError('corrupt input: the checksum does not match the bytes (changed in the store or on the way)');
+  const tag = data[TAG_OFFSET] ?? 0;
+  if ((flags & Flag.PayloadChecksum) === 0) {
+    if (requireChecksum && isStructured(tag)) throw new SerializationError('corrupt header: a structured frame carries no payload checksum');
+  } else if (view.getUint32(PAYLOAD_CHECKSUM_OFFSET, true) !== crc32(data.subarray(HEADER_SIZE))) {
+    throw new SerializationError('corrupt input: the payload checksum does not match the bytes (changed in the store or on the way)');
   }
-  return data[TAG_OFFSET] ?? 0;
+  return tag;
 }
 
 // ---------------------------------------------------------------- raw payloads

@@ -16,6 +16,10 @@ export interface ProxyDescriptor {
   readonly metadata: ProxyMetadata;
   /** Present for a future's proxy: the value may not be written yet, and resolving waits for it. */
   readonly wait?: WaitPolicy;
+  /** When it was signed (ms since the epoch), present when signed: receivers refuse old ones (see signing.ts). */
+  readonly iat?: number;
+  /** Present when signed and the receiver deletes the object (owned, evict): each receiving thread accepts it once. */
+  readonly nonce?: string;
   /** An HMAC over the rest, present when the sender has a reference secret (see signing.ts). */
   readonly sig?: string;
 }

@@ -8,7 +8,7 @@ import { isObjectLike } from '../proxy/metadata.js';
 import { collectLeaves, mapLeaves } from '../proxy/walk.js';
 import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
 import { checkStoreConfig, getOrCreateStore, ownFields } from './registry.js';
-import { MAX_CANONICAL_DEPTH, verifyDescriptor } from './signing.js';
+import { MAX_CANONICAL_DEPTH, spendOnce, verifyDescriptor, type SignedStamp } from './signing.js';
 import { waitPolicy } from './future-wait.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './factory.js';
 import type { OwnershipKind } from '../../src/ownership.js';
@@ -74,13 +74,19 @@ export function decodeProxies(value: unknown, options: DecodeOptions = {}): unkn
   for (const found of collectLeaves(value, isDescriptorLike)) checked.set(found, checkDescriptor(found, policy));
   // Most task arguments hold no descriptor: one walk is then all they cost.
   if (checked.size === 0) return value;
+  spendOnce([...checked.values()].map(({ stamp }) => stamp));
   return mapLeaves(value, isDescriptorLike, (found) => proxyFromDescriptor(checked.get(found) as CheckedDescriptor, policy));
 }
 
 /** A `JSON.parse` reviver that turns descriptors written by `JSON.stringify(proxy)` back into proxies, checked as decodeProxies checks them. */
 export function proxyReviver(options: DecodeOptions = {}): (key: string, value: unknown) => unknown {
   const policy = resolvePolicy(options.policy);
-  return (_key, value) => (isDescriptorLike(value) ? proxyFromDescriptor(checkDescriptor(value, policy), policy) : value);
+  return (_key, value) => {
+    if (!isDescriptorLike(value)) return value;
+    const checked = checkDescriptor(value, policy);
+    spendOnce([checked.stamp]);
+    return proxyFromDescriptor(checked, policy);
+  };
 }
 
 function descriptorOf(p: Proxy<object>): ProxyDescriptor {
@@ -93,10 +99,15 @@ function descriptorOf(p: Proxy<object>): ProxyDescriptor {
   return factory.toJSON();
 }
 
-/** A descriptor that passed every check, rebuilt from its own fields only; `signed` when its signature matched this process's secret. */
+/**
+ * A descriptor that passed every check, rebuilt from its own fields only;
+ * `signed` when its signature matched this process's secret, and `stamp`
+ * then says when it was signed and whether it may be used once only.
+ */
 interface CheckedDescriptor {
   readonly descriptor: ProxyDescriptor & { readonly ownership?: OwnershipKind };
   readonly signed: boolean;
+  readonly stamp: SignedStamp | undefined;
 }
 
 function proxyFromDescriptor({ descriptor, signed }: CheckedDescriptor, policy: Required<ReferencePolicy>): object {
@@ -114,7 +125,7 @@ export function isDescriptorLike(value: unknown): value is { $proxystore: unknow
 
 const METADATA_KINDS = new Set(['object', 'array', 'function']);
 const OWNERSHIP_KINDS = new Set(['owned', 'ref', 'ref-mut']);
-const DESCRIPTOR_FIELDS = new Set(['$proxystore', 'store', 'key', 'evict', 'metadata', 'ownership', 'wait', 'sig']);
+const DESCRIPTOR_FIELDS = new Set(['$proxystore', 'store', 'key', 'evict', 'metadata', 'ownership', 'wait', 'iat', 'nonce', 'sig']);
 const WAIT_FIELDS = new Set(['timeoutMs', 'pollMs', 'maxPollMs']);
 const METADATA_FIELDS = new Set(['kind', 'typeName', 'className', 'thenable']);
 /** Keys are a few dozen bytes (a UUID, a prefix, a file name); these bounds leave room and stop hostile nesting and bulk. */
@@ -134,7 +145,8 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
   };
   // The reviver revives inner values first, so a descriptor nested in another arrives as a proxy: reading it would resolve it.
   if (holdsProxy(value, 0)) fail('a field holds a proxy (a descriptor inside a descriptor)');
-  const signed = verifyDescriptor(value);
+  const stamp = verifyDescriptor(value, policy.maxReferenceAgeMs);
+  const signed = stamp !== undefined;
   const d = ownFields(value, DESCRIPTOR_FIELDS, 'descriptor', fail);
   if (d.$proxystore !== 1) fail(`unsupported version ${describeKey(d.$proxystore)}`);
   if (!isJsonKey(d.key, 0) || (JSON.stringify(d.key)?.length ?? Infinity) > MAX_KEY_JSON) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
@@ -163,7 +175,7 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
     ...(d.ownership === undefined ? {} : { ownership: d.ownership as OwnershipKind }),
     ...(wait === undefined ? {} : { wait }),
   };
-  return { descriptor, signed };
+  return { descriptor, signed, stamp };
 }
 
 /**

@@ -3,6 +3,7 @@ import { resolvePolicy } from '../connectors/kinds.js';
 import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, describeKey } from '../errors.js';
 import { getFactory, isProxy } from '../proxy/proxy.js';
 import { canonicalJson } from './signing.js';
+import { CacheBudget, type CacheBudgetLimits } from './cache-budget.js';
 import type { Store, StoreConfig } from './store.js';
 import { isStoreFactory } from './factory.js';
 
@@ -39,6 +40,53 @@ function theStoreClass(): typeof Store {
   // Every entry that reaches the registry loads store.ts first; this guards a deep import that skips it.
   if (storeClass === undefined) throw new ConfigError('ts-proxystore: the store module is not loaded; import Store from the package entry first');
   return storeClass;
+}
+
+/**
+ * What the caches of all stores built from configs may hold together: each
+ * may have up to the policy's cache bounds (64 MiB by default), and there may
+ * be 64 of them. Set with `configureBuiltStores` or the environment variables.
+ */
+export const BUILT_CACHE_BYTES_ENV = 'PROXYSTORE_BUILT_CACHE_BYTES';
+export const BUILT_CACHE_OBJECTS_ENV = 'PROXYSTORE_BUILT_CACHE_OBJECTS';
+const DEFAULT_BUILT_CACHE: CacheBudgetLimits = { maxBytes: 256 * 1024 * 1024, maxObjects: 4096 };
+let configuredBudget: Partial<CacheBudgetLimits> = {};
+const builtBudget = new CacheBudget(() => ({
+  maxBytes: configuredBudget.maxBytes ?? limitFromEnv(BUILT_CACHE_BYTES_ENV) ?? DEFAULT_BUILT_CACHE.maxBytes,
+  maxObjects: configuredBudget.maxObjects ?? limitFromEnv(BUILT_CACHE_OBJECTS_ENV) ?? DEFAULT_BUILT_CACHE.maxObjects,
+}));
+
+/**
+ * Sets what the caches of stores built from descriptors and task configs may
+ * hold together in this thread (`{}` restores the environment variables or
+ * the defaults: 256 MiB and 4,096 objects). Takes effect at the next object
+ * cached.
+ */
+export function configureBuiltStores(options: { readonly cacheBytes?: number; readonly cacheObjects?: number }): void {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', `configureBuiltStores: options must be an object, got ${describeKey(options)}`);
+  for (const field of ['cacheBytes', 'cacheObjects'] as const) {
+    const value = options[field];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new InvalidArgumentError(`options.${field}`, `configureBuiltStores: ${field} must be a non-negative whole number, got ${describeKey(value)}`);
+    }
+  }
+  configuredBudget = {
+    ...(options.cacheBytes === undefined ? {} : { maxBytes: options.cacheBytes }),
+    ...(options.cacheObjects === undefined ? {} : { maxObjects: options.cacheObjects }),
+  };
+}
+
+/** What the caches of built stores hold together, and their budget. */
+export function builtStoreCache(): { readonly bytes: number; readonly objects: number; readonly maxBytes: number; readonly maxObjects: number } {
+  return { ...builtBudget.usage(), ...builtBudget.limits() };
+}
+
+function limitFromEnv(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError(`${name} must be a non-negative whole number, got ${JSON.stringify(text)}`);
+  return value;
 }
 
 const retired = new FinalizationRegistry<Store['connector']>((connector) => {
@@ -102,7 +150,7 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
     built.set(key, known);
     return known;
   }
-  const store = theStoreClass().fromConfig(config, { trusted, policy, register: false });
+  const store = theStoreClass().fromConfig(config, { trusted, policy, register: false, cacheBudget: builtBudget });
   built.set(key, store);
   for (const [oldest, old] of built) {
     if (built.size <= MAX_BUILT_STORES) break;
@@ -126,7 +174,7 @@ export function builtStoreCount(): number {
   return built.size;
 }
 
-const STORE_FIELDS = new Set(['name', 'connector', 'cacheSize', 'cacheBytes', 'metrics', 'populateTarget', 'serializer']);
+const STORE_FIELDS = new Set(['name', 'connector', 'cacheSize', 'cacheBytes', 'metrics', 'populateTarget', 'serializer', 'checksum']);
 const MAX_NAME_LENGTH = 256;
 const MAX_CONNECTOR_JSON = 16 * 1024;
 
@@ -161,6 +209,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   if (typeof s.metrics !== 'boolean') fail(`store '${name}': metrics must be a boolean`);
   if (typeof s.populateTarget !== 'boolean') fail(`store '${name}': populateTarget must be a boolean`);
   if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
+  if (s.checksum !== undefined && s.checksum !== 'structure' && s.checksum !== 'all') fail(`store '${name}': checksum must be 'structure' or 'all'`);
   return {
     name,
     connector: connector,
@@ -169,6 +218,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
     metrics: s.metrics,
     populateTarget: s.populateTarget,
     serializer: s.serializer,
+    ...(s.checksum === undefined ? {} : { checksum: s.checksum }),
   };
 }
 

@@ -6,7 +6,7 @@
  * says (connector, cache, metadata); without a secret, the receiver's
  * ReferencePolicy decides instead. See docs/security.md.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError, DescriptorError } from '../errors.js';
 
 /** Read when no secret was configured in code, so worker processes and threads pick it up without code. */
@@ -48,20 +48,51 @@ function secretBytes(secret: unknown, what: string): Buffer {
   return bytes;
 }
 
-/** An unsigned `descriptor` with a signature when a secret is in force; as it is otherwise. */
-export function signDescriptor<D extends object>(descriptor: D): D {
-  const secret = referenceSecret();
-  return secret === undefined ? descriptor : { ...descriptor, sig: signatureOf(descriptor, secret) };
+/**
+ * An issued-at clock this far ahead of the receiver's is tolerated: the
+ * sender's clock may run a little fast, not hours.
+ */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+const NONCE_BYTES = 16;
+const NONCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/** A signed descriptor's stamp: when it was signed, and for one that deletes its object, what makes it usable once. */
+export interface SignedStamp {
+  readonly iat: number;
+  readonly nonce?: string;
 }
 
 /**
- * Whether `descriptor` is signed with the secret in force: false when there is
- * no secret (the policy decides then); true when the signature checks out; a
- * DescriptorError otherwise, before anything else of the descriptor is used.
+ * An unsigned `descriptor` with a signature when a secret is in force; as it
+ * is otherwise. What is signed includes `iat` (now, in ms since the epoch), so
+ * receivers can refuse old descriptors, and for a descriptor that makes its
+ * receiver delete the object (an owned proxy moving, or `evict: true`) a
+ * random `nonce`, so each receiving thread accepts it once.
  */
-export function verifyDescriptor(descriptor: object): boolean {
+export function signDescriptor<D extends object>(descriptor: D): D {
   const secret = referenceSecret();
-  if (secret === undefined) return false;
+  if (secret === undefined) return descriptor;
+  const stamped = { ...descriptor, iat: Date.now(), ...(deletesObject(descriptor) ? { nonce: randomBytes(NONCE_BYTES).toString('base64url') } : {}) };
+  return { ...stamped, sig: signatureOf(stamped, secret) };
+}
+
+/** A descriptor whose receiver deletes the object: a second receiver would hold a deleted object, or delete it twice. */
+function deletesObject(descriptor: object): boolean {
+  const d = descriptor as { evict?: unknown; ownership?: unknown };
+  return d.evict === true || d.ownership === 'owned';
+}
+
+/**
+ * The stamp of `descriptor` when it is signed with the secret in force:
+ * undefined when there is no secret (the policy decides then); a
+ * DescriptorError, before anything else of the descriptor is used, when the
+ * signature does not check out, when it was signed more than `maxAgeMs` ago
+ * or ahead of this clock, or when it deletes its object and this thread has
+ * received it already (see `spendOnce`).
+ */
+export function verifyDescriptor(descriptor: object, maxAgeMs: number): SignedStamp | undefined {
+  const secret = referenceSecret();
+  if (secret === undefined) return undefined;
   const sig = Object.hasOwn(descriptor, 'sig') ? (descriptor as { sig: unknown }).sig : undefined;
   if (sig === undefined) {
     throw new DescriptorError(
@@ -75,7 +106,84 @@ export function verifyDescriptor(descriptor: object): boolean {
   if (given.byteLength !== expected.byteLength || !timingSafeEqual(given, expected)) {
     throw new DescriptorError('proxy descriptor refused: its signature does not match (tampered with, or signed with another secret)');
   }
-  return true;
+  return checkStamp(unsigned, maxAgeMs);
+}
+
+function checkStamp(signed: Record<string, unknown>, maxAgeMs: number): SignedStamp {
+  const { iat, nonce } = signed;
+  if (!Number.isSafeInteger(iat) || (iat as number) < 0) {
+    throw new DescriptorError('signed proxy descriptor refused: it carries no issue time (iat), so its age cannot be told; was it signed by an older ts-proxystore?');
+  }
+  const age = Date.now() - (iat as number);
+  if (age > maxAgeMs) {
+    throw new DescriptorError(`signed proxy descriptor refused: it expired, signed ${age} ms ago, more than policy.maxReferenceAgeMs (${maxAgeMs} ms): replayed, or sent long ago`);
+  }
+  if (-age > MAX_CLOCK_SKEW_MS) {
+    throw new DescriptorError(`signed proxy descriptor refused: it was signed ${-age} ms in this clock's future (more than ${MAX_CLOCK_SKEW_MS} ms): check the clocks`);
+  }
+  if (!deletesObject(signed)) {
+    if (nonce !== undefined) throw new DescriptorError('signed proxy descriptor refused: a nonce on a descriptor that deletes nothing');
+    return { iat: iat as number };
+  }
+  if (typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce)) {
+    throw new DescriptorError('signed proxy descriptor refused: one that deletes its object (owned, or evict) must carry a nonce, so it is used once');
+  }
+  checkUnspent(nonce, iat as number, maxAgeMs);
+  return { iat: iat as number, nonce };
+}
+
+/**
+ * Nonces of deleting descriptors this thread received, with their issue
+ * times, oldest received first. Every one issued after `spentFloor` is here:
+ * the map forgets old entries (expired ones, and past `MAX_SPENT` the
+ * oldest), and each one it forgets raises the floor to its issue time, so a
+ * descriptor issued at or before the floor is refused as possibly seen.
+ */
+const spent = new Map<string, number>();
+let spentFloor = -1;
+/** About 100 bytes each: at most ~10 MB however many owned proxies arrive within the max age. */
+const MAX_SPENT = 100_000;
+
+function checkUnspent(nonce: string, iat: number, maxAgeMs: number): void {
+  forgetSpent(Date.now() - maxAgeMs, MAX_SPENT);
+  if (spent.has(nonce)) {
+    throw new DescriptorError('signed proxy descriptor refused: it deletes its object and this thread received it already (replayed, or sent twice)');
+  }
+  if (iat <= spentFloor) {
+    throw new DescriptorError(
+      'signed proxy descriptor refused: it deletes its object and was signed before the oldest such descriptor this thread still remembers, so it may have been received already',
+    );
+  }
+}
+
+function forgetSpent(expiredBefore: number, keep: number): void {
+  for (const [nonce, iat] of spent) {
+    if (iat >= expiredBefore && spent.size <= keep) break;
+    spent.delete(nonce);
+    spentFloor = Math.max(spentFloor, iat);
+  }
+}
+
+/**
+ * Marks checked stamps as used, once every descriptor of their message passed
+ * its checks, so a refused message spends nothing; refuses them all when two
+ * carry one nonce (a descriptor copied within the message). Stamps without a
+ * nonce may be used any number of times.
+ */
+export function spendOnce(stamps: Iterable<SignedStamp | undefined>): void {
+  const nonces = new Map<string, number>();
+  for (const stamp of stamps) {
+    if (stamp?.nonce === undefined) continue;
+    if (nonces.has(stamp.nonce)) throw new DescriptorError('signed proxy descriptor refused: it deletes its object and the message holds it twice');
+    nonces.set(stamp.nonce, stamp.iat);
+  }
+  for (const [nonce, iat] of nonces) spent.set(nonce, iat);
+  forgetSpent(-Infinity, MAX_SPENT);
+}
+
+/** How many nonces this thread remembers (for tests of the bound). */
+export function spentNonceCount(): number {
+  return spent.size;
 }
 
 function signatureOf(unsigned: object, secret: Buffer): string {

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { BudgetedEntry, CacheBudget } from './cache-budget.js';
 import { isTagged, type CloseOptions, type Connector, type ConnectorConfig, type Key, type ListedObject, type ReferencePolicy, type TaggedPut } from '../connectors/connector.js';
 import { connectorFromConfig } from '../connectors/kinds.js';
 import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
@@ -11,6 +12,7 @@ import {
   deserialize as defaultDeserialize,
   deserializeInPlace,
   serialize as defaultSerialize,
+  serializeChecked,
   serializeInPlace,
   type Allocate,
   type Deserializer,
@@ -42,7 +44,21 @@ export interface StoreOptions {
   readonly register?: boolean;
   readonly serializer?: Serializer;
   readonly deserializer?: Deserializer;
+  /**
+   * What the default serializer's checksums cover in frames this store
+   * writes to a file, Redis or the wire. 'structure' (the default): each
+   * frame's header and structured payloads, so a corrupt frame never decodes
+   * to another type or shape; the bytes of strings, byte arrays and typed
+   * arrays go unchecked, as a CRC pass over them costs about as much as the
+   * put+get itself. 'all': those too, for media that may flip bits unseen.
+   * Readers check whatever a frame carries, so only the writer chooses.
+   * Memory and shared-memory stores, whose frames never leave the process,
+   * write none (see serialize.ts).
+   */
+  readonly checksum?: ChecksumCoverage;
 }
+
+export type ChecksumCoverage = 'structure' | 'all';
 
 /** JSON-safe recipe for an equivalent store elsewhere. Custom serializers cannot travel: see `serializer`. */
 export interface StoreConfig {
@@ -55,6 +71,8 @@ export interface StoreConfig {
   readonly populateTarget: boolean;
   /** 'custom' stores can only be rebuilt where a store of that name is already registered. */
   readonly serializer: 'default' | 'custom';
+  /** Present when it is not the default 'structure'. */
+  readonly checksum?: ChecksumCoverage;
 }
 
 export interface PutOptions {
@@ -102,9 +120,12 @@ export class Store {
   readonly #framed = new WeakMap<object, Uint8Array>();
   readonly #deserialize: Deserializer;
   readonly #customSerializer: boolean;
+  readonly #checksum: ChecksumCoverage;
   readonly #cacheSize: number;
   readonly #cacheBytes: number;
   readonly #cache: LRUCache<string, CacheEntry> | undefined;
+  /** A bound this store's cache shares with others' (stores built from descriptors): see cache-budget.ts. */
+  #budget: CacheBudget | undefined;
   readonly #metrics: Metrics | undefined;
   readonly #connectorLog: ReturnType<typeof connectorLog>;
   /** Cache lookups that found the object, and ones that did not; counted always, as `stats()` reports them. */
@@ -132,6 +153,13 @@ export class Store {
     if ((options.serializer === undefined) !== (options.deserializer === undefined)) {
       throw new ConfigError(`store '${name}': give both serializer and deserializer, or neither`);
     }
+    const checksum = options.checksum ?? 'structure';
+    if (checksum !== 'structure' && checksum !== 'all') {
+      throw new ConfigError(`store '${name}': checksum must be 'structure' or 'all', got ${describeKey(checksum)}`);
+    }
+    if (checksum === 'all' && options.serializer !== undefined) {
+      throw new ConfigError(`store '${name}': checksum applies to the default serializer; a custom serializer does its own checking`);
+    }
     this.name = name;
     this.connector = connector;
     this.populateTarget = options.populateTarget ?? true;
@@ -139,7 +167,8 @@ export class Store {
     // the stored bytes themselves) skip the checksum: reads stay a view, and a view written through
     // is not mistaken for corruption later (see serialize.ts).
     const inPlace = connector.allocate !== undefined || connector.reach === 'thread';
-    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : defaultSerialize);
+    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : checksum === 'all' ? serializeChecked : defaultSerialize);
+    this.#checksum = checksum;
     this.#allocate = connector.allocate?.bind(connector);
     // A frame goes to one put and is dropped: transient, so recycled memory is reused without waiting for a collection.
     // The serializer writes every byte of it, so it need not be zeroed.
@@ -160,20 +189,26 @@ export class Store {
   }
 
   /** Rebuild a store from `config()`. Untrusted configs (from descriptors made elsewhere) are checked against `policy`. */
-  static fromConfig(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy; register?: boolean } = {}): Store {
+  static fromConfig(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy; register?: boolean; cacheBudget?: CacheBudget } = {}): Store {
     if (config.serializer === 'custom') {
       throw new ConfigError(
         `store '${config.name}' uses a custom serializer, which cannot be rebuilt from its config: register a store of that name in this process first`,
       );
     }
     const connector = connectorFromConfig(config.connector, options);
-    return new Store(config.name, connector, {
+    const store = new Store(config.name, connector, {
       cacheSize: config.cacheSize,
       ...(config.cacheBytes === undefined ? {} : { cacheBytes: config.cacheBytes }),
       metrics: config.metrics,
       populateTarget: config.populateTarget,
       register: options.register ?? false,
+      ...(config.checksum === undefined ? {} : { checksum: config.checksum }),
     });
+    if (options.cacheBudget !== undefined && store.#cache !== undefined) {
+      store.#budget = options.cacheBudget;
+      options.cacheBudget.join(store.#cache);
+    }
+    return store;
   }
 
   config(): StoreConfig {
@@ -185,6 +220,7 @@ export class Store {
       metrics: this.#metrics !== undefined,
       populateTarget: this.populateTarget,
       serializer: this.#customSerializer ? 'custom' : 'default',
+      ...(this.#checksum === 'structure' ? {} : { checksum: this.#checksum }),
     };
   }
 
@@ -370,9 +406,16 @@ export class Store {
     // key right after an async resolve started (`resolveAsync(p); p.length`)
     // reads it for both, instead of the key being read twice.
     await Promise.resolve();
-    if (read.handedOver !== undefined) return read.handedOver.value;
+    const early = read.handed();
+    if (early !== undefined) return early.value;
     read.started = true;
     const bytes = await this.#connectorCall('get', key, () => this.connector.get(key), (found) => found?.byteLength ?? 0);
+    // A synchronous read of the key finished while this one was under way: its object is the one, decoded and cached once.
+    const meanwhile = read.handed();
+    if (meanwhile !== undefined && bytes !== undefined) {
+      this.#observe('get', t0, 0, key, ' (read synchronously meanwhile)');
+      return meanwhile.value;
+    }
     return this.#finishGet('get', key, id, bytes, t0, generation);
   }
 
@@ -394,8 +437,11 @@ export class Store {
       throw connectorFailure(this, 'getSync', error, key);
     }
     const value = this.#finishGet('get', key, id, bytes, t0, generation);
+    // An async read of the key waiting or in flight returns this object: one object per key for all its
+    // readers, decoded and cached once. One not yet started asks the connector no more; one already
+    // started has (this thread cannot wait for it), but its bytes are dropped unread.
     const waiting = this.#reading.get(id);
-    if (waiting !== undefined && !waiting.started && value !== undefined) waiting.handedOver = { value };
+    if (waiting !== undefined && value !== undefined) waiting.handedOver = { value };
     return value as T | undefined;
   }
 
@@ -565,6 +611,7 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#cache?.clear();
+    if (this.#cache !== undefined) this.#budget?.leave(this.#cache);
     unregisterStore(this.name, this);
     await this.connector.close(options);
   }
@@ -595,7 +642,10 @@ export class Store {
     if (this.#cache === undefined) return undefined;
     const hit = this.#cache.get(id);
     if (hit === undefined) this.#misses += 1;
-    else this.#hits += 1;
+    else {
+      this.#hits += 1;
+      this.#budget?.touch(hit);
+    }
     this.#metrics?.record(hit === undefined ? 'cacheMiss' : 'cacheHit', 0);
     return hit;
   }
@@ -614,7 +664,11 @@ export class Store {
     }
     const value = this.deserialize(bytes, key);
     // At least 1: lru-cache refuses sizes of 0.
-    if (generation === this.#generation) this.#cache?.set(id, { value, bytes: Math.max(1, bytes.byteLength) });
+    if (generation === this.#generation && this.#cache !== undefined) {
+      const entry = { value, bytes: Math.max(1, bytes.byteLength), used: 0 };
+      this.#cache.set(id, entry);
+      this.#budget?.admit(this.#cache, id, entry);
+    }
     this.#observe(operation, t0, bytes.byteLength, key);
     return value;
   }
@@ -717,9 +771,15 @@ export interface StoreStats {
 /** An async read in flight, shared by the gets of its key. */
 class PendingRead {
   value!: Promise<unknown>;
-  /** Set once the connector has been asked; before that, a synchronous read may hand its value over. */
+  /** Set once the connector has been asked: before that, a value handed over saves the read itself. */
   started = false;
+  /** What a synchronous read of the key found meanwhile; the async read returns it instead of decoding its own bytes. */
   handedOver: { readonly value: unknown } | undefined;
+
+  /** `handedOver` as it is now: read through a call, since it changes across the read's awaits. */
+  handed(): { readonly value: unknown } | undefined {
+    return this.handedOver;
+  }
 }
 
 /**
@@ -737,7 +797,7 @@ function checkOptions(where: string, options: unknown): void {
   throw new InvalidArgumentError('options', `${where}: options must be an object, got ${describeKey(options)}`);
 }
 
-interface CacheEntry {
+interface CacheEntry extends BudgetedEntry {
   readonly value: unknown;
   /** Size of the encoding it was read from: what the cache budget counts. */
   readonly bytes: number;

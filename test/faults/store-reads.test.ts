@@ -4,7 +4,8 @@
  * at once is read once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileConnector, Store, isResolved, resolveAsync, type Connector, type Key } from '../../src/index.js';
+import { FileConnector, Store, extract, isResolved, resolveAsync, type Connector, type Key } from '../../src/index.js';
+import { countingConnector } from '../helpers/counting-connector.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('store-reads-');
@@ -111,5 +112,35 @@ describe('reads shared by proxies of one key', () => {
     expect(reads()).toBe(1);
     const missing = await Promise.all([store.get('no-such-key'), store.get('no-such-key')]);
     expect(missing).toEqual([undefined, undefined]);
+  });
+});
+
+describe('a synchronous read while an async read of its key is in flight', () => {
+  it('decodes and caches once, and both readers get the same object (the connector read cannot be shared)', async () => {
+    let release!: () => void;
+    let asked!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const reading = new Promise<void>((resolve) => (asked = resolve));
+    const { connector, reads } = countingConnector({
+      beforeGet: () => {
+        asked();
+        return held;
+      },
+    });
+    const store = new Store(`sync-during-async-${crypto.randomUUID()}`, connector, { cacheSize: 16, metrics: true });
+    stores.push(store);
+    const key: Key = await store.put({ values: [1, 2, 3] });
+    const p = store.proxyFromKey<{ values: number[] }>(key);
+    const resolving = resolveAsync(p);
+    // The async read has reached the connector and is held there: a synchronous touch cannot wait for it.
+    await reading;
+    expect(p.values[2]).toBe(3);
+    release();
+    const resolved = await resolving;
+    expect(resolved).toBe(extract(p));
+    expect(await store.get(key)).toBe(resolved);
+    expect(reads()).toBe(2);
+    expect(store.metrics()?.deserialize?.count).toBe(1);
+    expect(store.stats().cache.objects).toBe(1);
   });
 });

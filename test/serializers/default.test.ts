@@ -42,14 +42,15 @@ class Samples extends Float64Array {
   }
 }
 
-/** A frame around `payload` with a valid checksum, for inputs serialize would never produce. */
+/** A frame around `payload` with valid checksums (header and payload), for inputs serialize would never produce. */
 function frame(tag: number, payload: Uint8Array, patch: (header: Uint8Array) => void = () => {}): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE + payload.length);
-  bytes.set([0x50, 0x58, 0x53, 2, tag, 0x01]);
+  bytes.set([0x50, 0x58, 0x53, 3, tag, 0x03]);
   new DataView(bytes.buffer).setUint32(8, payload.length, true);
   bytes.set(payload, HEADER_SIZE);
   patch(bytes);
-  new DataView(bytes.buffer).setUint32(16, crc32(bytes.subarray(HEADER_SIZE), crc32(bytes.subarray(0, 16))), true);
+  new DataView(bytes.buffer).setUint32(20, crc32(bytes.subarray(HEADER_SIZE)), true);
+  new DataView(bytes.buffer).setUint32(16, crc32(bytes.subarray(0, 16)), true);
   return bytes;
 }
 
@@ -83,12 +84,12 @@ describeSerializer(
 );
 
 describe('default serializer: byte layout', () => {
-  it('writes magic, version, tag, zero reserved bytes and the payload length', () => {
+  it('writes magic, version, tag, zero reserved bytes, the payload length and the header checksum', () => {
     const encoded = serialize(Float64Array.of(1.5, -2));
-    expect([...encoded.subarray(0, 8)]).toEqual([0x50, 0x58, 0x53, 2, 0x0d, 0x01, 0, 0]);
+    expect([...encoded.subarray(0, 8)]).toEqual([0x50, 0x58, 0x53, 3, 0x0d, 0x01, 0, 0]);
     expect(new DataView(encoded.buffer, encoded.byteOffset).getBigUint64(8, true)).toBe(16n);
-    const checksum = crc32(encoded.subarray(HEADER_SIZE), crc32(encoded.subarray(0, 16)));
-    expect(new DataView(encoded.buffer, encoded.byteOffset).getUint32(16, true)).toBe(checksum);
+    expect(new DataView(encoded.buffer, encoded.byteOffset).getUint32(16, true)).toBe(crc32(encoded.subarray(0, 16)));
+    // A raw payload goes unchecked by default: no payload checksum.
     expect([...encoded.subarray(20, 24)]).toEqual([0, 0, 0, 0]);
     expect(encoded.length).toBe(HEADER_SIZE + 16);
     expect(new Float64Array(encoded.slice(HEADER_SIZE).buffer)).toEqual(Float64Array.of(1.5, -2));

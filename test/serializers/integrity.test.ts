@@ -1,14 +1,17 @@
 /**
  * Frames that changed after `serialize` (in a store, on the wire) must never
- * decode to a different value: every mutation is a SerializationError. Before
- * the checksum, a changed tag byte silently turned a Float64Array into
- * another typed array, and any payload byte changed a number.
+ * decode silently to another type or shape. Before the checksums, a changed
+ * tag byte turned a Float64Array into another typed array. By default the
+ * header and structured payloads are checked (a raw payload's bytes are values,
+ * and checking them costs a pass per byte: see serialize.ts); `serializeChecked`
+ * checks every byte.
  */
 import { readdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileConnector, SerializationError, Store, deserialize, serialize } from '../../src/index.js';
+import { FileConnector, SerializationError, Store, deserialize, serialize, serializeChecked } from '../../src/index.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('integrity-');
@@ -28,26 +31,40 @@ const values = fc.oneof(
 /** Byte edits, each of which changes the byte it hits. */
 const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 });
 
-function mutate(frame: Uint8Array, changes: readonly [number, number][]): Uint8Array {
-  const bytes = frame.slice();
-  const touched = new Set<number>();
+/** The positions `changes` hit in a frame of `length` bytes, each once. */
+function positions(length: number, changes: readonly [number, number][]): Map<number, number> {
+  const hit = new Map<number, number>();
   for (const [position, delta] of changes) {
-    const at = position % bytes.length;
+    const at = position % length;
     // XOR with a non-zero value always changes the byte; a byte hit twice might change back, so each counts once.
-    if (touched.has(at)) continue;
-    touched.add(at);
-    bytes[at] = (bytes[at] as number) ^ delta;
+    if (!hit.has(at)) hit.set(at, delta);
   }
+  return hit;
+}
+
+function mutate(frame: Uint8Array, hit: ReadonlyMap<number, number>): Uint8Array {
+  const bytes = frame.slice();
+  for (const [at, delta] of hit) bytes[at] = (bytes[at] as number) ^ delta;
   return bytes;
 }
 
+const HEADER_SIZE = 24;
+const STRUCTURED_TAGS = new Set([0x20, 0x21]);
+
+/** Its type as the frame tags tell types apart, and its size: what a raw payload's corruption must never change. */
+function shapeOf(value: unknown): string {
+  if (typeof value === 'string') return `string`;
+  if (ArrayBuffer.isView(value)) return `${Object.prototype.toString.call(value)} ${value.byteLength}`;
+  return Object.prototype.toString.call(value);
+}
+
 describe('frame integrity', () => {
-  it('turns every mutation of a frame into a SerializationError: no silent wrong decode', () => {
+  it('checked frames: every mutation is a SerializationError, no silent wrong decode', () => {
     let mutated = 0;
     fc.assert(
       fc.property(values, edits, (value, changes) => {
-        const frame = serialize(value);
-        const bytes = mutate(frame, changes);
+        const frame = serializeChecked(value);
+        const bytes = mutate(frame, positions(frame.length, changes));
         mutated++;
         expect(() => deserialize(bytes)).toThrow(SerializationError);
       }),
@@ -56,11 +73,56 @@ describe('frame integrity', () => {
     expect(mutated).toBe(5_000);
   });
 
-  it('refuses a frame whose checksum flag was cleared, so the check cannot be switched off', () => {
+  it('default frames: a mutation of the header or of a structured payload is a SerializationError; one of a raw payload keeps type and size', () => {
+    let refused = 0;
+    let kept = 0;
+    fc.assert(
+      fc.property(values, edits, (value, changes) => {
+        const frame = serialize(value);
+        const hit = positions(frame.length, changes);
+        const bytes = mutate(frame, hit);
+        const checked = STRUCTURED_TAGS.has(frame[4] as number) || [...hit.keys()].some((at) => at < HEADER_SIZE);
+        if (checked) {
+          expect(() => deserialize(bytes)).toThrow(SerializationError);
+          refused++;
+          return;
+        }
+        // Only raw payload bytes changed: the value may differ (or invalid UTF-8 is refused), its type and size may not.
+        let decoded: unknown;
+        try {
+          decoded = deserialize(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SerializationError);
+          refused++;
+          return;
+        }
+        expect(shapeOf(decoded)).toBe(shapeOf(deserialize(frame)));
+        kept++;
+      }),
+      { numRuns: 5_000 },
+    );
+    // Both branches ran many times: the generator reaches headers, structured payloads and raw payloads.
+    expect(refused).toBeGreaterThan(1_000);
+    expect(kept).toBeGreaterThan(100);
+  });
+
+  it('refuses a frame whose header checksum flag was cleared, so the check cannot be switched off', () => {
     const frame = serialize(Float64Array.of(1, 2, 3));
     const unflagged = frame.slice();
     unflagged[5] = 0;
     expect(() => deserialize(unflagged)).toThrow(/no checksum/);
+  });
+
+  it("refuses a structured frame whose payload checksum flag was cleared, even with the header checksum redone", () => {
+    const frame = serialize({ a: 1 });
+    expect(frame[5]).toBe(0x03);
+    const unflagged = frame.slice();
+    unflagged[5] = 0x01;
+    expect(() => deserialize(unflagged)).toThrow(/header: its checksum/);
+    unflagged.fill(0, 16, 24);
+    const view = new DataView(unflagged.buffer);
+    view.setUint32(16, crc32(unflagged.subarray(0, 16)), true);
+    expect(() => deserialize(unflagged)).toThrow(/no payload checksum/);
   });
 
   it('reports a file changed on disk as a SerializationError from the store', async () => {
@@ -75,5 +137,31 @@ describe('frame integrity', () => {
     await writeFile(file, bytes);
     await expect(store.get(key)).rejects.toThrow(SerializationError);
     await store.close({ clear: true });
+  });
+
+  it("with checksum: 'all', a store reports a changed payload byte on disk; by default it reads the changed value", async () => {
+    const directory = await dirs.make();
+    const stores = {
+      all: new Store(`integrity-${crypto.randomUUID()}`, new FileConnector({ directory }), { cacheSize: 0, checksum: 'all' }),
+      structure: new Store(`integrity-${crypto.randomUUID()}`, new FileConnector({ directory }), { cacheSize: 0 }),
+    };
+    expect(stores.all.config().checksum).toBe('all');
+    expect(Store.fromConfig(stores.all.config()).config().checksum).toBe('all');
+    const flipFirstPayloadByte = async (key: unknown): Promise<void> => {
+      const file = path.join(directory, key as string);
+      const bytes = await readFile(file);
+      bytes[HEADER_SIZE] = (bytes[HEADER_SIZE] as number) ^ 0x01;
+      await writeFile(file, bytes);
+    };
+    const allKey = await stores.all.put(Float64Array.of(1.5, 2.5, 3.5));
+    await flipFirstPayloadByte(allKey);
+    await expect(stores.all.get(allKey)).rejects.toThrow(/payload checksum/);
+    const defaultKey = await stores.structure.put(Float64Array.of(1.5, 2.5, 3.5));
+    await flipFirstPayloadByte(defaultKey);
+    const read = (await stores.structure.get(defaultKey)) as Float64Array;
+    expect(read).toBeInstanceOf(Float64Array);
+    expect(read.length).toBe(3);
+    expect(read[0]).not.toBe(1.5);
+    await Promise.all([stores.all.close({ clear: true }), stores.structure.close({ clear: true })]);
   });
 });
