@@ -328,6 +328,84 @@ describe('peer connector across processes', () => {
   });
 });
 
+describe('peer connector memory reuse', () => {
+  const MiB = 1 << 20;
+  // Identity of buffers is checked as booleans: a failing toBe would print megabytes.
+
+  it('a remote read’s array serves later reads once released, and never before; a put copies out of it', async () => {
+    const owner = await startOwner('reuse-reads', [MiB, MiB]);
+    const [first, second] = owner.keys as [string, string];
+    const reader = peer({ space: 'reuse-reads' });
+    const a = (await reader.get(first))!;
+    expectBytes(a, pattern(MiB, 0));
+    const b = (await reader.get(second))!;
+    // Not released: a fresh array, and the first one keeps its bytes.
+    expect(b.buffer === a.buffer).toBe(false);
+    expectBytes(a, pattern(MiB, 0));
+    reader.releaseViews(first);
+    const c = (await reader.get(second))!;
+    expect(c.buffer === a.buffer).toBe(true);
+    expectBytes(c, pattern(MiB, 1));
+    // An object put from a read's array is a copy: releasing the read and reading again into that memory leaves it whole.
+    const kept = await reader.put(c);
+    reader.releaseViews(second);
+    const [d, e] = (await reader.getBatch([first, first])) as [Uint8Array, Uint8Array];
+    expect(d.buffer !== e.buffer && [d, e].every((read) => read.buffer === b.buffer || read.buffer === c.buffer)).toBe(true);
+    expectBytes(d, pattern(MiB, 0));
+    expectBytes(e, pattern(MiB, 0));
+    expectBytes(await reader.get(kept), pattern(MiB, 1));
+  });
+
+  it('an evicted object’s memory serves later allocations only once this thread released its views of it', async () => {
+    const connector = peer();
+    const viewed = connector.allocate(MiB, { zeroed: false });
+    const key = await connector.put(viewed);
+    await connector.evict(key);
+    // The caller of allocate (not transient) still holds the array.
+    expect(connector.allocate(MiB, { transient: true }).buffer === viewed.buffer).toBe(false);
+    const released = connector.allocate(MiB, { zeroed: false });
+    const releasedKey = await connector.put(released);
+    connector.releaseViews(releasedKey);
+    await connector.evict(releasedKey);
+    const reused = connector.allocate(MiB);
+    expect(reused.buffer === released.buffer).toBe(true);
+    // Zeroed unless asked otherwise, even when reused.
+    expect(reused.every((byte) => byte === 0)).toBe(true);
+    // A local read hands out the stored array, a view this thread holds until it releases it.
+    const transient = connector.allocate(MiB, { transient: true, zeroed: false });
+    const readKey = await connector.put(transient);
+    expect((await connector.get(readKey)) === transient).toBe(true);
+    await connector.evict(readKey);
+    expect(connector.allocate(MiB, { transient: true }).buffer === transient.buffer).toBe(false);
+  });
+
+  it('an evicted object’s memory is not reused while a reply is still sending it', async () => {
+    const size = 32 * MiB;
+    const connector = peer({ space: 'reuse-send' });
+    const data = connector.allocate(size, { transient: true, zeroed: false });
+    data.set(payload(size, 5));
+    const key = (await connector.put(data)) as string;
+    const { host, port } = splitAddress(addressOf(key));
+    const raw = await rawClient(host, port);
+    // The reader stops reading, so the 32 MiB reply cannot all leave: the server is still sending it.
+    raw.socket.pause();
+    raw.socket.write(signedGet(raw.nonce, 1, spaceOf(key), key.split('/')[2]!));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await connector.evict(key);
+    const next = connector.allocate(size, { transient: true, zeroed: false });
+    expect(next.buffer === data.buffer).toBe(false);
+    next.fill(0xee);
+    raw.socket.resume();
+    const reply = await raw.reply();
+    expect({ status: reply.status, size: reply.size }).toEqual({ status: 0, size });
+    expectBytes(reply.body, payload(size, 5));
+    // Once the reply has left, the memory is reused.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(connector.allocate(size, { transient: true }).buffer === data.buffer).toBe(true);
+    raw.socket.destroy();
+  });
+});
+
 function splitAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
@@ -346,20 +424,25 @@ function u32(value: number): Buffer {
 }
 
 /** A bare protocol client: the server's nonce, and replies parsed one at a time. */
-async function rawClient(host: string, port: number): Promise<{ socket: net.Socket; nonce: Buffer; reply(): Promise<{ requestId: number; status: number; size: number; text: string }> }> {
+async function rawClient(host: string, port: number): Promise<{ socket: net.Socket; nonce: Buffer; reply(): Promise<{ requestId: number; status: number; size: number; text: string; body: Buffer }> }> {
   const socket = net.connect({ host, port });
   socket.on('error', () => undefined);
-  let buffered = Buffer.alloc(0);
+  // Chunks joined only once a read needs them, so a reply of many MB costs one copy.
+  const chunks: Buffer[] = [];
+  let bufferedBytes = 0;
   let wake: (() => void) | undefined;
   socket.on('data', (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk]);
+    chunks.push(chunk);
+    bufferedBytes += chunk.length;
     wake?.();
   });
   const take = async (size: number): Promise<Buffer> => {
-    while (buffered.length < size) await new Promise<void>((resolve) => (wake = resolve));
-    const taken = buffered.subarray(0, size);
-    buffered = buffered.subarray(size);
-    return taken;
+    while (bufferedBytes < size) await new Promise<void>((resolve) => (wake = resolve));
+    const joined = Buffer.concat(chunks.splice(0));
+    const rest = joined.subarray(size);
+    if (rest.length > 0) chunks.push(rest);
+    bufferedBytes = rest.length;
+    return joined.subarray(0, size);
   };
   const hello = await take(21);
   return {
@@ -369,7 +452,7 @@ async function rawClient(host: string, port: number): Promise<{ socket: net.Sock
       const header = await take(9);
       const size = header.readUInt32BE(0) - 5;
       const body = await take(size);
-      return { requestId: header.readUInt32BE(4), status: header.readUInt8(8), size, text: body.toString('utf8') };
+      return { requestId: header.readUInt32BE(4), status: header.readUInt8(8), size, text: body.toString('utf8'), body };
     },
   };
 }
