@@ -15,7 +15,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import type { AllocateOptions, CloseOptions, Connector, ConnectorConfig, JsonValue, Key } from '../connector.js';
+import type { AllocateOptions, CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedPut } from '../connector.js';
 import { registerConnectorKind } from '../connector-kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from '../sync-bridge.js';
@@ -178,12 +178,38 @@ export class PeerConnector implements Connector {
     }
     this.#node = PeerNode.acquire(this.space, options);
     this.#allowedHosts = (allowedHosts ?? [...LOOPBACK, this.#node.settings.advertiseHost]).map((host) => unbracket(host).toLowerCase());
+    // Listening from the start, so that `startPut` can soon name the port in the keys it hands out at once.
+    // A failure here is reported to the first put, which tries again.
+    this.#node.address('listen').catch(() => undefined);
+  }
+
+  /** The `host:port` this process's keys of the space name, once its server listens. */
+  ready(): Promise<string> {
+    this.#assertOpen('ready');
+    return this.#node.address('ready');
   }
 
   async put(data: Uint8Array): Promise<Key> {
     this.#assertOpen('put');
     return this.#keep('put', await this.#node.address('put'), data);
   }
+
+  /**
+   * Present once this process's server for the space listens, which it
+   * starts to as the first connector of the space is made (`await ready()`
+   * to be sure): a key names the server's port, known only from then on.
+   * Until then absent, so `autoProxy` passes values as they are. The object
+   * is in place at once, readable from anywhere.
+   */
+  get startPut(): ((data: Uint8Array) => StartedPut) | undefined {
+    return this.#closed || this.#node.listening !== undefined ? this.#startPut : undefined;
+  }
+
+  readonly #startPut = (data: Uint8Array): StartedPut => {
+    this.#assertOpen('startPut');
+    const key = this.#keep('startPut', this.#node.listening as string, data);
+    return { key, written: Promise.resolve(), readable: true };
+  };
 
   async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     this.#assertOpen('putBatch');
@@ -483,13 +509,19 @@ class PeerNode {
     return id.startsWith(`${this.#nodeId}.`);
   }
 
+  /** The advertised `host:port` once the server listens: what keys name. */
+  listening: string | undefined;
+
   /** The advertised `host:port` keys name, starting the server on first use. */
   async address(operation: string): Promise<string> {
-    this.#server ??= this.#listen();
+    const started = (this.#server ??= this.#listen());
     try {
-      return (await this.#server).address;
+      const { address } = await started;
+      // Not if the node was released meanwhile.
+      if (this.#server === started) this.listening = address;
+      return address;
     } catch (error) {
-      this.#server = undefined;
+      if (this.#server === started) this.#server = undefined;
       const { host, port } = this.settings;
       throw new ConnectorError(`peer ${hostPort(host, port)}`, operation, `cannot serve objects: ${messageOf(error)}`, { cause: error });
     }
@@ -514,6 +546,7 @@ class PeerNode {
     for (const socket of this.#sockets) socket.destroy();
     const started = this.#server;
     this.#server = undefined;
+    this.listening = undefined;
     const server = await started?.catch(() => undefined);
     if (server !== undefined) await new Promise<void>((resolve) => server.server.close(() => resolve()));
   }

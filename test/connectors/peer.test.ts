@@ -11,7 +11,9 @@ import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
 import { Store } from '../../runtime/store.js';
 import { decodeProxies, encodeProxies } from '../../runtime/references.js';
-import { resolveAsync } from '../../runtime/proxy.js';
+import { isProxy, resolveAsync } from '../../runtime/proxy.js';
+import { autoProxy, configureAutoProxy } from '../../runtime/auto-proxy.js';
+import { ContextLifetime } from '../../runtime/lifetimes.js';
 import type { Proxy } from '../../src/types.js';
 import { fixture } from '../executors/helpers.js';
 import { startRedisServer } from '../helpers/redis-server.js';
@@ -23,7 +25,12 @@ const BOUND_MS = 15_000;
 const SECRET = 'peer-test-secret-0123456789';
 
 describeConnector('peer', {
-  make: () => Promise.resolve(new PeerConnector({ secret: SECRET })),
+  // Ready: its server listens, so it offers startPut.
+  make: async () => {
+    const connector = new PeerConnector({ secret: SECRET });
+    await connector.ready();
+    return connector;
+  },
   sync: true,
   sharedThroughConfig: true,
 });
@@ -325,6 +332,44 @@ describe('peer connector across processes', () => {
     expect(addressOf(key)).toMatch(/^127\.0\.0\.1:\d+$/);
     const fromElsewhere = await startOwner('bind-check', [10]);
     expectBytes(await peer({ space: 'bind-check' }).get(fromElsewhere.keys[0]!), pattern(10, 0));
+  });
+});
+
+describe('peer connector startPut', () => {
+  afterEach(() => configureAutoProxy({}));
+
+  it('offers startPut once its server listens, and autoProxy then writes through it values another process reads', async () => {
+    const connector = peer({ space: 'auto-proxy' });
+    // The port, which keys name, is not known in the very tick the connector is made.
+    expect(connector.startPut).toBeUndefined();
+    const address = await connector.ready();
+    expect(connector.startPut).toBeTypeOf('function');
+    const started = connector.startPut!(payload(10, 1));
+    expect({ readable: started.readable, address: addressOf(started.key as string) }).toEqual({ readable: true, address });
+    expectBytes(await connector.get(started.key), payload(10, 1));
+    const store = new Store(`auto-peer-${crypto.randomUUID()}`, connector);
+    const lifetime = new ContextLifetime(store);
+    configureAutoProxy({ store, threshold: 1000, lifetime });
+    const value = payload(100_000, 9);
+    const wrapped = autoProxy(value, 'peer.test.ts:1:1');
+    expect(isProxy(wrapped)).toBe(true);
+    // A synchronous crossing: the key is handed out at once, and the bytes are already served.
+    const message = JSON.stringify(encodeProxies({ value: wrapped }));
+    const reader = spawn(process.execPath, [fixture('peer-reader.mjs'), message], { env: { ...process.env, [PEER_SECRET_ENV]: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+    owners.push(reader);
+    const [line] = (await once(readline.createInterface({ input: reader.stdout }), 'line')) as [string];
+    expect(JSON.parse(line)).toEqual({ length: value.byteLength, sum: value.reduce((sum, byte) => sum + byte, 0) });
+    // One write for the crossing, freed with its lifetime.
+    expect(peerStats().bytes).toBeGreaterThan(value.byteLength);
+    await lifetime.close();
+    expect(peerStats().bytes).toBeLessThan(value.byteLength);
+  });
+
+  it('startPut of a closed connector throws a ConnectorError', async () => {
+    const connector = peer();
+    await connector.ready();
+    await connector.close();
+    expect(() => connector.startPut!(payload(10, 1))).toThrow(ConnectorError);
   });
 });
 
