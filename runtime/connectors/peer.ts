@@ -90,6 +90,8 @@ const MAX_REQUEST_BYTES = MAC_BYTES + 1 + 4 + 1 + 255 + 1 + 255;
 /** Refusals carry a short reason; a longer one is a broken or hostile server. */
 const MAX_REASON_BYTES = 4_096;
 const REPLY_HEADER_BYTES = 9;
+/** Keys whose remote reads are kept track of for reuse at once; a reader that never releases its reads costs no more. */
+const MAX_TRACKED_READS = 1024;
 /** Reads outside reply bodies; a body's first bytes may arrive in one and are then copied. */
 const SCRATCH_BYTES = 64 * 1024;
 
@@ -384,14 +386,13 @@ class PeerNode {
   /** Arrays from `allocate` not stored yet, each with whether its caller keeps a view of it (not `transient`). */
   readonly #allocated = new WeakMap<Uint8Array, boolean>();
   /**
-   * Arrays from remote reads by key, oldest first, until `releaseViews` gives
-   * them to the pool. Bounded by the pool's size: beyond it the oldest are
-   * forgotten, left to the garbage collector as any array is.
+   * The memory of remote reads by key, oldest first, until `releaseViews`
+   * gives it to the pool. Held weakly, so memory its reader dropped is
+   * collected as any; beyond MAX_TRACKED_READS keys the oldest are forgotten.
    */
-  readonly #received = new Map<string, Uint8Array[]>();
-  #receivedBytes = 0;
-  /** Their buffers: `put` copies out of them rather than adopting memory the pool may reuse. */
-  readonly #receivedBuffers = new WeakSet<ArrayBufferLike>();
+  readonly #received = new Map<string, WeakRef<ArrayBuffer>[]>();
+  /** Each tracked buffer's array as the pool lent it (what it takes back); `put` copies out of these rather than adopt memory the pool may reuse. */
+  readonly #lentReads = new WeakMap<ArrayBufferLike, Uint8Array>();
   /** Object ids start with it, so a key names the very node (not just the address) that made it. */
   readonly #nodeId = randomBytes(9).toString('base64url');
   readonly #links = new Map<string, PeerLink>();
@@ -438,7 +439,7 @@ class PeerNode {
       return;
     }
     const { buffer } = data;
-    const adopt = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength && !this.#receivedBuffers.has(buffer);
+    const adopt = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength && !this.#lentReads.has(buffer);
     // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
     this.objects.set(id, { data: adopt ? new Uint8Array(buffer) : new Uint8Array(data), owner, pooled: false, viewed: false, sending: 0, evicted: false });
   }
@@ -459,24 +460,21 @@ class PeerNode {
 
   /** Keeps track of a remote read's array, to reuse once its reader releases it. */
   received(key: string, bytes: Uint8Array): void {
-    if (bytes.byteLength === 0 || bytes.byteLength > this.pool.maxBytes) return;
-    const arrays = this.#received.get(key);
-    if (arrays === undefined) this.#received.set(key, [bytes]);
-    else arrays.push(bytes);
-    this.#receivedBuffers.add(bytes.buffer);
-    this.#receivedBytes += bytes.byteLength;
-    for (const [oldest, forgotten] of this.#received) {
-      if (this.#receivedBytes <= this.pool.maxBytes) break;
-      this.#forget(oldest, forgotten);
+    const { buffer } = bytes;
+    if (!(buffer instanceof ArrayBuffer) || bytes.byteLength === 0) return;
+    this.#lentReads.set(buffer, bytes);
+    const reads = this.#received.get(key);
+    if (reads === undefined) this.#received.set(key, [new WeakRef(buffer)]);
+    else reads.push(new WeakRef(buffer));
+    if (this.#received.size > MAX_TRACKED_READS) {
+      const [oldest] = this.#received.keys();
+      this.#forget(oldest as string);
     }
   }
 
   releaseReceived(key: string): void {
-    const arrays = this.#received.get(key);
-    if (arrays === undefined) return;
-    this.#forget(key, arrays);
     // One whose buffer was transferred elsewhere (detached: no bytes left) is no memory to reuse.
-    for (const bytes of arrays) if (bytes.byteLength > 0) this.pool.giveBack(bytes);
+    for (const bytes of this.#forget(key)) if (bytes.byteLength > 0) this.pool.giveBack(bytes);
   }
 
   drop(id: string): void {
@@ -493,12 +491,17 @@ class PeerNode {
     if (stored.pooled && stored.evicted && !stored.viewed && stored.sending === 0) this.pool.giveBack(stored.data);
   }
 
-  #forget(key: string, arrays: readonly Uint8Array[]): void {
+  /** Stops tracking the reads of `key`; returns the arrays of them still alive. */
+  #forget(key: string): Uint8Array[] {
+    const reads = this.#received.get(key) ?? [];
     this.#received.delete(key);
-    for (const bytes of arrays) {
-      this.#receivedBytes -= bytes.byteLength;
-      this.#receivedBuffers.delete(bytes.buffer);
-    }
+    return reads.flatMap((read) => {
+      const buffer = read.deref();
+      const bytes = buffer === undefined ? undefined : this.#lentReads.get(buffer);
+      if (buffer === undefined || bytes === undefined) return [];
+      this.#lentReads.delete(buffer);
+      return [bytes];
+    });
   }
 
   newId(): string {

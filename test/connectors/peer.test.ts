@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import readline from 'node:readline';
 import { createHmac } from 'node:crypto';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorFromConfig } from '../../runtime/connector-kinds.js';
 import { MultiConnector } from '../../runtime/connectors/multi.js';
@@ -399,6 +401,18 @@ describe('peer connector memory reuse', () => {
     expectBytes(d, pattern(MiB, 0));
     expectBytes(e, pattern(MiB, 0));
     expectBytes(await reader.get(kept), pattern(MiB, 1));
+  });
+
+  it('keeps no read alive that its reader dropped without releasing it', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const owner = await startOwner('reuse-dropped', [MiB]);
+    const reader = peer({ space: 'reuse-dropped' });
+    const dropped: WeakRef<ArrayBufferLike>[] = [];
+    for (let i = 0; i < 4; i++) dropped.push(new WeakRef((await reader.get(owner.keys[0]!))!.buffer));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+    expect(dropped.filter((read) => read.deref() !== undefined)).toHaveLength(0);
   });
 
   it('an evicted object’s memory serves later allocations only once this thread released its views of it', async () => {
