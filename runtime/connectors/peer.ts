@@ -15,11 +15,12 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key } from './connector.js';
+import type { AllocateOptions, CloseOptions, Connector, ConnectorConfig, JsonValue, Key, StartedPut } from './connector.js';
 import { registerConnectorKind } from './kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { spaceOption } from './in-process.js';
+import { ScratchPool } from './scratch.js';
 
 /** Where this process serves its objects; the same for every connector of a space in one process. */
 export interface PeerNodeOptions {
@@ -89,6 +90,8 @@ const MAX_REQUEST_BYTES = MAC_BYTES + 1 + 4 + 1 + 255 + 1 + 255;
 /** Refusals carry a short reason; a longer one is a broken or hostile server. */
 const MAX_REASON_BYTES = 4_096;
 const REPLY_HEADER_BYTES = 9;
+/** Keys whose remote reads are kept track of for reuse at once; a reader that never releases its reads costs no more. */
+const MAX_TRACKED_READS = 1024;
 /** Reads outside reply bodies; a body's first bytes may arrive in one and are then copied. */
 const SCRATCH_BYTES = 64 * 1024;
 
@@ -144,10 +147,19 @@ const nodes = new Map<string, PeerNode>();
  * connector of their space open. When it exits, they are gone, and readers
  * get a ConnectorError naming the peer, the operation and the key.
  *
- * Bytes: `put` adopts a Uint8Array spanning a whole unshared ArrayBuffer (do
- * not change it afterwards) and copies anything else. Local `get`s return the
- * stored array itself (treat it as read-only); remote ones a fresh array that
- * is the caller's alone.
+ * Bytes: `put` adopts memory from `allocate`, or a Uint8Array spanning a
+ * whole unshared ArrayBuffer (do not change either afterwards), and copies
+ * anything else. Local `get`s return the stored array itself (treat it as
+ * read-only); remote ones an array that is the caller's alone until it calls
+ * `releaseViews(key)`.
+ *
+ * Memory is reused, as a page fault on fresh memory costs more than copying
+ * into memory written before: after `releaseViews(key)`, the arrays remote
+ * `get`s returned for `key` serve later reads, and an object stored in
+ * `allocate`'d memory serves later allocations once it is evicted, no send of
+ * it is under way and this thread has released its views of it (a
+ * `transient` allocation holds none). So read nothing through a view after
+ * releasing it; copy what must outlive the release.
  */
 export class PeerConnector implements Connector {
   readonly kind = 'peer';
@@ -168,12 +180,38 @@ export class PeerConnector implements Connector {
     }
     this.#node = PeerNode.acquire(this.space, options);
     this.#allowedHosts = (allowedHosts ?? [...LOOPBACK, this.#node.settings.advertiseHost]).map((host) => unbracket(host).toLowerCase());
+    // Listening from the start, so that `startPut` can soon name the port in the keys it hands out at once.
+    // A failure here is reported to the first put, which tries again.
+    this.#node.address('listen').catch(() => undefined);
+  }
+
+  /** The `host:port` this process's keys of the space name, once its server listens. */
+  ready(): Promise<string> {
+    this.#assertOpen('ready');
+    return this.#node.address('ready');
   }
 
   async put(data: Uint8Array): Promise<Key> {
     this.#assertOpen('put');
     return this.#keep('put', await this.#node.address('put'), data);
   }
+
+  /**
+   * Present once this process's server for the space listens, which it
+   * starts to as the first connector of the space is made (`await ready()`
+   * to be sure): a key names the server's port, known only from then on.
+   * Until then absent, so `autoProxy` passes values as they are. The object
+   * is in place at once, readable from anywhere.
+   */
+  get startPut(): ((data: Uint8Array) => StartedPut) | undefined {
+    return this.#closed || this.#node.listening !== undefined ? this.#startPut : undefined;
+  }
+
+  readonly #startPut = (data: Uint8Array): StartedPut => {
+    this.#assertOpen('startPut');
+    const key = this.#keep('startPut', this.#node.listening as string, data);
+    return { key, written: Promise.resolve(), readable: true };
+  };
 
   async putBatch(data: readonly Uint8Array[]): Promise<Key[]> {
     this.#assertOpen('putBatch');
@@ -183,18 +221,31 @@ export class PeerConnector implements Connector {
   }
 
   /**
-   * Fresh memory that `put` adopts as the stored object, so the store's
-   * serializer writes a put's bytes once, and a task's `resultArray` is born
-   * in the memory its worker serves it from.
+   * Memory that `put` adopts as the stored object, so the store's serializer
+   * writes a put's bytes once, and a task's `resultArray` is born in the
+   * memory its worker serves it from. Reused from evicted objects where it
+   * can be (see the class comment), zeroed unless `zeroed: false`.
    */
-  allocate(size: number): Uint8Array {
+  allocate(size: number, options: AllocateOptions = {}): Uint8Array {
     this.#assertOpen('allocate');
     if (!Number.isSafeInteger(size) || size < 0) throw new ConnectorError('peer', 'allocate', `size must be a whole number of bytes, got ${String(size)}`);
-    return new Uint8Array(size);
+    return this.#node.allocate(size, options);
   }
 
   get(key: Key): Promise<Uint8Array | undefined> {
     return this.#ask('get', key);
+  }
+
+  /**
+   * This thread reads the arrays handed out for `key` no more: remote reads'
+   * arrays serve later reads, and an object of this process stored in
+   * `allocate`'d memory may serve later allocations once it is evicted.
+   */
+  releaseViews(key: Key): void {
+    const target = typeof key === 'string' && !this.#closed ? parseKey(key) : undefined;
+    if (target === undefined || target.space !== this.space) return;
+    if (this.#node.owns(target.id)) this.#node.releaseLocal(target.id);
+    else this.#node.releaseReceived(key as string);
   }
 
   /** Pipelined: every remote key is asked at once, so a batch costs about one round trip per owner. */
@@ -225,7 +276,7 @@ export class PeerConnector implements Connector {
   getSync(key: Key): Uint8Array | undefined {
     const target = this.#route('getSync', key);
     if (target === undefined) return undefined;
-    if (target.local) return this.#node.objects.get(target.id)?.data;
+    if (target.local) return this.#node.lend(target.id);
     const { settings } = this.#node;
     this.#bridge ??= acquireSyncBridge(this.config(), {
       // The worker imports this module to register the 'peer' kind there.
@@ -269,11 +320,8 @@ export class PeerConnector implements Connector {
     this.#assertOpen(operation);
     const limit = this.#node.settings.maxObjectBytes;
     if (data.byteLength > limit) throw new ConnectorError(`peer ${address}`, operation, `object of ${data.byteLength} bytes exceeds maxObjectBytes (${limit})`);
-    const { buffer } = data;
-    // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
-    const stored = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength ? new Uint8Array(buffer) : new Uint8Array(data);
     const id = this.#node.newId();
-    this.#node.objects.set(id, { data: stored, owner: this.#stored });
+    this.#node.keep(id, data, this.#stored);
     this.#stored.add(id);
     return `${this.space}/${address}/${id}`;
   }
@@ -281,8 +329,10 @@ export class PeerConnector implements Connector {
   async #ask(operation: 'get' | 'getBatch' | 'exists', key: Key): Promise<Uint8Array | undefined> {
     const target = this.#route(operation, key);
     if (target === undefined) return undefined;
-    if (target.local) return this.#node.objects.get(target.id)?.data;
-    return this.#node.link(target.address).request(operation === 'exists' ? 'exists' : 'get', this.space, target.id, key, operation);
+    if (target.local) return operation === 'exists' ? this.#node.objects.get(target.id)?.data : this.#node.lend(target.id);
+    const bytes = await this.#node.link(target.address).request(operation === 'exists' ? 'exists' : 'get', this.space, target.id, key, operation);
+    if (bytes !== undefined && operation !== 'exists') this.#node.received(key as string, bytes);
+    return bytes;
   }
 
   /**
@@ -314,10 +364,35 @@ export class PeerConnector implements Connector {
   }
 }
 
+/** An object this thread serves. */
+interface StoredObject {
+  readonly data: Uint8Array;
+  /** The ids of the connector that put it, which forgets it when it is evicted, from here or from afar. */
+  readonly owner: Set<string>;
+  /** In memory from `allocate`, which goes back to the pool once nothing can read it. */
+  readonly pooled: boolean;
+  /** This thread holds views of it (the array `allocate` handed out, local reads) until `releaseViews`. */
+  viewed: boolean;
+  /** Replies still writing it to a socket. */
+  sending: number;
+  evicted: boolean;
+}
+
 /** The objects one space holds in this thread, the server that serves them, and the connections to other peers. */
 class PeerNode {
-  /** Each object with the set of ids of the connector that put it, which forgets it when it is evicted, from here or from afar. */
-  readonly objects = new Map<string, { readonly data: Uint8Array; readonly owner: Set<string> }>();
+  readonly objects = new Map<string, StoredObject>();
+  /** Memory for allocations and remote reads, taken back from evicted objects and released reads. */
+  readonly pool = new ScratchPool();
+  /** Arrays from `allocate` not stored yet, each with whether its caller keeps a view of it (not `transient`). */
+  readonly #allocated = new WeakMap<Uint8Array, boolean>();
+  /**
+   * The memory of remote reads by key, oldest first, until `releaseViews`
+   * gives it to the pool. Held weakly, so memory its reader dropped is
+   * collected as any; beyond MAX_TRACKED_READS keys the oldest are forgotten.
+   */
+  readonly #received = new Map<string, WeakRef<ArrayBuffer>[]>();
+  /** Each tracked buffer's array as the pool lent it (what it takes back); `put` copies out of these rather than adopt memory the pool may reuse. */
+  readonly #lentReads = new WeakMap<ArrayBufferLike, Uint8Array>();
   /** Object ids start with it, so a key names the very node (not just the address) that made it. */
   readonly #nodeId = randomBytes(9).toString('base64url');
   readonly #links = new Map<string, PeerLink>();
@@ -347,9 +422,86 @@ class PeerNode {
     return node;
   }
 
+  allocate(size: number, options: AllocateOptions): Uint8Array {
+    const bytes = this.pool.take(size);
+    // Reused memory holds an earlier object's bytes.
+    if (options.zeroed !== false) bytes.fill(0);
+    this.#allocated.set(bytes, options.transient !== true);
+    return bytes;
+  }
+
+  /** Stores `data` under `id`: adopts memory from `allocate` or a whole unshared buffer, copies anything else. */
+  keep(id: string, data: Uint8Array, owner: Set<string>): void {
+    const viewed = this.#allocated.get(data);
+    if (viewed !== undefined) {
+      this.#allocated.delete(data);
+      this.objects.set(id, { data, owner, pooled: true, viewed, sending: 0, evicted: false });
+      return;
+    }
+    const { buffer } = data;
+    const adopt = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength && !this.#lentReads.has(buffer);
+    // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
+    this.objects.set(id, { data: adopt ? new Uint8Array(buffer) : new Uint8Array(data), owner, pooled: false, viewed: false, sending: 0, evicted: false });
+  }
+
+  /** A local read: the stored array itself, which this thread now holds a view of. */
+  lend(id: string): Uint8Array | undefined {
+    const stored = this.objects.get(id);
+    if (stored !== undefined) stored.viewed = true;
+    return stored?.data;
+  }
+
+  releaseLocal(id: string): void {
+    const stored = this.objects.get(id);
+    if (stored === undefined) return;
+    stored.viewed = false;
+    this.#recycle(stored);
+  }
+
+  /** Keeps track of a remote read's array, to reuse once its reader releases it. */
+  received(key: string, bytes: Uint8Array): void {
+    const { buffer } = bytes;
+    if (!(buffer instanceof ArrayBuffer) || bytes.byteLength === 0) return;
+    this.#lentReads.set(buffer, bytes);
+    const reads = this.#received.get(key);
+    if (reads === undefined) this.#received.set(key, [new WeakRef(buffer)]);
+    else reads.push(new WeakRef(buffer));
+    if (this.#received.size > MAX_TRACKED_READS) {
+      const [oldest] = this.#received.keys();
+      this.#forget(oldest as string);
+    }
+  }
+
+  releaseReceived(key: string): void {
+    // One whose buffer was transferred elsewhere (detached: no bytes left) is no memory to reuse.
+    for (const bytes of this.#forget(key)) if (bytes.byteLength > 0) this.pool.giveBack(bytes);
+  }
+
   drop(id: string): void {
-    this.objects.get(id)?.owner.delete(id);
+    const stored = this.objects.get(id);
+    if (stored === undefined) return;
+    stored.owner.delete(id);
     this.objects.delete(id);
+    stored.evicted = true;
+    this.#recycle(stored);
+  }
+
+  /** Gives an evicted object's memory to the pool once no reply is sending it and this thread has released its views. */
+  #recycle(stored: StoredObject): void {
+    if (stored.pooled && stored.evicted && !stored.viewed && stored.sending === 0) this.pool.giveBack(stored.data);
+  }
+
+  /** Stops tracking the reads of `key`; returns the arrays of them still alive. */
+  #forget(key: string): Uint8Array[] {
+    const reads = this.#received.get(key) ?? [];
+    this.#received.delete(key);
+    return reads.flatMap((read) => {
+      const buffer = read.deref();
+      const bytes = buffer === undefined ? undefined : this.#lentReads.get(buffer);
+      if (buffer === undefined || bytes === undefined) return [];
+      this.#lentReads.delete(buffer);
+      return [bytes];
+    });
   }
 
   newId(): string {
@@ -360,13 +512,19 @@ class PeerNode {
     return id.startsWith(`${this.#nodeId}.`);
   }
 
+  /** The advertised `host:port` once the server listens: what keys name. */
+  listening: string | undefined;
+
   /** The advertised `host:port` keys name, starting the server on first use. */
   async address(operation: string): Promise<string> {
-    this.#server ??= this.#listen();
+    const started = (this.#server ??= this.#listen());
     try {
-      return (await this.#server).address;
+      const { address } = await started;
+      // Not if the node was released meanwhile.
+      if (this.#server === started) this.listening = address;
+      return address;
     } catch (error) {
-      this.#server = undefined;
+      if (this.#server === started) this.#server = undefined;
       const { host, port } = this.settings;
       throw new ConnectorError(`peer ${hostPort(host, port)}`, operation, `cannot serve objects: ${messageOf(error)}`, { cause: error });
     }
@@ -375,7 +533,7 @@ class PeerNode {
   link(address: string): PeerLink {
     let link = this.#links.get(address);
     if (link === undefined || link.broken || link.exhausted) {
-      link = new PeerLink(address, this.settings);
+      link = new PeerLink(address, this.settings, this.pool);
       this.#links.set(address, link);
     }
     return link;
@@ -385,11 +543,13 @@ class PeerNode {
     if (--this.#users > 0) return;
     nodes.delete(this.space);
     this.objects.clear();
+    this.#received.clear();
     for (const link of this.#links.values()) link.close();
     this.#links.clear();
     for (const socket of this.#sockets) socket.destroy();
     const started = this.#server;
     this.#server = undefined;
+    this.listening = undefined;
     const server = await started?.catch(() => undefined);
     if (server !== undefined) await new Promise<void>((resolve) => server.server.close(() => resolve()));
   }
@@ -466,9 +626,9 @@ class PeerNode {
   }
 
   #answer(socket: net.Socket, requestId: number, operation: Operation, id: string): void {
-    const data = this.objects.get(id)?.data;
+    const stored = this.objects.get(id);
     if (operation === 'evict') this.drop(id);
-    if (data === undefined) {
+    if (stored === undefined) {
       socket.write(replyHeader(requestId, operation === 'evict' ? Status.ok : Status.missing, 0));
       return;
     }
@@ -476,10 +636,18 @@ class PeerNode {
       socket.write(replyHeader(requestId, Status.ok, 0));
       return;
     }
+    const { data } = stored;
     // Header and bytes leave in one writev; the stored bytes are sent as they are, never copied.
     socket.cork();
     socket.write(replyHeader(requestId, Status.ok, data.byteLength));
-    if (data.byteLength > 0) socket.write(data);
+    if (data.byteLength > 0) {
+      // The memory is not reused while the socket may still be reading it (also after a failed write: the callback comes once it is done with).
+      stored.sending++;
+      socket.write(data, () => {
+        stored.sending--;
+        this.#recycle(stored);
+      });
+    }
     process.nextTick(() => socket.uncork());
   }
 }
@@ -516,6 +684,8 @@ class PeerLink {
   constructor(
     readonly address: string,
     readonly settings: NodeSettings,
+    /** Where reply bodies are read into. */
+    private readonly pool: ScratchPool,
   ) {
     this.#name = `peer ${address}`;
     const { host, port } = splitAddress(address);
@@ -652,9 +822,8 @@ class PeerLink {
       return;
     }
     this.#reply = { requestId, status };
-    // allocUnsafeSlow: a whole ArrayBuffer of its own, not zero-filled (every byte is written below), that the caller may keep or transfer.
-    const buffer = Buffer.allocUnsafeSlow(size);
-    this.#body = new Uint8Array(buffer.buffer, buffer.byteOffset, size);
+    // Not zero-filled: every byte is written below. The caller may keep it, or release it to the pool (see releaseViews).
+    this.#body = this.pool.take(size);
     this.#bodyFilled = 0;
     if (size === 0) this.#settle(this.#body);
   }

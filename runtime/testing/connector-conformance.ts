@@ -88,7 +88,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
     it('startPut, where offered, hands out a JSON-safe key at once that reads back once written', async () => {
       const connector = await make();
       if (connector.startPut === undefined) {
-        expect(['memory', 'file', 'redis', 'shared-memory']).not.toContain(connector.kind);
+        expect(['memory', 'file', 'redis', 'shared-memory', 'peer']).not.toContain(connector.kind);
         return;
       }
       const data = payload(4096, 7);

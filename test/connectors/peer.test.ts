@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import readline from 'node:readline';
 import { createHmac } from 'node:crypto';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectorFromConfig } from '../../runtime/connectors/kinds.js';
 import { MultiConnector } from '../../runtime/connectors/multi.js';
@@ -11,7 +13,9 @@ import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
 import { Store } from '../../runtime/store/store.js';
 import { decodeProxies, encodeProxies } from '../../runtime/store/references.js';
-import { resolveAsync } from '../../runtime/proxy/proxy.js';
+import { isProxy, resolveAsync } from '../../runtime/proxy/proxy.js';
+import { autoProxy, configureAutoProxy } from '../../runtime/store/auto-proxy.js';
+import { ContextLifetime } from '../../runtime/store/lifetimes.js';
 import type { Proxy } from '../../src/types.js';
 import { fixture } from '../executors/helpers.js';
 import { startRedisServer } from '../../runtime/testing/redis-server.js';
@@ -23,7 +27,12 @@ const BOUND_MS = 15_000;
 const SECRET = 'peer-test-secret-0123456789';
 
 describeConnector('peer', {
-  make: () => Promise.resolve(new PeerConnector({ secret: SECRET })),
+  // Ready: its server listens, so it offers startPut.
+  make: async () => {
+    const connector = new PeerConnector({ secret: SECRET });
+    await connector.ready();
+    return connector;
+  },
   sync: true,
   sharedThroughConfig: true,
 });
@@ -328,6 +337,134 @@ describe('peer connector across processes', () => {
   });
 });
 
+describe('peer connector startPut', () => {
+  afterEach(() => configureAutoProxy({}));
+
+  it('offers startPut once its server listens, and autoProxy then writes through it values another process reads', async () => {
+    const connector = peer({ space: 'auto-proxy' });
+    // The port, which keys name, is not known in the very tick the connector is made.
+    expect(connector.startPut).toBeUndefined();
+    const address = await connector.ready();
+    expect(connector.startPut).toBeTypeOf('function');
+    const started = connector.startPut!(payload(10, 1));
+    expect({ readable: started.readable, address: addressOf(started.key as string) }).toEqual({ readable: true, address });
+    expectBytes(await connector.get(started.key), payload(10, 1));
+    const store = new Store(`auto-peer-${crypto.randomUUID()}`, connector);
+    const lifetime = new ContextLifetime(store);
+    configureAutoProxy({ store, threshold: 1000, lifetime });
+    const value = payload(100_000, 9);
+    const wrapped = autoProxy(value, 'peer.test.ts:1:1');
+    expect(isProxy(wrapped)).toBe(true);
+    // A synchronous crossing: the key is handed out at once, and the bytes are already served.
+    const message = JSON.stringify(encodeProxies({ value: wrapped }));
+    const reader = spawn(process.execPath, [fixture('peer-reader.mjs'), message], { env: { ...process.env, [PEER_SECRET_ENV]: SECRET }, stdio: ['ignore', 'pipe', 'inherit'] });
+    owners.push(reader);
+    const [line] = (await once(readline.createInterface({ input: reader.stdout }), 'line')) as [string];
+    expect(JSON.parse(line)).toEqual({ length: value.byteLength, sum: value.reduce((sum, byte) => sum + byte, 0) });
+    // One write for the crossing, freed with its lifetime.
+    expect(peerStats().bytes).toBeGreaterThan(value.byteLength);
+    await lifetime.close();
+    expect(peerStats().bytes).toBeLessThan(value.byteLength);
+  });
+
+  it('startPut of a closed connector throws a ConnectorError', async () => {
+    const connector = peer();
+    await connector.ready();
+    await connector.close();
+    expect(() => connector.startPut!(payload(10, 1))).toThrow(ConnectorError);
+  });
+});
+
+describe('peer connector memory reuse', () => {
+  const MiB = 1 << 20;
+  // Identity of buffers is checked as booleans: a failing toBe would print megabytes.
+
+  it('a remote read’s array serves later reads once released, and never before; a put copies out of it', async () => {
+    const owner = await startOwner('reuse-reads', [MiB, MiB]);
+    const [first, second] = owner.keys as [string, string];
+    const reader = peer({ space: 'reuse-reads' });
+    const a = (await reader.get(first))!;
+    expectBytes(a, pattern(MiB, 0));
+    const b = (await reader.get(second))!;
+    // Not released: a fresh array, and the first one keeps its bytes.
+    expect(b.buffer === a.buffer).toBe(false);
+    expectBytes(a, pattern(MiB, 0));
+    reader.releaseViews(first);
+    const c = (await reader.get(second))!;
+    expect(c.buffer === a.buffer).toBe(true);
+    expectBytes(c, pattern(MiB, 1));
+    // An object put from a read's array is a copy: releasing the read and reading again into that memory leaves it whole.
+    const kept = await reader.put(c);
+    reader.releaseViews(second);
+    const [d, e] = (await reader.getBatch([first, first])) as [Uint8Array, Uint8Array];
+    expect(d.buffer !== e.buffer && [d, e].every((read) => read.buffer === b.buffer || read.buffer === c.buffer)).toBe(true);
+    expectBytes(d, pattern(MiB, 0));
+    expectBytes(e, pattern(MiB, 0));
+    expectBytes(await reader.get(kept), pattern(MiB, 1));
+  });
+
+  it('keeps no read alive that its reader dropped without releasing it', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const owner = await startOwner('reuse-dropped', [MiB]);
+    const reader = peer({ space: 'reuse-dropped' });
+    const dropped: WeakRef<ArrayBufferLike>[] = [];
+    for (let i = 0; i < 4; i++) dropped.push(new WeakRef((await reader.get(owner.keys[0]!))!.buffer));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+    expect(dropped.filter((read) => read.deref() !== undefined)).toHaveLength(0);
+  });
+
+  it('an evicted object’s memory serves later allocations only once this thread released its views of it', async () => {
+    const connector = peer();
+    const viewed = connector.allocate(MiB, { zeroed: false });
+    const key = await connector.put(viewed);
+    await connector.evict(key);
+    // The caller of allocate (not transient) still holds the array.
+    expect(connector.allocate(MiB, { transient: true }).buffer === viewed.buffer).toBe(false);
+    const released = connector.allocate(MiB, { zeroed: false });
+    const releasedKey = await connector.put(released);
+    connector.releaseViews(releasedKey);
+    await connector.evict(releasedKey);
+    const reused = connector.allocate(MiB);
+    expect(reused.buffer === released.buffer).toBe(true);
+    // Zeroed unless asked otherwise, even when reused.
+    expect(reused.every((byte) => byte === 0)).toBe(true);
+    // A local read hands out the stored array, a view this thread holds until it releases it.
+    const transient = connector.allocate(MiB, { transient: true, zeroed: false });
+    const readKey = await connector.put(transient);
+    expect((await connector.get(readKey)) === transient).toBe(true);
+    await connector.evict(readKey);
+    expect(connector.allocate(MiB, { transient: true }).buffer === transient.buffer).toBe(false);
+  });
+
+  it('an evicted object’s memory is not reused while a reply is still sending it', async () => {
+    const size = 32 * MiB;
+    const connector = peer({ space: 'reuse-send' });
+    const data = connector.allocate(size, { transient: true, zeroed: false });
+    data.set(payload(size, 5));
+    const key = (await connector.put(data)) as string;
+    const { host, port } = splitAddress(addressOf(key));
+    const raw = await rawClient(host, port);
+    // The reader stops reading, so the 32 MiB reply cannot all leave: the server is still sending it.
+    raw.socket.pause();
+    raw.socket.write(signedGet(raw.nonce, 1, spaceOf(key), key.split('/')[2]!));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await connector.evict(key);
+    const next = connector.allocate(size, { transient: true, zeroed: false });
+    expect(next.buffer === data.buffer).toBe(false);
+    next.fill(0xee);
+    raw.socket.resume();
+    const reply = await raw.reply();
+    expect({ status: reply.status, size: reply.size }).toEqual({ status: 0, size });
+    expectBytes(reply.body, payload(size, 5));
+    // Once the reply has left, the memory is reused.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(connector.allocate(size, { transient: true }).buffer === data.buffer).toBe(true);
+    raw.socket.destroy();
+  });
+});
+
 function splitAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
@@ -346,20 +483,25 @@ function u32(value: number): Buffer {
 }
 
 /** A bare protocol client: the server's nonce, and replies parsed one at a time. */
-async function rawClient(host: string, port: number): Promise<{ socket: net.Socket; nonce: Buffer; reply(): Promise<{ requestId: number; status: number; size: number; text: string }> }> {
+async function rawClient(host: string, port: number): Promise<{ socket: net.Socket; nonce: Buffer; reply(): Promise<{ requestId: number; status: number; size: number; text: string; body: Buffer }> }> {
   const socket = net.connect({ host, port });
   socket.on('error', () => undefined);
-  let buffered = Buffer.alloc(0);
+  // Chunks joined only once a read needs them, so a reply of many MB costs one copy.
+  const chunks: Buffer[] = [];
+  let bufferedBytes = 0;
   let wake: (() => void) | undefined;
   socket.on('data', (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk]);
+    chunks.push(chunk);
+    bufferedBytes += chunk.length;
     wake?.();
   });
   const take = async (size: number): Promise<Buffer> => {
-    while (buffered.length < size) await new Promise<void>((resolve) => (wake = resolve));
-    const taken = buffered.subarray(0, size);
-    buffered = buffered.subarray(size);
-    return taken;
+    while (bufferedBytes < size) await new Promise<void>((resolve) => (wake = resolve));
+    const joined = Buffer.concat(chunks.splice(0));
+    const rest = joined.subarray(size);
+    if (rest.length > 0) chunks.push(rest);
+    bufferedBytes = rest.length;
+    return joined.subarray(0, size);
   };
   const hello = await take(21);
   return {
@@ -369,7 +511,7 @@ async function rawClient(host: string, port: number): Promise<{ socket: net.Sock
       const header = await take(9);
       const size = header.readUInt32BE(0) - 5;
       const body = await take(size);
-      return { requestId: header.readUInt32BE(4), status: header.readUInt8(8), size, text: body.toString('utf8') };
+      return { requestId: header.readUInt32BE(4), status: header.readUInt8(8), size, text: body.toString('utf8'), body };
     },
   };
 }
