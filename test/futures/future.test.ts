@@ -87,8 +87,6 @@ describe('store.future, in one process', () => {
     await future.setResult({ v: 1 });
     await expect(future.setResult({ v: 2 })).rejects.toBeInstanceOf(ProxyStoreError);
     expect((await future.result()).v).toBe(1);
-    const shared = track(new Store('futures-shm', new SharedMemoryConnector()));
-    expect(() => shared.future()).toThrow(ConfigError);
     expect(() => store.future({ timeoutMs: -1 })).toThrow(ConfigError);
     expect(() => store.future({ timeoutMs: 1e12 })).toThrow(/timeoutMs/);
     expect(() => store.future({ pollMs: 0 })).toThrow(/pollMs/);
