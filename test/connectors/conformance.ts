@@ -102,7 +102,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
     it('list, where offered, reports each object with its size, and no longer once evicted', async () => {
       const connector = await make();
       if (connector.list === undefined) {
-        expect(['memory', 'file', 'shared-memory', 'redis', 'multi']).not.toContain(connector.kind);
+        expect(['memory', 'file', 'redis', 'multi']).not.toContain(connector.kind);
         return;
       }
       const sizes = [0, 10, 4096];

@@ -106,10 +106,14 @@ describe('a future’s proxy in another thread or process', () => {
       });`;
     const worker = new Worker(source, { eval: true, workerData: encodeProxies({ p: future.proxy() }) });
     const messages: unknown[] = [];
+    let started: () => void = () => undefined;
+    const waiting = new Promise<void>((resolve) => (started = resolve));
     const done = new Promise<{ total: number; at: number }>((resolve, reject) => {
-      worker.on('message', (message: unknown) => (messages.push(message), message === 'waiting' ? undefined : resolve(message as { total: number; at: number })));
+      worker.on('message', (message: unknown) => (messages.push(message), message === 'waiting' ? started() : resolve(message as { total: number; at: number })));
       worker.on('error', reject);
     });
+    // However long the worker takes to start on a loaded machine, it then stays blocked until the value is set.
+    await waiting;
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(messages).toEqual(['waiting']);
     const setAt = Date.now();
