@@ -8,7 +8,7 @@
  * 2. A 3-stage pipeline of 1 MB tasks on piscina (file store; each stage
  *    prepares 40 ms before it needs its input, then works 20 ms): sequential
  *    awaits against futures, time to the last result. Goal: futures ≥ 1.5x sooner.
- * Run: `npm run build && node dist/bench/futures.bench.js` (starts its own redis-server).
+ * Run: `npm run build && node dist/bench/futures.bench.js [--only latency|pipeline]` (starts its own redis-server).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -91,8 +91,8 @@ async function latency(connector: Connector, label: string, reader: Reader, roun
 
 type Tasks = typeof pipelineTasks;
 
-async function pipeline(directory: string): Promise<{ sequential: number; futures: number }> {
-  const store = new Store('pipeline', new FileConnector({ directory }), { cacheSize: 0 });
+async function pipeline(connector: Connector): Promise<{ sequential: number; futures: number }> {
+  const store = new Store(`pipeline-${connector.kind}`, connector, { cacheSize: 0 });
   const pool = new Piscina({ filename: path.join(here, 'workers', 'pipeline.js'), minThreads: 3, maxThreads: 3, atomics: 'async' });
   const executor = new StoreExecutor(new PiscinaExecutor<Tasks>(pool), { store, shouldProxy: { minBytes: 100_000 }, resultThreshold: 100_000 });
   const input = new Float64Array(131_072).fill(1); // 1 MB
@@ -123,6 +123,8 @@ async function pipeline(directory: string): Promise<{ sequential: number; future
   return { sequential: median(times[0]), futures: median(times[1]) };
 }
 
+/** `--only latency` or `--only pipeline` runs one part. */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const server = await startRedisServer();
 const directory = await mkdtemp(path.join(os.tmpdir(), 'futures-bench-'));
 try {
@@ -137,20 +139,31 @@ try {
     ['file, polling (other process)', () => latency(new FileConnector({ directory: path.join(directory, 'latency') }), 'file', processReader(false)), '-'],
   ];
   const rows: Record<string, { ms: string; goal: string; met: string }> = {};
-  for (const [label, measure, goal] of lanes) {
+  for (const [label, measure, goal] of only === 'pipeline' ? [] : lanes) {
     const ms = await measure();
     rows[label] = { ms: ms.toFixed(3), goal, met: goal === '-' ? '-' : ms <= Number(goal.slice(2)) ? 'yes' : 'no' };
   }
-  console.log('A future resolving elsewhere after setResult (median of 100, ms)');
-  console.table(rows);
-  const { sequential, futures } = await pipeline(path.join(directory, 'pipeline'));
-  const ratio = sequential / futures;
-  console.log('3-stage pipeline of 1 MB tasks on piscina, time to the last result (median of 10, ms)');
-  console.table({
-    'sequential awaits': { ms: sequential.toFixed(1) },
-    futures: { ms: futures.toFixed(1) },
-    'sequential / futures': { ms: `${ratio.toFixed(2)}x (goal ≥ 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'})` },
-  });
+  if (only !== 'pipeline') {
+    console.log('A future resolving elsewhere after setResult (median of 100, ms)');
+    console.table(rows);
+  }
+  const pipelines: Record<string, { 'sequential awaits ms': string; 'futures ms': string; 'sequential / futures': string }> = {};
+  for (const [label, connector] of only === 'latency' ? [] : [
+    ['file store (polls)', new FileConnector({ directory: path.join(directory, 'pipeline') })],
+    ['shared-memory store (Atomics)', new SharedMemoryConnector({ space: 'futures-bench-pipeline' })],
+  ] as const) {
+    const { sequential, futures } = await pipeline(connector);
+    const ratio = sequential / futures;
+    pipelines[label] = {
+      'sequential awaits ms': sequential.toFixed(1),
+      'futures ms': futures.toFixed(1),
+      'sequential / futures': `${ratio.toFixed(2)}x (goal ≥ 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'})`,
+    };
+  }
+  if (only !== 'latency') {
+    console.log('3-stage pipeline of 1 MB tasks on piscina, time to the last result (median of 10, ms)');
+    console.table(pipelines);
+  }
 } finally {
   await server.stop();
   await rm(directory, { recursive: true, force: true });
