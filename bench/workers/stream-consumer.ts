@@ -1,10 +1,12 @@
 /**
  * A consumer process of the streams benchmark: argv = redis port, stream
  * prefix, group, mode ('value': the bytes are in the event, base64; 'proxy':
- * the event holds a proxy). Reads every item (sums it) until the producer
+ * the event holds a proxy, of a Redis or a peer store; the peer secret comes from
+ * PROXYSTORE_PEER_SECRET). Reads every item (sums it) until the producer
  * ends the topic, then prints how many it handled.
  */
 import { proxyReviver } from '../../src/index.js';
+import '../../runtime/connectors/peer.js';
 import '../../runtime/connectors/redis.js';
 import { RedisStreamSubscriber } from '../../runtime/stream/redis.js';
 import { StreamConsumer } from '../../runtime/stream/stream.js';

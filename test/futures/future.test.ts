@@ -6,7 +6,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory.js';
 import { ConfigError, DescriptorError, ProxyFutureError, ProxyFutureTimeoutError, ProxyResolveError, ProxyStoreError } from '../../runtime/errors.js';
 import { isResolved, resolveAsync } from '../../runtime/proxy.js';
 import { decodeProxies, encodeProxies } from '../../runtime/references.js';
