@@ -121,6 +121,14 @@ export interface StreamConsumerOptions {
   readonly filter?: (metadata: StreamMetadata, topic: string) => boolean;
   /** What descriptors may point at, as for any decode of data from elsewhere. */
   readonly policy?: ReferencePolicy;
+  /**
+   * Default true: each item is read without blocking before the loop gets it,
+   * so using it costs no wait. A synchronous first touch would otherwise read
+   * it then, blocking the thread, and for Redis or peer stores through the
+   * sync bridge (a worker thread, and one more copy of the bytes). False hands
+   * items over unread, for loops that skip many without touching them.
+   */
+  readonly readAhead?: boolean;
 }
 
 /** One item with what came with it. */
@@ -174,7 +182,10 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         for (const item of event) {
           const { proxy, evict } = this.#decode(item);
           const metadata = item.m ?? {};
-          if (this.#options.filter === undefined || this.#options.filter(metadata, message.topic)) yield { topic: message.topic, metadata, proxy };
+          if (this.#options.filter === undefined || this.#options.filter(metadata, message.topic)) {
+            if (this.#options.readAhead !== false) await resolveAsync(proxy);
+            yield { topic: message.topic, metadata, proxy };
+          }
           // The loop asked for the next item: this one is done.
           if (evict) await evictItem(proxy);
         }
