@@ -136,6 +136,9 @@ ruleTester.run('no-floating-resolve', rule, {
         data: { callee },
         line: 3 + i,
         column: 1,
+        endLine: 3 + i,
+        // The call, without its semicolon.
+        endColumn: (FUTURES_CALLS[i] as string).length,
         suggestions: [
           { messageId: 'addAwait' as const, output: dropped(i, 'await ') },
           { messageId: 'addVoid' as const, output: dropped(i, 'void ') },
