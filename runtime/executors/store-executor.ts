@@ -145,7 +145,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
    */
   future<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions & FutureOptions = {}): ProxyFuture<TaskResult<T, K>> {
     if (reachOf(this.store.connector.kind) === 'thread') {
-      throw new ConfigError(`StoreExecutor.future: store '${this.store.name}' keeps objects in this thread's heap, where no worker can write a result: use a file, Redis or multi store`);
+      throw new ConfigError(`StoreExecutor.future: store '${this.store.name}' keeps objects in this thread's heap, where no worker can write a result: use a file, shared-memory, Redis or multi store`);
     }
     const { timeoutMs, pollMs, maxPollMs, metadata, evict, ...runOptions } = options;
     const future = this.store.future<TaskResult<T, K>>({
