@@ -5,11 +5,18 @@ import { isAsyncContext } from '../utils/syntax.js';
 import { typedRuleTools } from '../utils/typed-rule.js';
 
 const SIMPLE_OPERAND = new Set<string>([AST_NODE_TYPES.CallExpression, AST_NODE_TYPES.ChainExpression]);
-const STORE_METHODS = new Set(['put', 'putBatch', 'proxy', 'proxyBatch', 'ownedProxy', 'evict']);
+/** Methods of this package's classes whose promise must not be dropped, by class. */
+const TRACKED_METHODS = new Map<string, ReadonlySet<string>>([
+  ['Store', new Set(['put', 'putBatch', 'proxy', 'proxyBatch', 'ownedProxy', 'evict'])],
+  // A dropped result() is a wait whose failure (the producer's error, a timeout) nobody sees; a dropped set leaves readers waiting.
+  ['ProxyFuture', new Set(['result', 'setResult', 'setError'])],
+  // An unawaited send may not be stored or published yet, and its backpressure is ignored.
+  ['StreamProducer', new Set(['send', 'flush', 'close'])],
+]);
 
 function isTracked(site: DeclarationSite): boolean {
   if (site.origin !== 'self') return false;
-  return site.owner === undefined ? site.name === 'resolveAsync' : site.owner === 'Store' && STORE_METHODS.has(site.name);
+  return site.owner === undefined ? site.name === 'resolveAsync' : TRACKED_METHODS.get(site.owner)?.has(site.name) === true;
 }
 
 function memberName(callee: TSESTree.Expression): string | undefined {
@@ -22,7 +29,7 @@ export default createRule({
   meta: {
     type: 'problem',
     docs: {
-      description: 'Require promises from `resolveAsync` and `store.put`/`proxy`/`evict` to be awaited or handled',
+      description: 'Require promises from `resolveAsync`, `store.put`/`proxy`/`evict`, `future.result`/`setResult` and stream `send` to be awaited or handled',
       recommended: 'recommended',
       requiresTypeChecking: true,
     },

@@ -113,6 +113,26 @@ export interface Connector {
    */
   set?(key: Key, data: Uint8Array): Promise<void>;
   /**
+   * Present when `set` takes only some keys: whether it can write under
+   * `key`. Shared memory overwrites only keys from `newKey` (a put's key names
+   * where its bytes lie, which readers may be viewing), so an in-place
+   * `update()` of one of its puts gets a new key instead. Absent: `set` takes
+   * keys from `newKey` and from puts alike.
+   */
+  canSet?(key: Key): boolean;
+  /**
+   * Present when the connector can sleep until a key is written instead of
+   * being polled (Atomics on shared memory, a blocking read on Redis), for
+   * proxies of futures. Settles true once `key` may have been written or
+   * `timeoutMs` passed, so the caller looks again; false when it cannot wait
+   * for this key now (not a key from `newKey`, no connection to spare), so
+   * the caller falls back to backed-off polls. Never settles later than
+   * `timeoutMs` plus the connector's own command bound.
+   */
+  whenWritten?(key: Key, timeoutMs: number): Promise<boolean>;
+  /** Like `whenWritten`, blocking the thread: for a proxy's synchronous first touch. */
+  whenWrittenSync?(key: Key, timeoutMs: number): boolean;
+  /**
    * Present when the connector can enumerate what it holds under its config
    * (the file directory, the Redis prefix, the memory space): every object
    * there, not only this instance's puts. For inspection tools (`ts-proxystore

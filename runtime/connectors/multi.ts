@@ -268,6 +268,23 @@ export class MultiConnector implements Connector, TaggedPut {
     });
   }
 
+  /** As the key's connector says (shared memory sets only its futures' keys). */
+  canSet(key: Key): boolean {
+    const { route, inner } = this.#resolve('canSet', key);
+    const connector = route.connector as Connector;
+    return connector.set !== undefined && (connector.canSet?.(inner) ?? true);
+  }
+
+  /** The key's connector's wait, where it has one; false (poll) elsewhere. */
+  whenWritten(key: Key, timeoutMs: number): Promise<boolean> {
+    return this.#call('whenWritten', key, (connector, inner) => connector.whenWritten?.(inner, timeoutMs) ?? Promise.resolve(false));
+  }
+
+  whenWrittenSync(key: Key, timeoutMs: number): boolean {
+    const { route, inner } = this.#resolve('whenWrittenSync', key);
+    return (route.connector as Connector).whenWrittenSync?.(inner, timeoutMs) ?? false;
+  }
+
   evict(key: Key): Promise<void> {
     return this.#call('evict', key, (connector, inner) => connector.evict(inner));
   }

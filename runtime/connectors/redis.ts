@@ -74,6 +74,13 @@ const MAX_RETRIES_PER_REQUEST = 1;
  * within `commandTimeoutMs` at most. With none waiting it stops (see `#open`).
  */
 const retryDelay = (attempt: number): number => Math.min(attempt * 100, 1_000);
+/**
+ * Readers blocked in `whenWritten` at once, each on a connection of its own
+ * (a blocking read holds its connection); past it, they poll.
+ */
+const MAX_BLOCKED_READERS = 16;
+/** How long a `set`'s notice lives: far longer than a reader takes between missing the key and blocking on it. */
+const NOTICE_TTL_MS = 60_000;
 
 const CONNECTION_OPTIONS = ['host', 'port', 'db', 'username', 'password', 'tls'] as const;
 
@@ -123,6 +130,9 @@ export class RedisConnector implements Connector {
   readonly #orphans = new Set<string>();
   #bridge: SyncBridge | undefined;
   #closing: Promise<void> | undefined;
+  /** Connections for `whenWritten`'s blocking reads: idle ones, and how many are blocked now. */
+  readonly #idleReaders: Redis[] = [];
+  readonly #blockedReaders = new Set<Redis>();
 
   constructor(options: RedisConnectorOptions = {}) {
     rejectUnknownOptions('redis', options, [...CONNECTION_OPTIONS, 'prefix', 'client', 'connectTimeoutMs', 'commandTimeoutMs']);
@@ -167,12 +177,52 @@ export class RedisConnector implements Connector {
     return this.#newKey();
   }
 
-  /** Refuses keys outside the prefix, as every operation ignores them: a descriptor cannot make it write elsewhere. */
+  /**
+   * Refuses keys outside the prefix, as every operation ignores them: a
+   * descriptor cannot make it write elsewhere. With the value, in the same
+   * transaction, it appends to the key's notice stream (`<key>:written`, gone
+   * after a minute or with the key), which wakes every `whenWritten` blocked on it.
+   */
   async set(key: Key, data: Uint8Array): Promise<void> {
     const id = this.#ours('set', key);
     if (id === undefined) throw new ConnectorError(this.#name, 'set', `key is outside this connector's prefix ${JSON.stringify(this.prefix)}`, { key });
-    await this.#run('set', id, () => this.#client.set(id, asBuffer(data)));
+    const notice = noticeOf(id);
+    await this.#run('set', id, async () => {
+      const replies = await this.#client.multi().set(id, asBuffer(data)).xadd(notice, 'MAXLEN', '1', '*', 'set', '1').pexpire(notice, NOTICE_TTL_MS).exec();
+      const failed = replies?.find(([error]) => error !== null)?.[0];
+      if (failed !== undefined && failed !== null) throw failed;
+    });
     this.#scratch.giveBack(data);
+  }
+
+  /**
+   * Blocks a connection of its own (XREAD BLOCK on the key's notice stream,
+   * which `set` appends to) until the key is set, or for at most half the
+   * command timeout, then settles true so the caller looks again. No server
+   * configuration is needed (keyspace notifications are off by default).
+   * False (poll instead) for keys outside the prefix, when MAX_BLOCKED_READERS
+   * are blocked already, or when the blocking read fails; a key written by
+   * plain puts never gets a notice, so waiting for one ends at the slice.
+   */
+  async whenWritten(key: Key, timeoutMs: number): Promise<boolean> {
+    const id = this.#ours('whenWritten', key);
+    if (id === undefined) return false;
+    const reader = this.#reader();
+    if (reader === undefined) return false;
+    // Whole ms, under the command timeout the connection enforces on every command, blocking ones included.
+    const block = Math.max(1, Math.ceil(Math.min(timeoutMs, this.#settings.commandTimeoutMs / 2)));
+    try {
+      await reader.xread('BLOCK', block, 'STREAMS', noticeOf(id), '0');
+    } catch {
+      // Closed meanwhile, or the server is away: the caller's next read says which.
+      this.#blockedReaders.delete(reader);
+      reader.disconnect();
+      return false;
+    }
+    this.#blockedReaders.delete(reader);
+    if (this.#closing === undefined) this.#idleReaders.push(reader);
+    else reader.disconnect();
+    return true;
   }
 
   /** One MSET, so one round trip however many objects. */
@@ -212,7 +262,7 @@ export class RedisConnector implements Connector {
     const id = this.#ours('evict', key);
     if (id === undefined) return;
     // UNLINK frees a large value in the background instead of stalling the server.
-    await this.#run('evict', id, () => this.#client.unlink(id));
+    await this.#run('evict', id, () => this.#client.unlink(id, noticeOf(id)));
   }
 
   /**
@@ -320,6 +370,8 @@ export class RedisConnector implements Connector {
   async #close(clear: boolean): Promise<void> {
     const bridge = this.#bridge;
     this.#bridge = undefined;
+    // Blocked reads end at once (their waits settle false), so close never waits on a slice.
+    for (const reader of [...this.#idleReaders.splice(0), ...this.#blockedReaders]) reader.disconnect();
     try {
       await bridge?.release();
       // Best effort: failed puts are not worth failing close over, nor waiting on a server that is away.
@@ -359,6 +411,23 @@ export class RedisConnector implements Connector {
 
   #newKey(): string {
     return `${this.#instancePrefix}${randomUUID()}`;
+  }
+
+  /** An idle blocking-read connection, or a new one, counted as blocked; undefined when MAX_BLOCKED_READERS are. */
+  #reader(): Redis | undefined {
+    if (this.#blockedReaders.size >= MAX_BLOCKED_READERS) return undefined;
+    let reader = this.#idleReaders.pop();
+    if (reader === undefined) {
+      // Same server, credentials and bounds as the connector's own connection.
+      reader = this.#client.duplicate({ lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST, commandTimeout: this.#settings.commandTimeoutMs });
+      const connection = reader;
+      // Failures reach the blocked read, which drops the connection; handled so ioredis does not log them.
+      connection.on('error', () => undefined);
+      // An idle reader must not keep the process alive; a blocked read holds it through its command timer.
+      connection.on('connect', () => connection.stream.unref());
+    }
+    this.#blockedReaders.add(reader);
+    return reader;
   }
 
   /** The Redis key for `key`, or undefined for keys outside this connector's prefix (which it treats as missing). */
@@ -426,6 +495,11 @@ export class RedisConnector implements Connector {
     if (timedOut) return new RedisUnreachableError(this.#address, operation, reason, { cause, key });
     return new ConnectorError(this.#name, operation, reason, { cause, key });
   }
+}
+
+/** The stream `set` appends to, waking readers blocked on it: under the key, so within the prefix and cleared with it. */
+function noticeOf(id: string): string {
+  return `${id}:written`;
 }
 
 /** ioredis writes Buffers as they are; this is a view, not a copy. */

@@ -144,7 +144,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
    */
   future<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options: RunOptions & FutureOptions = {}): ProxyFuture<TaskResult<T, K>> {
     if (this.store.connector.reach === 'thread') {
-      throw new ConfigError(`StoreExecutor.future: store '${this.store.name}' keeps objects in this thread's heap, where no worker can write a result: use a file, Redis or multi store`);
+      throw new ConfigError(`StoreExecutor.future: store '${this.store.name}' keeps objects in this thread's heap, where no worker can write a result: use a file, shared-memory, Redis or multi store`);
     }
     const { timeoutMs, pollMs, maxPollMs, metadata, evict, ...runOptions } = options;
     const future = this.store.future<TaskResult<T, K>>({

@@ -41,13 +41,36 @@ export function waitPolicy(options: Partial<WaitPolicy>, fail: (what: string) =>
 export async function waitForValue<T>(store: Store, key: Key, wait: WaitPolicy): Promise<T> {
   const deadline = performance.now() + wait.timeoutMs;
   let delay = wait.pollMs;
+  let quickWake = false;
   for (;;) {
     const value = await store.get<T>(key);
     if (value !== undefined) return unwrapFuture(value, key);
     const left = deadline - performance.now();
     if (left <= 0) throw new ProxyFutureTimeoutError(key, store.name, wait.timeoutMs);
+    // Woken by the write itself where the connector can (shared memory, Redis); backed-off polls elsewhere,
+    // and once after a wake that came at once yet found nothing (written and evicted meanwhile), so that cannot spin.
+    if (!quickWake) {
+      const started = performance.now();
+      if (await whenWritten(store, key, left)) {
+        quickWake = performance.now() - started < wait.pollMs;
+        continue;
+      }
+    }
+    quickWake = false;
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
     delay = Math.min(delay * 2, wait.maxPollMs);
+  }
+}
+
+/** Sleeps until the connector sees `key` written (true: look again), or false when it cannot wait for it. */
+async function whenWritten(store: Store, key: Key, timeoutMs: number): Promise<boolean> {
+  const { connector } = store;
+  if (connector.whenWritten === undefined) return false;
+  try {
+    return await connector.whenWritten(key, timeoutMs);
+  } catch {
+    // The next look reports the connector's trouble (closed, unreachable) as a read of the key does.
+    return false;
   }
 }
 
@@ -57,6 +80,7 @@ export function waitForValueSync<T>(store: Store, key: Key, wait: WaitPolicy): T
   // Objects of a memory store live in this thread's heap: nothing can set them while it blocks.
   const sameThread = store.connector.reach === 'thread';
   let delay = wait.pollMs;
+  let quickWake = false;
   for (;;) {
     const value = store.getSync<T>(key);
     if (value !== undefined) return unwrapFuture(value, key);
@@ -65,8 +89,26 @@ export function waitForValueSync<T>(store: Store, key: Key, wait: WaitPolicy): T
       const hint = sameThread ? ' (a memory store is set by this very thread, which a synchronous wait blocks: resolve it with resolveAsync)' : '';
       throw new ProxyFutureTimeoutError(key, store.name, sameThread ? 0 : wait.timeoutMs, hint);
     }
+    if (!quickWake) {
+      const started = performance.now();
+      if (whenWrittenSync(store, key, left)) {
+        quickWake = performance.now() - started < wait.pollMs;
+        continue;
+      }
+    }
+    quickWake = false;
     Atomics.wait(sleeper, 0, 0, Math.min(delay, left));
     delay = Math.min(delay * 2, wait.maxPollMs);
+  }
+}
+
+function whenWrittenSync(store: Store, key: Key, timeoutMs: number): boolean {
+  const { connector } = store;
+  if (connector.whenWrittenSync === undefined) return false;
+  try {
+    return connector.whenWrittenSync(key, timeoutMs);
+  } catch {
+    return false;
   }
 }
 

@@ -407,8 +407,9 @@ export async function intoOwned<T>(p: Proxy<T> | RefProxy<T> | RefMutProxy<T>): 
 
 /**
  * Write the changed object back to the store, e.g. after mutating it through
- * a RefMutProxy. Where the connector can overwrite a key (`Connector.set`:
- * memory, file, Redis, multi), the new version replaces the old under the
+ * a RefMutProxy. Where the connector can overwrite the key (`Connector.set`:
+ * memory, file, Redis, multi; not shared memory, whose `canSet` allows only
+ * a future's keys), the new version replaces the old under the
  * same key, so every holder of the key, in any process, reads it. Elsewhere
  * the new version gets a new key (the owner and its borrows follow it) and
  * the old one is evicted. Nothing is written when the object was never read
@@ -422,7 +423,8 @@ export async function update<T>(p: OwnedProxy<T> | RefMutProxy<T>): Promise<void
   const { slot } = ref;
   const { owner } = slot;
   const source = slot.source;
-  if (source.store.connector.set !== undefined) {
+  const { connector } = source.store;
+  if (connector.set !== undefined && (connector.canSet?.(source.key) ?? true)) {
     // A borrow in another process holds the value it changed in its own state; here it is the owner's.
     const target = (owner ?? ref).state.target;
     if (target === undefined) return;

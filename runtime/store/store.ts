@@ -374,7 +374,7 @@ export class Store {
   future<T>(options: FutureOptions = {}): ProxyFuture<T> {
     this.#assertOpen('future');
     if (this.connector.newKey === undefined || this.connector.set === undefined) {
-      throw new ConfigError(`store '${this.name}': its ${this.connector.kind} connector cannot name an object before it exists, so it cannot hold futures (memory, file, Redis and multi connectors can)`);
+      throw new ConfigError(`store '${this.name}': its ${this.connector.kind} connector cannot name an object before it exists, so it cannot hold futures (memory, file, shared-memory, Redis and multi connectors can)`);
     }
     return new ProxyFuture<T>(this, this.connector.newKey(), options);
   }

@@ -127,6 +127,14 @@ export interface StreamConsumerOptions {
   readonly filter?: (metadata: StreamMetadata, topic: string) => boolean;
   /** What descriptors may point at, as for any decode of data from elsewhere. */
   readonly policy?: ReferencePolicy;
+  /**
+   * Default true: each item is read without blocking before the loop gets it,
+   * so using it costs no wait. A synchronous first touch would otherwise read
+   * it then, blocking the thread, and for Redis or peer stores through the
+   * sync bridge (a worker thread, and one more copy of the bytes). False hands
+   * items over unread, for loops that skip many without touching them.
+   */
+  readonly readAhead?: boolean;
 }
 
 /** One item with what came with it. */
@@ -166,6 +174,9 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
   /** Items with their topic and metadata. */
   async *items(): AsyncGenerator<StreamItem<T>> {
     const ended = new Set<string>();
+    // The last message's evictions, then its acknowledgement: in flight while the next message is
+    // fetched (saving their round trips per item), settled before the next item is handed over.
+    let finishing: Promise<unknown> = Promise.resolve();
     try {
       for await (const message of this.#subscriber) {
         const event = parseEvent(message);
@@ -177,18 +188,30 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
           if (this.#subscriber.endsByItself !== true && this.#subscriber.topics.every((topic) => ended.has(topic))) return;
           continue;
         }
+        const evictions: Promise<void>[] = [];
         for (const item of event) {
           const { proxy, evict } = this.#decode(item);
           const metadata = item.m ?? {};
-          if (this.#options.filter === undefined || this.#options.filter(metadata, message.topic)) yield { topic: message.topic, metadata, proxy };
+          if (this.#options.filter === undefined || this.#options.filter(metadata, message.topic)) {
+            if (this.#options.readAhead !== false) await resolveAsync(proxy);
+            await finishing;
+            yield { topic: message.topic, metadata, proxy };
+          }
           // The loop asked for the next item: this one is done.
-          if (evict) await evictItem(proxy);
+          if (evict) evictions.push(evictItem(proxy));
         }
-        await message.ack?.();
+        // Acknowledged only once evicted, as a redelivered item must still find its object.
+        finishing = Promise.all([finishing, ...evictions]).then(() => message.ack?.());
+        // Handled here so that a failure meanwhile is no unhandled rejection; it is still thrown where awaited.
+        finishing.catch(() => undefined);
         if (this.#closed) return;
       }
     } finally {
-      if (!this.#closed) await this.close();
+      try {
+        await finishing;
+      } finally {
+        if (!this.#closed) await this.close();
+      }
     }
   }
 

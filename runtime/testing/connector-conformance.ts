@@ -122,7 +122,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       const connector = await make();
       if (connector.newKey === undefined || connector.set === undefined) {
         expect('newKey' in connector).toBe('set' in connector);
-        expect(['memory', 'file', 'redis', 'multi']).not.toContain(connector.kind);
+        expect(['memory', 'file', 'shared-memory', 'redis', 'multi']).not.toContain(connector.kind);
         return;
       }
       const key = connector.newKey();
@@ -137,10 +137,16 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       await connector.set(key, payload(100, 4));
       expectBytes(await connector.get(key), payload(100, 4));
       if (setup.sharedThroughConfig) expectBytes(await rebuild(connector).get(jsonRoundTrip(key)), payload(100, 4));
-      // A put's key can be overwritten too.
+      expect(connector.canSet?.(key) ?? true).toBe(true);
+      // A put's key can be overwritten too, unless the connector says it cannot (canSet); then set refuses it and leaves the object be.
       const put = await connector.put(payload(10, 5));
-      await connector.set(put, payload(20, 6));
-      expectBytes(await connector.get(put), payload(20, 6));
+      if (connector.canSet?.(put) ?? true) {
+        await connector.set(put, payload(20, 6));
+        expectBytes(await connector.get(put), payload(20, 6));
+      } else {
+        await expect(connector.set(put, payload(20, 6))).rejects.toBeInstanceOf(ConnectorError);
+        expectBytes(await connector.get(put), payload(10, 5));
+      }
       await connector.evict(key);
       expect(await connector.exists(key)).toBe(false);
     });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
+import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
 import { ConfigError, ProxyFutureError } from '../../runtime/errors.js';
 import { BullMQExecutor } from '../../runtime/executors/bullmq/executor.js';
 import { TaskError } from '../../runtime/executors/errors.js';
@@ -26,8 +27,9 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function piscinaExecutor(): Promise<{ executor: StoreExecutor<FixtureTasks>; store: Store; done: () => Promise<void> }> {
-  const store = new Store(`futures-${crypto.randomUUID()}`, new FileConnector({ directory: await dirs.make() }), { cacheSize: 0 });
+async function piscinaExecutor(kind: 'file' | 'shared memory' = 'file'): Promise<{ executor: StoreExecutor<FixtureTasks>; store: Store; done: () => Promise<void> }> {
+  const connector = kind === 'file' ? new FileConnector({ directory: await dirs.make() }) : new SharedMemoryConnector();
+  const store = new Store(`futures-${crypto.randomUUID()}`, connector, { cacheSize: 0 });
   const pool = taskPool();
   const executor = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(pool), { store, shouldProxy: { minBytes: 10_000 } });
   return {
@@ -41,9 +43,9 @@ async function piscinaExecutor(): Promise<{ executor: StoreExecutor<FixtureTasks
   };
 }
 
-describe('futures of task results (piscina, file store)', () => {
-  it('let the next task start before the first has finished; it waits for the value in its worker', async () => {
-    const { executor, store, done } = await piscinaExecutor();
+describe('futures of task results (piscina)', () => {
+  it.each(['file', 'shared memory'] as const)('let the next task start before the first has finished; it waits for the value in its worker (%s store)', async (kind) => {
+    const { executor, store, done } = await piscinaExecutor(kind);
     try {
       const first = executor.future('slowFill', [300, 100_000, 2]);
       const second = executor.run('sum', [first.proxy()]);

@@ -34,13 +34,33 @@ describe('streams over the in-process queue broker', () => {
     const seen: number[] = [];
     for await (const item of consumer) {
       expect(isProxy(item)).toBe(true);
-      expect(isResolved(item)).toBe(false);
+      // Read ahead without blocking, so touching it costs no wait (no sync bridge for stores that need one).
+      expect(isResolved(item)).toBe(true);
       seen.push(item.id);
       expect(item.data[999]).toBe(item.id);
     }
     await sending;
     expect(seen).toEqual([0, 1, 2, 3, 4]);
     expect(held()).toBe(0);
+  });
+
+  it('hand items over unread with readAhead: false, to be read on first touch', async () => {
+    const { store } = memoryStore('stream-unread');
+    const broker = new QueueBroker();
+    const consumer = new StreamConsumer<Frame>(broker.subscriber('frames'), { readAhead: false });
+    const producer = new StreamProducer<{ frames: Frame }>(broker.publisher(), { stores: store });
+    const sending = (async () => {
+      for (let id = 0; id < 3; id++) await producer.send('frames', frame(id));
+      await producer.close();
+    })();
+    const seen: number[] = [];
+    for await (const item of consumer) {
+      expect(isResolved(item)).toBe(false);
+      seen.push(item.id);
+      expect(isResolved(item)).toBe(true);
+    }
+    await sending;
+    expect(seen).toEqual([0, 1, 2]);
   });
 
   it('filter on both sides, batch events, route topics to their own stores, and give values on request', async () => {

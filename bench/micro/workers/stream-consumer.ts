@@ -1,13 +1,15 @@
 /**
  * A consumer process of the streams benchmark: argv = redis port, stream
  * prefix, group, mode ('value': the bytes are in the event, base64; 'proxy':
- * the event holds a proxy). Reads every item (sums it) until the producer
+ * the event holds a proxy, of a Redis or a peer store; the peer secret comes from
+ * PROXYSTORE_PEER_SECRET). Reads every item (sums it) until the producer
  * ends the topic, then prints how many it handled.
  */
-import { proxyReviver } from 'ts-proxystore';
+import { proxyReviver } from '../../../src/index.js';
+import '../../../runtime/connectors/peer.js';
 import '../../../runtime/connectors/redis.js';
-import { RedisStreamSubscriber } from 'ts-proxystore/stream/redis';
-import { StreamConsumer } from 'ts-proxystore/stream';
+import { RedisStreamSubscriber } from '../../../runtime/stream/redis.js';
+import { StreamConsumer } from '../../../runtime/stream/stream.js';
 
 const [port, prefix, group, mode] = process.argv.slice(2) as [string, string, string, 'value' | 'proxy'];
 const subscriber = new RedisStreamSubscriber('items', { connection: { host: '127.0.0.1', port: Number(port) }, prefix, group, blockMs: 50 });

@@ -22,7 +22,8 @@ import {
   type Slab,
   type SlotRef,
 } from './pool.js';
-import { allocateSegment, createSegment, payloadOf } from './segment.js';
+import { cellIdOf, cellSegmentOf, cellVersion, createCell, isCell, readCell, waitCell, waitCellSync, writeCell } from './cell.js';
+import { allocateSegment, createSegment, isLive, payloadOf } from './segment.js';
 import { isSpaceId, joinSpace, processOf, type Member } from './space.js';
 
 export interface SharedMemoryConnectorOptions {
@@ -54,6 +55,12 @@ type Placed = { readonly allocation: Allocation; readonly lease: Lease; readonly
 
 /** One pool per thread and space, made by the first connector that joins. */
 const pools = new WeakMap<Member, SlabPool>();
+
+/** Per thread: the object ids read through each future cell here, whose views `releaseViews` of the cell's key ends. */
+const readThroughCell = new Map<string, Set<string>>();
+
+/** How often a read follows a cell to an object that a concurrent `set` replaced meanwhile, before giving up. */
+const MAX_CELL_FOLLOWS = 100;
 
 /**
  * Keeps objects in SharedArrayBuffers that every worker thread of the process
@@ -134,6 +141,64 @@ export class SharedMemoryConnector implements Connector {
   }
 
   /**
+   * A key for an object to come: a future cell (shared-memory-cell.ts),
+   * announced to the space like an object, that `set` fills in any thread.
+   */
+  newKey(): Key {
+    this.#assertOpen('newKey');
+    const [segmentId] = this.#member.put([createCell()]);
+    const id = cellIdOf(segmentId as string);
+    this.#stored.add(id);
+    return `${id}@${this.space}`;
+  }
+
+  /**
+   * Stores `data` as an object of its own and points the cell of `key` (from
+   * `newKey`) at it, waking every thread waiting on the cell; the object it
+   * replaces is evicted. Only keys from `newKey`: see `canSet`.
+   */
+  async set(key: Key, data: Uint8Array): Promise<void> {
+    const cellId = this.#cellId('set', key);
+    const cell = await this.#cell('set', key, cellId);
+    if (cell === undefined || !isLive(cell)) throw new ConnectorError(this.kind, 'set', 'the key was evicted: nothing can be set under it any more', { key });
+    const [id] = this.#store('set', [data]);
+    // The object belongs to the cell: evicted with it, by whoever evicts the key, not by this connector's close({ clear }).
+    this.#stored.delete(id as string);
+    const replaced = writeCell(cell, id as string, this.answerTimeoutMs);
+    if (replaced !== undefined) await this.#evictId('set', key, replaced);
+    // An evict of the cell that raced ahead of the write did not see this object: drop it, as the evict meant to.
+    if (!isLive(cell)) await this.#evictId('set', key, id as string);
+  }
+
+  /** Only keys from `newKey`: a put's key names where its bytes lie, and readers may hold views on them. */
+  canSet(key: Key): boolean {
+    const id = this.#id('canSet', key, false);
+    return id !== undefined && cellSegmentOf(id) !== undefined;
+  }
+
+  /** For a key from `newKey`: an `Atomics.waitAsync` on its cell, which `set` in any thread wakes. */
+  async whenWritten(key: Key, timeoutMs: number): Promise<boolean> {
+    const id = this.#id('whenWritten', key);
+    if (id === undefined || cellSegmentOf(id) === undefined) return false;
+    const cell = await this.#cell('whenWritten', key, id);
+    // An evicted cell is never written again: nothing would wake the wait.
+    if (cell === undefined || !isLive(cell)) return false;
+    await waitCell(cell, timeoutMs);
+    return true;
+  }
+
+  /** For a key from `newKey`: an `Atomics.wait` on its cell, blocking the thread until `set` in another thread wakes it. */
+  whenWrittenSync(key: Key, timeoutMs: number): boolean {
+    const id = this.#id('whenWrittenSync', key);
+    const segmentId = id === undefined ? undefined : cellSegmentOf(id);
+    if (segmentId === undefined) return false;
+    const cell = this.#member.fetchSync(segmentId, this.answerTimeoutMs, { operation: 'whenWrittenSync', key });
+    if (cell === undefined || !isCell(cell) || !isLive(cell)) return false;
+    waitCellSync(cell, timeoutMs);
+    return true;
+  }
+
+  /**
    * `size` bytes to fill in place and then put: a slot of the pool (or, past
    * the pool's cap, a segment of its own) that the put adopts, so the bytes
    * are written once. Until then no other thread sees them. `transient`
@@ -159,24 +224,44 @@ export class SharedMemoryConnector implements Connector {
 
   async get(key: Key): Promise<Uint8Array | undefined> {
     const id = this.#id('get', key);
+    if (id !== undefined && cellSegmentOf(id) !== undefined) return this.#getThroughCell('get', key, id);
     return this.#payload(id, await this.#fetch('get', key, id));
   }
 
   /** Blocks (Atomics.wait) only for an object (or slab) this thread has not seen yet, until another thread of the space hands it over. */
   getSync(key: Key): Uint8Array | undefined {
     const id = this.#id('getSync', key);
-    return this.#payload(id, id === undefined ? undefined : this.#member.fetchSync(segmentIdOf(id), this.answerTimeoutMs, { operation: 'getSync', key }));
+    if (id === undefined) return undefined;
+    const fetch = (wanted: string): SharedArrayBuffer | undefined => this.#member.fetchSync(segmentIdOf(wanted), this.answerTimeoutMs, { operation: 'getSync', key });
+    const segmentId = cellSegmentOf(id);
+    if (segmentId === undefined) return this.#payload(id, fetch(id));
+    const cell = fetch(id);
+    for (let follows = 0; cell !== undefined && isCell(cell) && isLive(cell) && follows < MAX_CELL_FOLLOWS; follows++) {
+      const { version, ref } = readCell(cell, this.answerTimeoutMs);
+      if (ref === undefined) return undefined;
+      const bytes = this.#payload(ref, fetch(ref));
+      if (bytes !== undefined || cellVersion(cell) === version) return this.#readThrough(id, ref, bytes);
+    }
+    return this.#cellGone(cell, 'getSync', key);
   }
 
   async getBatch(keys: readonly Key[]): Promise<(Uint8Array | undefined)[]> {
     // Every key is checked before any is read.
     const ids = keys.map((key) => this.#id('getBatch', key));
-    const segments = await Promise.all(ids.map((id, i) => this.#fetch('getBatch', keys[i] as Key, id)));
-    return segments.map((segment, i) => this.#payload(ids[i], segment));
+    return Promise.all(
+      ids.map(async (id, i) =>
+        id !== undefined && cellSegmentOf(id) !== undefined ? this.#getThroughCell('getBatch', keys[i] as Key, id) : this.#payload(id, await this.#fetch('getBatch', keys[i] as Key, id)),
+      ),
+    );
   }
 
   async exists(key: Key): Promise<boolean> {
     const id = this.#id('exists', key);
+    if (id !== undefined && cellSegmentOf(id) !== undefined) {
+      const cell = await this.#cell('exists', key, id);
+      const ref = cell === undefined || !isLive(cell) ? undefined : readCell(cell, this.answerTimeoutMs).ref;
+      return ref !== undefined && (await this.exists(`${ref}@${this.space}`));
+    }
     const segment = await this.#fetch('exists', key, id);
     if (segment === undefined) return false;
     const slot = slotOf(id as string, segment);
@@ -187,8 +272,24 @@ export class SharedMemoryConnector implements Connector {
   async evict(key: Key): Promise<void> {
     const id = this.#id('evict', key);
     if (id === undefined) return;
+    await this.#evictId('evict', key, id);
+  }
+
+  /** Evicts object (or cell) `id`, named by `key` in errors. */
+  async #evictId(operation: string, key: Key, id: string): Promise<void> {
+    const segmentId = cellSegmentOf(id);
+    if (segmentId !== undefined) {
+      const cell = await this.#cell(operation, key, id);
+      if (cell === undefined) return;
+      // The cell first, so a set racing with this sees it gone and drops its own object (see `set`).
+      this.#member.evict([segmentId]);
+      const { ref } = readCell(cell, this.answerTimeoutMs);
+      if (ref !== undefined) await this.#evictId(operation, key, ref);
+      this.#stored.delete(id);
+      return;
+    }
     if (isSlotId(id)) {
-      const segment = await this.#fetch('evict', key, id);
+      const segment = await this.#fetch(operation, key, id);
       const slot = segment === undefined ? undefined : slotOf(id, segment);
       if (slot !== undefined) evictSlot(slot.slab, slot.ref);
     } else {
@@ -207,7 +308,11 @@ export class SharedMemoryConnector implements Connector {
   releaseViews(key: Key): void {
     // Ending claims frees memory: allowed after close too.
     const id = this.#id('releaseViews', key, false);
-    if (id !== undefined && isSlotId(id)) releaseViews(id);
+    if (id === undefined) return;
+    if (isSlotId(id)) releaseViews(id);
+    const through = readThroughCell.get(id);
+    readThroughCell.delete(id);
+    for (const ref of through ?? []) releaseViews(ref);
   }
 
   config(): ConnectorConfig {
@@ -220,7 +325,11 @@ export class SharedMemoryConnector implements Connector {
       if (options.clear === true && this.#stored.size > 0) {
         const ids = [...this.#stored];
         this.#stored.clear();
-        this.#member.evict(ids.filter((id) => !isSlotId(id)));
+        for (const id of ids) {
+          // Cells are the other end of objects this or other threads stored: evict them as a whole, objects included.
+          if (cellSegmentOf(id) !== undefined) this.#evictCellSync(id);
+        }
+        this.#member.evict(ids.filter((id) => !isSlotId(id) && cellSegmentOf(id) === undefined));
         for (const id of ids.filter(isSlotId)) {
           // This thread put them, in slabs it made, so they are at hand.
           const segment = this.#member.lookup(segmentIdOf(id));
@@ -250,6 +359,11 @@ export class SharedMemoryConnector implements Connector {
   }
 
   #put(operation: string, data: readonly Uint8Array[]): Key[] {
+    return this.#store(operation, data).map((id) => `${id}@${this.space}`);
+  }
+
+  /** Stores each array as an object of its own; returns their ids. */
+  #store(operation: string, data: readonly Uint8Array[]): string[] {
     this.#assertOpen(operation);
     const ids = new Array<string>(data.length);
     const segments: SharedArrayBuffer[] = [];
@@ -278,7 +392,66 @@ export class SharedMemoryConnector implements Connector {
     // Only objects outside the pool are announced; a slot's key is all another thread needs, once it has the slab.
     if (segments.length > 0) this.#member.put(segments).forEach((id, j) => (ids[segmentAt[j] as number] = id));
     for (const id of ids) this.#stored.add(id);
-    return ids.map((id) => `${id}@${this.space}`);
+    return ids;
+  }
+
+  /** The cell of id `id` (a cell id), asking the other threads if need be; undefined when missing or not a cell. */
+  async #cell(operation: string, key: Key, id: string): Promise<SharedArrayBuffer | undefined> {
+    const cell = await this.#fetch(operation, key, id);
+    return cell !== undefined && isCell(cell) ? cell : undefined;
+  }
+
+  /** The object a cell points at, following it again when a concurrent `set` replaced that object meanwhile. */
+  async #getThroughCell(operation: string, key: Key, id: string): Promise<Uint8Array | undefined> {
+    const cell = await this.#cell(operation, key, id);
+    for (let follows = 0; cell !== undefined && isLive(cell) && follows < MAX_CELL_FOLLOWS; follows++) {
+      const { version, ref } = readCell(cell, this.answerTimeoutMs);
+      if (ref === undefined) return undefined;
+      const bytes = this.#payload(ref, await this.#fetch(operation, key, ref));
+      if (bytes !== undefined || cellVersion(cell) === version) return this.#readThrough(id, ref, bytes);
+    }
+    return this.#cellGone(cell, operation, key);
+  }
+
+  /** Notes a view read through cell `id`, for `releaseViews` of the cell's key. */
+  #readThrough(id: string, ref: string, bytes: Uint8Array | undefined): Uint8Array | undefined {
+    if (bytes !== undefined && isSlotId(ref)) {
+      let through = readThroughCell.get(id);
+      if (through === undefined) readThroughCell.set(id, (through = new Set()));
+      through.add(ref);
+    }
+    return bytes;
+  }
+
+  /** Missing, unless the cell is live and was replaced on every look: then writers outpace this reader without end. */
+  #cellGone(cell: SharedArrayBuffer | undefined, operation: string, key: Key): undefined {
+    if (cell !== undefined && isCell(cell) && isLive(cell)) {
+      throw new ConnectorError(this.kind, operation, `the object under the key was replaced ${MAX_CELL_FOLLOWS} times while being read`, { key });
+    }
+    return undefined;
+  }
+
+  /** At close: this thread made the cell, so it is at hand; so are objects it points at that this thread stored, and others are asked to drop theirs. */
+  #evictCellSync(id: string): void {
+    const segmentId = cellSegmentOf(id) as string;
+    const cell = this.#member.lookup(segmentId);
+    if (cell === undefined || !isCell(cell)) return;
+    this.#member.evict([segmentId]);
+    const { ref } = readCell(cell, this.answerTimeoutMs);
+    if (ref === undefined) return;
+    if (!isSlotId(ref)) return this.#member.evict([ref]);
+    const slab = this.#member.lookup(segmentIdOf(ref));
+    const slot = slab === undefined ? undefined : slotOf(ref, slab);
+    if (slot !== undefined) evictSlot(slot.slab, slot.ref);
+  }
+
+  /** The cell id of `key`, which must come from `newKey` of this space. */
+  #cellId(operation: string, key: Key): string {
+    const id = this.#id(operation, key);
+    if (id === undefined || cellSegmentOf(id) === undefined) {
+      throw new ConnectorError(this.kind, operation, "shared memory writes under a given key only for keys from newKey (a future's): a put's key names where its bytes lie", { key });
+    }
+    return id;
   }
 
   /** The segment id of a key of this space; undefined for a key of another space, which this connector cannot hold. */
@@ -286,8 +459,8 @@ export class SharedMemoryConnector implements Connector {
     if (mustBeOpen) this.#assertOpen(operation);
     const at = typeof key === 'string' ? key.indexOf('@') : -1;
     const id = at < 0 ? '' : (key as string).slice(0, at);
-    if (!isSpaceId(id) && slotRefOf(id) === undefined) {
-      throw new ConnectorError(this.kind, operation, 'not a key of a shared-memory connector: keys look like <pid>.<thread>.<n>[:<slot>.<generation>]@<space>', { key });
+    if (!isSpaceId(id) && slotRefOf(id) === undefined && cellSegmentOf(id) === undefined) {
+      throw new ConnectorError(this.kind, operation, 'not a key of a shared-memory connector: keys look like <pid>.<thread>.<n>[:<slot>.<generation> | :future]@<space>', { key });
     }
     if ((key as string).slice(at + 1) !== this.space) return undefined;
     const pid = processOf(segmentIdOf(id));
@@ -302,9 +475,9 @@ export class SharedMemoryConnector implements Connector {
   }
 }
 
-/** The segment an id lives in: the slab for a slot, else the object's own. */
+/** The segment an id lives in: the slab for a slot, the cell for a future's key, else the object's own. */
 function segmentIdOf(id: string): string {
-  return slotRefOf(id)?.slabId ?? id;
+  return slotRefOf(id)?.slabId ?? cellSegmentOf(id) ?? id;
 }
 
 /** The slab and slot of a slot id; undefined for an id of an object's own segment, or a segment that is no slab (forged). */

@@ -3,6 +3,9 @@ import { IMPORTS, ruleTester } from '../rule-tester.js';
 
 const DECLARE = 'interface Doc { id: string } declare const p: Proxy<Doc>; declare const store: Store; declare const doc: Doc;';
 const HEAD = `${IMPORTS}\n${DECLARE}`;
+const FUTURES_HEAD = `${IMPORTS} import type { ProxyFuture } from '../../../src/index.js'; import type { StreamProducer } from '../../../runtime/stream/index.js';
+interface Doc { id: string } declare const future: ProxyFuture<Doc>; declare const producer: StreamProducer<{ docs: Doc }>; declare const doc: Doc;`;
+const FUTURES_CALLS = ['future.result();', 'future.setResult(doc);', "future.setError(new Error('x'));", "producer.send('docs', doc);", 'producer.flush();', 'producer.close();'];
 
 ruleTester.run('no-floating-resolve', rule, {
   assertionOptions: { requireLocation: true },
@@ -13,6 +16,7 @@ ruleTester.run('no-floating-resolve', rule, {
     { name: 'kept for later', code: `${HEAD}\nconst pending = store.put(doc); void pending;\nPromise.all([store.put(doc)]).catch(() => {});` },
     { name: 'returned from an arrow function', code: `${HEAD}\nconst save = () => store.put(doc); void save;` },
     { name: 'a synchronous Store method', code: `${HEAD}\nstore.proxyFromKey<Doc>('k'); store.getSync('k');` },
+    { name: 'awaited futures and sends; a future’s synchronous proxy()', code: `${FUTURES_HEAD}\nawait future.setResult(doc); await future.result(); future.proxy(); await producer.send('docs', doc); await producer.close();` },
     {
       name: 'user functions and classes with the same names',
       code: `class Store { async put(_: unknown): Promise<void> {} }\nasync function resolveAsync(_: unknown): Promise<void> {}\nnew Store().put(1); resolveAsync(2);`,
@@ -124,5 +128,28 @@ ruleTester.run('no-floating-resolve', rule, {
         },
       ],
     },
+    {
+      name: 'a future’s result, setResult and setError, and a stream producer’s send, flush and close',
+      code: `${FUTURES_HEAD}\n${FUTURES_CALLS.join('\n')}`,
+      errors: ['future.result', 'future.setResult', 'future.setError', 'producer.send', 'producer.flush', 'producer.close'].map((callee, i) => ({
+        messageId: 'floating' as const,
+        data: { callee },
+        line: 3 + i,
+        column: 1,
+        endLine: 3 + i,
+        // The call, without its semicolon.
+        endColumn: (FUTURES_CALLS[i] as string).length,
+        suggestions: [
+          { messageId: 'addAwait' as const, output: dropped(i, 'await ') },
+          { messageId: 'addVoid' as const, output: dropped(i, 'void ') },
+        ],
+      })),
+    },
   ],
 });
+
+/** The futures case with `prefix` before its statement number `i`. */
+function dropped(i: number, prefix: string): string {
+  const lines = FUTURES_CALLS.map((call, j) => (j === i ? `${prefix}${call}` : call));
+  return `${FUTURES_HEAD}\n${lines.join('\n')}`;
+}
