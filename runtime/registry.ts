@@ -2,7 +2,7 @@ import type { ConnectorConfig, ReferencePolicy } from './connector.js';
 import { resolvePolicy } from './connector-kinds.js';
 import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, describeKey } from './errors.js';
 import { getFactory, isProxy } from './proxy.js';
-import { canonicalJson } from './signing.js';
+import { MAX_CANONICAL_DEPTH, canonicalJson } from './signing.js';
 import { Store, type StoreConfig } from './store.js';
 import { isStoreFactory } from './store-factory.js';
 
@@ -54,7 +54,60 @@ export function unregisterStore(name: string, store?: Store): void {
  * business and do not count.
  */
 export function storeIdentity(config: Pick<StoreConfig, 'name' | 'connector'>): string {
-  return canonicalJson([config.name, config.connector]);
+  return canonicalConfigJson([config.name, config.connector]);
+}
+
+/**
+ * Canonical JSON of configs met before, by their plain JSON: every task call
+ * and reply names its stores, and sorting every level of a config again each
+ * time cost more than the rest of reading it. For JSON data (see isJsonData)
+ * the canonical form is a function of JSON.stringify's output, so the memo
+ * answers exactly what canonicalJson would; anything else is computed. As
+ * many entries as built stores are kept, each at most a config's bound, then
+ * the memo starts over.
+ */
+const canonicalByJson = new Map<string, string>();
+
+function canonicalConfigJson(value: unknown): string {
+  if (!isJsonData(value, 0)) return canonicalJson(value);
+  const json = JSON.stringify(value);
+  const known = canonicalByJson.get(json);
+  if (known !== undefined) return known;
+  const canonical = canonicalJson(value);
+  if (json.length > MAX_CONNECTOR_JSON) return canonical;
+  if (canonicalByJson.size >= MAX_BUILT_STORES) canonicalByJson.clear();
+  canonicalByJson.set(json, canonical);
+  return canonical;
+}
+
+/**
+ * Strings, numbers, booleans, null, and arrays (without holes) and plain
+ * objects of them, no deeper than canonical JSON allows: values that
+ * JSON.stringify and canonicalJson both write field for field, with no
+ * `toJSON`, `undefined` or hole that one of them would treat otherwise.
+ */
+function isJsonData(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_CANONICAL_DEPTH) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    if (proto !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!Object.hasOwn(value, i) || !isJsonData(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const item of Object.values(value)) if (!isJsonData(item, depth + 1)) return false;
+  return true;
 }
 
 /**
@@ -67,10 +120,12 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
   const trusted = options.trusted ?? true;
   const policy = resolvePolicy(options.policy);
   if (!trusted) {
-    // Configs from elsewhere that did not come in a descriptor (a task call's results store) get a descriptor's checks.
-    config = checkStoreConfig(config, policy, (what) => {
-      throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
-    });
+    // A descriptor's config was checked under this policy a moment ago (decodeProxies); others (a task call's results store) get a descriptor's checks.
+    if (checkedConfigs.get(config) !== policy) {
+      config = checkStoreConfig(config, policy, (what) => {
+        throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
+      });
+    }
   } else if (typeof config !== 'object' || config === null || typeof config.name !== 'string') {
     throw new ConfigError(`getOrCreateStore: config must be a store's config(), got ${describeKey(config)}`);
   }
@@ -129,7 +184,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   }
   let connectorJson: string;
   try {
-    connectorJson = canonicalJson(connector);
+    connectorJson = canonicalConfigJson(connector);
   } catch {
     return fail(`store '${name}': connector config nests too deep`);
   }
@@ -144,7 +199,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   if (typeof s.metrics !== 'boolean') fail(`store '${name}': metrics must be a boolean`);
   if (typeof s.populateTarget !== 'boolean') fail(`store '${name}': populateTarget must be a boolean`);
   if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
-  return {
+  const checked: StoreConfig = Object.freeze({
     name,
     connector: connector,
     cacheSize: s.cacheSize as number,
@@ -152,8 +207,17 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
     metrics: s.metrics,
     populateTarget: s.populateTarget,
     serializer: s.serializer,
-  };
+  });
+  checkedConfigs.set(checked, policy);
+  return checked;
 }
+
+/**
+ * Configs checkStoreConfig made (frozen, known only to this package), with
+ * the policy they passed under: a descriptor's config is checked while
+ * decoding, then handed to getOrCreateStore, which need not check it again.
+ */
+const checkedConfigs = new WeakMap<object, Required<ReferencePolicy>>();
 
 /** The own fields of `value` by name, refusing any outside `allowed`; inherited properties never count. */
 export function ownFields(value: object, allowed: ReadonlySet<string>, where: string, fail: (what: string) => never): Record<string, unknown> {
