@@ -106,7 +106,10 @@ function isJsonData(value: unknown, depth: number): boolean {
     return true;
   }
   if (proto !== Object.prototype && proto !== null) return false;
-  for (const item of Object.values(value)) if (!isJsonData(item, depth + 1)) return false;
+  const items = Object.values(value);
+  // A symbol key or a non-enumerable field, which JSON leaves out, would make two different values one JSON.
+  if (Reflect.ownKeys(value).length !== items.length) return false;
+  for (const item of items) if (!isJsonData(item, depth + 1)) return false;
   return true;
 }
 
@@ -129,7 +132,7 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
   } else if (typeof config !== 'object' || config === null || typeof config.name !== 'string') {
     throw new ConfigError(`getOrCreateStore: config must be a store's config(), got ${describeKey(config)}`);
   }
-  const identity = storeIdentity(config);
+  const identity = identityOf(config);
   const named = stores.get(config.name);
   if (named !== undefined && !named.closed && storeIdentity(named.config()) === identity) return named;
   // A store built under one policy must not serve a decode under a stricter one, so the policy is part of the key.
@@ -174,6 +177,11 @@ const MAX_CONNECTOR_JSON = 16 * 1024;
  * `fail` says how a bad field is reported.
  */
 export function checkStoreConfig(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
+  // Every call and reply naming a store brings its config again: once it passed under this policy, its JSON finds the result.
+  const json = isJsonData(value, 0) ? JSON.stringify(value) : undefined;
+  const memo = json === undefined || json.length > MAX_CONNECTOR_JSON ? undefined : memoOf(policy);
+  const known = json === undefined ? undefined : memo?.get(json);
+  if (known !== undefined) return known;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('store config missing');
   const s = ownFields(value, STORE_FIELDS, 'store', fail);
   if (typeof s.name !== 'string' || s.name === '' || s.name.length > MAX_NAME_LENGTH) fail(`store.name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
@@ -201,7 +209,8 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
   const checked: StoreConfig = Object.freeze({
     name,
-    connector: connector,
+    // A remembered config owns its connector config: whoever holds the message it came in cannot change it afterwards.
+    connector: memo === undefined ? connector : deepFreeze(JSON.parse(JSON.stringify(connector)) as ConnectorConfig),
     cacheSize: s.cacheSize as number,
     ...(s.cacheBytes === undefined ? {} : { cacheBytes: s.cacheBytes as number }),
     metrics: s.metrics,
@@ -209,7 +218,39 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
     serializer: s.serializer,
   });
   checkedConfigs.set(checked, policy);
+  if (memo !== undefined && json !== undefined) {
+    if (memo.size >= MAX_BUILT_STORES) memo.clear();
+    memo.set(json, checked);
+    rememberedIdentities.set(checked, undefined);
+  }
   return checked;
+}
+
+/** Checked configs by their JSON, per policy (its cache bounds decide what passes); as many as built stores, then it starts over. */
+const checkedByJson = new WeakMap<object, Map<string, StoreConfig>>();
+
+function memoOf(policy: Required<ReferencePolicy>): Map<string, StoreConfig> {
+  let memo = checkedByJson.get(policy);
+  if (memo === undefined) checkedByJson.set(policy, (memo = new Map()));
+  return memo;
+}
+
+/** Remembered (deeply frozen) checked configs, with their identity once asked for: nothing can change it. */
+const rememberedIdentities = new WeakMap<StoreConfig, string | undefined>();
+
+function identityOf(config: StoreConfig): string {
+  if (!rememberedIdentities.has(config)) return storeIdentity(config);
+  let identity = rememberedIdentities.get(config);
+  if (identity === undefined) rememberedIdentities.set(config, (identity = storeIdentity(config)));
+  return identity;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /**
