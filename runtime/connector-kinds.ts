@@ -67,8 +67,8 @@ export function resolvePolicy(policy?: ReferencePolicy): Required<ReferencePolic
 /** Policies resolvePolicy made, so that passing one on (decode, store, connector) does not check and copy it again. */
 const resolvedPolicies = new WeakSet<object>();
 
-/** The environment variables os.tmpdir() reads, on any platform: the default file root changes only when one of them does. */
-const TEMP_DIR_VARIABLES = ['TMPDIR', 'TMP', 'TEMP', 'SystemRoot', 'windir'] as const;
+/** The environment variables os.tmpdir() reads on this platform: the default file root changes only when one of them does. */
+const TEMP_DIR_VARIABLES = process.platform === 'win32' ? ['TEMP', 'TMP', 'SystemRoot', 'windir'] : ['TMPDIR', 'TMP', 'TEMP'];
 let lastDefault: { readonly env: string; readonly builtins: number; readonly policy: Required<ReferencePolicy> } | undefined;
 
 /**

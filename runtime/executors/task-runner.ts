@@ -256,8 +256,16 @@ async function loadConnectorKinds(call: TaskCall): Promise<void> {
   await Promise.all(loaders.map(([, load]) => load()));
 }
 
+/** Built-in kinds whose options never name another connector: their configs need no search (a worker meets one with every call). */
+const SINGLE_KINDS = new Set(['memory', 'file', 'shared-memory', 'redis', 'peer']);
+
 function kindsIn(config: unknown, kinds: Set<string>): void {
   if (typeof config !== 'object' || config === null) return;
+  const { kind } = config as { kind?: unknown };
+  if (typeof kind === 'string' && SINGLE_KINDS.has(kind)) {
+    kinds.add(kind);
+    return;
+  }
   for (const [name, value] of Object.entries(config)) {
     if (name === 'kind' && typeof value === 'string') kinds.add(value);
     else kindsIn(value, kinds);
