@@ -134,7 +134,7 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
   }
   const identity = identityOf(config);
   const named = stores.get(config.name);
-  if (named !== undefined && !named.closed && storeIdentity(named.config()) === identity) return named;
+  if (named !== undefined && !named.closed && identityOfStore(named) === identity) return named;
   // A store built under one policy must not serve a decode under a stricter one, so the policy is part of the key.
   const key = `${trusted ? 'trusted' : policyKey(policy)}\n${identity}`;
   const known = built.get(key);
@@ -233,6 +233,20 @@ function memoOf(policy: Required<ReferencePolicy>): Map<string, StoreConfig> {
   let memo = checkedByJson.get(policy);
   if (memo === undefined) checkedByJson.set(policy, (memo = new Map()));
   return memo;
+}
+
+/**
+ * Registered stores' identities, computed once: a store's name and connector
+ * are fixed for its life, and its connector's config says where its objects
+ * live, which does not move. Every reply naming the caller's own store is
+ * compared with it.
+ */
+const storeIdentities = new WeakMap<Store, string>();
+
+function identityOfStore(store: Store): string {
+  let identity = storeIdentities.get(store);
+  if (identity === undefined) storeIdentities.set(store, (identity = storeIdentity(store.config())));
+  return identity;
 }
 
 /** Remembered (deeply frozen) checked configs, with their identity once asked for: nothing can change it. */

@@ -109,7 +109,8 @@ export class TaskRunner {
     if (typeof fn !== 'function') {
       throw new ConfigError(`no task named '${call.task}' in this worker (it has: ${Object.keys(this.tasks).join(', ') || 'none'})`);
     }
-    await loadConnectorKinds(call);
+    const loading = loadConnectorKinds(call);
+    if (loading !== undefined) await loading;
     // Resolved once for the whole call: decoding the inputs and finding the results' store share it.
     const policy = resolvePolicy(this.options.policy);
     const args = decodeProxies(call.args, { policy }) as unknown[];
@@ -245,15 +246,16 @@ const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = {
   peer: () => import('../connectors/peer.js'),
 };
 
-async function loadConnectorKinds(call: TaskCall): Promise<void> {
+/** Undefined when the call names no kind to load, so that such a call (nearly every one) waits for nothing. */
+function loadConnectorKinds(call: TaskCall): Promise<unknown> | undefined {
   // Once every lazy kind is in, there is nothing to look for: most calls skip the walk.
-  if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return;
+  if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return undefined;
   const kinds = new Set<string>();
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
   for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
   kindsIn(call.results?.store.connector, kinds);
-  const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind));
-  await Promise.all(loaders.map(([, load]) => load()));
+  const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind) && !isConnectorKindRegistered(kind));
+  return loaders.length === 0 ? undefined : Promise.all(loaders.map(([, load]) => load()));
 }
 
 /** Built-in kinds whose options never name another connector: their configs need no search (a worker meets one with every call). */
