@@ -231,7 +231,7 @@ const checkedByJson = new WeakMap<object, Map<string, StoreConfig>>();
 
 function memoOf(policy: Required<ReferencePolicy>): Map<string, StoreConfig> {
   let memo = checkedByJson.get(policy);
-  if (memo === undefined) checkedByJson.set(policy, (memo = new Map()));
+  if (memo === undefined) checkedByJson.set(policy, (memo = new Map<string, StoreConfig>()));
   return memo;
 }
 

@@ -54,7 +54,7 @@ describe('the default reference policy', () => {
     expect(resolvePolicy().fileRoots).toEqual([path.join(root, 'elsewhere')]);
     // Once TMPDIR names its parent, the same descriptor is taken, and reads the object.
     vi.stubEnv('TMPDIR', root);
-    const p = decodeProxies(descriptor) as unknown as { n: number };
+    const p = decodeProxies<{ n: number }>(descriptor as never);
     expect(p.n).toBe(2);
     expect(resolvePolicy().fileRoots).toEqual([root]);
   });
@@ -91,7 +91,7 @@ describe('store configs from elsewhere', () => {
   it('decoded again and again resolve to the one store built for them', async () => {
     const store = open(new Store('per-call-decoded', new FileConnector({ directory: await dirs.make() }), { register: false }));
     const descriptor = jsonRoundTrip(encodeProxies(await store.proxy([1, 2, 3])));
-    const first = getStore(decodeProxies(descriptor) as object);
+    const first = getStore(decodeProxies(descriptor));
     for (let i = 0; i < 5; i++) expect(getStore(decodeProxies(jsonRoundTrip(descriptor)) as object)).toBe(first);
     expect(first).not.toBe(store);
   });
@@ -103,14 +103,14 @@ describe('argument lists', () => {
     const p = await store.proxy(new Float64Array(4));
     const bytes = new Uint8Array(3);
     const when = new Date(0);
-    const flat = encodeProxies([p, 1, bytes, when, p]) as unknown[];
+    const flat = encodeProxies([p, 1, bytes, when, p]) as unknown as unknown[];
     expect(flat[0]).toEqual(flat[4]);
     expect((flat[0] as ProxyDescriptor).$proxystore).toBe(1);
     expect(flat.slice(1, 4)).toEqual([1, bytes, when]);
     expect(flat[2]).toBe(bytes);
     const plain = [1, bytes, when];
     expect(encodeProxies(plain)).toBe(plain);
-    const nested = encodeProxies([1, { inner: [p] }]) as [number, { inner: ProxyDescriptor[] }];
+    const nested = encodeProxies([1, { inner: [p] }]) as unknown as [number, { inner: ProxyDescriptor[] }];
     expect(nested[1].inner[0]?.$proxystore).toBe(1);
   });
 });
