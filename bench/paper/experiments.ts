@@ -74,8 +74,19 @@ export type Tick = (phase: string, cost: number) => void;
 /** Round trips are timed with one worker: a single task at a time, as in the paper's Fig. 3. */
 export const ROUND_TRIP_WORKERS = 1;
 
+/**
+ * Below 1 MB a round trip is mostly the code that runs per call, and V8
+ * optimizes it only after hundreds of calls; the proxy path runs far more
+ * code than a clone, so a couple of rounds measured its first, unoptimized
+ * calls (on this machine a 1 kB round trip by proxy fell from 758 to 339 µs
+ * of CPU over its first 9,000 calls, by value from 251 to 101). Every way
+ * gets the same rounds, interleaved as the measured ones are.
+ */
+const SMALL_PAYLOAD_WARMUP = 300;
+
 /** Warm-up rounds per measurement; the largest payloads are costly enough that one must do. */
 function warmupFor(bytes: number): number {
+  if (bytes < 1e6) return SMALL_PAYLOAD_WARMUP;
   return bytes >= 1e8 ? 1 : 2;
 }
 

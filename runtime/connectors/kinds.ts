@@ -47,7 +47,8 @@ const DEFAULT_MAX_REFERENCE_AGE_MS = 24 * 60 * 60 * 1000;
 const MAX_TIMER_MS = 2_147_483_647;
 
 /** `policy` with every default filled in; a malformed policy is a ConfigError naming the field. */
-export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferencePolicy> {
+export function resolvePolicy(policy?: ReferencePolicy): Required<ReferencePolicy> {
+  if (policy === undefined) return defaultPolicy();
   if (typeof policy !== 'object' || policy === null) throw new ConfigError(`reference policy must be an object, got ${String(policy)}`);
   if (resolvedPolicies.has(policy)) return policy as Required<ReferencePolicy>;
   const resolved: Required<ReferencePolicy> = {
@@ -67,6 +68,23 @@ export function resolvePolicy(policy: ReferencePolicy = {}): Required<ReferenceP
 
 /** Policies resolvePolicy made, so that passing one on (decode, store, connector) does not check and copy it again. */
 const resolvedPolicies = new WeakSet<object>();
+
+/** The environment variables os.tmpdir() reads on this platform: the default file root changes only when one of them does. */
+const TEMP_DIR_VARIABLES = process.platform === 'win32' ? ['TEMP', 'TMP', 'SystemRoot', 'windir'] : ['TMPDIR', 'TMP', 'TEMP'];
+let lastDefault: { readonly env: string; readonly builtins: number; readonly policy: Required<ReferencePolicy> } | undefined;
+
+/**
+ * The default policy, made again only when what it is made of changed (the
+ * temp dir, built-in kinds registered since): every decode of a task call or
+ * reply asks for it, and one object also lets the caches keyed by policy
+ * (built stores, checked configs) hit. os.tmpdir() costs far more than
+ * reading the variables it depends on.
+ */
+function defaultPolicy(): Required<ReferencePolicy> {
+  const env = TEMP_DIR_VARIABLES.map((name) => process.env[name] ?? '').join('\0');
+  if (lastDefault?.env !== env || lastDefault.builtins !== builtinKinds.size) lastDefault = { env, builtins: builtinKinds.size, policy: resolvePolicy({}) };
+  return lastDefault.policy;
+}
 
 /** A list field of the policy; a lone string is refused rather than matched by substring. */
 function strings(policy: ReferencePolicy, field: 'kinds' | 'fileRoots' | 'hosts' | 'credentialServers' | 'redisPrefixes'): readonly string[] | undefined {

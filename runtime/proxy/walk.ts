@@ -24,6 +24,13 @@ export class NestingTooDeepError extends ProxyStoreError {
 
 /** Every leaf inside `root`, each once, cycles included. */
 export function collectLeaves<L>(root: unknown, isLeaf: (v: unknown) => v is L): L[] {
+  if (isLeaf(root)) return [root];
+  if (isFlat(root, isLeaf)) {
+    // A task's argument list, most often: no container to search, so no bookkeeping of visited ones.
+    const found = new Set<L>();
+    for (const item of root) if (isLeaf(item)) found.add(item);
+    return [...found];
+  }
   const leaves = new Set<L>();
   markContainers(root, isLeaf, (leaf) => leaves.add(leaf));
   return [...leaves];
@@ -54,6 +61,24 @@ function markContainers<L>(root: unknown, isLeaf: (v: unknown) => v is L, onLeaf
   return holds;
 }
 
+/**
+ * An array whose items are leaves or values the walks do not descend into
+ * (primitives, binary data, proxies, other objects than containers): the
+ * walks' answers for it need no record of visited containers.
+ */
+function isFlat<L>(value: unknown, isLeaf: (v: unknown) => v is L): value is readonly unknown[] {
+  if (!Array.isArray(value)) return false;
+  for (const item of value as unknown[]) {
+    if (typeof item === 'object' && item !== null && !isLeaf(item) && !ArrayBuffer.isView(item) && !isProxy(item) && isWalked(item)) return false;
+  }
+  return true;
+}
+
+/** Containers the walks descend into (see childrenOf). */
+function isWalked(value: object): boolean {
+  return Array.isArray(value) || value instanceof Map || value instanceof Set || isPlainObject(value);
+}
+
 function isPlainObject(value: object): value is Record<string, unknown> {
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
@@ -65,6 +90,13 @@ function isPlainObject(value: object): value is Record<string, unknown> {
  * or cloned. Cycles map to the copy of the container they point at.
  */
 export function mapLeaves<L extends object>(root: unknown, isLeaf: (v: unknown) => v is L, replace: (leaf: L) => unknown): unknown {
+  if (isLeaf(root)) return replace(root);
+  if (isFlat(root, isLeaf)) {
+    if (!root.some((item) => isLeaf(item))) return root;
+    const copy: unknown[] = [];
+    for (const item of root) copy.push(isLeaf(item) ? replace(item) : item);
+    return copy;
+  }
   const holds = markContainers(root, isLeaf);
   const copies = new Map<object, unknown>();
   const map = (value: unknown): unknown => {

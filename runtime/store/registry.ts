@@ -2,7 +2,7 @@ import type { ConnectorConfig, ReferencePolicy } from '../connectors/connector.j
 import { resolvePolicy } from '../connectors/kinds.js';
 import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, describeKey } from '../errors.js';
 import { getFactory, isProxy } from '../proxy/proxy.js';
-import { canonicalJson } from './signing.js';
+import { MAX_CANONICAL_DEPTH, canonicalJson } from './signing.js';
 import { CacheBudget, type CacheBudgetLimits } from './cache-budget.js';
 import type { Store, StoreConfig } from './store.js';
 import { isStoreFactory } from './factory.js';
@@ -119,7 +119,63 @@ export function unregisterStore(name: string, store?: Store): void {
  * business and do not count.
  */
 export function storeIdentity(config: Pick<StoreConfig, 'name' | 'connector'>): string {
-  return canonicalJson([config.name, config.connector]);
+  return canonicalConfigJson([config.name, config.connector]);
+}
+
+/**
+ * Canonical JSON of configs met before, by their plain JSON: every task call
+ * and reply names its stores, and sorting every level of a config again each
+ * time cost more than the rest of reading it. For JSON data (see isJsonData)
+ * the canonical form is a function of JSON.stringify's output, so the memo
+ * answers exactly what canonicalJson would; anything else is computed. As
+ * many entries as built stores are kept, each at most a config's bound, then
+ * the memo starts over.
+ */
+const canonicalByJson = new Map<string, string>();
+
+function canonicalConfigJson(value: unknown): string {
+  if (!isJsonData(value, 0)) return canonicalJson(value);
+  const json = JSON.stringify(value);
+  const known = canonicalByJson.get(json);
+  if (known !== undefined) return known;
+  const canonical = canonicalJson(value);
+  if (json.length > MAX_CONNECTOR_JSON) return canonical;
+  if (canonicalByJson.size >= MAX_BUILT_STORES) canonicalByJson.clear();
+  canonicalByJson.set(json, canonical);
+  return canonical;
+}
+
+/**
+ * Strings, numbers, booleans, null, and arrays (without holes) and plain
+ * objects of them, no deeper than canonical JSON allows: values that
+ * JSON.stringify and canonicalJson both write field for field, with no
+ * `toJSON`, `undefined` or hole that one of them would treat otherwise.
+ */
+function isJsonData(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_CANONICAL_DEPTH) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    if (proto !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!Object.hasOwn(value, i) || !isJsonData(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (proto !== Object.prototype && proto !== null) return false;
+  const items = Object.values(value);
+  // A symbol key or a non-enumerable field, which JSON leaves out, would make two different values one JSON.
+  if (Reflect.ownKeys(value).length !== items.length) return false;
+  for (const item of items) if (!isJsonData(item, depth + 1)) return false;
+  return true;
 }
 
 /**
@@ -132,16 +188,18 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
   const trusted = options.trusted ?? true;
   const policy = resolvePolicy(options.policy);
   if (!trusted) {
-    // Configs from elsewhere that did not come in a descriptor (a task call's results store) get a descriptor's checks.
-    config = checkStoreConfig(config, policy, (what) => {
-      throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
-    });
+    // A descriptor's config was checked under this policy a moment ago (decodeProxies); others (a task call's results store) get a descriptor's checks.
+    if (checkedConfigs.get(config) !== policy) {
+      config = checkStoreConfig(config, policy, (what) => {
+        throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
+      });
+    }
   } else if (typeof config !== 'object' || config === null || typeof config.name !== 'string') {
     throw new ConfigError(`getOrCreateStore: config must be a store's config(), got ${describeKey(config)}`);
   }
-  const identity = storeIdentity(config);
+  const identity = identityOf(config);
   const named = stores.get(config.name);
-  if (named !== undefined && !named.closed && storeIdentity(named.config()) === identity) return named;
+  if (named !== undefined && !named.closed && identityOfStore(named) === identity) return named;
   // A store built under one policy must not serve a decode under a stricter one, so the policy is part of the key.
   const key = `${trusted ? 'trusted' : policyKey(policy)}\n${identity}`;
   const known = built.get(key);
@@ -184,6 +242,11 @@ const MAX_CONNECTOR_JSON = 16 * 1024;
  * `fail` says how a bad field is reported.
  */
 export function checkStoreConfig(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
+  // Every call and reply naming a store brings its config again: once it passed under this policy, its JSON finds the result.
+  const json = isJsonData(value, 0) ? JSON.stringify(value) : undefined;
+  const memo = json === undefined || json.length > MAX_CONNECTOR_JSON ? undefined : memoOf(policy);
+  const known = json === undefined ? undefined : memo?.get(json);
+  if (known !== undefined) return known;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('store config missing');
   const s = ownFields(value, STORE_FIELDS, 'store', fail);
   if (typeof s.name !== 'string' || s.name === '' || s.name.length > MAX_NAME_LENGTH) fail(`store.name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
@@ -194,7 +257,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   }
   let connectorJson: string;
   try {
-    connectorJson = canonicalJson(connector);
+    connectorJson = canonicalConfigJson(connector);
   } catch {
     return fail(`store '${name}': connector config nests too deep`);
   }
@@ -210,17 +273,73 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   if (typeof s.populateTarget !== 'boolean') fail(`store '${name}': populateTarget must be a boolean`);
   if (s.serializer !== 'default' && s.serializer !== 'custom') fail(`store '${name}': serializer must be 'default' or 'custom'`);
   if (s.checksum !== undefined && s.checksum !== 'structure' && s.checksum !== 'all') fail(`store '${name}': checksum must be 'structure' or 'all'`);
-  return {
+  const checked: StoreConfig = Object.freeze({
     name,
-    connector: connector,
+    // A remembered config owns its connector config: whoever holds the message it came in cannot change it afterwards.
+    connector: memo === undefined ? connector : deepFreeze(JSON.parse(JSON.stringify(connector)) as ConnectorConfig),
     cacheSize: s.cacheSize as number,
     ...(s.cacheBytes === undefined ? {} : { cacheBytes: s.cacheBytes as number }),
     metrics: s.metrics,
     populateTarget: s.populateTarget,
     serializer: s.serializer,
     ...(s.checksum === undefined ? {} : { checksum: s.checksum }),
-  };
+  });
+  checkedConfigs.set(checked, policy);
+  if (memo !== undefined && json !== undefined) {
+    if (memo.size >= MAX_BUILT_STORES) memo.clear();
+    memo.set(json, checked);
+    rememberedIdentities.set(checked, undefined);
+  }
+  return checked;
 }
+
+/** Checked configs by their JSON, per policy (its cache bounds decide what passes); as many as built stores, then it starts over. */
+const checkedByJson = new WeakMap<object, Map<string, StoreConfig>>();
+
+function memoOf(policy: Required<ReferencePolicy>): Map<string, StoreConfig> {
+  let memo = checkedByJson.get(policy);
+  if (memo === undefined) checkedByJson.set(policy, (memo = new Map<string, StoreConfig>()));
+  return memo;
+}
+
+/**
+ * Registered stores' identities, computed once: a store's name and connector
+ * are fixed for its life, and its connector's config says where its objects
+ * live, which does not move. Every reply naming the caller's own store is
+ * compared with it.
+ */
+const storeIdentities = new WeakMap<Store, string>();
+
+function identityOfStore(store: Store): string {
+  let identity = storeIdentities.get(store);
+  if (identity === undefined) storeIdentities.set(store, (identity = storeIdentity(store.config())));
+  return identity;
+}
+
+/** Remembered (deeply frozen) checked configs, with their identity once asked for: nothing can change it. */
+const rememberedIdentities = new WeakMap<StoreConfig, string | undefined>();
+
+function identityOf(config: StoreConfig): string {
+  if (!rememberedIdentities.has(config)) return storeIdentity(config);
+  let identity = rememberedIdentities.get(config);
+  if (identity === undefined) rememberedIdentities.set(config, (identity = storeIdentity(config)));
+  return identity;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Configs checkStoreConfig made (frozen, known only to this package), with
+ * the policy they passed under: a descriptor's config is checked while
+ * decoding, then handed to getOrCreateStore, which need not check it again.
+ */
+const checkedConfigs = new WeakMap<object, Required<ReferencePolicy>>();
 
 /** The own fields of `value` by name, refusing any outside `allowed`; inherited properties never count. */
 export function ownFields(value: object, allowed: ReadonlySet<string>, where: string, fail: (what: string) => never): Record<string, unknown> {

@@ -15,6 +15,8 @@ const DESCRIPTOR_BYTES = 300;
  */
 export function sizeAtLeast(value: unknown, bytes: number): boolean {
   if (bytes <= 0) return true;
+  // The usual argument or result: its size is known without a walk.
+  if (ArrayBuffer.isView(value)) return value.byteLength >= bytes;
   let total = 0;
   const seen = new Set<object>();
   // Iterators, not lists: a huge array is walked only as far as the threshold needs.

@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../../store/auto-proxy.js';
 import type { ReferencePolicy } from '../../connectors/connector.js';
-import { isConnectorKindRegistered } from '../../connectors/kinds.js';
+import { isConnectorKindRegistered, resolvePolicy } from '../../connectors/kinds.js';
 import '../../connectors/index.js';
 import { ConfigError, keyId } from '../../errors.js';
 import { extract, getFactory, getKey, isProxy, isResolved, resolveAsync } from '../../proxy/proxy.js';
@@ -41,7 +41,8 @@ export interface WorkerTaskOptions {
 
 /** What a running task can ask about its call. */
 interface TaskContext {
-  readonly signal: AbortSignal;
+  /** Made on first use: most tasks never ask, and most calls have nothing that could abort them. */
+  signal(): AbortSignal;
   /** Where a result of at least `minBytes` goes as a proxy; undefined when results go back by value. */
   readonly results: { readonly store: Store; readonly minBytes: number } | undefined;
 }
@@ -54,7 +55,7 @@ const NEVER_ABORTED = new AbortController().signal;
  * cancels it. A task that checks it stops early instead of running on unseen.
  */
 export function taskSignal(): AbortSignal {
-  return taskContexts.getStore()?.signal ?? NEVER_ABORTED;
+  return taskContexts.getStore()?.signal() ?? NEVER_ABORTED;
 }
 
 /**
@@ -108,9 +109,11 @@ export class TaskRunner {
     if (typeof fn !== 'function') {
       throw new ConfigError(`no task named '${call.task}' in this worker (it has: ${Object.keys(this.tasks).join(', ') || 'none'})`);
     }
-    await loadConnectorKinds(call);
-    const { policy } = this.options;
-    const args = decodeProxies(call.args, policy === undefined ? {} : { policy }) as unknown[];
+    const loading = loadConnectorKinds(call);
+    if (loading !== undefined) await loading;
+    // Resolved once for the whole call: decoding the inputs and finding the results' store share it.
+    const policy = resolvePolicy(this.options.policy);
+    const args = decodeProxies(call.args, { policy }) as unknown[];
     // One walk finds every input proxy: checked, then prefetched concurrently so the task touches no store.
     const proxies = collectLeaves(args, isProxy);
     checkReachable(proxies, call.origin);
@@ -123,12 +126,12 @@ export class TaskRunner {
     // The task gets the values themselves: every property read through a proxy
     // costs tens of nanoseconds, which a numeric kernel would pay millions of times.
     const values = proxies.length === 0 ? args : (mapLeaves(args, isProxy, (p) => (lazy && isFutureProxy(p) ? p : extract(p))) as unknown[]);
-    const found = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }));
+    const found = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, policy }));
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
     const results = store === undefined ? undefined : { store, minBytes: threshold };
     const fetched = performance.now();
-    const future = call.future === undefined ? undefined : { store: getOrCreateStore(call.future.store, { trusted: false, ...(policy === undefined ? {} : { policy }) }), key: call.future.key };
+    const future = call.future === undefined ? undefined : { store: getOrCreateStore(call.future.store, { trusted: false, policy }), key: call.future.key };
     borrowInputs(proxies);
     let value: unknown;
     try {
@@ -227,7 +230,13 @@ function returnInputs(proxies: readonly object[]): void {
 }
 
 /** Runs `work` under a signal that aborts with the engine's signal or at the call's deadline, whichever comes first. */
-async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work: (signal: AbortSignal) => unknown): Promise<unknown> {
+async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work: (signal: () => AbortSignal) => unknown): Promise<unknown> {
+  const timeoutMs = call.timeoutMs;
+  if (timeoutMs === undefined && outer === undefined) {
+    // Nothing can abort this call (piscina without a deadline): no race to run, and a signal only for a task that asks.
+    let idle: AbortSignal | undefined;
+    return work(() => (idle ??= new AbortController().signal));
+  }
   const controller = new AbortController();
   const stopped = new Promise<never>((_, reject) => {
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });
@@ -235,10 +244,9 @@ async function withDeadline(call: TaskCall, outer: AbortSignal | undefined, work
   const abort = (): void => controller.abort(outer?.reason);
   if (outer?.aborted === true) abort();
   outer?.addEventListener('abort', abort, { once: true });
-  const timeoutMs = call.timeoutMs;
   const timer = timeoutMs === undefined ? undefined : setLongTimeout(() => controller.abort(new TaskTimeoutError(call.task, timeoutMs)), timeoutMs);
   try {
-    const running = Promise.resolve(work(controller.signal));
+    const running = Promise.resolve(work(() => controller.signal));
     // A task that runs on past its deadline may fail later, when nobody listens any more.
     running.catch(() => undefined);
     return await Promise.race([running, stopped]);
@@ -258,19 +266,28 @@ const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = {
   peer: () => import('../../connectors/peer.js'),
 };
 
-async function loadConnectorKinds(call: TaskCall): Promise<void> {
+/** Undefined when the call names no kind to load, so that such a call (nearly every one) waits for nothing. */
+function loadConnectorKinds(call: TaskCall): Promise<unknown> | undefined {
   // Once every lazy kind is in, there is nothing to look for: most calls skip the walk.
-  if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return;
+  if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return undefined;
   const kinds = new Set<string>();
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
   for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
   kindsIn(call.results?.store.connector, kinds);
-  const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind));
-  await Promise.all(loaders.map(([, load]) => load()));
+  const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind) && !isConnectorKindRegistered(kind));
+  return loaders.length === 0 ? undefined : Promise.all(loaders.map(([, load]) => load()));
 }
+
+/** Built-in kinds whose options never name another connector: their configs need no search (a worker meets one with every call). */
+const SINGLE_KINDS = new Set(['memory', 'file', 'shared-memory', 'redis', 'peer']);
 
 function kindsIn(config: unknown, kinds: Set<string>): void {
   if (typeof config !== 'object' || config === null) return;
+  const { kind } = config as { kind?: unknown };
+  if (typeof kind === 'string' && SINGLE_KINDS.has(kind)) {
+    kinds.add(kind);
+    return;
+  }
   for (const [name, value] of Object.entries(config)) {
     if (name === 'kind' && typeof value === 'string') kinds.add(value);
     else kindsIn(value, kinds);

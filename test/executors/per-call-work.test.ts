@@ -1,0 +1,116 @@
+/**
+ * Every task call and reply decodes descriptors and store configs. What is the
+ * same from one call to the next (the default policy, a config that already
+ * passed) is worked out once, and the shortcuts give the answers the full
+ * work would: a remembered config cannot be changed afterwards, a changed
+ * one is checked again, a changed temp dir moves the default file root.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { resolvePolicy } from '../../runtime/connectors/kinds.js';
+import { checkStoreConfig } from '../../runtime/store/registry.js';
+import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getStore, type ProxyDescriptor } from '../../src/index.js';
+import type { StoreConfig } from '../../runtime/store/store.js';
+import { jsonRoundTrip, thrown } from '../../runtime/testing/outcomes.js';
+import { tempDirs } from '../../runtime/testing/temp-dirs.js';
+
+const dirs = tempDirs('per-call-');
+const stores: Store[] = [];
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+  await Promise.all(stores.splice(0).map((store) => store.close({ clear: true })));
+});
+afterAll(() => dirs.removeAll());
+
+function open(store: Store): Store {
+  stores.push(store);
+  return store;
+}
+
+const fail = (what: string): never => {
+  throw new DescriptorError(what);
+};
+
+describe('the default reference policy', () => {
+  it('is resolved once for many decodes, not once per call (os.tmpdir() is not asked again)', async () => {
+    const store = open(new Store('per-call-default', new FileConnector({ directory: await dirs.make() })));
+    const descriptor = jsonRoundTrip(encodeProxies(await store.proxy({ n: 1 })));
+    decodeProxies(descriptor);
+    const tmpdir = vi.spyOn(os, 'tmpdir');
+    for (let i = 0; i < 50; i++) decodeProxies(descriptor);
+    expect(tmpdir).not.toHaveBeenCalled();
+    expect(resolvePolicy()).toBe(resolvePolicy(undefined));
+  });
+
+  it('follows a change of TMPDIR: the default file root moves with it', async () => {
+    const root = await dirs.make();
+    const store = open(new Store('per-call-tmpdir', new FileConnector({ directory: path.join(root, 'objects') })));
+    const descriptor = jsonRoundTrip(encodeProxies(await store.proxy({ n: 2 }))) as unknown as ProxyDescriptor;
+    // Under a root the default policy does not allow, the descriptor is refused.
+    vi.stubEnv('TMPDIR', path.join(root, 'elsewhere'));
+    expect(thrown(() => decodeProxies(descriptor))).toBeInstanceOf(DescriptorError);
+    expect(resolvePolicy().fileRoots).toEqual([path.join(root, 'elsewhere')]);
+    // Once TMPDIR names its parent, the same descriptor is taken, and reads the object.
+    vi.stubEnv('TMPDIR', root);
+    const p = decodeProxies<{ n: number }>(descriptor as never);
+    expect(p.n).toBe(2);
+    expect(resolvePolicy().fileRoots).toEqual([root]);
+  });
+});
+
+describe('store configs from elsewhere', () => {
+  const policy = resolvePolicy();
+  const config = (): StoreConfig => jsonRoundTrip(new Store('per-call-config', new SharedMemoryConnector({ space: 'per-call' }), { register: false }).config());
+
+  it('are remembered once they passed: the same JSON gets the same checked config', () => {
+    const first = checkStoreConfig(config(), policy, fail);
+    expect(checkStoreConfig(config(), policy, fail)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.connector) && Object.isFrozen(first.connector.options)).toBe(true);
+  });
+
+  it('cannot be changed through the message they came in, and a changed one is checked again', () => {
+    const raw = config();
+    const checked = checkStoreConfig(raw, policy, fail);
+    (raw.connector.options as { space: string }).space = 'another';
+    expect(checked.connector.options).toEqual({ ...config().connector.options });
+    const again = checkStoreConfig(raw, policy, fail);
+    expect(again).not.toBe(checked);
+    expect((again.connector.options as { space: string }).space).toBe('another');
+  });
+
+  it('are refused when they differ where JSON cannot tell (an extra hidden field), or under a stricter policy', () => {
+    checkStoreConfig(config(), policy, fail);
+    const hidden = Object.defineProperty(config(), 'extra', { value: 1, enumerable: false });
+    expect((thrown(() => checkStoreConfig(hidden, policy, fail)) as Error).message).toMatch(/unknown field 'extra'|unknown field "extra"|unknown field extra/);
+    const strict = resolvePolicy({ maxCacheSize: 1 });
+    expect((thrown(() => checkStoreConfig(config(), strict, fail)) as Error).message).toMatch(/cacheSize/);
+  });
+
+  it('decoded again and again resolve to the one store built for them', async () => {
+    const store = open(new Store('per-call-decoded', new FileConnector({ directory: await dirs.make() }), { register: false }));
+    const descriptor = jsonRoundTrip(encodeProxies(await store.proxy([1, 2, 3])));
+    const first = getStore(decodeProxies(descriptor));
+    for (let i = 0; i < 5; i++) expect(getStore(decodeProxies(jsonRoundTrip(descriptor)) as object)).toBe(first);
+    expect(first).not.toBe(store);
+  });
+});
+
+describe('argument lists', () => {
+  it('encode as the full walk does: each proxy as its descriptor, every other item as it is, nested containers searched', async () => {
+    const store = open(new Store('per-call-walk', new SharedMemoryConnector()));
+    const p = await store.proxy(new Float64Array(4));
+    const bytes = new Uint8Array(3);
+    const when = new Date(0);
+    const flat = encodeProxies([p, 1, bytes, when, p]) as unknown as unknown[];
+    expect(flat[0]).toEqual(flat[4]);
+    expect((flat[0] as ProxyDescriptor).$proxystore).toBe(1);
+    expect(flat.slice(1, 4)).toEqual([1, bytes, when]);
+    expect(flat[2]).toBe(bytes);
+    const plain = [1, bytes, when];
+    expect(encodeProxies(plain)).toBe(plain);
+    const nested = encodeProxies([1, { inner: [p] }]) as unknown as [number, { inner: ProxyDescriptor[] }];
+    expect(nested[1].inner[0]?.$proxystore).toBe(1);
+  });
+});
