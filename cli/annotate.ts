@@ -39,8 +39,8 @@ const NOT_OBJECT =
   ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BigIntLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.EnumLike |
   ts.TypeFlags.ESSymbolLike | ts.TypeFlags.VoidLike | ts.TypeFlags.Null | ts.TypeFlags.Never | ts.TypeFlags.Any | ts.TypeFlags.Unknown |
   ts.TypeFlags.TypeParameter;
-/** TS2304 "Cannot find name 'x'". */
-const CANNOT_FIND_NAME = 2304;
+/** "Cannot find name 'x'" (TS2304) and "… Did you mean 'y'?" (TS2552). */
+const MISSING_NAME = new Set([2304, 2552]);
 
 function isFunctionLike(node: Node | undefined): node is FunctionLike {
   return Node.isFunctionDeclaration(node) || Node.isMethodDeclaration(node) || Node.isArrowFunction(node) || Node.isFunctionExpression(node);
@@ -215,13 +215,14 @@ export function annotate(options: AnnotateOptions): void {
       }
     }
     const files = new Set<SourceFile>();
-    const errors = new Map<SourceFile, number>();
     // The import of `extract` comes after the edits: its absence until then is not the edit's fault.
-    const errorsIn = (file: SourceFile): number =>
+    const errorsIn = (file: SourceFile): string[] =>
       project
         .getProgram()
         .getSemanticDiagnostics(file)
-        .filter((diagnostic) => diagnostic.getCode() !== CANNOT_FIND_NAME || !ts.flattenDiagnosticMessageText(diagnostic.compilerObject.messageText, '\n').includes("'extract'")).length;
+        .filter((diagnostic) => !MISSING_NAME.has(diagnostic.getCode()))
+        .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.compilerObject.messageText, ' '));
+    const errors = new Map<SourceFile, string[]>();
     let wrapped = 0;
     // From the end, so earlier positions stay valid.
     uses.sort((a, b) => b.getStart() - a.getStart());
@@ -229,14 +230,17 @@ export function annotate(options: AnnotateOptions): void {
       const file = use.getSourceFile();
       const where = `${relative(options.cwd, file.getFilePath())}:${use.getStartLineNumber()}`;
       const text = use.getText();
-      const context = use.getParentOrThrow().getText();
-      if (!errors.has(file)) errors.set(file, errorsIn(file));
+      const before = errors.get(file) ?? errorsIn(file);
+      errors.set(file, before);
       // `extract` hands back a value that is not a proxy as it is, so it needs no isProxy check.
       const real = use.replaceWithText(`extract(${text})`);
       // The edit must not break the build: `ArrayBuffer.isView(x)` narrows x, `ArrayBuffer.isView(extract(x))` does not.
-      if (errorsIn(file) > (errors.get(file) ?? 0)) {
+      const after = errorsIn(file);
+      if (after.length > before.length) {
+        const context = real.getParentOrThrow().getText();
         real.replaceWithText(text);
-        options.log(`${where} left as is: ${context} needs the real object, and extract(${text}) there does not type-check (a type guard that narrows '${text}'?); hand it the real object by hand`);
+        const reason = after.find((message) => !before.includes(message)) ?? after[after.length - 1];
+        options.log(`${where} left as is: '${text}' needs the real object in ${context}, but extract(${text}) there does not type-check (${reason}); hand it the real object by hand`);
         continue;
       }
       files.add(file);
