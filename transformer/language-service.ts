@@ -27,7 +27,7 @@
 import type * as ts from 'typescript';
 import type { CallPlan } from './call-sites.js';
 import { DiagnosticCode, invalidOption } from './diagnostics.js';
-import { analyzeFile, projectDirectory, transformsFile } from './file-analysis.js';
+import { analyzeFile, loadsProxyTypes, projectDirectory, transformsFile } from './file-analysis.js';
 import { resolveOptions, type ResolvedOptions, type TransformerOptions } from './options.js';
 import { analyzerFor } from './rewrite.js';
 import type { TypeScript } from './typescript-api.js';
@@ -56,7 +56,7 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
       function findings(fileName: string): Findings | undefined {
         const program = service.getProgram();
         const file = program?.getSourceFile(fileName);
-        if (program === undefined || file === undefined || !transformsFile(file, options, projectDirectory(program))) return undefined;
+        if (program === undefined || file === undefined || !loadsProxyTypes(program) || !transformsFile(file, options, projectDirectory(program))) return undefined;
         let perFile = cache.get(program);
         if (perFile === undefined) {
           perFile = new Map();
