@@ -45,6 +45,8 @@ function typeErrors(dir: string): string[] {
 }
 
 const FILES = ['src/tasks.ts', 'src/main.ts', 'src/model.ts', 'src/table.ts', 'src/worker.ts'];
+/** Three codemod runs, each building the project and type-checking its edits: a minute or more on a loaded machine. */
+const CODEMOD_RUNS_MS = 180_000;
 
 describe('ts-proxystore annotate', () => {
   it('widens task parameters to ProxyOr<T>, wraps native uses, keeps the rest, and the project type-checks', async () => {
@@ -83,7 +85,7 @@ describe('ts-proxystore annotate', () => {
     expect(again.stdout).toContain('Nothing to annotate');
     expect(read(dir, 'src/tasks.ts')).toBe(tasks);
     expect(read(dir, 'src/main.ts')).toBe(main);
-  });
+  }, CODEMOD_RUNS_MS);
 
   it('edits only the files it is given', async () => {
     const dir = await fixtureCopy();
@@ -93,7 +95,7 @@ describe('ts-proxystore annotate', () => {
     expect(read(dir, 'src/tasks.ts')).toBe(tasks);
     expect(read(dir, 'src/main.ts')).toContain('function render(doc: ProxyOr<Doc> | undefined');
     expect(run(dir, 'src/missing.ts').stderr).toContain('src/missing.ts is not a source file of tsconfig.json');
-  });
+  }, CODEMOD_RUNS_MS);
 
   it('says to install ts-morph when it is missing', async () => {
     // The package as built, where no node_modules holds ts-morph.
