@@ -7,9 +7,9 @@
  * annotations change; the rest of each file keeps its text, comments and
  * formatting. With `--fix-natives`, uses of a widened parameter that need the
  * real object (a built-in that checks internal slots, `JSON.stringify`, an
- * identity comparison) get the real object: `isProxy(x) ? extract(x) : x`.
+ * identity comparison) get the real object: `extract(x)`.
  */
-import { Node, Project, QuoteKind, ts, type ObjectLiteralExpression, type Symbol as TsMorphSymbol, type ParameterDeclaration, type SourceFile, type TypeNode } from 'ts-morph';
+import { IndentationText, Node, Project, QuoteKind, ts, type ManipulationSettings, type ObjectLiteralExpression, type Symbol as TsMorphSymbol, type ParameterDeclaration, type SourceFile, type TypeNode } from 'ts-morph';
 import { relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type * as TypeScript from 'typescript';
@@ -39,6 +39,8 @@ const NOT_OBJECT =
   ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BigIntLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.EnumLike |
   ts.TypeFlags.ESSymbolLike | ts.TypeFlags.VoidLike | ts.TypeFlags.Null | ts.TypeFlags.Never | ts.TypeFlags.Any | ts.TypeFlags.Unknown |
   ts.TypeFlags.TypeParameter;
+/** "Cannot find name 'x'" (TS2304) and "… Did you mean 'y'?" (TS2552). */
+const MISSING_NAME = new Set([2304, 2552]);
 
 function isFunctionLike(node: Node | undefined): node is FunctionLike {
   return Node.isFunctionDeclaration(node) || Node.isMethodDeclaration(node) || Node.isArrowFunction(node) || Node.isFunctionExpression(node);
@@ -83,10 +85,7 @@ export function annotate(options: AnnotateOptions): void {
   const tsconfig = resolve(options.cwd, options.project);
   if (!existsSync(tsconfig)) throw new CliError(`no ${options.project} in ${options.cwd}: pass --project, and run annotate again`);
   const project = new Project({ tsConfigFilePath: tsconfig });
-  // Imports the codemod adds follow the project's quotes.
-  const quoted = project.getSourceFiles().find((file) => !file.isInNodeModules() && file.getImportDeclarations().length > 0);
-  const single = quoted?.getImportDeclarations()[0]?.getModuleSpecifier().getText().startsWith("'") ?? true;
-  project.manipulationSettings.set({ quoteKind: single ? QuoteKind.Single : QuoteKind.Double });
+  project.manipulationSettings.set(styleOf(project));
   const program = project.getProgram().compilerObject;
   const checker = program.getTypeChecker();
   // ts-morph bundles its own TypeScript: the same API, declared by another copy of typescript.d.ts that tsc
@@ -150,8 +149,11 @@ export function annotate(options: AnnotateOptions): void {
       }
     }
   }
-  for (const file of new Set(widened.map((parameter) => parameter.getSourceFile()))) addImport(file, 'ProxyOr', true);
-  if (options.fixNatives) fixNatives(widened);
+  // The type import first: checking the edits of fixNatives needs ProxyOr<T> to mean what it says.
+  for (const file of new Set(widened.map((parameter) => parameter.getSourceFile()))) addImports(file, [], ['ProxyOr']);
+  if (options.fixNatives) {
+    for (const file of fixNatives(widened)) addImports(file, ['extract'], []);
+  }
 
   let changed = 0;
   for (const [file, text] of before) {
@@ -164,7 +166,13 @@ export function annotate(options: AnnotateOptions): void {
   }
   options.log(changed === 0 ? 'Nothing to annotate: every task parameter is ProxyOr<…> already, or not an object.' : `${options.dryRun ? 'would change' : 'changed'} ${changed} file(s)`);
 
-  /** `ProxyOr<T>` for an object type `T`; a nullable `T | undefined` becomes `ProxyOr<T> | undefined`. */
+  /**
+   * `ProxyOr<T>` for an object type `T`. In a union written out, only the
+   * members that can be objects go inside: `Doc | undefined` becomes
+   * `ProxyOr<Doc> | undefined`, `string | Doc` becomes `string | ProxyOr<Doc>`.
+   * A named type that mixes objects and primitives (`BodyInit`) is widened
+   * whole: autoProxy proxies only objects, so a primitive still arrives as is.
+   */
   function widen(parameter: ParameterDeclaration): boolean {
     let node: TypeNode | undefined = parameter.getTypeNode();
     if (node === undefined || /\bProxy(Or)?</.test(node.getText())) return false;
@@ -173,12 +181,18 @@ export function annotate(options: AnnotateOptions): void {
       node = node.getElementTypeNode();
     }
     const members = Node.isUnionTypeNode(node) ? node.getTypeNodes() : [node];
-    const nullish = members.filter((member) => /^(undefined|null)$/.test(member.getText()));
-    const values = members.filter((member) => !nullish.includes(member));
-    if (values.length === 0 || !values.every((member) => isObjectType(member.getType().compilerType))) return false;
-    const inner = values.map((member) => member.getText()).join(' | ');
-    node.replaceWithText([`ProxyOr<${inner}>`, ...nullish.map((member) => member.getText())].join(' | '));
+    const objects = members.filter((member) => mayBeObject(member.getType().compilerType));
+    const [first] = objects;
+    if (first === undefined) return false;
+    const widened = `ProxyOr<${objects.map((member) => member.getText()).join(' | ')}>`;
+    node.replaceWithText(members.flatMap((member) => (member === first ? [widened] : objects.includes(member) ? [] : [member.getText()])).join(' | '));
     return true;
+  }
+
+  /** Whether a value of this type can be an object autoProxy would proxy (not a function, not `any`). */
+  function mayBeObject(type: ts.Type): boolean {
+    if (type.isUnion()) return type.types.some(mayBeObject);
+    return isObjectType(type);
   }
 
   function isObjectType(type: ts.Type): boolean {
@@ -187,8 +201,11 @@ export function annotate(options: AnnotateOptions): void {
     return checker.getSignaturesOfType(type, ts.SignatureKind.Call).length === 0;
   }
 
-  /** Replaces uses of widened parameters that need the real object with the real object. */
-  function fixNatives(parameters: readonly ParameterDeclaration[]): void {
+  /**
+   * Replaces uses of widened parameters that need the real object with the
+   * real object; returns the files that now call `extract`.
+   */
+  function fixNatives(parameters: readonly ParameterDeclaration[]): Set<SourceFile> {
     const uses: Node[] = [];
     for (const parameter of parameters) {
       const name = parameter.getNameNode();
@@ -197,33 +214,59 @@ export function annotate(options: AnnotateOptions): void {
         if (reference.getSourceFile() === parameter.getSourceFile() && needsRealObject(reference)) uses.push(reference);
       }
     }
+    const files = new Set<SourceFile>();
+    // The import of `extract` comes after the edits: its absence until then is not the edit's fault.
+    const errorsIn = (file: SourceFile): string[] =>
+      project
+        .getProgram()
+        .getSemanticDiagnostics(file)
+        .filter((diagnostic) => !MISSING_NAME.has(diagnostic.getCode()))
+        .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.compilerObject.messageText, ' '));
+    const errors = new Map<SourceFile, string[]>();
+    let wrapped = 0;
     // From the end, so earlier positions stay valid.
     uses.sort((a, b) => b.getStart() - a.getStart());
     for (const use of uses) {
+      const file = use.getSourceFile();
+      const where = `${relative(options.cwd, file.getFilePath())}:${use.getStartLineNumber()}`;
       const text = use.getText();
-      addImport(use.getSourceFile(), 'extract', false);
-      addImport(use.getSourceFile(), 'isProxy', false);
-      const real = `isProxy(${text}) ? extract(${text}) : ${text}`;
-      const parent = use.getParent();
-      const isArgument = (Node.isCallExpression(parent) || Node.isNewExpression(parent)) && parent.getArguments().includes(use);
-      use.replaceWithText(isArgument ? real : `(${real})`);
+      const before = errors.get(file) ?? errorsIn(file);
+      errors.set(file, before);
+      // `extract` hands back a value that is not a proxy as it is, so it needs no isProxy check.
+      const real = use.replaceWithText(`extract(${text})`);
+      // The edit must not break the build: `ArrayBuffer.isView(x)` narrows x, `ArrayBuffer.isView(extract(x))` does not.
+      const after = errorsIn(file);
+      if (after.length > before.length) {
+        const context = real.getParentOrThrow().getText();
+        real.replaceWithText(text);
+        const reason = after.find((message) => !before.includes(message)) ?? after[after.length - 1];
+        options.log(`${where} left as is: '${text}' needs the real object in ${context}, but extract(${text}) there does not type-check (${reason}); hand it the real object by hand`);
+        continue;
+      }
+      files.add(file);
+      wrapped++;
     }
-    if (uses.length > 0) options.log(`wrapped ${uses.length} use(s) that need the real object`);
+    if (wrapped > 0) options.log(`wrapped ${wrapped} use(s) that need the real object in extract(…)`);
+    return files;
   }
 
   function needsRealObject(reference: Node): boolean {
-    const parent = reference.getParent();
+    // `f(x as T)`, `f(x!)`, `f((x))`: the value handed over is still x.
+    let value: Node = reference;
+    while (isTransparent(value.getParent())) value = value.getParentOrThrow();
+    const parent = value.getParent();
     if (Node.isBinaryExpression(parent) && EQUALITY.has(parent.getOperatorToken().getKind())) {
-      const other = parent.getLeft() === reference ? parent.getRight() : parent.getLeft();
+      const other = parent.getLeft() === value ? parent.getRight() : parent.getLeft();
       return isObjectType(other.getType().compilerType) || other.getType().isUnion();
     }
     if (!Node.isCallExpression(parent) && !Node.isNewExpression(parent)) return false;
-    const index = parent.getArguments().indexOf(reference);
+    const index = parent.getArguments().indexOf(value);
     if (index < 0) return false;
     const call = parent.compilerNode;
     if (Node.isCallExpression(parent) && parent.getExpression().getText() === 'JSON.stringify') return true;
     const signature = checker.getResolvedSignature(call);
     if (index === 0 && isCollectionKey(signature?.getDeclaration())) return true;
+    // The parameter's own type: an `as` cast to the built-in's type hides nothing from the check.
     const argument = checker.getTypeAtLocation(reference.compilerNode);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
     return signature !== undefined && natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type) !== undefined;
@@ -244,11 +287,52 @@ function nameOf(node: FunctionLike): string | undefined {
   return undefined;
 }
 
-/** Imports `name` from the package, into an existing import of it when there is one; a type-only import for types. */
-function addImport(file: SourceFile, name: string, typeOnly: boolean): void {
-  const existing = file.getImportDeclarations().filter((declaration) => declaration.getModuleSpecifierValue() === PACKAGE_NAME);
-  if (existing.some((declaration) => declaration.getNamedImports().some((specifier) => specifier.getName() === name))) return;
-  const fits = existing.find((declaration) => declaration.getNamespaceImport() === undefined && (typeOnly || !declaration.isTypeOnly()));
-  if (fits !== undefined) fits.addNamedImport(typeOnly && !fits.isTypeOnly() ? { name, isTypeOnly: true } : name);
-  else file.addImportDeclaration({ isTypeOnly: typeOnly, moduleSpecifier: PACKAGE_NAME, namedImports: [name] });
+/** `x as T`, `x satisfies T`, `x!`, `(x)`: expressions whose value is their operand's. */
+function isTransparent(node: Node | undefined): boolean {
+  return Node.isAsExpression(node) || Node.isSatisfiesExpression(node) || Node.isNonNullExpression(node) || Node.isParenthesizedExpression(node);
+}
+
+/**
+ * Imports value and type names from the package in one declaration: into an
+ * existing import of it when there is one, else a new one (`import type` when
+ * only types are needed, else `import {extract, type ProxyOr}`). Names already
+ * imported are left alone.
+ */
+function addImports(file: SourceFile, values: readonly string[], types: readonly string[]): void {
+  const existing = file.getImportDeclarations().filter((declaration) => declaration.getModuleSpecifierValue() === PACKAGE_NAME && declaration.getNamespaceImport() === undefined);
+  const imported = new Set(existing.flatMap((declaration) => declaration.getNamedImports().map((specifier) => specifier.getName())));
+  const newValues = values.filter((name) => !imported.has(name));
+  const newTypes = types.filter((name) => !imported.has(name));
+  if (newValues.length === 0 && newTypes.length === 0) return;
+  const target = existing.find((declaration) => !declaration.isTypeOnly()) ?? existing[0];
+  if (target === undefined) {
+    file.addImportDeclaration({
+      isTypeOnly: newValues.length === 0,
+      moduleSpecifier: PACKAGE_NAME,
+      namedImports: [...newValues, ...newTypes.map((name) => (newValues.length === 0 ? name : { name, isTypeOnly: true }))],
+    });
+    return;
+  }
+  if (target.isTypeOnly() && newValues.length > 0) {
+    // `import type { A }` that now needs values too: `import { type A, value }`.
+    target.setIsTypeOnly(false);
+    for (const specifier of target.getNamedImports()) specifier.setIsTypeOnly(true);
+  }
+  target.addNamedImports([...newValues, ...newTypes.map((name) => (target.isTypeOnly() ? name : { name, isTypeOnly: true }))]);
+}
+
+/**
+ * The project's own style for the text the codemod adds: quotes, spaces inside
+ * import braces and indentation, read from its first import and indented line.
+ */
+function styleOf(project: Project): Partial<ManipulationSettings> {
+  const sample = project.getSourceFiles().find((file) => !file.isInNodeModules() && !file.isDeclarationFile() && file.getImportDeclarations().length > 0);
+  const declaration = sample?.getImportDeclarations()[0];
+  const braces = declaration?.getText().match(/\{(\s?)[^}]*?(\s?)\}/);
+  const indent = /^(\t+| {2,})\S/m.exec(sample?.getFullText() ?? '')?.[1];
+  return {
+    quoteKind: declaration?.getModuleSpecifier().getText().startsWith('"') === true ? QuoteKind.Double : QuoteKind.Single,
+    insertSpaceAfterOpeningAndBeforeClosingNonemptyBraces: braces === null || braces === undefined || braces[1] !== '',
+    indentationText: indent?.startsWith('\t') === true ? IndentationText.Tab : indent === '    ' ? IndentationText.FourSpaces : IndentationText.TwoSpaces,
+  };
 }

@@ -8,12 +8,12 @@
  */
 import type * as ts from 'typescript';
 import { memoize } from '../src/analysis/memoize.js';
-import { isOwnModule } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
 import type { ProxyToPlainParameter } from './diagnostics.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { createSignatureReader, parameterAt, proxyOrFrom, type ParameterInfo, type SignatureInfo } from './signatures.js';
 import { createEscapeAnalysis } from './escape-analysis.js';
+import { loadsProxyTypes } from './file-analysis.js';
 import type { SubmitApi } from './submit-apis.js';
 import { createTypeFacts, syntacticKind } from './type-facts.js';
 import type { TypeScript } from './typescript-api.js';
@@ -47,9 +47,12 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
   const types = proxyTypes(checker, ts);
   const facts = createTypeFacts(ts, checker, types);
   // Nothing can be a proxy in a program that never loads this package's types.
-  const diagnose = options.diagnostics !== 'off' && program.getSourceFiles().some((file) => isOwnModule(file.fileName, 'types'));
+  const diagnose = options.diagnostics !== 'off' && loadsProxyTypes(program);
   const signatures = createSignatureReader(ts, program, types, facts, diagnose);
   const escapes = createEscapeAnalysis(ts, program, (call) => submitApiOf(call, signatures.declarationOf(checker.getResolvedSignature(call))) !== undefined);
+
+  // Asked of every call: most are no submit-style API by name alone.
+  const submitMethods = new Set(options.submitApis.map((api) => api.method));
 
   function worthWrapping(argument: ts.Expression, each: boolean): boolean {
     const kind = each ? undefined : syntacticKind(ts, argument);
@@ -102,7 +105,7 @@ export function createCallAnalyzer(ts: TypeScript, program: ts.Program, options:
   function submitApiOf(call: ts.CallExpression, declaration: ts.SignatureDeclaration | undefined): SubmitApi | undefined {
     const callee = call.expression;
     const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
-    if (name === undefined) return undefined;
+    if (name === undefined || !submitMethods.has(name)) return undefined;
     const candidates = options.submitApis.filter((api) => api.method === name && call.arguments.length > api.fn);
     if (candidates.length === 0) return undefined;
     if (declaration !== undefined && program.isSourceFileDefaultLibrary(declaration.getSourceFile())) return undefined;

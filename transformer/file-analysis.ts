@@ -6,6 +6,8 @@
  */
 import path from 'node:path';
 import type * as ts from 'typescript';
+import { memoize } from '../src/analysis/memoize.js';
+import { isOwnModule } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
 import type { CallAnalyzer, CallPlan } from './call-sites.js';
 import { proxyOrToNative, proxyToPlainParameter } from './diagnostics.js';
@@ -33,6 +35,7 @@ export function analyzeFile(
   const onPath = new Set<ts.Node>();
   const natives = options.diagnostics === 'off' ? undefined : nativeUses(ts, program, proxyTypes(program.getTypeChecker(), ts));
   const visit = (node: ts.Node): void => {
+    if (holdsNoCall(ts, node)) return;
     if (natives !== undefined && ts.isFunctionLike(node)) {
       for (const parameter of node.parameters) {
         for (const use of natives.of(parameter)) report(proxyOrToNative(ts, options.diagnostics as 'error' | 'warning', use, functionName(ts, node)));
@@ -53,11 +56,33 @@ export function analyzeFile(
   return { plans, onPath };
 }
 
+/**
+ * Types, interfaces, type aliases and imports: no call or `new` inside, and no
+ * function body. Not walking them spares a good part of a typed file's nodes.
+ */
+function holdsNoCall(ts: TypeScript, node: ts.Node): boolean {
+  const { SyntaxKind } = ts;
+  const kind = node.kind;
+  return (
+    (kind >= SyntaxKind.FirstTypeNode && kind <= SyntaxKind.LastTypeNode) ||
+    kind === SyntaxKind.InterfaceDeclaration ||
+    kind === SyntaxKind.TypeAliasDeclaration ||
+    kind === SyntaxKind.ImportDeclaration
+  );
+}
+
 function functionName(ts: TypeScript, node: ts.SignatureDeclaration): string {
   if (node.name !== undefined) return node.name.getText();
   const parent = node.parent;
   return ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) ? parent.name.getText() : 'this function';
 }
+
+/**
+ * Whether the program holds this package's type declarations. Without them no
+ * parameter is `ProxyOr` and no value a `Proxy`, so there is nothing to wrap
+ * or report in any of its files, and the analysis is skipped altogether.
+ */
+export const loadsProxyTypes = memoize((program: ts.Program): boolean => program.getSourceFiles().some((file) => isOwnModule(file.fileName, 'types')));
 
 /** The file, as its path relative to the project directory, is one the transform works on: not a declaration file, not excluded. */
 export function transformsFile(file: ts.SourceFile, options: ResolvedOptions, projectDir: string): boolean {

@@ -10,8 +10,11 @@
  * - TS98001 and TS98004 to the semantic diagnostics, with the transformer's
  *   severity (an error when `"diagnostics": "error"`), and TS98002 (invalid
  *   options) to the project's;
- * - a suggestion (TS98005, the dotted underline) on each argument the
- *   transformer wraps: "may travel by proxy at 100 kB or more";
+ * - on each argument the transformer wraps, a suggestion (TS98005, the dotted
+ *   underline; its text on hover: "may travel by proxy above 100 kB") and an
+ *   inlay hint before it, `by proxy ≥ 100 kB:`, visible without hovering
+ *   where the editor shows inlay hints (`"inlayHints": false` in the plugin
+ *   entry turns the hints off; the suggestion stays, for editors without them);
  * - quick fixes: pass `extract(…)` (TS98001), widen the parameter to
  *   `ProxyOr<T>` (TS98001), hand a built-in the target (TS98004).
  *
@@ -24,7 +27,7 @@
 import type * as ts from 'typescript';
 import type { CallPlan } from './call-sites.js';
 import { DiagnosticCode, invalidOption } from './diagnostics.js';
-import { analyzeFile, projectDirectory, transformsFile } from './file-analysis.js';
+import { analyzeFile, loadsProxyTypes, projectDirectory, transformsFile } from './file-analysis.js';
 import { resolveOptions, type ResolvedOptions, type TransformerOptions } from './options.js';
 import { analyzerFor } from './rewrite.js';
 import type { TypeScript } from './typescript-api.js';
@@ -45,14 +48,15 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
   return {
     create(info) {
       const service = info.languageService;
-      let { options, problems } = optionsOf(info.project.getCompilerOptions(), info.config as TransformerOptions);
+      let { options, problems } = optionsOf(info.project.getCompilerOptions(), info.config as PluginOptions);
+      let showHints = (info.config as PluginOptions).inlayHints !== false;
       /** One analysis per file version: the program object changes with every edit. */
       const cache = new WeakMap<ts.Program, Map<string, Findings>>();
 
       function findings(fileName: string): Findings | undefined {
         const program = service.getProgram();
         const file = program?.getSourceFile(fileName);
-        if (program === undefined || file === undefined || !transformsFile(file, options, projectDirectory(program))) return undefined;
+        if (program === undefined || file === undefined || !loadsProxyTypes(program) || !transformsFile(file, options, projectDirectory(program))) return undefined;
         let perFile = cache.get(program);
         if (perFile === undefined) {
           perFile = new Map();
@@ -87,6 +91,11 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
         return [...service.getSuggestionDiagnostics(fileName), ...own];
       };
 
+      proxy.provideInlayHints = (fileName, span, preferences) => {
+        const own = showHints ? wrapHints(ts, findings(fileName)?.plans, options, span) : [];
+        return [...service.provideInlayHints(fileName, span, preferences), ...own].sort((a, b) => a.position - b.position);
+      };
+
       proxy.getSupportedCodeFixes = (fileName) => [
         ...service.getSupportedCodeFixes(fileName),
         String(DiagnosticCode.ProxyToPlainParameter),
@@ -109,44 +118,67 @@ function init({ typescript }: { typescript: TypeScript }): ts.server.PluginModul
       info.project.projectService.logger.info(`ts-proxystore: language-service plugin loaded for ${info.project.getProjectName()}`);
       // Settings from the tsconfig can change while the editor runs: tsserver then calls this.
       (proxy as { onConfigurationChanged?: (config: unknown) => void }).onConfigurationChanged = (config) => {
-        ({ options, problems } = optionsOf(info.project.getCompilerOptions(), config as TransformerOptions));
+        ({ options, problems } = optionsOf(info.project.getCompilerOptions(), config as PluginOptions));
+        showHints = (config as PluginOptions).inlayHints !== false;
       };
       return proxy;
     },
   };
 }
 
+/** The plugin entry's own option, besides the transformer's: whether to show inlay hints (default true). */
+interface PluginOptions extends TransformerOptions {
+  readonly inlayHints?: boolean;
+}
+
 /** The transformer entry's options, overridden by this plugin entry's own (when they are two entries). */
-function optionsOf(compilerOptions: ts.CompilerOptions, own: TransformerOptions): { options: ResolvedOptions; problems: readonly string[] } {
+function optionsOf(compilerOptions: ts.CompilerOptions, own: PluginOptions): { options: ResolvedOptions; problems: readonly string[] } {
   const plugins = (compilerOptions.plugins ?? []) as readonly (TransformerOptions & { readonly transform?: unknown })[];
   const transformer = plugins.find((plugin) => plugin.transform === TRANSFORMER) ?? {};
   return resolveOptions({ ...transformer, ...own });
 }
 
-function wrapSuggestions(ts: TypeScript, plans: ReadonlyMap<ts.Node, CallPlan>, options: ResolvedOptions): ts.DiagnosticWithLocation[] {
-  const size = kilobytes(options.threshold);
-  const suggestions: ts.DiagnosticWithLocation[] = [];
+/** Each argument the transformer wraps, and whether it wraps each of its items (autoProxyEach). */
+function* wrappedArguments(plans: ReadonlyMap<ts.Node, CallPlan>): Generator<{ argument: ts.Expression; each: boolean }> {
   for (const [node, plan] of plans) {
     const call = node as ts.CallExpression | ts.NewExpression;
-    const file = call.getSourceFile();
     for (const wrap of plan.wraps) {
       const whole = call.arguments?.[wrap.index];
       // `f.apply(thisArg, [a, b])`: the element is what is wrapped.
       const argument = wrap.element === undefined || whole === undefined ? whole : (whole as ts.ArrayLiteralExpression).elements[wrap.element];
-      if (argument === undefined) continue;
-      const what = wrap.each ? 'Each item may travel by proxy' : 'May travel by proxy';
-      suggestions.push({
-        file,
-        start: argument.getStart(file),
-        length: argument.getWidth(file),
-        category: ts.DiagnosticCategory.Suggestion,
-        code: DiagnosticCode.AutoWrapped,
-        source: PACKAGE,
-        messageText: `${what} above ${size}: the ts-proxystore transformer wraps this argument in autoProxy, which hands over a proxy when the value serializes to ${options.threshold} bytes or more.`,
-      });
+      if (argument !== undefined) yield { argument, each: wrap.each };
     }
   }
-  return suggestions;
+}
+
+function wrapSuggestions(ts: TypeScript, plans: ReadonlyMap<ts.Node, CallPlan>, options: ResolvedOptions): ts.DiagnosticWithLocation[] {
+  const size = kilobytes(options.threshold);
+  return [...wrappedArguments(plans)].map(({ argument, each }) => {
+    const file = argument.getSourceFile();
+    return {
+      file,
+      start: argument.getStart(file),
+      length: argument.getWidth(file),
+      category: ts.DiagnosticCategory.Suggestion,
+      code: DiagnosticCode.AutoWrapped,
+      source: PACKAGE,
+      messageText: `${each ? 'Each item may travel by proxy' : 'May travel by proxy'} above ${size}: the ts-proxystore transformer wraps this argument in autoProxy, which hands over a proxy when the value serializes to ${options.threshold} bytes or more.`,
+    };
+  });
+}
+
+/** `by proxy ≥ 100 kB:` before each wrapped argument in the span the editor shows. */
+function wrapHints(ts: TypeScript, plans: ReadonlyMap<ts.Node, CallPlan> | undefined, options: ResolvedOptions, span: ts.TextSpan): ts.InlayHint[] {
+  if (plans === undefined) return [];
+  const size = kilobytes(options.threshold);
+  const hints: ts.InlayHint[] = [];
+  for (const { argument, each } of wrappedArguments(plans)) {
+    const position = argument.getStart(argument.getSourceFile());
+    if (position < span.start || position > span.start + span.length) continue;
+    // A parameter-name hint's place and look: before the argument, ending in a colon.
+    hints.push({ text: `${each ? 'each ' : ''}by proxy ≥ ${size}:`, position, kind: ts.InlayHintKind.Parameter, whitespaceAfter: true });
+  }
+  return hints;
 }
 
 function kilobytes(bytes: number): string {

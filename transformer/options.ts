@@ -36,6 +36,8 @@ export const DEFAULT_THRESHOLD = 100_000;
 /** Keys ts-patch leaves in the plugin entry for its own use. */
 const TS_PATCH_KEYS = new Set(['transform', 'import', 'isEsm', 'tsConfig', 'resolvePathAliases', 'after', 'afterDeclarations', 'type', 'name', 'transformProgram']);
 const OWN_KEYS = new Set(['threshold', 'store', 'exclude', 'diagnostics', 'submitApis', 'defaultSubmitApis']);
+/** Keys of the same entry read only by the language-service plugin (language-service.ts). */
+const EDITOR_KEYS = new Set(['inlayHints']);
 const SEVERITIES: readonly Severity[] = ['error', 'warning', 'off'];
 
 /** Options with defaults filled in, plus one sentence per problem found, saying what is used instead. */
@@ -43,7 +45,7 @@ export function resolveOptions(raw: unknown): { options: ResolvedOptions; proble
   const problems: string[] = [];
   const given = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   for (const key of Object.keys(given)) {
-    if (!OWN_KEYS.has(key) && !TS_PATCH_KEYS.has(key)) problems.push(`unknown option '${key}' ignored (known: ${[...OWN_KEYS].join(', ')})`);
+    if (!OWN_KEYS.has(key) && !TS_PATCH_KEYS.has(key) && !EDITOR_KEYS.has(key)) problems.push(`unknown option '${key}' ignored (known: ${[...OWN_KEYS].join(', ')})`);
   }
   const { threshold = DEFAULT_THRESHOLD, store, exclude = [], diagnostics = 'warning', submitApis = [], defaultSubmitApis = true } = given;
 

@@ -9,7 +9,7 @@ import type * as ts from 'typescript';
 import { memoize } from '../src/analysis/memoize.js';
 import { createCallAnalyzer, type CallAnalyzer, type CallPlan, type Wrap } from './call-sites.js';
 import { invalidOption, unsupportedModuleFormat } from './diagnostics.js';
-import { analyzeFile, projectDirectory, relativePath, transformsFile } from './file-analysis.js';
+import { analyzeFile, loadsProxyTypes, projectDirectory, relativePath, transformsFile } from './file-analysis.js';
 import { logWraps, msSince, transformerLog } from './log.js';
 import type { ResolvedOptions } from './options.js';
 import { runtimeImports, type ImportStyle } from './runtime-import.js';
@@ -48,6 +48,8 @@ export function createTransformerFactory(
     report(unsupportedModuleFormat(ts, ts.ModuleKind[moduleKindOf(ts, program.getCompilerOptions())]));
     return () => (sourceFile) => sourceFile;
   }
+  // A program that never loads this package's types has nothing to wrap: every file is emitted as it is.
+  if (!loadsProxyTypes(program)) return () => (sourceFile) => sourceFile;
   const analyze = analyzers(options)(program, ts);
   const projectDir = projectDirectory(program);
   const { noEmit, emitDeclarationOnly } = program.getCompilerOptions();

@@ -76,12 +76,13 @@ export function createSignatureReader(ts: TypeScript, program: ts.Program, types
     const lib = program.isSourceFileDefaultLibrary(file);
     // Only the user's own declarations can be re-annotated, so only those are diagnosed.
     const own = !ours && !lib && !program.isSourceFileFromExternalLibrary(file);
+    // TypeScript's lib and this package have no parameter to wrap or report: no need to read theirs.
     info = {
       callee: calleeName(declaration),
-      parameters: declaration.parameters.map((parameter) => ({
+      parameters: (ours || lib ? [] : declaration.parameters).map((parameter) => ({
         name: parameter.name.getText(file),
         rest: parameter.dotDotDotToken !== undefined,
-        proxyOr: !ours && !lib && annotatedProxyOr(parameter) && natives.of(parameter).length === 0,
+        proxyOr: annotatedProxyOr(parameter) && natives.of(parameter).length === 0,
         plain: own && diagnose && plainlyTyped(parameter),
         declaration: parameter,
       })),

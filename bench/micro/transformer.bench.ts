@@ -6,10 +6,13 @@
  * TypeScript patched once with `ts-patch install` shows the transformer
  * without that start-up cost.
  *
- *   node dist/bench/micro/transformer.bench.js [--package <dir of an installed ts-proxystore>] [--reps N]
+ *   node dist/bench/micro/transformer.bench.js [--package <dir>] [--compare <dir>] [--reps N]
  *
  * The package directory must hold a built dist/ and a package.json exporting
- * ./transformer and ./auto-proxy; default: this repository.
+ * ./transformer and ./auto-proxy; default: this repository. `--compare` adds a
+ * row for tspc with another build's transformer (say, a copy of the previous
+ * commit's package), timed in the same rounds, so a change to the transformer
+ * is measured side by side on a loaded machine.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,9 +31,10 @@ function repoRoot(): string {
   }
 }
 
-const { values } = parseArgs({ options: { package: { type: 'string' }, reps: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { package: { type: 'string' }, compare: { type: 'string' }, reps: { type: 'string', default: '5' } } });
 const root = repoRoot();
 const packageDir = path.resolve(values.package ?? root);
+const compareDir = values.compare === undefined ? undefined : path.resolve(values.compare);
 const reps = Number(values.reps);
 
 /** The kernels every module calls: half take ProxyOr (wrapped), half plain types (left alone, but still checked). */
@@ -113,10 +117,10 @@ ${deps.map((d) => `  results.push(summarize${d}(merge(...inputs), { passes: 1, t
 `;
 }
 
-function generate(dir: string): void {
+function generate(dir: string, pkg: string): void {
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'node_modules'));
-  fs.symlinkSync(packageDir, path.join(dir, 'node_modules/ts-proxystore'));
+  fs.symlinkSync(pkg, path.join(dir, 'node_modules/ts-proxystore'));
   fs.symlinkSync(path.join(root, 'node_modules/@types'), path.join(dir, 'node_modules/@types'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
   const compilerOptions = {
@@ -165,22 +169,29 @@ const row = (name: string, ms: readonly number[], base: number): string => {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transformer-bench-'));
 try {
-  generate(dir);
+  generate(dir, packageDir);
   fs.writeFileSync(path.join(dir, 'cpu-reporter.cjs'), CPU_REPORTER);
+  // The same project once more, its node_modules holding the other build.
+  const compared = path.join(dir, 'compare');
+  if (compareDir !== undefined) {
+    generate(compared, compareDir);
+    fs.writeFileSync(path.join(compared, 'cpu-reporter.cjs'), CPU_REPORTER);
+  }
   // `ts-patch install` patches a TypeScript in place, so a copy of it, never the repository's own.
   const patched = path.join(dir, 'typescript-patched');
   fs.cpSync(path.join(root, 'node_modules/typescript'), patched, { recursive: true });
   await exec(process.execPath, [path.join(root, 'node_modules/ts-patch/bin/ts-patch.js'), 'install', '--dir', patched], { cwd: dir });
   const tool = (bin: string): string => path.join(root, 'node_modules', bin);
-  const cases = [
-    ['plain tsc', tool('typescript/bin/tsc'), 'tsconfig.json'],
-    ['tspc, no plugin', tool('ts-patch/bin/tspc.js'), 'tsconfig.tspc.json'],
-    ['tspc + transformer', tool('ts-patch/bin/tspc.js'), 'tsconfig.transformer.json'],
-    ['installed + transf.', path.join(patched, 'bin/tsc'), 'tsconfig.transformer.json'],
-  ] as const;
+  const cases: (readonly [name: string, bin: string, tsconfig: string, project: string])[] = [
+    ['plain tsc', tool('typescript/bin/tsc'), 'tsconfig.json', dir],
+    ['tspc, no plugin', tool('ts-patch/bin/tspc.js'), 'tsconfig.tspc.json', dir],
+    ['tspc + transformer', tool('ts-patch/bin/tspc.js'), 'tsconfig.transformer.json', dir],
+    ['installed + transf.', path.join(patched, 'bin/tsc'), 'tsconfig.transformer.json', dir],
+  ];
+  if (compareDir !== undefined) cases.push(['tspc + compared', tool('ts-patch/bin/tspc.js'), 'tsconfig.transformer.json', compared]);
   const cpu = cases.map((): number[] => []);
   const wall = await timeMany(
-    cases.map(([, bin, tsconfig], i) => compile(dir, bin, tsconfig, cpu[i] as number[])),
+    cases.map(([, bin, tsconfig, project], i) => compile(project, bin, tsconfig, cpu[i] as number[])),
     reps,
     1,
   );
@@ -197,9 +208,10 @@ try {
     const base = median((timings[0] as Timing)[measure]);
     console.log(`\n${measure === 'wall' ? 'wall time' : 'CPU time of the compiler process'}     median s   min s   vs plain tsc`);
     for (const [i, [name]] of cases.entries()) console.log(row(name, (timings[i] as Timing)[measure], base));
-    const [, tspc, transformer] = timings.map((t) => median(t[measure])) as [number, number, number, number];
+    const [, tspc, transformer, , other] = timings.map((t) => median(t[measure])) as [number, number, number, number, number | undefined];
     const overhead = (transformer - base) / base;
     console.log(`transformer alone (vs tspc, no plugin): ${(((transformer - tspc) / tspc) * 100).toFixed(1)}%`);
+    if (other !== undefined) console.log(`compared build's transformer alone: ${(((other - tspc) / tspc) * 100).toFixed(1)}%; this build / compared: ${(transformer / other).toFixed(3)}x`);
     console.log(`overhead vs plain tsc: ${(overhead * 100).toFixed(1)}% (goal < ${GOAL * 100}%: ${overhead < GOAL ? 'ok' : 'over goal'})`);
   }
 } finally {

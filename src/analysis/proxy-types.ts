@@ -214,9 +214,8 @@ function createProxyTypes(checker: ts.TypeChecker, api: TypeScriptApi): ProxyTyp
     return declaration !== undefined && hops > 0 && namesProxyOr(declaration.type, hops - 1);
   }
 
-  function isProxyOrAnnotation(node: ts.TypeNode): boolean {
-    return namesProxyOr(node, ALIAS_HOPS);
-  }
+  // Asked of one parameter's annotation by several checks (its function's native uses, the signature, acceptsProxy).
+  const isProxyOrAnnotation = memoize((node: ts.TypeNode): boolean => namesProxyOr(node, ALIAS_HOPS));
 
   function isOpen(type: ts.Type): boolean {
     if (type.isUnion()) return type.types.some(isOpen);

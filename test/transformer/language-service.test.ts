@@ -27,6 +27,12 @@ interface ServerDiagnostic {
   readonly category: string;
   readonly source?: string;
 }
+interface InlayHint {
+  readonly text: string;
+  readonly position: Location;
+  readonly kind: string;
+  readonly whitespaceAfter?: boolean;
+}
 interface TextChange {
   readonly start: Location;
   readonly end: Location;
@@ -112,6 +118,28 @@ describe.each([
     ]);
     expect(found[0]?.category).toBe('suggestion');
     expect(found[0]?.text).toMatch(/^May travel by proxy above 100 kB: /);
+  }, TIMEOUT_MS);
+
+  it('puts an inlay hint before the argument the transformer wraps, within the span asked for', async () => {
+    const length = fs.readFileSync(file('app.ts'), 'utf8').length;
+    const hints = await server.request<InlayHint[]>('provideInlayHints', { file: file('app.ts'), start: 0, length });
+    expect(hints).toEqual([{ text: 'by proxy ≥ 100 kB:', position: at('app.ts', 'docs, sink'), kind: 'Parameter', whitespaceAfter: true }]);
+    // The editor asks for what is on screen: a span that ends before the call has no hint.
+    const before = fs.readFileSync(file('app.ts'), 'utf8').indexOf('submitAll(');
+    expect(await server.request<InlayHint[]>('provideInlayHints', { file: file('app.ts'), start: 0, length: before })).toEqual([]);
+  }, TIMEOUT_MS);
+
+  it('shows no inlay hints with "inlayHints": false, and keeps the suggestion', async () => {
+    const other = copyFixture(await stagePackage(), 'editor', `language-service-hints-off-${label}`);
+    const tsconfig = path.join(other, 'tsconfig.json');
+    fs.writeFileSync(tsconfig, fs.readFileSync(tsconfig, 'utf8').replace('"threshold": 100000', '"threshold": 100000, "inlayHints": false'));
+    const app = path.join(other, 'src/app.ts');
+    await server.notify('open', { file: app, projectRootPath: other });
+    expect(await server.request<InlayHint[]>('provideInlayHints', { file: app, start: 0, length: fs.readFileSync(app, 'utf8').length })).toEqual([]);
+    expect((await server.request<ServerDiagnostic[]>('suggestionDiagnosticsSync', { file: app })).filter((d) => d.code === 98005)).toHaveLength(1);
+    // Known to the package: not reported as an unknown option of the transformer's (the same) entry.
+    const problems = await server.request<{ code: number }[]>('compilerOptionsDiagnostics-full', { projectFileName: tsconfig });
+    expect(problems.filter((d) => d.code === 98002)).toEqual([]);
   }, TIMEOUT_MS);
 
   it('reports invalid options (TS98002) among the project\'s own diagnostics', async () => {
