@@ -2,7 +2,7 @@
  * What counting a call's bytes costs the worker (`estimateBytes`, run on the
  * arguments and on the result of every call), beside what sending the same
  * value by value costs at the least: one structured clone of it. Side by side
- * in one run, per shape of argument (`node dist/bench/task-bytes.bench.js`).
+ * in one run, per shape of argument (`node dist/bench/micro/task-bytes.bench.js`).
  */
 import { estimateBytes } from '../../runtime/store/size.js';
 import { median, timeMany } from '../timing.js';

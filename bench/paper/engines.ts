@@ -147,7 +147,7 @@ interface Workers {
   stop(): Promise<void>;
 }
 
-/** Compiled next to this file, so dist/bench/paper/workers/tasks.js from dist/bench/main-engines.js. */
+/** Compiled next to this file, so dist/bench/paper/workers/tasks.js from dist/bench/paper/engines.js. */
 const TASK_MODULE = fileURLToPath(new URL('./workers/tasks.js', import.meta.url));
 
 function startPool(threads: number): Workers {

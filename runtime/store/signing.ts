@@ -52,7 +52,7 @@ function secretBytes(secret: unknown, what: string): Buffer {
  * An issued-at clock this far ahead of the receiver's is tolerated: the
  * sender's clock may run a little fast, not hours.
  */
-export const MAX_CLOCK_SKEW_MS = 60_000;
+const MAX_CLOCK_SKEW_MS = 60_000;
 const NONCE_BYTES = 16;
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 

@@ -30,7 +30,7 @@ const LENGTH = 1;
 const REF_AT = WORDS_AT + 8;
 /** Longer than any id the connector makes (digits of a pid, thread, sequence, slot and generation). */
 const REF_BYTES = 96;
-export const CELL_BYTES = REF_AT + REF_BYTES - WORDS_AT;
+const CELL_BYTES = REF_AT + REF_BYTES - WORDS_AT;
 
 /** How often a reader rereads a cell whose writer is mid-write before it gives up. */
 const MAX_READS = 1_000;
