@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // The example connector's test imports the suite by the package's name, as a connector author does; here that
@@ -6,6 +6,8 @@ export default defineConfig({
   resolve: { alias: { 'ts-proxystore/testing': new URL('./runtime/testing/index.ts', import.meta.url).pathname } },
   test: {
     include: ['test/**/*.test.ts'],
+    // Fixture projects carry their own tests (run by node --test inside them), not ours.
+    exclude: [...configDefaults.exclude, 'test/**/fixtures/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
