@@ -5,10 +5,23 @@
  * input must never surface as some other error type or as a silently shortened
  * value.
  */
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import type { Arbitrary } from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SerializationError } from '../errors.js';
 import type { Allocate, Deserializer, Serializer } from '../serialize/serializer.js';
+
+type FastCheck = typeof import('fast-check');
+
+/**
+ * fast-check, loaded when a property test first needs it: a connector author
+ * who imports ts-proxystore/testing for the connector suite alone need not
+ * install it.
+ */
+let fc: FastCheck;
+
+async function loadFastCheck(): Promise<FastCheck> {
+  return (fc ??= await import('fast-check'));
+}
 
 export interface SerializerPair {
   readonly serialize: Serializer;
@@ -119,7 +132,8 @@ export function expectSafeDecode(deserialize: Deserializer, bytes: Uint8Array): 
  * checks each gives a value or a SerializationError, never anything else.
  * (fast-check stays inside: this entry's types name no test library.)
  */
-export function expectSafeMutations(deserialize: Deserializer, encodings: readonly Uint8Array[], runs: number): void {
+export async function expectSafeMutations(deserialize: Deserializer, encodings: readonly Uint8Array[], runs: number): Promise<void> {
+  await loadFastCheck();
   fc.assert(
     fc.property(mutatedEncoding(encodings), (bytes) => {
       expectSafeDecode(deserialize, bytes);
@@ -129,7 +143,7 @@ export function expectSafeMutations(deserialize: Deserializer, encodings: readon
 }
 
 /** A valid encoding with some bytes overwritten. */
-function mutatedEncoding(encodings: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
+function mutatedEncoding(encodings: readonly Uint8Array[]): Arbitrary<Uint8Array> {
   return fc
     .record({
       source: fc.constantFrom(...encodings),
@@ -167,6 +181,7 @@ function prefixLengths(length: number): number[] {
 
 export function describeSerializer(name: string, pair: SerializerPair, options: SerializerSuiteOptions = {}): void {
   describe(`serializer conformance: ${name}`, () => {
+    beforeAll(loadFastCheck);
     describe('round trips', () => {
       for (const [label, value] of ALL_SAMPLES) {
         it(label, () => {
@@ -272,8 +287,8 @@ export function describeSerializer(name: string, pair: SerializerPair, options: 
         );
       });
 
-      it('decodes mutated encodings to something or throws SerializationError (property)', () => {
-        expectSafeMutations(pair.deserialize, encodings, FUZZ_RUNS * 3);
+      it('decodes mutated encodings to something or throws SerializationError (property)', async () => {
+        await expectSafeMutations(pair.deserialize, encodings, FUZZ_RUNS * 3);
       });
 
       it('decodes random bytes to something or throws SerializationError (property)', () => {

@@ -476,10 +476,10 @@ describe('default serializer: registered classes', () => {
     expect(serialize({ a: [1, { b: 2 }] })[4]).toBe(0x20);
   });
 
-  it('decodes mutated class encodings to something or throws SerializationError (property)', () => {
+  it('decodes mutated class encodings to something or throws SerializationError (property)', async () => {
     registerClass(Point);
     registerClass(Line);
     const encodings = [serialize(new Line(new Point(0, 1), new Point(2, 3))), serialize([new Map([[1, new Point(1, 1)]])])];
-    expectSafeMutations(deserialize, encodings, 500);
+    await expectSafeMutations(deserialize, encodings, 500);
   });
 });
