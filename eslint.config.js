@@ -19,19 +19,27 @@ const into = (folders) => `^(\\.\\./)+(${folders.join('|')})/`;
 const restrict = (files, ...patterns) => ({
   files,
   rules: {
-    '@typescript-eslint/no-restricted-imports': ['error', { patterns: patterns.map(([regex, message]) => ({ regex, allowTypeImports: true, message })) }],
+    '@typescript-eslint/no-restricted-imports': ['error', { patterns: patterns.map(([regex, message, allowTypeImports = true]) => ({ regex, allowTypeImports, message })) }],
   },
 });
 
 const NO_TOOLS = ['(^|/)(transformer|eslint-plugin|cli|bench|test)/', 'the runtime does not import the compile-time tools, bench or tests'];
 
+const uphillOf = (layer) => {
+  const above = RUNTIME_LAYERS.slice(RUNTIME_LAYERS.indexOf(layer) + 1);
+  return above.length === 0 ? [] : [[into(above), `runtime/${layer} is below ${above.join(', ')}: imports run downhill only (see README, Layout)`]];
+};
+
+/** What the store class is built on: they know a store only as a `StoreHandle` (store/handle.ts), not even by type. */
+const BELOW_STORE_CLASS = ['ownership', 'lifetimes', 'factory', 'registry', 'references', 'future', 'future-wait', 'signing', 'metrics', 'cache-budget', 'size', 'handle'];
+
 const layering = [
-  ...RUNTIME_LAYERS.map((layer, i) =>
-    restrict(
-      [`runtime/${layer}/**/*.ts`],
-      NO_TOOLS,
-      ...(i + 1 < RUNTIME_LAYERS.length ? [[into(RUNTIME_LAYERS.slice(i + 1)), `runtime/${layer} is below ${RUNTIME_LAYERS.slice(i + 1).join(', ')}: imports run downhill only (see README, Layout)`]] : []),
-    ),
+  ...RUNTIME_LAYERS.map((layer) => restrict([`runtime/${layer}/**/*.ts`], NO_TOOLS, ...uphillOf(layer))),
+  restrict(
+    BELOW_STORE_CLASS.map((file) => `runtime/store/${file}.ts`),
+    NO_TOOLS,
+    ...uphillOf('store'),
+    ['^\\./store\\.js$', 'the modules beneath the Store class depend on StoreHandle (./handle.js), not on the class', false],
   ),
   restrict(['runtime/*.ts'], NO_TOOLS, ['^\\./', 'runtime/errors.ts is the lowest layer: it imports nothing of the runtime']),
   // The compile-time tools share src/analysis; neither imports the other, and src/analysis imports neither.

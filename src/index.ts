@@ -61,6 +61,9 @@ export {
 
 export {
   Store,
+  getStore,
+  getOrCreateStore,
+  type StoreHandle,
   type StoreOptions,
   type StoreConfig,
   type ChecksumCoverage,
@@ -73,7 +76,7 @@ export {
 export type { MetricsSnapshot, OperationMetrics } from '../runtime/store/metrics.js';
 export { ProxyFuture, type FutureOptions } from '../runtime/store/future.js';
 export type { WaitPolicy } from '../runtime/store/future-wait.js';
-export { registerStore, getStore, unregisterStore, getOrCreateStore, configureBuiltStores, builtStoreCache, BUILT_CACHE_BYTES_ENV, BUILT_CACHE_OBJECTS_ENV } from '../runtime/store/registry.js';
+export { registerStore, unregisterStore, configureBuiltStores, builtStoreCache, BUILT_CACHE_BYTES_ENV, BUILT_CACHE_OBJECTS_ENV } from '../runtime/store/registry.js';
 export type { StoreFactory, ProxyDescriptor } from '../runtime/store/factory.js';
 export { encodeProxies, encodeProxiesAsync, decodeProxies, proxyReviver, type DecodeOptions } from '../runtime/store/references.js';
 export { configureReferences, SECRET_ENV, type ReferenceSigningOptions } from '../runtime/store/signing.js';

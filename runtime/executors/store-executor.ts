@@ -3,8 +3,8 @@ import type { Key } from '../connectors/connector.js';
 import { ConfigError, InvalidArgumentError, describeKey } from '../errors.js';
 import type { FutureOptions, ProxyFuture } from '../store/future.js';
 import { getKey, isProxy } from '../proxy/proxy.js';
-import { getStore, registerStore, unregisterStore } from '../store/registry.js';
-import { Store } from '../store/store.js';
+import { registerStore, unregisterStore } from '../store/registry.js';
+import { Store, getStore } from '../store/store.js';
 import { collectLeaves } from '../proxy/walk.js';
 import {
   BaseExecutor,

@@ -32,8 +32,7 @@ import type { ProxyMetadata } from '../proxy/factory.js';
 import { sizeAtLeast } from './size.js';
 import type { Lifetime } from './lifetimes.js';
 import { isProxy, metadataOf, proxy } from '../proxy/proxy.js';
-import { getStore } from './registry.js';
-import { connectorFailure, type Store } from './store.js';
+import { connectorFailure, getStore, type Store } from './store.js';
 import { storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
 
 /** Bytes at or over which a value is proxied when neither the build nor the run time says otherwise. */

@@ -5,7 +5,7 @@ import { waitForValue, waitForValueSync, type WaitPolicy } from './future-wait.j
 import { metricsOf } from './metrics.js';
 import { proxyLog } from '../support/log.js';
 import { signDescriptor } from './signing.js';
-import type { Store, StoreConfig } from './store.js';
+import type { StoreConfig, StoreHandle } from './handle.js';
 
 /** The JSON form of a store proxy: all another process needs to resolve it. Never contains the target. */
 export interface ProxyDescriptor {
@@ -27,7 +27,7 @@ export interface ProxyDescriptor {
 /** A factory that reads its target from a store; it is what crosses process boundaries, as a descriptor. */
 export interface StoreFactory<T> extends Factory<T> {
   readonly key: Key;
-  readonly store: Store;
+  readonly store: StoreHandle;
   readonly evict: boolean;
   readonly metadata: ProxyMetadata;
   readonly resolveAsync: () => Promise<T>;
@@ -46,7 +46,7 @@ export function isStoreFactory(value: unknown): value is StoreFactory<unknown> {
 }
 
 export function storeFactory<T>(
-  store: Store,
+  store: StoreHandle,
   key: Key,
   { evict, metadata, wait }: { evict: boolean; metadata: ProxyMetadata; wait?: WaitPolicy | undefined },
 ): StoreFactory<T> {

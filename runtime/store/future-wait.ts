@@ -5,7 +5,7 @@
  */
 import type { Key } from '../connectors/connector.js';
 import { ProxyFutureError, ProxyFutureTimeoutError, messageOf } from '../errors.js';
-import type { Store } from './store.js';
+import type { StoreHandle } from './handle.js';
 
 /** How a proxy of a future waits; travels in its descriptor. */
 export interface WaitPolicy {
@@ -38,7 +38,7 @@ export function waitPolicy(options: Partial<WaitPolicy>, fail: (what: string) =>
 }
 
 /** The future's value, or its producer's error, looking with backed-off polls until the deadline. */
-export async function waitForValue<T>(store: Store, key: Key, wait: WaitPolicy): Promise<T> {
+export async function waitForValue<T>(store: StoreHandle, key: Key, wait: WaitPolicy): Promise<T> {
   const deadline = performance.now() + wait.timeoutMs;
   let delay = wait.pollMs;
   let quickWake = false;
@@ -63,7 +63,7 @@ export async function waitForValue<T>(store: Store, key: Key, wait: WaitPolicy):
 }
 
 /** Sleeps until the connector sees `key` written (true: look again), or false when it cannot wait for it. */
-async function whenWritten(store: Store, key: Key, timeoutMs: number): Promise<boolean> {
+async function whenWritten(store: StoreHandle, key: Key, timeoutMs: number): Promise<boolean> {
   const { connector } = store;
   if (connector.whenWritten === undefined) return false;
   try {
@@ -75,7 +75,7 @@ async function whenWritten(store: Store, key: Key, timeoutMs: number): Promise<b
 }
 
 /** Like `waitForValue`, blocking the thread: for a proxy's synchronous first touch. */
-export function waitForValueSync<T>(store: Store, key: Key, wait: WaitPolicy): T {
+export function waitForValueSync<T>(store: StoreHandle, key: Key, wait: WaitPolicy): T {
   const deadline = performance.now() + wait.timeoutMs;
   // Objects of a memory store live in this thread's heap: nothing can set them while it blocks.
   const sameThread = store.connector.reach === 'thread';
@@ -102,7 +102,7 @@ export function waitForValueSync<T>(store: Store, key: Key, wait: WaitPolicy): T
   }
 }
 
-function whenWrittenSync(store: Store, key: Key, timeoutMs: number): boolean {
+function whenWrittenSync(store: StoreHandle, key: Key, timeoutMs: number): boolean {
   const { connector } = store;
   if (connector.whenWrittenSync === undefined) return false;
   try {

@@ -12,7 +12,7 @@ import { ConfigError, ProxyFutureSetError } from '../errors.js';
 import type { ProxyMetadata } from '../proxy/factory.js';
 import { futureFailure, waitForValue, waitPolicy, type WaitPolicy } from './future-wait.js';
 import { proxy } from '../proxy/proxy.js';
-import type { Store } from './store.js';
+import type { StoreHandle } from './handle.js';
 import { storeFactory } from './factory.js';
 import type { Proxy } from '../../src/types.js';
 
@@ -30,7 +30,7 @@ export interface FutureOptions {
 }
 
 export class ProxyFuture<T> {
-  readonly store: Store;
+  readonly store: StoreHandle;
   readonly key: Key;
   readonly wait: WaitPolicy;
   readonly #evict: boolean;
@@ -39,7 +39,7 @@ export class ProxyFuture<T> {
   #set = false;
 
   /** Made by `store.future()`; `key` from the store's connector's `newKey`. */
-  constructor(store: Store, key: Key, options: FutureOptions = {}) {
+  constructor(store: StoreHandle, key: Key, options: FutureOptions = {}) {
     this.store = store;
     this.key = key;
     this.wait = waitPolicy(options, (what) => new ConfigError(`store '${store.name}': future ${what}`));

@@ -8,7 +8,7 @@ import type { Key } from '../connectors/connector.js';
 import { ConfigError, ERROR_CODES, type ErrorCode, ProxyStoreError, describeKey, keyId } from '../errors.js';
 import { getFactory, isProxy } from '../proxy/proxy.js';
 import { isStoreFactory } from './factory.js';
-import type { Store } from './store.js';
+import type { StoreHandle } from './handle.js';
 import { MAX_TIMER_DELAY } from '../support/timers.js';
 
 export interface Lifetime {
@@ -16,7 +16,7 @@ export interface Lifetime {
   /** True once the lifetime has ended: its keys are being, or have been, evicted. */
   readonly done: boolean;
   /** Evict `key` of `store` when the lifetime ends. Throws LifetimeClosedError once it has ended. */
-  addKey(key: Key, store: Store): void;
+  addKey(key: Key, store: StoreHandle): void;
   /** Evict the object behind a store proxy when the lifetime ends. */
   addProxy(p: object): void;
   /** End the lifetime now. Idempotent: later calls return the first call's promise. */
@@ -69,7 +69,7 @@ export class LifetimeEvictionError extends ProxyStoreError {
  * The store's side of the `lifetime` option, checked before anything is written
  * so that a refused call stores nothing.
  */
-export function checkLifetimeOption(store: Store, operation: string, options: { readonly evict?: boolean; readonly lifetime?: Lifetime }): void {
+export function checkLifetimeOption(store: StoreHandle, operation: string, options: { readonly evict?: boolean; readonly lifetime?: Lifetime }): void {
   const { lifetime } = options;
   if (lifetime === undefined) return;
   if (options.evict === true) {
@@ -84,7 +84,7 @@ export function checkLifetimeOption(store: Store, operation: string, options: { 
  * Hands freshly written keys to `lifetime`. A lifetime that ended while they
  * were being written refuses them; they are evicted then, not leaked.
  */
-export async function attachKeys(lifetime: Lifetime, store: Store, keys: readonly Key[]): Promise<void> {
+export async function attachKeys(lifetime: Lifetime, store: StoreHandle, keys: readonly Key[]): Promise<void> {
   try {
     for (const key of keys) lifetime.addKey(key, store);
   } catch (error) {
@@ -95,16 +95,16 @@ export async function attachKeys(lifetime: Lifetime, store: Store, keys: readonl
 
 /** The keys a lifetime holds, by store, each once. */
 class HeldKeys {
-  readonly #byStore = new Map<Store, Map<string, Key>>();
+  readonly #byStore = new Map<StoreHandle, Map<string, Key>>();
 
-  add(store: Store, key: Key): void {
+  add(store: StoreHandle, key: Key): void {
     let keys = this.#byStore.get(store);
     if (keys === undefined) this.#byStore.set(store, (keys = new Map<string, Key>()));
     keys.set(keyId(key), key);
   }
 
 
-  stores(): Store[] {
+  stores(): StoreHandle[] {
     return [...this.#byStore.keys()];
   }
 
@@ -135,14 +135,14 @@ function warnOnFailure(lifetimeName: string, ending: Promise<void>): void {
  * Refused when the key is handed over, not when the lifetime ends: by then
  * nobody is there to fix the call, and the other keys must still be evicted.
  */
-function assertStore(store: unknown, lifetimeName: string, key: Key): asserts store is Store {
+function assertStore(store: unknown, lifetimeName: string, key: Key): asserts store is StoreHandle {
   const evict = (store as { evict?: unknown } | null | undefined)?.evict;
   if (typeof evict !== 'function') {
     throw new ConfigError(`lifetime '${lifetimeName}': addKey(${describeKey(key)}, store) needs the Store that holds the key, got ${describeKey(store)}`);
   }
 }
 
-function storeProxyKey(p: object, lifetimeName: string): { key: Key; store: Store } {
+function storeProxyKey(p: object, lifetimeName: string): { key: Key; store: StoreHandle } {
   const factory: unknown = isProxy(p) ? getFactory(p) : undefined;
   if (!isStoreFactory(factory)) {
     throw new ConfigError(`lifetime '${lifetimeName}': addProxy() takes a proxy made by a Store (proxy, proxyBatch, proxyFromKey); owned proxies manage their own lifetime`);
@@ -169,11 +169,11 @@ export interface ContextLifetimeOptions {
 export class ContextLifetime implements Lifetime, Disposable, AsyncDisposable {
   readonly name: string;
   /** Where `addKey` puts keys given without a store. */
-  readonly store: Store;
+  readonly store: StoreHandle;
   readonly #held = new HeldKeys();
   #ending: Promise<void> | undefined;
 
-  constructor(store: Store, options: ContextLifetimeOptions = {}) {
+  constructor(store: StoreHandle, options: ContextLifetimeOptions = {}) {
     this.store = store;
     this.name = options.name ?? defaultName('context-lifetime');
   }
@@ -182,7 +182,7 @@ export class ContextLifetime implements Lifetime, Disposable, AsyncDisposable {
     return this.#ending !== undefined;
   }
 
-  addKey(key: Key, store: Store = this.store): void {
+  addKey(key: Key, store: StoreHandle = this.store): void {
     assertStore(store, this.name, key);
     if (this.done) throw new LifetimeClosedError(this.name, `add key ${describeKey(key)} of store '${store.name}'`);
     this.#held.add(store, key);
@@ -222,7 +222,7 @@ export class LeaseLifetime extends ContextLifetime {
   #expiry: number;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(store: Store, options: LeaseLifetimeOptions) {
+  constructor(store: StoreHandle, options: LeaseLifetimeOptions) {
     super(store, { name: options.name ?? defaultName('lease-lifetime') });
     this.#expiry = expiryTime(options.expiry, this.name);
     this.#arm();
@@ -302,7 +302,7 @@ export class StaticLifetime implements Lifetime {
     return this.#ending !== undefined;
   }
 
-  addKey(key: Key, store: Store): void {
+  addKey(key: Key, store: StoreHandle): void {
     assertStore(store, this.name, key);
     if (this.done) throw new LifetimeClosedError(this.name, `add key ${describeKey(key)} of store '${store.name}'`);
     this.#held.add(store, key);

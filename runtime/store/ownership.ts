@@ -26,7 +26,7 @@ import { newPlaceholder } from '../proxy/placeholder.js';
 import { ProxyState, metadataOf, probeState, resolveLater, resolveNow, stateOf } from '../proxy/state.js';
 import { signDescriptor } from './signing.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
-import type { Proxiable, Store } from './store.js';
+import type { Proxiable, StoreHandle } from './handle.js';
 import { collectLeaves } from '../proxy/walk.js';
 
 
@@ -237,7 +237,7 @@ function newOwner(source: StoreFactory<object>, target: object | undefined): Ref
 }
 
 /** A reading source that never evicts, whatever the proxy it is taken from did. */
-function sourceFor(store: Store, key: Key, metadata: StoreFactory<object>['metadata']): StoreFactory<object> {
+function sourceFor(store: StoreHandle, key: Key, metadata: StoreFactory<object>['metadata']): StoreFactory<object> {
   return storeFactory<object>(store, key, { evict: false, metadata });
 }
 
@@ -276,7 +276,7 @@ export interface OwnedProxyOptions {
 }
 
 /** Store `obj` and return its single owner (what `Store.ownedProxy` does). */
-export async function ownedProxy<T extends Proxiable>(store: Store, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
+export async function ownedProxy<T extends Proxiable>(store: StoreHandle, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
   // Refuses primitives (null included) before anything is stored.
   if (!isObjectLike(obj)) throw new NonProxiableTypeError(typeOfValue(obj));
   const metadata = metadataOf(obj);
@@ -517,7 +517,7 @@ export function referenceDescriptor(p: object): OwnershipDescriptor | undefined 
  * as the new owner; a borrow as a borrow whose owner is elsewhere. Undefined
  * for descriptors without ownership.
  */
-export function receiveReference(descriptor: ProxyDescriptor, store: Store): object | undefined {
+export function receiveReference(descriptor: ProxyDescriptor, store: StoreHandle): object | undefined {
   const { ownership } = descriptor as ProxyDescriptor & { readonly ownership?: unknown };
   if (ownership === undefined) return undefined;
   if (ownership !== 'owned' && ownership !== 'ref' && ownership !== 'ref-mut') {

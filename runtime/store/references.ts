@@ -7,7 +7,7 @@ import { getFactory, isProxy, proxy } from '../proxy/proxy.js';
 import { isObjectLike } from '../proxy/metadata.js';
 import { collectLeaves, mapLeaves } from '../proxy/walk.js';
 import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
-import { checkStoreConfig, getOrCreateStore, ownFields } from './registry.js';
+import { checkStoreConfig, ownFields, storeFromConfig } from './registry.js';
 import { MAX_CANONICAL_DEPTH, spendOnce, verifyDescriptor, type SignedStamp } from './signing.js';
 import { waitPolicy } from './future-wait.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './factory.js';
@@ -111,7 +111,7 @@ interface CheckedDescriptor {
 }
 
 function proxyFromDescriptor({ descriptor, signed }: CheckedDescriptor, policy: Required<ReferencePolicy>): object {
-  const store = getOrCreateStore(descriptor.store, { trusted: signed, policy });
+  const store = storeFromConfig(descriptor.store, { trusted: signed, policy });
   const received = receiveReference(descriptor, store);
   if (received !== undefined) return received;
   const factory = storeFactory<object>(store, descriptor.key, { evict: descriptor.evict, metadata: descriptor.metadata, wait: descriptor.wait });

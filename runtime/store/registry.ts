@@ -4,11 +4,11 @@ import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, d
 import { getFactory, isProxy } from '../proxy/proxy.js';
 import { MAX_CANONICAL_DEPTH, canonicalJson } from './signing.js';
 import { CacheBudget, type CacheBudgetLimits } from './cache-budget.js';
-import type { Store, StoreConfig } from './store.js';
+import type { StoreBuilder, StoreConfig, StoreHandle } from './handle.js';
 import { isStoreFactory } from './factory.js';
 
 /** Stores registered by name (by their makers), so proxies decoded in this process share one store, its cache and its connections. */
-const stores = new Map<string, Store>();
+const stores = new Map<string, StoreHandle>();
 
 /**
  * Stores built from configs (descriptors from elsewhere, task calls), by
@@ -17,7 +17,7 @@ const stores = new Map<string, Store>();
  * different connector (another caller's, or this process's own) nor squat on
  * a name. Least recently used first; bounded, see `MAX_BUILT_STORES`.
  */
-const built = new Map<string, Store>();
+const built = new Map<string, StoreHandle>();
 /**
  * A long-running worker meets a new identity per caller (Redis prefixes are
  * random per connector), and a flood of descriptors can name thousands: past
@@ -26,20 +26,20 @@ const built = new Map<string, Store>();
  */
 const MAX_BUILT_STORES = 64;
 /**
- * The `Store` class, handed over by store.ts when it loads: the registry
- * builds and recognises stores but must not import store.ts, which imports
- * the registry to register itself (a value cycle otherwise).
+ * How to build and recognise stores, handed over by store.ts when it loads:
+ * the registry sits below the `Store` class and knows stores only as
+ * `StoreHandle`s (the immer way: the upper module registers itself).
  */
-let storeClass: typeof Store | undefined;
+let builder: StoreBuilder | undefined;
 
-export function provideStoreClass(cls: typeof Store): void {
-  storeClass = cls;
+export function provideStoreBuilder(provided: StoreBuilder): void {
+  builder = provided;
 }
 
-function theStoreClass(): typeof Store {
+function theBuilder(): StoreBuilder {
   // Every entry that reaches the registry loads store.ts first; this guards a deep import that skips it.
-  if (storeClass === undefined) throw new ConfigError('ts-proxystore: the store module is not loaded; import Store from the package entry first');
-  return storeClass;
+  if (builder === undefined) throw new ConfigError('ts-proxystore: the store module is not loaded; import Store from the package entry first');
+  return builder;
 }
 
 /**
@@ -89,19 +89,19 @@ function limitFromEnv(name: string): number | undefined {
   return value;
 }
 
-const retired = new FinalizationRegistry<Store['connector']>((connector) => {
+const retired = new FinalizationRegistry<StoreHandle['connector']>((connector) => {
   connector.close().catch(() => undefined);
 });
 
-export function registerStore(store: Store, options: { allowExisting?: boolean } = {}): void {
-  if (!(store instanceof theStoreClass())) throw new InvalidArgumentError('store', `registerStore: store must be a Store, got ${typeof store === 'object' && store !== null ? Object.prototype.toString.call(store) : typeof store}`);
+export function registerStore(store: StoreHandle, options: { allowExisting?: boolean } = {}): void {
+  if (!theBuilder().isStore(store)) throw new InvalidArgumentError('store', `registerStore: store must be a Store, got ${typeof store === 'object' && store !== null ? Object.prototype.toString.call(store) : typeof store}`);
   const existing = stores.get(store.name);
   if (existing !== undefined && existing !== store && options.allowExisting !== true) throw new StoreExistsError(store.name);
   stores.set(store.name, store);
 }
 
-/** The store registered under `name`, or the store a proxy reads from. */
-export function getStore(nameOrProxy: string | object): Store | undefined {
+/** The store registered under `name`, or the store a proxy reads from (store.ts's `getStore` gives it its class). */
+export function findStore(nameOrProxy: string | object): StoreHandle | undefined {
   if (typeof nameOrProxy === 'string') return stores.get(nameOrProxy);
   if (!isProxy(nameOrProxy)) return undefined;
   const factory = getFactory(nameOrProxy);
@@ -109,7 +109,7 @@ export function getStore(nameOrProxy: string | object): Store | undefined {
 }
 
 /** Remove `name`; with `store`, only if that very store is the one registered. */
-export function unregisterStore(name: string, store?: Store): void {
+export function unregisterStore(name: string, store?: StoreHandle): void {
   if (store === undefined || stores.get(name) === store) stores.delete(name);
 }
 
@@ -183,8 +183,9 @@ function isJsonData(value: unknown, depth: number): boolean {
  * identity matches, else one built from `config` earlier, else a new one
  * (kept by identity, not registered by name). Configs from elsewhere pass
  * `trusted: false` so their connector is checked against `policy`.
+ * (store.ts's `getOrCreateStore` gives the result its class.)
  */
-export function getOrCreateStore(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy } = {}): Store {
+export function storeFromConfig(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy } = {}): StoreHandle {
   const trusted = options.trusted ?? true;
   const policy = resolvePolicy(options.policy);
   if (!trusted) {
@@ -208,7 +209,7 @@ export function getOrCreateStore(config: StoreConfig, options: { trusted?: boole
     built.set(key, known);
     return known;
   }
-  const store = theStoreClass().fromConfig(config, { trusted, policy, register: false, cacheBudget: builtBudget });
+  const store = theBuilder().fromConfig(config, { trusted, policy, register: false, cacheBudget: builtBudget });
   built.set(key, store);
   for (const [oldest, old] of built) {
     if (built.size <= MAX_BUILT_STORES) break;
@@ -308,9 +309,9 @@ function memoOf(policy: Required<ReferencePolicy>): Map<string, StoreConfig> {
  * live, which does not move. Every reply naming the caller's own store is
  * compared with it.
  */
-const storeIdentities = new WeakMap<Store, string>();
+const storeIdentities = new WeakMap<StoreHandle, string>();
 
-function identityOfStore(store: Store): string {
+function identityOfStore(store: StoreHandle): string {
   let identity = storeIdentities.get(store);
   if (identity === undefined) storeIdentities.set(store, (identity = storeIdentity(store.config())));
   return identity;

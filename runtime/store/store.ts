@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { BudgetedEntry, CacheBudget } from './cache-budget.js';
-import { isTagged, type CloseOptions, type Connector, type ConnectorConfig, type Key, type ListedObject, type ReferencePolicy, type TaggedPut } from '../connectors/connector.js';
+import { isTagged, type CloseOptions, type Connector, type Key, type ListedObject, type ReferencePolicy, type TaggedPut } from '../connectors/connector.js';
 import { connectorFromConfig } from '../connectors/kinds.js';
 import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
@@ -19,7 +19,10 @@ import {
   type Serializer,
   type TypedArrayClass,
 } from '../serialize/serializer.js';
-import { provideStoreClass, registerStore, unregisterStore } from './registry.js';
+import { findStore, provideStoreBuilder, registerStore, storeFromConfig, unregisterStore } from './registry.js';
+import type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
+
+export type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
 import { storeFactory } from './factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
 import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
@@ -58,23 +61,6 @@ export interface StoreOptions {
   readonly checksum?: ChecksumCoverage;
 }
 
-export type ChecksumCoverage = 'structure' | 'all';
-
-/** JSON-safe recipe for an equivalent store elsewhere. Custom serializers cannot travel: see `serializer`. */
-export interface StoreConfig {
-  readonly name: string;
-  readonly connector: ConnectorConfig;
-  readonly cacheSize: number;
-  /** Absent from configs made before this option existed; the default applies then. */
-  readonly cacheBytes?: number;
-  readonly metrics: boolean;
-  readonly populateTarget: boolean;
-  /** 'custom' stores can only be rebuilt where a store of that name is already registered. */
-  readonly serializer: 'default' | 'custom';
-  /** Present when it is not the default 'structure'. */
-  readonly checksum?: ChecksumCoverage;
-}
-
 export interface PutOptions {
   /** Evict the object when this lifetime ends (see lifetimes.ts). Cannot be combined with `evict`. */
   readonly lifetime?: Lifetime;
@@ -100,14 +86,12 @@ export interface ProxyFromKeyOptions extends Omit<PutOptions, 'tags'> {
   readonly metadata?: import('../proxy/factory.js').ProxyMetadata;
 }
 
-/** Values an ES Proxy can wrap. */
-export type Proxiable = object;
 
 /**
  * Puts objects in a connector as bytes and hands out proxies that get them back.
  * The store owns (de)serialization, the cache and metrics; the connector only moves bytes.
  */
-export class Store {
+export class Store implements StoreHandle {
   readonly name: string;
   readonly connector: Connector;
   readonly populateTarget: boolean;
@@ -745,7 +729,26 @@ function putOptionsOf(options: ProxyCreateOptions): PutOptions {
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
-provideStoreClass(Store);
+provideStoreBuilder({ fromConfig: (config, options) => Store.fromConfig(config, options), isStore: (value) => value instanceof Store });
+
+/**
+ * The store registered under `name`, or the store a proxy reads from. The
+ * registry holds only stores it was handed by this module (registerStore
+ * refuses anything else), so what it finds is a `Store`.
+ */
+export function getStore(nameOrProxy: string | object): Store | undefined {
+  return findStore(nameOrProxy) as Store | undefined;
+}
+
+/**
+ * The store `config` describes: the registered store of that name when its
+ * identity matches, else one built from `config` earlier, else a new one
+ * (kept by identity, not registered by name). Configs from elsewhere pass
+ * `trusted: false` so their connector is checked against `policy`.
+ */
+export function getOrCreateStore(config: StoreConfig, options: { trusted?: boolean; policy?: ReferencePolicy } = {}): Store {
+  return storeFromConfig(config, options) as Store;
+}
 
 /** A store's figures at a glance: see `Store.stats`. */
 export interface StoreStats {

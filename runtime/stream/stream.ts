@@ -12,8 +12,7 @@ import type { JsonValue, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError, DescriptorError, ERROR_CODES, ProxyStoreError, messageOf, type ErrorCode } from '../errors.js';
 import { getKey, resolveAsync } from '../proxy/proxy.js';
 import { decodeProxies, encodeProxies } from '../store/references.js';
-import { getStore } from '../store/registry.js';
-import { Store } from '../store/store.js';
+import { Store, getStore } from '../store/store.js';
 import type { Proxy } from '../../src/types.js';
 import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
 

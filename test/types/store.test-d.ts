@@ -3,10 +3,15 @@ import {
   decodeProxies,
   encodeProxies,
   extract,
+  getOrCreateStore,
+  getStore,
+  type ContextLifetime,
   type Encoded,
   type Key,
   type Proxy,
   type Store,
+  type StoreFactory,
+  type StoreHandle,
 } from '../../src/index.js';
 import { resultArray } from '../../runtime/executors/piscina.js';
 import type { Dog, Model } from './model.js';
@@ -103,5 +108,19 @@ describe('store.allocate and resultArray', () => {
     store.allocate(DataView, 3);
     // @ts-expect-error an Array is not binary data
     store.allocate(Array, 3);
+  });
+});
+
+describe('StoreHandle, the narrow face of a store', () => {
+  test('a Store is one, and the lower layers hand out only that much', () => {
+    expectTypeOf<Store>().toExtend<StoreHandle>();
+    expectTypeOf<ContextLifetime['store']>().toEqualTypeOf<StoreHandle>();
+    expectTypeOf<StoreFactory<Model>['store']>().toEqualTypeOf<StoreHandle>();
+    expectTypeOf<StoreHandle>().not.toHaveProperty('proxy');
+  });
+
+  test('the registry\'s public lookups still give the class', () => {
+    expectTypeOf(getStore('name')).toEqualTypeOf<Store | undefined>();
+    expectTypeOf(getOrCreateStore(store.config())).toEqualTypeOf<Store>();
   });
 });
