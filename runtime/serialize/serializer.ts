@@ -22,26 +22,21 @@
  * buffer is aligned for every element size and decodes without a copy.
  *
  * The checksums turn corruption in a store or on the wire into a
- * SerializationError instead of a different value. What is checked is chosen
- * by cost: a CRC-32 pass runs at a few GB/s, about as fast as the copies of a
- * put+get themselves, so checking every byte of a 1 MB typed array made a
- * file or Redis round trip cost 1.2–1.6x. `serialize` therefore always checks
- * what makes a corrupt frame decode *silently to another type or shape*:
+ * SerializationError instead of a different value. `serialize` checks the
+ * header (tag, flags, length: a flipped tag byte would otherwise decode a
+ * Float64Array as an Int32Array) and every payload byte, with the fast CRC of
+ * crc32.ts (a native pass at 10–12 GB/s, a few percent of a file or Redis
+ * round trip; see bench/micro/checksum.bench.ts).
  *
- * - the header (tag, flags, length), 16 bytes: a flipped tag byte would
- *   otherwise decode a Float64Array as an Int32Array;
- * - the payload of structured values (tags 0x20, 0x21), whose every byte may
- *   be structure (V8's tags and lengths); encoding them costs several times a
- *   CRC pass, so the check adds little.
- *
- * The payload of raw values (strings, bytes, typed arrays) is checked only
- * in frames from `serializeChecked` (the store option `checksum: 'all'`):
- * corruption there changes element values, never the type or the length
- * (and invalid UTF-8 is refused anyway), and a store whose medium already
- * guards its bytes need not pay a pass per byte for it. `deserialize` checks
- * every checksum a frame carries, and refuses a frame without the header
- * checksum, or a structured one without its payload checksum; a flipped flag
- * bit fails the header checksum.
+ * `serializeStructureChecked` (the store option `checksum: 'structure'`)
+ * leaves the payload of raw values (strings, bytes, typed arrays) unchecked,
+ * for a store whose medium already guards its bytes: corruption there changes
+ * element values, never the type or the length (and invalid UTF-8 is refused
+ * anyway). It still checks the header and the payload of structured values
+ * (tags 0x20, 0x21), whose every byte may be V8's structure. `deserialize`
+ * checks every checksum a frame carries, and refuses a frame without the
+ * header checksum, or a structured one without its payload checksum; a
+ * flipped flag bit fails the header checksum.
  *
  * Frames written in a connector's own memory (`serializeInPlace`, shared
  * memory) go unchecked, and only `deserializeInPlace` reads them:
@@ -70,9 +65,9 @@
 import { Buffer } from 'node:buffer';
 import { isArrayBuffer, isMap, isProxy, isSet } from 'node:util/types';
 import { DefaultSerializer, deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
-import { crc32 } from 'node:zlib';
 import { classNameOf, hasRegisteredClasses, prototypeForClass } from '../support/class-registry.js';
 import { SerializationError, messageOf } from '../errors.js';
+import { crc32 } from './crc32.js';
 import type { TypedArray } from '../../src/types.js';
 
 /**
@@ -165,15 +160,15 @@ const utf8Encoder = new TextEncoder();
 // ignoreBOM keeps a leading U+FEFF that belongs to the string; fatal turns corrupt text into an error.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/**
- * Frames for bytes that travel (files, Redis, messages): the header and
- * structured payloads are checksummed, raw payloads are not (see the format
- * notes above for why).
- */
-export const serialize: Serializer = (obj, allocate) => seal(encode(obj, allocate), false);
+/** Frames for bytes that travel (files, Redis, messages): the header and every payload byte are checksummed. */
+export const serialize: Serializer = (obj, allocate) => seal(encode(obj, allocate), true);
 
-/** Like `serialize`, and the payload of every frame is checksummed too: one CRC-32 pass more per write and per read. */
-export const serializeChecked: Serializer = (obj, allocate) => seal(encode(obj, allocate), true);
+/**
+ * Like `serialize`, but the payload of raw values (strings, bytes, typed
+ * arrays) goes unchecked, saving a CRC pass per write and per read: for
+ * media that guard their bytes themselves (see the format notes above).
+ */
+export const serializeStructureChecked: Serializer = (obj, allocate) => seal(encode(obj, allocate), false);
 
 /**
  * Frames without a checksum, for a connector's own memory (its `allocate`):

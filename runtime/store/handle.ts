@@ -26,7 +26,7 @@ export interface StoreConfig {
   readonly populateTarget: boolean;
   /** 'custom' stores can only be rebuilt where a store of that name is already registered. */
   readonly serializer: 'default' | 'custom';
-  /** Present when it is not the default 'structure'. */
+  /** Present when it is not the default 'all'. */
   readonly checksum?: ChecksumCoverage;
 }
 

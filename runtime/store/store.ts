@@ -12,8 +12,8 @@ import {
   deserialize as defaultDeserialize,
   deserializeInPlace,
   serialize as defaultSerialize,
-  serializeChecked,
   serializeInPlace,
+  serializeStructureChecked,
   type Allocate,
   type Deserializer,
   type Serializer,
@@ -49,14 +49,15 @@ export interface StoreOptions {
   readonly deserializer?: Deserializer;
   /**
    * What the default serializer's checksums cover in frames this store
-   * writes to a file, Redis or the wire. 'structure' (the default): each
-   * frame's header and structured payloads, so a corrupt frame never decodes
-   * to another type or shape; the bytes of strings, byte arrays and typed
-   * arrays go unchecked, as a CRC pass over them costs about as much as the
-   * put+get itself. 'all': those too, for media that may flip bits unseen.
-   * Readers check whatever a frame carries, so only the writer chooses.
-   * Memory and shared-memory stores, whose frames never leave the process,
-   * write none (see serialize.ts).
+   * writes to a file, Redis or the wire. 'all' (the default): each frame's
+   * header and every payload byte, so corruption is a SerializationError
+   * instead of a different value. 'structure': the header and structured
+   * payloads only, so a corrupt frame never decodes to another type or shape
+   * but the bytes of strings, byte arrays and typed arrays go unchecked,
+   * saving a CRC pass per write and per read (for media that guard their
+   * bytes). Readers check whatever a frame carries, so only the writer
+   * chooses. Memory and shared-memory stores, whose frames never leave the
+   * process, write none (see serialize.ts).
    */
   readonly checksum?: ChecksumCoverage;
 }
@@ -137,11 +138,11 @@ export class Store implements StoreHandle {
     if ((options.serializer === undefined) !== (options.deserializer === undefined)) {
       throw new ConfigError(`store '${name}': give both serializer and deserializer, or neither`);
     }
-    const checksum = options.checksum ?? 'structure';
+    const checksum = options.checksum ?? 'all';
     if (checksum !== 'structure' && checksum !== 'all') {
       throw new ConfigError(`store '${name}': checksum must be 'structure' or 'all', got ${describeKey(checksum)}`);
     }
-    if (checksum === 'all' && options.serializer !== undefined) {
+    if (options.checksum !== undefined && options.serializer !== undefined) {
       throw new ConfigError(`store '${name}': checksum applies to the default serializer; a custom serializer does its own checking`);
     }
     this.name = name;
@@ -151,7 +152,7 @@ export class Store implements StoreHandle {
     // the stored bytes themselves) skip the checksum: reads stay a view, and a view written through
     // is not mistaken for corruption later (see serialize.ts).
     const inPlace = connector.allocate !== undefined || connector.reach === 'thread';
-    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : checksum === 'all' ? serializeChecked : defaultSerialize);
+    this.#serialize = options.serializer ?? (inPlace ? serializeInPlace : checksum === 'structure' ? serializeStructureChecked : defaultSerialize);
     this.#checksum = checksum;
     this.#allocate = connector.allocate?.bind(connector);
     // A frame goes to one put and is dropped: transient, so recycled memory is reused without waiting for a collection.
@@ -204,7 +205,7 @@ export class Store implements StoreHandle {
       metrics: this.#metrics !== undefined,
       populateTarget: this.populateTarget,
       serializer: this.#customSerializer ? 'custom' : 'default',
-      ...(this.#checksum === 'structure' ? {} : { checksum: this.#checksum }),
+      ...(this.#checksum === 'all' ? {} : { checksum: this.#checksum }),
     };
   }
 

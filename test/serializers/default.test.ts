@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classNameOf, prototypeForClass, registerClass, unregisterClass } from '../../runtime/support/class-registry.js';
 import { ConfigError, SerializationError } from '../../runtime/errors.js';
-import { deserialize, serialize } from '../../runtime/serialize/serializer.js';
+import { deserialize, serialize, serializeStructureChecked } from '../../runtime/serialize/serializer.js';
 import { describeSerializer, expectSafeMutations } from '../../runtime/testing/serializer-conformance.js';
 
 const HEADER_SIZE = 24;
@@ -84,13 +84,16 @@ describeSerializer(
 );
 
 describe('default serializer: byte layout', () => {
-  it('writes magic, version, tag, zero reserved bytes, the payload length and the header checksum', () => {
+  it('writes magic, version, tag, zero reserved bytes, the payload length and both checksums', () => {
     const encoded = serialize(Float64Array.of(1.5, -2));
-    expect([...encoded.subarray(0, 8)]).toEqual([0x50, 0x58, 0x53, 3, 0x0d, 0x01, 0, 0]);
+    expect([...encoded.subarray(0, 8)]).toEqual([0x50, 0x58, 0x53, 3, 0x0d, 0x03, 0, 0]);
     expect(new DataView(encoded.buffer, encoded.byteOffset).getBigUint64(8, true)).toBe(16n);
     expect(new DataView(encoded.buffer, encoded.byteOffset).getUint32(16, true)).toBe(crc32(encoded.subarray(0, 16)));
-    // A raw payload goes unchecked by default: no payload checksum.
-    expect([...encoded.subarray(20, 24)]).toEqual([0, 0, 0, 0]);
+    expect(new DataView(encoded.buffer, encoded.byteOffset).getUint32(20, true)).toBe(crc32(encoded.subarray(HEADER_SIZE)));
+    // The structure-only variant leaves a raw payload unchecked: flag 0x01 alone, no payload checksum.
+    const light = serializeStructureChecked(Float64Array.of(1.5, -2));
+    expect(light[5]).toBe(0x01);
+    expect([...light.subarray(20, 24)]).toEqual([0, 0, 0, 0]);
     expect(encoded.length).toBe(HEADER_SIZE + 16);
     expect(new Float64Array(encoded.slice(HEADER_SIZE).buffer)).toEqual(Float64Array.of(1.5, -2));
   });

@@ -1,17 +1,19 @@
 /**
  * Frames that changed after `serialize` (in a store, on the wire) must never
- * decode silently to another type or shape. Before the checksums, a changed
- * tag byte turned a Float64Array into another typed array. By default the
- * header and structured payloads are checked (a raw payload's bytes are values,
- * and checking them costs a pass per byte: see serialize.ts); `serializeChecked`
- * checks every byte.
+ * decode silently to another value. Before the checksums, a changed tag byte
+ * turned a Float64Array into another typed array. By default every byte is
+ * checked; `serializeStructureChecked` (the store option `checksum:
+ * 'structure'`) checks the header and structured payloads only, so a raw
+ * payload's corruption keeps its type and size.
  */
+import { execFileSync } from 'node:child_process';
 import { readdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileConnector, SerializationError, Store, deserialize, serialize, serializeChecked } from '../../src/index.js';
+import { FileConnector, SerializationError, Store, deserialize, serialize, serializeStructureChecked } from '../../src/index.js';
+import { crc32 as frameCrc32, crc32Implementation } from '../../runtime/serialize/crc32.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const dirs = tempDirs('integrity-');
@@ -59,11 +61,11 @@ function shapeOf(value: unknown): string {
 }
 
 describe('frame integrity', () => {
-  it('checked frames: every mutation is a SerializationError, no silent wrong decode', () => {
+  it('default frames: every mutation is a SerializationError, no silent wrong decode', () => {
     let mutated = 0;
     fc.assert(
       fc.property(values, edits, (value, changes) => {
-        const frame = serializeChecked(value);
+        const frame = serialize(value);
         const bytes = mutate(frame, positions(frame.length, changes));
         mutated++;
         expect(() => deserialize(bytes)).toThrow(SerializationError);
@@ -73,12 +75,12 @@ describe('frame integrity', () => {
     expect(mutated).toBe(5_000);
   });
 
-  it('default frames: a mutation of the header or of a structured payload is a SerializationError; one of a raw payload keeps type and size', () => {
+  it('structure-checked frames: a mutation of the header or of a structured payload is a SerializationError; one of a raw payload keeps type and size', () => {
     let refused = 0;
     let kept = 0;
     fc.assert(
       fc.property(values, edits, (value, changes) => {
-        const frame = serialize(value);
+        const frame = serializeStructureChecked(value);
         const hit = positions(frame.length, changes);
         const bytes = mutate(frame, hit);
         const checked = STRUCTURED_TAGS.has(frame[4] as number) || [...hit.keys()].some((at) => at < HEADER_SIZE);
@@ -139,14 +141,15 @@ describe('frame integrity', () => {
     await store.close({ clear: true });
   });
 
-  it("with checksum: 'all', a store reports a changed payload byte on disk; by default it reads the changed value", async () => {
+  it("by default a store reports a changed payload byte on disk; with checksum: 'structure' it reads the changed value", async () => {
     const directory = await dirs.make();
     const stores = {
-      all: new Store(`integrity-${crypto.randomUUID()}`, new FileConnector({ directory }), { cacheSize: 0, checksum: 'all' }),
-      structure: new Store(`integrity-${crypto.randomUUID()}`, new FileConnector({ directory }), { cacheSize: 0 }),
+      all: new Store(`integrity-${crypto.randomUUID()}`, new FileConnector({ directory }), { cacheSize: 0 }),
+      structure: new Store(`integrity-${crypto.randomUUID()}`, new FileConnector({ directory }), { cacheSize: 0, checksum: 'structure' }),
     };
-    expect(stores.all.config().checksum).toBe('all');
-    expect(Store.fromConfig(stores.all.config()).config().checksum).toBe('all');
+    expect(stores.all.config().checksum).toBeUndefined();
+    expect(stores.structure.config().checksum).toBe('structure');
+    expect(Store.fromConfig(stores.structure.config()).config().checksum).toBe('structure');
     const flipFirstPayloadByte = async (key: unknown): Promise<void> => {
       const file = path.join(directory, key as string);
       const bytes = await readFile(file);
@@ -163,5 +166,34 @@ describe('frame integrity', () => {
     expect(read.length).toBe(3);
     expect(read[0]).not.toBe(1.5);
     await Promise.all([stores.all.close({ clear: true }), stores.structure.close({ clear: true })]);
+  });
+});
+
+describe('the frame CRC', () => {
+  it('is the native SIMD one here (the optional dependency is installed), and equals zlib on every length and offset', () => {
+    expect(crc32Implementation).toBe('native');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 9_000 }), fc.nat({ max: 64 }), (bytes, skip) => {
+        const view = bytes.subarray(Math.min(skip, bytes.length));
+        expect(frameCrc32(view)).toBe(crc32(view));
+      }),
+      { numRuns: 500 },
+    );
+    const shared = new Uint8Array(new SharedArrayBuffer(70_000)).map((_, i) => i * 31);
+    expect(frameCrc32(shared)).toBe(crc32(shared));
+  });
+
+  it('falls back to zlib where the native build is missing, and reads frames the native one wrote', () => {
+    const frame = serialize(Float64Array.from({ length: 5_000 }, (_, i) => i / 3));
+    // A preload that makes the optional dependency unresolvable, as on a platform without a build or with --omit=optional.
+    const hide = `import M from 'node:module'; const resolve = M._resolveFilename; M._resolveFilename = function (request, ...rest) { if (request === '@node-rs/crc32') throw Object.assign(new Error('hidden'), { code: 'MODULE_NOT_FOUND' }); return resolve.call(this, request, ...rest); };`;
+    const script = `
+      const { crc32Implementation } = await import(${JSON.stringify(new URL('../../dist/runtime/serialize/crc32.js', import.meta.url).href)});
+      const { deserialize, serialize } = await import(${JSON.stringify(new URL('../../dist/runtime/serialize/serializer.js', import.meta.url).href)});
+      const value = deserialize(Buffer.from(process.argv[1], 'base64'));
+      const again = deserialize(serialize(value));
+      console.log(JSON.stringify([crc32Implementation, value.length, again[4999]]));`;
+    const out = execFileSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hide)}`, '--input-type=module', '-e', script, Buffer.from(frame).toString('base64')], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(['zlib', 5_000, 4999 / 3]);
   });
 });
