@@ -8,22 +8,47 @@ export function median(xs: readonly number[]): number {
 
 /**
  * Time several async cases `reps` times each, interleaved so that drift in
- * machine load hits every case alike. The order rotates every round (a b c,
- * b c a, c a b, …): a case that leaves garbage or cold memory behind then
- * burdens each of the others in turn, not always the one after it. Returns
- * per-case milliseconds.
+ * machine load hits every case alike. Each round runs the cases in a new
+ * order (a shuffle from a fixed seed, so runs are repeatable): a case that
+ * leaves garbage or cold memory behind (by value, a 1 MB payload is JSON in
+ * the caller, the queue and the worker) then burdens each of the others in
+ * turn. A rotation (a b c, b c a, …) would not: it keeps the cyclic order, so
+ * the case after the one that leaves garbage would pay for it in nearly every
+ * round. Returns per-case milliseconds.
  */
 export async function timeMany(cases: readonly (() => Promise<void>)[], reps: number, warmup = 2): Promise<number[][]> {
   const times = cases.map(() => [] as number[]);
+  const order = cases.map((_, i) => i);
+  const random = seeded(0x5eed);
   for (let rep = 0; rep < reps + warmup; rep++) {
-    for (let step = 0; step < cases.length; step++) {
-      const i = (rep + step) % cases.length;
+    shuffle(order, random);
+    for (const i of order) {
       const t0 = performance.now();
       await (cases[i] as () => Promise<void>)();
       if (rep >= warmup) times[i]?.push(performance.now() - t0);
     }
   }
   return times;
+}
+
+/** A small deterministic generator (mulberry32) in [0, 1). */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates, in place. */
+function shuffle(items: number[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as number, items[i] as number];
+  }
 }
 
 /** "1.12x ok" or "1.50x over goal": a ratio next to its goal. */

@@ -26,7 +26,8 @@ const SIZES = [
   { label: '10 MB', bytes: 10 << 20, rounds: 30 },
   { label: '100 MB', bytes: 100 << 20, rounds: 8 },
 ];
-const OWNER = path.join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'peer-owner.mjs');
+// The owner process is the peer tests' fixture (plain ESM importing the built package by name), run from the repository's test folder.
+const OWNER = path.join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'peer-owner.mjs');
 const GOAL_GB_PER_S = 1;
 
 const rate = (bytes: number, ms: number): string => `${(bytes / 1e6 / ms).toFixed(2)} GB/s`;

@@ -153,6 +153,14 @@ export class RedisStreamSubscriber implements Subscriber {
   readonly #keys: readonly string[];
   readonly #topics: ReadonlyMap<string, string>;
   readonly #client: Redis;
+  /**
+   * Acknowledgements go on a connection of their own: the reading one spends
+   * most of its time in a blocking XREADGROUP (a consumer reading ahead asks
+   * for the next message while it works on this one), and an XACK queued
+   * behind it would wait up to `blockMs`, holding back producers that wait
+   * for room (`maxPending`).
+   */
+  readonly #acks: Redis;
   readonly #blockMs: number;
   readonly #claimIdleMs: number;
   readonly #batch: number;
@@ -174,6 +182,7 @@ export class RedisStreamSubscriber implements Subscriber {
     this.#claimIdleMs = options.claimIdleMs ?? 10_000;
     this.#batch = options.batch ?? 1;
     this.#client = dedicated(options.connection);
+    this.#acks = dedicated(options.connection);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<BrokerMessage> {
@@ -224,9 +233,9 @@ export class RedisStreamSubscriber implements Subscriber {
 
   async close(): Promise<void> {
     this.#closed = true;
-    // A blocked XREADGROUP holds the connection: disconnecting ends it at once.
+    // A blocked XREADGROUP holds the connection: disconnecting ends it at once. Acknowledgements sent go out first.
     this.#client.disconnect();
-    return Promise.resolve();
+    await this.#acks.quit().catch(() => this.#acks.disconnect());
   }
 
   /** Entries of `key` the group has not read yet. */
@@ -242,7 +251,7 @@ export class RedisStreamSubscriber implements Subscriber {
 
   #message(key: string, [id, fields]: [string, string[]]): BrokerMessage {
     const data = fields[fields.indexOf('d') + 1] ?? '';
-    return { topic: this.#topics.get(key) ?? key, data, ack: async () => void (await this.#client.xack(key, this.group, id)) };
+    return { topic: this.#topics.get(key) ?? key, data, ack: async () => void (await this.#acks.xack(key, this.group, id)) };
   }
 }
 

@@ -127,13 +127,16 @@ export interface StreamConsumerOptions {
   /** What descriptors may point at, as for any decode of data from elsewhere. */
   readonly policy?: ReferencePolicy;
   /**
-   * Default true: each item is read without blocking before the loop gets it,
-   * so using it costs no wait. A synchronous first touch would otherwise read
+   * Default true: items are read without blocking before the loop gets them,
+   * so using one costs no wait. A synchronous first touch would otherwise read
    * it then, blocking the thread, and for Redis or peer stores through the
-   * sync bridge (a worker thread, and one more copy of the bytes). False hands
-   * items over unread, for loops that skip many without touching them.
+   * sync bridge (a worker thread, and one more copy of the bytes). Reading
+   * runs ahead of the loop by up to this many items (true: 4), so fetching
+   * the next ones overlaps the work on this one; items read ahead are
+   * acknowledged, like the others, only once the loop is done with them. False
+   * hands items over unread, for loops that skip many without touching them.
    */
-  readonly readAhead?: boolean;
+  readonly readAhead?: boolean | number;
 }
 
 /** One item with what came with it. */
@@ -154,11 +157,14 @@ export interface StreamItem<T> {
 export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
   readonly #subscriber: Subscriber;
   readonly #options: StreamConsumerOptions;
+  /** How many items reading runs ahead of the loop (0: none, items are handed over unread). */
+  readonly #window: number;
   #closed = false;
 
   constructor(subscriber: Subscriber, options: StreamConsumerOptions = {}) {
     this.#subscriber = subscriber;
     this.#options = options;
+    this.#window = readAheadWindow(options.readAhead);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Proxy<T & object>> {
@@ -172,37 +178,83 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
 
   /** Items with their topic and metadata. */
   async *items(): AsyncGenerator<StreamItem<T>> {
+    const window = this.#window;
     const ended = new Set<string>();
-    // The last message's evictions, then its acknowledgement: in flight while the next message is
-    // fetched (saving their round trips per item), settled before the next item is handed over.
+    const messages = this.#subscriber[Symbol.asyncIterator]();
+    /** Items taken from messages and not yet handed to the loop, in order; their reads started when read-ahead is on. */
+    const ahead: Pending<T>[] = [];
+    /** The broker's answer being awaited: messages are taken as they come, so the reads of their items start at once. */
+    let pulling: Promise<void> | undefined;
+    let drained = false;
+    let exhausted = false;
+    let failure: { readonly error: unknown } | undefined;
     let finishing: Promise<unknown> = Promise.resolve();
+    // Every item of a message is done (evicted when due) before the message is acknowledged.
+    const settle = (message: MessageProgress): void => {
+      if (--message.left > 0) return;
+      finishing = Promise.all([finishing, ...message.evictions]).then(() => message.source.ack?.());
+      finishing.catch(() => undefined);
+    };
+    const take = (message: BrokerMessage): void => {
+      const event = parseEvent(message);
+      if (event === 'end') {
+        ended.add(message.topic);
+        finishing = Promise.all([finishing, message.ack?.()]);
+        finishing.catch(() => undefined);
+        if (this.#subscriber.endsByItself !== true && this.#subscriber.topics.every((topic) => ended.has(topic))) exhausted = true;
+        return;
+      }
+      const progress: MessageProgress = { source: message, left: event.length, evictions: [] };
+      if (event.length === 0) {
+        progress.left = 1;
+        settle(progress);
+      }
+      for (const item of event) {
+        const { proxy, evict } = this.#decode(item);
+        const metadata = item.m ?? {};
+        const wanted = this.#options.filter === undefined || this.#options.filter(metadata, message.topic);
+        const read = wanted && window > 0 ? resolveAsync(proxy) : undefined;
+        // A read that fails is reported when the loop reaches its item, not as an unhandled rejection before.
+        read?.catch(() => undefined);
+        ahead.push({ topic: message.topic, metadata, proxy, evict, wanted, read, message: progress });
+      }
+    };
+    // Asks the broker for the next message; with read-ahead on, again as each comes, until `window` items wait.
+    const pump = (): void => {
+      if (pulling !== undefined || drained || exhausted || failure !== undefined || this.#closed) return;
+      pulling = messages
+        .next()
+        .then((result) => {
+          if (result.done === true) drained = true;
+          else take(result.value);
+        })
+        .catch((error: unknown) => {
+          failure = { error };
+        })
+        .then(() => {
+          pulling = undefined;
+          if (window > 0 && ahead.length < window) pump();
+        });
+    };
     try {
-      for await (const message of this.#subscriber) {
-        const event = parseEvent(message);
-        if (event === 'end') {
-          ended.add(message.topic);
-          await message.ack?.();
-          // Pub/sub and queues deliver the end to every consumer; a Redis Streams group ends through its subscriber,
-          // which also hands out what other consumers of the group left behind.
-          if (this.#subscriber.endsByItself !== true && this.#subscriber.topics.every((topic) => ended.has(topic))) return;
+      for (;;) {
+        if (failure !== undefined) throw failure.error;
+        if (ahead.length === 0) {
+          pump();
+          if (pulling === undefined) return;
+          await pulling;
           continue;
         }
-        const evictions: Promise<void>[] = [];
-        for (const item of event) {
-          const { proxy, evict } = this.#decode(item);
-          const metadata = item.m ?? {};
-          if (this.#options.filter === undefined || this.#options.filter(metadata, message.topic)) {
-            if (this.#options.readAhead !== false) await resolveAsync(proxy);
-            await finishing;
-            yield { topic: message.topic, metadata, proxy };
-          }
-          // The loop asked for the next item: this one is done.
-          if (evict) evictions.push(evictItem(proxy));
+        const pending = ahead.shift() as Pending<T>;
+        // The next messages come (and their items are read) while the loop works on this one.
+        if (window > 0 && ahead.length < window) pump();
+        if (pending.wanted) {
+          await pending.read;
+          await finishing;
+          yield { topic: pending.topic, metadata: pending.metadata, proxy: pending.proxy };
         }
-        // Acknowledged only once evicted, as a redelivered item must still find its object.
-        finishing = Promise.all([finishing, ...evictions]).then(() => message.ack?.());
-        // Handled here so that a failure meanwhile is no unhandled rejection; it is still thrown where awaited.
-        finishing.catch(() => undefined);
+        if (pending.evict) pending.message.evictions.push(evictItem(pending.proxy));
+        settle(pending.message);
         if (this.#closed) return;
       }
     } finally {
@@ -227,6 +279,34 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
     const decoded = decodeProxies({ ...(descriptor as object), evict: false }, this.#options.policy === undefined ? {} : { policy: this.#options.policy });
     return { proxy: decoded as Proxy<T & object>, evict };
   }
+}
+
+/** An item taken from a message, waiting for the loop. */
+interface Pending<T> {
+  readonly topic: string;
+  readonly metadata: StreamMetadata;
+  readonly proxy: Proxy<T & object>;
+  readonly evict: boolean;
+  /** False when the consumer's filter skips it: never handed out, still evicted when due. */
+  readonly wanted: boolean;
+  readonly read: Promise<unknown> | undefined;
+  readonly message: MessageProgress;
+}
+
+/** A message whose items are with the loop: acknowledged once the last is done. */
+interface MessageProgress {
+  readonly source: BrokerMessage;
+  left: number;
+  readonly evictions: Promise<void>[];
+}
+
+const DEFAULT_READ_AHEAD = 4;
+
+function readAheadWindow(option: boolean | number | undefined): number {
+  if (option === undefined || option === true) return DEFAULT_READ_AHEAD;
+  if (option === false) return 0;
+  if (!Number.isSafeInteger(option) || option < 0) throw new ConfigError(`StreamConsumer: readAhead must be a boolean or a whole number of items, got ${String(option)}`);
+  return option;
 }
 
 function parseEvent(message: BrokerMessage): readonly WireItem[] | 'end' {

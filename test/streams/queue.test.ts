@@ -4,6 +4,7 @@ import { isProxy, isResolved } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
 import { QueueBroker } from '../../runtime/stream/queue-broker.js';
 import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
+import { countingConnector } from '../helpers/counting-connector.js';
 
 interface Frame {
   id: number;
@@ -42,6 +43,32 @@ describe('streams over the in-process queue broker', () => {
     await sending;
     expect(seen).toEqual([0, 1, 2, 3, 4]);
     expect(held()).toBe(0);
+  });
+
+  it('read up to readAhead items before the loop reaches them, and evict each only once the loop is done with it', async () => {
+    const { connector, live, reads } = countingConnector();
+    const store = new Store('stream-ahead', connector, { register: true, cacheSize: 0 });
+    stores.push(store);
+    const broker = new QueueBroker();
+    const consumer = new StreamConsumer<Frame>(broker.subscriber('frames'), { readAhead: 3 });
+    const producer = new StreamProducer<{ frames: Frame }>(broker.publisher(), { stores: store });
+    for (let id = 0; id < 8; id++) await producer.send('frames', frame(id));
+    await producer.close();
+    const seen: { id: number; reads: number; live: number }[] = [];
+    for await (const item of consumer) {
+      // Let the reads started ahead land before counting.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.push({ id: item.id, reads: reads(), live: live() });
+    }
+    expect(seen.map((s) => s.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // At the first item: it and the next 3 are read, no more; nothing is evicted yet.
+    expect(seen[0]).toEqual({ id: 0, reads: 4, live: 8 });
+    // Each later item: one more read ahead (until the stream runs out), the item before it evicted.
+    expect(seen[1]).toEqual({ id: 1, reads: 5, live: 7 });
+    expect(seen[4]).toEqual({ id: 4, reads: 8, live: 4 });
+    expect(seen[7]).toEqual({ id: 7, reads: 8, live: 1 });
+    expect(live()).toBe(0);
+    expect(() => new StreamConsumer(broker.subscriber('x'), { readAhead: -1 })).toThrow(/readAhead must be/);
   });
 
   it('hand items over unread with readAhead: false, to be read on first touch', async () => {
