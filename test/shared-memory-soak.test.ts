@@ -3,7 +3,7 @@
  * flight: the recycled pool keeps memory flat, and gives it back at shutdown.
  * Before the pool, every put took a fresh SharedArrayBuffer and RSS plateaued
  * at 3.0–4.6 GB here (by value: 146–176 MB). The curve itself is reported by
- * bench/shared-memory-rss.ts.
+ * bench/micro/store-rss.ts.
  */
 import path from 'node:path';
 import { Piscina } from 'piscina';
