@@ -80,9 +80,9 @@ async function connectorFor(way: Exclude<Way, 'value'>): Promise<Connector> {
 async function held(store: Store, way: Way): Promise<number | 'not countable'> {
   if (way === 'peer') return peerStats().objects;
   if (way === 'shared-memory') return 'not countable';
-  let n = 0;
-  for await (const listed of store.list()) if (listed.key !== undefined) n++;
-  return n;
+  const keys: unknown[] = [];
+  for await (const { key } of store.list()) keys.push(key);
+  return keys.length;
 }
 
 async function curve(way: Way): Promise<{ samples: number[]; left: number | 'not countable' }> {
