@@ -273,6 +273,21 @@ export class RedisConnector implements Connector {
   getSync(key: Key): Uint8Array | undefined {
     const id = this.#ours('getSync', key);
     if (id === undefined) return undefined;
+    return this.#syncBridge().get(id);
+  }
+
+  /**
+   * `whenWritten`, blocking the calling thread: the bridge worker does the
+   * blocking read, so a synchronous first touch of a future sleeps until the
+   * value is set (or for at most half the command timeout) rather than poll.
+   */
+  whenWrittenSync(key: Key, timeoutMs: number): boolean {
+    const id = this.#ours('whenWritten', key);
+    if (id === undefined) return false;
+    return this.#syncBridge().whenWritten(id, Math.max(1, Math.ceil(Math.min(timeoutMs, this.#settings.commandTimeoutMs / 2))));
+  }
+
+  #syncBridge(): SyncBridge {
     this.#bridge ??= acquireSyncBridge(this.config(), {
       // The worker imports this module to register the 'redis' kind there.
       modules: [new URL('./redis.js', import.meta.url)],
@@ -281,7 +296,7 @@ export class RedisConnector implements Connector {
       name: this.#name,
       ownedBytes: true,
     });
-    return this.#bridge.get(id);
+    return this.#bridge;
   }
 
   /** Every key under the prefix (any instance's), with its size, a SCAN page at a time. */

@@ -43,8 +43,8 @@ async function calls(command: string): Promise<number> {
 }
 
 /** A reader process resolving the future's proxy; resolves with its report once it has exited. */
-function reader(descriptor: unknown): { started: Promise<void>; report: Promise<{ ok: boolean; total?: number; at?: number; name?: string }> } {
-  const child = spawn(process.execPath, [READER, 'async'], { stdio: ['pipe', 'pipe', 'inherit'] });
+function reader(descriptor: unknown, how: 'async' | 'sync' = 'async'): { started: Promise<void>; report: Promise<{ ok: boolean; total?: number; at?: number; name?: string }> } {
+  const child = spawn(process.execPath, [READER, how], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify(descriptor));
   let output = '';
   let started: () => void = () => undefined;
@@ -77,6 +77,26 @@ describe('Redis futures wait without polling', () => {
     }
     // One look each after the wake.
     expect(await calls('get')).toBeLessThanOrEqual(2);
+  });
+
+  it('a synchronous first touch in another process sleeps in the sync bridge until the value is set, without polling', async () => {
+    const store = redisStore('fut-block-sync');
+    const future = store.future<{ total: number; items: number[] }>({ timeoutMs: 20_000 });
+    const sync = reader({ p: future.proxy() }, 'sync');
+    await sync.started;
+    // Its first look, and the bridge worker's start, are done by now.
+    await sleep(500);
+    await admin.config('RESETSTAT');
+    await sleep(400);
+    // Backed-off polls through the bridge would read the key about 40 times meanwhile.
+    expect(await calls('get')).toBe(0);
+    const setAt = Date.now();
+    await future.setResult({ total: 7, items: [7] });
+    const report = await sync.report;
+    expect(report).toMatchObject({ ok: true, total: 7 });
+    expect(report.at).toBeGreaterThanOrEqual(setAt);
+    expect(report.at! - setAt).toBeLessThan(1_000);
+    expect(await calls('get')).toBeLessThanOrEqual(1);
   });
 
   it('evicting a set key removes its notice too; close() ends a blocked wait at once', async () => {

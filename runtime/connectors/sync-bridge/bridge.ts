@@ -61,6 +61,12 @@ export interface SyncBridgeOptions {
 export interface SyncBridge {
   /** The connector's `get(key)`, blocking the calling thread; failures throw ConnectorError. */
   get(key: Key): Uint8Array | undefined;
+  /**
+   * The connector's `whenWritten(key, waitMs)`, blocking the calling thread
+   * (at most `waitMs` plus the bridge's own bound): a synchronous first touch
+   * of a future then sleeps until the value is set instead of polling.
+   */
+  whenWritten(key: Key, waitMs: number): boolean;
   /** Let go of the worker; the last holder's release shuts it down. Idempotent. */
   release(): Promise<void>;
 }
@@ -81,9 +87,12 @@ export const SIGNAL_REPLIES = 0;
 export const SIGNAL_EXITED = 1;
 
 /** @internal */
-export type BridgeRequest = { readonly id: number; readonly key: Key } | { readonly close: true };
+export type BridgeRequest = { readonly id: number; readonly key: Key; readonly waitMs?: number } | { readonly close: true };
 /** @internal */
-export type BridgeReply = { readonly id: number; readonly bytes: Uint8Array | undefined } | { readonly id: number; readonly error: string };
+export type BridgeReply =
+  | { readonly id: number; readonly bytes: Uint8Array | undefined }
+  | { readonly id: number; readonly written: boolean }
+  | { readonly id: number; readonly error: string };
 
 /** A worker that got the close request but does not finish (a hung connector close) is terminated after this. */
 const STOP_GRACE_MS = 5_000;
@@ -131,7 +140,14 @@ class BridgeHandle implements SyncBridge {
 
   get(key: Key): Uint8Array | undefined {
     if (this.#release === undefined) throw new ConnectorError(this.name, 'getSync', 'sync bridge already released', { key });
-    return this.worker.get(key, this.name, this.timeoutMs);
+    const reply = this.worker.ask({ id: 0, key }, 'getSync', this.name, this.timeoutMs);
+    return 'bytes' in reply ? reply.bytes : undefined;
+  }
+
+  whenWritten(key: Key, waitMs: number): boolean {
+    if (this.#release === undefined) throw new ConnectorError(this.name, 'whenWrittenSync', 'sync bridge already released', { key });
+    const reply = this.worker.ask({ id: 0, key, waitMs }, 'whenWrittenSync', this.name, waitMs + this.timeoutMs);
+    return 'written' in reply && reply.written;
   }
 
   release(): Promise<void> {
@@ -170,11 +186,12 @@ class BridgeWorker {
     );
   }
 
-  get(key: Key, name: string, timeoutMs: number): Uint8Array | undefined {
-    if (this.#failure !== undefined) throw new ConnectorError(name, 'getSync', this.#failure.message, { cause: this.#failure, key });
+  /** Posts `request` (under a fresh id) and blocks until its reply; failures throw ConnectorError naming `operation`. */
+  ask(request: { readonly id: number; readonly key: Key; readonly waitMs?: number }, operation: string, name: string, timeoutMs: number): BridgeReply {
+    const { key } = request;
+    if (this.#failure !== undefined) throw new ConnectorError(name, operation, this.#failure.message, { cause: this.#failure, key });
     const id = this.#nextId++;
-    const request: BridgeRequest = { id, key };
-    this.#port.postMessage(request);
+    this.#port.postMessage({ ...request, id } satisfies BridgeRequest);
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       // Read the counter before draining the port: a reply posted after the
@@ -184,12 +201,12 @@ class BridgeWorker {
         const reply = received.message as BridgeReply;
         // Replies to earlier reads that timed out arrive late; they are dropped here.
         if (reply.id !== id) continue;
-        if ('error' in reply) throw new ConnectorError(name, 'getSync', reply.error, { key });
-        return reply.bytes;
+        if ('error' in reply) throw new ConnectorError(name, operation, reply.error, { key });
+        return reply;
       }
-      if (Atomics.load(this.#signal, SIGNAL_EXITED) === 1) throw new ConnectorError(name, 'getSync', 'sync bridge worker exited', { key });
+      if (Atomics.load(this.#signal, SIGNAL_EXITED) === 1) throw new ConnectorError(name, operation, 'sync bridge worker exited', { key });
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw new ConnectorError(name, 'getSync', `no answer from the sync bridge worker within ${timeoutMs} ms`, { key });
+      if (remaining <= 0) throw new ConnectorError(name, operation, `no answer from the sync bridge worker within ${timeoutMs} ms`, { key });
       Atomics.wait(this.#signal, SIGNAL_REPLIES, seen, remaining);
     }
   }

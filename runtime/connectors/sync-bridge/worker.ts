@@ -1,6 +1,7 @@
 /**
- * The worker side of the sync bridge (see sync-bridge.ts): rebuilds the
- * connector from its config and answers reads until told to close.
+ * The worker side of the sync bridge (see bridge.ts): rebuilds the
+ * connector from its config and answers reads (and waits for a key to be
+ * written) until told to close.
  */
 import { workerData } from 'node:worker_threads';
 import type { Connector, Key } from '../connector.js';
@@ -25,8 +26,22 @@ process.once('exit', () => {
 
 port.on('message', (request: BridgeRequest) => {
   if ('close' in request) void close();
+  else if (request.waitMs !== undefined) void answerWait(request.id, request.key, request.waitMs);
   else void answer(request.id, request.key);
 });
+
+/** Waits for the key to be written, where the connector can (a future's synchronous first touch); false: look again by polling. */
+async function answerWait(id: number, key: Key, waitMs: number): Promise<void> {
+  let reply: BridgeReply;
+  try {
+    const ready = await connector;
+    reply = { id, written: ready.whenWritten === undefined ? false : await ready.whenWritten(key, waitMs) };
+  } catch (error) {
+    reply = { id, error: reasonOf(error) };
+  }
+  port.postMessage(reply);
+  wake();
+}
 
 async function answer(id: number, key: Key): Promise<void> {
   let reply: BridgeReply;
