@@ -140,13 +140,13 @@ class BridgeHandle implements SyncBridge {
 
   get(key: Key): Uint8Array | undefined {
     if (this.#release === undefined) throw new ConnectorError(this.name, 'getSync', 'sync bridge already released', { key });
-    const reply = this.worker.ask({ id: 0, key }, 'getSync', this.name, this.timeoutMs);
+    const reply = this.worker.ask({ key }, 'getSync', this.name, this.timeoutMs);
     return 'bytes' in reply ? reply.bytes : undefined;
   }
 
   whenWritten(key: Key, waitMs: number): boolean {
     if (this.#release === undefined) throw new ConnectorError(this.name, 'whenWrittenSync', 'sync bridge already released', { key });
-    const reply = this.worker.ask({ id: 0, key, waitMs }, 'whenWrittenSync', this.name, waitMs + this.timeoutMs);
+    const reply = this.worker.ask({ key, waitMs }, 'whenWrittenSync', this.name, waitMs + this.timeoutMs);
     return 'written' in reply && reply.written;
   }
 
@@ -187,7 +187,7 @@ class BridgeWorker {
   }
 
   /** Posts `request` (under a fresh id) and blocks until its reply; failures throw ConnectorError naming `operation`. */
-  ask(request: { readonly id: number; readonly key: Key; readonly waitMs?: number }, operation: string, name: string, timeoutMs: number): BridgeReply {
+  ask(request: { readonly key: Key; readonly waitMs?: number }, operation: string, name: string, timeoutMs: number): BridgeReply {
     const { key } = request;
     if (this.#failure !== undefined) throw new ConnectorError(name, operation, this.#failure.message, { cause: this.#failure, key });
     const id = this.#nextId++;
