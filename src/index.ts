@@ -41,7 +41,7 @@ export {
   type ProxyOptions,
 } from '../runtime/proxy/proxy.js';
 
-export { serialize, serializeStructureChecked, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize/serializer.js';
+export { serialize, serializeChecked, serializeStructureChecked, deserialize, type Allocate, type Serializer, type Deserializer, type TypedArrayClass } from '../runtime/serialize/serializer.js';
 export { registerClass, unregisterClass } from '../runtime/support/class-registry.js';
 
 export {

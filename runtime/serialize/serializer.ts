@@ -165,6 +165,13 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export const serialize: Serializer = (obj, allocate) => seal(encode(obj, allocate), true);
 
 /**
+ * `serialize` under the name it had while it was not the default (the store
+ * option `checksum: 'all'` still selects it).
+ * @deprecated Use `serialize`, which now checks every byte.
+ */
+export const serializeChecked: Serializer = serialize;
+
+/**
  * Like `serialize`, but the payload of raw values (strings, bytes, typed
  * arrays) goes unchecked, saving a CRC pass per write and per read: for
  * media that guard their bytes themselves (see the format notes above).

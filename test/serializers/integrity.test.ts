@@ -12,7 +12,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileConnector, SerializationError, Store, deserialize, serialize, serializeStructureChecked } from '../../src/index.js';
+import { FileConnector, SerializationError, Store, deserialize, serialize, serializeChecked, serializeStructureChecked } from '../../src/index.js';
 import { crc32 as frameCrc32, crc32Implementation } from '../../runtime/serialize/crc32.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
@@ -106,6 +106,10 @@ describe('frame integrity', () => {
     // Both branches ran many times: the generator reaches headers, structured payloads and raw payloads.
     expect(refused).toBeGreaterThan(1_000);
     expect(kept).toBeGreaterThan(100);
+  });
+
+  it('keeps serializeChecked, the old name of the full check, as the same serializer', () => {
+    expect(serializeChecked).toBe(serialize);
   });
 
   it('refuses a frame whose header checksum flag was cleared, so the check cannot be switched off', () => {
