@@ -35,7 +35,9 @@ export interface RedisStreamPublisherOptions {
   /**
    * Backpressure: `send` waits while any consumer group still has this many
    * messages of the topic not yet acknowledged (read but unhandled, or unread).
-   * Default: no bound.
+   * The publisher asks Redis only when its own sends since the last look could
+   * have reached the bound, so with several publishers on one topic the bound
+   * holds per publisher. Default: no bound.
    */
   readonly maxPending?: number;
   /**
@@ -56,6 +58,12 @@ export class RedisStreamPublisher implements Publisher {
   readonly #maxLength: number | undefined;
   /** Topics sent to by this publisher: the first send clears an end mark left by an earlier producer. */
   readonly #opened = new Set<string>();
+  /**
+   * Per stream, sends that fit under `maxPending` without looking again: the
+   * last look's headroom minus the sends since. Consumers only lower what is
+   * behind, so the estimate never lets this publisher past the bound.
+   */
+  readonly #room = new Map<string, number>();
 
   constructor(options: RedisStreamPublisherOptions) {
     const { client, owned } = open(options.connection);
@@ -95,6 +103,11 @@ export class RedisStreamPublisher implements Publisher {
   }
 
   async #roomIn(key: string, maxPending: number): Promise<void> {
+    const room = this.#room.get(key) ?? 0;
+    if (room > 0) {
+      this.#room.set(key, room - 1);
+      return;
+    }
     let delay = 1;
     for (;;) {
       const groups = (await this.#client.xinfo('GROUPS', key).catch(() => [])) as unknown[][];
@@ -104,9 +117,15 @@ export class RedisStreamPublisher implements Publisher {
         for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i], fields[i + 1]);
         return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0);
       });
-      if (behind.every((count) => count < maxPending)) return;
+      const worst = Math.max(0, ...behind);
+      if (worst < maxPending) {
+        // This send takes one of the free places.
+        this.#room.set(key, maxPending - worst - 1);
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 50);
+      // Short: while a group is at the bound, every acknowledgement should let the next send go soon after.
+      delay = Math.min(delay * 2, 10);
     }
   }
 }

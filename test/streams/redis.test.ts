@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { Store } from '../../runtime/store/store.js';
@@ -92,6 +93,38 @@ describe('streams through Redis Streams, consumers in other processes', () => {
     expect(new Set(handled.map((line) => line.id)).size).toBe(10);
     expect(await held(store)).toBe(0);
     await store.close({ clear: true });
+  });
+});
+
+describe('Redis Streams backpressure', () => {
+  it('send waits while a group has maxPending messages unacknowledged, goes on at the next acknowledgement, and looks only when it could be at the bound', async () => {
+    const admin = new Redis({ port: redis.port });
+    const prefix = `bp-${crypto.randomUUID()}:`;
+    const key = `${prefix}t`;
+    await admin.xgroup('CREATE', key, 'g', '$', 'MKSTREAM');
+    const publisher = new RedisStreamPublisher({ connection: { host: '127.0.0.1', port: redis.port }, prefix, maxPending: 3 });
+    try {
+      await admin.config('RESETSTAT');
+      for (let i = 0; i < 3; i++) await publisher.send('t', `m${i}`);
+      // One look before the first send found room for all three.
+      const looks = async (): Promise<number> => Number(/cmdstat_xinfo\|groups:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+      expect(await looks()).toBe(1);
+      let sent = false;
+      const fourth = publisher.send('t', 'm3').then(() => (sent = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(sent).toBe(false);
+      expect(await admin.xlen(key)).toBe(3);
+      const read = (await admin.xreadgroup('GROUP', 'g', 'c', 'COUNT', 1, 'STREAMS', key, '>')) as [string, [string, string[]][]][];
+      const id = read[0]?.[1][0]?.[0];
+      expect(id).toBeTypeOf('string');
+      await admin.xack(key, 'g', id as string);
+      await fourth;
+      expect(sent).toBe(true);
+      expect(await admin.xlen(key)).toBe(4);
+    } finally {
+      await publisher.close();
+      admin.disconnect();
+    }
   });
 });
 
