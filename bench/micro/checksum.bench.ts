@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     ['redis', () => new RedisConnector({ port: server.port, commandTimeoutMs: 60_000 })],
   ];
   try {
-    console.log(`frame CRC: ${crc32Implementation}`);
+    console.log(`frame CRC: ${crc32Implementation()}`);
     console.log('connector  value        frame     crc32 pass  unchecked    structure (ratio)        default (ratio)');
     for (const { label, value: make, reps } of CASES) {
       const value = make();

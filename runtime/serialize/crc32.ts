@@ -27,14 +27,28 @@ function loadNative(): Crc32 | undefined {
   }
 }
 
-const native = loadNative();
+/**
+ * Looked for at the first checksum, not while this module loads: a module
+ * graph that piscina or a CommonJS caller loads with `require()` (Node 20's
+ * require(esm)) then runs no nested `require` of a native addon.
+ */
+let native: Crc32 | null | undefined;
+
+function nativeCrc32(): Crc32 | null {
+  if (native === undefined) native = loadNative() ?? null;
+  return native;
+}
 
 /** Which implementation checks frames in this thread (the bench reports it). */
-export const crc32Implementation: 'native' | 'zlib' = native === undefined ? 'zlib' : 'native';
+export function crc32Implementation(): 'native' | 'zlib' {
+  return nativeCrc32() === null ? 'zlib' : 'native';
+}
 
 /** Payloads smaller than this go to zlib: a native call's fixed cost outweighs its speed on a few bytes. */
 const NATIVE_FROM = 256;
 
 export function crc32(data: Uint8Array): number {
-  return native !== undefined && data.byteLength >= NATIVE_FROM ? native(data) : zlibCrc32(data);
+  if (data.byteLength < NATIVE_FROM) return zlibCrc32(data);
+  const fast = nativeCrc32();
+  return fast === null ? zlibCrc32(data) : fast(data);
 }
