@@ -209,10 +209,8 @@ export class RedisConnector implements Connector {
     if (id === undefined) return false;
     const reader = this.#reader();
     if (reader === undefined) return false;
-    // Whole ms, under the command timeout the connection enforces on every command, blocking ones included.
-    const block = Math.max(1, Math.ceil(Math.min(timeoutMs, this.#settings.commandTimeoutMs / 2)));
     try {
-      await reader.xread('BLOCK', block, 'STREAMS', noticeOf(id), '0');
+      await reader.xread('BLOCK', this.#blockSlice(timeoutMs), 'STREAMS', noticeOf(id), '0');
     } catch {
       // Closed meanwhile, or the server is away: the caller's next read says which.
       this.#blockedReaders.delete(reader);
@@ -284,7 +282,12 @@ export class RedisConnector implements Connector {
   whenWrittenSync(key: Key, timeoutMs: number): boolean {
     const id = this.#ours('whenWritten', key);
     if (id === undefined) return false;
-    return this.#syncBridge().whenWritten(id, Math.max(1, Math.ceil(Math.min(timeoutMs, this.#settings.commandTimeoutMs / 2))));
+    return this.#syncBridge().whenWritten(id, this.#blockSlice(timeoutMs));
+  }
+
+  /** One blocking wait: whole ms, under the command timeout the connection enforces on every command, blocking ones included. */
+  #blockSlice(timeoutMs: number): number {
+    return Math.max(1, Math.ceil(Math.min(timeoutMs, this.#settings.commandTimeoutMs / 2)));
   }
 
   #syncBridge(): SyncBridge {

@@ -190,10 +190,12 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
     let failure: { readonly error: unknown } | undefined;
     let finishing: Promise<unknown> = Promise.resolve();
     // Every item of a message is done (evicted when due) before the message is acknowledged.
-    const settle = (message: MessageProgress): void => {
-      if (--message.left > 0) return;
+    const acknowledge = (message: MessageProgress): void => {
       finishing = Promise.all([finishing, ...message.evictions]).then(() => message.source.ack?.());
       finishing.catch(() => undefined);
+    };
+    const settle = (message: MessageProgress): void => {
+      if (--message.left === 0) acknowledge(message);
     };
     const take = (message: BrokerMessage): void => {
       const event = parseEvent(message);
@@ -205,10 +207,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         return;
       }
       const progress: MessageProgress = { source: message, left: event.length, evictions: [] };
-      if (event.length === 0) {
-        progress.left = 1;
-        settle(progress);
-      }
+      if (event.length === 0) acknowledge(progress);
       for (const item of event) {
         const { proxy, evict } = this.#decode(item);
         const metadata = item.m ?? {};
