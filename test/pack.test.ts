@@ -39,6 +39,19 @@ describe('npm pack', () => {
     // The engine-neutral executors entry loads without piscina or bullmq, with what a worker module and a caller need.
     const executors = runModule(dir, `const m = await import('ts-proxystore/executors'); console.log(JSON.stringify(['defineTasks', 'resultArray', 'taskSignal', 'StoreExecutor'].map((n) => typeof m[n])));`);
     expect(JSON.parse(executors)).toEqual(['function', 'function', 'function', 'function']);
+    // The testing entry's Redis launcher needs no test library; a suite used without vitest names it.
+    const testing = runModule(dir, `
+      import { startRedisServer, describeConnector } from 'ts-proxystore/testing';
+      const redis = await startRedisServer();
+      const reachable = typeof redis.port === 'number' && redis.port > 0;
+      await redis.stop();
+      let suite;
+      try { describeConnector('x', { make: async () => { throw new Error('unused'); }, sync: false, sharedThroughConfig: false }); } catch (error) { suite = [error.name, error.code, error.message]; }
+      console.log(JSON.stringify({ reachable, suite }));`);
+    const { reachable, suite } = JSON.parse(testing) as { reachable: boolean; suite: [string, string, string] };
+    expect(reachable).toBe(true);
+    expect(suite.slice(0, 2)).toEqual(['MissingDependencyError', 'PS_MISSING_DEPENDENCY']);
+    expect(suite[2]).toContain("'vitest'");
   });
 
   it('every entry point imports once its optional peers are installed', async () => {

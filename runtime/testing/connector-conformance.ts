@@ -3,11 +3,11 @@
  * test file runs against its own setup. Connector-specific behaviour (paths,
  * hosts, ownership of bytes) belongs in that file, not here.
  */
-import { afterEach, describe, expect, it } from 'vitest';
 import type { Connector, Key } from '../connectors/connector.js';
 import { connectorFromConfig } from '../connectors/kinds.js';
 import { ConnectorError } from '../errors.js';
 import { jsonRoundTrip, rejection } from './outcomes.js';
+import { testApi } from './test-api.js';
 
 export interface ConnectorSetup {
   /** A fresh connector that shares no objects with the ones made before it. */
@@ -29,6 +29,7 @@ const SIZES = [
 ];
 
 export function describeConnector(name: string, setup: ConnectorSetup): void {
+  const { afterEach, describe, expect, it } = testApi('describeConnector');
   describe(`${name} connector: conformance`, () => {
     const made: Connector[] = [];
     const rebuilt: Connector[] = [];
@@ -379,6 +380,7 @@ export function payload(size: number, seed: number): Uint8Array<ArrayBuffer> {
 
 /** Reports length and first differing offset rather than dumping megabytes into the failure message. */
 export function expectBytes(actual: Uint8Array | undefined, expected: Uint8Array): void {
+  const { expect } = testApi('expectBytes');
   expect(actual).toBeInstanceOf(Uint8Array);
   const bytes = actual ?? new Uint8Array();
   expect({ length: bytes.byteLength, firstDifference: firstDifference(bytes, expected) }).toEqual({ length: expected.byteLength, firstDifference: -1 });

@@ -6,9 +6,10 @@
  * value.
  */
 import type { Arbitrary } from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { SerializationError } from '../errors.js';
+import { MissingDependencyError, SerializationError } from '../errors.js';
 import type { Allocate, Deserializer, Serializer } from '../serialize/serializer.js';
+import { importOptional } from '../support/optional-dependency.js';
+import { testApi } from './test-api.js';
 
 type FastCheck = typeof import('fast-check');
 
@@ -20,7 +21,8 @@ type FastCheck = typeof import('fast-check');
 let fc: FastCheck;
 
 async function loadFastCheck(): Promise<FastCheck> {
-  return (fc ??= await import('fast-check'));
+  fc ??= (await importOptional<FastCheck>('fast-check')) ?? missing('fast-check', 'the serializer suite\'s property tests');
+  return fc;
 }
 
 export interface SerializerPair {
@@ -31,6 +33,10 @@ export interface SerializerPair {
 export interface SerializerSuiteOptions {
   /** Format-specific inputs that must be refused (unknown tag, wrong version, ...), keyed by what is wrong. */
   readonly invalidEncodings?: Readonly<Record<string, Uint8Array>>;
+}
+
+function missing(dependency: string, user: string): never {
+  throw new MissingDependencyError(dependency, `ts-proxystore/testing (${user})`);
 }
 
 /** fast-check runs per property. */
@@ -120,6 +126,7 @@ const ALL_SAMPLES: readonly Sample[] = [...PRIMITIVE_SAMPLES, ...STRING_SAMPLES,
 
 /** Decoding `bytes` may fail, but only with a SerializationError. */
 export function expectSafeDecode(deserialize: Deserializer, bytes: Uint8Array): void {
+  const { expect } = testApi('expectSafeDecode');
   try {
     deserialize(bytes);
   } catch (error) {
@@ -161,6 +168,7 @@ function mutatedEncoding(encodings: readonly Uint8Array[]): Arbitrary<Uint8Array
 }
 
 function expectRoundTrip(pair: SerializerPair, value: unknown, allocate?: Allocate): unknown {
+  const { expect } = testApi('describeSerializer');
   const decoded = pair.deserialize(pair.serialize(value, allocate));
   if (Buffer.isBuffer(value)) {
     // A Buffer may come back as a plain Uint8Array; the bytes are what must match.
@@ -180,6 +188,7 @@ function prefixLengths(length: number): number[] {
 }
 
 export function describeSerializer(name: string, pair: SerializerPair, options: SerializerSuiteOptions = {}): void {
+  const { beforeAll, describe, expect, it } = testApi('describeSerializer');
   describe(`serializer conformance: ${name}`, () => {
     beforeAll(loadFastCheck);
     describe('round trips', () => {
