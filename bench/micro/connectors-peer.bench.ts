@@ -7,12 +7,15 @@
  * releasing each once read (`releaseViews`, as the store and executors do, so
  * the next read lands in memory written before). For comparison, the same
  * bytes through Redis (`getBuffer` of raw ioredis on a throwaway
- * redis-server) in the same run, alternating.
+ * redis-server) in the same run, alternating, and the machine's floor: a
+ * bare TCP socket from a third process, no protocol at all, read into fresh
+ * memory the same way (what any transport that keeps its reads pays here).
  *
  * Run: npm run build && node dist/bench/micro/connectors-peer.bench.js
  * The goal (issue 19) is ≥ 1 GB/s for 100 MB from another process.
  */
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -32,6 +35,67 @@ const GOAL_GB_PER_S = 1;
 
 const rate = (bytes: number, ms: number): string => `${(bytes / 1e6 / ms).toFixed(2)} GB/s`;
 
+/** Serves `sizes[i]` bytes (written once, so its pages are touched) for each request byte `i`: no framing, no checks. */
+const BARE_SERVER = `
+  const net = require('node:net');
+  const objects = JSON.parse(process.argv[1]).map((size) => Buffer.alloc(size, 7));
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (requests) => { for (const i of requests) socket.write(objects[i]); });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+  process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+/** A bare socket to the floor server: each `get` reads one object into fresh memory, straight from the socket as the peer connector does. */
+async function bareReader(sizes: readonly number[]): Promise<{ get(index: number): Promise<Uint8Array>; close(): void }> {
+  const server = spawn(process.execPath, ['-e', BARE_SERVER, JSON.stringify(sizes)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await readline.createInterface({ input: server.stdout })[Symbol.asyncIterator]().next();
+  if (line.done === true) throw new Error('the bare socket server exited before listening');
+  const scratch = Buffer.allocUnsafe(64 * 1024);
+  let body: Uint8Array | undefined;
+  let filled = 0;
+  let done: (() => void) | undefined;
+  const landed = (size: number): void => {
+    filled += size;
+    if (body !== undefined && filled === body.byteLength) done?.();
+  };
+  const socket = net.connect({
+    host: '127.0.0.1',
+    port: Number(line.value),
+    noDelay: true,
+    onread: {
+      buffer: () => (body !== undefined && filled < body.byteLength ? body.subarray(filled) : scratch),
+      callback: (size: number, buffer: Uint8Array) => {
+        if (buffer === scratch) {
+          if (body === undefined) throw new Error('bare socket: bytes arrived with no request in flight');
+          body.set(scratch.subarray(0, size), filled);
+        }
+        landed(size);
+        return true;
+      },
+    },
+  });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return {
+    get: (index) =>
+      new Promise((resolve) => {
+        const target = new Uint8Array(Buffer.allocUnsafeSlow(sizes[index] as number).buffer);
+        body = target;
+        filled = 0;
+        done = () => {
+          body = undefined;
+          resolve(target);
+        };
+        socket.write(Uint8Array.of(index));
+      }),
+    close: () => {
+      socket.destroy();
+      server.stdin.end();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const secret = randomUUID();
   const space = `bench-${randomUUID()}`;
@@ -44,6 +108,7 @@ async function main(): Promise<void> {
   if (first.done === true) throw new Error('the owner process exited before serving');
   const { keys } = JSON.parse(first.value) as { keys: string[] };
   const reader = new PeerConnector({ space, secret, requestTimeoutMs: 60_000 });
+  const bare = await bareReader(SIZES.map((s) => s.bytes));
   const server = await startRedisServer();
   const redis = new Redis({ host: server.host, port: server.port });
   const rows: Record<string, string>[] = [];
@@ -55,6 +120,7 @@ async function main(): Promise<void> {
       const peerTimes: number[] = [];
       const releasedTimes: number[] = [];
       const redisTimes: number[] = [];
+      const bareTimes: number[] = [];
       const kept: Uint8Array[] = [];
       // Two warm-up rounds, then alternating so load on the machine hits both alike.
       for (let round = 0; round < rounds + 2; round++) {
@@ -73,7 +139,14 @@ async function main(): Promise<void> {
         const viaRedis = await redis.getBuffer(redisKey);
         const redisMs = performance.now() - t0;
         if (viaRedis?.byteLength !== bytes) throw new Error(`redis: read ${String(viaRedis?.byteLength)} bytes, expected ${bytes}`);
+        t0 = performance.now();
+        const bareRead = await bare.get(i);
+        const bareMs = performance.now() - t0;
+        if (bareRead[bytes - 1] !== 7) throw new Error('bare socket: the last byte did not arrive');
+        // Kept like the peer read: the next round's peer read lands in fresh memory as before.
+        kept.splice(0, 1, bareRead);
         if (round >= 2) {
+          bareTimes.push(bareMs);
           peerTimes.push(peerMs);
           releasedTimes.push(releasedMs);
           redisTimes.push(redisMs);
@@ -84,6 +157,7 @@ async function main(): Promise<void> {
       const peerMs = median(peerTimes);
       const releasedMs = median(releasedTimes);
       const redisMs = median(redisTimes);
+      const bareMs = median(bareTimes);
       rows.push({
         size: label,
         'peer get ms': peerMs.toFixed(2),
@@ -92,16 +166,21 @@ async function main(): Promise<void> {
         'released rate': rate(bytes, releasedMs),
         'redis getBuffer ms': redisMs.toFixed(2),
         'redis rate': rate(bytes, redisMs),
+        'bare socket rate': rate(bytes, bareMs),
       });
       if (bytes === 100 << 20) {
         const gbPerS = bytes / 1e6 / peerMs;
-        console.log(`goal: raw get of 100 MB from another process ≥ ${GOAL_GB_PER_S} GB/s: ${gbPerS.toFixed(2)} GB/s ${gbPerS >= GOAL_GB_PER_S ? 'met' : 'NOT MET'}`);
+        console.log(
+          `goal: raw get of 100 MB from another process ≥ ${GOAL_GB_PER_S} GB/s: ${gbPerS.toFixed(2)} GB/s ${gbPerS >= GOAL_GB_PER_S ? 'met' : 'NOT MET'}` +
+            ` (a bare socket into fresh memory, the floor of any transport here: ${rate(bytes, bareMs)}; peer ÷ bare ${(bareMs / peerMs).toFixed(2)}x)`,
+        );
       }
     }
   } finally {
     redis.disconnect();
     await server.stop();
     await reader.close();
+    bare.close();
     owner.stdin.end();
   }
   console.table(rows);
