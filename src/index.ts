@@ -110,6 +110,7 @@ export {
   intoOwned,
   update,
   dispose,
+  endTaskBorrows,
   OwnershipError,
   BorrowError,
   InvalidReferenceError,

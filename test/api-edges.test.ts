@@ -11,12 +11,14 @@ import { MemoryConnector } from '../runtime/connectors/memory.js';
 import { MultiConnector, type MultiPolicy } from '../runtime/connectors/multi.js';
 import { SharedMemoryConnector } from '../runtime/connectors/shared-memory/connector.js';
 import { RedisConnector } from '../runtime/connectors/redis.js';
-import { ConfigError, NonProxiableTypeError, SerializationError } from '../runtime/errors.js';
+import { ConfigError, DescriptorError, NonProxiableTypeError, SerializationError } from '../runtime/errors.js';
 import { ContextLifetime, LifetimeEvictionError, StaticLifetime } from '../runtime/store/lifetimes.js';
 import { extract, proxy } from '../runtime/proxy/proxy.js';
 import { Store } from '../runtime/store/store.js';
 import { serialize, deserialize } from '../runtime/serialize/serializer.js';
-import type { Key } from '../runtime/connectors/connector.js';
+import type { ConnectorConfig, Key } from '../runtime/connectors/connector.js';
+import { connectorFromConfig } from '../runtime/connectors/kinds.js';
+import { PeerConnector } from '../runtime/connectors/peer.js';
 
 const memoryStore = (name: string, options: ConstructorParameters<typeof Store>[2] = {}): Store => new Store(name, new MemoryConnector(), options);
 
@@ -145,6 +147,7 @@ describe('connector constructors refuse options they do not know, naming them', 
     ['shared-memory', () => new SharedMemoryConnector({ answerTimeout: 5 } as never), /shared-memory connector: unknown option 'answerTimeout'/],
     ['redis', () => new RedisConnector({ port: 1, commandTimeout: 5, hots: 'x' } as never), /redis connector: unknown options 'commandTimeout', 'hots'/],
     ['multi', () => new MultiConnector({ connectors: { m: { connector: new MemoryConnector() } }, policy: {} } as never), /multi connector: unknown option 'policy'/],
+    ['peer', () => new PeerConnector({ space: 'x', secrte: 'y' } as never), /peer connector: unknown option 'secrte'/],
     [
       'multi policy',
       () => new MultiConnector({ connectors: { m: { connector: new MemoryConnector(), policy: { subset_tags: ['a'] } as MultiPolicy } } }),
@@ -155,6 +158,30 @@ describe('connector constructors refuse options they do not know, naming them', 
     it(name, () => {
       expect(make).toThrow(ConfigError);
       expect(make).toThrow(message);
+    });
+  }
+});
+
+describe('a connector rebuilt from a config refuses options its kind does not know, naming them', () => {
+  const configs: [string, ConnectorConfig][] = [
+    ['memory', { kind: 'memory', options: { space: 'x', spcae: 'y' } }],
+    ['file', { kind: 'file', options: { directory: `${os.tmpdir()}/never-made-by-api-edges`, wrong_arg: 1 } }],
+    ['shared-memory', { kind: 'shared-memory', options: { space: 'x', answerTimeout: 5 } }],
+    ['redis', { kind: 'redis', options: { port: 1, comandTimeoutMs: 5 } }],
+    ['peer', { kind: 'peer', options: { space: 'x', secrte: 'y' } }],
+    ['multi', { kind: 'multi', options: { connectors: {}, policy: {} } }],
+  ];
+  for (const [kind, config] of configs) {
+    it(kind, () => {
+      const unknown = Object.keys(config.options).at(-1) as string;
+      // This process's own config: the caller's mistake, as with the constructor.
+      const own = (): unknown => connectorFromConfig(config, { trusted: true });
+      expect(own).toThrow(ConfigError);
+      expect(own).toThrow(`${kind} connector: unknown option '${unknown}'`);
+      // A config from elsewhere (a descriptor, job data): refused as such. Memory and shared memory are not in the default policy's reach from elsewhere, so a policy admits them here.
+      const fromElsewhere = (): unknown => connectorFromConfig(config, { trusted: false, policy: { kinds: [kind] } });
+      expect(fromElsewhere).toThrow(DescriptorError);
+      expect(fromElsewhere).toThrow(`unknown option '${unknown}'`);
     });
   }
 });

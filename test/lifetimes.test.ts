@@ -237,8 +237,21 @@ describe('LeaseLifetime', () => {
     expect(() => lease.extend(Number.NaN)).toThrow(/extend\(\) takes a finite, non-negative number of milliseconds/);
     await lease.close();
     expect(() => lease.extend(10)).toThrow(new LifetimeClosedError('short', 'extend it by 10 ms'));
-    expect(() => new LeaseLifetime(store, { expiry: -5 })).toThrow(ConfigError);
-    expect(() => new LeaseLifetime(store, { expiry: new Date('nonsense') })).toThrow(/expiry must be a non-negative number of milliseconds or a valid Date/);
+    expect(() => new LeaseLifetime(store, { expiry: Number.POSITIVE_INFINITY })).toThrow(ConfigError);
+    expect(() => new LeaseLifetime(store, { expiry: new Date('nonsense') })).toThrow(/expiry must be a finite number of milliseconds or a valid Date/);
+  });
+
+  it('an expiry of now or in the past (0, a negative duration, a past Date) ends the lease at once', async () => {
+    const { store } = countingStore('lease-past');
+    for (const expiry of [0, -1, new Date(0)]) {
+      const lease = new LeaseLifetime(store, { expiry });
+      expect(lease.done, `expiry ${String(expiry)}`).toBe(true);
+      const key = await store.put({ v: String(expiry) });
+      expect(() => lease.addKey(key, store)).toThrow(LifetimeClosedError);
+      await lease.close();
+      // Nothing was added, so nothing was evicted: the key is still the caller's.
+      expect(await store.exists(key)).toBe(true);
+    }
   });
 
   it('a pending lease does not keep the process alive', async () => {

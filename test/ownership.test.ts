@@ -29,8 +29,8 @@ import {
   type OwnedProxy,
   type RefMutProxy,
   type RefProxy,
+  endTaskBorrows,
 } from '../src/index.js';
-import { endTaskBorrows } from '../runtime/store/ownership.js';
 import { countingConnector } from './helpers/counting-connector.js';
 import { thrown } from '../runtime/testing/outcomes.js';
 
@@ -371,7 +371,7 @@ describe('moving across a boundary', () => {
   });
 });
 
-describe('borrows sent to tasks', () => {
+describe('borrows sent to tasks or in messages of your own', () => {
   it('a shared borrow sent to a task stays live until the task ends, even if released here', async () => {
     const { store, live } = countingStore('task-shared');
     const owned = await store.ownedProxy(model());
@@ -382,7 +382,7 @@ describe('borrows sent to tasks', () => {
     expect(there.name).toBe('m');
     expect(r.name).toBe('m'); // a shared borrow stays usable by the sender
     release(r);
-    await expect(dispose(owned)).rejects.toThrow(/1 shared borrow is live \(a borrow sent to a task ends when the task ends: executors call endTaskBorrows\(\)\)/);
+    await expect(dispose(owned)).rejects.toThrow(/1 shared borrow is live \(a sent borrow counts until its receiver is done: .*endTaskBorrows\(whatYouEncoded\)\)/);
     endTaskBorrows(args);
     await dispose(owned);
     expect(live()).toBe(0);

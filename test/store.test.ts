@@ -23,6 +23,8 @@ import {
   isProxy,
   isResolved,
   deserialize,
+  dispose,
+  intoOwned,
   registerStore,
   resolveAsync,
   serialize,
@@ -229,6 +231,25 @@ describe('Store proxies', () => {
     expect(cause).toBeInstanceOf(ProxyResolveMissingKeyError);
     expect((cause as ProxyResolveMissingKeyError).key).toBe('no-such-key');
     expect((cause as ProxyResolveMissingKeyError).storeName).toBe('from-key');
+  });
+
+  it('awaiting a proxyFromKey proxy, or making it an owner, reads nothing: it is taken as not thenable unless told', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('from-key-await', connector, { cacheSize: 0 });
+    stores.push(store);
+    const key = await store.put({ v: 'value' });
+    const p = store.proxyFromKey<{ v: string }>(key);
+    expect(await p).toBe(p);
+    const owner = await intoOwned(store.proxyFromKey<{ v: string }>(key));
+    expect(isResolved(owner)).toBe(false);
+    expect(reads()).toBe(0);
+    expect(owner.v).toBe('value');
+    // A key whose object is thenable says so, and awaiting then reads it to call its `then`.
+    const thenableKey = await store.put(new Date(0));
+    const told = store.proxyFromKey<Date>(thenableKey, { metadata: { kind: 'object', thenable: true } });
+    expect(await told).toBe(told);
+    expect(reads()).toBe(2);
+    await dispose(owner);
   });
 
   it('refuses primitives unless skipNonProxiable', async () => {

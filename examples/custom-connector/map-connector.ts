@@ -96,6 +96,8 @@ const MADE_KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 
 registerConnectorKind({
   kind: 'example-map',
+  // Any other option in a config is refused, naming it, before fromOptions runs.
+  options: ['space'],
   // Options from a descriptor are untrusted input: accept exactly what config() writes.
   fromOptions({ space }) {
     if (typeof space !== 'string' || space === '') throw new ConfigError(`example-map connector: option 'space' must be a non-empty string, got ${JSON.stringify(space)}`);

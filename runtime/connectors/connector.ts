@@ -193,6 +193,13 @@ export interface ConnectorKind {
    */
   fromOptions(options: ConnectorConfig['options'], context: ConnectorKindContext): Connector;
   /**
+   * The option names its configs may carry: `connectorFromConfig` refuses any
+   * other, naming it, before `fromOptions` runs (as the constructors do), so a
+   * misspelt option in a config is an error rather than a silent default.
+   * Absent: `fromOptions` alone judges the options.
+   */
+  readonly options?: readonly string[];
+  /**
    * Whether `key` has the shape of the keys a connector with these options
    * hands out. An unsigned descriptor that would make its receiver delete the
    * object (evict on resolve, an owned proxy) must name such a key, so that it

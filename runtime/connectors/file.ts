@@ -41,6 +41,8 @@ const IO_CHUNK = 1 << 30;
  * does not exist yet or is complete. There is no fsync; objects are meant to be
  * transient and a crash may lose them. `get` returns a fresh Uint8Array per call.
  */
+const FILE_OPTIONS = ['directory'];
+
 export class FileConnector implements Connector {
   readonly kind = 'file';
   /** Absolute, so that config() names the same place whatever the receiver's working directory. */
@@ -57,7 +59,7 @@ export class FileConnector implements Connector {
   #closed = false;
 
   constructor(options: FileConnectorOptions) {
-    rejectUnknownOptions('file', options, ['directory']);
+    rejectUnknownOptions('file', options, FILE_OPTIONS);
     this.directory = path.resolve(directoryOption(options.directory));
     let created: string | undefined;
     try {
@@ -446,6 +448,7 @@ function isWithin(target: string, root: string): boolean {
 registerConnectorKind(
   {
     kind: 'file',
+    options: FILE_OPTIONS,
     fromOptions(options, { trusted, policy }) {
       const directory = directoryOption(options.directory);
       if (!trusted) {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Connector, ConnectorConfig, ConnectorKind, Key, ReferencePolicy } from './connector.js';
 import { ConfigError, DescriptorError, messageOf } from '../errors.js';
+import { rejectUnknownOptions } from './options.js';
 
 const kinds = new Map<string, ConnectorKind>();
 const builtinKinds = new Set<string>();
@@ -112,7 +113,18 @@ export function connectorFromConfig(
 ): Connector {
   const resolved = resolvePolicy(policy);
   const kind = kindOf(config, trusted, resolved);
+  if (kind.options !== undefined) checkOptionNames(kind.kind, config.options, kind.options, trusted);
   return kind.fromOptions(config.options, { trusted, policy: resolved });
+}
+
+/** An unknown option is the caller's mistake in a config of its own, and a refused descriptor in one from elsewhere. */
+function checkOptionNames(kind: string, options: ConnectorConfig['options'], known: readonly string[], trusted: boolean): void {
+  try {
+    rejectUnknownOptions(kind, options, known);
+  } catch (error) {
+    if (trusted) throw error;
+    throw new DescriptorError(`connector config from elsewhere: ${messageOf(error)}`, { cause: error });
+  }
 }
 
 /**

@@ -35,6 +35,8 @@ const spaces = new Map<string, Map<string, Uint8Array>>();
  * - `get`/`getSync` return the stored Uint8Array itself (a plain Uint8Array,
  *   never a Buffer), the same instance to every reader: treat it as read-only.
  */
+const MEMORY_OPTIONS = ['space'];
+
 export class MemoryConnector implements Connector {
   readonly kind = 'memory';
   readonly reach = 'thread';
@@ -44,7 +46,7 @@ export class MemoryConnector implements Connector {
   #closed = false;
 
   constructor(options: MemoryConnectorOptions = {}) {
-    rejectUnknownOptions('memory', options, ['space']);
+    rejectUnknownOptions('memory', options, MEMORY_OPTIONS);
     this.space = spaceOption(options.space, 'memory') ?? randomUUID();
   }
 
@@ -158,6 +160,6 @@ export class MemoryConnector implements Connector {
 }
 
 registerConnectorKind(
-  { kind: 'memory', fromOptions: (options) => new MemoryConnector({ space: spaceOption(options.space, 'memory') }) },
+  { kind: 'memory', options: MEMORY_OPTIONS, fromOptions: (options) => new MemoryConnector({ space: spaceOption(options.space, 'memory') }) },
   { builtin: true },
 );

@@ -57,6 +57,8 @@ export interface MultiBuildOptions {
 }
 
 /** A MultiConnector failure of its own (no connector accepts a put, a key it cannot route); children's errors pass through as they are. */
+const MULTI_OPTIONS = ['connectors'];
+
 export class MultiConnectorError extends ConnectorError {
   static override readonly code: ErrorCode = ERROR_CODES.MultiConnectorError;
   override name = 'MultiConnectorError';
@@ -135,7 +137,7 @@ export class MultiConnector implements Connector, TaggedPut {
   #closed = false;
 
   constructor(options: MultiConnectorOptions, build: MultiBuildOptions = {}) {
-    rejectUnknownOptions('multi', options, ['connectors']);
+    rejectUnknownOptions('multi', options, MULTI_OPTIONS);
     const entries = Object.entries(entriesOption(options));
     if (entries.length === 0) throw new ConfigError('multi connector: give at least one connector');
     const trusted = build.trusted ?? true;
@@ -551,6 +553,7 @@ function tagsOption(options: TaggedPutOptions): readonly string[] {
 registerConnectorKind(
   {
     kind: 'multi',
+    options: MULTI_OPTIONS,
     fromOptions(options, { trusted, policy }) {
       const connectors = options.connectors;
       if (typeof connectors !== 'object' || connectors === null || Array.isArray(connectors)) {

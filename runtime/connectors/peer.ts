@@ -20,6 +20,7 @@ import { registerConnectorKind } from './kinds.js';
 import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../errors.js';
 import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { spaceOption } from './in-process.js';
+import { rejectUnknownOptions } from './options.js';
 import { ScratchPool } from './scratch.js';
 
 /** Where this process serves its objects; the same for every connector of a space in one process. */
@@ -72,6 +73,7 @@ export interface PeerConnectorOptions extends PeerNodeOptions {
 /** Read by connectors rebuilt from configs, which never carry the secret. */
 export const PEER_SECRET_ENV = 'PROXYSTORE_PEER_SECRET';
 
+const PEER_OPTIONS = ['space', 'allowedHosts', 'host', 'port', 'advertiseHost', 'secret', 'connectTimeoutMs', 'requestTimeoutMs', 'maxObjectBytes'];
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -172,6 +174,7 @@ export class PeerConnector implements Connector {
   #bridge: SyncBridge | undefined;
 
   constructor(options: PeerConnectorOptions = {}) {
+    rejectUnknownOptions('peer', options, PEER_OPTIONS);
     this.space = spaceOption(options.space, 'peer') ?? randomBytes(12).toString('base64url');
     if (this.space.includes('/') || Buffer.byteLength(this.space) > 255) throw new ConfigError(`peer connector: option 'space' must not contain '/' nor exceed 255 bytes`);
     const { allowedHosts } = options;
@@ -966,6 +969,7 @@ function isTimeout(value: unknown): value is number {
 registerConnectorKind(
   {
     kind: 'peer',
+    options: PEER_OPTIONS,
     /**
      * A descriptor made elsewhere may name only the space: the secret comes
      * from this process (`setPeerDefaults`, PROXYSTORE_PEER_SECRET) and the

@@ -83,6 +83,8 @@ const MAX_BLOCKED_READERS = 16;
 const NOTICE_TTL_MS = 60_000;
 
 const CONNECTION_OPTIONS = ['host', 'port', 'db', 'username', 'password', 'tls'] as const;
+/** What a config may carry: everything but a live client. */
+const CONFIG_OPTIONS = [...CONNECTION_OPTIONS, 'prefix', 'connectTimeoutMs', 'commandTimeoutMs'];
 
 interface Settings {
   readonly host: string;
@@ -135,7 +137,7 @@ export class RedisConnector implements Connector {
   readonly #blockedReaders = new Set<Redis>();
 
   constructor(options: RedisConnectorOptions = {}) {
-    rejectUnknownOptions('redis', options, [...CONNECTION_OPTIONS, 'prefix', 'client', 'connectTimeoutMs', 'commandTimeoutMs']);
+    rejectUnknownOptions('redis', options, [...CONFIG_OPTIONS, 'client']);
     const { client } = options;
     if (client !== undefined) {
       const clash = CONNECTION_OPTIONS.find((option) => options[option] !== undefined);
@@ -639,6 +641,7 @@ const MADE_KEY_TAIL = /^[A-Za-z0-9_-]{8}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 registerConnectorKind(
   {
     kind: 'redis',
+    options: CONFIG_OPTIONS,
     /**
      * Configs never carry a password (see `RedisConnectorOptions.password`):
      * the receiver's PROXYSTORE_REDIS_PASSWORD supplies it. An explicit

@@ -21,7 +21,7 @@ export interface FutureOptions {
   readonly timeoutMs?: number;
   /** Delete the value once a proxy of the future has resolved (a single-use future). */
   readonly evict?: boolean;
-  /** What the value will be, for `typeof`, `Array.isArray` and `instanceof` before it exists. Default a plain object. */
+  /** What the value will be, for `typeof`, `Array.isArray` and `instanceof` before it exists. Default a plain object, not thenable (so `await future.proxy()` gives the proxy back at once). */
   readonly metadata?: ProxyMetadata;
   /** First wait between two looks for the value; it doubles up to `maxPollMs`. Default 1 ms. */
   readonly pollMs?: number;
@@ -44,7 +44,8 @@ export class ProxyFuture<T> {
     this.key = key;
     this.wait = waitPolicy(options, (what) => new ConfigError(`store '${store.name}': future ${what}`));
     this.#evict = options.evict ?? false;
-    this.#metadata = options.metadata ?? { kind: 'object' };
+    // Not thenable unless said: awaiting the proxy, or returning it from an async function, must not block until the value is set.
+    this.#metadata = options.metadata ?? { kind: 'object', thenable: false };
   }
 
   /** Writes the value; every proxy of the future, wherever it is, resolves to it. A future is set once. */

@@ -207,7 +207,7 @@ export class ContextLifetime implements Lifetime, Disposable, AsyncDisposable {
 }
 
 export interface LeaseLifetimeOptions {
-  /** When the lease ends: milliseconds from now, or a point in time. */
+  /** When the lease ends: milliseconds from now, or a point in time; zero, a negative duration or a past Date end it at once. */
   readonly expiry: number | Date;
   readonly name?: string;
 }
@@ -258,8 +258,9 @@ export class LeaseLifetime extends ContextLifetime {
 
 function expiryTime(expiry: unknown, name: string): number {
   if (expiry instanceof Date && !Number.isNaN(expiry.getTime())) return expiry.getTime();
-  if (typeof expiry === 'number' && Number.isFinite(expiry) && expiry >= 0) return Date.now() + expiry;
-  throw new ConfigError(`lease '${name}': expiry must be a non-negative number of milliseconds or a valid Date, got ${String(expiry)}`);
+  // A duration of zero or less ends the lease at once, as a Date in the past does (ProxyStore takes these too).
+  if (typeof expiry === 'number' && Number.isFinite(expiry)) return Date.now() + Math.max(expiry, 0);
+  throw new ConfigError(`lease '${name}': expiry must be a finite number of milliseconds or a valid Date, got ${String(expiry)}`);
 }
 
 export interface StaticLifetimeOptions {

@@ -263,7 +263,7 @@ function liveBorrows(slot: Slot): string | undefined {
   if (slot.mutable === undefined && n === 0) return undefined;
   const live = slot.mutable !== undefined ? 'a mutable borrow is live' : `${n} shared borrow${n === 1 ? ' is' : 's are'} live`;
   const sent = slot.mutable !== undefined ? slot.mutable.tasks > 0 : [...slot.shared].some((ref) => ref.tasks > 0);
-  return sent ? `${live} (a borrow sent to a task ends when the task ends: executors call endTaskBorrows())` : live;
+  return sent ? `${live} (a sent borrow counts until its receiver is done: executors call endTaskBorrows() when the task settles; after encodeProxies() of your own, call endTaskBorrows(whatYouEncoded))` : live;
 }
 
 function assertNotBorrowed(owner: Reference, attempted: string): void {
@@ -323,9 +323,14 @@ export function release<T>(p: RefProxy<T> | RefMutProxy<T>): void {
 }
 
 /**
- * For executors, once a task has ended: every borrow in its arguments (arrays,
- * plain objects, Maps, Sets, at any depth) ends, unless another unfinished task
- * still holds it. Borrows not sent anywhere end too: the task was their use.
+ * Once the receiver of sent borrows is done with them: every borrow in `args`
+ * (arrays, plain objects, Maps, Sets, at any depth) ends, unless another
+ * unfinished use still holds it. Encoding a borrow (a task call, or
+ * `encodeProxies` for a message of your own) counts it as held by the
+ * receiver, so its owner cannot be disposed, moved or updated until then.
+ * Executors call this when a task settles; after sending borrows yourself,
+ * call it with what you encoded once the receiver says it is done. Borrows
+ * not sent anywhere end too.
  */
 export function endTaskBorrows(args: unknown): void {
   const isBorrow = (value: unknown): value is object => {

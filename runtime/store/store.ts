@@ -83,7 +83,12 @@ export interface ProxyCreateOptions extends PutOptions {
 
 export interface ProxyFromKeyOptions extends Omit<PutOptions, 'tags'> {
   readonly evict?: boolean;
-  /** What the caller knows of the target; without it the proxy looks like a plain object until resolved. */
+  /**
+   * What the caller knows of the target; without it the proxy looks like a
+   * plain object until resolved, and is taken as not thenable (`await p`
+   * gives `p` back without reading the store): say `thenable: true` for a
+   * key whose object has a `then` method that awaiting should call.
+   */
   readonly metadata?: import('../proxy/factory.js').ProxyMetadata;
 }
 
@@ -525,7 +530,8 @@ export class Store implements StoreHandle {
     }
     checkLifetimeOption(this, 'proxyFromKey', options);
     options.lifetime?.addKey(key, this);
-    const metadata = options.metadata ?? { kind: 'object' as const };
+    // Taken as not thenable unless said: awaiting the proxy, or returning it from an async function, must not read the store to find out.
+    const metadata = options.metadata ?? NOT_THENABLE_OBJECT;
     return proxy(storeFactory<T>(this, key, { evict: options.evict ?? false, metadata }), { metadata });
   }
 
@@ -729,6 +735,8 @@ function putOptionsOf(options: ProxyCreateOptions): PutOptions {
 }
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+const NOT_THENABLE_OBJECT = { kind: 'object', thenable: false } as const;
 
 provideStoreBuilder({ fromConfig: (config, options) => Store.fromConfig(config, options), isStore: (value) => value instanceof Store });
 

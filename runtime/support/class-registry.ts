@@ -19,6 +19,10 @@ const nameByPrototype = new Map<object, string>();
  * Registering the same class under the same name again is a no-op.
  */
 export function registerClass(ctor: RegisterableClass, name: string = ctor.name): void {
+  // The name travels in every encoding of an instance, and the receiver looks it up as a string: anything else would fail every later decode.
+  if (typeof name !== 'string') {
+    throw new ConfigError(`registerClass: the name must be a string, got ${typeof name}`);
+  }
   if (name === '') {
     throw new ConfigError('registerClass: an anonymous class needs an explicit name');
   }

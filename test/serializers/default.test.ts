@@ -357,12 +357,16 @@ describe('class registry', () => {
     expect(() => registerClass(Point)).not.toThrow();
   });
 
-  it('refuses a taken name, a second name for a class, and anonymous classes', () => {
+  it('refuses a taken name, a second name for a class, anonymous classes, and a name that is not a string', () => {
     registerClass(Point);
     const Impostor = class Point {};
     expect(() => registerClass(Impostor)).toThrow(ConfigError);
     expect(() => registerClass(Point, 'Renamed')).toThrow(ConfigError);
     expect(() => registerClass(class {})).toThrow(ConfigError);
+    // A JavaScript caller's mistake (an options object for a name): refused now, not at every later decode.
+    class Untyped {}
+    expect(() => registerClass(Untyped, { name: 'x' } as never)).toThrow(/registerClass: the name must be a string, got object/);
+    expect(classNameOf(new Untyped())).toBeUndefined();
   });
 
   it('unregisters by name or by class, and ignores unknown ones', () => {

@@ -102,6 +102,8 @@ const MAX_CELL_FOLLOWS = 100;
  *   (`subarray`, `new Float64Array(view.buffer, view.byteOffset, n)` within its
  *   bounds), never from other offsets of its buffer.
  */
+const SHARED_MEMORY_OPTIONS = ['space', 'answerTimeoutMs', 'poolBytes'];
+
 export class SharedMemoryConnector implements Connector {
   readonly kind = 'shared-memory';
   readonly reach = 'process';
@@ -117,7 +119,7 @@ export class SharedMemoryConnector implements Connector {
   #closed = false;
 
   constructor(options: SharedMemoryConnectorOptions = {}) {
-    rejectUnknownOptions('shared-memory', options, ['space', 'answerTimeoutMs', 'poolBytes']);
+    rejectUnknownOptions('shared-memory', options, SHARED_MEMORY_OPTIONS);
     this.space = spaceOption(options.space, 'shared-memory') ?? randomUUID();
     this.answerTimeoutMs = timeoutOption(options.answerTimeoutMs) ?? DEFAULT_ANSWER_TIMEOUT_MS;
     this.poolBytes = poolBytesOption(options.poolBytes) ?? DEFAULT_POOL_BYTES;
@@ -507,6 +509,7 @@ function timeoutOption(timeout: unknown): number | undefined {
 registerConnectorKind(
   {
     kind: 'shared-memory',
+    options: SHARED_MEMORY_OPTIONS,
     fromOptions(options, { trusted, policy }) {
       const answerTimeoutMs = timeoutOption(options.answerTimeoutMs);
       const poolBytes = poolBytesOption(options.poolBytes);
