@@ -372,6 +372,10 @@ describe('Store lifecycle, config and registry', () => {
     const store = memoryStore('reg', { register: true });
     expect(getStore('reg')).toBe(store);
     expect(() => new Store('reg', new MemoryConnector(), { register: true })).toThrow(StoreExistsError);
+    // Registering the same store again is refused too, unless allowed (ProxyStore's exist_ok).
+    expect(() => registerStore(store)).toThrow(StoreExistsError);
+    registerStore(store, { allowExisting: true });
+    expect(getStore('reg')).toBe(store);
     const other = new Store('reg', new MemoryConnector());
     registerStore(other, { allowExisting: true });
     expect(getStore('reg')).toBe(other);

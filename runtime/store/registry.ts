@@ -93,10 +93,14 @@ const retired = new FinalizationRegistry<StoreHandle['connector']>((connector) =
   connector.close().catch(() => undefined);
 });
 
+/**
+ * Registers `store` under its name. A name already registered, even to this
+ * very store, is a StoreExistsError unless `allowExisting` (as ProxyStore's
+ * `exist_ok`), which replaces the registered one.
+ */
 export function registerStore(store: StoreHandle, options: { allowExisting?: boolean } = {}): void {
   if (!theBuilder().isStore(store)) throw new InvalidArgumentError('store', `registerStore: store must be a Store, got ${typeof store === 'object' && store !== null ? Object.prototype.toString.call(store) : typeof store}`);
-  const existing = stores.get(store.name);
-  if (existing !== undefined && existing !== store && options.allowExisting !== true) throw new StoreExistsError(store.name);
+  if (stores.has(store.name) && options.allowExisting !== true) throw new StoreExistsError(store.name);
   stores.set(store.name, store);
 }
 
