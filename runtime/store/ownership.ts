@@ -89,8 +89,9 @@ const KIND_NAMES: Record<OwnershipKind, string> = { owned: 'OwnedProxy', ref: 'R
 const WITH_ARTICLE: Record<OwnershipKind, string> = { owned: 'an OwnedProxy', ref: 'a RefProxy', 'ref-mut': 'a RefMutProxy' };
 
 /** Only plain data: the FinalizationRegistry holds it, and it must not keep the owner alive. */
+/** What a collected owner leaves to free: its store and current key (update() may move it), never the owner itself. */
 interface Leak {
-  readonly storeName: string;
+  readonly store: StoreHandle;
   key: Key;
 }
 
@@ -113,21 +114,30 @@ const references = new WeakMap<ProxyState, Reference>();
 /** Plain proxies handed to intoOwned(): boundaries refuse them (their traps are the core's, which cannot). */
 const surrendered = new WeakSet<ProxyState>();
 
-/** Leaks found by one collection, reported together: a warning per proxy would flood stderr. */
+/** Owners found by one collection, reported together: a warning per proxy would flood stderr. */
 let leaked: Leak[] = [];
 
+/**
+ * An owner collected without being disposed or moved is dropped as Rust (and
+ * ProxyStore's `OwnedProxy.__del__`) drops it: its object is evicted. No
+ * borrow can still need it, since every borrow holds its owner. The warning
+ * says so, because when a collection comes is up to V8: dispose owners to
+ * free their objects at a known time.
+ */
 const leaks = new FinalizationRegistry<Leak>((leak) => {
+  // A store closed since, or a connector gone, leaves the object where it is; the warning still names it.
+  leak.store.evict(leak.key).catch(() => undefined);
   if (leaked.push(leak) === 1) setImmediate(reportLeaks);
 });
 
 function reportLeaks(): void {
   const batch = leaked;
   leaked = [];
-  const listed = batch.slice(0, 3).map(({ storeName, key }) => `key ${describeKey(key)} in store '${storeName}'`);
+  const listed = batch.slice(0, 3).map(({ store, key }) => `key ${describeKey(key)} in store '${store.name}'`);
   const more = batch.length > listed.length ? `, and ${batch.length - listed.length} more` : '';
   const what = batch.length === 1 ? 'an OwnedProxy was' : `${batch.length} OwnedProxies were`;
   process.emitWarning(
-    `${what} garbage-collected without being disposed or moved, so the objects stay in the store: ${listed.join(', ')}${more} (declare owned proxies with \`using\`, or call dispose())`,
+    `${what} garbage-collected without being disposed or moved, so their objects were evicted then: ${listed.join(', ')}${more} (declare owned proxies with \`using\`, or call dispose(), to free them at a known time)`,
     { type: 'ProxyStoreWarning', code: 'PROXYSTORE_OWNED_PROXY_LEAKED' },
   );
 }
@@ -225,7 +235,7 @@ function referenceFactory(ref: Reference): Factory<object> {
 }
 
 function newSlot(source: StoreFactory<object>): Slot {
-  return { source, owner: undefined, shared: new Set(), mutable: undefined, eviction: undefined, leak: { storeName: source.store.name, key: source.key } };
+  return { source, owner: undefined, shared: new Set(), mutable: undefined, eviction: undefined, leak: { store: source.store, key: source.key } };
 }
 
 function newOwner(source: StoreFactory<object>, target: object | undefined): Reference {
