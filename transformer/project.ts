@@ -3,6 +3,7 @@
  * users, whose Go compiler has no transformer API (tsc 7 type-checks, this
  * emits), and for bundlers. Shared by the CLI and the bundler plugin.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as ts from 'typescript';
@@ -67,11 +68,13 @@ export class Project {
   #program: ts.Program | undefined;
 
   constructor(settings: ProjectSettings) {
-    const tsconfig = path.resolve(settings.tsconfig);
+    const tsconfig = tsconfigPath(settings.tsconfig);
     this.ts = loadTypeScript(path.dirname(tsconfig), settings.typescript);
     const parsed = parseTsconfig(this.ts, tsconfig);
-    this.#parsed = { ...parsed, options: { ...parsed.options, ...settings.compilerOptions } };
-    this.#options = { ...pluginEntryOf(this.#parsed.options), ...settings.options };
+    const options = { ...parsed.options, ...settings.compilerOptions };
+    this.#options = { ...pluginEntryOf(options), ...settings.options };
+    // A TypeScript patched with `ts-patch install` applies the tsconfig's transform entries to every program it makes: without ours, the transform runs once, ours.
+    this.#parsed = { ...parsed, options: withoutPluginEntry(options) };
     this.#rootNames = new Set(parsed.fileNames.map((name) => path.resolve(name)));
     this.#host = this.ts.createCompilerHost(this.#parsed.options);
     const readFile = this.#host.readFile.bind(this.#host);
@@ -150,10 +153,23 @@ function parseTsconfig(ts: TypeScript, tsconfig: string): ts.ParsedCommandLine {
   return parsed;
 }
 
+type PluginEntry = TransformerOptions & { readonly transform?: unknown };
+
 /** The tsconfig's ts-patch entry (its `transform` key is ignored like ts-patch's others), so one configuration serves tspc, the CLI and bundlers. */
 function pluginEntryOf(options: ts.CompilerOptions): TransformerOptions {
-  const plugins = (options.plugins ?? []) as readonly (TransformerOptions & { readonly transform?: unknown })[];
+  const plugins = (options.plugins ?? []) as readonly PluginEntry[];
   return plugins.find((plugin) => plugin.transform === PLUGIN_NAME) ?? {};
+}
+
+function withoutPluginEntry(options: ts.CompilerOptions): ts.CompilerOptions {
+  if (options.plugins === undefined) return options;
+  return { ...options, plugins: (options.plugins as readonly PluginEntry[]).filter((plugin) => plugin.transform !== PLUGIN_NAME) as ts.CompilerOptions['plugins'] };
+}
+
+/** `-p` takes a tsconfig file or, as tsc's does, a directory holding tsconfig.json. */
+function tsconfigPath(given: string): string {
+  const resolved = path.resolve(given);
+  return fs.statSync(resolved, { throwIfNoEntry: false })?.isDirectory() === true ? path.join(resolved, 'tsconfig.json') : resolved;
 }
 
 /** Bundlers chain maps by source path: point the map at the file itself rather than at a path relative to outDir. */

@@ -44,6 +44,12 @@ describe('persistent ts-patch install', () => {
     const result = await run(path.join(typescript, 'bin/tsc'), ['-p', 'tsconfig.json', '--outDir', 'out'], { cwd: project });
     expect(result.code, result.stdout).toBe(0);
     expect(readJs(path.join(project, 'out'))).toEqual(reference.js);
+    // What `setup` leaves behind: ts-proxystore-tsc on that patched TypeScript must not apply the transform a second time. `-p .` names the folder, as with tsc.
+    const cli = path.join(stage.packageDir, CLI_BIN['ts-proxystore-tsc']);
+    const viaCli = await run(cli, ['-p', '.', '--typescript', typescript], { cwd: project });
+    expect(viaCli.stdout).toBe('');
+    expect(viaCli.code).toBe(0);
+    expect(readJs(path.join(project, 'dist'))).toEqual(reference.js);
   }, BUILD_TIMEOUT_MS);
 });
 
