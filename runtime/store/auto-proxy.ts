@@ -27,12 +27,12 @@
  *   `lifetime` set here ends.
  */
 import type { Key, StartedPut } from '../connectors/connector.js';
-import { ConfigError, SerializationError, describeKey } from '../errors.js';
+import { ConfigError, ConnectorError, SerializationError, describeKey } from '../errors.js';
 import type { ProxyMetadata } from '../proxy/factory.js';
 import { sizeAtLeast } from './size.js';
 import type { Lifetime } from './lifetimes.js';
 import { isProxy, metadataOf, proxy } from '../proxy/proxy.js';
-import { connectorFailure, getStore, type Store } from './store.js';
+import { getStore, type Store } from './store.js';
 import { storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
 
 /** Bytes at or over which a value is proxied when neither the build nor the run time says otherwise. */
@@ -259,21 +259,18 @@ function keyForCrossing(entry: AutoEntry): Key {
 
 function write(entry: AutoEntry): StoredCopy {
   const { store, value, site } = entry;
-  let bytes: Uint8Array;
-  try {
-    bytes = store.serialize(value);
-  } catch (error) {
-    if (!(error instanceof SerializationError)) throw error;
-    throw new SerializationError(
-      `autoProxy at ${site}: the value must be written to store '${store.name}' to cross this boundary, but it cannot be serialized (${error.message}); pass it by value (extract(...)), make it serializable, or annotate the parameter without ProxyOr`,
-      { cause: error },
-    );
-  }
   let started: StartedPut;
   try {
-    started = (store.connector.startPut as (data: Uint8Array) => StartedPut)(bytes);
+    // Through the store, so the write is logged and counted like any put.
+    started = store.startPut(value);
   } catch (error) {
-    throw connectorFailure(store, 'startPut', error, undefined, ` (autoProxy at ${site})`);
+    if (error instanceof SerializationError) {
+      throw new SerializationError(
+        `autoProxy at ${site}: the value must be written to store '${store.name}' to cross this boundary, but it cannot be serialized (${error.message}); pass it by value (extract(...)), make it serializable, or annotate the parameter without ProxyOr`,
+        { cause: error },
+      );
+    }
+    throw atSite(error, site);
   }
   const copy: StoredCopy = { store, key: started.key, pending: undefined, failed: false, tasks: 0, held: false, lifetime: undefined, freed: false };
   if (started.readable === true) return copy;
@@ -283,7 +280,7 @@ function write(entry: AutoEntry): StoredCopy {
     },
     (error: unknown) => {
       copy.failed = true;
-      throw connectorFailure(store, 'startPut', error, started.key, ` (autoProxy at ${site})`);
+      throw atSite(error, site);
     },
   );
   copy.pending = pending;
@@ -291,6 +288,12 @@ function write(entry: AutoEntry): StoredCopy {
   // Nobody may ever wait for this write; its failure is reported to whoever sends the key, not as an unhandled rejection.
   void pending.catch(() => undefined).finally(() => inFlight.delete(pending));
   return copy;
+}
+
+/** The store's error, with the call site whose proxy needed the write. */
+function atSite(error: unknown, site: string): unknown {
+  if (!(error instanceof ConnectorError)) return error;
+  return new ConnectorError(error.connector, error.operation, `${error.reason} (autoProxy at ${site})`, { cause: error, key: error.key });
 }
 
 /** Keeps a copy sent outside tasks: until `settings.lifetime` ends, else until the value is collected. */

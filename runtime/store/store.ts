@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { BudgetedEntry, CacheBudget } from './cache-budget.js';
-import { isTagged, type CloseOptions, type Connector, type Key, type ListedObject, type ReferencePolicy, type TaggedPut } from '../connectors/connector.js';
+import { isTagged, type CloseOptions, type Connector, type Key, type ListedObject, type ReferencePolicy, type StartedPut, type TaggedPut } from '../connectors/connector.js';
 import { connectorFromConfig } from '../connectors/kinds.js';
 import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
@@ -308,6 +308,48 @@ export class Store implements StoreHandle {
     this.#observe('put', t0, bytes.byteLength, key);
     if (options.lifetime !== undefined) await attachKeys(options.lifetime, this, [key]);
     return key;
+  }
+
+  /**
+   * Serializes `obj` and starts writing it with the connector's `startPut`:
+   * the key comes back at once, and `written` fulfils once the bytes are
+   * readable everywhere the connector reaches (rejecting with a
+   * ConnectorError if the write fails). What `autoProxy` does the first time
+   * a proxy crosses a boundary. Logged and counted like `put` (as `put` and
+   * `connector.startPut`) once written. A ConfigError for a connector
+   * without `startPut`.
+   */
+  startPut(obj: unknown): StartedPut {
+    this.#assertOpen('startPut');
+    const { connector } = this;
+    if (connector.startPut === undefined) throw new ConfigError(`store '${this.name}': its ${connector.kind} connector cannot hand out a key before writing (no startPut)`);
+    const t0 = this.#clock();
+    const bytes = this.serialize(obj);
+    const c0 = this.#connectorClock();
+    let started: StartedPut;
+    try {
+      started = connector.startPut(bytes);
+    } catch (error) {
+      this.#connectorDone('startPut', undefined, c0, 0, true);
+      throw connectorFailure(this, 'startPut', error);
+    }
+    const { key } = started;
+    const finish = (failed: boolean): void => {
+      this.#connectorDone('startPut', key, c0, failed ? 0 : bytes.byteLength, failed);
+      if (!failed) this.#observe('put', t0, bytes.byteLength, key);
+    };
+    if (started.readable === true) {
+      finish(false);
+      return started;
+    }
+    const written = started.written.then(
+      () => finish(false),
+      (error: unknown) => {
+        finish(true);
+        throw connectorFailure(this, 'startPut', error, key);
+      },
+    );
+    return { ...started, written };
   }
 
   async putBatch(objs: readonly unknown[], options: PutOptions = {}): Promise<Key[]> {
@@ -703,23 +745,30 @@ export class Store implements StoreHandle {
 
   /** `bytesOf` says how many bytes the call moved, for the connector's line in the metrics. */
   async #connectorCall<R>(operation: string, key: Key | undefined, call: () => Promise<R>, bytesOf: (result: R) => number = () => 0): Promise<R> {
-    const log = this.#connectorLog;
-    const t0 = this.#metrics === undefined && !log.enabled ? 0 : performance.now();
-    const done = (bytes: number, failed: boolean): void => {
-      if (t0 === 0) return;
-      const ms = performance.now() - t0;
-      this.#metrics?.record(`connector.${operation}`, ms, bytes);
-      if (log.enabled) log('%s %s%s %d B in %s ms%s', this.name, operation, key === undefined ? '' : ` ${describeKey(key)}`, bytes, ms.toFixed(3), failed ? ' (failed)' : '');
-    };
+    const t0 = this.#connectorClock();
     let result: R;
     try {
       result = await call();
     } catch (error) {
-      done(0, true);
+      this.#connectorDone(operation, key, t0, 0, true);
       throw connectorFailure(this, operation, error, key);
     }
-    done(bytesOf(result), false);
+    this.#connectorDone(operation, key, t0, bytesOf(result), false);
     return result;
+  }
+
+  /** 0 when nothing observes connector calls, so that they cost no clock reads. */
+  #connectorClock(): number {
+    return this.#metrics === undefined && !this.#connectorLog.enabled ? 0 : performance.now();
+  }
+
+  /** Counts and logs one connector call begun at `t0` (from #connectorClock). */
+  #connectorDone(operation: string, key: Key | undefined, t0: number, bytes: number, failed: boolean): void {
+    if (t0 === 0) return;
+    const ms = performance.now() - t0;
+    this.#metrics?.record(`connector.${operation}`, ms, bytes);
+    const log = this.#connectorLog;
+    if (log.enabled) log('%s %s%s %d B in %s ms%s', this.name, operation, key === undefined ? '' : ` ${describeKey(key)}`, bytes, ms.toFixed(3), failed ? ' (failed)' : '');
   }
 }
 

@@ -72,6 +72,24 @@ describe('autoProxy', () => {
     expect(autoProxy(big(), SITE, 16_000)).toSatisfy(isProxy);
   });
 
+  it('its writes are counted like any put (the same path logs them): store totals and the key\'s own figures (file store, written in the background)', async () => {
+    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'auto-metrics-'));
+    const store = new Store('auto-metrics', new FileConnector({ directory }), { register: true, metrics: true });
+    stores.push(store);
+    configureAutoProxy({ store, threshold: 0 });
+    const p = autoProxy(big(), SITE);
+    await encodeProxiesAsync([p]);
+    const key = getKey(p) as Key;
+    const totals = store.metrics();
+    expect(totals?.put?.count).toBe(1);
+    expect(totals?.['connector.startPut']?.count).toBe(1);
+    expect(totals?.put?.totalBytes).toBeGreaterThan(0);
+    expect(totals?.['connector.startPut']?.totalBytes).toBe(totals?.put?.totalBytes);
+    expect(store.metrics(key)?.put?.count).toBe(1);
+    expect(store.metrics(p)?.put?.count).toBe(1);
+    await fs.rm(directory, { recursive: true, force: true });
+  });
+
   it('passes primitives, functions and existing proxies through', async () => {
     const store = memoryStore('through');
     configureAutoProxy({ store, threshold: 0 });
