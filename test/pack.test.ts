@@ -39,6 +39,19 @@ describe('npm pack', () => {
     // The engine-neutral executors entry loads without piscina or bullmq, with what a worker module and a caller need.
     const executors = runModule(dir, `const m = await import('ts-proxystore/executors'); console.log(JSON.stringify(['defineTasks', 'resultArray', 'taskSignal', 'StoreExecutor'].map((n) => typeof m[n])));`);
     expect(JSON.parse(executors)).toEqual(['function', 'function', 'function', 'function']);
+    // Entries whose optional peers are missing say which package to install, when they load.
+    const missing = runModule(dir, `
+      const codes = {};
+      for (const entry of ['connectors/redis', 'executors/bullmq', 'stream/redis', 'unplugin']) {
+        try { await import('ts-proxystore/' + entry); codes[entry] = 'loaded'; } catch (error) { codes[entry] = [error.code, error.dependency]; }
+      }
+      console.log(JSON.stringify(codes));`);
+    expect(JSON.parse(missing)).toEqual({
+      'connectors/redis': ['PS_MISSING_DEPENDENCY', 'ioredis'],
+      'executors/bullmq': ['PS_MISSING_DEPENDENCY', 'bullmq'],
+      'stream/redis': ['PS_MISSING_DEPENDENCY', 'ioredis'],
+      unplugin: ['PS_MISSING_DEPENDENCY', 'unplugin'],
+    });
     // The testing entry's Redis launcher needs no test library; a suite used without vitest names it.
     const testing = runModule(dir, `
       import { startRedisServer, describeConnector } from 'ts-proxystore/testing';

@@ -13,7 +13,9 @@
  * It runs first (enforce: 'pre'): it needs the TypeScript source, types and all.
  */
 import path from 'node:path';
-import { createUnplugin, type UnpluginInstance } from 'unplugin';
+import type { UnpluginInstance } from 'unplugin';
+import { MissingDependencyError } from '../runtime/errors.js';
+import { importOptional } from '../runtime/support/optional-dependency.js';
 import type { TransformerOptions } from './options.js';
 import { Project } from './project.js';
 
@@ -25,6 +27,11 @@ export interface ProxyStorePluginOptions extends TransformerOptions {
 }
 
 const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
+
+/** unplugin is ESM-only: loaded here so that a missing one says which package to install, not a bare ERR_MODULE_NOT_FOUND. */
+const unplugin = await importOptional<typeof import('unplugin')>('unplugin');
+if (unplugin === undefined) throw new MissingDependencyError('unplugin', 'ts-proxystore/unplugin');
+const { createUnplugin } = unplugin;
 
 export const proxystore: UnpluginInstance<ProxyStorePluginOptions | undefined, false> = createUnplugin((settings: ProxyStorePluginOptions | undefined) => {
   const { tsconfig = 'tsconfig.json', typescript, ...options } = settings ?? {};

@@ -4,18 +4,22 @@
  * Only small events travel here; the items themselves sit in a store.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { requireOptional } from '../support/optional-dependency.js';
 import { ConfigError, ConnectorError, messageOf } from '../errors.js';
 import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
 
 /** A live client to share (it is duplicated where a connection must block), or options to open one. */
 export type RedisConnection = Redis | RedisOptions;
 
+/** A missing ioredis is a MissingDependencyError naming it when this entry loads, as for the Redis connector. */
+const ioredis = requireOptional<typeof import('ioredis')>('ioredis', 'ts-proxystore/stream/redis');
+
 const DEFAULT_PREFIX = 'ts-proxystore:stream:';
 
 function open(connection: RedisConnection): { client: Redis; owned: boolean } {
-  if (connection instanceof Redis) return { client: connection, owned: false };
-  const client = new Redis({ lazyConnect: false, maxRetriesPerRequest: 1, ...connection });
+  if (connection instanceof ioredis.Redis) return { client: connection, owned: false };
+  const client = new ioredis.Redis({ lazyConnect: false, maxRetriesPerRequest: 1, ...connection });
   // Connection errors reach the commands that fail; handled here so ioredis does not print them.
   client.on('error', () => undefined);
   return { client, owned: true };
@@ -23,7 +27,7 @@ function open(connection: RedisConnection): { client: Redis; owned: boolean } {
 
 /** A connection of its own, for commands that block (XREADGROUP BLOCK, SUBSCRIBE). */
 function dedicated(connection: RedisConnection): Redis {
-  const client = connection instanceof Redis ? connection.duplicate() : new Redis({ maxRetriesPerRequest: 1, ...connection });
+  const client = connection instanceof ioredis.Redis ? connection.duplicate() : new ioredis.Redis({ maxRetriesPerRequest: 1, ...connection });
   client.on('error', () => undefined);
   return client;
 }
