@@ -10,24 +10,32 @@ import { annotateCommand } from './annotate-command.js';
 import { CliError } from './errors.js';
 import { setup } from './setup.js';
 
-const USAGE = `Usage: ts-proxystore <command> [options]
-
-Commands:
-  setup [--dry-run] [--cwd <dir>] [--project <tsconfig>]
+/** What `ts-proxystore <command> --help` prints, and the general help lists. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  setup: `  setup [--dry-run] [--cwd <dir>] [--project <tsconfig>]
       Install the ts-patch that matches the project's TypeScript, add "prepare": "ts-patch install",
       the transformer and language-service plugins to tsconfig.json, and the lint rules to the ESLint config.
-  annotate [files…] [--dry-run] [--function <name>]… [--fix-natives] [--project <tsconfig>]
+`,
+  annotate: `  annotate [files…] [--dry-run] [--function <name>]… [--fix-natives] [--project <tsconfig>]
       Widen the object-typed parameters of task functions (tables given to defineTasks, functions
       handed to submit/map) and of the named functions to ProxyOr<T>; with --fix-natives, wrap the
       uses a proxy cannot stand in for in extract(…). Needs ts-morph.
-  store <ls|stats|get|evict|clear> --config <json or file>
-      Look into a store from its config: list keys with sizes and ages, totals, one object's type
-      and size, evict one, clear all (ts-proxystore store --help).
+`,
+};
 
-Options:
+const OPTIONS = `Options:
   --dry-run   print the changes as a diff instead of making them
   --help, --version
 `;
+
+const USAGE = `Usage: ts-proxystore <command> [options]
+
+Commands:
+${COMMAND_USAGE.setup}${COMMAND_USAGE.annotate}  store <ls|stats|get|evict|clear> --config <json or file>
+      Look into a store from its config: list keys with sizes and ages, totals, one object's type
+      and size, evict one, clear all (ts-proxystore store --help).
+
+${OPTIONS}`;
 
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -49,7 +57,9 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   const [command, ...files] = positionals;
   if (values.version) return log(packageInfo().version);
-  if (values.help || command === undefined) return log(USAGE);
+  if (values.help || command === undefined) {
+    return log(command !== undefined && Object.hasOwn(COMMAND_USAGE, command) ? `Usage: ts-proxystore\n${COMMAND_USAGE[command]}\n${OPTIONS}` : USAGE);
+  }
   const cwd = resolve(values.cwd);
   if (command === 'setup') {
     if (files.length > 0) throw new CliError(`setup takes no files (got ${files.join(' ')})`);

@@ -201,13 +201,22 @@ export function addEslintConfig(api: typeof ts, fileName: string, text: string, 
   return edits.sort((a, b) => b.position - a.position).reduce((result, edit) => result.slice(0, edit.position) + edit.text + result.slice(edit.position), text);
 }
 
+/**
+ * The config for a project that has none. Type-checked rules need files of a tsconfig, and a fresh one
+ * (`tsc --init`) holds only TypeScript: they apply to TypeScript files, so JavaScript such as this
+ * file is parsed without type information, and the build output is not linted at all.
+ */
 const NEW_ESLINT_CONFIG = `import tseslint from 'typescript-eslint';
 import proxystore from '${ESLINT_PLUGIN}';
 
 export default tseslint.config(
-  ...tseslint.configs.recommendedTypeChecked,
-  proxystore.configs.recommended,
-  { languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } } },
+  { ignores: ['dist/'] },
+  {
+    // Type information comes from tsconfig.json, which holds the TypeScript files only.
+    files: ['**/*.{ts,tsx,mts,cts}'],
+    extends: [...tseslint.configs.recommendedTypeChecked, proxystore.configs.recommended],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
 );
 `;
 

@@ -6,13 +6,16 @@
  * setup) emits the wrapped call, and ESLint with the edited config reports a
  * proxy reaching a built-in. A second run changes nothing. Installs are slow,
  * so there are two projects: TypeScript 5.9 as CommonJS, TypeScript 6.0 as ESM.
- * Needs `npm run build` (it runs dist/cli/index.js).
+ * Needs `npm run build` (it runs dist/cli/index.js). A third project, made by
+ * `tsc --init` with this repository's packages, has no ESLint config: the one
+ * setup writes must lint it, itself included, with `eslint .`.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { setup as runSetup } from '../../cli/setup.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -152,6 +155,49 @@ describe.each<Fresh>([
     },
     INSTALL_TIMEOUT,
   );
+});
+
+describe('ts-proxystore setup without an ESLint config', () => {
+  it('creates an eslint.config.mjs with which `eslint .` lints a fresh project cleanly, the config file included', async () => {
+    const dir = realpathSync(await dirs.make());
+    // A fresh project as `npx tsc --init` makes it (no "include": only the TypeScript files are in the project).
+    const init = sh(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--init'], dir);
+    expect(init.status, init.stdout + init.stderr).toBe(0);
+    // "prepare" is there already, so setup runs no `ts-patch install` on the TypeScript linked below (this repository's).
+    const devDependencies = { typescript: '^6.0.3', 'ts-patch': '^4.0.1', eslint: '^10.15.0', 'typescript-eslint': '^8.72.0' };
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'fresh', version: '1.0.0', scripts: { prepare: 'ts-patch install' }, devDependencies }, null, 2)}\n`);
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src/index.ts'), 'export function double(value: number): number {\n  return value * 2;\n}\n');
+    // What `tsc` would emit with the outDir that `tsc --init` suggests: not part of any tsconfig, and not linted.
+    mkdirSync(join(dir, 'dist'));
+    writeFileSync(join(dir, 'dist/index.js'), 'export function double(value) {\n  return value * 2;\n}\n');
+    writeFileSync(join(dir, 'dist/index.d.ts'), 'export declare function double(value: number): number;\n');
+    mkdirSync(join(dir, 'node_modules'));
+    for (const name of Object.keys(devDependencies)) symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+    // A stand-in for the plugin, without rules, so this needs no build: under test is the config around it
+    // (the projects above run the built plugin's rules).
+    const stub = join(dir, 'node_modules/ts-proxystore');
+    mkdirSync(stub);
+    writeFileSync(join(stub, 'package.json'), '{ "name": "ts-proxystore", "type": "module", "exports": { "./eslint-plugin": "./eslint-plugin.js" } }\n');
+    writeFileSync(join(stub, 'eslint-plugin.js'), "export default { configs: { recommended: { name: 'ts-proxystore/recommended', rules: {} } } };\n");
+
+    const lines: string[] = [];
+    runSetup({ cwd: dir, project: 'tsconfig.json', dryRun: false, log: (line) => lines.push(line) });
+    expect(lines).toContain('created eslint.config.mjs');
+
+    const lint = sh(process.execPath, [join(dir, 'node_modules/eslint/bin/eslint.js'), '--format', 'json', '.'], dir);
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    const results = JSON.parse(lint.stdout) as { filePath: string; messages: unknown[] }[];
+    expect(results.map((result) => [relative(dir, result.filePath), result.messages])).toEqual([
+      ['eslint.config.mjs', []],
+      ['src/index.ts', []],
+    ]);
+    // And the TypeScript files get the type-checked rules.
+    const printed = sh(process.execPath, [join(dir, 'node_modules/eslint/bin/eslint.js'), '--print-config', 'src/index.ts'], dir);
+    const config = JSON.parse(printed.stdout) as { rules: Record<string, unknown>; languageOptions: { parserOptions: { projectService?: unknown } } };
+    expect(config.languageOptions.parserOptions.projectService).toBe(true);
+    expect(config.rules['@typescript-eslint/no-floating-promises']).toEqual([2]);
+  });
 });
 
 describe('ts-proxystore setup refuses what it cannot set up', () => {
