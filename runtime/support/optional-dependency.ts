@@ -1,5 +1,5 @@
 /**
- * Optional peer dependencies (bullmq, ioredis, vitest) loaded so that a
+ * Optional peer dependencies (bullmq, ioredis, unplugin, the test libraries) loaded so that a
  * missing one says which package to install. A static `import` of a missing package fails
  * while the module graph links, before any of our code runs, with a bare
  * ERR_MODULE_NOT_FOUND; a synchronous `require` fails where we can explain it,
