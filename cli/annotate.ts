@@ -16,6 +16,8 @@ import type * as TypeScript from 'typescript';
 import { nativeTypes } from '../src/analysis/native-types.js';
 import { isKeyMethod } from '../src/analysis/identity-sites.js';
 import { packageModule, PACKAGE_NAME } from '../src/analysis/package-files.js';
+import { proxyTypes } from '../src/analysis/proxy-types.js';
+import { nativeUses } from '../transformer/native-uses.js';
 import { unifiedDiff } from './diff.js';
 import { CliError } from './errors.js';
 
@@ -223,6 +225,7 @@ export function annotate(options: AnnotateOptions): void {
         .filter((diagnostic) => !MISSING_NAME.has(diagnostic.getCode()))
         .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.compilerObject.messageText, ' '));
     const errors = new Map<SourceFile, string[]>();
+    const reported = new Set<string>();
     let wrapped = 0;
     // From the end, so earlier positions stay valid.
     uses.sort((a, b) => b.getStart() - a.getStart());
@@ -241,13 +244,38 @@ export function annotate(options: AnnotateOptions): void {
         real.replaceWithText(text);
         const reason = after.find((message) => !before.includes(message)) ?? after[after.length - 1];
         options.log(`${where} left as is: '${text}' needs the real object in ${context}, but extract(${text}) there does not type-check (${reason}); hand it the real object by hand`);
+        reported.add(`${where}:${text}`);
         continue;
       }
       files.add(file);
       wrapped++;
     }
     if (wrapped > 0) options.log(`wrapped ${wrapped} use(s) that need the real object in extract(…)`);
+    reportLeft(parameters, reported);
     return files;
+  }
+
+  /**
+   * The uses the transformer would still report (TS98004) after the edits, and
+   * that no line above named: said here, not skipped silently.
+   */
+  function reportLeft(parameters: readonly ParameterDeclaration[], reported: ReadonlySet<string>): void {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
+    const current = project.getProgram().compilerObject as unknown as TypeScript.Program;
+    const api = ts as unknown as typeof TypeScript;
+    const uses = nativeUses(api, current, proxyTypes(current.getTypeChecker(), api));
+    for (const parameter of parameters) {
+      const name = parameter.getName();
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
+      for (const use of uses.of(parameter.compilerNode as unknown as TypeScript.ParameterDeclaration)) {
+        const file = parameter.getSourceFile();
+        const line = file.getLineAndColumnAtPos(use.argument.getStart()).line;
+        const where = `${relative(options.cwd, file.getFilePath())}:${line}`;
+        if (reported.has(`${where}:${name}`)) continue;
+        const what = use.need.inElements ? `a list of real ${use.need.name} objects` : `the real ${use.need.name}`;
+        options.log(`${where} left as is: '${name}' is handed to '${use.callee}', which needs ${what}, in ${use.argument.getText()}; hand it extract(${name}) by hand`);
+      }
+    }
   }
 
   function needsRealObject(reference: Node): boolean {
@@ -259,6 +287,7 @@ export function annotate(options: AnnotateOptions): void {
       const other = parent.getLeft() === value ? parent.getRight() : parent.getLeft();
       return isObjectType(other.getType().compilerType) || other.getType().isUnion();
     }
+    if (Node.isArrayLiteralExpression(parent)) return isNativeList(parent);
     if (!Node.isCallExpression(parent) && !Node.isNewExpression(parent)) return false;
     const index = parent.getArguments().indexOf(value);
     if (index < 0) return false;
@@ -270,6 +299,25 @@ export function annotate(options: AnnotateOptions): void {
     const argument = checker.getTypeAtLocation(reference.compilerNode);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
     return signature !== undefined && natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type) !== undefined;
+  }
+
+  /**
+   * `new Blob([x])`, `Buffer.concat([x, y])`: a list written in the call, to a
+   * built-in that reads its elements as real objects (as transformer/native-uses.ts
+   * finds them). A spread `[...x]` reads x item by item through the proxy, which works.
+   */
+  function isNativeList(list: Node): boolean {
+    let value = list;
+    while (isTransparent(value.getParent())) value = value.getParentOrThrow();
+    const parent = value.getParent();
+    if (!Node.isCallExpression(parent) && !Node.isNewExpression(parent)) return false;
+    const index = parent.getArguments().indexOf(value);
+    if (index < 0) return false;
+    const signature = checker.getResolvedSignature(parent.compilerNode);
+    const argument = checker.getTypeAtLocation(value.compilerNode);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
+    const need = signature === undefined ? undefined : natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type);
+    return need?.inElements === true;
   }
 }
 

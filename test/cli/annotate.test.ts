@@ -87,6 +87,21 @@ describe('ts-proxystore annotate', () => {
     expect(read(dir, 'src/main.ts')).toBe(main);
   }, CODEMOD_RUNS_MS);
 
+  it('wraps a parameter written in a list handed to a built-in, as the transformer finds it: new Blob([extract(b)])', async () => {
+    const dir = await fixtureCopy();
+    const result = run(dir, 'src/body.ts', '--function', 'bodyLen', '--function', 'labelled', '--fix-natives');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('wrapped 2 use(s) that need the real object in extract(…)');
+    expect(result.stdout).not.toContain('left as is');
+    const body = read(dir, 'src/body.ts');
+    expect(body).toContain("import { type ProxyOr, extract } from 'ts-proxystore';\n");
+    expect(body).toContain('export function bodyLen(bytes: ProxyOr<Uint8Array<ArrayBuffer>>): number {\n  return new Blob([extract(bytes)]).size;\n}');
+    // Among other parts, and through a cast.
+    expect(body).toContain("  return new Blob(['head: ', extract(bytes) as BlobPart]).size;");
+    expect(typeErrors(dir)).toEqual([]);
+  }, CODEMOD_RUNS_MS);
+
   it('edits only the files it is given', async () => {
     const dir = await fixtureCopy();
     const tasks = read(dir, 'src/tasks.ts');
