@@ -773,7 +773,7 @@ export class Store implements StoreHandle {
 }
 
 /** A connector's failure as a store reports it: a ConnectorError as it is, anything else wrapped to name the connector and the store. */
-export function connectorFailure(store: Store, operation: string, error: unknown, key?: Key, detail = ''): ConnectorError {
+function connectorFailure(store: Store, operation: string, error: unknown, key?: Key, detail = ''): ConnectorError {
   if (error instanceof ConnectorError) return error;
   return new ConnectorError(`${store.connector.kind} connector of store '${store.name}'`, operation, `${messageOf(error)}${detail}`, { cause: error, key });
 }
