@@ -264,6 +264,33 @@ describe('forged descriptors', () => {
     expect(await readdir(root)).not.toContain('made-by-job');
   });
 
+  it("a task call's future target may only name a key its connector makes that holds nothing yet: job data cannot write a file of its choosing nor replace an object", async () => {
+    const runner = new TaskRunner({ touch: () => ({ written: true }) }, { policy });
+    const file = stores.find((store) => store.name === 'forged-file') as Store;
+    const call = (key: unknown): unknown => ({ v: 1, task: 'touch', args: [], origin: { host: 'elsewhere', pid: 1, thread: 0 }, future: { store: good.file.store, key } });
+    const victim = good.file.key as string;
+    for (const key of ['config.json', '../outside', victim, { nested: 'x'.repeat(2_000) }]) {
+      await expect(runner.run(call(key)), JSON.stringify(key).slice(0, 40)).rejects.toBeInstanceOf(DescriptorError);
+    }
+    expect(await readdir(path.join(root, 'objects'))).not.toContain('config.json');
+    expect(await file.get(victim)).toEqual({ from: 'file' });
+    // A key the connector made for a future, still empty, is written as before.
+    const target = (file.connector.newKey as () => string)();
+    await runner.run(call(target));
+    expect(await file.get(target)).toEqual({ written: true });
+    await file.evict(target);
+  });
+
+  it('a task call whose results or future field is not shaped as one is refused with a typed error, before the task runs', async () => {
+    let ran = false;
+    const runner = new TaskRunner({ touch: () => (ran = true) });
+    const base = { v: 1, task: 'touch', args: [], origin: { host: 'elsewhere', pid: 1, thread: 0 } };
+    for (const field of [{ results: 'x' }, { results: { minBytes: 0 } }, { results: { store: good.memory.store } }, { future: { key: 'k' } }, { future: 'x' }]) {
+      await expect(runner.run({ ...base, ...field }), JSON.stringify(field)).rejects.toBeInstanceOf(ConfigError);
+    }
+    expect(ran).toBe(false);
+  });
+
   it('hosts entries with a port admit that port only, IPv6 in brackets included', () => {
     vi.stubEnv(REDIS_PASSWORD_ENV, '');
     const pinned = { hosts: [`127.0.0.1:${server.port}`, '[::1]:6390'] };

@@ -165,5 +165,12 @@ export function isCall(value: unknown): value is TaskCall {
   const call = value as Partial<Record<keyof TaskCall, unknown>>;
   // A deadline from job data reaches a timer: anything but a positive number would fire at once, or never.
   const deadlineOk = call.timeoutMs === undefined || isTimeoutMs(call.timeoutMs);
-  return call.v === 1 && typeof call.task === 'string' && Array.isArray(call.args) && typeof call.origin === 'object' && call.origin !== null && deadlineOk;
+  // Where results and futures go is read before anything else checks it: its shape is checked here, its store config where the store is looked up.
+  const resultsOk = call.results === undefined || (isRecord(call.results) && isRecord(call.results.store) && typeof call.results.minBytes === 'number' && !Number.isNaN(call.results.minBytes));
+  const futureOk = call.future === undefined || (isRecord(call.future) && isRecord(call.future.store) && 'key' in call.future);
+  return call.v === 1 && typeof call.task === 'string' && Array.isArray(call.args) && isRecord(call.origin) && deadlineOk && resultsOk && futureOk;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -11,6 +11,7 @@ import { checkStoreConfig, ownFields, storeFromConfig } from './registry.js';
 import { MAX_CANONICAL_DEPTH, spendOnce, verifyDescriptor, type SignedStamp } from './signing.js';
 import { waitPolicy } from './future-wait.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './factory.js';
+import type { StoreHandle } from './handle.js';
 import type { OwnershipKind } from '../../src/ownership.js';
 import type { Encoded, Proxy } from '../../src/types.js';
 
@@ -116,6 +117,23 @@ function proxyFromDescriptor({ descriptor, signed }: CheckedDescriptor, policy: 
   if (received !== undefined) return received;
   const factory = storeFactory<object>(store, descriptor.key, { evict: descriptor.evict, metadata: descriptor.metadata, wait: descriptor.wait });
   return proxy(factory, { metadata: descriptor.metadata });
+}
+
+/**
+ * The key a call from elsewhere names for its worker to write (a future's
+ * target): JSON-safe and bounded, one the store's connector makes, and not
+ * holding an object yet, so job data can neither write a path or key of its
+ * choosing nor replace another object. A DescriptorError otherwise.
+ */
+export async function checkWriteTarget(store: StoreHandle, key: unknown): Promise<Key> {
+  const fail = (what: string): never => {
+    throw new DescriptorError(`invalid future target from elsewhere: ${what}`);
+  };
+  if (!isJsonKey(key, 0) || (JSON.stringify(key)?.length ?? Infinity) > MAX_KEY_JSON) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
+  const config = store.connector.config();
+  if (!isMadeKey(config, key as Key)) fail(`key ${describeKey(key)} is not one a ${config.kind} connector makes`);
+  if (await store.exists(key as Key)) fail(`key ${describeKey(key)} already holds an object`);
+  return key as Key;
 }
 
 /** Never asks a proxy: that would resolve it. */

@@ -101,6 +101,10 @@ describe('BullMQExecutor', () => {
     expect((error as Error).stack).toMatch(/\n\s+at throws \(.*executor-tasks\.mjs/);
     await launched.finished;
     expect(await storedKeys(store)).toBe(0);
+    // A thrown string keeps its text, as on piscina (BullMQ records only an Error's message).
+    const thrown = await rejection(ex.submit('throwsValue', 'plain string thrown'));
+    expect(thrown).toBeInstanceOf(TaskError);
+    expect((thrown as Error).message).toBe("task 'throwsValue' failed: Error: plain string thrown");
   });
 
   it('keeps inputs through BullMQ’s retries and frees them once, when the job is settled for good', async () => {
@@ -196,6 +200,21 @@ describe('BullMQExecutor', () => {
     await launched.finished;
     expect(await storedKeys(store)).toBe(0);
     expect(await ex.submit('sum', floats(64))).toBe(sumOf(floats(64)));
+  });
+
+  it('rejects with WorkerCrashedError when the only worker is killed mid-job: no worker is left to run the stalled-job check', async () => {
+    const queue = queueName();
+    const store = redisStore();
+    const only = await startCli(queue, server.port, ['--lock-duration-ms', '1000', '--stalled-interval-ms', '300', '--max-stalled-count', '0']);
+    cleanups.push(() => only.child.kill('SIGKILL'));
+    await using ex = executor(queue, store, { shouldProxy: 'always' }, { noWorkerTimeoutMs: 1_500, watchIntervalMs: 100 });
+    const launched = ex.launch('kill', [floats(1024)]);
+    expect((await only.exited)[1]).toBe('SIGKILL');
+    const error = await rejection(launched.outcome);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as Error).message).toMatch(/the worker running task 'kill' crashed: no worker has been connected to queue '.*' for \d+ ms \(noWorkerTimeoutMs\) while the job was running/);
+    await launched.finished;
+    expect(await storedKeys(store)).toBe(0);
   });
 
   it('runs 1,000 tasks with proxied inputs and results, loses none, and leaves the store and the queue empty', async () => {

@@ -62,6 +62,7 @@ export interface FixtureTasks {
   inspect(...args: unknown[]): Inspection[];
   nested(arg: { inner: { data: Float64Array } }): number;
   throws(message: string): never;
+  throwsValue(value: unknown): never;
   exit(code: number, ...ignored: unknown[]): never;
   kill(...ignored: unknown[]): never;
   sleep(ms: number, ...ignored: unknown[]): undefined;

@@ -28,7 +28,7 @@ import { CancellableWorker, EarlyCancels, cancelChannel, cancelMessage } from '.
 import { ExecutorShutDownError, JobLostError, NoWorkerError, TaskTimeoutError, WorkerCrashedError, type RemoteError } from '../errors.js';
 import { BaseExecutor, freeProxies, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from '../executor.js';
 import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } from '../worker/task-runner.js';
-import { decodeReply, encodeCall, remoteFailure } from '../task-wire.js';
+import { decodeReply, describeError, encodeCall, remoteFailure } from '../task-wire.js';
 
 const bullmq = requireOptional<typeof import('bullmq')>('bullmq', 'ts-proxystore/executors/bullmq');
 const ioredis = requireOptional<typeof import('ioredis')>('ioredis', 'ts-proxystore/executors/bullmq');
@@ -135,7 +135,8 @@ class PendingJob {
  * counted from its start. A worker that dies
  * mid-job is noticed by BullMQ's stalled-job check, which another worker runs:
  * the job is retried (`maxStalledCount`) or fails, and the caller gets a
- * WorkerCrashedError.
+ * WorkerCrashedError; with no worker left to run that check, the caller gets
+ * one once no worker has been connected for `noWorkerTimeoutMs`.
  *
  * Every call ends within a bound, even without `timeoutMs`: while calls are
  * in flight the executor checks on them every `watchIntervalMs`. A job no
@@ -397,9 +398,19 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     for (const [jobId, pending] of this.#jobs) {
       const waited = now - Math.max(pending.startedAt, this.#workerSeenAt);
       if (!pending.waiting || waited < this.#noWorkerTimeoutMs) continue;
-      // A worker that took the job since the count is serving it.
-      if (!NOT_STARTED.has(await this.queue.getJobState(jobId))) continue;
-      this.#giveUp(pending, new NoWorkerError(pending.task, this.queueName, Math.round(waited)));
+      const state = await this.queue.getJobState(jobId);
+      if (NOT_STARTED.has(state)) {
+        this.#giveUp(pending, new NoWorkerError(pending.task, this.queueName, Math.round(waited)));
+      } else if (state === 'active') {
+        // Its worker is gone, and BullMQ's stalled-job check, which would fail the job, runs only in workers.
+        this.#giveUp(
+          pending,
+          new WorkerCrashedError(
+            pending.task,
+            `no worker has been connected to queue '${this.queueName}' for ${Math.round(waited)} ms (noWorkerTimeoutMs) while the job was running: its worker is gone, and with no worker left nothing else can notice`,
+          ),
+        );
+      }
     }
   }
 
@@ -532,7 +543,8 @@ export function createWorker<T extends TaskTable<T>>(queueName: string, tasks: T
       if (error instanceof TaskTimeoutError) throw Object.assign(new bullmq.UnrecoverableError(error.message), { stack: error.stack });
       // Only the cancel channel aborts BullMQ's signal: the caller has gone, so a retry would run for nobody.
       if (signal?.aborted === true) throw new bullmq.UnrecoverableError(`cancelled by its caller: ${String(signal.reason)}`);
-      throw error;
+      // BullMQ records a failure's message: a thrown string or object would arrive as 'null'.
+      throw error instanceof Error ? error : new Error(describeError(error).message);
     }
   };
   return new CancellableWorker(queueName, processor as Processor, workerOptions, early);

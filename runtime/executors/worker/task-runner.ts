@@ -4,13 +4,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../../store/auto-proxy.js';
-import type { ReferencePolicy } from '../../connectors/connector.js';
+import type { Key, ReferencePolicy } from '../../connectors/connector.js';
 import { isConnectorKindRegistered, resolvePolicy } from '../../connectors/kinds.js';
 import '../../connectors/index.js';
 import { ConfigError, keyId } from '../../errors.js';
 import { extract, getFactory, getKey, isProxy, isResolved, resolveAsync } from '../../proxy/proxy.js';
 import { isStoreFactory } from '../../store/factory.js';
-import { decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
+import { checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
 import { getOrCreateStore, getStore, type Store } from '../../store/store.js';
 import type { TypedArrayClass } from '../../serialize/serializer.js';
 import type { Proxy, TypedArray } from '../../../src/types.js';
@@ -130,7 +130,11 @@ export class TaskRunner {
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
     const results = store === undefined ? undefined : { store, minBytes: threshold };
     const fetched = performance.now();
-    const future = call.future === undefined ? undefined : { store: getOrCreateStore(call.future.store, { trusted: false, policy }), key: call.future.key };
+    let future: { store: Store; key: Key } | undefined;
+    if (call.future !== undefined) {
+      const store = getOrCreateStore(call.future.store, { trusted: false, policy });
+      future = { store, key: await checkWriteTarget(store, call.future.key) };
+    }
     borrowInputs(proxies);
     let value: unknown;
     try {
