@@ -129,7 +129,7 @@ export async function checkWriteTarget(store: StoreHandle, key: unknown): Promis
   const fail = (what: string): never => {
     throw new DescriptorError(`invalid future target from elsewhere: ${what}`);
   };
-  if (!isJsonKey(key, 0) || (JSON.stringify(key)?.length ?? Infinity) > MAX_KEY_JSON) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
+  if (!isBoundedKey(key)) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
   const config = store.connector.config();
   if (!isMadeKey(config, key as Key)) fail(`key ${describeKey(key)} is not one a ${config.kind} connector makes`);
   if (await store.exists(key as Key)) fail(`key ${describeKey(key)} already holds an object`);
@@ -167,7 +167,7 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
   const signed = stamp !== undefined;
   const d = ownFields(value, DESCRIPTOR_FIELDS, 'descriptor', fail);
   if (d.$proxystore !== 1) fail(`unsupported version ${describeKey(d.$proxystore)}`);
-  if (!isJsonKey(d.key, 0) || (JSON.stringify(d.key)?.length ?? Infinity) > MAX_KEY_JSON) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
+  if (!isBoundedKey(d.key)) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
   if (typeof d.evict !== 'boolean') fail('evict must be a boolean');
   if (d.ownership !== undefined && !OWNERSHIP_KINDS.has(d.ownership as string)) fail(`ownership must be 'owned', 'ref' or 'ref-mut', got ${describeKey(d.ownership)}`);
   const metadata = checkMetadata(d.metadata, signed, fail);
@@ -225,6 +225,11 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
 function holdsProxy(value: object, depth: number): boolean {
   if (depth > MAX_CANONICAL_DEPTH) return false;
   return Object.values(value).some((item) => isObjectLike(item) && (isProxy(item) || holdsProxy(item, depth + 1)));
+}
+
+/** A key from elsewhere: JSON-safe, and short enough to name an object rather than carry bulk. */
+function isBoundedKey(key: unknown): key is Key {
+  return isJsonKey(key, 0) && (JSON.stringify(key)?.length ?? Infinity) <= MAX_KEY_JSON;
 }
 
 function isJsonKey(key: unknown, depth: number): key is Key {

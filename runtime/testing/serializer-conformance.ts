@@ -6,10 +6,10 @@
  * value.
  */
 import type { Arbitrary } from 'fast-check';
-import { MissingDependencyError, SerializationError } from '../errors.js';
+import { SerializationError } from '../errors.js';
 import type { Allocate, Deserializer, Serializer } from '../serialize/serializer.js';
 import { importOptional } from '../support/optional-dependency.js';
-import { testApi } from './test-api.js';
+import { missingForTesting, testApi } from './test-api.js';
 
 type FastCheck = typeof import('fast-check');
 
@@ -21,7 +21,7 @@ type FastCheck = typeof import('fast-check');
 let fc: FastCheck;
 
 async function loadFastCheck(): Promise<FastCheck> {
-  fc ??= (await importOptional<FastCheck>('fast-check')) ?? missing('fast-check', 'the serializer suite\'s property tests');
+  fc ??= (await importOptional<FastCheck>('fast-check')) ?? missingForTesting('fast-check', 'the serializer suite\'s property tests');
   return fc;
 }
 
@@ -33,10 +33,6 @@ export interface SerializerPair {
 export interface SerializerSuiteOptions {
   /** Format-specific inputs that must be refused (unknown tag, wrong version, ...), keyed by what is wrong. */
   readonly invalidEncodings?: Readonly<Record<string, Uint8Array>>;
-}
-
-function missing(dependency: string, user: string): never {
-  throw new MissingDependencyError(dependency, `ts-proxystore/testing (${user})`);
 }
 
 /** fast-check runs per property. */

@@ -12,6 +12,10 @@ const vitest = await importOptional<typeof Vitest>('vitest');
 
 /** vitest's test API, for `user`, the function of this entry that needs it. */
 export function testApi(user: string): typeof Vitest {
-  if (vitest === undefined) throw new MissingDependencyError('vitest', `ts-proxystore/testing (${user})`);
-  return vitest;
+  return vitest ?? missingForTesting('vitest', user);
+}
+
+/** The error for a test library `user` (a function of this entry) needs and that is not installed. */
+export function missingForTesting(dependency: string, user: string): never {
+  throw new MissingDependencyError(dependency, `ts-proxystore/testing (${user})`);
 }
