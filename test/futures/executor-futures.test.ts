@@ -69,13 +69,17 @@ describe('futures of task results (piscina)', () => {
       data: Float64Array;
       startedAt: number;
       inputAt: number;
+      finishedAt: number;
     }
     const executor = new StoreExecutor(new PiscinaExecutor<{ stage(input: { data: Float64Array }, prepMs: number, workMs: number): Stage }>(pool), { store });
     try {
       const upstream = executor.future('stage', [{ data: new Float64Array(1000).fill(1) }, 0, 300]);
       const downstream = await executor.run('stage', [upstream.proxy() as never, 100, 0]);
+      const upstreamStage = await upstream.result();
       // It started (and prepared) while the upstream stage was still working, and waited only at its first touch.
-      expect(downstream.inputAt - downstream.startedAt).toBeGreaterThanOrEqual(250);
+      // Both clocks are this process's wall clock; the order, not a duration, is what is asserted.
+      expect(downstream.startedAt).toBeLessThan(upstreamStage.finishedAt);
+      expect(downstream.inputAt).toBeGreaterThanOrEqual(upstreamStage.finishedAt);
       expect(downstream.data[0]).toBe(3);
     } finally {
       await executor.shutdown();
