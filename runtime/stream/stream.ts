@@ -133,8 +133,11 @@ export interface StreamConsumerOptions {
    * sync bridge (a worker thread, and one more copy of the bytes). Reading
    * runs ahead of the loop by up to this many items (true: 4), so fetching
    * the next ones overlaps the work on this one; items read ahead are
-   * acknowledged, like the others, only once the loop is done with them. False
-   * hands items over unread, for loops that skip many without touching them.
+   * acknowledged, like the others, only once the loop is done with them. The
+   * evictions and acknowledgements of up to as many messages stay in flight
+   * while the loop goes on; one that fails is thrown at a later item or when
+   * the loop ends. False hands items over unread, for loops that skip many
+   * without touching them, and finishes each item before the next.
    */
   readonly readAhead?: boolean | number;
 }
@@ -189,10 +192,18 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
     let exhausted = false;
     let failure: { readonly error: unknown } | undefined;
     let finishing: Promise<unknown> = Promise.resolve();
+    /**
+     * The links of `finishing` not yet awaited, oldest first. Up to `window`
+     * messages' evictions and acknowledgements stay in flight while the loop
+     * goes on (each costs round trips the loop need not wait for); a failure
+     * among them is thrown at a later item or at the end, never lost.
+     */
+    const behind: Promise<unknown>[] = [];
     // Every item of a message is done (evicted when due) before the message is acknowledged.
     const acknowledge = (message: MessageProgress): void => {
       finishing = Promise.all([finishing, ...message.evictions]).then(() => message.source.ack?.());
       finishing.catch(() => undefined);
+      behind.push(finishing);
     };
     const settle = (message: MessageProgress): void => {
       if (--message.left === 0) acknowledge(message);
@@ -247,9 +258,9 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         const pending = ahead.shift() as Pending<T>;
         // The next messages come (and their items are read) while the loop works on this one.
         if (window > 0 && ahead.length < window) pump();
+        while (behind.length > window) await behind.shift();
         if (pending.wanted) {
           await pending.read;
-          await finishing;
           yield { topic: pending.topic, metadata: pending.metadata, proxy: pending.proxy };
         }
         if (pending.evict) pending.message.evictions.push(evictItem(pending.proxy));

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { isProxy, isResolved } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
+import type { BrokerMessage, Subscriber } from '../../runtime/stream/broker.js';
 import { QueueBroker } from '../../runtime/stream/queue-broker.js';
 import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
 import { countingConnector } from '../helpers/counting-connector.js';
@@ -115,6 +116,71 @@ describe('streams over the in-process queue broker', () => {
     // a: one full batch of 3 and a flushed batch of 1; b: a batch of 1; then an end event per topic.
     expect(published.filter((data) => data.includes('"items"')).map((data) => (JSON.parse(data) as { items: unknown[] }).items.length).sort()).toEqual([1, 1, 3]);
     expect(small.held() + big.held()).toBe(0);
+  });
+
+  it('go on while up to readAhead messages are still being evicted and acknowledged, acknowledging in order and throwing a failed eviction', async () => {
+    const refused = new Set<string>();
+    const { connector } = countingConnector({
+      beforeEvict: (key) => {
+        if (refused.has(key as string)) throw new Error('evict refused');
+      },
+    });
+    const store = new Store('stream-behind', connector, { register: true });
+    stores.push(store);
+    const broker = new QueueBroker();
+    const source = broker.subscriber('t');
+    const producer = new StreamProducer<{ t: { n: number } }>(broker.publisher(), { stores: store });
+    for (let n = 0; n < 6; n++) await producer.send('t', { n });
+    await producer.close();
+    // The queue's messages, numbered, each acknowledged only when the test lets it.
+    const keys: string[] = [];
+    const acked: number[] = [];
+    const asked: (() => void)[] = [];
+    const subscriber: Subscriber = {
+      topics: ['t'],
+      close: () => source.close(),
+      async *[Symbol.asyncIterator](): AsyncGenerator<BrokerMessage> {
+        for await (const message of source) {
+          const n = keys.push((JSON.parse(message.data) as { items?: { p: { key: string } }[] }).items?.[0]?.p.key ?? '') - 1;
+          yield { ...message, ack: () => new Promise<void>((resolve) => asked.push(() => (acked.push(n), resolve()))) };
+        }
+      },
+    };
+    const iterator = new StreamConsumer<{ n: number }>(subscriber, { readAhead: 2 })[Symbol.asyncIterator]();
+    const nextN = async (): Promise<number> => ((await iterator.next()).value as { n: number }).n;
+    const within = <V>(p: Promise<V>): Promise<V | 'waiting'> => Promise.race([p, new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 200))]);
+    expect(await within((async () => [await nextN(), await nextN(), await nextN()])())).toEqual([0, 1, 2]);
+    // Three items handed over with none of their messages acknowledged; the fourth waits for the first acknowledgement.
+    expect(acked).toEqual([]);
+    const fourth = nextN();
+    expect(await within(fourth)).toBe('waiting');
+    // Acknowledgements go out in order, each once the one before is done: only the first is asked for.
+    expect(asked).toHaveLength(1);
+    refused.add(keys[4] as string);
+    asked.shift()?.();
+    expect(await fourth).toBe(3);
+    expect(acked).toEqual([0]);
+    const release = setInterval(() => {
+      while (asked.length > 0) asked.shift()?.();
+    }, 5);
+    try {
+      const rest: number[] = [];
+      const failure = await (async () => {
+        for (;;) {
+          const step = await iterator.next();
+          if (step.done === true) return undefined;
+          rest.push((step.value as { n: number }).n);
+        }
+      })().catch((error: unknown) => error);
+      // The failed eviction is thrown by the loop, and neither its message nor any later one is acknowledged.
+      expect((failure as Error | undefined)?.message).toMatch(/evict refused/);
+      expect(rest[0]).toBe(4);
+      // (The end event's message, 6, is acknowledged on its own.)
+      const items = acked.filter((n) => n !== 6);
+      expect(items).toEqual([0, 1, 2, 3].slice(0, items.length));
+    } finally {
+      clearInterval(release);
+    }
   });
 
   it('apply backpressure: send waits while the consumer is a full queue behind', async () => {
