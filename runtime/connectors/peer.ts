@@ -92,6 +92,14 @@ const MAX_REQUEST_BYTES = MAC_BYTES + 1 + 4 + 1 + 255 + 1 + 255;
 /** Refusals carry a short reason; a longer one is a broken or hostile server. */
 const MAX_REASON_BYTES = 4_096;
 const REPLY_HEADER_BYTES = 9;
+/**
+ * Connections accepted that have not yet sent a correctly signed request. A
+ * client signs its first request as soon as the greeting arrives, so only a
+ * stranger stays here; beyond this many, new ones are closed at once, and each
+ * is closed once `connectTimeoutMs` passes unproven: whoever lacks the secret
+ * holds neither sockets nor memory of ours for long.
+ */
+const MAX_UNPROVEN_CONNECTIONS = 256;
 /** Keys whose remote reads are kept track of for reuse at once; a reader that never releases its reads costs no more. */
 const MAX_TRACKED_READS = 1024;
 /** Reads outside reply bodies; a body's first bytes may arrive in one and are then copied. */
@@ -403,6 +411,8 @@ class PeerNode {
   #users = 0;
   #server: Promise<{ server: net.Server; address: string }> | undefined;
   readonly #sockets = new Set<net.Socket>();
+  /** Sockets in `#sockets` that have not yet sent a correctly signed request (see MAX_UNPROVEN_CONNECTIONS). */
+  #unproven = 0;
 
   private constructor(
     readonly space: string,
@@ -572,12 +582,30 @@ class PeerNode {
   }
 
   #serve(socket: net.Socket): void {
+    // A client that vanishes mid-reply surfaces here; nothing is left to tell it.
+    socket.on('error', () => undefined);
+    if (this.#unproven >= MAX_UNPROVEN_CONNECTIONS) {
+      socket.destroy();
+      return;
+    }
+    this.#unproven++;
+    let unproven = true;
+    // On its first correctly signed request, or when it closes before one.
+    const leaveUnproven = (): void => {
+      if (!unproven) return;
+      unproven = false;
+      this.#unproven--;
+      clearTimeout(deadline);
+    };
+    const deadline = setTimeout(() => socket.destroy(), this.settings.connectTimeoutMs);
+    deadline.unref();
     this.#sockets.add(socket);
     socket.unref();
     socket.setNoDelay(true);
-    socket.on('close', () => this.#sockets.delete(socket));
-    // A client that vanishes mid-reply surfaces here; nothing is left to tell it.
-    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      leaveUnproven();
+      this.#sockets.delete(socket);
+    });
     const nonce = randomBytes(NONCE_BYTES);
     const hello = Buffer.alloc(4 + 1 + NONCE_BYTES);
     hello.writeUInt32BE(1 + NONCE_BYTES, 0);
@@ -614,6 +642,7 @@ class PeerNode {
           return;
         }
         lastRequest = requestId;
+        leaveUnproven();
         const request = parseRequest(body);
         if (request === undefined) {
           refuse(requestId, 'malformed request', true);

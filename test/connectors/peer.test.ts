@@ -263,6 +263,44 @@ describe('peer connector across processes', () => {
     expectBytes(await reader.get(key), pattern(100, 0));
   });
 
+  it('closes a connection that sends no signed request within connectTimeoutMs, keeps a proven one open however idle, and takes at most 256 unproven at once', async () => {
+    const owner = peer({ space: `unproven-${crypto.randomUUID()}`, connectTimeoutMs: 400 });
+    const key = (await owner.put(payload(100, 3))) as string;
+    const { host, port } = splitAddress(addressOf(key));
+    const silent = await rawClient(host, port);
+    const closedAt = performance.now();
+    await once(silent.socket, 'close');
+    expect(performance.now() - closedAt).toBeLessThan(BOUND_MS);
+    // A client that signed a request stays connected past the deadline and is answered again.
+    const proven = await rawClient(host, port);
+    proven.socket.write(signedGet(proven.nonce, 1, spaceOf(key), key.split('/')[2]!));
+    expect(await proven.reply()).toMatchObject({ requestId: 1, status: 0, size: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(proven.socket.destroyed).toBe(false);
+    proven.socket.write(signedGet(proven.nonce, 2, spaceOf(key), key.split('/')[2]!));
+    expect(await proven.reply()).toMatchObject({ requestId: 2, status: 0, size: 100 });
+    // 256 strangers at once get their greeting; the next is closed before any byte.
+    const strangers = await Promise.all(Array.from({ length: 256 }, () => rawClient(host, port)));
+    const extra = net.connect({ host, port });
+    extra.on('error', () => undefined);
+    const received: Buffer[] = [];
+    extra.on('data', (chunk: Buffer) => received.push(chunk));
+    await once(extra, 'close');
+    expect(received).toHaveLength(0);
+    for (const stranger of strangers) stranger.socket.destroy();
+    // The proven connection was never counted among them, and once the strangers are gone new clients get through.
+    proven.socket.write(signedGet(proven.nonce, 3, spaceOf(key), key.split('/')[2]!));
+    expect(await proven.reply()).toMatchObject({ requestId: 3, status: 0, size: 100 });
+    proven.socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const later = await rawClient(host, port);
+    later.socket.write(signedGet(later.nonce, 1, spaceOf(key), key.split('/')[2]!));
+    const reply = await later.reply();
+    expect(reply).toMatchObject({ requestId: 1, status: 0, size: 100 });
+    expectBytes(reply.body, payload(100, 3));
+    later.socket.destroy();
+  });
+
   it('a reader refuses a reply bigger than its maxObjectBytes and a peer that is not a ts-proxystore peer', async () => {
     const fake = net.createServer((socket) => {
       const hello = Buffer.alloc(21);
