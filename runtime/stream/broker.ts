@@ -13,6 +13,12 @@ export interface BrokerMessage {
    * Streams): call it once the message is handled for good.
    */
   readonly ack?: () => Promise<void>;
+  /**
+   * True when the broker hands out again a message that an earlier consumer
+   * took and never acknowledged (it died or froze): that consumer may have
+   * finished some of its items already, and evicted their objects.
+   */
+  readonly redelivered?: boolean;
 }
 
 export interface Publisher {

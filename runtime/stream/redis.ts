@@ -228,7 +228,7 @@ export class RedisStreamSubscriber implements Subscriber {
         const [, claimed] = (await this.#client.xautoclaim(key, this.group, this.consumer, this.#claimIdleMs, '0-0', 'COUNT', this.#batch)) as [string, [string, string[]][]];
         for (const entry of claimed) {
           got += 1;
-          yield this.#message(key, entry);
+          yield this.#message(key, entry, true);
         }
       }
       if (this.#closed) return;
@@ -272,9 +272,9 @@ export class RedisStreamSubscriber implements Subscriber {
     return [0];
   }
 
-  #message(key: string, [id, fields]: [string, string[]]): BrokerMessage {
+  #message(key: string, [id, fields]: [string, string[]], redelivered = false): BrokerMessage {
     const data = fields[fields.indexOf('d') + 1] ?? '';
-    return { topic: this.#topics.get(key) ?? key, data, ack: async () => void (await this.#acks.xack(key, this.group, id)) };
+    return { topic: this.#topics.get(key) ?? key, data, ack: async () => void (await this.#acks.xack(key, this.group, id)), redelivered };
   }
 }
 

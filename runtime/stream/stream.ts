@@ -155,6 +155,9 @@ export interface StreamItem<T> {
  * is done when the loop asks for the next one: then it is evicted (when its
  * producer said so) and acknowledged to the broker, so an item whose consumer
  * dies mid-way is redelivered (Redis Streams) with its object still stored.
+ * A consumer that dies after evicting an item but before acknowledging it
+ * leaves a redelivered item without its object: that item was done, and is
+ * skipped (acknowledged, not handed out again).
  * Iteration ends when the producer closes every topic, or on `close()`.
  */
 export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
@@ -223,10 +226,13 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         const { proxy, evict } = this.#decode(item);
         const metadata = item.m ?? {};
         const wanted = this.#options.filter === undefined || this.#options.filter(metadata, message.topic);
-        const read = wanted && window > 0 ? resolveAsync(proxy) : undefined;
+        // Objects are evicted only once their item is done, so one missing from a message handed out again was done by the consumer that never acknowledged it.
+        const stored = message.redelivered === true && evict ? isStored(proxy) : undefined;
+        stored?.catch(() => undefined);
+        const read = wanted && window > 0 ? (stored === undefined ? resolveAsync(proxy) : stored.then((present) => (present ? resolveAsync(proxy) : undefined))) : undefined;
         // A read that fails is reported when the loop reaches its item, not as an unhandled rejection before.
         read?.catch(() => undefined);
-        ahead.push({ topic: message.topic, metadata, proxy, evict, wanted, read, message: progress });
+        ahead.push({ topic: message.topic, metadata, proxy, evict, wanted, stored, read, message: progress });
       }
     };
     // Asks the broker for the next message; with read-ahead on, again as each comes, until `window` items wait.
@@ -259,11 +265,12 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         // The next messages come (and their items are read) while the loop works on this one.
         if (window > 0 && ahead.length < window) pump();
         while (behind.length > window) await behind.shift();
-        if (pending.wanted) {
+        const doneBefore = pending.stored !== undefined && !(await pending.stored);
+        if (pending.wanted && !doneBefore) {
           await pending.read;
           yield { topic: pending.topic, metadata: pending.metadata, proxy: pending.proxy };
         }
-        if (pending.evict) pending.message.evictions.push(evictItem(pending.proxy));
+        if (pending.evict && !doneBefore) pending.message.evictions.push(evictItem(pending.proxy));
         settle(pending.message);
         if (this.#closed) return;
       }
@@ -299,6 +306,8 @@ interface Pending<T> {
   readonly evict: boolean;
   /** False when the consumer's filter skips it: never handed out, still evicted when due. */
   readonly wanted: boolean;
+  /** For a redelivered item due for eviction: whether its object is still there (if not, the item was done before and is skipped). */
+  readonly stored: Promise<boolean> | undefined;
   readonly read: Promise<unknown> | undefined;
   readonly message: MessageProgress;
 }
@@ -333,6 +342,12 @@ function parseEvent(message: BrokerMessage): readonly WireItem[] | 'end' {
     throw new DescriptorError(`stream event on topic '${message.topic}' has no items`);
   }
   return e.items as WireItem[];
+}
+
+async function isStored(p: object): Promise<boolean> {
+  const store = getStore(p);
+  const key = getKey(p);
+  return store === undefined || key === undefined || (await store.exists(key));
 }
 
 async function evictItem(p: object): Promise<void> {

@@ -94,6 +94,29 @@ describe('streams through Redis Streams, consumers in other processes', () => {
     expect(await held(store)).toBe(0);
     await store.close({ clear: true });
   });
+
+  it('a consumer that dies between evicting items and acknowledging them: the next one skips those items and takes every other', async () => {
+    const group = `unacked-${crypto.randomUUID()}`;
+    const { producer, store } = producerFor(group);
+    const dying = consumerProcess(group, 'dying', 'no-ack');
+    await eventually(() => dying.lines.some((line) => line.ready === true), 10_000);
+    for (let id = 0; id < 12; id++) await producer.send('work', item(id));
+    const done = (): number[] => dying.lines.flatMap((line) => (line.id === undefined ? [] : [line.id]));
+    // It stalls once readAhead acknowledgements are outstanding, every item it handled evicted.
+    await eventually(async () => done().length > 0 && (await held(store)) === 12 - done().length, 10_000);
+    dying.child.kill('SIGKILL');
+    await dying.exited;
+    const survivor = consumerProcess(group, 'survivor');
+    await producer.close();
+    await survivor.exited;
+    const handled = survivor.lines.filter((line) => line.id !== undefined);
+    expect(survivor.lines.at(-1)).toEqual({ done: true });
+    expect(handled.every((line) => line.sum === line.id! * 512)).toBe(true);
+    expect(handled.map((line) => line.id).filter((id) => done().includes(id!))).toEqual([]);
+    expect([...done(), ...handled.map((line) => line.id!)].sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(await held(store)).toBe(0);
+    await store.close({ clear: true });
+  });
 });
 
 describe('Redis Streams backpressure', () => {
