@@ -57,7 +57,8 @@ export interface PeerNodeOptions {
 export interface PeerConnectorOptions extends PeerNodeOptions {
   /**
    * Connectors of the same space share objects: in one process they share one
-   * server and one store of objects; in other processes (rebuilt from
+   * store of objects (and one server with every space bound to the same host
+   * and port); in other processes (rebuilt from
    * `config()`) they reach them over the network. Default: a fresh random space.
    */
   readonly space?: string;
@@ -144,8 +145,24 @@ export function peerStats(): { readonly spaces: number; readonly objects: number
   return { spaces: nodes.size, objects, bytes };
 }
 
-/** One per space per thread: the objects this thread serves, its server, and its connections to peers. */
+/** One per space per thread: the objects this thread serves and its connections to peers. */
 const nodes = new Map<string, PeerNode>();
+
+/**
+ * One server per bind address (and connect bound) per thread, serving every
+ * space bound there: a request names its space. A worker serving results for
+ * many callers' spaces then holds one listening socket, and a fixed
+ * `--peer-port` serves all of them.
+ */
+const servers = new Map<string, PeerServer>();
+/** Servers of a bind address still closing, which a new server there waits for (a fixed port is free only then). */
+const closing = new Map<string, Promise<void>>();
+
+/**
+ * The memory of every space's allocations and remote reads in this thread:
+ * one pool, so its bound holds however many spaces a process serves.
+ */
+const pool = new ScratchPool();
 
 /**
  * Keeps objects in the putting process's memory and serves them to other
@@ -308,8 +325,8 @@ export class PeerConnector implements Connector {
 
   /**
    * Idempotent; `clear` is honoured by whichever call asks for it. Once the
-   * last connector of its space in this process is closed, the server stops
-   * and whatever it still held is gone.
+   * last connector of its space in this process is closed, whatever it still
+   * held is gone, and its server stops once it serves no other space.
    */
   async close(options: CloseOptions = {}): Promise<void> {
     if (options.clear === true) {
@@ -393,7 +410,7 @@ interface StoredObject {
 class PeerNode {
   readonly objects = new Map<string, StoredObject>();
   /** Memory for allocations and remote reads, taken back from evicted objects and released reads. */
-  readonly pool = new ScratchPool();
+  readonly pool = pool;
   /** Arrays from `allocate` not stored yet, each with whether its caller keeps a view of it (not `transient`). */
   readonly #allocated = new WeakMap<Uint8Array, boolean>();
   /**
@@ -405,21 +422,21 @@ class PeerNode {
   /** Each tracked buffer's array as the pool lent it (what it takes back); `put` copies out of these rather than adopt memory the pool may reuse. */
   readonly #lentReads = new WeakMap<ArrayBufferLike, Uint8Array>();
   /** Object ids start with it, so a key names the very node (not just the address) that made it. */
-  readonly #nodeId = randomBytes(9).toString('base64url');
+  readonly nodeId = randomBytes(9).toString('base64url');
   readonly #links = new Map<string, PeerLink>();
   #nextObject = 0;
   #users = 0;
-  #server: Promise<{ server: net.Server; address: string }> | undefined;
-  readonly #sockets = new Set<net.Socket>();
-  /** Sockets in `#sockets` that have not yet sent a correctly signed request (see MAX_UNPROVEN_CONNECTIONS). */
-  #unproven = 0;
+  readonly #server: PeerServer;
+  #released = false;
 
   private constructor(
     readonly space: string,
     readonly settings: NodeSettings,
     /** The options it was made with, to refuse a later connector that asks for a different server. */
     private readonly explicit: string,
-  ) {}
+  ) {
+    this.#server = PeerServer.join(this);
+  }
 
   /** The node of `space` in this thread, made with `options` (plus defaults) when there is none yet. */
   static acquire(space: string, options: PeerNodeOptions): PeerNode {
@@ -429,7 +446,7 @@ class PeerNode {
       node = new PeerNode(space, parseNodeSettings({ ...defaults, ...nodeOptionsOf(options) }), explicit);
       nodes.set(space, node);
     } else if (explicit !== '{}' && explicit !== node.explicit) {
-      throw new ConfigError(`peer connector: space '${space}' is already served in this process with other node options; connectors of one space share one server`);
+      throw new ConfigError(`peer connector: space '${space}' is already served in this process with other node options; connectors of one space share one set of options`);
     }
     node.#users++;
     return node;
@@ -518,11 +535,11 @@ class PeerNode {
   }
 
   newId(): string {
-    return `${this.#nodeId}.${(this.#nextObject++).toString(36)}`;
+    return `${this.nodeId}.${(this.#nextObject++).toString(36)}`;
   }
 
   owns(id: string): boolean {
-    return id.startsWith(`${this.#nodeId}.`);
+    return id.startsWith(`${this.nodeId}.`);
   }
 
   /** The advertised `host:port` once the server listens: what keys name. */
@@ -530,14 +547,12 @@ class PeerNode {
 
   /** The advertised `host:port` keys name, starting the server on first use. */
   async address(operation: string): Promise<string> {
-    const started = (this.#server ??= this.#listen());
     try {
-      const { address } = await started;
+      const address = hostPort(this.settings.advertiseHost, await this.#server.port());
       // Not if the node was released meanwhile.
-      if (this.#server === started) this.listening = address;
+      if (!this.#released) this.listening = address;
       return address;
     } catch (error) {
-      if (this.#server === started) this.#server = undefined;
       const { host, port } = this.settings;
       throw new ConnectorError(`peer ${hostPort(host, port)}`, operation, `cannot serve objects: ${messageOf(error)}`, { cause: error });
     }
@@ -559,15 +574,93 @@ class PeerNode {
     this.#received.clear();
     for (const link of this.#links.values()) link.close();
     this.#links.clear();
-    for (const socket of this.#sockets) socket.destroy();
-    const started = this.#server;
-    this.#server = undefined;
+    this.#released = true;
     this.listening = undefined;
-    const server = await started?.catch(() => undefined);
-    if (server !== undefined) await new Promise<void>((resolve) => server.server.close(() => resolve()));
+    await this.#server.leave(this);
   }
 
-  async #listen(): Promise<{ server: net.Server; address: string }> {
+  /** Answers a request its server has checked: signed with this node's secret, for an object id this node issued. */
+  answer(socket: net.Socket, requestId: number, operation: Operation, id: string): void {
+    const stored = this.objects.get(id);
+    if (operation === 'evict') this.drop(id);
+    if (stored === undefined) {
+      socket.write(replyHeader(requestId, operation === 'evict' ? Status.ok : Status.missing, 0));
+      return;
+    }
+    if (operation !== 'get') {
+      socket.write(replyHeader(requestId, Status.ok, 0));
+      return;
+    }
+    const { data } = stored;
+    // Header and bytes leave in one writev; the stored bytes are sent as they are, never copied.
+    socket.cork();
+    socket.write(replyHeader(requestId, Status.ok, data.byteLength));
+    if (data.byteLength > 0) {
+      // The memory is not reused while the socket may still be reading it (also after a failed write: the callback comes once it is done with).
+      stored.sending++;
+      socket.write(data, () => {
+        stored.sending--;
+        this.#recycle(stored);
+      });
+    }
+    process.nextTick(() => socket.uncork());
+  }
+}
+
+/** A TCP server of this thread and the spaces it serves (see `servers`). */
+class PeerServer {
+  readonly #nodes = new Map<string, PeerNode>();
+  readonly #sockets = new Set<net.Socket>();
+  /** Sockets in `#sockets` that have not yet sent a correctly signed request (see MAX_UNPROVEN_CONNECTIONS). */
+  #unproven = 0;
+  #listening: Promise<{ server: net.Server; port: number }> | undefined;
+
+  private constructor(
+    readonly key: string,
+    /** Bind address, port and connect bound of the nodes that share it. */
+    readonly settings: NodeSettings,
+  ) {}
+
+  /** The server of `node`'s bind address and connect bound, made when there is none; it serves `node`'s space from now on. */
+  static join(node: PeerNode): PeerServer {
+    const { host, port, connectTimeoutMs } = node.settings;
+    const key = `${hostPort(host, port)} ${connectTimeoutMs}`;
+    let server = servers.get(key);
+    if (server === undefined) servers.set(key, (server = new PeerServer(key, node.settings)));
+    server.#nodes.set(node.space, node);
+    return server;
+  }
+
+  /** The port it listens on, starting to listen on first use; a failure lets the next call try again. */
+  async port(): Promise<number> {
+    const started = (this.#listening ??= this.#listen());
+    try {
+      return (await started).port;
+    } catch (error) {
+      if (this.#listening === started) this.#listening = undefined;
+      throw error;
+    }
+  }
+
+  /** `node`'s space is served here no more; with the last space gone, the server and its connections close. */
+  async leave(node: PeerNode): Promise<void> {
+    if (this.#nodes.get(node.space) === node) this.#nodes.delete(node.space);
+    if (this.#nodes.size > 0) return;
+    if (servers.get(this.key) === this) servers.delete(this.key);
+    for (const socket of this.#sockets) socket.destroy();
+    const started = this.#listening;
+    this.#listening = undefined;
+    const closed = (async () => {
+      const listening = await started?.catch(() => undefined);
+      if (listening !== undefined) await new Promise<void>((resolve) => listening.server.close(() => resolve()));
+    })();
+    closing.set(this.key, closed);
+    await closed;
+    if (closing.get(this.key) === closed) closing.delete(this.key);
+  }
+
+  async #listen(): Promise<{ server: net.Server; port: number }> {
+    await closing.get(this.key);
     const server = net.createServer((socket) => this.#serve(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -578,7 +671,7 @@ class PeerNode {
     });
     // Serving never keeps a process alive on its own: the process decides when it is done.
     server.unref();
-    return { server, address: hostPort(this.settings.advertiseHost, (server.address() as net.AddressInfo).port) };
+    return { server, port: (server.address() as net.AddressInfo).port };
   }
 
   #serve(socket: net.Socket): void {
@@ -632,7 +725,20 @@ class PeerNode {
         pending = pending.subarray(4 + length);
         const body = frame.subarray(MAC_BYTES);
         const requestId = body.readUInt32BE(1);
-        const expected = createHmac('sha256', this.settings.secret).update(nonce).update(body).digest();
+        const request = parseRequest(body);
+        if (request === undefined) {
+          refuse(requestId, 'malformed request', true);
+          return;
+        }
+        // The space's node holds the secret the request must be signed with.
+        const node = this.#nodes.get(request.space);
+        if (node === undefined) {
+          // Only a client that proved a secret here learns that a space has gone; a stranger is hung up on.
+          refuse(requestId, `not the owner of object '${request.id}': space '${request.space}' is not served here (its owner has gone)`, unproven);
+          if (unproven) return;
+          continue;
+        }
+        const expected = createHmac('sha256', node.settings.secret).update(nonce).update(body).digest();
         if (!timingSafeEqual(expected, frame.subarray(0, MAC_BYTES))) {
           refuse(requestId, 'request not signed with this peer’s secret', true);
           return;
@@ -643,44 +749,13 @@ class PeerNode {
         }
         lastRequest = requestId;
         leaveUnproven();
-        const request = parseRequest(body);
-        if (request === undefined) {
-          refuse(requestId, 'malformed request', true);
-          return;
-        }
-        if (request.space !== this.space || !this.owns(request.id)) {
-          refuse(requestId, `not the owner of object '${request.id}' in space '${request.space}' (this peer's objects start with '${this.#nodeId}.'): its owner has gone`, false);
+        if (!node.owns(request.id)) {
+          refuse(requestId, `not the owner of object '${request.id}' in space '${request.space}' (this peer's objects start with '${node.nodeId}.'): its owner has gone`, false);
           continue;
         }
-        this.#answer(socket, requestId, request.operation, request.id);
+        node.answer(socket, requestId, request.operation, request.id);
       }
     });
-  }
-
-  #answer(socket: net.Socket, requestId: number, operation: Operation, id: string): void {
-    const stored = this.objects.get(id);
-    if (operation === 'evict') this.drop(id);
-    if (stored === undefined) {
-      socket.write(replyHeader(requestId, operation === 'evict' ? Status.ok : Status.missing, 0));
-      return;
-    }
-    if (operation !== 'get') {
-      socket.write(replyHeader(requestId, Status.ok, 0));
-      return;
-    }
-    const { data } = stored;
-    // Header and bytes leave in one writev; the stored bytes are sent as they are, never copied.
-    socket.cork();
-    socket.write(replyHeader(requestId, Status.ok, data.byteLength));
-    if (data.byteLength > 0) {
-      // The memory is not reused while the socket may still be reading it (also after a failed write: the callback comes once it is done with).
-      stored.sending++;
-      socket.write(data, () => {
-        stored.sending--;
-        this.#recycle(stored);
-      });
-    }
-    process.nextTick(() => socket.uncork());
   }
 }
 

@@ -89,4 +89,37 @@ describe('BullMQ with a peer store on both sides', () => {
       expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ objects: 0, bytes: 0 });
     }
   });
+
+  it('one worker with a fixed --peer-port serves the results of several callers, each with its own space, at once from that port', async () => {
+    const queue = `peer-callers-${crypto.randomUUID()}`;
+    const port = await freePort();
+    const { child, stats } = await startWorker(queue, port);
+    const callers = ['first', 'second', 'third'].map((name) => {
+      const store = new Store(`bullmq-peer-${name}`, new PeerConnector({ secret: SECRET }));
+      return { store, executor: new StoreExecutor<PeerTasks>(new BullMQExecutor<PeerTasks>(queue, { connection: { host: '127.0.0.1', port: server.port } }), { store }) };
+    });
+    expect(new Set(callers.map(({ store }) => (store.connector as PeerConnector).space)).size).toBe(3);
+    try {
+      const results = await Promise.all(
+        callers.flatMap(({ executor }, c) =>
+          Array.from({ length: 4 }, async (_, t) => {
+            const result = (await executor.submit('scale', Float64Array.from({ length: LENGTH }, (_, i) => i + t + c), 3)) as Proxy<Float64Array>;
+            const [space, address] = (getKey(result) as string).split('/') as [string, string];
+            const value = await resolveAsync(result);
+            await executor.release(result);
+            return { space, owner: Number(address.split(':')[1]), right: value.every((x, i) => x === (i + t + c) * 3 + 1) };
+          }),
+        ),
+      );
+      expect(results.every((r) => r.right)).toBe(true);
+      expect(results.every((r) => r.owner === port)).toBe(true);
+      expect(new Set(results.map((r) => r.space)).size).toBe(3);
+    } finally {
+      for (const { executor } of callers) await executor.shutdown();
+    }
+    for (const { store } of callers) await store.close({ clear: true });
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    expect(JSON.parse(readFileSync(stats, 'utf8'))).toMatchObject({ spaces: 3, objects: 0, bytes: 0 });
+  });
 });
