@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   JobLostError: 'PS_JOB_LOST',
   ExecutorShutDownError: 'PS_EXECUTOR_SHUT_DOWN',
   StreamClosedError: 'PS_STREAM_CLOSED',
+  StreamStalledError: 'PS_STREAM_STALLED',
   CliError: 'PS_CLI',
 } as const;
 

@@ -3,6 +3,17 @@
  * shims): small events go through a broker, bulk data through a store. A
  * broker moves opaque strings on named topics and knows nothing of stores.
  */
+import { ERROR_CODES, ProxyStoreError, type ErrorCode } from '../errors.js';
+
+/**
+ * A send waited for room under a backpressure bound, and no consumer
+ * acknowledged anything for the publisher's stall bound: its consumers are
+ * gone or stuck.
+ */
+export class StreamStalledError extends ProxyStoreError {
+  static override readonly code: ErrorCode = ERROR_CODES.StreamStalledError;
+  override name = 'StreamStalledError';
+}
 
 /** One message as a subscriber hands it out. */
 export interface BrokerMessage {

@@ -3,7 +3,7 @@
  * small events through a broker; consumers get each item as a proxy. The
  * in-process `QueueBroker` is here; Redis brokers are in `ts-proxystore/stream/redis`.
  */
-export type { BrokerMessage, Publisher, Subscriber } from './broker.js';
+export { StreamStalledError, type BrokerMessage, type Publisher, type Subscriber } from './broker.js';
 export { QueueBroker, type QueueBrokerOptions } from './queue-broker.js';
 export {
   StreamClosedError,

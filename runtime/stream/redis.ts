@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { requireOptional } from '../support/optional-dependency.js';
 import { ConfigError, ConnectorError, messageOf } from '../errors.js';
-import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
+import { StreamStalledError, type BrokerMessage, type Publisher, type Subscriber } from './broker.js';
 
 /** A live client to share (it is duplicated where a connection must block), or options to open one. */
 export type RedisConnection = Redis | RedisOptions;
@@ -16,6 +16,8 @@ export type RedisConnection = Redis | RedisOptions;
 const ioredis = requireOptional<typeof import('ioredis')>('ioredis', 'ts-proxystore/stream/redis');
 
 const DEFAULT_PREFIX = 'ts-proxystore:stream:';
+/** A consumer that acknowledges nothing for a minute while producers wait on it is taken for gone. */
+const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 function open(connection: RedisConnection): { client: Redis; owned: boolean } {
   if (connection instanceof ioredis.Redis) return { client: connection, owned: false };
@@ -45,6 +47,13 @@ export interface RedisStreamPublisherOptions {
    */
   readonly maxPending?: number;
   /**
+   * How long a send may wait at the `maxPending` bound without any consumer
+   * acknowledging a message before it fails with a StreamStalledError (the
+   * consumers are gone or stuck). A slow consumer that still acknowledges
+   * keeps the send waiting. Default 60 s; `Infinity` waits for ever.
+   */
+  readonly stallTimeoutMs?: number;
+  /**
    * Trim the stream to about this many messages (XADD MAXLEN ~). Acknowledged
    * messages otherwise stay in the stream, a few hundred bytes each. Trimming
    * drops the oldest whether read or not: keep it well above `maxPending`.
@@ -59,6 +68,7 @@ export class RedisStreamPublisher implements Publisher {
   readonly #client: Redis;
   readonly #owned: boolean;
   readonly #maxPending: number | undefined;
+  readonly #stallTimeoutMs: number;
   readonly #maxLength: number | undefined;
   /** Topics sent to by this publisher: the first send clears an end mark left by an earlier producer. */
   readonly #opened = new Set<string>();
@@ -79,6 +89,11 @@ export class RedisStreamPublisher implements Publisher {
       throw new ConfigError(`RedisStreamPublisher: maxPending must be a whole number of messages, at least 1, got ${String(maxPending)}`);
     }
     this.#maxPending = maxPending;
+    const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    if (typeof stallTimeoutMs !== 'number' || Number.isNaN(stallTimeoutMs) || stallTimeoutMs < 0) {
+      throw new ConfigError(`RedisStreamPublisher: stallTimeoutMs must be a number of milliseconds (or Infinity), got ${String(stallTimeoutMs)}`);
+    }
+    this.#stallTimeoutMs = stallTimeoutMs;
     const maxLength = options.maxLength;
     if (maxLength !== undefined && (!Number.isSafeInteger(maxLength) || maxLength < 1)) {
       throw new ConfigError(`RedisStreamPublisher: maxLength must be a whole number of messages, at least 1, got ${String(maxLength)}`);
@@ -92,7 +107,7 @@ export class RedisStreamPublisher implements Publisher {
       this.#opened.add(topic);
       await run('DEL', topic, () => this.#client.del(`${key}:end`));
     }
-    if (this.#maxPending !== undefined) await this.#roomIn(key, this.#maxPending);
+    if (this.#maxPending !== undefined) await this.#roomIn(topic, key, this.#maxPending);
     const maxLength = this.#maxLength;
     await run('XADD', key, () => (maxLength === undefined ? this.#client.xadd(key, '*', 'd', data) : this.#client.xadd(key, 'MAXLEN', '~', maxLength, '*', 'd', data)));
   }
@@ -106,13 +121,16 @@ export class RedisStreamPublisher implements Publisher {
     if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
   }
 
-  async #roomIn(key: string, maxPending: number): Promise<void> {
+  async #roomIn(topic: string, key: string, maxPending: number): Promise<void> {
     const room = this.#room.get(key) ?? 0;
     if (room > 0) {
       this.#room.set(key, room - 1);
       return;
     }
     let delay = 1;
+    /** The fewest messages behind seen while waiting, and since when: fewer means a consumer acknowledged. */
+    let least = Number.POSITIVE_INFINITY;
+    let since = performance.now();
     for (;;) {
       const groups = (await this.#client.xinfo('GROUPS', key).catch(() => [])) as unknown[][];
       // Per group: messages read but not acknowledged, plus messages not read yet (lag; Redis 7).
@@ -126,6 +144,14 @@ export class RedisStreamPublisher implements Publisher {
         // This send takes one of the free places.
         this.#room.set(key, maxPending - worst - 1);
         return;
+      }
+      if (worst < least) {
+        least = worst;
+        since = performance.now();
+      } else if (performance.now() - since >= this.#stallTimeoutMs) {
+        throw new StreamStalledError(
+          `RedisStreamPublisher: topic '${topic}' has ${worst} messages unacknowledged (maxPending ${maxPending}) and no consumer acknowledged any for ${this.#stallTimeoutMs} ms (stallTimeoutMs): start a consumer of the topic's group, or raise stallTimeoutMs`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
       // Short: while a group is at the bound, every acknowledgement should let the next send go soon after.

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { Store } from '../../runtime/store/store.js';
+import { StreamStalledError } from '../../runtime/stream/broker.js';
 import { RedisPubSubPublisher, RedisPubSubSubscriber, RedisStreamPublisher } from '../../runtime/stream/redis.js';
 import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
 import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
@@ -144,6 +145,43 @@ describe('Redis Streams backpressure', () => {
       await fourth;
       expect(sent).toBe(true);
       expect(await admin.xlen(key)).toBe(4);
+    } finally {
+      await publisher.close();
+      admin.disconnect();
+    }
+  });
+
+  it('a send at the bound fails with StreamStalledError once no consumer acknowledged for stallTimeoutMs, and waits on while one still does', async () => {
+    const admin = new Redis({ port: redis.port });
+    const prefix = `stall-${crypto.randomUUID()}:`;
+    const key = `${prefix}t`;
+    await admin.xgroup('CREATE', key, 'g', '$', 'MKSTREAM');
+    const publisher = new RedisStreamPublisher({ connection: { host: '127.0.0.1', port: redis.port }, prefix, maxPending: 2, stallTimeoutMs: 1_500 });
+    const acknowledgeOne = async (): Promise<void> => {
+      const read = (await admin.xreadgroup('GROUP', 'g', 'c', 'COUNT', 1, 'STREAMS', key, '>')) as [string, [string, string[]][]][];
+      await admin.xack(key, 'g', read[0]![1][0]![0]);
+    };
+    try {
+      await publisher.send('t', 'm0');
+      await publisher.send('t', 'm1');
+      // A slow consumer: one acknowledgement every 300 ms keeps six sends waiting 1.8 s in all, longer than the bound, none of them failing.
+      const started = performance.now();
+      const slow = setInterval(() => void acknowledgeOne(), 300);
+      try {
+        for (let i = 2; i < 8; i++) await publisher.send('t', `m${i}`);
+      } finally {
+        clearInterval(slow);
+      }
+      expect(performance.now() - started).toBeGreaterThan(1_500);
+      // The consumer is gone: the next send fails after the stall bound, naming it, and adds nothing.
+      const before = await admin.xlen(key);
+      const stalledAt = performance.now();
+      const error = await publisher.send('t', 'late').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StreamStalledError);
+      expect(error).toMatchObject({ code: 'PS_STREAM_STALLED', message: expect.stringMatching(/topic 't'.*stallTimeoutMs/) as unknown });
+      expect(performance.now() - stalledAt).toBeGreaterThanOrEqual(1_490);
+      expect(performance.now() - stalledAt).toBeLessThan(15_000);
+      expect(await admin.xlen(key)).toBe(before);
     } finally {
       await publisher.close();
       admin.disconnect();
