@@ -57,6 +57,30 @@ const held = async (store: Store): Promise<number> => {
   return n;
 };
 
+/**
+ * Sends `count` items to a consumer process in `mode`, kills it (SIGKILL) once
+ * `stalled` holds, then lets a fresh consumer of the same group finish the stream.
+ */
+async function takeOver(
+  name: string,
+  mode: string,
+  count: number,
+  stalled: (lines: Line[], store: Store) => boolean | Promise<boolean>,
+): Promise<{ dying: Line[]; survivor: Line[]; store: Store }> {
+  const group = `${name}-${crypto.randomUUID()}`;
+  const { producer, store } = producerFor(group);
+  const dying = consumerProcess(group, 'dying', mode);
+  await eventually(() => dying.lines.some((line) => line.ready === true), 10_000);
+  for (let id = 0; id < count; id++) await producer.send('work', item(id));
+  await eventually(() => stalled(dying.lines, store), 10_000);
+  dying.child.kill('SIGKILL');
+  await dying.exited;
+  const survivor = consumerProcess(group, 'survivor');
+  await producer.close();
+  await survivor.exited;
+  return { dying: dying.lines, survivor: survivor.lines, store };
+}
+
 describe('streams through Redis Streams, consumers in other processes', () => {
   it('two consumers in one group share the work: every item handled once, every object freed', async () => {
     const group = `share-${crypto.randomUUID()}`;
@@ -76,19 +100,9 @@ describe('streams through Redis Streams, consumers in other processes', () => {
   });
 
   it('a consumer killed mid-item does not lose it: another consumer of the group takes it over, object intact', async () => {
-    const group = `crash-${crypto.randomUUID()}`;
-    const { producer, store } = producerFor(group);
-    const dying = consumerProcess(group, 'dying', 'die');
-    await eventually(() => dying.lines.some((line) => line.ready === true), 10_000);
-    for (let id = 0; id < 10; id++) await producer.send('work', item(id));
-    await eventually(() => dying.lines.some((line) => line.holding !== undefined), 10_000);
-    const lost = dying.lines.find((line) => line.holding !== undefined)!.holding!;
-    dying.child.kill('SIGKILL');
-    await dying.exited;
-    const survivor = consumerProcess(group, 'survivor');
-    await producer.close();
-    await survivor.exited;
-    const handled = survivor.lines.filter((line) => line.id !== undefined);
+    const { dying, survivor, store } = await takeOver('crash', 'die', 10, (lines) => lines.some((line) => line.holding !== undefined));
+    const lost = dying.find((line) => line.holding !== undefined)!.holding!;
+    const handled = survivor.filter((line) => line.id !== undefined);
     expect(handled.map((line) => line.id)).toContain(lost);
     expect(handled.find((line) => line.id === lost)?.sum).toBe(lost * 512);
     expect(new Set(handled.map((line) => line.id)).size).toBe(10);
@@ -97,24 +111,15 @@ describe('streams through Redis Streams, consumers in other processes', () => {
   });
 
   it('a consumer that dies between evicting items and acknowledging them: the next one skips those items and takes every other', async () => {
-    const group = `unacked-${crypto.randomUUID()}`;
-    const { producer, store } = producerFor(group);
-    const dying = consumerProcess(group, 'dying', 'no-ack');
-    await eventually(() => dying.lines.some((line) => line.ready === true), 10_000);
-    for (let id = 0; id < 12; id++) await producer.send('work', item(id));
-    const done = (): number[] => dying.lines.flatMap((line) => (line.id === undefined ? [] : [line.id]));
+    const idsOf = (lines: Line[]): number[] => lines.flatMap((line) => (line.id === undefined ? [] : [line.id]));
     // It stalls once readAhead acknowledgements are outstanding, every item it handled evicted.
-    await eventually(async () => done().length > 0 && (await held(store)) === 12 - done().length, 10_000);
-    dying.child.kill('SIGKILL');
-    await dying.exited;
-    const survivor = consumerProcess(group, 'survivor');
-    await producer.close();
-    await survivor.exited;
-    const handled = survivor.lines.filter((line) => line.id !== undefined);
-    expect(survivor.lines.at(-1)).toEqual({ done: true });
+    const { dying, survivor, store } = await takeOver('unacked', 'no-ack', 12, async (lines, objects) => idsOf(lines).length > 0 && (await held(objects)) === 12 - idsOf(lines).length);
+    const done = idsOf(dying);
+    const handled = survivor.filter((line) => line.id !== undefined);
+    expect(survivor.at(-1)).toEqual({ done: true });
     expect(handled.every((line) => line.sum === line.id! * 512)).toBe(true);
-    expect(handled.map((line) => line.id).filter((id) => done().includes(id!))).toEqual([]);
-    expect([...done(), ...handled.map((line) => line.id!)].sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(idsOf(survivor).filter((id) => done.includes(id))).toEqual([]);
+    expect([...done, ...idsOf(survivor)].sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     expect(await held(store)).toBe(0);
     await store.close({ clear: true });
   });
