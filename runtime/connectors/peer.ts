@@ -159,8 +159,10 @@ const servers = new Map<string, PeerServer>();
 const closing = new Map<string, Promise<void>>();
 
 /**
- * The memory of every space's allocations and remote reads in this thread:
- * one pool, so its bound holds however many spaces a process serves.
+ * The memory of every space's allocations and remote reads in this thread
+ * (reply bodies are read into it), taken back from evicted objects and
+ * released reads: one pool, so its bound holds however many spaces a
+ * process serves.
  */
 const pool = new ScratchPool();
 
@@ -409,8 +411,6 @@ interface StoredObject {
 /** The objects one space holds in this thread, the server that serves them, and the connections to other peers. */
 class PeerNode {
   readonly objects = new Map<string, StoredObject>();
-  /** Memory for allocations and remote reads, taken back from evicted objects and released reads. */
-  readonly pool = pool;
   /** Arrays from `allocate` not stored yet, each with whether its caller keeps a view of it (not `transient`). */
   readonly #allocated = new WeakMap<Uint8Array, boolean>();
   /**
@@ -427,7 +427,6 @@ class PeerNode {
   #nextObject = 0;
   #users = 0;
   readonly #server: PeerServer;
-  #released = false;
 
   private constructor(
     readonly space: string,
@@ -453,7 +452,7 @@ class PeerNode {
   }
 
   allocate(size: number, options: AllocateOptions): Uint8Array {
-    const bytes = this.pool.take(size);
+    const bytes = pool.take(size);
     // Reused memory holds an earlier object's bytes.
     if (options.zeroed !== false) bytes.fill(0);
     this.#allocated.set(bytes, options.transient !== true);
@@ -504,7 +503,7 @@ class PeerNode {
 
   releaseReceived(key: string): void {
     // One whose buffer was transferred elsewhere (detached: no bytes left) is no memory to reuse.
-    for (const bytes of this.#forget(key)) if (bytes.byteLength > 0) this.pool.giveBack(bytes);
+    for (const bytes of this.#forget(key)) if (bytes.byteLength > 0) pool.giveBack(bytes);
   }
 
   drop(id: string): void {
@@ -518,7 +517,7 @@ class PeerNode {
 
   /** Gives an evicted object's memory to the pool once no reply is sending it and this thread has released its views. */
   #recycle(stored: StoredObject): void {
-    if (stored.pooled && stored.evicted && !stored.viewed && stored.sending === 0) this.pool.giveBack(stored.data);
+    if (stored.pooled && stored.evicted && !stored.viewed && stored.sending === 0) pool.giveBack(stored.data);
   }
 
   /** Stops tracking the reads of `key`; returns the arrays of them still alive. */
@@ -550,7 +549,7 @@ class PeerNode {
     try {
       const address = hostPort(this.settings.advertiseHost, await this.#server.port());
       // Not if the node was released meanwhile.
-      if (!this.#released) this.listening = address;
+      if (nodes.get(this.space) === this) this.listening = address;
       return address;
     } catch (error) {
       const { host, port } = this.settings;
@@ -561,7 +560,7 @@ class PeerNode {
   link(address: string): PeerLink {
     let link = this.#links.get(address);
     if (link === undefined || link.broken || link.exhausted) {
-      link = new PeerLink(address, this.settings, this.pool);
+      link = new PeerLink(address, this.settings);
       this.#links.set(address, link);
     }
     return link;
@@ -574,7 +573,6 @@ class PeerNode {
     this.#received.clear();
     for (const link of this.#links.values()) link.close();
     this.#links.clear();
-    this.#released = true;
     this.listening = undefined;
     await this.#server.leave(this);
   }
@@ -791,8 +789,6 @@ class PeerLink {
   constructor(
     readonly address: string,
     readonly settings: NodeSettings,
-    /** Where reply bodies are read into. */
-    private readonly pool: ScratchPool,
   ) {
     this.#name = `peer ${address}`;
     const { host, port } = splitAddress(address);
@@ -930,7 +926,7 @@ class PeerLink {
     }
     this.#reply = { requestId, status };
     // Not zero-filled: every byte is written below. The caller may keep it, or release it to the pool (see releaseViews).
-    this.#body = this.pool.take(size);
+    this.#body = pool.take(size);
     this.#bodyFilled = 0;
     if (size === 0) this.#settle(this.#body);
   }

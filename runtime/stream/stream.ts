@@ -8,7 +8,7 @@
  * An event on the wire is JSON: `{ v: 1, items: [{ p: <descriptor>, m: <metadata> }] }`
  * (several items when batched), or `{ v: 1, end: true }` when the producer closed the topic.
  */
-import type { JsonValue, ReferencePolicy } from '../connectors/connector.js';
+import type { JsonValue, Key, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError, DescriptorError, ERROR_CODES, ProxyStoreError, messageOf, type ErrorCode } from '../errors.js';
 import { getKey, resolveAsync } from '../proxy/proxy.js';
 import { decodeProxies, encodeProxies } from '../store/references.js';
@@ -344,14 +344,19 @@ function parseEvent(message: BrokerMessage): readonly WireItem[] | 'end' {
   return e.items as WireItem[];
 }
 
-async function isStored(p: object): Promise<boolean> {
+/** The store and key an item's proxy reads, when it reads one. */
+function locate(p: object): { store: Store; key: Key } | undefined {
   const store = getStore(p);
   const key = getKey(p);
-  return store === undefined || key === undefined || (await store.exists(key));
+  return store === undefined || key === undefined ? undefined : { store, key };
+}
+
+async function isStored(p: object): Promise<boolean> {
+  const at = locate(p);
+  return at === undefined || (await at.store.exists(at.key));
 }
 
 async function evictItem(p: object): Promise<void> {
-  const store = getStore(p);
-  const key = getKey(p);
-  if (store !== undefined && key !== undefined) await store.evict(key);
+  const at = locate(p);
+  if (at !== undefined) await at.store.evict(at.key);
 }
