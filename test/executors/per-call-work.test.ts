@@ -10,8 +10,10 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { checkStoreConfig } from '../../runtime/store/registry.js';
-import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getStore, type ProxyDescriptor } from '../../src/index.js';
+import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getKey, getStore, type ProxyDescriptor } from '../../src/index.js';
 import type { StoreConfig } from '../../runtime/store/store.js';
+import { encodeCall } from '../../runtime/executors/task-wire.js';
+import { TaskRunner, resultArray, taskSignal } from '../../runtime/executors/worker/task-runner.js';
 import { jsonRoundTrip, thrown } from '../../runtime/testing/outcomes.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
 
@@ -112,5 +114,61 @@ describe('argument lists', () => {
     expect(encodeProxies(plain)).toBe(plain);
     const nested = encodeProxies([1, { inner: [p] }]) as unknown as [number, { inner: ProxyDescriptor[] }];
     expect(nested[1].inner[0]?.$proxystore).toBe(1);
+  });
+});
+
+describe('the task context', () => {
+  // Tasks that return synchronously run without the AsyncLocalStorage (whose promise hooks tax every call), so both paths are checked, in every order.
+  it('reaches resultArray in sync and async tasks on every call, whichever ran before', async () => {
+    const store = open(new Store('per-call-context', new SharedMemoryConnector()));
+    // Each task keeps the array resultArray gave it: one born in the results store lies in shared memory.
+    let made: Uint8Array | undefined;
+    const born = (fill: number): Uint8Array => (made = resultArray(Uint8Array, 64).fill(fill));
+    const runner = new TaskRunner(
+      {
+        born: () => born(1),
+        bornLater: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return born(2);
+        },
+        // Synchronous until asked otherwise: its first promise-returning call may find no context, the calls after it must.
+        bornEither: (later: boolean) => (later ? Promise.resolve().then(() => born(3)) : born(3)),
+      },
+      { store, resultThreshold: 0 },
+    );
+    const bornInStore = async (task: string, ...args: unknown[]): Promise<boolean> => {
+      made = undefined;
+      const reply = await runner.run(await encodeCall(task, args, {}));
+      await store.evict(getKey(decodeProxies(reply.value) as object)!);
+      return reply.proxied && made !== undefined && (made as Uint8Array).buffer instanceof SharedArrayBuffer;
+    };
+    for (const task of ['born', 'bornLater', 'born', 'born', 'bornLater', 'bornLater', 'born']) expect(await bornInStore(task), task).toBe(true);
+    expect(await bornInStore('bornEither', false)).toBe(true);
+    expect(await bornInStore('bornEither', false)).toBe(true);
+    await bornInStore('bornEither', true);
+    expect(await bornInStore('bornEither', true)).toBe(true);
+    expect(await bornInStore('bornEither', false)).toBe(true);
+    // Outside a task there is no context left behind by the last one.
+    expect(resultArray(Uint8Array, 64).buffer).not.toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it('reaches taskSignal in a sync task and after an await in an async one, with sync tasks running in between', async () => {
+    const seen: boolean[] = [];
+    const runner = new TaskRunner({
+      readNow: () => seen.push(taskSignal().aborted),
+      readLater: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (!taskSignal().aborted) await new Promise((resolve) => taskSignal().addEventListener('abort', resolve, { once: true }));
+        seen.push(taskSignal().aborted);
+      },
+    });
+    const aborted = AbortSignal.abort(new Error('stopped'));
+    for (let i = 0; i < 3; i++) await runner.run(await encodeCall('readNow', [], {}), aborted);
+    const controller = new AbortController();
+    const later = runner.run(await encodeCall('readLater', [], {}), controller.signal);
+    await runner.run(await encodeCall('readNow', [], {}));
+    controller.abort(new Error('stop'));
+    await expect(later).rejects.toThrow('stop');
+    await vi.waitFor(() => expect(seen).toEqual([true, true, true, false, true]));
   });
 });
