@@ -273,7 +273,8 @@ export function annotate(options: AnnotateOptions): void {
         const where = `${relative(options.cwd, file.getFilePath())}:${line}`;
         if (reported.has(`${where}:${name}`)) continue;
         const what = use.need.inElements ? `a list of real ${use.need.name} objects` : `the real ${use.need.name}`;
-        options.log(`${where} left as is: '${name}' is handed to '${use.callee}', which needs ${what}, in ${use.argument.getText()}; hand it extract(${name}) by hand`);
+        const via = use.list === undefined ? `in ${use.argument.getText()}` : `in the list '${use.list}'`;
+        options.log(`${where} left as is: '${name}' is handed to '${use.callee}', which needs ${what}, ${via}; hand it extract(${name}) by hand`);
       }
     }
   }
@@ -287,10 +288,11 @@ export function annotate(options: AnnotateOptions): void {
       const other = parent.getLeft() === value ? parent.getRight() : parent.getLeft();
       return isObjectType(other.getType().compilerType) || other.getType().isUnion();
     }
-    if (Node.isArrayLiteralExpression(parent)) return isNativeList(parent);
+    if (Node.isArrayLiteralExpression(parent)) return isNativeList(parent) || (!Node.isSpreadElement(value) && reachesNativeLater(parent));
     if (!Node.isCallExpression(parent) && !Node.isNewExpression(parent)) return false;
     const index = parent.getArguments().indexOf(value);
     if (index < 0) return false;
+    if (isListAdd(parent)) return reachesNativeLater(parent);
     const call = parent.compilerNode;
     if (Node.isCallExpression(parent) && parent.getExpression().getText() === 'JSON.stringify') return true;
     const signature = checker.getResolvedSignature(call);
@@ -299,6 +301,27 @@ export function annotate(options: AnnotateOptions): void {
     const argument = checker.getTypeAtLocation(reference.compilerNode);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
     return signature !== undefined && natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type) !== undefined;
+  }
+
+  /**
+   * A list built first and handed over later, as transformer/native-uses.ts
+   * follows it: `const parts = [x]` (given the literal) or `parts.push(x)`
+   * (given the call), where `parts` is then passed to a built-in that reads
+   * its elements as real objects.
+   */
+  function reachesNativeLater(node: Node): boolean {
+    let name: Node | undefined;
+    if (Node.isCallExpression(node)) {
+      const callee = node.getExpression();
+      name = Node.isPropertyAccessExpression(callee) ? callee.getExpression() : undefined;
+    } else {
+      let value: Node = node;
+      while (isTransparent(value.getParent())) value = value.getParentOrThrow();
+      const declaration = value.getParent();
+      if (Node.isVariableDeclaration(declaration) && declaration.getInitializer() === value) name = declaration.getNameNode();
+    }
+    if (!Node.isIdentifier(name)) return false;
+    return name.findReferencesAsNodes().some((reference) => reference !== name && isNativeList(reference));
   }
 
   /**
@@ -319,6 +342,13 @@ export function annotate(options: AnnotateOptions): void {
     const need = signature === undefined ? undefined : natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type);
     return need?.inElements === true;
   }
+}
+
+/** `parts.push(x)`, `parts.unshift(x)`: adds its arguments to the list it is called on. */
+function isListAdd(call: Node): boolean {
+  if (!Node.isCallExpression(call)) return false;
+  const callee = call.getExpression();
+  return Node.isPropertyAccessExpression(callee) && ['push', 'unshift'].includes(callee.getName()) && Node.isIdentifier(callee.getExpression());
 }
 
 /** `map.get(key)`, `set.has(value)`: looked up by identity, which for a proxy is the proxy object. */

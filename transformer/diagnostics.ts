@@ -48,11 +48,12 @@ export function proxyToPlainParameter(ts: TypeScript, severity: Exclude<Severity
 }
 
 export function proxyOrToNative(ts: TypeScript, severity: Exclude<Severity, 'off'>, use: NativeUse, owner: string): ts.Diagnostic {
-  const { argument, parameter, callee, need } = use;
+  const { argument, parameter, callee, need, list } = use;
   const file = argument.getSourceFile();
   const name = parameter.name.getText(file);
   const declared = need.declared === undefined ? '' : ` (its parameter is typed '${need.declared}')`;
   const what = need.inElements ? `a list of real ${need.name} objects` : `the real ${need.name}`;
+  const passed = list === undefined ? `is passed to '${callee}'` : `is put in '${list}' here, which is passed to '${callee}'`;
   return {
     file,
     start: argument.getStart(file),
@@ -61,7 +62,7 @@ export function proxyOrToNative(ts: TypeScript, severity: Exclude<Severity, 'off
     code: DiagnosticCode.ProxyOrToNative,
     source: DIAGNOSTIC_SOURCE,
     messageText:
-      `'${name}' is ProxyOr and is passed to '${callee}', which needs ${what}${declared}; a proxy is not one (the built-in throws or reads it wrongly), ` +
+      `'${name}' is ProxyOr and ${passed}, which needs ${what}${declared}; a proxy is not one (the built-in throws or reads it wrongly), ` +
       `so calls of '${owner}' pass '${name}' as it is, without autoProxy. Pass the target here (isProxy(${name}) ? extract(${name}) : ${name}) to have them wrapped.`,
   };
 }

@@ -18,16 +18,28 @@ import type { TypeScript } from './typescript-api.js';
 
 export interface NativeUse {
   readonly parameter: ts.ParameterDeclaration;
-  /** The argument of the built-in's call: the parameter itself, or a list holding it. */
+  /**
+   * Where the use is reported: the argument of the built-in's call (the
+   * parameter itself, or a list written there holding it), or for a list
+   * built before the call, the parameter where it is put in that list.
+   */
   readonly argument: ts.Expression;
   /** How messages name the built-in: `decode`, `new Blob`. */
   readonly callee: string;
   readonly need: NativeNeed;
+  /** The local list the parameter reaches the built-in in, when it was built before the call (`const parts = [p]; new Blob(parts)`). */
+  readonly list?: string;
 }
 
 export interface NativeUses {
   /** The places where the function hands this parameter to a built-in needing the real object; empty for most. */
   of(parameter: ts.ParameterDeclaration): readonly NativeUse[];
+}
+
+/** A parameter put in a list, and the expression that puts it there. */
+interface Held {
+  readonly parameter: ts.ParameterDeclaration;
+  readonly at: ts.Expression;
 }
 
 const perProgram = new WeakMap<ts.Program, NativeUses>();
@@ -79,14 +91,44 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
     }
     if (parameters.size === 0) return found;
 
-    const record = (call: ts.CallExpression | ts.NewExpression, index: number, argument: ts.Expression, parameter: ts.ParameterDeclaration, inElements: boolean): void => {
+    const record = (call: ts.CallExpression | ts.NewExpression, index: number, argument: ts.Expression, parameter: ts.ParameterDeclaration, inElements: boolean, built?: Held): void => {
       const signature = checker.getResolvedSignature(call);
       const need = signature === undefined ? undefined : natives.argumentNeed(signature, index, checker.getTypeAtLocation(argument));
       if (need === undefined || need.inElements !== inElements) return;
-      const list = found.get(parameter) ?? [];
-      list.push({ parameter, argument, callee: calleeName(call), need });
-      found.set(parameter, list);
+      const uses = found.get(parameter) ?? [];
+      const callee = calleeName(call);
+      uses.push(built === undefined ? { parameter, argument, callee, need } : { parameter, argument: built.at, callee, need, list: bare(argument).getText() });
+      found.set(parameter, uses);
     };
+
+    /** The parameters among `items` (a list's elements, `push`'s arguments); a spread is read item by item through the proxy's traps, which works. */
+    const heldIn = (items: readonly ts.Expression[]): Held[] =>
+      items.flatMap((at) => {
+        const parameter = ts.isSpreadElement(at) ? undefined : parameterNamed(at, parameters);
+        return parameter === undefined ? [] : [{ parameter, at }];
+      });
+
+    // Local lists built first and handed over later (`const parts = [p]; new Blob(parts)`, or `parts.push(p)`):
+    // which parameters each may hold, and where they are put in. Whatever happens to the list in between, the parameter may reach the built-in in it.
+    const lists = new Map<ts.Symbol, Held[]>();
+    const holds = (name: ts.Node, held: readonly Held[]): void => {
+      const symbol = checker.getSymbolAtLocation(name);
+      if (symbol !== undefined && held.length > 0) lists.set(symbol, [...(lists.get(symbol) ?? []), ...held]);
+    };
+    const collect = (node: ts.Node): void => {
+      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined) {
+        const initializer = bare(node.initializer);
+        if (ts.isArrayLiteralExpression(initializer)) holds(node.name, heldIn(initializer.elements));
+      } else if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && ['push', 'unshift'].includes(node.expression.name.text)) {
+        const target = bare(node.expression.expression);
+        if (ts.isIdentifier(target) && isLocal(target)) holds(target, heldIn(node.arguments));
+      }
+      ts.forEachChild(node, collect);
+    };
+    /** Declared in this function's body: a list from outside may hold anything, and is not this scan's to follow. */
+    const isLocal = (name: ts.Identifier): boolean =>
+      checker.getSymbolAtLocation(name)?.declarations?.some((declaration) => declaration.pos >= body.pos && declaration.end <= body.end && declaration.getSourceFile() === body.getSourceFile()) === true;
+    collect(body);
 
     const visit = (node: ts.Node): void => {
       if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
@@ -97,11 +139,11 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
             return;
           }
           const list = bare(argument);
-          if (!ts.isArrayLiteralExpression(list)) return;
-          // A spread element is read item by item through the proxy's traps, which works.
-          for (const element of list.elements) {
-            const held = ts.isSpreadElement(element) ? undefined : parameterNamed(element, parameters);
-            if (held !== undefined) record(node, index, argument, held, true);
+          if (ts.isArrayLiteralExpression(list)) {
+            for (const { parameter } of heldIn(list.elements)) record(node, index, argument, parameter, true);
+          } else if (ts.isIdentifier(list)) {
+            const symbol = checker.getSymbolAtLocation(list);
+            for (const held of (symbol === undefined ? undefined : lists.get(symbol)) ?? []) record(node, index, argument, held.parameter, true, held);
           }
         });
       }

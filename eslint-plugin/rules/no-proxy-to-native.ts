@@ -1,5 +1,5 @@
 import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
-import { AST_NODE_TYPES } from '@typescript-eslint/utils';
+import { AST_NODE_TYPES, ASTUtils, type TSESTree } from '@typescript-eslint/utils';
 import type { NativeNeed } from '../../src/analysis/native-types.js';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
@@ -19,7 +19,38 @@ function reason(need: NativeNeed | undefined): string {
     : `its parameter takes \`${need.name}\``;
 }
 
-export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof typeof helperMessages>({
+/**
+ * What a local list built before the call was given, by the code that put it
+ * there: the elements of its initializer (`const parts = [p]`) and the
+ * arguments of its `push`/`unshift` calls. A list's declared type
+ * (`BlobPart[]`) says nothing of what went in.
+ */
+function putInList(list: TSESTree.Identifier, scope: Parameters<typeof ASTUtils.findVariable>[0]): TSESTree.Expression[] {
+  const variable = ASTUtils.findVariable(scope, list);
+  if (variable === null) return [];
+  const put: TSESTree.Expression[] = [];
+  for (const def of variable.defs) {
+    const init = def.node.type === AST_NODE_TYPES.VariableDeclarator ? def.node.init : null;
+    if (init?.type === AST_NODE_TYPES.ArrayExpression) for (const element of init.elements) if (element !== null && element.type !== AST_NODE_TYPES.SpreadElement) put.push(element);
+  }
+  for (const { identifier } of variable.references) {
+    const member = identifier.parent;
+    const call = member?.parent;
+    if (
+      member?.type === AST_NODE_TYPES.MemberExpression &&
+      member.object === identifier &&
+      member.property.type === AST_NODE_TYPES.Identifier &&
+      ['push', 'unshift'].includes(member.property.name) &&
+      call?.type === AST_NODE_TYPES.CallExpression &&
+      call.callee === member
+    ) {
+      for (const argument of call.arguments) if (argument.type !== AST_NODE_TYPES.SpreadElement) put.push(argument);
+    }
+  }
+  return put;
+}
+
+export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nativeListGetsProxy' | keyof typeof helperMessages>({
   name: 'no-proxy-to-native',
   meta: {
     type: 'problem',
@@ -35,6 +66,8 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
         '`{{callee}}` needs the real object here ({{why}}), and a proxy is not one: built-ins check internal slots, so it throws, returns a wrong answer (`ArrayBuffer.isView` is false) or stringifies the proxy. Pass `extract(…)`.',
       nativeContainsProxy:
         '`{{callee}}` needs real objects in this argument ({{why}}), and it holds a proxy: built-ins check internal slots, so it throws, returns a wrong answer or stringifies the proxy. Extract the proxies first.',
+      nativeListGetsProxy:
+        'This puts a proxy in `{{list}}`, which is passed to `{{callee}}` ({{why}}): built-ins check internal slots, so it throws, returns a wrong answer or stringifies the proxy. Put `extract(…)` in the list.',
       ...helperMessages,
     },
     schema: specifierOptionSchema('additionalFunctions', 'Further functions whose arguments must be real objects, not proxies.'),
@@ -44,14 +77,21 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
     const tools = typedRuleTools(context);
 
     function check(node: CallNode): void {
-      if (!tools.argumentsHoldProxy(node)) return;
+      if (!tools.argumentsHoldProxy(node)) {
+        node.arguments.forEach((argument, index) => checkListBuiltFirst(node, index, argument));
+        return;
+      }
       let listed: boolean | undefined;
       const callee = context.sourceCode.getText(node.callee);
       for (const [index, argument] of node.arguments.entries()) {
         if (argument.type === AST_NODE_TYPES.SpreadElement) continue;
         const declared = tools.nativeNeedOf(node, index);
         listed ??= declared === undefined && tools.calleeMatches(node, additionalFunctions);
-        if ((declared === undefined && !listed) || !tools.containsProxy(argument)) continue;
+        if (!tools.containsProxy(argument)) {
+          checkListBuiltFirst(node, index, argument);
+          continue;
+        }
+        if (declared === undefined && !listed) continue;
         // Only union members the argument can land in count: a proxy of a record passed to `URLSearchParams | Record<…>` is fine.
         const need = declared === undefined ? undefined : tools.nativeNeedOf(node, index, argument);
         if (declared !== undefined && need === undefined) continue;
@@ -62,6 +102,19 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | keyof
           data: { callee, why: reason(need) },
           suggest: isProxy ? helperSuggestions(tools, argument, ['extract']) : [],
         });
+      }
+    }
+
+    /** `const parts: BlobPart[] = []; parts.push(p); new Blob(parts)`: the list's type hides the proxy, what was put in it does not. */
+    function checkListBuiltFirst(node: CallNode, index: number, list: TSESTree.CallExpressionArgument): void {
+      if (list.type !== AST_NODE_TYPES.Identifier) return;
+      const proxies = putInList(list, context.sourceCode.getScope(list)).filter((put) => tools.containsProxy(put));
+      // Where the call goes is asked only for a list that got a proxy.
+      const need = proxies.length === 0 ? undefined : tools.nativeNeedOf(node, index);
+      if (need?.inElements !== true) return;
+      const callee = context.sourceCode.getText(node.callee);
+      for (const put of proxies) {
+        context.report({ node: put, messageId: 'nativeListGetsProxy', data: { list: list.name, callee, why: reason(need) }, suggest: helperSuggestions(tools, put, ['extract']) });
       }
     }
 

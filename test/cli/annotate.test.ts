@@ -87,18 +87,21 @@ describe('ts-proxystore annotate', () => {
     expect(read(dir, 'src/main.ts')).toBe(main);
   }, CODEMOD_RUNS_MS);
 
-  it('wraps a parameter written in a list handed to a built-in, as the transformer finds it: new Blob([extract(b)])', async () => {
+  it('wraps a parameter written in a list handed to a built-in, there or later, as the transformer finds it: new Blob([extract(b)])', async () => {
     const dir = await fixtureCopy();
-    const result = run(dir, 'src/body.ts', '--function', 'bodyLen', '--function', 'labelled', '--fix-natives');
+    const result = run(dir, 'src/body.ts', '--function', 'bodyLen', '--function', 'labelled', '--function', 'builtLen', '--function', 'pushedLen', '--fix-natives');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('wrapped 2 use(s) that need the real object in extract(…)');
+    expect(result.stdout).toContain('wrapped 4 use(s) that need the real object in extract(…)');
     expect(result.stdout).not.toContain('left as is');
     const body = read(dir, 'src/body.ts');
     expect(body).toContain("import { type ProxyOr, extract } from 'ts-proxystore';\n");
     expect(body).toContain('export function bodyLen(bytes: ProxyOr<Uint8Array<ArrayBuffer>>): number {\n  return new Blob([extract(bytes)]).size;\n}');
     // Among other parts, and through a cast.
     expect(body).toContain("  return new Blob(['head: ', extract(bytes) as BlobPart]).size;");
+    // In a list built first and handed over later.
+    expect(body).toContain('export function builtLen(bytes: ProxyOr<Uint8Array<ArrayBuffer>>): number {\n  const parts = [extract(bytes)];');
+    expect(body).toContain('  parts.push(extract(bytes));');
     expect(typeErrors(dir)).toEqual([]);
   }, CODEMOD_RUNS_MS);
 

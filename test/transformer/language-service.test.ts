@@ -218,4 +218,23 @@ describe.each([
     expect(text).toContain("import { extract, isProxy } from 'ts-proxystore';");
     expect(await semantic('bytes.ts')).toEqual([]);
   }, TIMEOUT_MS);
+
+  it('reports a ProxyOr parameter put in a list that reaches such a built-in later where it is put in, and its fix hands over the target there', async () => {
+    const site = at('parts.ts', 'body);');
+    const diagnostics = await semantic('parts.ts');
+    expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([`warning 98004 ${site.line}:${site.offset}`]);
+    expect(diagnostics[0]?.text).toContain("'body' is ProxyOr and is put in 'parts' here, which is passed to 'new Blob'");
+    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
+      file: file('parts.ts'),
+      startLine: site.line,
+      startOffset: site.offset,
+      endLine: site.line,
+      endOffset: site.offset + 'body'.length,
+      errorCodes: [98004],
+    });
+    expect(fixes.map((f) => f.fixName)).toEqual(['ts-proxystore-target']);
+    await applyFix(fixes[0] as CodeFix);
+    expect(fs.readFileSync(file('parts.ts'), 'utf8')).toContain('parts.push((isProxy(body) ? extract(body) : body));');
+    expect(await semantic('parts.ts')).toEqual([]);
+  }, TIMEOUT_MS);
 });

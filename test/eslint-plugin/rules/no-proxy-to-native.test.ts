@@ -25,6 +25,10 @@ ruleTester.run('no-proxy-to-native', rule, {
       code: `type Proxy<T> = T & { readonly brand: T };\ndeclare const bytes: Proxy<Uint8Array>;\nBuffer.from(bytes);`,
     },
     { name: 'a user class with a method named set', code: `${HEAD}\nclass Cells { set(_: Uint8Array): void {} }\nnew Cells().set(bytes);` },
+    {
+      name: 'a list built first of real objects and extracted targets',
+      code: `${HEAD}\nconst parts: BlobPart[] = [plain];\nparts.push(extract(bytes), ...[plain]);\nparts.unshift('head');\nnew Blob(parts);`,
+    },
   ],
   invalid: [
     {
@@ -39,6 +43,30 @@ ruleTester.run('no-proxy-to-native', rule, {
           endLine: 4,
           endColumn: 44,
           suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst text = new TextDecoder().decode(extract(bytes));` }],
+        },
+      ],
+    },
+    {
+      name: 'a list built first, whose declared type hides the proxy put in it',
+      code: `${HEAD}\nconst parts: BlobPart[] = ['head', bytes];\nparts.push(plain, bytes);\nnew Blob(parts);`,
+      errors: [
+        {
+          messageId: 'nativeListGetsProxy',
+          data: { list: 'parts', callee: 'Blob', why: 'its parameter takes `ArrayBuffer`' },
+          line: 4,
+          column: 36,
+          endLine: 4,
+          endColumn: 41,
+          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst parts: BlobPart[] = ['head', extract(bytes)];\nparts.push(plain, bytes);\nnew Blob(parts);` }],
+        },
+        {
+          messageId: 'nativeListGetsProxy',
+          data: { list: 'parts', callee: 'Blob', why: 'its parameter takes `ArrayBuffer`' },
+          line: 5,
+          column: 19,
+          endLine: 5,
+          endColumn: 24,
+          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst parts: BlobPart[] = ['head', bytes];\nparts.push(plain, extract(bytes));\nnew Blob(parts);` }],
         },
       ],
     },
