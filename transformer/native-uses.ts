@@ -6,7 +6,9 @@
  * typed array is not a typed array to those built-ins, which throw or quietly
  * stringify it. So the transformer does not wrap them, and reports each such
  * use (TS98004) with the fix: pass `extract(p)` there, after which calls are
- * wrapped again.
+ * wrapped again. A local copy (`const b = p`) is followed like the parameter,
+ * and so is a local list the parameter is put in before the list reaches the
+ * built-in (`const parts = [p]` or `parts.push(p)`, then `new Blob(parts)`).
  *
  * Which built-ins need the real object is decided by the shared
  * src/analysis/native-types.ts (also behind the lint rule no-proxy-to-native).
@@ -118,6 +120,10 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
     const collect = (node: ts.Node): void => {
       if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined) {
         const initializer = bare(node.initializer);
+        const copied = parameterNamed(initializer, parameters);
+        const symbol = checker.getSymbolAtLocation(node.name);
+        // `const b = p`: what is done to b is done to p (parameters now maps the copy to p too).
+        if (copied !== undefined && symbol !== undefined) parameters.set(symbol, copied);
         if (ts.isArrayLiteralExpression(initializer)) holds(node.name, heldIn(initializer.elements));
       } else if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && ['push', 'unshift'].includes(node.expression.name.text)) {
         const target = bare(node.expression.expression);
