@@ -48,12 +48,17 @@ export function proxyToPlainParameter(ts: TypeScript, severity: Exclude<Severity
 }
 
 export function proxyOrToNative(ts: TypeScript, severity: Exclude<Severity, 'off'>, use: NativeUse, owner: string): ts.Diagnostic {
-  const { argument, parameter, callee, need, list } = use;
+  const { argument, parameter, callee, need, list, via } = use;
   const file = argument.getSourceFile();
   const name = parameter.name.getText(file);
   const declared = need.declared === undefined ? '' : ` (its parameter is typed '${need.declared}')`;
   const what = need.inElements ? `a list of real ${need.name} objects` : `the real ${need.name}`;
-  const passed = list === undefined ? `is passed to '${callee}'` : `is put in '${list}' here, which is passed to '${callee}'`;
+  const passed =
+    via !== undefined
+      ? `is passed to '${callee}', whose parameter '${via.parameter}' goes to '${via.builtIn}'`
+      : list === undefined
+        ? `is passed to '${callee}'`
+        : `is put in '${list}' here, which is passed to '${callee}'`;
   return {
     file,
     start: argument.getStart(file),

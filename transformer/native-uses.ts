@@ -8,7 +8,10 @@
  * use (TS98004) with the fix: pass `extract(p)` there, after which calls are
  * wrapped again. A local copy (`const b = p`) is followed like the parameter,
  * and so is a local list the parameter is put in before the list reaches the
- * built-in (`const parts = [p]` or `parts.push(p)`, then `new Blob(parts)`).
+ * built-in (`const parts = [p]` or `parts.push(p)`, then `new Blob(parts)`),
+ * and so is a function of the program the parameter is handed to, whose own
+ * parameter reaches such a built-in (`blobOf(p)` with `blobOf(b: Uint8Array)`
+ * returning `new Blob([b])`), however deep.
  *
  * Which built-ins need the real object is decided by the shared
  * src/analysis/native-types.ts (also behind the lint rule no-proxy-to-native).
@@ -31,6 +34,12 @@ export interface NativeUse {
   readonly need: NativeNeed;
   /** The local list the parameter reaches the built-in in, when it was built before the call (`const parts = [p]; new Blob(parts)`). */
   readonly list?: string;
+  /**
+   * When `callee` is a function of the program rather than the built-in: its
+   * parameter that gets the value, and the built-in that parameter reaches
+   * (directly or through further functions of the program).
+   */
+  readonly via?: { readonly parameter: string; readonly builtIn: string };
 }
 
 export interface NativeUses {
@@ -58,7 +67,38 @@ export function nativeUses(ts: TypeScript, program: ts.Program, types: ProxyType
 function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes): NativeUses {
   const checker = program.getTypeChecker();
   const natives = nativeTypes(ts, program);
-  const byFunction = new WeakMap<ts.Node, Map<ts.ParameterDeclaration, NativeUse[]>>();
+  /** Per function: its ProxyOr parameters' uses (`annotated`), or every parameter's (`all`, for functions a ProxyOr parameter is handed to). */
+  const byFunction = { annotated: new WeakMap<ts.Node, Map<ts.ParameterDeclaration, NativeUse[]>>(), all: new WeakMap<ts.Node, Map<ts.ParameterDeclaration, NativeUse[]>>() };
+  /** Functions being scanned for `all`: a recursive call is not followed again. */
+  const scanning = new Set<ts.Node>();
+
+  function usesIn(owner: ts.SignatureDeclaration, which: keyof typeof byFunction): Map<ts.ParameterDeclaration, NativeUse[]> {
+    let found = byFunction[which].get(owner);
+    if (found === undefined) {
+      scanning.add(owner);
+      try {
+        found = scan(owner, which);
+      } finally {
+        scanning.delete(owner);
+      }
+      byFunction[which].set(owner, found);
+    }
+    return found;
+  }
+
+  /**
+   * What a function of the program, called at `call`, does with the value it
+   * gets at `index`: its first use that hands it to a built-in needing the real
+   * object. Functions in declaration files (libraries) are not looked into:
+   * their parameter types say what they take.
+   */
+  function calleeUse(call: ts.CallExpression | ts.NewExpression, index: number): NativeUse | undefined {
+    const declaration = checker.getResolvedSignature(call)?.getDeclaration();
+    if (declaration === undefined || !ts.isFunctionLike(declaration) || scanning.has(declaration) || declaration.getSourceFile().isDeclarationFile) return undefined;
+    const parameter = declaration.parameters[index];
+    if (parameter === undefined || parameter.dotDotDotToken !== undefined) return undefined;
+    return usesIn(declaration, 'all').get(parameter)?.[0];
+  }
 
   /** The expression with parentheses, `as`, `satisfies` and `!` taken off. */
   function bare(expression: ts.Expression): ts.Expression {
@@ -81,13 +121,14 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
     return symbol === undefined ? undefined : parameters.get(symbol);
   }
 
-  function scan(owner: ts.SignatureDeclaration): Map<ts.ParameterDeclaration, NativeUse[]> {
+  function scan(owner: ts.SignatureDeclaration, which: keyof typeof byFunction): Map<ts.ParameterDeclaration, NativeUse[]> {
     const found = new Map<ts.ParameterDeclaration, NativeUse[]>();
     const body = (owner as { body?: ts.Node }).body;
     if (body === undefined) return found;
     const parameters = new Map<ts.Symbol, ts.ParameterDeclaration>();
     for (const parameter of owner.parameters) {
-      if (parameter.type === undefined || parameter.dotDotDotToken !== undefined || !ts.isIdentifier(parameter.name) || !types.isProxyOrAnnotation(parameter.type)) continue;
+      if (parameter.dotDotDotToken !== undefined || !ts.isIdentifier(parameter.name)) continue;
+      if (which === 'annotated' && (parameter.type === undefined || !types.isProxyOrAnnotation(parameter.type))) continue;
       const symbol = checker.getSymbolAtLocation(parameter.name);
       if (symbol !== undefined) parameters.set(symbol, parameter);
     }
@@ -142,6 +183,14 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
           const direct = parameterNamed(argument, parameters);
           if (direct !== undefined) {
             record(node, index, argument, direct, false);
+            // Handed to a function of the program, which may hand it to a built-in in turn.
+            const inner = calleeUse(node, index);
+            if (inner !== undefined) {
+              const uses = found.get(direct) ?? [];
+              const via = { parameter: inner.parameter.name.getText(), builtIn: inner.via?.builtIn ?? inner.callee };
+              uses.push({ parameter: direct, argument, callee: calleeName(node), need: inner.need, via });
+              found.set(direct, uses);
+            }
             return;
           }
           const list = bare(argument);
@@ -161,13 +210,7 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
 
   return {
     of(parameter) {
-      const owner = parameter.parent;
-      let found = byFunction.get(owner);
-      if (found === undefined) {
-        found = scan(owner);
-        byFunction.set(owner, found);
-      }
-      return found.get(parameter) ?? [];
+      return usesIn(parameter.parent, 'annotated').get(parameter) ?? [];
     },
   };
 }
