@@ -17,7 +17,7 @@ import { nativeTypes } from '../src/analysis/native-types.js';
 import { isKeyMethod } from '../src/analysis/identity-sites.js';
 import { packageModule, PACKAGE_NAME } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
-import { nativeUses } from '../transformer/native-uses.js';
+import { nativeUses, type NativeUses } from '../transformer/native-uses.js';
 import { unifiedDiff } from './diff.js';
 import { CliError } from './errors.js';
 
@@ -209,11 +209,20 @@ export function annotate(options: AnnotateOptions): void {
    */
   function fixNatives(parameters: readonly ParameterDeclaration[]): Set<SourceFile> {
     const uses: Node[] = [];
+    const followed = currentNativeUses();
     for (const parameter of parameters) {
       const name = parameter.getNameNode();
       if (!Node.isIdentifier(name)) continue;
+      const file = parameter.getSourceFile();
       for (const reference of name.findReferencesAsNodes()) {
-        if (reference.getSourceFile() === parameter.getSourceFile() && needsRealObject(reference)) uses.push(reference);
+        if (reference.getSourceFile() === file && needsRealObject(reference)) uses.push(reference);
+      }
+      // What the transformer follows further, a local copy (`const b = p; decode(b)`) or a function of the program that
+      // hands its parameter to a built-in (`sizeOf(p)`), gets extract(…) where the transformer reports it.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
+      for (const use of followed.of(parameter.compilerNode as unknown as TypeScript.ParameterDeclaration)) {
+        const node = file.getDescendantAtStartWithWidth(use.argument.getStart(), use.argument.getWidth());
+        if (Node.isIdentifier(node) && !uses.some((known) => known.getSourceFile() === file && known.getStart() === node.getStart())) uses.push(node);
       }
     }
     const files = new Set<SourceFile>();
@@ -260,10 +269,7 @@ export function annotate(options: AnnotateOptions): void {
    * that no line above named: said here, not skipped silently.
    */
   function reportLeft(parameters: readonly ParameterDeclaration[], reported: ReadonlySet<string>): void {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
-    const current = project.getProgram().compilerObject as unknown as TypeScript.Program;
-    const api = ts as unknown as typeof TypeScript;
-    const uses = nativeUses(api, current, proxyTypes(current.getTypeChecker(), api));
+    const uses = currentNativeUses();
     for (const parameter of parameters) {
       const name = parameter.getName();
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
@@ -277,6 +283,14 @@ export function annotate(options: AnnotateOptions): void {
         options.log(`${where} left as is: '${name}' is handed to '${use.callee}', which needs ${what}, ${via}; hand it extract(${name}) by hand`);
       }
     }
+  }
+
+  /** The transformer's TS98004 analysis of the program as edited so far. */
+  function currentNativeUses(): NativeUses {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
+    const current = project.getProgram().compilerObject as unknown as TypeScript.Program;
+    const api = ts as unknown as typeof TypeScript;
+    return nativeUses(api, current, proxyTypes(current.getTypeChecker(), api));
   }
 
   function needsRealObject(reference: Node): boolean {

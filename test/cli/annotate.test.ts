@@ -87,12 +87,13 @@ describe('ts-proxystore annotate', () => {
     expect(read(dir, 'src/main.ts')).toBe(main);
   }, CODEMOD_RUNS_MS);
 
-  it('wraps a parameter written in a list handed to a built-in, there or later, as the transformer finds it: new Blob([extract(b)])', async () => {
+  it('wraps a parameter that reaches a built-in, in a list written there or built before, through a copy or a helper, as the transformer finds it: new Blob([extract(b)])', async () => {
     const dir = await fixtureCopy();
-    const result = run(dir, 'src/body.ts', '--function', 'bodyLen', '--function', 'labelled', '--function', 'builtLen', '--function', 'pushedLen', '--fix-natives');
+    const functions = ['bodyLen', 'labelled', 'builtLen', 'pushedLen', 'copyLen', 'helperLen'];
+    const result = run(dir, 'src/body.ts', ...functions.flatMap((name) => ['--function', name]), '--fix-natives');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('wrapped 4 use(s) that need the real object in extract(…)');
+    expect(result.stdout).toContain('wrapped 6 use(s) that need the real object in extract(…)');
     expect(result.stdout).not.toContain('left as is');
     const body = read(dir, 'src/body.ts');
     expect(body).toContain("import { type ProxyOr, extract } from 'ts-proxystore';\n");
@@ -102,6 +103,10 @@ describe('ts-proxystore annotate', () => {
     // In a list built first and handed over later.
     expect(body).toContain('export function builtLen(bytes: ProxyOr<Uint8Array<ArrayBuffer>>): number {\n  const parts = [extract(bytes)];');
     expect(body).toContain('  parts.push(extract(bytes));');
+    // Through a local copy, and through a helper of the program (whose own parameter is not widened).
+    expect(body).toContain('  return new TextDecoder().decode(extract(view)).length;');
+    expect(body).toContain('  return blobOf(extract(bytes)).size;');
+    expect(body).toContain('function blobOf(part: Uint8Array<ArrayBuffer>): Blob {');
     expect(typeErrors(dir)).toEqual([]);
   }, CODEMOD_RUNS_MS);
 
