@@ -69,7 +69,7 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
   const natives = nativeTypes(ts, program);
   /** Per function: its ProxyOr parameters' uses (`annotated`), or every parameter's (`all`, for functions a ProxyOr parameter is handed to). */
   const byFunction = { annotated: new WeakMap<ts.Node, Map<ts.ParameterDeclaration, NativeUse[]>>(), all: new WeakMap<ts.Node, Map<ts.ParameterDeclaration, NativeUse[]>>() };
-  /** Functions being scanned for `all`: a recursive call is not followed again. */
+  /** Functions being scanned now: a recursive call is not followed into again. */
   const scanning = new Set<ts.Node>();
 
   function usesIn(owner: ts.SignatureDeclaration, which: keyof typeof byFunction): Map<ts.ParameterDeclaration, NativeUse[]> {
@@ -158,6 +158,9 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
       const symbol = checker.getSymbolAtLocation(name);
       if (symbol !== undefined && held.length > 0) lists.set(symbol, [...(lists.get(symbol) ?? []), ...held]);
     };
+    /** Declared in this function's body: a list from outside may hold anything, and is not this scan's to follow. */
+    const isLocal = (name: ts.Identifier): boolean =>
+      checker.getSymbolAtLocation(name)?.declarations?.some((declaration) => declaration.pos >= body.pos && declaration.end <= body.end && declaration.getSourceFile() === body.getSourceFile()) === true;
     const collect = (node: ts.Node): void => {
       if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined) {
         const initializer = bare(node.initializer);
@@ -172,9 +175,6 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
       }
       ts.forEachChild(node, collect);
     };
-    /** Declared in this function's body: a list from outside may hold anything, and is not this scan's to follow. */
-    const isLocal = (name: ts.Identifier): boolean =>
-      checker.getSymbolAtLocation(name)?.declarations?.some((declaration) => declaration.pos >= body.pos && declaration.end <= body.end && declaration.getSourceFile() === body.getSourceFile()) === true;
     collect(body);
 
     const visit = (node: ts.Node): void => {

@@ -51,11 +51,11 @@ const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * The context of the task running synchronously right now. On Node 20 an
- * enabled AsyncLocalStorage hooks every promise of the thread (measured: a
- * promise and its `then` cost 3.5x as much), about a tenth of a small call's
- * CPU on both engines' worker side. A task that returns synchronously (the
- * numeric kernels) cannot be asked for its context after it returns, so it
- * runs with this variable set instead; see runInContext.
+ * enabled AsyncLocalStorage hooks every promise of the thread for as long as
+ * it stays enabled (measured: a promise and its `then` cost 3.5x as much),
+ * the library's own promises around every call included. A task that returns
+ * synchronously (the numeric kernels) cannot be asked for its context after
+ * it returns, so it runs with this variable set instead; see runInContext.
  */
 let syncContext: TaskContext | undefined;
 /** Task functions seen returning something other than a promise: they run without the AsyncLocalStorage. */
