@@ -74,6 +74,9 @@ describe.each([
   const at = (name: string, needle: string, nth = 0): Location => locate(file(name), needle, nth);
   const semantic = (name: string): Promise<ServerDiagnostic[]> => server.request('semanticDiagnosticsSync', { file: file(name) });
   const suggestions = (name: string): Promise<ServerDiagnostic[]> => server.request('suggestionDiagnosticsSync', { file: file(name) });
+  /** The fixes offered for diagnostic `code` on `word` where it starts at `site`, as an editor asks for them. */
+  const fixesAt = (name: string, site: Location, word: string, code: number): Promise<CodeFix[]> =>
+    server.request<CodeFix[]>('getCodeFixes', { file: file(name), startLine: site.line, startOffset: site.offset, endLine: site.line, endOffset: site.offset + word.length, errorCodes: [code] });
 
   async function applyFix(fix: CodeFix): Promise<void> {
     for (const { fileName, textChanges } of fix.changes) {
@@ -160,14 +163,7 @@ describe.each([
 
   it('widening the parameter to ProxyOr clears TS98001, and adds the type import', async () => {
     const site = at('app.ts', 'remote', 3);
-    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
-      file: file('app.ts'),
-      startLine: site.line,
-      startOffset: site.offset,
-      endLine: site.line,
-      endOffset: site.offset + 'remote'.length,
-      errorCodes: [98001],
-    });
+    const fixes = await fixesAt('app.ts', site, 'remote', 98001);
     const widen = fixes.find((f) => f.fixName === 'ts-proxystore-widen') as CodeFix;
     expect(widen.description).toBe("Widen parameter 'd' to ProxyOr<Doc>");
     await applyFix(widen);
@@ -180,14 +176,7 @@ describe.each([
 
   it('offers extract(…) and widening the parameter for TS98001; applying extract clears it', async () => {
     const site = at('app.ts', 'remote', 1);
-    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
-      file: file('app.ts'),
-      startLine: site.line,
-      startOffset: site.offset,
-      endLine: site.line,
-      endOffset: site.offset + 'remote'.length,
-      errorCodes: [98001],
-    });
+    const fixes = await fixesAt('app.ts', site, 'remote', 98001);
     const byName = new Map(fixes.map((f) => [f.fixName, f]));
     expect([...byName.keys()].sort()).toEqual(['ts-proxystore-extract', 'ts-proxystore-widen']);
     expect(byName.get('ts-proxystore-widen')?.description).toBe("Widen parameter 'd' to ProxyOr<Doc>");
@@ -203,14 +192,7 @@ describe.each([
 
   it('the TS98004 fix hands the built-in the target, and type-checks', async () => {
     const site = at('bytes.ts', 'bytes);');
-    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
-      file: file('bytes.ts'),
-      startLine: site.line,
-      startOffset: site.offset,
-      endLine: site.line,
-      endOffset: site.offset + 'bytes'.length,
-      errorCodes: [98004],
-    });
+    const fixes = await fixesAt('bytes.ts', site, 'bytes', 98004);
     expect(fixes.map((f) => f.fixName)).toEqual(['ts-proxystore-target']);
     await applyFix(fixes[0] as CodeFix);
     const text = fs.readFileSync(file('bytes.ts'), 'utf8');
@@ -224,14 +206,7 @@ describe.each([
     const diagnostics = await semantic('parts.ts');
     expect(diagnostics.map((d) => `${d.category} ${d.code} ${d.start.line}:${d.start.offset}`)).toEqual([`warning 98004 ${site.line}:${site.offset}`]);
     expect(diagnostics[0]?.text).toContain("'body' is ProxyOr and is put in 'parts' here, which is passed to 'new Blob'");
-    const fixes = await server.request<CodeFix[]>('getCodeFixes', {
-      file: file('parts.ts'),
-      startLine: site.line,
-      startOffset: site.offset,
-      endLine: site.line,
-      endOffset: site.offset + 'body'.length,
-      errorCodes: [98004],
-    });
+    const fixes = await fixesAt('parts.ts', site, 'body', 98004);
     expect(fixes.map((f) => f.fixName)).toEqual(['ts-proxystore-target']);
     await applyFix(fixes[0] as CodeFix);
     expect(fs.readFileSync(file('parts.ts'), 'utf8')).toContain('parts.push((isProxy(body) ? extract(body) : body));');
