@@ -13,7 +13,7 @@ import { IndentationText, Node, Project, QuoteKind, ts, type ManipulationSetting
 import { relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type * as TypeScript from 'typescript';
-import { nativeTypes } from '../src/analysis/native-types.js';
+import { LIST_ADDING_METHODS, nativeTypes } from '../src/analysis/native-types.js';
 import { isKeyMethod } from '../src/analysis/identity-sites.js';
 import { packageModule, PACKAGE_NAME } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
@@ -362,7 +362,7 @@ export function annotate(options: AnnotateOptions): void {
 function isListAdd(call: Node): boolean {
   if (!Node.isCallExpression(call)) return false;
   const callee = call.getExpression();
-  return Node.isPropertyAccessExpression(callee) && ['push', 'unshift'].includes(callee.getName()) && Node.isIdentifier(callee.getExpression());
+  return Node.isPropertyAccessExpression(callee) && LIST_ADDING_METHODS.has(callee.getName()) && Node.isIdentifier(callee.getExpression());
 }
 
 /** `map.get(key)`, `set.has(value)`: looked up by identity, which for a proxy is the proxy object. */

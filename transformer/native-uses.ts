@@ -17,7 +17,7 @@
  * src/analysis/native-types.ts (also behind the lint rule no-proxy-to-native).
  */
 import type * as ts from 'typescript';
-import { nativeTypes, type NativeNeed } from '../src/analysis/native-types.js';
+import { LIST_ADDING_METHODS, nativeTypes, type NativeNeed } from '../src/analysis/native-types.js';
 import type { ProxyTypes } from '../src/analysis/proxy-types.js';
 import type { TypeScript } from './typescript-api.js';
 
@@ -169,7 +169,7 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
         // `const b = p`: what is done to b is done to p (parameters now maps the copy to p too).
         if (copied !== undefined && symbol !== undefined) parameters.set(symbol, copied);
         if (ts.isArrayLiteralExpression(initializer)) holds(node.name, heldIn(initializer.elements));
-      } else if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && ['push', 'unshift'].includes(node.expression.name.text)) {
+      } else if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && LIST_ADDING_METHODS.has(node.expression.name.text)) {
         const target = bare(node.expression.expression);
         if (ts.isIdentifier(target) && isLocal(target)) holds(target, heldIn(node.arguments));
       }

@@ -1,6 +1,6 @@
 import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES, ASTUtils, type TSESTree } from '@typescript-eslint/utils';
-import type { NativeNeed } from '../../src/analysis/native-types.js';
+import { LIST_ADDING_METHODS, type NativeNeed } from '../../src/analysis/native-types.js';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
 import { helperMessages, helperSuggestions } from '../utils/helper-fix.js';
@@ -40,7 +40,7 @@ function putInList(list: TSESTree.Identifier, scope: Parameters<typeof ASTUtils.
       member?.type === AST_NODE_TYPES.MemberExpression &&
       member.object === identifier &&
       member.property.type === AST_NODE_TYPES.Identifier &&
-      ['push', 'unshift'].includes(member.property.name) &&
+      LIST_ADDING_METHODS.has(member.property.name) &&
       call?.type === AST_NODE_TYPES.CallExpression &&
       call.callee === member
     ) {

@@ -63,6 +63,14 @@ const BUILT_IN_PACKAGE = /\/node_modules\/(?:@types\/node|undici-types)\//;
 /** How far unions, aliases, arrays and type parameters are followed. */
 const MAX_DEPTH = 6;
 
+/**
+ * Array methods that put their arguments in the list they are called on: a
+ * parameter put in a local list this way reaches whatever the list is handed
+ * to later (`parts.push(p); new Blob(parts)`), as the transformer, the
+ * annotate codemod and the lint rule follow it.
+ */
+export const LIST_ADDING_METHODS: ReadonlySet<string> = new Set(['push', 'unshift']);
+
 export interface NativeNeed {
   /** What needs the real object, for messages: a built-in type (`BufferSource`) or function (`ArrayBuffer.isView`). */
   readonly name: string;
