@@ -13,7 +13,7 @@ import { IndentationText, Node, Project, QuoteKind, ts, type ManipulationSetting
 import { relative, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type * as TypeScript from 'typescript';
-import { LIST_ADDING_METHODS, nativeTypes } from '../src/analysis/native-types.js';
+import { nativeTypes } from '../src/analysis/native-types.js';
 import { isKeyMethod } from '../src/analysis/identity-sites.js';
 import { packageModule, PACKAGE_NAME } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
@@ -217,8 +217,9 @@ export function annotate(options: AnnotateOptions): void {
       for (const reference of name.findReferencesAsNodes()) {
         if (reference.getSourceFile() === file && needsRealObject(reference)) uses.push(reference);
       }
-      // What the transformer follows further, a local copy (`const b = p; decode(b)`) or a function of the program that
-      // hands its parameter to a built-in (`sizeOf(p)`), gets extract(…) where the transformer reports it.
+      // What the transformer follows further, a list built first (`parts.push(p); new Blob(parts)`), a local copy
+      // (`const b = p; decode(b)`) or a function of the program that hands its parameter to a built-in (`sizeOf(p)`),
+      // gets extract(…) where the transformer reports it.
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
       for (const use of followed.of(parameter.compilerNode as unknown as TypeScript.ParameterDeclaration)) {
         const node = file.getDescendantAtStartWithWidth(use.argument.getStart(), use.argument.getWidth());
@@ -302,11 +303,10 @@ export function annotate(options: AnnotateOptions): void {
       const other = parent.getLeft() === value ? parent.getRight() : parent.getLeft();
       return isObjectType(other.getType().compilerType) || other.getType().isUnion();
     }
-    if (Node.isArrayLiteralExpression(parent)) return isNativeList(parent) || (!Node.isSpreadElement(value) && reachesNativeLater(parent));
+    if (Node.isArrayLiteralExpression(parent)) return isNativeList(parent);
     if (!Node.isCallExpression(parent) && !Node.isNewExpression(parent)) return false;
     const index = parent.getArguments().indexOf(value);
     if (index < 0) return false;
-    if (isListAdd(parent)) return reachesNativeLater(parent);
     const call = parent.compilerNode;
     if (Node.isCallExpression(parent) && parent.getExpression().getText() === 'JSON.stringify') return true;
     const signature = checker.getResolvedSignature(call);
@@ -315,27 +315,6 @@ export function annotate(options: AnnotateOptions): void {
     const argument = checker.getTypeAtLocation(reference.compilerNode);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- two copies of typescript.d.ts, as above
     return signature !== undefined && natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type) !== undefined;
-  }
-
-  /**
-   * A list built first and handed over later, as transformer/native-uses.ts
-   * follows it: `const parts = [x]` (given the literal) or `parts.push(x)`
-   * (given the call), where `parts` is then passed to a built-in that reads
-   * its elements as real objects.
-   */
-  function reachesNativeLater(node: Node): boolean {
-    let name: Node | undefined;
-    if (Node.isCallExpression(node)) {
-      const callee = node.getExpression();
-      name = Node.isPropertyAccessExpression(callee) ? callee.getExpression() : undefined;
-    } else {
-      let value: Node = node;
-      while (isTransparent(value.getParent())) value = value.getParentOrThrow();
-      const declaration = value.getParent();
-      if (Node.isVariableDeclaration(declaration) && declaration.getInitializer() === value) name = declaration.getNameNode();
-    }
-    if (!Node.isIdentifier(name)) return false;
-    return name.findReferencesAsNodes().some((reference) => reference !== name && isNativeList(reference));
   }
 
   /**
@@ -356,13 +335,6 @@ export function annotate(options: AnnotateOptions): void {
     const need = signature === undefined ? undefined : natives.argumentNeed(signature as unknown as TypeScript.Signature, index, argument as unknown as TypeScript.Type);
     return need?.inElements === true;
   }
-}
-
-/** `parts.push(x)`, `parts.unshift(x)`: adds its arguments to the list it is called on. */
-function isListAdd(call: Node): boolean {
-  if (!Node.isCallExpression(call)) return false;
-  const callee = call.getExpression();
-  return Node.isPropertyAccessExpression(callee) && LIST_ADDING_METHODS.has(callee.getName()) && Node.isIdentifier(callee.getExpression());
 }
 
 /** `map.get(key)`, `set.has(value)`: looked up by identity, which for a proxy is the proxy object. */

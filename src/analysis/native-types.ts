@@ -66,8 +66,8 @@ const MAX_DEPTH = 6;
 /**
  * Array methods that put their arguments in the list they are called on: a
  * parameter put in a local list this way reaches whatever the list is handed
- * to later (`parts.push(p); new Blob(parts)`), as the transformer, the
- * annotate codemod and the lint rule follow it.
+ * to later (`parts.push(p); new Blob(parts)`), as the transformer (and the
+ * annotate codemod through it) and the lint rule follow it.
  */
 export const LIST_ADDING_METHODS: ReadonlySet<string> = new Set(['push', 'unshift']);
 
