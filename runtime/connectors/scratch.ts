@@ -12,28 +12,49 @@ const MIN_POOLED = 64 * 1024;
 /** Free buffers kept per connector; a bigger one is never kept. */
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
+/** Bytes a pool leaves free around each buffer it hands out, for a connector to frame them in place. */
+export interface ScratchRoom {
+  readonly before: number;
+  readonly after: number;
+}
+
 export class ScratchPool {
   readonly #free: ArrayBuffer[] = [];
   /** Views handed out by `take` and not given back yet. */
   readonly #lent = new WeakSet<Uint8Array>();
   #freeBytes = 0;
 
-  constructor(readonly maxBytes = DEFAULT_MAX_BYTES) {}
+  constructor(
+    readonly maxBytes = DEFAULT_MAX_BYTES,
+    readonly room: ScratchRoom = { before: 0, after: 0 },
+  ) {}
 
-  /** `size` writable bytes at offset 0 of their buffer, from one written before when a free one fits. */
+  /**
+   * `size` writable bytes from a buffer written before when a free one fits,
+   * with at least `room.before` bytes in front of them (rounded up to keep
+   * them 8-aligned, as frames must be) and `room.after` behind them.
+   */
   take(size: number): Uint8Array {
     if (size < MIN_POOLED) return new Uint8Array(size);
+    const before = Math.ceil(this.room.before / 8) * 8;
+    const { after } = this.room;
+    const needed = before + size + after;
     // A buffer up to twice the size still fits, so payloads that vary a little keep reusing the same memory.
     let best = -1;
     this.#free.forEach((buffer, i) => {
-      const fits = buffer.byteLength >= size && buffer.byteLength <= 2 * size;
+      const fits = buffer.byteLength >= needed && buffer.byteLength <= 2 * needed;
       if (fits && (best < 0 || buffer.byteLength < (this.#free[best] as ArrayBuffer).byteLength)) best = i;
     });
-    const buffer = best < 0 ? Buffer.allocUnsafeSlow(size).buffer : (this.#free.splice(best, 1)[0] as ArrayBuffer);
+    const buffer = best < 0 ? Buffer.allocUnsafeSlow(needed).buffer : (this.#free.splice(best, 1)[0] as ArrayBuffer);
     if (best >= 0) this.#freeBytes -= buffer.byteLength;
-    const bytes = new Uint8Array(buffer, 0, size);
+    const bytes = new Uint8Array(buffer, before, size);
     this.#lent.add(bytes);
     return bytes;
+  }
+
+  /** Whether `bytes` came from `take` (with its room around them) and are not given back yet. */
+  lent(bytes: Uint8Array): boolean {
+    return this.#lent.has(bytes);
   }
 
   /**

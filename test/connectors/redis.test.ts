@@ -109,6 +109,50 @@ describe('RedisConnector', () => {
     expect(await admin.getBuffer(key as string)).toEqual(Buffer.from(everyByte));
   });
 
+  it('sends a put of its own scratch memory as written there, the SET around the bytes, without copying them; startPut too', async () => {
+    const client = new Redis({ port: server.port, host: server.host });
+    await client.ping(); // connected, so no command passes sendCommand twice (again from the offline queue)
+    const written: Buffer[] = [];
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = (command, stream) => {
+      // What ioredis hands the socket for this command.
+      if (command.name === 'set') written.push((command as { toWritable(socket: object): Buffer }).toWritable({}));
+      return send(command, stream);
+    };
+    try {
+      const connector = redis({ client, port: undefined });
+      for (const [size, seed] of [[1 << 20, 7], [300 << 10, 8]] as const) {
+        const bytes = connector.scratch(size);
+        bytes.set(payload(size, seed));
+        written.length = 0;
+        let key;
+        if (size === 1 << 20) key = await connector.put(bytes);
+        else {
+          const started = connector.startPut(bytes);
+          await started.written;
+          key = started.key;
+        }
+        expect(written).toHaveLength(1);
+        const resp = written[0] as Buffer;
+        const head = `*3\r\n$3\r\nSET\r\n$${(key as string).length}\r\n${key as string}\r\n$${size}\r\n`;
+        expect(resp.subarray(0, head.length).toString('latin1')).toBe(head);
+        expect(resp.subarray(head.length, head.length + size).equals(payload(size, seed))).toBe(true);
+        expect(resp.subarray(head.length + size).toString('latin1')).toBe('\r\n');
+        expect(await admin.getBuffer(key as string)).toEqual(Buffer.from(payload(size, seed)));
+        // The same memory: the command was written around the bytes, not copied with them.
+        expect(resp.buffer).toBe(bytes.buffer);
+      }
+      // Bytes the connector did not lend go through ioredis' own rendering.
+      const own = payload(100 << 10, 9);
+      written.length = 0;
+      const key = await connector.put(own);
+      expect(written[0]?.buffer).not.toBe(own.buffer);
+      expectBytes(await connector.get(key), own);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('puts and gets a batch in one command each (MSET, MGET), counted by the server', async () => {
     const connector = redis();
     await connector.exists(`${connector.prefix}warm-up`); // connection handshake out of the way

@@ -47,4 +47,19 @@ describe('ScratchPool', () => {
     small.giveBack(huge);
     expect(small.take(200 * KB).buffer).not.toBe(huge.buffer);
   });
+
+  it('leaves the room asked for around each buffer it lends, keeping the bytes 8-aligned, and knows what it lent', () => {
+    const pool = new ScratchPool(undefined, { before: 83, after: 2 });
+    const first = pool.take(100 * KB);
+    expect(first.byteOffset).toBe(88);
+    expect(first.buffer.byteLength).toBeGreaterThanOrEqual(88 + 100 * KB + 2);
+    expect(pool.lent(first)).toBe(true);
+    pool.giveBack(first);
+    expect(pool.lent(first)).toBe(false);
+    const again = pool.take(100 * KB);
+    expect(again.buffer).toBe(first.buffer);
+    expect(again.byteOffset).toBe(88);
+    expect(pool.lent(new Uint8Array(again.buffer, 88, 100 * KB))).toBe(false);
+    expect(pool.lent(pool.take(KB))).toBe(false);
+  });
 });
