@@ -105,6 +105,11 @@ export class StreamProducer<Topics extends Record<string, unknown> = Record<stri
     if (options.closePublisher !== false) await this.#publisher.close();
   }
 
+  /** `await using producer = new StreamProducer(…)` closes it (as `close()` does) when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   async #publish(topic: string): Promise<void> {
     const items = this.#batches.get(topic);
     if (items === undefined || items.length === 0) return;
@@ -287,6 +292,11 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#subscriber.close();
+  }
+
+  /** `await using consumer = new StreamConsumer(…)` closes it (as `close()` does) when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   #decode(item: WireItem): { proxy: Proxy<T & object>; evict: boolean } {

@@ -202,4 +202,36 @@ describe('streams over the in-process queue broker', () => {
     await consumer.close();
     expect((await iterator.next()).done).toBe(true);
   });
+
+  it('close at the end of an await using scope: the producer ends its topics and closes its publisher, the consumer its subscription', async () => {
+    const { store } = memoryStore('stream-scoped');
+    const broker = new QueueBroker();
+    const closed: string[] = [];
+    const subscriber = broker.subscriber('t');
+    const publisher = broker.publisher();
+    const tracked = <T extends { close(): Promise<void> }>(end: T, name: string): T => {
+      const close = end.close.bind(end);
+      end.close = async () => {
+        closed.push(name);
+        await close();
+      };
+      return end;
+    };
+    let iterator: AsyncIterator<{ n: number }>;
+    {
+      await using consumer = new StreamConsumer<{ n: number }>(tracked(subscriber, 'subscriber'));
+      {
+        await using producer = new StreamProducer<{ t: { n: number } }>(tracked(publisher, 'publisher'), { stores: store });
+        await producer.send('t', { n: 1 });
+        await producer.send('t', { n: 2 });
+      }
+      expect(closed).toEqual(['publisher']);
+      iterator = consumer[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      expect(first.done !== true && first.value.n).toBe(1);
+    }
+    expect(closed).toEqual(['publisher', 'subscriber']);
+    // The scope's end stopped the iteration before the second item.
+    expect((await iterator.next()).done).toBe(true);
+  });
 });
