@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { requireOptional } from '../support/optional-dependency.js';
-import { ConfigError, ConnectorError, messageOf } from '../errors.js';
+import { ConfigError, ConnectorError, RedisUnreachableError, messageOf } from '../errors.js';
 import { StreamStalledError, type BrokerMessage, type Publisher, type Subscriber } from './broker.js';
 
 /** A live client to share (it is duplicated where a connection must block), or options to open one. */
@@ -18,20 +18,47 @@ const ioredis = requireOptional<typeof import('ioredis')>('ioredis', 'ts-proxyst
 const DEFAULT_PREFIX = 'ts-proxystore:stream:';
 /** A consumer that acknowledges nothing for a minute while producers wait on it is taken for gone. */
 const DEFAULT_STALL_TIMEOUT_MS = 60_000;
+/** As the Redis connector's: a frozen or unreachable server fails a command within this, never hangs it. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 
-function open(connection: RedisConnection): { client: Redis; owned: boolean } {
+/**
+ * Connections the brokers open fail a command after one reconnect attempt
+ * (not ioredis' default 20) and after `commandTimeout` ms without a reply, so
+ * a dead or frozen server ends a send or an iteration with an error instead
+ * of leaving it pending. Settings in `connection` win.
+ */
+function settings(connection: RedisOptions, commandTimeout: number): RedisOptions {
+  return { maxRetriesPerRequest: 1, commandTimeout, ...connection };
+}
+
+/** What bounds each connection's commands, as its timeout errors name it. */
+const timeoutNames = new WeakMap<Redis, string>();
+
+function open(connection: RedisConnection, commandTimeoutMs: number): { client: Redis; owned: boolean } {
   if (connection instanceof ioredis.Redis) return { client: connection, owned: false };
-  const client = new ioredis.Redis({ lazyConnect: false, maxRetriesPerRequest: 1, ...connection });
+  const client = new ioredis.Redis({ lazyConnect: false, ...settings(connection, commandTimeoutMs) });
+  timeoutNames.set(client, 'commandTimeoutMs');
   // Connection errors reach the commands that fail; handled here so ioredis does not print them.
   client.on('error', () => undefined);
   return { client, owned: true };
 }
 
-/** A connection of its own, for commands that block (XREADGROUP BLOCK, SUBSCRIBE). */
-function dedicated(connection: RedisConnection): Redis {
-  const client = connection instanceof ioredis.Redis ? connection.duplicate() : new ioredis.Redis({ maxRetriesPerRequest: 1, ...connection });
+/**
+ * A connection of its own (for commands that block: XREADGROUP BLOCK,
+ * SUBSCRIBE), which this module made and so bounds like its own, also when
+ * duplicated from a client given: a command may take `commandTimeoutMs`.
+ */
+function dedicated(connection: RedisConnection, commandTimeoutMs: number, timeoutName = 'commandTimeoutMs'): Redis {
+  const client = connection instanceof ioredis.Redis ? connection.duplicate({ maxRetriesPerRequest: 1, commandTimeout: commandTimeoutMs }) : new ioredis.Redis(settings(connection, commandTimeoutMs));
+  timeoutNames.set(client, timeoutName);
   client.on('error', () => undefined);
   return client;
+}
+
+function commandTimeoutOption(owner: string, value: number | undefined): number {
+  const ms = value ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new ConfigError(`${owner}: commandTimeoutMs must be a whole number of milliseconds, at least 1, got ${String(ms)}`);
+  return ms;
 }
 
 export interface RedisStreamPublisherOptions {
@@ -60,6 +87,12 @@ export interface RedisStreamPublisherOptions {
    * Default: no trimming.
    */
   readonly maxLength?: number;
+  /**
+   * Bound on each command on connections the publisher opens: a server that
+   * is down or frozen fails `send` with a RedisUnreachableError after it.
+   * Default 10 s. A client given as `connection` keeps its own settings.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 /** XADD for each message; `end(topic)` marks the topic finished for every consumer of every group. */
@@ -80,7 +113,7 @@ export class RedisStreamPublisher implements Publisher {
   readonly #room = new Map<string, number>();
 
   constructor(options: RedisStreamPublisherOptions) {
-    const { client, owned } = open(options.connection);
+    const { client, owned } = open(options.connection, commandTimeoutOption('RedisStreamPublisher', options.commandTimeoutMs));
     this.#client = client;
     this.#owned = owned;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -105,16 +138,16 @@ export class RedisStreamPublisher implements Publisher {
     const key = this.prefix + topic;
     if (!this.#opened.has(topic)) {
       this.#opened.add(topic);
-      await run('DEL', topic, () => this.#client.del(`${key}:end`));
+      await run(this.#client, 'DEL', topic, () => this.#client.del(`${key}:end`));
     }
     if (this.#maxPending !== undefined) await this.#roomIn(topic, key, this.#maxPending);
     const maxLength = this.#maxLength;
-    await run('XADD', key, () => (maxLength === undefined ? this.#client.xadd(key, '*', 'd', data) : this.#client.xadd(key, 'MAXLEN', '~', maxLength, '*', 'd', data)));
+    await run(this.#client, 'XADD', topic, () => (maxLength === undefined ? this.#client.xadd(key, '*', 'd', data) : this.#client.xadd(key, 'MAXLEN', '~', maxLength, '*', 'd', data)));
   }
 
   /** Consumers that find the topic's stream drained and this mark set end their iteration. */
   async end(topic: string): Promise<void> {
-    await run('SET', topic, () => this.#client.set(`${this.prefix}${topic}:end`, '1'));
+    await run(this.#client, 'SET', topic, () => this.#client.set(`${this.prefix}${topic}:end`, '1'));
   }
 
   async close(): Promise<void> {
@@ -132,7 +165,15 @@ export class RedisStreamPublisher implements Publisher {
     let least = Number.POSITIVE_INFINITY;
     let since = performance.now();
     for (;;) {
-      const groups = (await this.#client.xinfo('GROUPS', key).catch(() => [])) as unknown[][];
+      // A stream not made yet (no send, no consumer) has no group behind.
+      const groups = (await run(this.#client, 'XINFO GROUPS', topic, async () => {
+        try {
+          return await this.#client.xinfo('GROUPS', key);
+        } catch (error) {
+          if (messageOf(error).includes('no such key')) return [];
+          throw error;
+        }
+      })) as unknown[][];
       // Per group: messages read but not acknowledged, plus messages not read yet (lag; Redis 7).
       const behind = groups.map((fields) => {
         const info = new Map<unknown, unknown>();
@@ -185,6 +226,12 @@ export interface RedisStreamSubscriberOptions {
    * being taken over after `claimIdleMs`) while another is idle.
    */
   readonly batch?: number;
+  /**
+   * Bound on each command (beyond `blockMs` for the blocking read): a server
+   * that is down or frozen ends the iteration with a RedisUnreachableError
+   * after it. Default 10 s.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 /**
@@ -230,16 +277,28 @@ export class RedisStreamSubscriber implements Subscriber {
     this.#blockMs = options.blockMs ?? 250;
     this.#claimIdleMs = options.claimIdleMs ?? 10_000;
     this.#batch = options.batch ?? 1;
-    this.#client = dedicated(options.connection);
-    this.#acks = dedicated(options.connection);
+    const commandTimeoutMs = commandTimeoutOption('RedisStreamSubscriber', options.commandTimeoutMs);
+    this.#client = dedicated(options.connection, this.#blockMs + commandTimeoutMs, 'blockMs + commandTimeoutMs');
+    this.#acks = dedicated(options.connection, commandTimeoutMs);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<BrokerMessage> {
+    try {
+      yield* this.#messages();
+    } catch (error) {
+      // close() cuts the blocking read short: that ends the iteration, it is no failure.
+      if (!this.#closed) throw error;
+    }
+  }
+
+  async *#messages(): AsyncGenerator<BrokerMessage> {
     await Promise.all(
       this.#keys.map((key) =>
-        this.#client.xgroup('CREATE', key, this.group, '0', 'MKSTREAM').catch((error: unknown) => {
-          if (!messageOf(error).includes('BUSYGROUP')) throw new ConnectorError('redis stream', 'XGROUP CREATE', messageOf(error));
-        }),
+        this.#run('XGROUP CREATE', key, () =>
+          this.#client.xgroup('CREATE', key, this.group, '0', 'MKSTREAM').catch((error: unknown) => {
+            if (!messageOf(error).includes('BUSYGROUP')) throw error;
+          }),
+        ),
       ),
     );
     const ended = new Set<string>();
@@ -251,7 +310,7 @@ export class RedisStreamSubscriber implements Subscriber {
       for (const key of sweep ? this.#keys : []) {
         if (ended.has(key)) continue;
         // Messages a dead consumer of the group left unacknowledged come first.
-        const [, claimed] = (await this.#client.xautoclaim(key, this.group, this.consumer, this.#claimIdleMs, '0-0', 'COUNT', this.#batch)) as [string, [string, string[]][]];
+        const [, claimed] = (await this.#run('XAUTOCLAIM', key, () => this.#client.xautoclaim(key, this.group, this.consumer, this.#claimIdleMs, '0-0', 'COUNT', this.#batch))) as [string, [string, string[]][]];
         for (const entry of claimed) {
           got += 1;
           yield this.#message(key, entry, true);
@@ -259,7 +318,9 @@ export class RedisStreamSubscriber implements Subscriber {
       }
       if (this.#closed) return;
       const live = this.#keys.filter((key) => !ended.has(key));
-      const read = (await this.#client.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', this.#batch, 'BLOCK', this.#blockMs, 'STREAMS', ...live, ...live.map(() => '>'))) as
+      const read = (await this.#run('XREADGROUP', live.join(' '), () =>
+        this.#client.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', this.#batch, 'BLOCK', this.#blockMs, 'STREAMS', ...live, ...live.map(() => '>')),
+      )) as
         | [string, [string, string[]][]][]
         | null;
       for (const [key, entries] of read ?? []) {
@@ -272,8 +333,8 @@ export class RedisStreamSubscriber implements Subscriber {
       if (got > 0) continue;
       // Nothing new: a topic whose producer ended and whose group has nothing pending is done for this consumer.
       for (const key of live) {
-        if ((await this.#client.exists(`${key}:end`)) === 0) continue;
-        const pending = (await this.#client.xpending(key, this.group)) as [number, ...unknown[]];
+        if ((await this.#run('EXISTS', key, () => this.#client.exists(`${key}:end`))) === 0) continue;
+        const pending = (await this.#run('XPENDING', key, () => this.#client.xpending(key, this.group))) as [number, ...unknown[]];
         const [lag] = await this.#unread(key);
         if (Number(pending[0]) === 0 && lag === 0) ended.add(key);
       }
@@ -289,7 +350,7 @@ export class RedisStreamSubscriber implements Subscriber {
 
   /** Entries of `key` the group has not read yet. */
   async #unread(key: string): Promise<[number]> {
-    const groups = (await this.#client.xinfo('GROUPS', key)) as unknown[][];
+    const groups = (await this.#run('XINFO GROUPS', key, () => this.#client.xinfo('GROUPS', key))) as unknown[][];
     for (const fields of groups) {
       const info = new Map<unknown, unknown>();
       for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i], fields[i + 1]);
@@ -300,7 +361,12 @@ export class RedisStreamSubscriber implements Subscriber {
 
   #message(key: string, [id, fields]: [string, string[]], redelivered = false): BrokerMessage {
     const data = fields[fields.indexOf('d') + 1] ?? '';
-    return { topic: this.#topics.get(key) ?? key, data, ack: async () => void (await this.#acks.xack(key, this.group, id)), redelivered };
+    const topic = this.#topics.get(key) ?? key;
+    return { topic, data, ack: async () => void (await run(this.#acks, 'XACK', topic, () => this.#acks.xack(key, this.group, id))), redelivered };
+  }
+
+  #run<R>(command: string, key: string, call: () => Promise<R>): Promise<R> {
+    return run(this.#client, command, this.#topics.get(key) ?? key, call);
   }
 }
 
@@ -308,6 +374,8 @@ export interface RedisPubSubOptions {
   readonly connection: RedisConnection;
   /** Channels are `<prefix><topic>`. */
   readonly prefix?: string;
+  /** Bound on each command (PUBLISH, SUBSCRIBE) on connections opened here. Default 10 s. */
+  readonly commandTimeoutMs?: number;
 }
 
 /** PUBLISH: every subscriber connected at the time gets the message; nobody else ever will. */
@@ -317,14 +385,14 @@ export class RedisPubSubPublisher implements Publisher {
   readonly #prefix: string;
 
   constructor(options: RedisPubSubOptions) {
-    const { client, owned } = open(options.connection);
+    const { client, owned } = open(options.connection, commandTimeoutOption('RedisPubSubPublisher', options.commandTimeoutMs));
     this.#client = client;
     this.#owned = owned;
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
   }
 
   async send(topic: string, data: string): Promise<void> {
-    await run('PUBLISH', topic, () => this.#client.publish(this.#prefix + topic, data));
+    await run(this.#client, 'PUBLISH', topic, () => this.#client.publish(this.#prefix + topic, data));
   }
 
   async close(): Promise<void> {
@@ -339,34 +407,60 @@ export class RedisPubSubSubscriber implements Subscriber {
   readonly #channels: readonly string[];
   readonly #prefix: string;
   readonly #queue: BrokerMessage[] = [];
+  /** How often an iteration checks that the server still answers (see the iterator). */
+  readonly #heartbeatMs: number;
   #wake: (() => void) | undefined;
   #closed = false;
+  /** Why the iteration ends with an error: the server stopped answering. */
+  #failure: { readonly error: unknown } | undefined;
   readonly ready: Promise<void>;
 
   constructor(topics: string | readonly string[], options: RedisPubSubOptions) {
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.topics = typeof topics === 'string' ? [topics] : [...topics];
     this.#channels = this.topics.map((topic) => this.#prefix + topic);
-    this.#client = dedicated(options.connection);
+    this.#heartbeatMs = commandTimeoutOption('RedisPubSubSubscriber', options.commandTimeoutMs);
+    this.#client = dedicated(options.connection, this.#heartbeatMs);
     this.#client.on('message', (channel: string, data: string) => {
       this.#queue.push({ topic: channel.slice(this.#prefix.length), data });
       this.#wake?.();
     });
     /** Resolves once subscribed: messages published before that are not seen. */
-    this.ready = this.#client.subscribe(...this.#channels).then(() => undefined);
+    this.ready = run(this.#client, 'SUBSCRIBE', this.topics.join(' '), () => this.#client.subscribe(...this.#channels)).then(() => undefined);
+    // Rejected only for whoever awaits it: the iteration does, and throws it.
+    this.ready.catch(() => undefined);
   }
 
+  /**
+   * Silence is all a subscriber sees of a server that died or froze: while
+   * iterating, it pings every `commandTimeoutMs`, and a ping that fails (at
+   * most `commandTimeoutMs` later) ends the iteration with a
+   * RedisUnreachableError. A connection that drops and comes back in time
+   * goes on (messages published meanwhile are lost, as pub/sub loses them).
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<BrokerMessage> {
     await this.ready;
-    for (;;) {
-      const next = this.#queue.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
+    const heartbeat = setInterval(() => {
+      run(this.#client, 'PING', this.topics.join(' '), () => this.#client.ping()).catch((error: unknown) => {
+        this.#failure ??= { error };
+        this.#wake?.();
+      });
+    }, this.#heartbeatMs);
+    heartbeat.unref();
+    try {
+      for (;;) {
+        const next = this.#queue.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (this.#closed) return;
+        if (this.#failure !== undefined) throw this.#failure.error;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
       }
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
@@ -378,10 +472,23 @@ export class RedisPubSubSubscriber implements Subscriber {
   }
 }
 
-async function run<R>(command: string, topic: string, call: () => Promise<R>): Promise<R> {
+/**
+ * `call`'s result, or its failure as a typed error: a RedisUnreachableError
+ * when the server did not answer in time or the connection is down (ioredis'
+ * own errors then say less), else a ConnectorError naming the command.
+ */
+async function run<R>(client: Redis, command: string, topic: string, call: () => Promise<R>): Promise<R> {
   try {
     return await call();
   } catch (error) {
-    throw new ConnectorError('redis stream broker', command, `topic '${topic}': ${messageOf(error)}`, { cause: error });
+    const message = messageOf(error);
+    const timedOut = message === 'Command timed out';
+    const gaveUp = error instanceof Error && error.name === 'MaxRetriesPerRequestError';
+    if (timedOut || gaveUp || client.status !== 'ready') {
+      const { host = '127.0.0.1', port = 6379, commandTimeout } = client.options;
+      const reason = timedOut ? `no reply within ${String(commandTimeout)} ms (${timeoutNames.get(client) ?? "the client's commandTimeout"})` : gaveUp ? `connection ${client.status}` : message;
+      throw new RedisUnreachableError(`${host}:${port}`, command, `topic '${topic}': ${reason}`, { cause: error });
+    }
+    throw new ConnectorError('redis stream broker', command, `topic '${topic}': ${message}`, { cause: error });
   }
 }

@@ -3,10 +3,12 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
+import { RedisUnreachableError } from '../../runtime/errors.js';
 import { Store } from '../../runtime/store/store.js';
 import { StreamStalledError } from '../../runtime/stream/broker.js';
-import { RedisPubSubPublisher, RedisPubSubSubscriber, RedisStreamPublisher } from '../../runtime/stream/redis.js';
+import { RedisPubSubPublisher, RedisPubSubSubscriber, RedisStreamPublisher, RedisStreamSubscriber } from '../../runtime/stream/redis.js';
 import { StreamConsumer, StreamProducer } from '../../runtime/stream/stream.js';
 import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { eventually } from '../executors/helpers.js';
@@ -191,6 +193,80 @@ describe('Redis Streams backpressure', () => {
       await publisher.close();
       admin.disconnect();
     }
+  });
+});
+
+describe('Redis brokers when the server fails', () => {
+  /**
+   * A producer and an in-process consumer (items in a memory store, so only
+   * the broker talks to Redis) on a server of their own; `fault` strikes once
+   * the consumer has had three items. What the consumer's loop and the next
+   * send end with, and how long after the fault.
+   */
+  async function afterFault(
+    broker: 'streams' | 'pub/sub',
+    fault: (server: RedisServer) => Promise<void> | void,
+  ): Promise<{ loop: unknown; loopMs: number; send: unknown; sendMs: number; seen: number[] }> {
+    const server = await startRedisServer();
+    const store = new Store(`stream-fault-${crypto.randomUUID()}`, new MemoryConnector(), { register: true });
+    const connection = { host: '127.0.0.1', port: server.port };
+    const publisher = broker === 'streams' ? new RedisStreamPublisher({ connection, commandTimeoutMs: 1_000 }) : new RedisPubSubPublisher({ connection, commandTimeoutMs: 1_000 });
+    const subscriber =
+      broker === 'streams' ? new RedisStreamSubscriber('t', { connection, group: 'g', blockMs: 100, commandTimeoutMs: 1_000 }) : new RedisPubSubSubscriber('t', { connection, commandTimeoutMs: 1_000 });
+    if (subscriber instanceof RedisPubSubSubscriber) await subscriber.ready;
+    const producer = new StreamProducer<{ t: Item }>(publisher, { stores: store });
+    const consumer = new StreamConsumer<Item>(subscriber);
+    const seen: number[] = [];
+    let faultAt = Number.NaN;
+    const loop = (async () => {
+      for await (const got of consumer) seen.push(got.id);
+      return 'ended';
+    })().then(
+      (end) => ({ loop: end, loopMs: performance.now() - faultAt }),
+      (error: unknown) => ({ loop: error, loopMs: performance.now() - faultAt }),
+    );
+    try {
+      for (let id = 0; id < 3; id++) await producer.send('t', item(id));
+      await eventually(() => seen.length === 3, 10_000);
+      faultAt = performance.now();
+      await fault(server);
+      const send = await producer.send('t', item(3)).then(
+        () => 'sent',
+        (error: unknown) => error,
+      );
+      const sendMs = performance.now() - faultAt;
+      return { ...(await loop), send, sendMs, seen };
+    } finally {
+      server.resume();
+      await server.stop();
+      await store.close({ clear: true });
+    }
+  }
+
+  it.each(['streams', 'pub/sub'] as const)('%s: a killed server ends the consumer loop and fails a send with RedisUnreachableError, each within seconds', async (broker) => {
+    const { loop, loopMs, send, sendMs, seen } = await afterFault(broker, (server) => server.kill());
+    expect(seen).toEqual([0, 1, 2]);
+    for (const error of [loop, send]) {
+      expect(error).toBeInstanceOf(RedisUnreachableError);
+      expect(error).toMatchObject({ code: 'PS_REDIS_UNREACHABLE', message: expect.stringContaining("topic 't'") as unknown });
+    }
+    expect(loopMs).toBeLessThan(8_000);
+    expect(sendMs).toBeLessThan(8_000);
+  });
+
+  it.each(['streams', 'pub/sub'] as const)('%s: a frozen server ends the consumer loop and fails a send once a command goes unanswered for commandTimeoutMs, instead of leaving them pending', async (broker) => {
+    const { loop, loopMs, send, sendMs } = await afterFault(broker, (server) => server.pause());
+    for (const error of [loop, send]) {
+      expect(error).toBeInstanceOf(RedisUnreachableError);
+      // The stream's blocking read may be the one to go unanswered: its bound is blockMs more.
+      expect((error as Error).message).toMatch(/no reply within (1000 ms \(commandTimeoutMs\)|1100 ms \(blockMs \+ commandTimeoutMs\))/);
+    }
+    // The send's command went out after the fault; so did the stream's next read (the one before blocks only blockMs).
+    expect(sendMs).toBeGreaterThanOrEqual(990);
+    if (broker === 'streams') expect(loopMs).toBeGreaterThanOrEqual(990);
+    // Then the acknowledgements in flight and the goodbye, each bounded alike; pub/sub notices at its next heartbeat.
+    expect(loopMs).toBeLessThan(8_000);
+    expect(sendMs).toBeLessThan(8_000);
   });
 });
 
