@@ -122,7 +122,7 @@ export class RedisConnector implements Connector {
   /** Names the server in errors: 'redis host:port'. */
   readonly #name: string;
   readonly #instancePrefix: string;
-  /** Room around each scratch buffer for the SET that carries it (see `#setCommand`). */
+  /** Room around each scratch buffer for the SET that carries it (see `#set`). */
   readonly #scratch: ScratchPool;
   #lastConnectionError: Error | undefined;
   /** 'host:port', for messages. */

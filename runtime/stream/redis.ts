@@ -318,7 +318,7 @@ export class RedisStreamSubscriber implements Subscriber {
       }
       if (this.#closed) return;
       const live = this.#keys.filter((key) => !ended.has(key));
-      const read = (await this.#run('XREADGROUP', live.join(' '), () =>
+      const read = (await run(this.#client, 'XREADGROUP', live.map((key) => this.#topics.get(key) ?? key).join(', '), () =>
         this.#client.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', this.#batch, 'BLOCK', this.#blockMs, 'STREAMS', ...live, ...live.map(() => '>')),
       )) as
         | [string, [string, string[]][]][]
