@@ -17,7 +17,7 @@ import { nativeTypes } from '../src/analysis/native-types.js';
 import { isKeyMethod } from '../src/analysis/identity-sites.js';
 import { packageModule, PACKAGE_NAME } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
-import { nativeUses, type NativeUses } from '../transformer/native-uses.js';
+import { nativeUses, type NativeUses } from '../src/analysis/native-uses.js';
 import { unifiedDiff } from './diff.js';
 import { CliError } from './errors.js';
 
@@ -319,7 +319,7 @@ export function annotate(options: AnnotateOptions): void {
 
   /**
    * `new Blob([x])`, `Buffer.concat([x, y])`: a list written in the call, to a
-   * built-in that reads its elements as real objects (as transformer/native-uses.ts
+   * built-in that reads its elements as real objects (as src/analysis/native-uses.ts
    * finds them). A spread `[...x]` reads x item by item through the proxy, which works.
    */
   function isNativeList(list: Node): boolean {

@@ -4,7 +4,7 @@
  * 96000), so `TS98001` cannot be mistaken for a compiler message.
  */
 import type * as ts from 'typescript';
-import type { NativeUse } from './native-uses.js';
+import type { NativeUse } from '../src/analysis/native-uses.js';
 import type { Severity } from './options.js';
 import type { TypeScript } from './typescript-api.js';
 

@@ -11,7 +11,7 @@ import { isOwnModule } from '../src/analysis/package-files.js';
 import { proxyTypes } from '../src/analysis/proxy-types.js';
 import type { CallAnalyzer, CallPlan } from './call-sites.js';
 import { proxyOrToNative, proxyToPlainParameter } from './diagnostics.js';
-import { nativeUses } from './native-uses.js';
+import { nativeUses } from '../src/analysis/native-uses.js';
 import type { ResolvedOptions } from './options.js';
 import type { TypeScript } from './typescript-api.js';
 

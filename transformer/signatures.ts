@@ -6,7 +6,7 @@
 import type * as ts from 'typescript';
 import { packageModule } from '../src/analysis/package-files.js';
 import type { ProxyTypes } from '../src/analysis/proxy-types.js';
-import { nativeUses } from './native-uses.js';
+import { nativeUses } from '../src/analysis/native-uses.js';
 import type { TypeFacts } from './type-facts.js';
 import type { TypeScript } from './typescript-api.js';
 

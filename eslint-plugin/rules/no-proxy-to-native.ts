@@ -1,6 +1,8 @@
 import type { TypeOrValueSpecifier } from '@typescript-eslint/type-utils';
 import { AST_NODE_TYPES, ASTUtils, type TSESTree } from '@typescript-eslint/utils';
 import { LIST_ADDING_METHODS, type NativeNeed } from '../../src/analysis/native-types.js';
+import { nativeUses } from '../../src/analysis/native-uses.js';
+import { typescript } from '../../src/analysis/typescript.js';
 import { createRule } from '../utils/create-rule.js';
 import { specifierOptionSchema } from '../utils/specifier-option.js';
 import { helperMessages, helperSuggestions } from '../utils/helper-fix.js';
@@ -50,7 +52,7 @@ function putInList(list: TSESTree.Identifier, scope: Parameters<typeof ASTUtils.
   return put;
 }
 
-export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nativeListGetsProxy' | keyof typeof helperMessages>({
+export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nativeListGetsProxy' | 'nativeThroughFunction' | keyof typeof helperMessages>({
   name: 'no-proxy-to-native',
   meta: {
     type: 'problem',
@@ -68,6 +70,8 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nati
         '`{{callee}}` needs real objects in this argument ({{why}}), and it holds a proxy: built-ins check internal slots, so it throws, returns a wrong answer or stringifies the proxy. Extract the proxies first.',
       nativeListGetsProxy:
         'This puts a proxy in `{{list}}`, which is passed to `{{callee}}` ({{why}}): built-ins check internal slots, so it throws, returns a wrong answer or stringifies the proxy. Put `extract(…)` in the list.',
+      nativeThroughFunction:
+        '`{{callee}}` hands its parameter `{{parameter}}` to `{{builtIn}}`, which needs the real object ({{why}}), and this passes it a proxy: built-ins check internal slots, so it throws, returns a wrong answer or stringifies the proxy. Pass `extract(…)`.',
       ...helperMessages,
     },
     schema: specifierOptionSchema('additionalFunctions', 'Further functions whose arguments must be real objects, not proxies.'),
@@ -75,6 +79,8 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nati
   defaultOptions: [{ additionalFunctions: [] }],
   create(context, [{ additionalFunctions = [] }]) {
     const tools = typedRuleTools(context);
+    /** What the program's own functions do with their parameters (the transformer's TS98004 analysis), asked only for a proxy handed to one. */
+    const uses = nativeUses(typescript, tools.services.program, tools.proxies);
 
     function check(node: CallNode): void {
       if (!tools.argumentsHoldProxy(node)) {
@@ -91,7 +97,10 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nati
           checkListBuiltFirst(node, index, argument);
           continue;
         }
-        if (declared === undefined && !listed) continue;
+        if (declared === undefined && !listed) {
+          checkThroughFunction(node, index, argument, callee);
+          continue;
+        }
         // Only union members the argument can land in count: a proxy of a record passed to `URLSearchParams | Record<…>` is fine.
         const need = declared === undefined ? undefined : tools.nativeNeedOf(node, index, argument);
         if (declared !== undefined && need === undefined) continue;
@@ -103,6 +112,19 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nati
           suggest: isProxy ? helperSuggestions(tools, argument, ['extract']) : [],
         });
       }
+    }
+
+    /** `sizeOf(p)` where `sizeOf(bytes: Uint8Array)` hands `bytes` on to `new Blob([bytes])`: its plain parameter type hides what it does with it. */
+    function checkThroughFunction(node: CallNode, index: number, argument: TSESTree.Expression, callee: string): void {
+      if (!tools.isProxy(argument)) return;
+      const use = uses.ofArgument(tools.services.esTreeNodeToTSNodeMap.get(node), index);
+      if (use === undefined) return;
+      context.report({
+        node: argument,
+        messageId: 'nativeThroughFunction',
+        data: { callee, parameter: use.parameter.name.getText(), builtIn: use.via?.builtIn ?? use.callee, why: reason(use.need) },
+        suggest: helperSuggestions(tools, argument, ['extract']),
+      });
     }
 
     /** `const parts: BlobPart[] = []; parts.push(p); new Blob(parts)`: the list's type hides the proxy, what was put in it does not. */

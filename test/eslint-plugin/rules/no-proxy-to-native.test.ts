@@ -26,6 +26,10 @@ ruleTester.run('no-proxy-to-native', rule, {
     },
     { name: 'a user class with a method named set', code: `${HEAD}\nclass Cells { set(_: Uint8Array): void {} }\nnew Cells().set(bytes);` },
     {
+      name: 'a proxy handed to functions of the program that use it as the proxy it is, or hand a built-in its target',
+      code: `${HEAD}\nfunction sizeOf(b: Uint8Array): number { return b.length + b[0]!; }\nfunction blobOf(b: Uint8Array): Blob { return new Blob([extract(b)]); }\nsizeOf(bytes); blobOf(bytes);`,
+    },
+    {
       name: 'a list built first of real objects and extracted targets',
       code: `${HEAD}\nconst parts: BlobPart[] = [plain];\nparts.push(extract(bytes), ...[plain]);\nparts.unshift('head');\nnew Blob(parts);`,
     },
@@ -43,6 +47,21 @@ ruleTester.run('no-proxy-to-native', rule, {
           endLine: 4,
           endColumn: 44,
           suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nconst text = new TextDecoder().decode(extract(bytes));` }],
+        },
+      ],
+    },
+    {
+      name: 'a proxy handed to a function of the program whose parameter reaches a built-in, however deep',
+      code: `${HEAD}\nfunction blobOf(b: Uint8Array<ArrayBuffer>): Blob { return new Blob([b]); }\nfunction sizeOf(bytes: Uint8Array<ArrayBuffer>): number { return blobOf(bytes).size; }\nsizeOf(bytes);`,
+      errors: [
+        {
+          messageId: 'nativeThroughFunction',
+          data: { callee: 'sizeOf', parameter: 'bytes', builtIn: 'new Blob', why: 'its parameter takes `ArrayBufferView`' },
+          line: 6,
+          column: 8,
+          endLine: 6,
+          endColumn: 13,
+          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nfunction blobOf(b: Uint8Array<ArrayBuffer>): Blob { return new Blob([b]); }\nfunction sizeOf(bytes: Uint8Array<ArrayBuffer>): number { return blobOf(bytes).size; }\nsizeOf(extract(bytes));` }],
         },
       ],
     },

@@ -13,13 +13,14 @@
  * parameter reaches such a built-in (`blobOf(p)` with `blobOf(b: Uint8Array)`
  * returning `new Blob([b])`), however deep.
  *
- * Which built-ins need the real object is decided by the shared
- * src/analysis/native-types.ts (also behind the lint rule no-proxy-to-native).
+ * Which built-ins need the real object is decided by native-types.ts. The
+ * transformer reports these uses (TS98004) and the codemod wraps them; the
+ * lint rule no-proxy-to-native asks `ofArgument` where a proxy is handed to a
+ * function of the program.
  */
 import type * as ts from 'typescript';
-import { LIST_ADDING_METHODS, nativeTypes, type NativeNeed } from '../src/analysis/native-types.js';
-import type { ProxyTypes } from '../src/analysis/proxy-types.js';
-import type { TypeScript } from './typescript-api.js';
+import { LIST_ADDING_METHODS, nativeTypes, type NativeNeed } from './native-types.js';
+import type { ProxyTypes, TypeScriptApi as TypeScript } from './proxy-types.js';
 
 export interface NativeUse {
   readonly parameter: ts.ParameterDeclaration;
@@ -45,6 +46,14 @@ export interface NativeUse {
 export interface NativeUses {
   /** The places where the function hands this parameter to a built-in needing the real object; empty for most. */
   of(parameter: ts.ParameterDeclaration): readonly NativeUse[];
+  /**
+   * What the function of the program that `call` resolves to does with the
+   * value it gets at `index`: its first use handing it to a built-in needing
+   * the real object (through further functions of the program, however
+   * deep). Undefined for library functions, whose parameter types say what
+   * they take.
+   */
+  ofArgument(call: ts.CallExpression | ts.NewExpression, index: number): NativeUse | undefined;
 }
 
 /** A parameter put in a list, and the expression that puts it there. */
@@ -212,5 +221,6 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
     of(parameter) {
       return usesIn(parameter.parent, 'annotated').get(parameter) ?? [];
     },
+    ofArgument: calleeUse,
   };
 }
