@@ -140,8 +140,8 @@ export interface StreamConsumerOptions {
    * the next ones overlaps the work on this one; items read ahead are
    * acknowledged, like the others, only once the loop is done with them. The
    * evictions and acknowledgements of up to as many messages stay in flight
-   * while the loop goes on; one that fails is thrown at a later item or when
-   * the loop ends. False hands items over unread, for loops that skip many
+   * while the loop goes on; one that fails is thrown by the loop's next step
+   * (also while it waits for an item) or when it ends. False hands items over unread, for loops that skip many
    * without touching them, and finishes each item before the next.
    */
   readonly readAhead?: boolean | number;
@@ -199,18 +199,27 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
     let drained = false;
     let exhausted = false;
     let failure: { readonly error: unknown } | undefined;
+    /** Wakes the loop waiting for the broker when a failure comes meanwhile. */
+    let wake: (() => void) | undefined;
     let finishing: Promise<unknown> = Promise.resolve();
     /**
      * The links of `finishing` not yet awaited, oldest first. Up to `window`
      * messages' evictions and acknowledgements stay in flight while the loop
      * goes on (each costs round trips the loop need not wait for); a failure
-     * among them is thrown at a later item or at the end, never lost.
+     * among them is thrown at the loop's next step (also while it waits for
+     * the broker: a stream whose producer died may bring no later item), never lost.
      */
     const behind: Promise<unknown>[] = [];
+    const follow = (link: Promise<unknown>): void => {
+      finishing = link;
+      link.catch((error: unknown) => {
+        failure ??= { error };
+        wake?.();
+      });
+    };
     // Every item of a message is done (evicted when due) before the message is acknowledged.
     const acknowledge = (message: MessageProgress): void => {
-      finishing = Promise.all([finishing, ...message.evictions]).then(() => message.source.ack?.());
-      finishing.catch(() => undefined);
+      follow(Promise.all([finishing, ...message.evictions]).then(() => message.source.ack?.()));
       behind.push(finishing);
     };
     const settle = (message: MessageProgress): void => {
@@ -220,8 +229,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
       const event = parseEvent(message);
       if (event === 'end') {
         ended.add(message.topic);
-        finishing = Promise.all([finishing, message.ack?.()]);
-        finishing.catch(() => undefined);
+        follow(Promise.all([finishing, message.ack?.()]));
         if (this.#subscriber.endsByItself !== true && this.#subscriber.topics.every((topic) => ended.has(topic))) exhausted = true;
         return;
       }
@@ -250,7 +258,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
           else take(result.value);
         })
         .catch((error: unknown) => {
-          failure = { error };
+          failure ??= { error };
         })
         .then(() => {
           pulling = undefined;
@@ -263,7 +271,8 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         if (ahead.length === 0) {
           pump();
           if (pulling === undefined) return;
-          await pulling;
+          await Promise.race([pulling, new Promise<void>((resolve) => (wake = resolve))]);
+          wake = undefined;
           continue;
         }
         const pending = ahead.shift() as Pending<T>;

@@ -109,6 +109,20 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
     return usesIn(declaration, 'all').get(parameter)?.[0];
   }
 
+  /**
+   * A parameter typed `unknown`, `any` or an unconstrained type parameter: its
+   * function takes any value and finds out at run time what it got
+   * (`ArrayBuffer.isView(value) || isProxy(value)`), so a built-in it hands the
+   * value to is a question asked, not a use to follow a caller's proxy into.
+   */
+  function takesAnything(parameter: ts.ParameterDeclaration): boolean {
+    const type = checker.getTypeAtLocation(parameter);
+    if ((type.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0) return true;
+    if ((type.flags & ts.TypeFlags.TypeParameter) === 0) return false;
+    const constraint = checker.getBaseConstraintOfType(type);
+    return constraint === undefined || (constraint.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0;
+  }
+
   /** The expression with parentheses, `as`, `satisfies` and `!` taken off. */
   function bare(expression: ts.Expression): ts.Expression {
     let node = expression;
@@ -138,6 +152,7 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
     for (const parameter of owner.parameters) {
       if (parameter.dotDotDotToken !== undefined || !ts.isIdentifier(parameter.name)) continue;
       if (which === 'annotated' && (parameter.type === undefined || !types.isProxyOrAnnotation(parameter.type))) continue;
+      if (which === 'all' && takesAnything(parameter)) continue;
       const symbol = checker.getSymbolAtLocation(parameter.name);
       if (symbol !== undefined) parameters.set(symbol, parameter);
     }

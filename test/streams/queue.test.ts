@@ -183,6 +183,31 @@ describe('streams over the in-process queue broker', () => {
     }
   });
 
+  it('throw a failed eviction while waiting for the next item, not only when one comes (a producer that died sends none)', async () => {
+    const { connector } = countingConnector({
+      beforeEvict: () => {
+        throw new Error('evict refused');
+      },
+    });
+    const store = new Store('stream-last', connector, { register: true });
+    stores.push(store);
+    const broker = new QueueBroker();
+    const consumer = new StreamConsumer<{ n: number }>(broker.subscriber('t'));
+    const producer = new StreamProducer<{ t: { n: number } }>(broker.publisher(), { stores: store });
+    await producer.send('t', { n: 1 });
+    // No further item and no close: the producer is gone.
+    const seen: number[] = [];
+    const loop = (async () => {
+      for await (const item of consumer) seen.push(item.n);
+    })().then(
+      () => 'ended',
+      (error: unknown) => error,
+    );
+    const outcome = await Promise.race([loop, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2_000))]);
+    expect(seen).toEqual([1]);
+    expect((outcome as Error).message).toMatch(/evict refused/);
+  });
+
   it('apply backpressure: send waits while the consumer is a full queue behind', async () => {
     const { store } = memoryStore('stream-pressure');
     const broker = new QueueBroker({ capacity: 2 });

@@ -30,6 +30,10 @@ ruleTester.run('no-proxy-to-native', rule, {
       code: `${HEAD}\nfunction sizeOf(b: Uint8Array): number { return b.length + b[0]!; }\nfunction blobOf(b: Uint8Array): Blob { return new Blob([extract(b)]); }\nsizeOf(bytes); blobOf(bytes);`,
     },
     {
+      name: 'a proxy handed to functions of the program that take anything and ask at run time what they got',
+      code: `${HEAD}\nfunction kind(v: unknown): string { return ArrayBuffer.isView(v) ? 'bytes' : 'other'; }\nfunction kindOf<T>(v: T): string { return kind(v); }\nkind(bytes); kindOf(bytes);`,
+    },
+    {
       name: 'a list built first of real objects and extracted targets',
       code: `${HEAD}\nconst parts: BlobPart[] = [plain];\nparts.push(extract(bytes), ...[plain]);\nparts.unshift('head');\nnew Blob(parts);`,
     },
