@@ -141,8 +141,9 @@ export interface StreamConsumerOptions {
    * acknowledged, like the others, only once the loop is done with them. The
    * evictions and acknowledgements of up to as many messages stay in flight
    * while the loop goes on; one that fails is thrown by the loop's next step
-   * (also while it waits for an item) or when it ends. False hands items over unread, for loops that skip many
-   * without touching them, and finishes each item before the next.
+   * (also while it waits for an item) or when it ends. False hands items
+   * over unread, for loops that skip many without touching them, and
+   * finishes each item before the next.
    */
   readonly readAhead?: boolean | number;
 }
