@@ -122,7 +122,7 @@ export default createRule<Options, 'nativeProxy' | 'nativeContainsProxy' | 'nati
       context.report({
         node: argument,
         messageId: 'nativeThroughFunction',
-        data: { callee, parameter: use.parameter.name.getText(), builtIn: use.via?.builtIn ?? use.callee, why: reason(use.need) },
+        data: { callee, ...use.via, why: reason(use.need) },
         suggest: helperSuggestions(tools, argument, ['extract']),
       });
     }

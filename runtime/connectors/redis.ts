@@ -3,11 +3,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { CloseOptions, Connector, ConnectorConfig, JsonValue, Key, ListedObject, ReferencePolicy, StartedPut } from './connector.js';
 import { isAllowedEndpoint, registerConnectorKind, splitHostPort } from './kinds.js';
-import { ConfigError, ConnectorError, DescriptorError, RedisUnreachableError, messageOf } from '../errors.js';
+import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 import { requireOptional } from '../support/optional-dependency.js';
 import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { rejectUnknownOptions } from './options.js';
 import { ScratchPool } from './scratch.js';
+import { redisFailure } from './redis-failure.js';
 
 /** TLS settings that survive JSON, so they can travel in `config()` (e.g. servername, rejectUnauthorized, a PEM `ca` string). */
 export type RedisTlsOptions = boolean | { readonly [option: string]: JsonValue };
@@ -517,19 +518,13 @@ export class RedisConnector implements Connector {
   }
 
   #failure(operation: string, cause: unknown, key: string | undefined): ConnectorError {
-    const message = messageOf(cause);
-    const timedOut = message === 'Command timed out';
-    let reason = timedOut ? `no reply within ${this.#settings.commandTimeoutMs} ms (commandTimeoutMs)` : message;
-    if (this.#client.status !== 'ready') {
-      // ioredis' own words ("max retries per request…") say less than the connection error behind them.
-      const connection = this.#lastConnectionError?.message ?? `connection ${this.#client.status}`;
-      const gaveUp = cause instanceof Error && cause.name === 'MaxRetriesPerRequestError';
-      reason = `not connected (${connection})${gaveUp || message === connection ? '' : `: ${reason}`}`;
-      return new RedisUnreachableError(this.#address, operation, reason, { cause, key });
-    }
-    // Connected, but no answer: a frozen or overloaded server, as unreachable as a stopped one.
-    if (timedOut) return new RedisUnreachableError(this.#address, operation, reason, { cause, key });
-    return new ConnectorError(this.#name, operation, reason, { cause, key });
+    return redisFailure(this.#client, operation, cause, {
+      address: this.#address,
+      name: this.#name,
+      timeout: `${this.#settings.commandTimeoutMs} ms (commandTimeoutMs)`,
+      connectionError: this.#lastConnectionError,
+      key,
+    });
   }
 }
 

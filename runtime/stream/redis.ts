@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { requireOptional } from '../support/optional-dependency.js';
-import { ConfigError, ConnectorError, RedisUnreachableError, messageOf } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
+import { redisFailure } from '../connectors/redis-failure.js';
 import { StreamStalledError, type BrokerMessage, type Publisher, type Subscriber } from './broker.js';
 
 /** A live client to share (it is duplicated where a connection must block), or options to open one. */
@@ -472,23 +473,17 @@ export class RedisPubSubSubscriber implements Subscriber {
   }
 }
 
-/**
- * `call`'s result, or its failure as a typed error: a RedisUnreachableError
- * when the server did not answer in time or the connection is down (ioredis'
- * own errors then say less), else a ConnectorError naming the command.
- */
+/** `call`'s result, or its failure as a typed error (see redis-failure.ts) naming the topic. */
 async function run<R>(client: Redis, command: string, topic: string, call: () => Promise<R>): Promise<R> {
   try {
     return await call();
   } catch (error) {
-    const message = messageOf(error);
-    const timedOut = message === 'Command timed out';
-    const gaveUp = error instanceof Error && error.name === 'MaxRetriesPerRequestError';
-    if (timedOut || gaveUp || client.status !== 'ready') {
-      const { host = '127.0.0.1', port = 6379, commandTimeout } = client.options;
-      const reason = timedOut ? `no reply within ${String(commandTimeout)} ms (${timeoutNames.get(client) ?? "the client's commandTimeout"})` : gaveUp ? `connection ${client.status}` : message;
-      throw new RedisUnreachableError(`${host}:${port}`, command, `topic '${topic}': ${reason}`, { cause: error });
-    }
-    throw new ConnectorError('redis stream broker', command, `topic '${topic}': ${message}`, { cause: error });
+    const { host = '127.0.0.1', port = 6379, commandTimeout } = client.options;
+    throw redisFailure(client, command, error, {
+      address: `${host}:${port}`,
+      name: 'redis stream broker',
+      timeout: `${String(commandTimeout)} ms (${timeoutNames.get(client) ?? "the client's commandTimeout"})`,
+      about: `topic '${topic}'`,
+    });
   }
 }

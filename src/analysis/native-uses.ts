@@ -40,7 +40,13 @@ export interface NativeUse {
    * parameter that gets the value, and the built-in that parameter reaches
    * (directly or through further functions of the program).
    */
-  readonly via?: { readonly parameter: string; readonly builtIn: string };
+  readonly via?: Via;
+}
+
+/** A function of the program's parameter, and the built-in it reaches. */
+interface Via {
+  readonly parameter: string;
+  readonly builtIn: string;
 }
 
 export interface NativeUses {
@@ -53,7 +59,7 @@ export interface NativeUses {
    * deep). Undefined for library functions, whose parameter types say what
    * they take.
    */
-  ofArgument(call: ts.CallExpression | ts.NewExpression, index: number): NativeUse | undefined;
+  ofArgument(call: ts.CallExpression | ts.NewExpression, index: number): { readonly need: NativeNeed; readonly via: Via } | undefined;
 }
 
 /** A parameter put in a list, and the expression that puts it there. */
@@ -101,12 +107,13 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
    * object. Functions in declaration files (libraries) are not looked into:
    * their parameter types say what they take.
    */
-  function calleeUse(call: ts.CallExpression | ts.NewExpression, index: number): NativeUse | undefined {
+  function calleeUse(call: ts.CallExpression | ts.NewExpression, index: number): { readonly need: NativeNeed; readonly via: Via } | undefined {
     const declaration = checker.getResolvedSignature(call)?.getDeclaration();
     if (declaration === undefined || !ts.isFunctionLike(declaration) || scanning.has(declaration) || declaration.getSourceFile().isDeclarationFile) return undefined;
     const parameter = declaration.parameters[index];
     if (parameter === undefined || parameter.dotDotDotToken !== undefined) return undefined;
-    return usesIn(declaration, 'all').get(parameter)?.[0];
+    const use = usesIn(declaration, 'all').get(parameter)?.[0];
+    return use === undefined ? undefined : { need: use.need, via: { parameter: use.parameter.name.getText(), builtIn: use.via?.builtIn ?? use.callee } };
   }
 
   /**
@@ -211,8 +218,7 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
             const inner = calleeUse(node, index);
             if (inner !== undefined) {
               const uses = found.get(direct) ?? [];
-              const via = { parameter: inner.parameter.name.getText(), builtIn: inner.via?.builtIn ?? inner.callee };
-              uses.push({ parameter: direct, argument, callee: calleeName(node), need: inner.need, via });
+              uses.push({ parameter: direct, argument, callee: calleeName(node), ...inner });
               found.set(direct, uses);
             }
             return;
