@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REDIS_PASSWORD_ENV, RedisConnector } from '../runtime/connectors/redis.js';
 import { TaskRunner } from '../runtime/executors/worker/task-runner.js';
 import { builtStoreCount } from '../runtime/store/registry.js';
+import { resolvePolicy } from '../runtime/connectors/kinds.js';
 import {
   ConfigError,
   DescriptorError,
@@ -217,6 +218,27 @@ describe('forged descriptors', () => {
         expect((error as Error).message).toMatch(/descriptor inside a descriptor/);
       }
     }
+  });
+
+  it('a store config that differs in any way from one that passed before is checked in full, and refused', () => {
+    const resolved = resolvePolicy(policy);
+    const decode = (descriptor: unknown): unknown => decodeProxies({ arg: descriptor }, { policy: resolved });
+    // Remembered by the first decode; the variants below each differ from it in one way only.
+    expect(isProxy((decode(structuredClone(good.memory)) as { arg: unknown }).arg)).toBe(true);
+    const withStore = (change: (store: Record<string, unknown>) => void): unknown => {
+      const copy = structuredClone(good.memory) as unknown as { store: Record<string, unknown> };
+      change(copy.store);
+      return copy;
+    };
+    const variants: [string, unknown][] = [
+      ['an extra field', withStore((store) => (store.register = true))],
+      ['a cacheSize above the policy', withStore((store) => (store.cacheSize = 1e8))],
+      ['a symbol field', withStore((store) => (store[Symbol('x') as unknown as string] = 1))],
+      ['a string for a number', withStore((store) => (store.cacheSize = '16'))],
+      ['an array for the connector options', withStore((store) => ((store.connector as { options: unknown }).options = []))],
+    ];
+    for (const [name, forged] of variants) expect(thrown(() => decode(forged)), name).toBeInstanceOf(ProxyStoreError);
+    expect(isProxy((decode(structuredClone(good.memory)) as { arg: unknown }).arg)).toBe(true);
   });
 
   it('accepts the genuine descriptors under the same policy and resolves them', async () => {

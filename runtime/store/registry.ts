@@ -247,11 +247,16 @@ const MAX_CONNECTOR_JSON = 16 * 1024;
  * `fail` says how a bad field is reported.
  */
 export function checkStoreConfig(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
-  // Every call and reply naming a store brings its config again: once it passed under this policy, its JSON finds the result.
+  // Every call and reply naming a store brings its config again: once it passed under this policy, an equal config finds the result.
+  const recent = recentOf(policy);
+  for (const checked of recent) if (sameJsonData(value, checked, 0)) return checked;
   const json = isJsonData(value, 0) ? JSON.stringify(value) : undefined;
   const memo = json === undefined || json.length > MAX_CONNECTOR_JSON ? undefined : memoOf(policy);
   const known = json === undefined ? undefined : memo?.get(json);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    remember(recent, known);
+    return known;
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('store config missing');
   const s = ownFields(value, STORE_FIELDS, 'store', fail);
   if (typeof s.name !== 'string' || s.name === '' || s.name.length > MAX_NAME_LENGTH) fail(`store.name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
@@ -294,8 +299,55 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
     if (memo.size >= MAX_BUILT_STORES) memo.clear();
     memo.set(json, checked);
     rememberedIdentities.set(checked, undefined);
+    remember(recent, checked);
   }
   return checked;
+}
+
+/**
+ * The configs that passed last under each policy, newest first: a worker meets
+ * the same one or two with every call (the inputs' store, the results'), and
+ * comparing a config with them field by field costs a fraction of writing its
+ * JSON to look it up. Each is remembered (deeply frozen JSON data, equal field
+ * for field to the config it was checked from), so an equal config passes as it did.
+ */
+const recentByPolicy = new WeakMap<object, StoreConfig[]>();
+const RECENT_CONFIGS = 4;
+
+function recentOf(policy: Required<ReferencePolicy>): StoreConfig[] {
+  let recent = recentByPolicy.get(policy);
+  if (recent === undefined) recentByPolicy.set(policy, (recent = []));
+  return recent;
+}
+
+function remember(recent: StoreConfig[], checked: StoreConfig): void {
+  const at = recent.indexOf(checked);
+  if (at === 0) return;
+  if (at > 0) recent.splice(at, 1);
+  recent.unshift(checked);
+  if (recent.length > RECENT_CONFIGS) recent.pop();
+}
+
+/**
+ * Whether `value` is JSON data equal to `known` (JSON data itself): the same
+ * own fields (and no other, symbols included) in any order, plain objects and
+ * arrays only, equal primitives. Reads only what `known` names, so a hostile
+ * value costs no more than `known` is big; what passes is `known`, never `value`.
+ */
+function sameJsonData(value: unknown, known: unknown, depth: number): boolean {
+  if (typeof known !== 'object' || known === null) return value === known;
+  if (typeof value !== 'object' || value === null || depth >= MAX_CANONICAL_DEPTH) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (Array.isArray(known)) {
+    if (!Array.isArray(value) || proto !== Array.prototype || value.length !== known.length) return false;
+    for (let i = 0; i < known.length; i++) if (!Object.hasOwn(value, i) || !sameJsonData(value[i], known[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(value) || (proto !== Object.prototype && proto !== null)) return false;
+  const names = Object.keys(known);
+  if (Reflect.ownKeys(value).length !== names.length) return false;
+  for (const name of names) if (!Object.hasOwn(value, name) || !sameJsonData((value as Record<string, unknown>)[name], (known as Record<string, unknown>)[name], depth + 1)) return false;
+  return true;
 }
 
 /** Checked configs by their JSON, per policy (its cache bounds decide what passes); as many as built stores, then it starts over. */

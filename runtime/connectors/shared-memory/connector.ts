@@ -461,11 +461,12 @@ export class SharedMemoryConnector implements Connector {
     if (mustBeOpen) this.#assertOpen(operation);
     const at = typeof key === 'string' ? key.indexOf('@') : -1;
     const id = at < 0 ? '' : (key as string).slice(0, at);
-    if (!isSpaceId(id) && slotRefOf(id) === undefined && cellSegmentOf(id) === undefined) {
+    const segmentId = slotRefOf(id)?.slabId ?? cellSegmentOf(id) ?? (isSpaceId(id) ? id : undefined);
+    if (segmentId === undefined) {
       throw new ConnectorError(this.kind, operation, 'not a key of a shared-memory connector: keys look like <pid>.<thread>.<n>[:<slot>.<generation> | :future]@<space>', { key });
     }
     if ((key as string).slice(at + 1) !== this.space) return undefined;
-    const pid = processOf(segmentIdOf(id));
+    const pid = processOf(segmentId);
     if (pid !== process.pid) {
       throw new ConnectorError(this.kind, operation, `the key was made in process ${pid}, and shared memory reaches only the threads of that process`, { key });
     }

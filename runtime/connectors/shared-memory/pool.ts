@@ -120,12 +120,21 @@ export interface SlotRef {
 }
 
 export function slotRefOf(id: string): SlotRef | undefined {
+  // Every operation on a key parses its id, several times over a put, a read and an evict: the last ids parsed are kept.
+  const known = parsedIds.get(id);
+  if (known !== undefined) return known ?? undefined;
   const match = SLOT_ID.exec(id);
-  if (match === null) return undefined;
-  const index = Number(match[2]);
-  const generation = Number(match[3]);
-  return index < MAX_SLOTS_PER_SLAB && generation <= GENERATION_MASK ? { slabId: match[1] as string, index, generation } : undefined;
+  const index = Number(match?.[2]);
+  const generation = Number(match?.[3]);
+  const ref = match !== null && index < MAX_SLOTS_PER_SLAB && generation <= GENERATION_MASK ? Object.freeze({ slabId: match[1] as string, index, generation }) : null;
+  if (parsedIds.size >= MAX_PARSED_IDS) parsedIds.clear();
+  parsedIds.set(id, ref);
+  return ref ?? undefined;
 }
+
+/** Slot ids parsed lately (null: not a slot id); cleared when full, so any number of ids costs bounded memory. */
+const parsedIds = new Map<string, SlotRef | null>();
+const MAX_PARSED_IDS = 256;
 
 const slabs = new WeakMap<SharedArrayBuffer, Slab | null>();
 
