@@ -70,6 +70,7 @@ describe('streams over the in-process queue broker', () => {
     expect(seen[7]).toEqual({ id: 7, reads: 8, live: 1 });
     expect(live()).toBe(0);
     expect(() => new StreamConsumer(broker.subscriber('x'), { readAhead: -1 })).toThrow(/readAhead must be/);
+    expect(() => new StreamConsumer(broker.subscriber('x'), { releaseItems: 'yes' as unknown as boolean })).toThrow(/releaseItems must be a boolean/);
   });
 
   it('hand items over unread with readAhead: false, to be read on first touch', async () => {

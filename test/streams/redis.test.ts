@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
+import { PEER_SECRET_ENV, PeerConnector, peerStats } from '../../runtime/connectors/peer.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { RedisUnreachableError } from '../../runtime/errors.js';
 import { Store } from '../../runtime/store/store.js';
@@ -29,13 +30,14 @@ interface Line {
   id?: number;
   sum?: number;
   holding?: number;
+  reused?: boolean;
   done?: true;
 }
 
 /** A consumer process; `lines` fills as it prints. */
-function consumerProcess(group: string, name: string, mode = 'work'): { child: ChildProcess; lines: Line[]; exited: Promise<unknown> } {
+function consumerProcess(group: string, name: string, mode = 'work', env: NodeJS.ProcessEnv = {}): { child: ChildProcess; lines: Line[]; exited: Promise<unknown> } {
   // Each test's group names its own streams too, so no test reads another's events.
-  const child = spawn(process.execPath, [CONSUMER, String(redis.port), `${group}:`, group, name, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CONSUMER, String(redis.port), `${group}:`, group, name, mode], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const lines: Line[] = [];
   let buffer = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -98,6 +100,34 @@ describe('streams through Redis Streams, consumers in other processes', () => {
     expect(a.lines.filter((line) => line.id !== undefined).length).toBeGreaterThan(0);
     expect(b.lines.filter((line) => line.id !== undefined).length).toBeGreaterThan(0);
     expect(await held(store)).toBe(0);
+    await store.close({ clear: true });
+  });
+
+  it.each([
+    ['raw', 'keeps every item in memory of its own: none is read where an earlier one was'],
+    ['raw-release', 'with releaseItems hands the memory of each item done with back to the peer store, and later items are read into it'],
+  ])('a consumer reading from a peer store in mode %s %s', async (mode) => {
+    const group = `peer-${mode}-${crypto.randomUUID()}`;
+    const secret = crypto.randomUUID();
+    const store = new Store(`stream-${group}`, new PeerConnector({ space: group, secret }));
+    const publisher = new RedisStreamPublisher({ connection: { host: '127.0.0.1', port: redis.port }, prefix: `${group}:` });
+    const producer = new StreamProducer<{ work: Float64Array }>(publisher, { stores: store });
+    const consumer = consumerProcess(group, 'reader', mode, { [PEER_SECRET_ENV]: secret });
+    // Big enough for the peer connector to read them into pooled memory (64 kB and more).
+    const count = 16;
+    const length = 16_384;
+    for (let id = 0; id < count; id++) await producer.send('work', new Float64Array(length).fill(id));
+    await producer.close();
+    await consumer.exited;
+    const handled = consumer.lines.filter((line) => line.id !== undefined);
+    expect(handled.map((line) => line.id)).toEqual(Array.from({ length: count }, (_, i) => i));
+    // Each item read whole and right while its loop step ran, memory reused or not.
+    expect(handled.every((line) => line.sum === line.id! * length)).toBe(true);
+    const reused = handled.filter((line) => line.reused === true).length;
+    if (mode === 'raw-release') expect(reused).toBeGreaterThanOrEqual(count / 2);
+    else expect(reused).toBe(0);
+    // Every item evicted once done, by the consumer over the peer connection.
+    expect(peerStats().objects).toBe(0);
     await store.close({ clear: true });
   });
 
