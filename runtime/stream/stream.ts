@@ -12,6 +12,7 @@ import type { JsonValue, Key, ReferencePolicy } from '../connectors/connector.js
 import { ConfigError, DescriptorError, ERROR_CODES, ProxyStoreError, messageOf, type ErrorCode } from '../errors.js';
 import { getKey, resolveAsync } from '../proxy/proxy.js';
 import { decodeProxies, encodeProxies } from '../store/references.js';
+import { borrowViews, returnViews } from '../store/view-borrows.js';
 import { Store, getStore } from '../store/store.js';
 import type { Proxy } from '../../src/types.js';
 import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
@@ -153,9 +154,12 @@ export interface StreamConsumerOptions {
    * the garbage collector. A peer store then reads every item into memory
    * written before, with no fresh allocation and no collection for it (on
    * 1 MB items: a third less CPU per item, see docs/concepts/streams.md); a
-   * shared-memory store recycles its slots sooner. The price: an item, and arrays read from it, may show another
-   * item's bytes once the loop has moved on, so copy (`slice()`) what must
-   * outlive its loop step.
+   * shared-memory store recycles its slots sooner. The price: an item, and
+   * arrays read from it, may show another item's bytes once the loop has
+   * moved on, so copy (`slice()`) what must outlive its loop step. Other
+   * consumers of this thread reading the same object keep it: its memory
+   * goes back when the last of them is done, and stays if one of them does
+   * not release its items.
    */
   readonly releaseItems?: boolean;
 }
@@ -206,6 +210,9 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
   /** Items with their topic and metadata. */
   async *items(): AsyncGenerator<StreamItem<T>> {
     const window = this.#window;
+    const release = this.#options.releaseItems === true;
+    /** The item the loop has, until it asks for the next. */
+    let current: Pending<T> | undefined;
     const ended = new Set<string>();
     const messages = this.#subscriber[Symbol.asyncIterator]();
     /** Items taken from messages and not yet handed to the loop, in order; their reads started when read-ahead is on. */
@@ -258,6 +265,8 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         // Objects are evicted only once their item is done, so one missing from a message handed out again was done by the consumer that never acknowledged it.
         const stored = message.redelivered === true && evict ? isStored(proxy) : undefined;
         stored?.catch(() => undefined);
+        // Counted before its read starts: another consumer of this thread done with the same object must not release what this one reads (nor, without releaseItems, may keep).
+        if (wanted) borrowViews(proxy, { keep: !release });
         const read = wanted && window > 0 ? (stored === undefined ? resolveAsync(proxy) : stored.then((present) => (present ? resolveAsync(proxy) : undefined))) : undefined;
         // A read that fails is reported when the loop reaches its item, not as an unhandled rejection before.
         read?.catch(() => undefined);
@@ -292,6 +301,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
           continue;
         }
         const pending = ahead.shift() as Pending<T>;
+        current = pending;
         // The next messages come (and their items are read) while the loop works on this one.
         if (window > 0 && ahead.length < window) pump();
         while (behind.length > window) await behind.shift();
@@ -299,14 +309,17 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         if (pending.wanted && !doneBefore) {
           await pending.read;
           yield { topic: pending.topic, metadata: pending.metadata, proxy: pending.proxy };
-          // The loop has moved on: nothing of this item is its any more.
-          if (this.#options.releaseItems === true) releaseItem(pending.proxy);
         }
+        // The loop has moved on: with releaseItems, nothing of this item is its any more.
+        current = undefined;
+        if (pending.wanted) returnViews(pending.proxy);
         if (pending.evict && !doneBefore) pending.message.evictions.push(evictItem(pending.proxy));
         settle(pending.message);
         if (this.#closed) return;
       }
     } finally {
+      // The item the loop broke off at, and those read ahead that it never reached.
+      for (const pending of current === undefined ? ahead : [current, ...ahead]) if (pending.wanted) returnViews(pending.proxy);
       try {
         await finishing;
       } finally {
@@ -391,11 +404,6 @@ function locate(p: object): { store: Store; key: Key } | undefined {
 async function isStored(p: object): Promise<boolean> {
   const at = locate(p);
   return at === undefined || (await at.store.exists(at.key));
-}
-
-function releaseItem(p: object): void {
-  const at = locate(p);
-  at?.store.releaseViews(at.key);
 }
 
 async function evictItem(p: object): Promise<void> {

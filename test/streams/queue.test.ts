@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
-import { isProxy, isResolved } from '../../runtime/proxy/proxy.js';
+import { getKey, isProxy, isResolved } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
 import type { BrokerMessage, Subscriber } from '../../runtime/stream/broker.js';
 import { QueueBroker } from '../../runtime/stream/queue-broker.js';
@@ -90,6 +90,58 @@ describe('streams over the in-process queue broker', () => {
     }
     await sending;
     expect(seen).toEqual([0, 1, 2]);
+  });
+
+  it.each([
+    [true, 'release the memory of an object once the last consumer of this thread reading it has moved on'],
+    [false, 'never release what a consumer without releaseItems read, whatever the other consumer of the same objects does'],
+  ])('with releaseItems, consumers sharing objects (the other one releasing: %s) %s', async (otherReleases) => {
+    const released: string[] = [];
+    const { connector } = countingConnector();
+    const store = new Store('stream-shared-reads', { ...connector, releaseViews: (key) => void released.push(key as string) }, { register: true });
+    stores.push(store);
+    const broker = new QueueBroker();
+    // Both subscribe before anything is sent: each gets every item (fan-out).
+    const a = new StreamConsumer<Frame>(broker.subscriber('frames'), { releaseItems: true })[Symbol.asyncIterator]();
+    const b = new StreamConsumer<Frame>(broker.subscriber('frames'), { releaseItems: otherReleases })[Symbol.asyncIterator]();
+    const producer = new StreamProducer<{ frames: Frame }>(broker.publisher(), { stores: store, evict: false });
+    for (let id = 0; id < 4; id++) await producer.send('frames', frame(id));
+    await producer.close();
+    const keys: string[] = [];
+    for (let id = 0; id < 4; id++) {
+      const fromA = (await a.next()).value as Frame;
+      // a has moved past the last item, b not yet: it still reads it.
+      expect(released).toEqual(otherReleases ? keys.slice(0, -1) : []);
+      const fromB = (await b.next()).value as Frame;
+      expect(released).toEqual(otherReleases ? keys : []);
+      expect([fromA.id, fromB.id]).toEqual([id, id]);
+      keys.push(getKey(fromA) as string);
+    }
+    expect((await a.next()).done).toBe(true);
+    expect((await b.next()).done).toBe(true);
+    expect(released).toEqual(otherReleases ? keys : []);
+  });
+
+  it('with releaseItems, release the item a loop broke off at and those read ahead of it, once', async () => {
+    const released: string[] = [];
+    const { connector } = countingConnector();
+    const store = new Store('stream-broken-off', { ...connector, releaseViews: (key) => void released.push(key as string) }, { register: true });
+    stores.push(store);
+    const broker = new QueueBroker();
+    const consumer = new StreamConsumer<Frame>(broker.subscriber('frames'), { releaseItems: true, readAhead: 3 });
+    const producer = new StreamProducer<{ frames: Frame }>(broker.publisher(), { stores: store, evict: false });
+    for (let id = 0; id < 6; id++) await producer.send('frames', frame(id));
+    const keys: string[] = [];
+    for await (const item of consumer) {
+      keys.push(getKey(item) as string);
+      if (item.id === 1) break;
+    }
+    expect(keys.length).toBe(2);
+    // Item 0 when the loop moved on; item 1 and the ones read ahead when it broke off.
+    expect(released[0]).toBe(keys[0]);
+    expect(released).toContain(keys[1]);
+    expect(new Set(released).size).toBe(released.length);
+    await producer.close();
   });
 
   it('filter on both sides, batch events, route topics to their own stores, and give values on request', async () => {

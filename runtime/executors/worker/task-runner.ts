@@ -7,7 +7,7 @@ import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../../store/auto-proxy.js';
 import type { Key, ReferencePolicy } from '../../connectors/connector.js';
 import { isConnectorKindRegistered, resolvePolicy } from '../../connectors/kinds.js';
 import '../../connectors/index.js';
-import { ConfigError, keyId } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { extract, getFactory, getKey, isProxy, isResolved, resolveAsync } from '../../proxy/proxy.js';
 import { isStoreFactory } from '../../store/factory.js';
 import { checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
@@ -19,6 +19,7 @@ import { futureFailure } from '../../store/future-wait.js';
 import { setLongTimeout } from '../../support/timers.js';
 import { TaskTimeoutError } from '../errors.js';
 import { estimateBytes, sizeAtLeast } from '../../store/size.js';
+import { borrowViews, returnViews } from '../../store/view-borrows.js';
 import { describeError, isCall, reaches, type Origin, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
 
 export interface WorkerTaskOptions {
@@ -199,13 +200,15 @@ export class TaskRunner {
       const store = getOrCreateStore(call.future.store, { trusted: false, policy });
       future = { store, key: await checkWriteTarget(store, call.future.key) };
     }
-    borrowInputs(proxies);
+    for (const p of proxies) borrowViews(p);
     let value: unknown;
     try {
       value = await withDeadline(call, signal, (taskSignal) =>
         afterSettling(
           () => runInContext(fn as (...a: unknown[]) => unknown, values, { signal: taskSignal, results }),
-          () => returnInputs(proxies),
+          () => {
+            for (const p of proxies) returnViews(p);
+          },
         ),
       );
     } catch (error) {
@@ -261,39 +264,6 @@ function afterSettling(work: () => unknown, after: () => void): Promise<unknown>
   const running = new Promise<unknown>((resolve) => resolve(work()));
   running.then(after, after);
   return running;
-}
-
-/**
- * Running tasks of this thread reading each input object, by store and key:
- * tasks reading one object share what its store read (its cache), so the views
- * are released when the last of them settles.
- */
-const inputsInUse = new WeakMap<Store, Map<string, number>>();
-
-function borrowInputs(proxies: readonly object[]): void {
-  for (const p of proxies) {
-    const [store, key] = [getStore(p), getKey(p)];
-    if (store === undefined || key === undefined) continue;
-    let inUse = inputsInUse.get(store);
-    if (inUse === undefined) inputsInUse.set(store, (inUse = new Map<string, number>()));
-    inUse.set(keyId(key), (inUse.get(keyId(key)) ?? 0) + 1);
-  }
-}
-
-/** The borrow of these proxies' objects is over: their stores may recycle the memory once they are evicted and no other task reads them. */
-function returnInputs(proxies: readonly object[]): void {
-  for (const p of proxies) {
-    const [store, key] = [getStore(p), getKey(p)];
-    const inUse = store === undefined ? undefined : inputsInUse.get(store);
-    if (store === undefined || key === undefined || inUse === undefined) continue;
-    const left = (inUse.get(keyId(key)) ?? 1) - 1;
-    if (left > 0) {
-      inUse.set(keyId(key), left);
-    } else {
-      inUse.delete(keyId(key));
-      store.releaseViews(key);
-    }
-  }
 }
 
 /** Runs `work` under a signal that aborts with the engine's signal or at the call's deadline, whichever comes first. */

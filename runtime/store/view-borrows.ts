@@ -1,0 +1,52 @@
+/**
+ * Readers in this thread of each stored object, counted by store and key, for
+ * the library's own readers that know when they are done (a task's inputs, a
+ * stream's items). Readers of one object share what its store read for it
+ * (its cache entry; memory the connector lends, such as a shared-memory slot
+ * or a peer read's buffer, all released by key), so its views are released
+ * when the last of them is done, and not at all when one of them may keep
+ * what it read.
+ */
+import type { Key } from '../connectors/connector.js';
+import { keyId } from '../errors.js';
+import { getKey } from '../proxy/proxy.js';
+import { getStore, type Store } from './store.js';
+
+interface Readers {
+  count: number;
+  /** A reader may keep arrays it read past its return: the views stay for the garbage collector. */
+  keep: boolean;
+}
+
+const readers = new WeakMap<Store, Map<string, Readers>>();
+
+/** One more reader of the object behind `p`, if `p` is a store proxy; `keep` when it may hold on to what it reads. */
+export function borrowViews(p: object, options: { readonly keep?: boolean } = {}): void {
+  const at = located(p);
+  if (at === undefined) return;
+  let byKey = readers.get(at.store);
+  if (byKey === undefined) readers.set(at.store, (byKey = new Map<string, Readers>()));
+  const known = byKey.get(at.id);
+  if (known === undefined) byKey.set(at.id, { count: 1, keep: options.keep === true });
+  else {
+    known.count += 1;
+    known.keep ||= options.keep === true;
+  }
+}
+
+/** That reader is done: the last one's leaving releases the object's views (`releaseViews`), so its store may recycle the memory, unless a reader may keep them. */
+export function returnViews(p: object): void {
+  const at = located(p);
+  const byKey = at === undefined ? undefined : readers.get(at.store);
+  const known = at === undefined ? undefined : byKey?.get(at.id);
+  if (at === undefined || byKey === undefined || known === undefined) return;
+  if (--known.count > 0) return;
+  byKey.delete(at.id);
+  if (!known.keep) at.store.releaseViews(at.key);
+}
+
+function located(p: object): { store: Store; key: Key; id: string } | undefined {
+  const store = getStore(p);
+  const key = getKey(p);
+  return store === undefined || key === undefined ? undefined : { store, key, id: keyId(key) };
+}
