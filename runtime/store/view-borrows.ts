@@ -27,8 +27,9 @@ export function borrowViews(p: object, options: { readonly keep?: boolean } = {}
   let byKey = readers.get(at.store);
   if (byKey === undefined) readers.set(at.store, (byKey = new Map<string, Readers>()));
   const known = byKey.get(at.id);
-  if (known === undefined) byKey.set(at.id, { count: 1, keep: options.keep === true });
-  else {
+  if (known === undefined) {
+    byKey.set(at.id, { count: 1, keep: options.keep === true });
+  } else {
     known.count += 1;
     known.keep ||= options.keep === true;
   }
