@@ -122,7 +122,7 @@ describe('streams over the in-process queue broker', () => {
     expect(released).toEqual(otherReleases ? keys : []);
   });
 
-  it('with releaseItems, release the item a loop broke off at and those read ahead of it, once', async () => {
+  it('with releaseItems, release the item a loop broke off at, and any read ahead of it, each once', async () => {
     const released: string[] = [];
     const { connector } = countingConnector();
     const store = new Store('stream-broken-off', { ...connector, releaseViews: (key) => void released.push(key as string) }, { register: true });
