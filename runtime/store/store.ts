@@ -798,6 +798,13 @@ export function getStore(nameOrProxy: string | object): Store | undefined {
   return findStore(nameOrProxy) as Store | undefined;
 }
 
+/** The store and key a store proxy reads; undefined for anything else. */
+export function locate(p: object): { readonly store: Store; readonly key: Key } | undefined {
+  const store = getStore(p);
+  const key = getKey(p);
+  return store === undefined || key === undefined ? undefined : { store, key };
+}
+
 /**
  * The store `config` describes: the registered store of that name when its
  * identity matches, else one built from `config` earlier, else a new one

@@ -9,8 +9,7 @@
  */
 import type { Key } from '../connectors/connector.js';
 import { keyId } from '../errors.js';
-import { getKey } from '../proxy/proxy.js';
-import { getStore, type Store } from './store.js';
+import { locate, type Store } from './store.js';
 
 interface Readers {
   count: number;
@@ -47,7 +46,6 @@ export function returnViews(p: object): void {
 }
 
 function located(p: object): { store: Store; key: Key; id: string } | undefined {
-  const store = getStore(p);
-  const key = getKey(p);
-  return store === undefined || key === undefined ? undefined : { store, key, id: keyId(key) };
+  const at = locate(p);
+  return at === undefined ? undefined : { ...at, id: keyId(at.key) };
 }

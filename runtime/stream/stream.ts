@@ -8,12 +8,12 @@
  * An event on the wire is JSON: `{ v: 1, items: [{ p: <descriptor>, m: <metadata> }] }`
  * (several items when batched), or `{ v: 1, end: true }` when the producer closed the topic.
  */
-import type { JsonValue, Key, ReferencePolicy } from '../connectors/connector.js';
+import type { JsonValue, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError, DescriptorError, ERROR_CODES, ProxyStoreError, messageOf, type ErrorCode } from '../errors.js';
-import { getKey, resolveAsync } from '../proxy/proxy.js';
+import { resolveAsync } from '../proxy/proxy.js';
 import { decodeProxies, encodeProxies } from '../store/references.js';
 import { borrowViews, returnViews } from '../store/view-borrows.js';
-import { Store, getStore } from '../store/store.js';
+import { Store, locate } from '../store/store.js';
 import type { Proxy } from '../../src/types.js';
 import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
 
@@ -392,13 +392,6 @@ function parseEvent(message: BrokerMessage): readonly WireItem[] | 'end' {
     throw new DescriptorError(`stream event on topic '${message.topic}' has no items`);
   }
   return e.items as WireItem[];
-}
-
-/** The store and key an item's proxy reads, when it reads one. */
-function locate(p: object): { store: Store; key: Key } | undefined {
-  const store = getStore(p);
-  const key = getKey(p);
-  return store === undefined || key === undefined ? undefined : { store, key };
 }
 
 async function isStored(p: object): Promise<boolean> {
