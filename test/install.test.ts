@@ -108,6 +108,32 @@ void new Store('cjs', new MemoryConnector()).proxy(new Float64Array(3)).then((p)
   }, 120_000);
 });
 
+describe('next to ioredis@6.1.0', () => {
+  const main = `import { Store } from 'ts-proxystore';
+import { RedisConnector } from 'ts-proxystore/connectors/redis';
+import { StreamConsumer } from 'ts-proxystore/stream';
+import { RedisStreamSubscriber } from 'ts-proxystore/stream/redis';
+
+const store = new Store('objects', new RedisConnector({ host: '127.0.0.1', port: 6379 }));
+const consumer = new StreamConsumer<Float64Array>(new RedisStreamSubscriber('frames', { connection: { host: '127.0.0.1', port: 6379, lazyConnect: true }, group: 'g' }), { releaseItems: true });
+console.log(store.name, typeof consumer.close);
+await consumer.close();
+await store.close();
+`;
+
+  // ioredis 6.1 re-exports its error classes from its entry, whose declarations import 'redis-errors', a package without types of its own.
+  it("type-checks a strict project importing the Redis entries with skipLibCheck false: the package brings redis-errors' types", async () => {
+    const dir = await project(packed, 'ioredis61', ['ioredis@6.1.0', `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`], {
+      'tsconfig.json': tsconfig({ types: ['node'] }),
+      'src/main.ts': main,
+    });
+    const built = await runIn(dir, bin(dir, 'tsc'), ['-p', '.']);
+    expect(`${built.stdout}${built.code === 0 ? '' : built.stderr}`).toBe('');
+    const ran = await runIn(dir, process.execPath, ['dist/main.js']);
+    expect(ran.stdout).toBe('objects function\n');
+  }, 180_000);
+});
+
 describe('the tarball passes the packaging linters', () => {
   it('publint reports nothing', async () => {
     const ran = await runIn(repoRoot, process.execPath, [path.join(repoRoot, 'node_modules', 'publint', 'src', 'cli.js'), '--strict', packed.tarball]);
