@@ -21,7 +21,7 @@ import { ConfigError, ConnectorError, DescriptorError, messageOf } from '../erro
 import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { spaceOption } from './in-process.js';
 import { rejectUnknownOptions } from './options.js';
-import { ScratchPool } from './scratch.js';
+import { LentReads, ScratchPool } from './scratch.js';
 
 /** Where this process serves its objects; the same for every connector of a space in one process. */
 export interface PeerNodeOptions {
@@ -101,8 +101,6 @@ const REPLY_HEADER_BYTES = 9;
  * holds neither sockets nor memory of ours for long.
  */
 const MAX_UNPROVEN_CONNECTIONS = 256;
-/** Keys whose remote reads are kept track of for reuse at once; a reader that never releases its reads costs no more. */
-const MAX_TRACKED_READS = 1024;
 /** Reads outside reply bodies; a body's first bytes may arrive in one and are then copied. */
 const SCRATCH_BYTES = 64 * 1024;
 
@@ -413,14 +411,8 @@ class PeerNode {
   readonly objects = new Map<string, StoredObject>();
   /** Arrays from `allocate` not stored yet, each with whether its caller keeps a view of it (not `transient`). */
   readonly #allocated = new WeakMap<Uint8Array, boolean>();
-  /**
-   * The memory of remote reads by key, oldest first, until `releaseViews`
-   * gives it to the pool. Held weakly, so memory its reader dropped is
-   * collected as any; beyond MAX_TRACKED_READS keys the oldest are forgotten.
-   */
-  readonly #received = new Map<string, WeakRef<ArrayBuffer>[]>();
-  /** Each tracked buffer's array as the pool lent it (what it takes back); `put` copies out of these rather than adopt memory the pool may reuse. */
-  readonly #lentReads = new WeakMap<ArrayBufferLike, Uint8Array>();
+  /** The memory of remote reads by key, until `releaseViews` gives it to the pool; `put` copies out of it rather than adopt memory the pool may reuse. */
+  readonly #received = new LentReads(pool);
   /** Object ids start with it, so a key names the very node (not just the address) that made it. */
   readonly nodeId = randomBytes(9).toString('base64url');
   readonly #links = new Map<string, PeerLink>();
@@ -468,7 +460,7 @@ class PeerNode {
       return;
     }
     const { buffer } = data;
-    const adopt = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength && !this.#lentReads.has(buffer);
+    const adopt = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength && !this.#received.holds(buffer);
     // A plain view over an adopted buffer, so readers never get a Buffer (whose slice() does not copy).
     this.objects.set(id, { data: adopt ? new Uint8Array(buffer) : new Uint8Array(data), owner, pooled: false, viewed: false, sending: 0, evicted: false });
   }
@@ -489,21 +481,11 @@ class PeerNode {
 
   /** Keeps track of a remote read's array, to reuse once its reader releases it. */
   received(key: string, bytes: Uint8Array): void {
-    const { buffer } = bytes;
-    if (!(buffer instanceof ArrayBuffer) || bytes.byteLength === 0) return;
-    this.#lentReads.set(buffer, bytes);
-    const reads = this.#received.get(key);
-    if (reads === undefined) this.#received.set(key, [new WeakRef(buffer)]);
-    else reads.push(new WeakRef(buffer));
-    if (this.#received.size > MAX_TRACKED_READS) {
-      const [oldest] = this.#received.keys();
-      this.#forget(oldest as string);
-    }
+    this.#received.track(key, bytes);
   }
 
   releaseReceived(key: string): void {
-    // One whose buffer was transferred elsewhere (detached: no bytes left) is no memory to reuse.
-    for (const bytes of this.#forget(key)) if (bytes.byteLength > 0) pool.giveBack(bytes);
+    this.#received.release(key);
   }
 
   drop(id: string): void {
@@ -518,19 +500,6 @@ class PeerNode {
   /** Gives an evicted object's memory to the pool once no reply is sending it and this thread has released its views. */
   #recycle(stored: StoredObject): void {
     if (stored.pooled && stored.evicted && !stored.viewed && stored.sending === 0) pool.giveBack(stored.data);
-  }
-
-  /** Stops tracking the reads of `key`; returns the arrays of them still alive. */
-  #forget(key: string): Uint8Array[] {
-    const reads = this.#received.get(key) ?? [];
-    this.#received.delete(key);
-    return reads.flatMap((read) => {
-      const buffer = read.deref();
-      const bytes = buffer === undefined ? undefined : this.#lentReads.get(buffer);
-      if (buffer === undefined || bytes === undefined) return [];
-      this.#lentReads.delete(buffer);
-      return [bytes];
-    });
   }
 
   newId(): string {
@@ -570,7 +539,7 @@ class PeerNode {
     if (--this.#users > 0) return;
     nodes.delete(this.space);
     this.objects.clear();
-    this.#received.clear();
+    this.#received.forgetAll();
     for (const link of this.#links.values()) link.close();
     this.#links.clear();
     this.listening = undefined;

@@ -7,7 +7,8 @@ import { ConfigError, ConnectorError, DescriptorError } from '../errors.js';
 import { requireOptional } from '../support/optional-dependency.js';
 import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { rejectUnknownOptions } from './options.js';
-import { ScratchPool } from './scratch.js';
+import { LentReads, ScratchPool } from './scratch.js';
+import { RedisReadLink } from './redis-reads.js';
 import { redisFailure } from './redis-failure.js';
 
 /** TLS settings that survive JSON, so they can travel in `config()` (e.g. servername, rejectUnauthorized, a PEM `ca` string). */
@@ -125,6 +126,14 @@ export class RedisConnector implements Connector {
   readonly #instancePrefix: string;
   /** Room around each scratch buffer for the SET that carries it (see `#set`). */
   readonly #scratch: ScratchPool;
+  /** GETs' own connection, when the connector opens its connections itself without TLS; undefined until the first read. */
+  #reads: RedisReadLink | undefined;
+  /**
+   * What GETs read into (see redis-reads.ts), by key, until `releaseViews`
+   * gives it back for later reads. A pool apart from puts': a put of a read's
+   * array must not hand that memory on while its reader still has it.
+   */
+  readonly #lentReads = new LentReads(new ScratchPool());
   #lastConnectionError: Error | undefined;
   /** 'host:port', for messages. */
   readonly #address: string;
@@ -241,7 +250,19 @@ export class RedisConnector implements Connector {
   async get(key: Key): Promise<Uint8Array | undefined> {
     const id = this.#ours('get', key);
     if (id === undefined) return undefined;
-    return asBytes(await this.#run('get', id, () => this.#client.getBuffer(id)));
+    const link = this.#readLink();
+    if (link === undefined) return asBytes(await this.#run('get', id, () => this.#client.getBuffer(id)));
+    const bytes = await link.get(id);
+    if (bytes !== undefined) this.#lentReads.track(id, bytes);
+    return bytes;
+  }
+
+  /**
+   * This thread reads the arrays `get` returned for `key` no more: their
+   * memory serves later reads and puts instead of waiting for the collector.
+   */
+  releaseViews(key: Key): void {
+    if (typeof key === 'string' && this.#closing === undefined) this.#lentReads.release(key);
   }
 
   /** One MGET, so one round trip however many keys. */
@@ -401,6 +422,7 @@ export class RedisConnector implements Connector {
       if (this.#orphans.size > 0 && this.#client.status === 'ready') await this.#client.unlink(...this.#orphans).catch(() => undefined);
       if (clear) await this.#clear();
     } finally {
+      await this.#reads?.end();
       if (this.#ownsClient) await this.#disconnect();
     }
   }
@@ -425,6 +447,14 @@ export class RedisConnector implements Connector {
       }
     }
     this.#client.disconnect();
+  }
+
+  /** The GETs' connection (a new one after a failure), or undefined where reads go through ioredis: a client given to us, or TLS. */
+  #readLink(): RedisReadLink | undefined {
+    const { tls } = this.#settings;
+    if (!this.#ownsClient || (tls !== undefined && tls !== false)) return undefined;
+    if (this.#reads === undefined || this.#reads.broken) this.#reads = new RedisReadLink(this.#address, this.#settings, this.#lentReads.pool);
+    return this.#reads;
   }
 
   #localOptions(): { [option: string]: JsonValue } {

@@ -71,3 +71,63 @@ export class ScratchPool {
     while (this.#freeBytes > this.maxBytes) this.#freeBytes -= (this.#free.shift() as ArrayBuffer).byteLength;
   }
 }
+
+/**
+ * Arrays a connector's reads were given from its pool, by key, until the
+ * reader releases the key (`releaseViews`) and they serve later reads. Held
+ * weakly, so an array its reader dropped is collected as any; beyond
+ * `maxKeys` keys the oldest are forgotten (left to the collector).
+ */
+export class LentReads {
+  readonly #byKey = new Map<string, WeakRef<ArrayBuffer>[]>();
+  /** Each tracked buffer's array as the pool lent it (what it takes back). */
+  readonly #arrays = new WeakMap<ArrayBufferLike, Uint8Array>();
+
+  constructor(
+    readonly pool: ScratchPool,
+    readonly maxKeys = 1024,
+  ) {}
+
+  /** `bytes` were read for `key` (the pool takes back only what it lent). */
+  track(key: string, bytes: Uint8Array): void {
+    const { buffer } = bytes;
+    if (!(buffer instanceof ArrayBuffer) || bytes.byteLength === 0) return;
+    this.#arrays.set(buffer, bytes);
+    const reads = this.#byKey.get(key);
+    if (reads === undefined) this.#byKey.set(key, [new WeakRef(buffer)]);
+    else reads.push(new WeakRef(buffer));
+    if (this.#byKey.size > this.maxKeys) {
+      const [oldest] = this.#byKey.keys();
+      this.#forget(oldest as string);
+    }
+  }
+
+  /** Whether `buffer` is a tracked read's: memory the pool may hand out again, so never to adopt. */
+  holds(buffer: ArrayBufferLike): boolean {
+    return this.#arrays.has(buffer);
+  }
+
+  /** The reader is done with `key`: its reads' memory serves later ones. */
+  release(key: string): void {
+    // One whose buffer was transferred elsewhere (detached: no bytes left) is no memory to reuse.
+    for (const bytes of this.#forget(key)) if (bytes.byteLength > 0) this.pool.giveBack(bytes);
+  }
+
+  /** Stops tracking every read (their memory is left to the collector). */
+  forgetAll(): void {
+    this.#byKey.clear();
+  }
+
+  /** Stops tracking the reads of `key`; returns the arrays of them still alive. */
+  #forget(key: string): Uint8Array[] {
+    const reads = this.#byKey.get(key) ?? [];
+    this.#byKey.delete(key);
+    return reads.flatMap((read) => {
+      const buffer = read.deref();
+      const bytes = buffer === undefined ? undefined : this.#arrays.get(buffer);
+      if (buffer === undefined || bytes === undefined) return [];
+      this.#arrays.delete(buffer);
+      return [bytes];
+    });
+  }
+}

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -292,6 +293,93 @@ describe('RedisConnector', () => {
     }
     expectConnectorError(syncError, port, 'getSync');
     await expect(connector.close()).resolves.toBeUndefined();
+  });
+});
+
+describe('RedisConnector reads (GETs on a connection of its own, into pooled memory)', () => {
+  const MiB = 1 << 20;
+
+  it('a read’s array serves later reads once released, and never before; its bytes stay whole meanwhile', async () => {
+    const connector = redis();
+    const [first, second] = [await connector.put(payload(MiB, 1)), await connector.put(payload(MiB, 2))];
+    const a = (await connector.get(first))!;
+    expectBytes(a, payload(MiB, 1));
+    const b = (await connector.get(second))!;
+    // Not released: a fresh array, and the first keeps its bytes.
+    expect(b.buffer === a.buffer).toBe(false);
+    expectBytes(a, payload(MiB, 1));
+    connector.releaseViews(first);
+    const c = (await connector.get(second))!;
+    expect(c.buffer === a.buffer).toBe(true);
+    expectBytes(c, payload(MiB, 2));
+    expectBytes(b, payload(MiB, 2));
+    // A put of a read's array leaves that memory with its reader: reading again does not land in it.
+    const kept = await connector.put(c);
+    const d = (await connector.get(first))!;
+    expect(d.buffer === c.buffer).toBe(false);
+    expectBytes(c, payload(MiB, 2));
+    expectBytes(await connector.get(kept), payload(MiB, 2));
+  });
+
+  it('pipelines: 50 concurrent gets of objects of many sizes, missing keys among them, all answer right on one connection', async () => {
+    const connector = redis();
+    const sizes = [0, 1, 2, 100, 65_535, 65_536, 65_537, 300_000, MiB];
+    const keys = await Promise.all(sizes.map((size, i) => connector.put(payload(size, i))));
+    const before = await clientCount();
+    const asked = Array.from({ length: 50 }, (_, i) => (i % 10 === 9 ? `${connector.prefix}missing-${i}` : (keys[i % sizes.length] as string)));
+    const reads = await Promise.all(asked.map((key) => connector.get(key)));
+    reads.forEach((bytes, i) => {
+      if (i % 10 === 9) expect(bytes).toBeUndefined();
+      else expectBytes(bytes, payload(sizes[i % sizes.length] as number, i % sizes.length));
+    });
+    expect(await clientCount()).toBeLessThanOrEqual(before + 1);
+  });
+
+  it('reads from the database it was given, as a user with a password (AUTH with username, SELECT)', async () => {
+    await admin.call('ACL', 'SETUSER', 'reader-test', 'on', '>reader-secret-1', '~*', '+@all');
+    try {
+      const inDb3 = redis({ db: 3, username: 'reader-test', password: 'reader-secret-1', prefix: 'dbtest:' });
+      const key = await inDb3.put(payload(200_000, 5));
+      expectBytes(await inDb3.get(key), payload(200_000, 5));
+      // The same key in database 0 is another key: not there.
+      expect(await redis({ prefix: 'dbtest:' }).get(key)).toBeUndefined();
+      const wrong = redis({ db: 3, username: 'reader-test', password: 'not-the-secret-2', prefix: 'dbtest:', commandTimeoutMs: 3_000 });
+      const error = await rejectionWithin(wrong.get(key));
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect((error as Error).message).not.toContain('not-the-secret-2');
+    } finally {
+      await admin.call('ACL', 'DELUSER', 'reader-test');
+    }
+  });
+
+  it('a server that answers a GET with anything but a string is refused at once, at no cost: nothing allocated for a length it names', async () => {
+    const replies = ['$99999999999\r\n', '+OK\r\n', `$12${'3'.repeat(5000)}`, ':1\r\n', '$-2\r\n'];
+    for (const reply of replies) {
+      const fake = net.createServer((socket) => socket.once('data', () => socket.write(reply)));
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      const port = (fake.address() as net.AddressInfo).port;
+      try {
+        const connector = redis({ port, commandTimeoutMs: 5_000 });
+        const started = performance.now();
+        const error = await rejectionWithin(connector.get(`${connector.prefix}k`));
+        expectConnectorError(error, port, 'get');
+        expect((error as Error).message).toContain('protocol violation');
+        expect(performance.now() - started).toBeLessThan(4_000);
+      } finally {
+        fake.close();
+      }
+    }
+  });
+
+  it('closing the connector lets a read in flight finish, then ends the connection', async () => {
+    const connector = redis();
+    const data = payload(4 * MiB, 7);
+    const key = await connector.put(data);
+    const reading = connector.get(key);
+    const closing = connector.close();
+    expectBytes(await reading, data);
+    await closing;
+    await expect(connector.get(key)).rejects.toThrow(/closed/);
   });
 });
 
