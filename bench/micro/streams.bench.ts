@@ -5,7 +5,7 @@
  * against proxies, with the bytes in a Redis store or kept by this process
  * and fetched from it by the consumers (peer connector); a descriptor in each event.
  * Goals (issue 20): by proxy ≥ 3x the items/s of by value; with the peer connector ≥ 5x.
- * Run: `npm run build && node dist/bench/micro/streams.bench.js` (starts its own redis-server; about two minutes).
+ * Run: `npm run build && node dist/bench/micro/streams.bench.js` (starts its own redis-server; about two and a half minutes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -24,15 +24,18 @@ import { median } from '../timing.js';
 /**
  * Items each lane's consumers handle before any is clocked. A stream's
  * consumer is a long-lived process, and V8 optimizes the code an item runs
- * through over its first thousand items or so: by proxy, where that code is
- * the stream and store machinery, a consumer's CPU per item fell from 1.56 ms
- * over items 1–500 to 1.06 ms over items 1,000–1,500 and stayed there (peer
- * lane, main thread; the compiler's own threads took another 0.5 ms per item
- * at first). By value, most of the work is JSON.parse and base64, built in.
- * The consumers stay up for the whole bench, so every round is clocked warm;
- * the first items' rate is shown apart (cold).
+ * through over its first 1,500 items or so (each item calls every function
+ * only a few times): by proxy, where that code is the stream and store
+ * machinery, a consumer's CPU per item fell from 1.56 ms over items 1–500 to
+ * 1.32 ms over 501–1,000 and 1.06 ms over 1,001–1,500, then stayed at about
+ * 1.0 ms to item 6,000 (peer lane, main thread; the compiler's own threads
+ * took another 0.5 ms per item at first); with 1,000 unclocked, the first
+ * clocked round was the slowest of three in every run. By value, most of the
+ * work is JSON.parse and base64, built in. The consumers stay up for the
+ * whole bench, so every round is clocked warm; the first items' rate is
+ * shown apart (cold).
  */
-const WARMUP = 1000;
+const WARMUP = 1500;
 /** Items per clocked round: enough that the items/s is the stream's steady rate. */
 const ITEMS = 400;
 /**
@@ -143,11 +146,15 @@ try {
     for (let round = 0; round < ROUNDS; round++) for (const mode of modes) await lanes[mode].send(ITEMS);
     const rates = {} as Record<Mode, number>;
     const cold = {} as Record<Mode, number>;
+    const each: string[] = [];
     for (const mode of modes) {
       const stamps = await lanes[mode].finish();
-      rates[mode] = median(Array.from({ length: ROUNDS }, (_, round) => rate(stamps, WARMUP + round * ITEMS, WARMUP + (round + 1) * ITEMS)));
+      const rounds = Array.from({ length: ROUNDS }, (_, round) => rate(stamps, WARMUP + round * ITEMS, WARMUP + (round + 1) * ITEMS));
+      rates[mode] = median(rounds);
       cold[mode] = rate(stamps, 0, COLD);
+      each.push(`${mode} ${rounds.map((r) => r.toFixed(0)).join(' / ')}`);
     }
+    console.log(`${consumers} consumer${consumers > 1 ? 's' : ''}, items/s of each round: ${each.join(', ')}`);
     const label = `${consumers} consumer${consumers > 1 ? 's' : ''}`;
     rows[label] = {
       'by value items/s': rates.value.toFixed(1),

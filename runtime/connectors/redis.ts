@@ -112,8 +112,9 @@ interface Settings {
  * Keys outside the prefix are treated as missing, so a descriptor cannot make
  * this connector read or delete unrelated data on the server.
  *
- * `get` returns a plain Uint8Array over the bytes ioredis received; it is the
- * caller's alone.
+ * `get` returns a plain Uint8Array, the caller's alone until it calls
+ * `releaseViews(key)`: reads on the connector's own connection (see
+ * redis-reads.ts) then reuse its memory.
  */
 export class RedisConnector implements Connector {
   readonly kind = 'redis';
