@@ -22,6 +22,7 @@ import { acquireSyncBridge, type SyncBridge } from './sync-bridge/bridge.js';
 import { spaceOption } from './in-process.js';
 import { rejectUnknownOptions } from './options.js';
 import { LentReads, ScratchPool } from './scratch.js';
+import { BodyReads } from './body-reads.js';
 
 /** Where this process serves its objects; the same for every connector of a space in one process. */
 export interface PeerNodeOptions {
@@ -101,8 +102,6 @@ const REPLY_HEADER_BYTES = 9;
  * holds neither sockets nor memory of ours for long.
  */
 const MAX_UNPROVEN_CONNECTIONS = 256;
-/** Reads outside reply bodies; a body's first bytes may arrive in one and are then copied. */
-const SCRATCH_BYTES = 64 * 1024;
 
 const Op = { get: 1, exists: 2, evict: 3 } as const;
 type Operation = keyof typeof Op;
@@ -748,12 +747,12 @@ class PeerLink {
   #nonce: Buffer | undefined;
   #nextRequest = 0;
   #header: Buffer = Buffer.alloc(0);
-  #body: Uint8Array | undefined;
-  #bodyFilled = 0;
   #reply: { requestId: number; status: number } | undefined;
   readonly #connectTimer: NodeJS.Timeout;
-  /** Where reads go outside reply bodies (greeting, headers, small bodies' starts); everything is copied out before the next read. */
-  readonly #scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  readonly #reads = new BodyReads(
+    (chunk) => this.#receive(chunk),
+    (body) => this.#settle(body),
+  );
 
   constructor(
     readonly address: string,
@@ -765,15 +764,7 @@ class PeerLink {
       host,
       port,
       noDelay: true,
-      // Reads land straight in the reply's own buffer while a body comes in: no copy out of a socket chunk, and reads as big as the kernel has.
-      onread: {
-        buffer: () => (this.#body === undefined ? this.#scratch : this.#body.subarray(this.#bodyFilled)),
-        callback: (size: number, buffer: Uint8Array) => {
-          if (buffer === this.#scratch) this.#receive(this.#scratch.subarray(0, size));
-          else this.#bodyRead(size);
-          return true;
-        },
-      },
+      onread: this.#reads.onread,
     });
     this.#socket.unref();
     this.#connectTimer = setTimeout(
@@ -840,11 +831,8 @@ class PeerLink {
         at = this.#receiveHello(chunk, at);
         continue;
       }
-      if (this.#body !== undefined) {
-        const take = Math.min(chunk.length - at, this.#body.byteLength - this.#bodyFilled);
-        this.#body.set(chunk.subarray(at, at + take), this.#bodyFilled);
-        at += take;
-        this.#bodyRead(take);
+      if (this.#reads.due) {
+        at = this.#reads.fill(chunk, at);
         continue;
       }
       const take = Math.min(chunk.length - at, REPLY_HEADER_BYTES - this.#header.length);
@@ -854,13 +842,6 @@ class PeerLink {
       this.#startReply(this.#header);
       this.#header = Buffer.alloc(0);
     }
-  }
-
-  /** `size` more bytes of the current body are in place. */
-  #bodyRead(size: number): void {
-    const body = this.#body as Uint8Array;
-    this.#bodyFilled += size;
-    if (this.#bodyFilled === body.byteLength) this.#settle(body);
   }
 
   #receiveHello(chunk: Buffer, at: number): number {
@@ -895,15 +876,12 @@ class PeerLink {
     }
     this.#reply = { requestId, status };
     // Not zero-filled: every byte is written below. The caller may keep it, or release it to the pool (see releaseViews).
-    this.#body = pool.take(size);
-    this.#bodyFilled = 0;
-    if (size === 0) this.#settle(this.#body);
+    this.#reads.expect(pool.take(size));
   }
 
   #settle(body: Uint8Array): void {
     const reply = this.#reply as { requestId: number; status: number };
     this.#reply = undefined;
-    this.#body = undefined;
     const pending = this.#pending.get(reply.requestId) as PendingRequest;
     this.#pending.delete(reply.requestId);
     if (this.#pending.size === 0) {

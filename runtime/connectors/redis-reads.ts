@@ -18,6 +18,7 @@ import net from 'node:net';
 import { Buffer } from 'node:buffer';
 import { ConnectorError, RedisUnreachableError } from '../errors.js';
 import type { ScratchPool } from './scratch.js';
+import { BodyReads } from './body-reads.js';
 
 export interface RedisReadSettings {
   readonly host: string;
@@ -33,7 +34,6 @@ export interface RedisReadSettings {
 const MAX_BULK_BYTES = 512 * 1024 * 1024;
 /** A reply's first line ('$<length>', '+OK', '-<error>') never needs more; a longer one is no RESP a GET gets. */
 const MAX_LINE_BYTES = 4_096;
-const SCRATCH_BYTES = 64 * 1024;
 
 /** What the next reply answers, in the order the commands went out. */
 interface Expected {
@@ -51,12 +51,12 @@ export class RedisReadLink {
   readonly #pool: ScratchPool;
   readonly #expected: Expected[] = [];
   readonly #connectTimer: NodeJS.Timeout;
-  /** Where reads go outside reply bodies; everything is copied out before the next read. */
-  readonly #scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  readonly #reads = new BodyReads(
+    (chunk) => this.#receive(chunk),
+    (body) => this.#bodyDone(body),
+  );
   /** The start of a reply's first line, when a read ended inside it. */
   #line: Buffer = Buffer.alloc(0);
-  #body: Uint8Array | undefined;
-  #bodyFilled = 0;
   /** Bytes still to drop after a body (its closing CRLF). */
   #skip = 0;
   /** Set by `end` while reads are in flight: called once none is. */
@@ -70,15 +70,7 @@ export class RedisReadLink {
       host: settings.host,
       port: settings.port,
       noDelay: true,
-      onread: {
-        // While a body comes in, reads land in it: no copy out of a socket chunk, and reads as big as the kernel has.
-        buffer: () => (this.#body !== undefined && this.#skip === 0 ? this.#body.subarray(this.#bodyFilled) : this.#scratch),
-        callback: (size: number, buffer: Uint8Array) => {
-          if (buffer === this.#scratch) this.#receive(this.#scratch.subarray(0, size));
-          else this.#bodyRead(size);
-          return true;
-        },
-      },
+      onread: this.#reads.onread,
     });
     this.#socket.unref();
     this.#connectTimer = setTimeout(() => this.#fail(`no connection within ${settings.connectTimeoutMs} ms (connectTimeoutMs)`), settings.connectTimeoutMs);
@@ -135,11 +127,8 @@ export class RedisReadLink {
         at += skipped;
         continue;
       }
-      if (this.#body !== undefined) {
-        const take = Math.min(chunk.length - at, this.#body.byteLength - this.#bodyFilled);
-        this.#body.set(chunk.subarray(at, at + take), this.#bodyFilled);
-        at += take;
-        this.#bodyRead(take);
+      if (this.#reads.due) {
+        at = this.#reads.fill(chunk, at);
         continue;
       }
       const end = chunk.indexOf(10, at);
@@ -188,17 +177,11 @@ export class RedisReadLink {
       return;
     }
     // Not zero-filled: every byte is written before the read settles.
-    this.#body = this.#pool.take(size);
-    this.#bodyFilled = 0;
-    if (size === 0) this.#bodyRead(0);
+    this.#reads.expect(this.#pool.take(size));
   }
 
-  /** `size` more bytes of the current body are in place. */
-  #bodyRead(size: number): void {
-    const body = this.#body as Uint8Array;
-    this.#bodyFilled += size;
-    if (this.#bodyFilled < body.byteLength) return;
-    this.#body = undefined;
+  /** A value is in place; its CRLF follows. */
+  #bodyDone(body: Uint8Array): void {
     this.#skip = 2;
     this.#settled(this.#expected.shift() as Expected).resolve(body);
   }
