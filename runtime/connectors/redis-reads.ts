@@ -11,8 +11,9 @@
  * Only for connections the connector opens itself without TLS (a TLS socket
  * cannot read into given memory); it sends the connector's AUTH and SELECT
  * first. Pipelined, replies in order. Any failure of the connection fails
- * every read on it with a RedisUnreachableError and marks it broken; the next
- * read opens a new one.
+ * every read on it and marks it broken (a RedisUnreachableError when the
+ * server is down or silent, a ConnectorError when it breaks the protocol or
+ * refuses AUTH or SELECT); the next read opens a new connection.
  */
 import net from 'node:net';
 import { Buffer } from 'node:buffer';
@@ -81,9 +82,9 @@ export class RedisReadLink {
     const closed = (): void => this.#fail('not connected (connection closed by the server)');
     this.#socket.on('end', closed);
     this.#socket.on('close', closed);
-    // Sent ahead of the first GET: a refused AUTH fails the link, so no GET is answered without it.
+    // Sent ahead of the first GET. A refusal fails the link, and so every GET on it (no GET is answered
+    // without them): nothing to report here.
     const { username, password, db } = settings;
-    // Their failure fails the link, and so every GET on it: nothing to report here.
     if (password !== undefined) this.#send('AUTH', username === undefined ? [password] : [username, password]).catch(() => undefined);
     if (db !== 0) this.#send('SELECT', [String(db)]).catch(() => undefined);
   }
