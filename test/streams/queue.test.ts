@@ -46,6 +46,28 @@ describe('streams over the in-process queue broker', () => {
     expect(held()).toBe(0);
   });
 
+  it('take overlapping sends: two send loops at once, batched or not, deliver every item once and leave nothing stored', async () => {
+    for (const batchSize of [1, 3]) {
+      const { store, held } = memoryStore(`stream-overlap-${batchSize}`);
+      const broker = new QueueBroker();
+      const consumer = new StreamConsumer<Frame>(broker.subscriber('frames'));
+      const producer = new StreamProducer<{ frames: Frame }>(broker.publisher(), { stores: store, batchSize });
+      let next = 0;
+      const loop = async (): Promise<void> => {
+        while (next < 40) await producer.send('frames', frame(next++));
+      };
+      const sending = Promise.all([loop(), loop()]).then(() => producer.close());
+      const seen: number[] = [];
+      for await (const item of consumer) {
+        expect(item.data[999]).toBe(item.id);
+        seen.push(item.id);
+      }
+      await sending;
+      expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      expect(held()).toBe(0);
+    }
+  });
+
   it('read up to readAhead items before the loop reaches them, and evict each only once the loop is done with it', async () => {
     const { connector, live, reads } = countingConnector();
     const store = new Store('stream-ahead', connector, { register: true, cacheSize: 0 });
