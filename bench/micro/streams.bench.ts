@@ -154,8 +154,8 @@ try {
       cold[mode] = rate(stamps, 0, COLD);
       each.push(`${mode} ${rounds.map((r) => r.toFixed(0)).join(' / ')}`);
     }
-    console.log(`${consumers} consumer${consumers > 1 ? 's' : ''}, items/s of each round: ${each.join(', ')}`);
     const label = `${consumers} consumer${consumers > 1 ? 's' : ''}`;
+    console.log(`${label}, items/s of each round: ${each.join(', ')}`);
     rows[label] = {
       'by value items/s': rates.value.toFixed(1),
       'by proxy (Redis store) items/s': rates.proxy.toFixed(1),

@@ -260,7 +260,7 @@ export class RedisConnector implements Connector {
 
   /**
    * This thread reads the arrays `get` returned for `key` no more: their
-   * memory serves later reads and puts instead of waiting for the collector.
+   * memory serves later reads instead of waiting for the collector.
    */
   releaseViews(key: Key): void {
     if (typeof key === 'string' && this.#closing === undefined) this.#lentReads.release(key);
