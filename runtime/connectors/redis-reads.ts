@@ -114,8 +114,8 @@ export class RedisReadLink {
         this.#socket.ref();
         this.#socket.setTimeout(this.#settings.commandTimeoutMs);
       }
-      const parts = [command, ...args].map((part) => Buffer.from(part));
-      this.#socket.write(Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.flatMap((part) => [Buffer.from(`$${part.length}\r\n`), part, Buffer.from('\r\n')])]));
+      const parts = [command, ...args];
+      this.#socket.write(parts.reduce((resp, part) => `${resp}$${Buffer.byteLength(part)}\r\n${part}\r\n`, `*${parts.length}\r\n`));
     });
   }
 

@@ -151,7 +151,7 @@ export interface StreamConsumerOptions {
    * Default false. True: when the loop asks for the next item, the memory the
    * last one was read into goes back to its store for later reads
    * (`releaseViews`, as `StoreExecutor.release` does), instead of waiting for
-   * the garbage collector. A peer store then reads every item into memory
+   * the garbage collector. A peer or Redis store then reads every item into memory
    * written before, with no fresh allocation and no collection for it (on
    * 1 MB items: a third less CPU per item, see docs/concepts/streams.md); a
    * shared-memory store recycles its slots sooner. The price: an item, and
