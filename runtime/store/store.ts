@@ -800,6 +800,7 @@ export function getStore(nameOrProxy: string | object): Store | undefined {
 
 /** The store and key a store proxy reads; undefined for anything else. */
 export function locate(p: object): { readonly store: Store; readonly key: Key } | undefined {
+  if (!isProxy(p)) return undefined;
   const store = getStore(p);
   const key = getKey(p);
   return store === undefined || key === undefined ? undefined : { store, key };

@@ -11,7 +11,7 @@
 import type { JsonValue, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError, DescriptorError, ERROR_CODES, ProxyStoreError, messageOf, type ErrorCode } from '../errors.js';
 import { resolveAsync } from '../proxy/proxy.js';
-import { decodeProxies, encodeProxies } from '../store/references.js';
+import { decodeProxies, encodeProxies, isDescriptorLike } from '../store/references.js';
 import { borrowViews, returnViews } from '../store/view-borrows.js';
 import { Store, locate } from '../store/store.js';
 import type { Proxy } from '../../src/types.js';
@@ -390,6 +390,10 @@ function parseEvent(message: BrokerMessage): readonly WireItem[] | 'end' {
   if (e.end === true) return 'end';
   if (!Array.isArray(e.items) || !e.items.every((item) => typeof item === 'object' && item !== null && 'p' in item)) {
     throw new DescriptorError(`stream event on topic '${message.topic}' has no items`);
+  }
+  // Anything else would reach the loop as plain data where it expects a proxy.
+  if (!e.items.every((item: { p: unknown }) => isDescriptorLike(item.p))) {
+    throw new DescriptorError(`stream event on topic '${message.topic}' has an item that is not a proxy descriptor`);
   }
   return e.items as WireItem[];
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
+import { DescriptorError } from '../../runtime/errors.js';
 import { getKey, isProxy, isResolved } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
 import type { BrokerMessage, Subscriber } from '../../runtime/stream/broker.js';
@@ -65,6 +66,27 @@ describe('streams over the in-process queue broker', () => {
       await sending;
       expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
       expect(held()).toBe(0);
+    }
+  });
+
+  it('end with a DescriptorError on an event whose item is no proxy descriptor, handing nothing to the loop', async () => {
+    const events = [JSON.stringify({ v: 1, items: [{ p: { v: 1, key: 'x', store: { name: 'evil' } } }] }), JSON.stringify({ v: 1, items: [{ p: 42 }] })];
+    for (const data of events) {
+      const subscriber: Subscriber = {
+        topics: ['t'],
+        close: () => Promise.resolve(),
+        async *[Symbol.asyncIterator](): AsyncGenerator<BrokerMessage> {
+          yield await Promise.resolve({ topic: 't', data });
+        },
+      };
+      const handed: unknown[] = [];
+      const looping = (async () => {
+        for await (const item of new StreamConsumer<Frame>(subscriber)) handed.push(item);
+      })();
+      const error: unknown = await looping.then(() => undefined, (failure: unknown) => failure);
+      expect(error).toBeInstanceOf(DescriptorError);
+      expect((error as Error).message).toContain('not a proxy descriptor');
+      expect(handed).toEqual([]);
     }
   });
 
