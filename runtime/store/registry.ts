@@ -383,7 +383,8 @@ function identityOf(config: StoreConfig): string {
   return identity;
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything it holds. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     for (const item of Object.values(value)) deepFreeze(item);
     Object.freeze(value);

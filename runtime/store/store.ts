@@ -19,7 +19,7 @@ import {
   type Serializer,
   type TypedArrayClass,
 } from '../serialize/serializer.js';
-import { findStore, provideStoreBuilder, registerStore, storeFromConfig, unregisterStore } from './registry.js';
+import { deepFreeze, findStore, provideStoreBuilder, registerStore, storeFromConfig, unregisterStore } from './registry.js';
 import type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
 
 export type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
@@ -106,6 +106,7 @@ export class Store implements StoreHandle {
   readonly #allocate: Connector['allocate'];
   /** Where serialized frames are written: the connector's own memory, or scratch it reuses once written. */
   readonly #frameMemory: Allocate | undefined;
+  #config: StoreConfig | undefined;
   /** Arrays from `allocate` not yet stored, with the frame around each: their first put stores the frame as it is. */
   readonly #framed = new WeakMap<object, Uint8Array>();
   readonly #deserialize: Deserializer;
@@ -201,17 +202,25 @@ export class Store implements StoreHandle {
     return store;
   }
 
+  /**
+   * What another thread or process needs to open this store, frozen. It is
+   * made once: a store's name, connector and options are fixed for its life
+   * (the registry relies on that too), and one object lets a message naming
+   * the store twice (a task call's inputs and its results) carry it once.
+   */
   config(): StoreConfig {
-    return {
+    this.#config ??= Object.freeze({
       name: this.name,
-      connector: this.connector.config(),
+      // A copy of the connector's own, so freezing it cannot reach into the connector.
+      connector: deepFreeze(structuredClone(this.connector.config())),
       cacheSize: this.#cacheSize,
       cacheBytes: this.#cacheBytes,
       metrics: this.#metrics !== undefined,
       populateTarget: this.populateTarget,
       serializer: this.#customSerializer ? 'custom' : 'default',
       ...(this.#checksum === 'all' ? {} : { checksum: this.#checksum }),
-    };
+    });
+    return this.#config;
   }
 
   get closed(): boolean {

@@ -164,6 +164,31 @@ describe('shared-memory pool', () => {
     expect(connector.allocate(SLOT_BYTES, { zeroed: false }).some((b) => b !== 0)).toBe(true);
   });
 
+  it('frees a transient allocation once it is stored, and one never stored once it is collected', async () => {
+    const connector = shm({ poolBytes: EIGHT_SLOTS });
+    /** Whether each of nine puts (the pool's every slot) found a slot; evicted again afterwards. */
+    const pooled = async (): Promise<boolean[]> => {
+      const keys: Key[] = [];
+      for (let i = 0; i < 9; i++) keys.push(await connector.put(stamped(i, SLOT_BYTES)));
+      for (const key of keys) await connector.evict(key);
+      return keys.map((key) => slotOf(key) !== undefined);
+    };
+    // Stored: its claim ends with the put, so evicting the object frees the slot at once.
+    for (let i = 0; i < 20; i++) {
+      const view = connector.allocate(SLOT_BYTES, { transient: true, zeroed: false });
+      view.set(stamped(i, SLOT_BYTES));
+      await connector.evict(await connector.put(view));
+    }
+    expect(await pooled()).toEqual(Array<boolean>(9).fill(true));
+    // Never stored: the slots stay taken while the views live, and serve again once they are collected.
+    const abandoned = new Set(Array.from({ length: 9 }, () => connector.allocate(SLOT_BYTES, { transient: true })));
+    const whileHeld = await pooled();
+    abandoned.clear();
+    expect(whileHeld).toEqual(Array<boolean>(9).fill(false));
+    await collect();
+    expect(await pooled()).toEqual(Array<boolean>(9).fill(true));
+  });
+
   it('grows up to its cap, then puts fall back to segments of their own; evicted slots serve again', async () => {
     // 3.5 MiB: a slab of two 1 MiB slots, then one of one slot; a fourth object does not fit.
     const connector = shm({ poolBytes: 3.5 * 2 ** 20 });

@@ -116,6 +116,9 @@ export class SharedMemoryConnector implements Connector {
   readonly #stored = new Set<string>();
   /** Payload views from `allocate` not yet put; a put adopts their slot or segment instead of copying. */
   readonly #allocated = new WeakMap<Uint8Array, Placed>();
+  /** The last string key `#id` parsed, and what it found. */
+  #lastKey: string | undefined;
+  #lastId: string | undefined;
   #closed = false;
 
   constructor(options: SharedMemoryConnectorOptions = {}) {
@@ -219,7 +222,7 @@ export class SharedMemoryConnector implements Connector {
       this.#allocated.set(payload, { segment: payload.buffer as SharedArrayBuffer });
       return payload;
     }
-    const { view, lease } = writerView(allocation, homeOf(allocation.slab), size, options.zeroed !== false);
+    const { view, lease } = writerView(allocation, homeOf(allocation.slab), size, options.zeroed !== false, transient);
     this.#allocated.set(view, { allocation, lease, transient });
     return view;
   }
@@ -459,6 +462,18 @@ export class SharedMemoryConnector implements Connector {
   /** The segment id of a key of this space; undefined for a key of another space, which this connector cannot hold. */
   #id(operation: string, key: Key, mustBeOpen = true): string | undefined {
     if (mustBeOpen) this.#assertOpen(operation);
+    // A call reads, releases and evicts the same key in a row: its id is parsed once.
+    if (typeof key === 'string' && key === this.#lastKey) return this.#lastId;
+    const id = this.#parseId(operation, key);
+    if (typeof key === 'string') {
+      this.#lastKey = key;
+      this.#lastId = id;
+    }
+    return id;
+  }
+
+  /** What `#id` finds for `key`, parsed; throws for a key no shared-memory connector makes, or made in another process. */
+  #parseId(operation: string, key: Key): string | undefined {
     const at = typeof key === 'string' ? key.indexOf('@') : -1;
     const id = at < 0 ? '' : (key as string).slice(0, at);
     const segmentId = slotRefOf(id)?.slabId ?? cellSegmentOf(id) ?? (isSpaceId(id) ? id : undefined);

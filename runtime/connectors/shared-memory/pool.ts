@@ -348,12 +348,24 @@ export function readSlot(slab: Slab, segment: SharedArrayBuffer, ref: SlotRef, i
   return leasedView(slab, segment, lease, length);
 }
 
-/** The writer's view of a slot just allocated: `length` bytes, zeroed if asked (else whatever the slot held). */
-export function writerView(allocation: Allocation, segment: SharedArrayBuffer, length: number, zeroed: boolean): { view: Uint8Array; lease: Lease } {
+/**
+ * The writer's view of a slot just allocated: `length` bytes, zeroed if asked
+ * (else whatever the slot held). A `transient` view's claim ends at its put,
+ * never with the garbage collector, so it needs no buffer of its own: it is
+ * a view on the slab, and only a put that never comes (the writer gave up)
+ * leaves its slot to be freed once the view is collected.
+ */
+export function writerView(allocation: Allocation, segment: SharedArrayBuffer, length: number, zeroed: boolean, transient: boolean): { view: Uint8Array; lease: Lease } {
   const { slab, index, generation } = allocation;
   Atomics.add(slab.words, stateAt(index) + VIEWS, 1);
   const lease: Lease = { slab, index, generation, id: undefined, ended: false };
-  const view = leasedView(slab, segment, lease, length);
+  let view: Uint8Array;
+  if (transient) {
+    view = new Uint8Array(segment, SlabPool.offsetOf(slab, index), length);
+    collected.register(view, lease, lease);
+  } else {
+    view = leasedView(slab, segment, lease, length);
+  }
   if (zeroed) zero(view);
   return { view, lease };
 }
