@@ -22,11 +22,11 @@ function check(bytes: Uint8Array | undefined, expected: number, way: Way): void 
   if (bytes?.byteLength !== expected) throw new Error(`${way}: expected ${expected} bytes back, got ${String(bytes?.byteLength)}`);
 }
 
-export function byValue(engine: Engine, input: Uint8Array, outBytes: number): Case {
+export function byValue(engine: Pick<Engine, 'byValue'>, input: Uint8Array, outBytes: number): Case {
   return async () => check(await engine.byValue.run('noop', [input, outBytes]), outBytes, 'value');
 }
 
-export function byProxy(lane: Lane, input: Uint8Array, outBytes: number): Case {
+export function byProxy(lane: Pick<Lane, 'byProxy'>, input: Uint8Array, outBytes: number): Case {
   return async () => {
     const result = await lane.byProxy.run('noop', [input, outBytes]);
     check(isProxy(result) ? await resolveAsync(result) : result, outBytes, 'proxy');
@@ -36,7 +36,7 @@ export function byProxy(lane: Lane, input: Uint8Array, outBytes: number): Case {
 }
 
 /** What a careful user writes without the library: put, pass the key, read the result's key, free both. */
-export function byHand(engine: Engine, lane: Lane, input: Uint8Array, outBytes: number): Case {
+export function byHand(engine: Pick<Engine, 'byValue'>, lane: Pick<Lane, 'store'>, input: Uint8Array, outBytes: number): Case {
   const { connector } = lane.store;
   const config = connector.config();
   return async () => {

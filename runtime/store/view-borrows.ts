@@ -19,33 +19,37 @@ interface Readers {
 
 const readers = new WeakMap<Store, Map<string, Readers>>();
 
-/** One more reader of the object behind `p`, if `p` is a store proxy; `keep` when it may hold on to what it reads. */
-export function borrowViews(p: object, options: { readonly keep?: boolean } = {}): void {
-  const at = located(p);
-  if (at === undefined) return;
+/** A reader counted by `borrowViews`, for `returnViews` to find again without looking the proxy up. */
+export interface Borrow {
+  readonly store: Store;
+  readonly key: Key;
+  readonly id: string;
+}
+
+/** One more reader of the object behind `p`, if `p` is a store proxy (else undefined); `keep` when it may hold on to what it reads. */
+export function borrowViews(p: object, options: { readonly keep?: boolean } = {}): Borrow | undefined {
+  const at = locate(p);
+  if (at === undefined) return undefined;
+  const borrow = { ...at, id: keyId(at.key) };
   let byKey = readers.get(at.store);
   if (byKey === undefined) readers.set(at.store, (byKey = new Map<string, Readers>()));
-  const known = byKey.get(at.id);
+  const known = byKey.get(borrow.id);
   if (known === undefined) {
-    byKey.set(at.id, { count: 1, keep: options.keep === true });
+    byKey.set(borrow.id, { count: 1, keep: options.keep === true });
   } else {
     known.count += 1;
     known.keep ||= options.keep === true;
   }
+  return borrow;
 }
 
 /** That reader is done: the last one's leaving releases the object's views (`releaseViews`), so its store may recycle the memory, unless a reader may keep them. */
-export function returnViews(p: object): void {
-  const at = located(p);
-  const byKey = at === undefined ? undefined : readers.get(at.store);
-  const known = at === undefined ? undefined : byKey?.get(at.id);
-  if (at === undefined || byKey === undefined || known === undefined) return;
+export function returnViews(borrow: Borrow | undefined): void {
+  if (borrow === undefined) return;
+  const byKey = readers.get(borrow.store);
+  const known = byKey?.get(borrow.id);
+  if (byKey === undefined || known === undefined) return;
   if (--known.count > 0) return;
-  byKey.delete(at.id);
-  if (!known.keep) at.store.releaseViews(at.key);
-}
-
-function located(p: object): { store: Store; key: Key; id: string } | undefined {
-  const at = locate(p);
-  return at === undefined ? undefined : { ...at, id: keyId(at.key) };
+  byKey.delete(borrow.id);
+  if (!known.keep) borrow.store.releaseViews(borrow.key);
 }

@@ -12,7 +12,7 @@ import type { JsonValue, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError, DescriptorError, ERROR_CODES, ProxyStoreError, messageOf, type ErrorCode } from '../errors.js';
 import { resolveAsync } from '../proxy/proxy.js';
 import { decodeProxies, encodeProxies, isDescriptorLike } from '../store/references.js';
-import { borrowViews, returnViews } from '../store/view-borrows.js';
+import { borrowViews, returnViews, type Borrow } from '../store/view-borrows.js';
 import { Store, locate } from '../store/store.js';
 import type { Proxy } from '../../src/types.js';
 import type { BrokerMessage, Publisher, Subscriber } from './broker.js';
@@ -266,11 +266,11 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         const stored = message.redelivered === true && evict ? isStored(proxy) : undefined;
         stored?.catch(() => undefined);
         // Counted before its read starts: another consumer of this thread done with the same object must not release what this one reads (nor, without releaseItems, may keep).
-        if (wanted) borrowViews(proxy, { keep: !release });
+        const borrow = wanted ? borrowViews(proxy, { keep: !release }) : undefined;
         const read = wanted && window > 0 ? (stored === undefined ? resolveAsync(proxy) : stored.then((present) => (present ? resolveAsync(proxy) : undefined))) : undefined;
         // A read that fails is reported when the loop reaches its item, not as an unhandled rejection before.
         read?.catch(() => undefined);
-        ahead.push({ topic: message.topic, metadata, proxy, evict, wanted, stored, read, message: progress });
+        ahead.push({ topic: message.topic, metadata, proxy, evict, wanted, borrow, stored, read, message: progress });
       }
     };
     // Asks the broker for the next message; with read-ahead on, again as each comes, until `window` items wait.
@@ -312,14 +312,14 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         }
         // The loop has moved on: with releaseItems, nothing of this item is its any more.
         current = undefined;
-        if (pending.wanted) returnViews(pending.proxy);
+        returnViews(pending.borrow);
         if (pending.evict && !doneBefore) pending.message.evictions.push(evictItem(pending.proxy));
         settle(pending.message);
         if (this.#closed) return;
       }
     } finally {
       // The item the loop broke off at, and those read ahead that it never reached.
-      for (const pending of current === undefined ? ahead : [current, ...ahead]) if (pending.wanted) returnViews(pending.proxy);
+      for (const pending of current === undefined ? ahead : [current, ...ahead]) returnViews(pending.borrow);
       try {
         await finishing;
       } finally {
@@ -356,6 +356,8 @@ interface Pending<T> {
   readonly evict: boolean;
   /** False when the consumer's filter skips it: never handed out, still evicted when due. */
   readonly wanted: boolean;
+  /** This consumer counted as a reader of the item's object, while it is wanted and not done. */
+  readonly borrow: Borrow | undefined;
   /** For a redelivered item due for eviction: whether its object is still there (if not, the item was done before and is skipped). */
   readonly stored: Promise<boolean> | undefined;
   readonly read: Promise<unknown> | undefined;

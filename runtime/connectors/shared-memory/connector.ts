@@ -59,6 +59,9 @@ const pools = new WeakMap<Member, SlabPool>();
 /** Per thread: the object ids read through each future cell here, whose views `releaseViews` of the cell's key ends. */
 const readThroughCell = new Map<string, Set<string>>();
 
+/** Keys whose parse a connector keeps (a few calls' worth). */
+const MAX_PARSED_KEYS = 64;
+
 /** How often a read follows a cell to an object that a concurrent `set` replaced meanwhile, before giving up. */
 const MAX_CELL_FOLLOWS = 100;
 
@@ -116,9 +119,8 @@ export class SharedMemoryConnector implements Connector {
   readonly #stored = new Set<string>();
   /** Payload views from `allocate` not yet put; a put adopts their slot or segment instead of copying. */
   readonly #allocated = new WeakMap<Uint8Array, Placed>();
-  /** The last string key `#id` parsed, and what it found. */
-  #lastKey: string | undefined;
-  #lastId: string | undefined;
+  /** What `#id` found for the keys it parsed lately; cleared when full, so any number of keys costs bounded memory. */
+  readonly #ids = new Map<string, string | undefined>();
   #closed = false;
 
   constructor(options: SharedMemoryConnectorOptions = {}) {
@@ -462,12 +464,12 @@ export class SharedMemoryConnector implements Connector {
   /** The segment id of a key of this space; undefined for a key of another space, which this connector cannot hold. */
   #id(operation: string, key: Key, mustBeOpen = true): string | undefined {
     if (mustBeOpen) this.#assertOpen(operation);
-    // A call reads, releases and evicts the same key in a row: its id is parsed once.
-    if (typeof key === 'string' && key === this.#lastKey) return this.#lastId;
+    // Every call reads, releases and evicts its keys: each is parsed once.
+    if (typeof key === 'string' && this.#ids.has(key)) return this.#ids.get(key);
     const id = this.#parseId(operation, key);
     if (typeof key === 'string') {
-      this.#lastKey = key;
-      this.#lastId = id;
+      if (this.#ids.size >= MAX_PARSED_KEYS) this.#ids.clear();
+      this.#ids.set(key, id);
     }
     return id;
   }

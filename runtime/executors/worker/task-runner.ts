@@ -13,7 +13,7 @@ import { isStoreFactory } from '../../store/factory.js';
 import { checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
 import { getOrCreateStore, getStore, type Store } from '../../store/store.js';
 import type { TypedArrayClass } from '../../serialize/serializer.js';
-import type { Proxy, TypedArray } from '../../../src/types.js';
+import type { Encoded, Proxy, TypedArray } from '../../../src/types.js';
 import { collectLeaves, mapLeaves } from '../../proxy/walk.js';
 import { futureFailure } from '../../store/future-wait.js';
 import { setLongTimeout } from '../../support/timers.js';
@@ -200,14 +200,14 @@ export class TaskRunner {
       const store = getOrCreateStore(call.future.store, { trusted: false, policy });
       future = { store, key: await checkWriteTarget(store, call.future.key) };
     }
-    for (const p of proxies) borrowViews(p);
+    const borrows = proxies.map((p) => borrowViews(p));
     let value: unknown;
     try {
       value = await withDeadline(call, signal, (taskSignal) =>
         afterSettling(
           () => runInContext(fn as (...a: unknown[]) => unknown, values, { signal: taskSignal, results }),
           () => {
-            for (const p of proxies) returnViews(p);
+            for (const borrow of borrows) returnViews(borrow);
           },
         ),
       );
@@ -238,8 +238,20 @@ export class TaskRunner {
     }
     const reply = await encodeProxiesAsync(sent);
     const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
-    return { ok: true, value: reply, proxied, timing, bytes: callBytes(args, proxies, sent, storedBytes) };
+    const bytes = callBytes(args, proxies, sent, storedBytes);
+    // The caller knows the store it asked results to go to: the reply need not carry its config back (a signature covers it, though).
+    if (proxied && this.options.store === undefined && call.resultsByRef === true && !Object.hasOwn(reply, 'sig')) {
+      return { ok: true, value: withoutStore(reply), proxied, inResults: true, timing, bytes };
+    }
+    return { ok: true, value: reply, proxied, timing, bytes };
   }
+}
+
+/** A result proxy's descriptor without its store, for a reply to a call that knows the store (`resultsByRef`). */
+function withoutStore(descriptor: Encoded<unknown>): Encoded<unknown> {
+  const rest: Record<string, unknown> = { ...(descriptor as unknown as Record<string, unknown>) };
+  delete rest.store;
+  return rest as unknown as Encoded<unknown>;
 }
 
 /**
