@@ -13,8 +13,9 @@
  *   future   { store: StoreConfig, key }: write the result (or the task's error) there, and reply with null
  * A reply (worker → caller):
  *   { ok: true, value, proxied, inResults?, timing?, bytes? }  value encoded like args; proxied: value is a proxy made for this call;
- *            inResults: that proxy's descriptor leaves out its store, which is the call's results store (only when the call said resultsByRef,
- *            and never for a signed descriptor, whose signature covers the store); a store config is the biggest part of a message
+ *            inResults: that proxy's descriptor names its store RESULTS_STORE instead of describing it: it is the call's results store
+ *            (only when the call said resultsByRef, and never for a signed descriptor, whose signature covers the store); a store
+ *            config is the biggest part of a message
  *            timing: { inputMs, taskMs, outputMs } as the worker measured them (absent from older workers)
  *            bytes: { argsByValue, argsByProxy, resultByValue, resultByProxy } as the worker estimated them (absent from older workers)
  *   { ok: false, error: { name, message, stack } }
@@ -131,11 +132,14 @@ export function decodeReply(task: string, reply: unknown, options: { policy?: Re
   };
 }
 
+/** What a reply's result descriptor says for its store when that is the call's results store (`inResults`). */
+export const RESULTS_STORE = 'results';
+
 /** The result's descriptor with the call's results store put back; checked like any other afterwards. */
 function inResultsStore(task: string, reply: TaskSuccess, results: ResultRequest | undefined): unknown {
   const descriptor = reply.value as unknown;
-  if (results === undefined || !reply.proxied || !isRecord(descriptor) || Object.hasOwn(descriptor, 'store')) {
-    throw new DescriptorError(`task '${task}': the reply names the call's results store for its result, but the call asked for none, or the reply is no proxy's descriptor without a store`);
+  if (results === undefined || !reply.proxied || !isRecord(descriptor) || descriptor.store !== RESULTS_STORE) {
+    throw new DescriptorError(`task '${task}': the reply names the call's results store for its result, but the call asked for none, or the reply is no proxy's descriptor naming it`);
   }
   return { ...descriptor, store: results.store.config() };
 }

@@ -90,6 +90,18 @@ describe('store configs from elsewhere', () => {
     expect((thrown(() => checkStoreConfig(config(), strict, fail)) as Error).message).toMatch(/cacheSize/);
   });
 
+  it("of a store's own (frozen) config are checked once per policy, a stricter policy checking again", () => {
+    const store = open(new Store('per-call-own', new SharedMemoryConnector({ space: 'per-call' }), { register: false }));
+    const own = store.config();
+    expect(store.config()).toBe(own);
+    const checked = checkStoreConfig(own, policy, fail);
+    expect(checked).toEqual(jsonRoundTrip(own));
+    expect(checkStoreConfig(own, policy, fail)).toBe(checked);
+    // What passed under one policy says nothing under another.
+    expect((thrown(() => checkStoreConfig(own, resolvePolicy({ maxCacheSize: 1 }), fail)) as Error).message).toMatch(/cacheSize/);
+    expect(Object.isFrozen(own) && Object.isFrozen(own.connector) && Object.isFrozen(own.connector.options)).toBe(true);
+  });
+
   it('decoded again and again resolve to the one store built for them', async () => {
     const store = open(new Store('per-call-decoded', new FileConnector({ directory: await dirs.make() }), { register: false }));
     const descriptor = jsonRoundTrip(encodeProxies(await store.proxy([1, 2, 3])));
@@ -185,7 +197,7 @@ describe('a reply with a proxied result', () => {
     expect(call.resultsByRef).toBe(true);
     const reply = structuredClone(await runner.run(structuredClone(call)));
     expect(reply.inResults).toBe(true);
-    expect(reply.value).not.toHaveProperty('store');
+    expect((reply.value as unknown as ProxyDescriptor).store).toBe('results');
     const { value } = decodeReply('make', reply, { results });
     expect(await resolveAsync(value as Uint8Array)).toEqual(new Uint8Array(1000).fill(5));
     await store.evict(getKey(value as object)!);

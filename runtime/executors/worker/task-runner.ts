@@ -20,7 +20,7 @@ import { setLongTimeout } from '../../support/timers.js';
 import { TaskTimeoutError } from '../errors.js';
 import { estimateBytes, sizeAtLeast } from '../../store/size.js';
 import { borrowViews, returnViews } from '../../store/view-borrows.js';
-import { describeError, isCall, reaches, type Origin, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
+import { RESULTS_STORE, describeError, isCall, reaches, type Origin, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
 
 export interface WorkerTaskOptions {
   /** Where big results go. Wins over the store the caller asks for; without either, results go back by value. */
@@ -247,11 +247,9 @@ export class TaskRunner {
   }
 }
 
-/** A result proxy's descriptor without its store, for a reply to a call that knows the store (`resultsByRef`). */
+/** A result proxy's descriptor with its store named, not described, for a reply to a call that knows the store (`resultsByRef`); same fields, same order. */
 function withoutStore(descriptor: Encoded<unknown>): Encoded<unknown> {
-  const rest: Record<string, unknown> = { ...(descriptor as unknown as Record<string, unknown>) };
-  delete rest.store;
-  return rest as unknown as Encoded<unknown>;
+  return { ...(descriptor as object), store: RESULTS_STORE } as unknown as Encoded<unknown>;
 }
 
 /**
