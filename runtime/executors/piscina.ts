@@ -110,7 +110,7 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
     } finally {
       timeout?.timer.clear();
     }
-    return decodeReply(task, reply, { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(timeoutMs === undefined ? {} : { timeoutMs }), results: options.results });
+    return decodeReply(task, reply, { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   }
 }
 

@@ -4,18 +4,14 @@
  * that runs calls is task-runner.ts.
  *
  * A call (caller → worker):
- *   { v: 1, task, args, origin, results?, resultsByRef?, timeoutMs? }
+ *   { v: 1, task, args, origin, results?, timeoutMs? }
  *   args     the arguments with every store proxy, at any depth, replaced by its descriptor
  *   origin   { host, pid, thread } of the caller, to tell which stores it can reach
  *   results  { store: StoreConfig, minBytes }: where results of at least minBytes go, as proxies
- *   resultsByRef  true: the caller knows its results store, so a reply may leave it out (inResults)
  *   timeoutMs  the worker's own deadline for the task, counted from its start
  *   future   { store: StoreConfig, key }: write the result (or the task's error) there, and reply with null
  * A reply (worker → caller):
- *   { ok: true, value, proxied, inResults?, timing?, bytes? }  value encoded like args; proxied: value is a proxy made for this call;
- *            inResults: that proxy's descriptor names its store RESULTS_STORE instead of describing it: it is the call's results store
- *            (only when the call said resultsByRef, and never for a signed descriptor, whose signature covers the store); a store
- *            config is the biggest part of a message
+ *   { ok: true, value, proxied, timing?, bytes? }  value encoded like args; proxied: value is a proxy made for this call;
  *            timing: { inputMs, taskMs, outputMs } as the worker measured them (absent from older workers)
  *            bytes: { argsByValue, argsByProxy, resultByValue, resultByProxy } as the worker estimated them (absent from older workers)
  *   { ok: false, error: { name, message, stack } }
@@ -23,13 +19,13 @@
 import os from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { Key, ReferencePolicy } from '../connectors/connector.js';
-import { ConfigError, DescriptorError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { decodeProxies, encodeProxiesAsync } from '../store/references.js';
 import { sendingToTask } from '../store/auto-proxy.js';
 import type { Store, StoreConfig } from '../store/store.js';
 import type { Encoded } from '../../src/types.js';
 import { TaskError, TaskTimeoutError, type RemoteError } from './errors.js';
-import type { ResultRequest, RunOptions, TaskOutcome } from './executor.js';
+import type { RunOptions, TaskOutcome } from './executor.js';
 import { isTimeoutMs } from '../support/timers.js';
 
 export interface Origin {
@@ -44,7 +40,6 @@ export interface TaskCall {
   readonly args: Encoded<readonly unknown[]>;
   readonly origin: Origin;
   readonly results?: { readonly store: StoreConfig; readonly minBytes: number };
-  readonly resultsByRef?: true;
   readonly timeoutMs?: number;
   readonly future?: { readonly store: StoreConfig; readonly key: Key };
 }
@@ -55,7 +50,6 @@ export interface TaskSuccess {
   readonly ok: true;
   readonly value: Encoded<unknown>;
   readonly proxied: boolean;
-  readonly inResults?: true;
   readonly timing?: TaskTiming;
   readonly bytes?: TaskBytes;
 }
@@ -112,36 +106,23 @@ export async function encodeCall(task: string, args: readonly unknown[], options
     // Auto-proxies written for this call stay stored until the engine calls endTaskSends(args), once the task settled.
     args: await sendingToTask(args, () => encodeProxiesAsync(args)),
     origin: HERE,
-    ...(results === undefined || results.minBytes === Infinity ? {} : { results: { store: results.store.config(), minBytes: results.minBytes }, resultsByRef: true as const }),
+    ...(results === undefined || results.minBytes === Infinity ? {} : { results: { store: results.store.config(), minBytes: results.minBytes } }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(future === undefined ? {} : { future: { store: future.store.config(), key: future.key } }),
   };
 }
 
 /** The outcome a reply stands for; a failed task throws the error the caller should see. */
-export function decodeReply(task: string, reply: unknown, options: { policy?: ReferencePolicy; timeoutMs?: number; results?: ResultRequest | undefined }): TaskOutcome<unknown> {
+export function decodeReply(task: string, reply: unknown, options: { policy?: ReferencePolicy; timeoutMs?: number }): TaskOutcome<unknown> {
   if (!isReply(reply)) throw new ConfigError(`task '${task}': the worker answered with something other than a task reply: is its module built with defineTasks?`);
   if (!reply.ok) throw remoteFailure(task, reply.error, options.timeoutMs);
-  const encoded = reply.inResults === true ? inResultsStore(task, reply, options.results) : reply.value;
-  const value = decodeProxies(encoded, options.policy === undefined ? {} : { policy: options.policy });
+  const value = decodeProxies(reply.value, options.policy === undefined ? {} : { policy: options.policy });
   return {
     value,
     made: reply.proxied ? [value as object] : [],
     ...(isTiming(reply.timing) ? { timing: reply.timing } : {}),
     ...(isBytes(reply.bytes) ? { bytes: reply.bytes } : {}),
   };
-}
-
-/** What a reply's result descriptor says for its store when that is the call's results store (`inResults`). */
-export const RESULTS_STORE = 'results';
-
-/** The result's descriptor with the call's results store put back; checked like any other afterwards. */
-function inResultsStore(task: string, reply: TaskSuccess, results: ResultRequest | undefined): unknown {
-  const descriptor = reply.value as unknown;
-  if (results === undefined || !reply.proxied || !isRecord(descriptor) || descriptor.store !== RESULTS_STORE) {
-    throw new DescriptorError(`task '${task}': the reply names the call's results store for its result, but the call asked for none, or the reply is no proxy's descriptor naming it`);
-  }
-  return { ...descriptor, store: results.store.config() };
 }
 
 /** The caller-side error for a task that failed in its worker. */

@@ -247,27 +247,6 @@ const MAX_CONNECTOR_JSON = 16 * 1024;
  * `fail` says how a bad field is reported.
  */
 export function checkStoreConfig(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
-  const own = typeof value === 'object' && value !== null ? ownConfigs.get(value) : undefined;
-  if (own === undefined) return checkAnew(value, policy, fail);
-  let checked = own.get(policy);
-  if (checked === undefined) own.set(policy, (checked = checkAnew(value, policy, fail)));
-  return checked;
-}
-
-/**
- * Configs stores made of themselves (`Store.config()`, frozen through and
- * through), with what they passed as under each policy: a caller puts its
- * own results store's config back into every reply (see task-wire.ts), and
- * such a config cannot change, so it is checked once per policy.
- */
-const ownConfigs = new WeakMap<object, WeakMap<object, StoreConfig>>();
-
-/** Called by a store for the config it made of itself; `config` must be frozen through and through. */
-export function markOwnConfig(config: StoreConfig): void {
-  ownConfigs.set(config, new WeakMap());
-}
-
-function checkAnew(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
   // Every call and reply naming a store brings its config again: once it passed under this policy, an equal config finds the result.
   const recent = recentOf(policy);
   for (const checked of recent) if (sameJsonData(value, checked, 0)) return checked;

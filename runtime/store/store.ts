@@ -19,7 +19,7 @@ import {
   type Serializer,
   type TypedArrayClass,
 } from '../serialize/serializer.js';
-import { deepFreeze, findStore, markOwnConfig, provideStoreBuilder, registerStore, storeFromConfig, unregisterStore } from './registry.js';
+import { deepFreeze, findStore, provideStoreBuilder, registerStore, storeFromConfig, unregisterStore } from './registry.js';
 import type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
 
 export type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
@@ -209,8 +209,7 @@ export class Store implements StoreHandle {
    * the store twice (a task call's inputs and its results) carry it once.
    */
   config(): StoreConfig {
-    if (this.#config !== undefined) return this.#config;
-    this.#config = Object.freeze({
+    this.#config ??= Object.freeze({
       name: this.name,
       // A copy of the connector's own, so freezing it cannot reach into the connector.
       connector: deepFreeze(structuredClone(this.connector.config())),
@@ -221,7 +220,6 @@ export class Store implements StoreHandle {
       serializer: this.#customSerializer ? 'custom' : 'default',
       ...(this.#checksum === 'all' ? {} : { checksum: this.#checksum }),
     });
-    markOwnConfig(this.#config);
     return this.#config;
   }
 

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { checkStoreConfig } from '../../runtime/store/registry.js';
-import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getKey, getStore, resolveAsync, type ProxyDescriptor } from '../../src/index.js';
+import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getKey, getStore, type ProxyDescriptor } from '../../src/index.js';
 import type { StoreConfig } from '../../runtime/store/store.js';
-import { decodeReply, encodeCall } from '../../runtime/executors/task-wire.js';
+import { encodeCall } from '../../runtime/executors/task-wire.js';
 import { TaskRunner, resultArray, taskSignal } from '../../runtime/executors/worker/task-runner.js';
 import { jsonRoundTrip, thrown } from '../../runtime/testing/outcomes.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
@@ -88,18 +88,6 @@ describe('store configs from elsewhere', () => {
     expect((thrown(() => checkStoreConfig(hidden, policy, fail)) as Error).message).toMatch(/unknown field 'extra'|unknown field "extra"|unknown field extra/);
     const strict = resolvePolicy({ maxCacheSize: 1 });
     expect((thrown(() => checkStoreConfig(config(), strict, fail)) as Error).message).toMatch(/cacheSize/);
-  });
-
-  it("of a store's own (frozen) config are checked once per policy, a stricter policy checking again", () => {
-    const store = open(new Store('per-call-own', new SharedMemoryConnector({ space: 'per-call' }), { register: false }));
-    const own = store.config();
-    expect(store.config()).toBe(own);
-    const checked = checkStoreConfig(own, policy, fail);
-    expect(checked).toEqual(jsonRoundTrip(own));
-    expect(checkStoreConfig(own, policy, fail)).toBe(checked);
-    // What passed under one policy says nothing under another.
-    expect((thrown(() => checkStoreConfig(own, resolvePolicy({ maxCacheSize: 1 }), fail)) as Error).message).toMatch(/cacheSize/);
-    expect(Object.isFrozen(own) && Object.isFrozen(own.connector) && Object.isFrozen(own.connector.options)).toBe(true);
   });
 
   it('decoded again and again resolve to the one store built for them', async () => {
@@ -182,47 +170,5 @@ describe('the task context', () => {
     controller.abort(new Error('stop'));
     await expect(later).rejects.toThrow('stop');
     await vi.waitFor(() => expect(seen).toEqual([true, true, true, false, true]));
-  });
-});
-
-describe('a reply with a proxied result', () => {
-  // The call names its results store, so the reply's descriptor need not carry that config back: it is the biggest part of both messages.
-  const make = { make: (n: number) => new Uint8Array(n).fill(5) };
-
-  it('leaves out the results store the call named, and the caller puts it back', async () => {
-    const store = open(new Store('per-call-reply', new SharedMemoryConnector()));
-    const runner = new TaskRunner(make);
-    const results = { store, minBytes: 0 };
-    const call = await encodeCall('make', [1000], { results });
-    expect(call.resultsByRef).toBe(true);
-    const reply = structuredClone(await runner.run(structuredClone(call)));
-    expect(reply.inResults).toBe(true);
-    expect((reply.value as unknown as ProxyDescriptor).store).toBe('results');
-    const { value } = decodeReply('make', reply, { results });
-    expect(await resolveAsync(value as Uint8Array)).toEqual(new Uint8Array(1000).fill(5));
-    await store.evict(getKey(value as object)!);
-    // A reply that says so to a call that named no results store is refused, before any store is looked up.
-    expect(thrown(() => decodeReply('make', reply, {}))).toBeInstanceOf(DescriptorError);
-    expect(thrown(() => decodeReply('make', { ...reply, value: { ...(reply.value as object), store: store.config() } }, { results }))).toBeInstanceOf(DescriptorError);
-    // A caller that does not say it knows the store (an older one) gets the whole descriptor back.
-    const older: Record<string, unknown> = { ...call };
-    delete older.resultsByRef;
-    const full = await runner.run(structuredClone(older));
-    expect(full.inResults).toBeUndefined();
-    expect((full.value as unknown as ProxyDescriptor).store).toEqual(store.config());
-    await store.evict(getKey(decodeReply('make', full, {}).value as object)!);
-  });
-
-  it('keeps the store in a signed descriptor, whose signature covers it', async () => {
-    vi.stubEnv('PROXYSTORE_SECRET', 'per-call-work-secret-of-32-bytes!');
-    const store = open(new Store('per-call-signed', new SharedMemoryConnector()));
-    const results = { store, minBytes: 0 };
-    const reply = await new TaskRunner(make).run(structuredClone(await encodeCall('make', [64], { results })));
-    expect(reply.inResults).toBeUndefined();
-    expect(reply.value).toHaveProperty('store');
-    expect(reply.value).toHaveProperty('sig');
-    const { value } = decodeReply('make', structuredClone(reply), { results });
-    expect(await resolveAsync(value as Uint8Array)).toEqual(new Uint8Array(64).fill(5));
-    await store.evict(getKey(value as object)!);
   });
 });

@@ -26,7 +26,7 @@ import { deserialize, serialize } from '../../serialize/serializer.js';
 import { isTimeoutMs, setLongTimeout, settleWithin } from '../../support/timers.js';
 import { CancellableWorker, EarlyCancels, cancelChannel, cancelMessage } from './cancel.js';
 import { ExecutorShutDownError, JobLostError, NoWorkerError, TaskTimeoutError, WorkerCrashedError, type RemoteError } from '../errors.js';
-import { BaseExecutor, freeProxies, noop, type AnyTasks, type Launched, type ResultRequest, type RunOptions, type TaskOutcome, type TaskTable } from '../executor.js';
+import { BaseExecutor, freeProxies, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from '../executor.js';
 import { TaskRunner, taskTableOf, type TaskHandler, type WorkerTaskOptions } from '../worker/task-runner.js';
 import { decodeReply, describeError, encodeCall, remoteFailure } from '../task-wire.js';
 
@@ -97,8 +97,6 @@ class PendingJob {
   constructor(
     readonly task: string,
     readonly timeoutMs: number | undefined,
-    /** Where the call asked results to go: a reply may name that store without its config. */
-    readonly results: ResultRequest | undefined,
   ) {
     this.outcome = new Promise((resolve, reject) => {
       this.#resolve = resolve;
@@ -213,7 +211,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
   }
 
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
-    const pending = new PendingJob(task, options.timeoutMs, options.results);
+    const pending = new PendingJob(task, options.timeoutMs);
     this.#pending.add(pending);
     void pending.finished.then(() => {
       this.#pending.delete(pending);
@@ -461,8 +459,8 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     pending.finish();
   }
 
-  #decodeOptions(pending: PendingJob): { policy?: ReferencePolicy; timeoutMs?: number; results: ResultRequest | undefined } {
-    return { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(pending.timeoutMs === undefined ? {} : { timeoutMs: pending.timeoutMs }), results: pending.results };
+  #decodeOptions(pending: PendingJob): { policy?: ReferencePolicy; timeoutMs?: number } {
+    return { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(pending.timeoutMs === undefined ? {} : { timeoutMs: pending.timeoutMs }) };
   }
 }
 

@@ -13,14 +13,14 @@ import { isStoreFactory } from '../../store/factory.js';
 import { checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
 import { getOrCreateStore, getStore, type Store } from '../../store/store.js';
 import type { TypedArrayClass } from '../../serialize/serializer.js';
-import type { Encoded, Proxy, TypedArray } from '../../../src/types.js';
+import type { Proxy, TypedArray } from '../../../src/types.js';
 import { collectLeaves, mapLeaves } from '../../proxy/walk.js';
 import { futureFailure } from '../../store/future-wait.js';
 import { setLongTimeout } from '../../support/timers.js';
 import { TaskTimeoutError } from '../errors.js';
 import { estimateBytes, sizeAtLeast } from '../../store/size.js';
 import { borrowViews, returnViews } from '../../store/view-borrows.js';
-import { RESULTS_STORE, describeError, isCall, reaches, type Origin, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
+import { describeError, isCall, reaches, type Origin, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
 
 export interface WorkerTaskOptions {
   /** Where big results go. Wins over the store the caller asks for; without either, results go back by value. */
@@ -238,18 +238,8 @@ export class TaskRunner {
     }
     const reply = await encodeProxiesAsync(sent);
     const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
-    const bytes = callBytes(args, proxies, sent, storedBytes);
-    // The caller knows the store it asked results to go to: the reply need not carry its config back (a signature covers it, though).
-    if (proxied && this.options.store === undefined && call.resultsByRef === true && !Object.hasOwn(reply, 'sig')) {
-      return { ok: true, value: withoutStore(reply), proxied, inResults: true, timing, bytes };
-    }
-    return { ok: true, value: reply, proxied, timing, bytes };
+    return { ok: true, value: reply, proxied, timing, bytes: callBytes(args, proxies, sent, storedBytes) };
   }
-}
-
-/** A result proxy's descriptor with its store named, not described, for a reply to a call that knows the store (`resultsByRef`); same fields, same order. */
-function withoutStore(descriptor: Encoded<unknown>): Encoded<unknown> {
-  return { ...(descriptor as object), store: RESULTS_STORE } as unknown as Encoded<unknown>;
 }
 
 /**
