@@ -46,3 +46,15 @@ describe('bench progress', () => {
     expect(biggestCost / all.cost).toBeGreaterThan(0.5);
   });
 });
+
+describe('bench warm-up', () => {
+  it('every fresh pool is warmed before anything is timed, unless --warm-calls 0; the bar counts the warm-up as time, not calls', () => {
+    expect(settings().plan.warmCalls).toBe(5_000);
+    expect(settings('--quick').plan.warmCalls).toBe(1_000);
+    const cold = settings('--warm-calls', '0').plan;
+    const warm = settings('--warm-calls', '200').plan;
+    expect(cold.warmCalls).toBe(0);
+    expect(plannedWork(warm).calls).toBe(plannedWork(cold).calls);
+    expect(plannedWork(warm).cost).toBeGreaterThan(plannedWork(cold).cost);
+  });
+});

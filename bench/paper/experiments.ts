@@ -6,7 +6,7 @@
 import { runExample } from '../../examples/tiled-cholesky/run.js';
 import { byHand, byProxy, byValue, keepInFlight, payload, type Case } from './cases.js';
 import { batchCost, choleskyCost, taskCost } from './eta.js';
-import { startEngine, type ConnectorName, type EngineName } from './engines.js';
+import { startEngine, type ConnectorName, type Engine, type EngineName } from './engines.js';
 import { formatBytes, summarize, type Summary } from './stats.js';
 import { timeMany } from '../timing.js';
 
@@ -32,11 +32,22 @@ export interface AppPlan {
 
 export interface Plan {
   readonly engine: EngineName;
+  /** Calls of each way on every fresh engine before anything is timed (see warmEngine); 0 for none. */
+  readonly warmCalls: number;
   readonly connectors: readonly ConnectorName[];
   readonly redis?: string;
   readonly roundTrip?: RoundTripPlan;
   readonly throughput?: ThroughputPlan;
   readonly app?: AppPlan;
+}
+
+/** The first calls a fresh engine made, before V8 had optimized them: what a short-lived pool pays. */
+export interface ColdStart {
+  readonly bytes: number;
+  readonly calls: number;
+  /** Milliseconds per round trip. */
+  readonly value: Summary;
+  readonly lanes: readonly { readonly connector: ConnectorName; readonly proxy: Summary; readonly hand: Summary }[];
 }
 
 export interface RoundTripRow {
@@ -68,8 +79,8 @@ export interface AppResult {
   readonly identical: boolean;
 }
 
-/** Reported after every measured call with its expected cost (see main-eta.ts), so a progress bar can follow time. */
-export type Tick = (phase: string, cost: number) => void;
+/** Reported after every measured call with its expected cost (see main-eta.ts), so a progress bar can follow time; a warm-up reports its calls at once. */
+export type Tick = (phase: string, cost: number, calls?: number) => void;
 
 /** Round trips are timed with one worker: a single task at a time, as in the paper's Fig. 3. */
 export const ROUND_TRIP_WORKERS = 1;
@@ -93,11 +104,62 @@ function warmupFor(bytes: number): number {
 /** Warm-up rounds per throughput measurement. */
 const THROUGHPUT_WARMUP = 1;
 
+/**
+ * A fresh engine runs the library's code unoptimized for its first thousands
+ * of calls, and the proxy path far longer than a clone: medians of 500 calls
+ * of 1 kB on one fresh piscina worker (4 December 2026) fell by proxy from
+ * 524 to about 210 µs over its first 5,000 calls, by hand from 245 to 135 and
+ * by value from 141 to about 100. A pool that serves many calls spends its
+ * life in that steady state, so every fresh engine first makes `warmCalls`
+ * calls of each way (carrying WARM_BYTES, which runs the same code as any
+ * payload), each way for at most WARM_MS: a slow lane (files, BullMQ) stops
+ * at the time limit rather than holding the run up. Each payload still gets
+ * its own warm-up rounds (warmupFor) for its own memory.
+ */
+const WARM_BYTES = 1_000;
+const WARM_MS = 2_500;
+/** The first calls of a fresh engine whose median is reported apart (ColdStart). */
+const COLD_CALLS = 300;
+
+/** Expected cost of warming one way on one engine: the bar's share for it. */
+function warmCost(plan: Plan): number {
+  return Math.min(plan.warmCalls * taskCost(plan.engine, WARM_BYTES), WARM_MS);
+}
+
+/**
+ * Calls each of `ways` `calls` times (or for WARM_MS), `inFlight` at a time so
+ * that every worker warms; returns the milliseconds of each way's first
+ * COLD_CALLS calls (timed only when one at a time).
+ */
+async function warmEngine(ways: readonly Case[], calls: number, inFlight: number, tick: Tick, cost: number): Promise<number[][]> {
+  const cold: number[][] = [];
+  for (const way of ways) {
+    const times: number[] = [];
+    const until = performance.now() + WARM_MS;
+    let started = 0;
+    const loop = async (): Promise<void> => {
+      while (started < calls * inFlight && performance.now() < until) {
+        const call = started++;
+        const t0 = performance.now();
+        await way();
+        if (inFlight === 1 && call < COLD_CALLS) times.push(performance.now() - t0);
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, loop));
+    tick('warming up', cost, 0);
+    cold.push(times);
+  }
+  return cold;
+}
+
 /** Measured calls the experiments will make, and their expected cost in all: the progress bar's totals. */
 export function plannedWork(plan: Plan): { calls: number; cost: number } {
   const lanes = plan.connectors.length;
   let calls = 0;
   let cost = 0;
+  const warm = plan.warmCalls === 0 ? 0 : warmCost(plan);
+  if (plan.roundTrip !== undefined) cost += (1 + 2 * lanes) * warm;
+  cost += (plan.throughput?.workers.length ?? 0) * (1 + lanes) * warm;
   const add = (n: number, each: number): void => {
     calls += n;
     cost += n * each;
@@ -116,8 +178,9 @@ function ticking(run: Case, tick: Tick, phase: string, cost: number): Case {
   };
 }
 
-export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tick: Tick): Promise<RoundTripRow[]> {
+export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tick: Tick): Promise<{ rows: RoundTripRow[]; cold?: ColdStart }> {
   await using engine = await startEngine({ name: plan.engine, workers: ROUND_TRIP_WORKERS, connectors: plan.connectors, ...redisOf(plan) });
+  const cold = plan.warmCalls === 0 ? undefined : await coldStart(plan, engine, tick);
   const rows: RoundTripRow[] = [];
   for (const bytes of roundTrip.sizes) {
     const input = payload(bytes);
@@ -134,7 +197,20 @@ export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tic
       lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: summarize(times[1 + 2 * i] as number[]), hand: summarize(times[2 + 2 * i] as number[]) })),
     });
   }
-  return rows;
+  return { rows, ...(cold === undefined ? {} : { cold }) };
+}
+
+/** Warms `engine` by every way of the round trip, and what its first calls took. */
+async function coldStart(plan: Plan, engine: Engine, tick: Tick): Promise<ColdStart> {
+  const input = payload(WARM_BYTES);
+  const ways = [byValue(engine, input, WARM_BYTES), ...engine.lanes.flatMap((lane) => [byProxy(lane, input, WARM_BYTES), byHand(engine, lane, input, WARM_BYTES)])];
+  const times = await warmEngine(ways, plan.warmCalls, 1, tick, warmCost(plan));
+  return {
+    bytes: WARM_BYTES,
+    calls: Math.min(...times.map((t) => t.length)),
+    value: summarize(times[0] as number[]),
+    lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: summarize(times[1 + 2 * i] as number[]), hand: summarize(times[2 + 2 * i] as number[]) })),
+  };
 }
 
 export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, tick: Tick): Promise<ThroughputRow[]> {
@@ -143,6 +219,11 @@ export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, 
   for (const workers of throughput.workers) {
     await using engine = await startEngine({ name: plan.engine, workers, connectors: plan.connectors, ...redisOf(plan) });
     const phase = `throughput, ${workers} worker${workers === 1 ? '' : 's'}`;
+    if (plan.warmCalls > 0) {
+      const small = payload(WARM_BYTES);
+      const ways = [byValue(engine, small, WARM_BYTES), ...engine.lanes.map((lane) => byProxy(lane, small, WARM_BYTES))];
+      await warmEngine(ways, plan.warmCalls, workers, tick, warmCost(plan));
+    }
     const oneTaskEach = [byValue(engine, input, throughput.taskBytes), ...engine.lanes.map((lane) => byProxy(lane, input, throughput.taskBytes))];
     const times = await timeMany(
       oneTaskEach.map((one) => ticking(keepInFlight(one, throughput.tasks, workers), tick, phase, batchCost(plan.engine, throughput.taskBytes, throughput.tasks, workers))),

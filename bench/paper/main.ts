@@ -35,7 +35,7 @@ async function measure(settings: Settings, plan: Plan): Promise<Measured> {
   const work = plannedWork(plan);
   let calls = 0;
   bar.start(Math.ceil(work.cost), 0, { phase: 'starting workers', calls, totalCalls: work.calls });
-  const tick = (phase: string, cost: number): void => bar.increment(cost, { phase, calls: ++calls });
+  const tick = (phase: string, cost: number, made = 1): void => bar.increment(cost, { phase, calls: (calls += made) });
   try {
     const roundTrip = plan.roundTrip === undefined ? undefined : await measureRoundTrip(plan, plan.roundTrip, tick);
     const throughput =
@@ -62,7 +62,7 @@ async function measure(settings: Settings, plan: Plan): Promise<Measured> {
       connectors: plan.connectors,
       skipped: settings.skipped,
       ...(settings.startRedis ? { redis: 'started for this run' as const } : plan.redis === undefined ? {} : { redis: 'given with --redis' as const }),
-      ...(roundTrip === undefined ? {} : { roundTrip: { workers: ROUND_TRIP_WORKERS, unit: 'ms' as const, rows: roundTrip } }),
+      ...(roundTrip === undefined ? {} : { roundTrip: { workers: ROUND_TRIP_WORKERS, unit: 'ms' as const, ...roundTrip } }),
       ...(throughput === undefined ? {} : { throughput }),
       ...(app === undefined ? {} : { app: { ...app, unit: 'ms' as const } }),
     };

@@ -23,6 +23,8 @@ interface Defaults {
   readonly appSize: number;
   readonly appTile: number;
   readonly appReps: number;
+  /** Calls of each way on every fresh engine before timing (experiments.ts, warmEngine). */
+  readonly warmCalls: number;
 }
 
 const FULL: Defaults = {
@@ -36,6 +38,7 @@ const FULL: Defaults = {
   appSize: 1024,
   appTile: 128,
   appReps: 3,
+  warmCalls: 5_000,
 };
 
 const QUICK: Defaults = {
@@ -48,6 +51,7 @@ const QUICK: Defaults = {
   appSize: 512,
   appTile: 128,
   appReps: 1,
+  warmCalls: 1_000,
 };
 
 /**
@@ -78,6 +82,7 @@ interface RawOptions {
   reps?: number;
   appSize?: number;
   appTile?: number;
+  warmCalls?: number;
   experiments?: Experiment[];
   quick?: boolean;
   out?: string;
@@ -87,6 +92,12 @@ interface RawOptions {
 function positiveInteger(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('expected a positive integer');
+  return value;
+}
+
+function nonNegativeInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('expected a whole number');
   return value;
 }
 
@@ -120,6 +131,7 @@ function command(): Command {
     .option('--reps <n>', 'repetitions of every measurement (default: 15 round trips, 3 at 100 MB and above; 3 throughput; 3 application)', positiveInteger)
     .option('--app-size <n>', 'Cholesky matrix side', positiveInteger)
     .option('--app-tile <n>', 'Cholesky tile side; must divide --app-size', positiveInteger)
+    .option('--warm-calls <n>', 'calls of each way on every fresh pool before timing, 2.5 s at most per way (default: 5000, 1000 with --quick; 0: none)', nonNegativeInteger)
     .option('--experiments <list>', `which to run: ${EXPERIMENTS.join(',')}`, list(experiment))
     .option('--quick', 'fewer sizes, repetitions and tasks, a smaller matrix: under a minute')
     .option('--dashboard [port]', 'serve the live dashboard on 127.0.0.1 while the bench runs (default: any free port)', (text: string) => {
@@ -166,6 +178,7 @@ function settingsFrom(raw: RawOptions): Settings {
   const plan: Plan = {
     engine: raw.engine,
     connectors,
+    warmCalls: raw.warmCalls ?? d.warmCalls,
     ...(raw.redis === undefined ? {} : { redis: raw.redis }),
     ...(experiments.has('roundtrip')
       ? { roundTrip: { sizes: [...(raw.sizes ?? d.sizes)].sort((a, b) => a - b), reps: (bytes: number) => raw.reps ?? (bytes >= 1e8 ? d.bigPayloadReps : d.roundTripReps) } }

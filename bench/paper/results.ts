@@ -1,6 +1,6 @@
 /** What one run of the benchmark produced, as written to bench/results/<engine>.json. */
 import type { ConnectorName, EngineName } from './engines.js';
-import type { AppResult, RoundTripRow, ThroughputRow } from './experiments.js';
+import type { AppResult, ColdStart, RoundTripRow, ThroughputRow } from './experiments.js';
 import type { Summary } from './stats.js';
 
 export type GoalStatus = 'met' | 'not met' | 'not measured';
@@ -34,7 +34,7 @@ export interface BenchResults {
   readonly skipped: readonly { readonly connector: ConnectorName; readonly reason: string }[];
   /** Where the Redis server came from, when one was used. */
   readonly redis?: 'started for this run' | 'given with --redis';
-  readonly roundTrip?: { readonly workers: number; readonly unit: 'ms'; readonly rows: readonly RoundTripRow[] };
+  readonly roundTrip?: { readonly workers: number; readonly unit: 'ms'; readonly rows: readonly RoundTripRow[]; readonly cold?: ColdStart };
   readonly throughput?: { readonly taskBytes: number; readonly tasks: number; readonly unit: 'tasks/s'; readonly rows: readonly ThroughputRow[] };
   readonly app?: AppResult & { readonly unit: 'ms' };
   readonly goals: readonly GoalResult[];
