@@ -1,7 +1,9 @@
 /**
  * The four tile kernels of a right-looking tiled Cholesky factorization
- * (A = L·Lᵀ), on square tiles stored row-major in Float64Arrays. Each returns
- * a new tile and never writes its inputs, so a tile can feed many tasks at once.
+ * (A = L·Lᵀ), on square tiles stored row-major in Float64Arrays. Each writes
+ * its result into `out` (a new tile unless the caller gives one, as the tasks
+ * give `resultArray`'s) and never writes its inputs, so a tile can feed many
+ * tasks at once.
  * The order of every floating-point operation is fixed, so a factorization
  * gives bit-identical numbers however its tiles travel.
  */
@@ -13,10 +15,9 @@ function sideOf(tile: Float64Array): number {
   return side;
 }
 
-/** L with A = L·Lᵀ, for a symmetric positive definite tile A (only its lower triangle is read). */
-export function potrf(a: Float64Array): Float64Array {
+/** L with A = L·Lᵀ, for a symmetric positive definite tile A (only its lower triangle is read). `l` must be zeroed: its upper triangle is left as it is. */
+export function potrf(a: Float64Array, l: Float64Array = new Float64Array(a.length)): Float64Array {
   const b = sideOf(a);
-  const l = new Float64Array(a.length);
   for (let j = 0; j < b; j++) {
     let diagonal = a[j * b + j]!;
     for (let k = 0; k < j; k++) diagonal -= l[j * b + k]! * l[j * b + k]!;
@@ -32,10 +33,9 @@ export function potrf(a: Float64Array): Float64Array {
   return l;
 }
 
-/** X with X·Lᵀ = A, for the lower-triangular factor L of a diagonal tile. */
-export function trsm(l: Float64Array, a: Float64Array): Float64Array {
+/** X with X·Lᵀ = A, for the lower-triangular factor L of a diagonal tile. Every element of `x` is written. */
+export function trsm(l: Float64Array, a: Float64Array, x: Float64Array = new Float64Array(a.length)): Float64Array {
   const b = sideOf(l);
-  const x = new Float64Array(a.length);
   for (let r = 0; r < b; r++) {
     for (let j = 0; j < b; j++) {
       let s = a[r * b + j]!;
@@ -46,10 +46,9 @@ export function trsm(l: Float64Array, a: Float64Array): Float64Array {
   return x;
 }
 
-/** C − A·Bᵀ: the trailing update of an off-diagonal tile (gemm) or, with A = B, of a diagonal one (syrk). */
-export function gemm(c: Float64Array, a: Float64Array, bt: Float64Array): Float64Array {
+/** C − A·Bᵀ: the trailing update of an off-diagonal tile (gemm) or, with A = B, of a diagonal one (syrk). Every element of `out` is written. */
+export function gemm(c: Float64Array, a: Float64Array, bt: Float64Array, out: Float64Array = new Float64Array(c.length)): Float64Array {
   const b = sideOf(c);
-  const out = new Float64Array(c.length);
   for (let r = 0; r < b; r++) {
     for (let col = 0; col < b; col++) {
       let s = c[r * b + col]!;
@@ -60,8 +59,8 @@ export function gemm(c: Float64Array, a: Float64Array, bt: Float64Array): Float6
   return out;
 }
 
-export function syrk(c: Float64Array, a: Float64Array): Float64Array {
-  return gemm(c, a, a);
+export function syrk(c: Float64Array, a: Float64Array, out: Float64Array = new Float64Array(c.length)): Float64Array {
+  return gemm(c, a, a, out);
 }
 
 /**
