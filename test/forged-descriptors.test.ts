@@ -143,6 +143,8 @@ const FORGERIES: [string, () => unknown][] = [
   ['key missing', () => forge(good.memory, 'key', REMOVE)],
   ['key nested 40 levels', () => forge(good.memory, 'key', deep(40))],
   ['key of 5000 characters', () => forge(good.memory, 'key', 'k'.repeat(5000))],
+  // 200 characters, but 1,202 once escaped as JSON: the bound is on the JSON.
+  ['key of 200 control characters', () => forge(good.memory, 'key', '\u0001'.repeat(200))],
   ['key NaN', () => forge(good.memory, 'key', Number.NaN)],
   ['evict as a string', () => forge(good.memory, 'evict', 'yes')],
   ['metadata missing', () => forge(good.memory, 'metadata', REMOVE)],

@@ -224,11 +224,18 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
 /** Looks at own values only and never asks a proxy anything; deeper than the canonical form allows is refused later anyway. */
 function holdsProxy(value: object, depth: number): boolean {
   if (depth > MAX_CANONICAL_DEPTH) return false;
-  return Object.values(value).some((item) => isObjectLike(item) && (isProxy(item) || holdsProxy(item, depth + 1)));
+  // A loop, not Object.values(…).some(…): every call and reply checks a descriptor and its store config this way.
+  for (const item of Object.values(value)) if (isObjectLike(item) && (isProxy(item) || holdsProxy(item, depth + 1))) return true;
+  return false;
 }
+
+/** Escaping writes at most 6 characters of JSON per character of a string (\uXXXX), plus its 2 quotes. */
+const MAX_JSON_PER_CHAR = 6;
 
 /** A key from elsewhere: JSON-safe, and short enough to name an object rather than carry bulk. */
 function isBoundedKey(key: unknown): key is Key {
+  // A string short enough to stay within the bound however it is escaped (every key this package makes) needs no JSON of it.
+  if (typeof key === 'string' && key.length * MAX_JSON_PER_CHAR + 2 <= MAX_KEY_JSON) return true;
   return isJsonKey(key, 0) && (JSON.stringify(key)?.length ?? Infinity) <= MAX_KEY_JSON;
 }
 
