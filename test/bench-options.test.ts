@@ -35,7 +35,7 @@ describe('bench progress', () => {
     expect(taskCost('bullmq', 1e6)).toBeGreaterThan(taskCost('piscina', 1e6));
   });
 
-  it('the 100 MB round trips, a small share of the calls, are most of the expected time of a full BullMQ run', () => {
+  it('the 100 MB round trips, under a tenth of the calls, are over a third of the expected time of a full BullMQ run', () => {
     const full = settings('--engine', 'bullmq', '--experiments', 'roundtrip').plan;
     const small = settings('--engine', 'bullmq', '--experiments', 'roundtrip', '--sizes', '1kB,10kB,100kB,1MB,10MB').plan;
     const all = plannedWork(full);
@@ -43,7 +43,7 @@ describe('bench progress', () => {
     const biggestCalls = all.calls - withoutBiggest.calls;
     const biggestCost = all.cost - withoutBiggest.cost;
     expect(biggestCalls / all.calls).toBeLessThan(0.1);
-    expect(biggestCost / all.cost).toBeGreaterThan(0.5);
+    expect(biggestCost / all.cost).toBeGreaterThan(1 / 3);
   });
 });
 

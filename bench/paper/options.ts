@@ -30,7 +30,8 @@ interface Defaults {
 
 const FULL: Defaults = {
   sizes: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8],
-  roundTripReps: 15,
+  // 31, not 15: a few calls of every way take 5–10 ms when a collection lands in them, and with 15 they moved a 1 MB median by half.
+  roundTripReps: 31,
   bigPayloadReps: 3,
   workers: [1, 2, 4],
   // The paper ran 10,000. On piscina 200 (0.2 s) ended before by value's garbage collection caught up: 769–1,066 tasks/s by value with one
@@ -131,7 +132,7 @@ function command(): Command {
     .option('--sizes <list>', 'round-trip payloads, e.g. 1kB,10kB,1MB (kB/MB decimal, KiB/MiB binary)', list(parseBytes))
     .option('--workers <list>', 'worker counts for the throughput experiment', list(positiveInteger))
     .option('--tasks <n>', 'tasks per throughput measurement (default: 1000 on piscina, 200 on BullMQ; 50 with --quick)', positiveInteger)
-    .option('--reps <n>', 'repetitions of every measurement (default: 15 round trips, 3 at 100 MB and above; 3 throughput; 5 application)', positiveInteger)
+    .option('--reps <n>', 'repetitions of every measurement (default: 31 round trips, 3 at 100 MB and above; 3 throughput; 5 application)', positiveInteger)
     .option('--app-size <n>', 'Cholesky matrix side', positiveInteger)
     .option('--app-tile <n>', 'Cholesky tile side; must divide --app-size', positiveInteger)
     .option('--warm-calls <n>', 'calls of each way on every fresh pool before timing, 2.5 s at most per way (default: 5000, 1000 with --quick; 0: none)', nonNegativeInteger)
