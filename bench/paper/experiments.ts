@@ -157,7 +157,7 @@ export function plannedWork(plan: Plan): { calls: number; cost: number } {
   const lanes = plan.connectors.length;
   let calls = 0;
   let cost = 0;
-  const warm = plan.warmCalls === 0 ? 0 : warmCost(plan);
+  const warm = warmCost(plan);
   if (plan.roundTrip !== undefined) cost += (1 + 2 * lanes) * warm;
   cost += (plan.throughput?.workers.length ?? 0) * (1 + lanes) * warm;
   const add = (n: number, each: number): void => {
@@ -169,6 +169,24 @@ export function plannedWork(plan: Plan): { calls: number; cost: number } {
   for (const workers of throughput?.workers ?? []) add((1 + lanes) * (throughput!.reps + THROUGHPUT_WARMUP), batchCost(plan.engine, throughput!.taskBytes, throughput!.tasks, workers));
   if (app !== undefined) add(2 * app.reps, choleskyCost(plan.engine, app.size, app.tile, app.workers));
   return { calls, cost };
+}
+
+/** The ways of a round trip, in the order `byWay` reads their times: by value, then by proxy and by hand of each lane. */
+function roundTripWays(engine: Engine, input: Uint8Array, bytes: number): Case[] {
+  return [byValue(engine, input, bytes), ...engine.lanes.flatMap((lane) => [byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)])];
+}
+
+/** Summaries of the times of `roundTripWays`, by way and lane. */
+function byWay(engine: Engine, times: readonly number[][]): Pick<RoundTripRow, 'value' | 'lanes'> {
+  return {
+    value: summarize(times[0] as number[]),
+    lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: summarize(times[1 + 2 * i] as number[]), hand: summarize(times[2 + 2 * i] as number[]) })),
+  };
+}
+
+/** The ways of the throughput experiment: by value, then by proxy of each lane. */
+function throughputWays(engine: Engine, input: Uint8Array, bytes: number): Case[] {
+  return [byValue(engine, input, bytes), ...engine.lanes.map((lane) => byProxy(lane, input, bytes))];
 }
 
 function ticking(run: Case, tick: Tick, phase: string, cost: number): Case {
@@ -185,32 +203,20 @@ export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tic
   for (const bytes of roundTrip.sizes) {
     const input = payload(bytes);
     const phase = `round trip ${formatBytes(bytes)}`;
-    const cases = [byValue(engine, input, bytes), ...engine.lanes.flatMap((lane) => [byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)])];
     const times = await timeMany(
-      cases.map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
+      roundTripWays(engine, input, bytes).map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
       roundTrip.reps(bytes),
       warmupFor(bytes),
     );
-    rows.push({
-      bytes,
-      value: summarize(times[0] as number[]),
-      lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: summarize(times[1 + 2 * i] as number[]), hand: summarize(times[2 + 2 * i] as number[]) })),
-    });
+    rows.push({ bytes, ...byWay(engine, times) });
   }
   return { rows, ...(cold === undefined ? {} : { cold }) };
 }
 
 /** Warms `engine` by every way of the round trip, and what its first calls took. */
 async function coldStart(plan: Plan, engine: Engine, tick: Tick): Promise<ColdStart> {
-  const input = payload(WARM_BYTES);
-  const ways = [byValue(engine, input, WARM_BYTES), ...engine.lanes.flatMap((lane) => [byProxy(lane, input, WARM_BYTES), byHand(engine, lane, input, WARM_BYTES)])];
-  const times = await warmEngine(ways, plan.warmCalls, 1, tick, warmCost(plan));
-  return {
-    bytes: WARM_BYTES,
-    calls: Math.min(...times.map((t) => t.length)),
-    value: summarize(times[0] as number[]),
-    lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: summarize(times[1 + 2 * i] as number[]), hand: summarize(times[2 + 2 * i] as number[]) })),
-  };
+  const times = await warmEngine(roundTripWays(engine, payload(WARM_BYTES), WARM_BYTES), plan.warmCalls, 1, tick, warmCost(plan));
+  return { bytes: WARM_BYTES, calls: Math.min(...times.map((t) => t.length)), ...byWay(engine, times) };
 }
 
 export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, tick: Tick): Promise<ThroughputRow[]> {
@@ -219,14 +225,9 @@ export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, 
   for (const workers of throughput.workers) {
     await using engine = await startEngine({ name: plan.engine, workers, connectors: plan.connectors, ...redisOf(plan) });
     const phase = `throughput, ${workers} worker${workers === 1 ? '' : 's'}`;
-    if (plan.warmCalls > 0) {
-      const small = payload(WARM_BYTES);
-      const ways = [byValue(engine, small, WARM_BYTES), ...engine.lanes.map((lane) => byProxy(lane, small, WARM_BYTES))];
-      await warmEngine(ways, plan.warmCalls, workers, tick, warmCost(plan));
-    }
-    const oneTaskEach = [byValue(engine, input, throughput.taskBytes), ...engine.lanes.map((lane) => byProxy(lane, input, throughput.taskBytes))];
+    if (plan.warmCalls > 0) await warmEngine(throughputWays(engine, payload(WARM_BYTES), WARM_BYTES), plan.warmCalls, workers, tick, warmCost(plan));
     const times = await timeMany(
-      oneTaskEach.map((one) => ticking(keepInFlight(one, throughput.tasks, workers), tick, phase, batchCost(plan.engine, throughput.taskBytes, throughput.tasks, workers))),
+      throughputWays(engine, input, throughput.taskBytes).map((one) => ticking(keepInFlight(one, throughput.tasks, workers), tick, phase, batchCost(plan.engine, throughput.taskBytes, throughput.tasks, workers))),
       throughput.reps,
       THROUGHPUT_WARMUP,
     );

@@ -28,17 +28,18 @@ export function roundTripTables(results: BenchResults): string[] {
         signedPercent(lane.proxy.median / lane.hand.median),
       ];
     });
-    const cold = roundTrip.cold === undefined ? undefined : laneOf(roundTrip.cold, connector);
+    const { cold } = roundTrip;
+    const coldLane = cold === undefined ? undefined : laneOf(cold, connector);
     return [
       `Round trip of a no-op task, ${results.engine} (${roundTrip.workers} worker), ${connector} connector: ms, median (p25–p75)`,
       '',
       table(['payload in and out', 'by value', 'by proxy', 'by hand (keys)', 'speed-up (value ÷ proxy)', 'proxy vs by hand'], rows),
-      ...(cold === undefined || roundTrip.cold === undefined
+      ...(cold === undefined || coldLane === undefined
         ? []
         : [
             '',
-            `Timed after every way warmed up on the pool. Its first ${roundTrip.cold.calls} calls of ${formatBytes(roundTrip.cold.bytes)}, before V8 had optimized them: ` +
-              `by value ${formatSummary(roundTrip.cold.value)}, by proxy ${formatSummary(cold.proxy)}, by hand ${formatSummary(cold.hand)} ms (${formatTimes(speedup(roundTrip.cold.value, cold.proxy))}).`,
+            `Timed after every way warmed up on the pool. Its first ${cold.calls} calls of ${formatBytes(cold.bytes)}, before V8 had optimized them: ` +
+              `by value ${formatSummary(cold.value)}, by proxy ${formatSummary(coldLane.proxy)}, by hand ${formatSummary(coldLane.hand)} ms (${formatTimes(speedup(cold.value, coldLane.proxy))}).`,
           ]),
     ].join('\n');
   });
