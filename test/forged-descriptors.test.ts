@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REDIS_PASSWORD_ENV, RedisConnector } from '../runtime/connectors/redis.js';
 import { TaskRunner } from '../runtime/executors/worker/task-runner.js';
+import { decodeReply } from '../runtime/executors/task-wire.js';
 import { builtStoreCount } from '../runtime/store/registry.js';
 import { resolvePolicy } from '../runtime/connectors/kinds.js';
 import {
@@ -26,13 +27,14 @@ import {
   encodeProxies,
   isProxy,
   proxyReviver,
+  getStore,
   resolveAsync,
   type OwnedProxy,
   type Proxy,
   type ProxyDescriptor,
   type ReferencePolicy,
 } from '../src/index.js';
-import { thrown } from '../runtime/testing/outcomes.js';
+import { rejection, thrown } from '../runtime/testing/outcomes.js';
 import { startRedisServer, type RedisServer } from '../runtime/testing/redis-server.js';
 import { tempDirs } from '../runtime/testing/temp-dirs.js';
 
@@ -305,11 +307,80 @@ describe('forged descriptors', () => {
     await file.evict(target);
   });
 
-  it('a task call whose results or future field is not shaped as one is refused with a typed error, before the task runs', async () => {
+  it("a task call's arguments stored by key pass the results store's checks, and name only keys their connector makes: job data can make a worker read nothing else", async () => {
+    const seen: unknown[] = [];
+    const runner = new TaskRunner({ touch: (value: unknown) => seen.push(value) }, { policy });
+    const file = stores.find((store) => store.name === 'forged-file') as Store;
+    const call = (store: unknown, key: unknown, evict = false): unknown => ({
+      v: 1,
+      task: 'touch',
+      args: [null],
+      origin: { host: 'elsewhere', pid: 1, thread: 0 },
+      stored: { store, keys: [key], evict },
+    });
+    await writeFile(path.join(root, 'objects', 'config.json'), 'not for job data');
+    // Each with a key its connector makes, so that the store config alone is at fault.
+    for (const [store, key] of [
+      [{ ...good.memory.store, cacheSize: 1e8 }, good.memory.key],
+      [{ ...good.file.store, connector: { kind: 'file', options: { directory: path.join(root, 'made-by-job') } } }, good.file.key],
+      [(forge(good.redis, 'store.connector.options.prefix', 'bull:') as ProxyDescriptor).store, good.redis.key],
+    ] as const) {
+      await expect(runner.run(call(store, key)), JSON.stringify(store).slice(0, 60)).rejects.toBeInstanceOf(DescriptorError);
+    }
+    for (const key of ['config.json', '../outside', { nested: 'x'.repeat(2_000) }, 'x'.repeat(5_000)]) {
+      await expect(runner.run(call(good.file.store, key, true)), JSON.stringify(key).slice(0, 40)).rejects.toBeInstanceOf(DescriptorError);
+    }
+    expect(seen).toEqual([]);
+    expect(await readdir(root)).not.toContain('made-by-job');
+    expect(await readdir(path.join(root, 'objects'))).toContain('config.json');
+    // A key the connector makes that holds nothing is a missing input, as a proxy's would be.
+    const empty = (file.connector.newKey as () => string)();
+    expect(await rejection(runner.run(call(good.file.store, empty)))).toMatchObject({ code: 'PS_KEY_MISSING' });
+    // The genuine key is read, and the task gets the object itself.
+    await runner.run(call(good.file.store, good.file.key));
+    expect(seen).toEqual([{ from: 'file' }]);
+    expect(connectionsToListener).toEqual([]);
+  });
+
+  it('a reply naming its result by key is taken only for a call that asked for results, with a key the results store makes and metadata as unsigned', async () => {
+    const file = stores.find((store) => store.name === 'forged-file') as Store;
+    const reply = (stored: unknown): unknown => ({ ok: true, value: null, proxied: true, stored });
+    const metadata = { kind: 'object', typeName: 'Forged', className: 'Forged' };
+    expect(thrown(() => decodeReply('t', reply({ key: good.file.key, metadata }), {}))).toBeInstanceOf(DescriptorError);
+    for (const stored of [
+      { key: 'config.json', metadata },
+      { key: '../outside', metadata },
+      { key: { nested: 'x'.repeat(2_000) }, metadata },
+      { key: good.file.key, metadata: { kind: 'number' } },
+      { key: good.file.key, metadata: { kind: 'object', extra: 1 } },
+      'x',
+    ]) {
+      expect(thrown(() => decodeReply('t', reply(stored), { results: file })), JSON.stringify(stored).slice(0, 40)).toBeInstanceOf(DescriptorError);
+    }
+    const outcome = decodeReply('t', reply({ key: good.file.key, metadata }), { results: file });
+    expect(outcome.made).toEqual([outcome.value]);
+    expect(getStore(outcome.value as object)).toBe(file);
+    expect(await resolveAsync(outcome.value as Proxy<{ from: string }>)).toEqual({ from: 'file' });
+  });
+
+  it('a task call whose results, future or stored field is not shaped as one is refused with a typed error, before the task runs', async () => {
     let ran = false;
     const runner = new TaskRunner({ touch: () => (ran = true) });
     const base = { v: 1, task: 'touch', args: [], origin: { host: 'elsewhere', pid: 1, thread: 0 } };
-    for (const field of [{ results: 'x' }, { results: { minBytes: 0 } }, { results: { store: good.memory.store } }, { future: { key: 'k' } }, { future: 'x' }]) {
+    const stored = (fields: object): object => ({ stored: { store: good.memory.store, keys: [], evict: false, ...fields } });
+    for (const field of [
+      { results: 'x' },
+      { results: { minBytes: 0 } },
+      { results: { store: good.memory.store } },
+      { results: { store: good.memory.store, minBytes: 0, byKey: 'yes' } },
+      { future: { key: 'k' } },
+      { future: 'x' },
+      { stored: 'x' },
+      stored({ keys: ['one key for no argument'] }),
+      stored({ keys: 'k' }),
+      stored({ evict: 'yes' }),
+      stored({ store: undefined }),
+    ]) {
       await expect(runner.run({ ...base, ...field }), JSON.stringify(field)).rejects.toBeInstanceOf(ConfigError);
     }
     expect(ran).toBe(false);

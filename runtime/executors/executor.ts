@@ -40,6 +40,31 @@ export interface ResultRequest {
   readonly minBytes: number;
 }
 
+/**
+ * Arguments a StoreExecutor has already put in its store for a call, by
+ * position: `keys[i]` holds argument `i` (whose place in the call's `args`
+ * is then `null`), undefined where the argument is in `args` itself. The
+ * worker reads them straight from the store, and no proxy is made for them
+ * on either side. Only engines whose `flags.byKey` is set take them.
+ */
+export interface StoredArgs {
+  readonly store: Store;
+  readonly keys: readonly (Key | undefined)[];
+  /** The worker evicts each once it has read it: single-use inputs, as a StoreExecutor without ownership sends. */
+  readonly evict: boolean;
+}
+
+/** What an engine can do besides running calls, declared as data for whoever wraps it. */
+export interface ExecutorFlags {
+  /**
+   * The engine passes `options.stored` on, and its workers name a result
+   * they stored for the caller by its key in the caller's results store:
+   * true where caller and workers are one process running one build of this
+   * package (piscina), so neither side needs a descriptor the other checks.
+   */
+  readonly byKey?: boolean;
+}
+
 /** Where a worker writes a call's result instead of replying with it: a future's key (see `StoreExecutor.future`). */
 export interface FutureTarget {
   readonly store: Store;
@@ -62,6 +87,8 @@ export interface RunOptions {
   readonly proxyResult?: boolean;
   /** The worker writes the result (or the task's error) into this future and replies with nothing. */
   readonly future?: FutureTarget;
+  /** Set by a StoreExecutor, for engines with `flags.byKey`: arguments it put in its store. */
+  readonly stored?: StoredArgs;
 }
 
 export interface TaskOutcome<R> {
@@ -89,6 +116,7 @@ declare const taskTable: unique symbol;
 export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDisposable {
   /** Never set: lets `new StoreExecutor(executor, …)` infer the task table from the executor. */
   readonly [taskTable]?: T;
+  readonly flags?: ExecutorFlags;
   launch<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Launched<TaskResult<T, K>>;
   run<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: RunOptions): Promise<TaskResult<T, K>>;
   submit<K extends TaskName<T>>(task: K, ...args: TaskArgs<T, K>): Promise<TaskResult<T, K>>;
@@ -106,6 +134,7 @@ export interface Executor<T extends TaskTable<T> = AnyTasks> extends AsyncDispos
  */
 export abstract class BaseExecutor<T extends TaskTable<T> = AnyTasks> implements Executor<T> {
   declare readonly [taskTable]?: T;
+  readonly flags: ExecutorFlags = {};
   readonly #inFlight = new Set<Promise<void>>();
   readonly #tally = new TaskTally();
   #shutdown: Promise<void> | undefined;

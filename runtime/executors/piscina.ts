@@ -33,7 +33,7 @@ import type { ReferencePolicy } from '../connectors/connector.js';
 import { endTaskBorrows } from '../store/ownership.js';
 import { timeoutSignal } from '../support/timers.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
-import { BaseExecutor, noop, type AnyTasks, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
+import { BaseExecutor, noop, type AnyTasks, type ExecutorFlags, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
 import { taskHandler, type TaskHandler, type WorkerTaskOptions } from './worker/task-runner.js';
 import { decodeReply, encodeCall } from './task-wire.js';
 
@@ -53,6 +53,8 @@ export interface PiscinaExecutorOptions {
 }
 
 /** piscina's own refusals (full queue, missing handler, pool torn down), which say nothing about a worker dying. */
+const BY_KEY = Object.freeze({ byKey: true });
+
 const POOL_REFUSAL = /^(Task queue is at limit|No task queue available|filename must be provided|No handler function exported|Terminating worker thread|Close operation timed out)/;
 
 /**
@@ -64,6 +66,8 @@ const POOL_REFUSAL = /^(Task queue is at limit|No task queue available|filename 
  * with the reply piscina drops, and stays in the store.
  */
 export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecutor<T> {
+  /** Its workers are threads of this process running this package: arguments and results can go by key. */
+  override readonly flags: ExecutorFlags = BY_KEY;
   readonly #policy: ReferencePolicy | undefined;
   readonly #closePool: boolean;
 
@@ -97,7 +101,7 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
     const deadline = timeout?.signal;
     const signals = [signal, deadline].filter((s) => s !== undefined);
     const stop = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    const call = await encodeCall(task, args, options);
+    const call = await encodeCall(task, args, options, BY_KEY);
     let reply: unknown;
     try {
       reply = await this.pool.run(call, stop === undefined ? {} : { signal: stop });
@@ -110,7 +114,11 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
     } finally {
       timeout?.timer.clear();
     }
-    return decodeReply(task, reply, { ...(this.#policy === undefined ? {} : { policy: this.#policy }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+    return decodeReply(task, reply, {
+      ...(this.#policy === undefined ? {} : { policy: this.#policy }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(options.results === undefined ? {} : { results: options.results.store }),
+    });
   }
 }
 

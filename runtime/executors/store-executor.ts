@@ -16,6 +16,7 @@ import {
   type Launched,
   type ResultRequest,
   type RunOptions,
+  type StoredArgs,
   type TaskArgs,
   type TaskName,
   type TaskOutcome,
@@ -70,6 +71,15 @@ export interface StoreExecutorOptions {
   readonly closeStore?: boolean;
 }
 
+/** A call's arguments as they go to the engine, and how to free what was stored for them. */
+interface Inputs {
+  readonly sent: readonly unknown[];
+  readonly stored?: StoredArgs;
+  free(): Promise<void>;
+}
+
+const noopAsync = (): Promise<void> => Promise.resolve();
+
 interface Owned {
   readonly store: Store;
   readonly key: Key;
@@ -121,15 +131,18 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   }
 
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
-    const created: object[] = [];
     const { proxyArgs, proxyResult } = options;
     const pick = proxyArgs === undefined ? this.#shouldProxy : () => proxyArgs;
     const results = options.results ?? (proxyResult === undefined ? this.#results : { store: this.store, minBytes: proxyResult ? 0 : Infinity });
-    const launched = this.#proxyInputs(args, created, pick).then((sent) =>
-      this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results }),
+    // An engine that takes arguments by key gets them so: no proxy to make here, and no descriptor for its worker to check.
+    const sending = this.executor.flags?.byKey === true ? this.#storeInputs(args, pick) : this.#proxyInputs(args, pick);
+    const launched = sending.then(({ sent, stored }) =>
+      this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results, ...(stored === undefined ? {} : { stored }) }),
     );
     const outcome = launched.then((l) => l.outcome).then((o) => this.#adopt(o));
-    const finished = launched.then((l) => l.finished, noop).then(() => (this.ownership ? freeProxies(created) : undefined));
+    const finished = launched
+      .then((l) => l.finished, noop)
+      .then(() => sending.then((inputs) => (this.ownership ? inputs.free() : undefined), noop));
     return { outcome, finished };
   }
 
@@ -205,9 +218,29 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     return this.ownership ? this.release(...made) : super.discard(made);
   }
 
-  /** `args` with the arguments the policy picks replaced by proxies, made in one batch; `created` gets the new proxies. */
-  async #proxyInputs(args: readonly unknown[], created: object[], pick: (value: object) => boolean): Promise<readonly unknown[]> {
-    // With ownership an argument given twice is stored once; single-use proxies cannot be shared.
+  /** `args` with the arguments the policy picks replaced by proxies, made in one batch; `free` evicts them. */
+  async #proxyInputs(args: readonly unknown[], pick: (value: object) => boolean): Promise<Inputs> {
+    const { picked, slotOf } = this.#pick(args, pick);
+    if (picked.length === 0) return { sent: args, free: noopAsync };
+    const proxies = await this.store.proxyBatch(picked, { evict: !this.ownership });
+    return { sent: args.map((arg, i) => (slotOf[i] === undefined ? arg : proxies[slotOf[i]])), free: () => freeProxies(proxies) };
+  }
+
+  /** The arguments the policy picks put in the store in one batch and sent by key (their places in `sent` are null); `free` evicts them. */
+  async #storeInputs(args: readonly unknown[], pick: (value: object) => boolean): Promise<Inputs> {
+    const { picked, slotOf } = this.#pick(args, pick);
+    if (picked.length === 0) return { sent: args, free: noopAsync };
+    const keys = await this.store.putBatch(picked);
+    const stored = { store: this.store, keys: slotOf.map((slot) => (slot === undefined ? undefined : keys[slot])), evict: !this.ownership };
+    return {
+      sent: args.map((arg, i) => (slotOf[i] === undefined ? arg : null)),
+      stored,
+      free: () => Promise.all(keys.map((key) => evictQuietly(this.store, key))).then(noop),
+    };
+  }
+
+  /** The arguments to send by proxy, each once (with ownership an argument given twice is stored once; single-use ones cannot be shared), and where each went. */
+  #pick(args: readonly unknown[], pick: (value: object) => boolean): { picked: object[]; slotOf: (number | undefined)[] } {
     const slots = new Map<unknown, number>();
     const picked: object[] = [];
     const slotOf = args.map((arg) => {
@@ -217,13 +250,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
       slots.set(arg, picked.length);
       return picked.push(arg) - 1;
     });
-    if (picked.length === 0) return args;
-    const proxies = await this.store.proxyBatch(picked, { evict: !this.ownership });
-    created.push(...proxies);
-    return args.map((arg, i) => {
-      const slot = slotOf[i];
-      return slot === undefined ? arg : proxies[slot];
-    });
+    return { picked, slotOf };
   }
 
   /** Takes ownership of the proxies the worker made for the call. */

@@ -7,11 +7,17 @@
  *   { v: 1, task, args, origin, results?, timeoutMs? }
  *   args     the arguments with every store proxy, at any depth, replaced by its descriptor
  *   origin   { host, pid, thread } of the caller, to tell which stores it can reach
- *   results  { store: StoreConfig, minBytes }: where results of at least minBytes go, as proxies
+ *   results  { store: StoreConfig, minBytes, byKey? }: where results of at least minBytes go, as proxies;
+ *            byKey: the caller takes such a result by its key in that store (see `stored` in a reply)
+ *   stored   { store: StoreConfig, keys, evict }: arguments already in that store, by position:
+ *            keys[i] is argument i's key (args[i] is then null), or null where args[i] is the argument;
+ *            evict: the worker evicts each once read
  *   timeoutMs  the worker's own deadline for the task, counted from its start
  *   future   { store: StoreConfig, key }: write the result (or the task's error) there, and reply with null
  * A reply (worker → caller):
- *   { ok: true, value, proxied, timing?, bytes? }  value encoded like args; proxied: value is a proxy made for this call;
+ *   { ok: true, value, proxied, stored?, timing?, bytes? }  value encoded like args; proxied: value is a proxy made for this call;
+ *            stored: { key, metadata }: for a call with results.byKey, the result is in the results store at key
+ *            (value is then null): the caller makes the proxy itself
  *            timing: { inputMs, taskMs, outputMs } as the worker measured them (absent from older workers)
  *            bytes: { argsByValue, argsByProxy, resultByValue, resultByProxy } as the worker estimated them (absent from older workers)
  *   { ok: false, error: { name, message, stack } }
@@ -19,8 +25,9 @@
 import os from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { Key, ReferencePolicy } from '../connectors/connector.js';
-import { ConfigError } from '../errors.js';
-import { decodeProxies, encodeProxiesAsync } from '../store/references.js';
+import { ConfigError, DescriptorError } from '../errors.js';
+import { decodeProxies, encodeProxiesAsync, storedResultProxy } from '../store/references.js';
+import type { ProxyMetadata } from '../proxy/factory.js';
 import { sendingToTask } from '../store/auto-proxy.js';
 import type { Store, StoreConfig } from '../store/store.js';
 import type { Encoded } from '../../src/types.js';
@@ -39,9 +46,10 @@ export interface TaskCall {
   readonly task: string;
   readonly args: Encoded<readonly unknown[]>;
   readonly origin: Origin;
-  readonly results?: { readonly store: StoreConfig; readonly minBytes: number };
+  readonly results?: { readonly store: StoreConfig; readonly minBytes: number; readonly byKey?: boolean };
   readonly timeoutMs?: number;
   readonly future?: { readonly store: StoreConfig; readonly key: Key };
+  readonly stored?: { readonly store: StoreConfig; readonly keys: readonly (Key | null)[]; readonly evict: boolean };
 }
 
 export type TaskReply = TaskSuccess | { readonly ok: false; readonly error: RemoteError };
@@ -50,6 +58,7 @@ export interface TaskSuccess {
   readonly ok: true;
   readonly value: Encoded<unknown>;
   readonly proxied: boolean;
+  readonly stored?: { readonly key: Key; readonly metadata: ProxyMetadata };
   readonly timing?: TaskTiming;
   readonly bytes?: TaskBytes;
 }
@@ -97,32 +106,48 @@ export function reaches(store: Store, origin: Origin): boolean {
 }
 
 
-/** Waits for background (autoProxy) writes of the proxies it encodes, so the worker never sees a key before its bytes. */
-export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions): Promise<TaskCall> {
-  const { results, timeoutMs, future } = options;
+/**
+ * Waits for background (autoProxy) writes of the proxies it encodes, so the
+ * worker never sees a key before its bytes. `byKey`: the engine's replies
+ * name results by key (see ExecutorFlags), and it sends `options.stored`.
+ */
+export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions, { byKey = false } = {}): Promise<TaskCall> {
+  const { results, timeoutMs, future, stored } = options;
   return {
     v: 1,
     task,
     // Auto-proxies written for this call stay stored until the engine calls endTaskSends(args), once the task settled.
     args: await sendingToTask(args, () => encodeProxiesAsync(args)),
     origin: HERE,
-    ...(results === undefined || results.minBytes === Infinity ? {} : { results: { store: results.store.config(), minBytes: results.minBytes } }),
+    ...(results === undefined || results.minBytes === Infinity
+      ? {}
+      : { results: { store: results.store.config(), minBytes: results.minBytes, ...(byKey ? { byKey } : {}) } }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(future === undefined ? {} : { future: { store: future.store.config(), key: future.key } }),
+    ...(stored === undefined || !byKey ? {} : { stored: { store: stored.store.config(), keys: stored.keys.map((key) => key ?? null), evict: stored.evict } }),
   };
 }
 
-/** The outcome a reply stands for; a failed task throws the error the caller should see. */
-export function decodeReply(task: string, reply: unknown, options: { policy?: ReferencePolicy; timeoutMs?: number }): TaskOutcome<unknown> {
+/** The outcome a reply stands for; a failed task throws the error the caller should see. `results`: the store the call asked results to go to. */
+export function decodeReply(task: string, reply: unknown, options: { policy?: ReferencePolicy; timeoutMs?: number; results?: Store }): TaskOutcome<unknown> {
   if (!isReply(reply)) throw new ConfigError(`task '${task}': the worker answered with something other than a task reply: is its module built with defineTasks?`);
   if (!reply.ok) throw remoteFailure(task, reply.error, options.timeoutMs);
-  const value = decodeProxies(reply.value, options.policy === undefined ? {} : { policy: options.policy });
+  const value = reply.stored === undefined ? decodeProxies(reply.value, options.policy === undefined ? {} : { policy: options.policy }) : storedResult(task, reply.stored, options.results);
   return {
     value,
-    made: reply.proxied ? [value as object] : [],
+    made: reply.proxied || reply.stored !== undefined ? [value as object] : [],
     ...(isTiming(reply.timing) ? { timing: reply.timing } : {}),
     ...(isBytes(reply.bytes) ? { bytes: reply.bytes } : {}),
   };
+}
+
+/** The proxy of a result the worker stored by key in the results store the call named; only a call that asked for results may get one. */
+function storedResult(task: string, stored: unknown, results: Store | undefined): object {
+  if (results === undefined || typeof stored !== 'object' || stored === null) {
+    throw new DescriptorError(`task '${task}': the reply names a result stored by key, but the call asked for no results store`);
+  }
+  const { key, metadata } = stored as { key?: unknown; metadata?: unknown };
+  return storedResultProxy(results, key, metadata);
 }
 
 /** The caller-side error for a task that failed in its worker. */
@@ -166,9 +191,24 @@ export function isCall(value: unknown): value is TaskCall {
   // A deadline from job data reaches a timer: anything but a positive number would fire at once, or never.
   const deadlineOk = call.timeoutMs === undefined || isTimeoutMs(call.timeoutMs);
   // Where results and futures go is read before anything else checks it: its shape is checked here, its store config where the store is looked up.
-  const resultsOk = call.results === undefined || (isRecord(call.results) && isRecord(call.results.store) && typeof call.results.minBytes === 'number' && !Number.isNaN(call.results.minBytes));
+  const resultsOk =
+    call.results === undefined ||
+    (isRecord(call.results) &&
+      isRecord(call.results.store) &&
+      typeof call.results.minBytes === 'number' &&
+      !Number.isNaN(call.results.minBytes) &&
+      (call.results.byKey === undefined || typeof call.results.byKey === 'boolean'));
   const futureOk = call.future === undefined || (isRecord(call.future) && isRecord(call.future.store) && 'key' in call.future);
-  return call.v === 1 && typeof call.task === 'string' && Array.isArray(call.args) && isRecord(call.origin) && deadlineOk && resultsOk && futureOk;
+  // Stored arguments line up with args: a key per position (its keys are checked where its store is looked up).
+  const storedOk =
+    call.stored === undefined ||
+    (isRecord(call.stored) &&
+      isRecord(call.stored.store) &&
+      Array.isArray(call.stored.keys) &&
+      Array.isArray(call.args) &&
+      call.stored.keys.length === call.args.length &&
+      typeof call.stored.evict === 'boolean');
+  return call.v === 1 && typeof call.task === 'string' && Array.isArray(call.args) && isRecord(call.origin) && deadlineOk && resultsOk && futureOk && storedOk;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -129,11 +129,42 @@ export async function checkWriteTarget(store: StoreHandle, key: unknown): Promis
   const fail = (what: string): never => {
     throw new DescriptorError(`invalid future target from elsewhere: ${what}`);
   };
+  const made = checkMadeKey(store, key, fail);
+  if (await store.exists(made)) fail(`key ${describeKey(key)} already holds an object`);
+  return made;
+}
+
+/**
+ * A key a task call names in a store the worker checked (arguments stored by
+ * key): JSON-safe, bounded, and one the store's connector makes, so job data
+ * can make a worker read or evict nothing a store of that kind did not write.
+ */
+export function checkStoredKey(store: StoreHandle, key: unknown): Key {
+  return checkMadeKey(store, key, (what) => {
+    throw new DescriptorError(`invalid stored argument from elsewhere: ${what}`);
+  });
+}
+
+/**
+ * The proxy of a result a worker stored by key in `store`, the caller's own
+ * results store: the caller will own and evict it, so the key must be one the
+ * connector makes, and the metadata is kept as from an unsigned descriptor.
+ */
+export function storedResultProxy(store: StoreHandle, key: unknown, metadata: unknown): object {
+  const fail = (what: string): never => {
+    throw new DescriptorError(`invalid result stored by key: ${what}`);
+  };
+  const made = checkMadeKey(store, key, fail);
+  const checked = checkMetadata(metadata, false, fail);
+  return proxy(storeFactory<object>(store, made, { evict: false, metadata: checked }), { metadata: checked });
+}
+
+function checkMadeKey(store: StoreHandle, key: unknown, fail: (what: string) => never): Key {
   if (!isBoundedKey(key)) fail(`key must be a JSON-safe value of at most ${MAX_KEY_JSON} characters`);
-  const config = store.connector.config();
-  if (!isMadeKey(config, key as Key)) fail(`key ${describeKey(key)} is not one a ${config.kind} connector makes`);
-  if (await store.exists(key as Key)) fail(`key ${describeKey(key)} already holds an object`);
-  return key as Key;
+  // The store's config is made once; a connector's is built at every ask.
+  const config = store.config().connector;
+  if (!isMadeKey(config, key)) fail(`key ${describeKey(key)} is not one a ${config.kind} connector makes`);
+  return key;
 }
 
 /** Never asks a proxy: that would resolve it. */

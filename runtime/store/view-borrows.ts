@@ -9,7 +9,7 @@
  */
 import type { Key } from '../connectors/connector.js';
 import { keyId } from '../errors.js';
-import { locate, type Store } from './store.js';
+import type { Store } from './store.js';
 
 interface Readers {
   count: number;
@@ -26,9 +26,12 @@ export interface Borrow {
   readonly id: string;
 }
 
-/** One more reader of the object behind `p`, if `p` is a store proxy (else undefined); `keep` when it may hold on to what it reads. */
-export function borrowViews(p: object, options: { readonly keep?: boolean } = {}): Borrow | undefined {
-  const at = locate(p);
+/**
+ * One more reader of the object at `at` (a store and key, as `locate` finds
+ * them for a store proxy; nothing is counted for undefined); `keep` when it
+ * may hold on to what it reads.
+ */
+export function borrowViews(at: { readonly store: Store; readonly key: Key } | undefined, options: { readonly keep?: boolean } = {}): Borrow | undefined {
   if (at === undefined) return undefined;
   const borrow = { ...at, id: keyId(at.key) };
   let byKey = readers.get(at.store);

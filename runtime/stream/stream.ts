@@ -266,7 +266,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         const stored = message.redelivered === true && evict ? isStored(proxy) : undefined;
         stored?.catch(() => undefined);
         // Counted before its read starts: another consumer of this thread done with the same object must not release what this one reads (nor, without releaseItems, may keep).
-        const borrow = wanted ? borrowViews(proxy, { keep: !release }) : undefined;
+        const borrow = wanted ? borrowViews(locate(proxy), { keep: !release }) : undefined;
         const read = wanted && window > 0 ? (stored === undefined ? resolveAsync(proxy) : stored.then((present) => (present ? resolveAsync(proxy) : undefined))) : undefined;
         // A read that fails is reported when the loop reaches its item, not as an unhandled rejection before.
         read?.catch(() => undefined);

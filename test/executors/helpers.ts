@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { vi } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
+import type { Key } from '../../runtime/connectors/connector.js';
 import { Store } from '../../runtime/store/store.js';
 import type { ReadonlyView } from '../../src/ownership.js';
 
@@ -32,14 +33,15 @@ interface Inspection {
 }
 
 /**
- * Watches what the executor proxies through `store`: the values it picked
- * (in call order) and, once made, their proxies.
+ * Watches what the executor stores as inputs in `store`: the values it picked
+ * (in call order) and, once written, their keys.
  */
-export function watchProxies(store: Store): { picked: () => unknown[]; made: () => Promise<object[]> } {
-  const spy = vi.spyOn(store, 'proxyBatch');
+export function watchStoredInputs(store: Store): { picked: () => unknown[]; keys: () => Promise<Key[]> } {
+  // Every way an executor stores inputs (proxies, or keys for an engine that takes them) goes through one putBatch.
+  const spy = vi.spyOn(store, 'putBatch');
   return {
     picked: () => spy.mock.calls.flatMap(([values]) => values),
-    made: async () => (await Promise.all(spy.mock.results.map((result) => result.value as Promise<object[]>))).flat(),
+    keys: async () => (await Promise.all(spy.mock.results.map((result) => result.value as Promise<Key[]>))).flat(),
   };
 }
 

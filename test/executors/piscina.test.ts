@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Piscina } from 'piscina';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { SharedMemoryConnector } from '../../runtime/connectors/shared-memory/connector.js';
@@ -8,12 +8,13 @@ import { ProxyStoreError } from '../../runtime/errors.js';
 import { BorrowError, borrow, dispose, mutBorrow, ownedProxy } from '../../runtime/store/ownership.js';
 import { TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/executors/errors.js';
 import { PiscinaExecutor, resultArray } from '../../runtime/executors/piscina.js';
+import type { TaskCall, TaskSuccess } from '../../runtime/executors/task-wire.js';
 import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
 import { extract, getKey, isProxy } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
 import { rejection } from '../../runtime/testing/outcomes.js';
 import { startRedisServer } from '../../runtime/testing/redis-server.js';
-import { fileStore, floats, sumOf, taskPool, watchProxies, type FileStore, type FixtureTasks } from './helpers.js';
+import { fileStore, floats, sumOf, taskPool, watchStoredInputs, type FileStore, type FixtureTasks } from './helpers.js';
 
 const MB = 1 << 20;
 
@@ -40,15 +41,15 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
   it('sends a 10 MB input through shared memory by reference and gets a 10 MB result back as a proxy made in the worker', async () => {
     const store = new Store(`piscina-${crypto.randomUUID()}`, new SharedMemoryConnector(), { cacheSize: 0 });
     cleanups.push(() => store.close({ clear: true }));
-    const watched = watchProxies(store);
+    const watched = watchStoredInputs(store);
     await using ex = executor(store);
     const input = floats(10 * MB);
     const inspected = ex.launch('inspect', [input]);
     // A view on the shared memory the input was put in: it was not copied on the way.
     expect((await inspected.outcome).value).toEqual([{ proxy: false, type: 'Float64Array', shared: true }]);
     await inspected.finished;
-    const [sent] = await watched.made();
-    expect(await store.exists(getKey(sent!)!)).toBe(false);
+    const [sent] = await watched.keys();
+    expect(await store.exists(sent!)).toBe(false);
     const doubled = await ex.submit('scale', input, 2);
     expect(isProxy(doubled)).toBe(true);
     expect(doubled.length).toBe(input.length);
@@ -57,6 +58,38 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     expect(await store.exists(resultKey)).toBe(true);
     await ex.release(doubled);
     expect(await store.exists(resultKey)).toBe(false);
+  });
+
+  it('sends arguments and takes results by key, as its flags say: no proxy is made for them and no descriptor crosses', async () => {
+    const store = new Store(`piscina-${crypto.randomUUID()}`, new SharedMemoryConnector(), { cacheSize: 0 });
+    cleanups.push(() => store.close({ clear: true }));
+    const messages: { call: unknown; reply: unknown }[] = [];
+    const watching = {
+      run: async (call: unknown): Promise<unknown> => {
+        const reply: unknown = await pool.run(call);
+        messages.push({ call, reply });
+        return reply;
+      },
+      close: () => Promise.resolve(),
+    };
+    const engine = new PiscinaExecutor<FixtureTasks>(watching);
+    expect(engine.flags.byKey).toBe(true);
+    const made = vi.spyOn(store, 'proxyBatch');
+    await using ex = new StoreExecutor(engine, { store, shouldProxy: 'always' });
+    const input = floats(64 * 1024);
+    const scaled = await ex.submit('scale', input, 2);
+    expect(made).not.toHaveBeenCalled();
+    const [{ call, reply }] = messages as [{ call: TaskCall; reply: TaskSuccess }];
+    expect(call.args).toEqual([null, 2]);
+    expect(call.stored?.keys).toEqual([expect.any(String), null]);
+    expect(JSON.stringify(call)).not.toContain('$proxystore');
+    expect(reply.value).toBeNull();
+    expect(reply.stored?.key).toBe(getKey(scaled));
+    expect(extract(scaled)).toEqual(input.map((x) => x * 2));
+    // The caller owns the result made from its key, as it would own a decoded proxy.
+    await ex.release(scaled);
+    expect(await store.exists(reply.stored!.key)).toBe(false);
+    expect(await store.exists(call.stored!.keys[0]!)).toBe(false);
   });
 
   it('stores a result born in shared memory (resultArray) as it lies: writes the worker makes to it later show in the caller’s result', async () => {
@@ -87,7 +120,7 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
 
   it('sends small arguments, primitives and values the policy declines by value', async () => {
     const { store, files } = counted();
-    const watched = watchProxies(store);
+    const watched = watchStoredInputs(store);
     await using ex = executor(store);
     const report = await ex.submit('inspect', new Float64Array(10), 'text', 42, { small: true });
     expect(report.map((r) => r.type)).toEqual(['Float64Array', 'String', 'Number', 'Object']);
@@ -98,7 +131,7 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
 
   it('sends proxies the caller made as they are, nested ones too, hands the task their targets, and never frees them', async () => {
     const { store, files } = counted();
-    const watched = watchProxies(store);
+    const watched = watchStoredInputs(store);
     await using ex = executor(store);
     const mine = await store.proxy(floats(1024));
     expect(await ex.submit('inspect', mine)).toEqual([{ proxy: false, type: 'Float64Array', shared: false }]);
@@ -197,7 +230,7 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
   it('without ownership, inputs are single-use (evicted once the worker fetched them) and results are the caller’s', async () => {
     const { store, files } = counted();
     const ex = executor(store, { ownership: false });
-    const watched = watchProxies(store);
+    const watched = watchStoredInputs(store);
     expect(await ex.submit('sum', floats(200_000))).toBe(sumOf(floats(200_000)));
     expect(watched.picked()).toHaveLength(1);
     expect(files()).toEqual([]);
@@ -222,7 +255,7 @@ describe('PiscinaExecutor across connectors', () => {
 
   /** Every input and result by proxy; only the connector changes. */
   async function roundTrip(store: Store): Promise<void> {
-    const watched = watchProxies(store);
+    const watched = watchStoredInputs(store);
     await using ex = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(pool), { store, shouldProxy: 'always' });
     const input = floats(MB);
     expect(await ex.submit('sum', input)).toBe(sumOf(input));

@@ -7,7 +7,7 @@ import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { sizeAtLeast } from '../../runtime/store/size.js';
 import { StoreExecutor, type ShouldProxy } from '../../runtime/executors/store-executor.js';
 import { getKey, isProxy, proxy } from '../../runtime/proxy/proxy.js';
-import { fileStore, floats, taskPool, watchProxies, type FileStore, type FixtureTasks } from './helpers.js';
+import { fileStore, floats, taskPool, watchStoredInputs, type FileStore, type FixtureTasks } from './helpers.js';
 
 describe('sizeAtLeast', () => {
   it('counts binary data by its byteLength, exactly', () => {
@@ -66,7 +66,7 @@ describe('StoreExecutor', () => {
   }
   /** Which of `args` the executor sent as proxies. */
   async function arrivals(ex: StoreExecutor<FixtureTasks>, ...args: unknown[]): Promise<boolean[]> {
-    const watched = watchProxies(ex.store);
+    const watched = watchStoredInputs(ex.store);
     await ex.submit('inspect', ...args);
     return args.map((arg) => watched.picked().includes(arg));
   }
@@ -93,7 +93,7 @@ describe('StoreExecutor', () => {
 
   it('stores an argument given twice once', async () => {
     await using ex = executor('always').ex;
-    const watched = watchProxies(ex.store);
+    const watched = watchStoredInputs(ex.store);
     const twice = floats(64);
     await ex.submit('inspect', twice, twice);
     expect(watched.picked()).toEqual([twice]);

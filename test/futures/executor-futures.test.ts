@@ -13,7 +13,7 @@ import { isProxy } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
 import { startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
-import { eventually, fixture, floats, sumOf, taskPool, watchProxies, type FixtureTasks } from '../executors/helpers.js';
+import { eventually, fixture, floats, sumOf, taskPool, watchStoredInputs, type FixtureTasks } from '../executors/helpers.js';
 
 const dirs = tempDirs('executor-futures-');
 const dist = (await import(path.join(import.meta.dirname, '..', '..', 'dist', 'runtime', 'executors', 'bullmq', 'executor.js'))) as typeof import('../../runtime/executors/bullmq/executor.js');
@@ -121,7 +121,7 @@ describe('per-call proxying, like the Dask client’s proxy_args and proxy_resul
       const big = floats(80_000);
       const small = floats(80);
       // What went as a proxy, seen where the executor makes them.
-      const watch = watchProxies(store);
+      const watch = watchStoredInputs(store);
       const sent = async (options?: { proxyArgs: boolean }): Promise<boolean[]> => {
         const before = watch.picked().length;
         await executor.run('echo', [big], options);

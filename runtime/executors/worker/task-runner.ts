@@ -7,11 +7,13 @@ import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../../store/auto-proxy.js';
 import type { Key, ReferencePolicy } from '../../connectors/connector.js';
 import { isConnectorKindRegistered, resolvePolicy } from '../../connectors/kinds.js';
 import '../../connectors/index.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, ProxyResolveMissingKeyError } from '../../errors.js';
 import { extract, getFactory, getKey, isProxy, isResolved, resolveAsync } from '../../proxy/proxy.js';
 import { isStoreFactory } from '../../store/factory.js';
-import { checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
-import { getOrCreateStore, getStore, type Store } from '../../store/store.js';
+import { checkStoredKey, checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
+import { getOrCreateStore, getStore, locate, type Store } from '../../store/store.js';
+import { metadataOf } from '../../proxy/state.js';
+import type { ProxyMetadata } from '../../proxy/factory.js';
 import type { TypedArrayClass } from '../../serialize/serializer.js';
 import type { Proxy, TypedArray } from '../../../src/types.js';
 import { collectLeaves, mapLeaves } from '../../proxy/walk.js';
@@ -180,7 +182,7 @@ export class TaskRunner {
     const args = decodeProxies(call.args, { policy }) as unknown[];
     // One walk finds every input proxy: checked, then prefetched concurrently so the task touches no store.
     const proxies = collectLeaves(args, isProxy);
-    checkReachable(proxies, call.origin);
+    for (const p of proxies) checkReachable(getStore(p), call.origin);
     // Futures are not waited for here: the task gets their proxies and blocks on
     // the first touch, so whatever it does before needing them overlaps with
     // the upstream task still producing them.
@@ -189,9 +191,18 @@ export class TaskRunner {
     await Promise.all(ready.filter((p) => !isResolved(p)).map((p) => resolveAsync(p)));
     // The task gets the values themselves: every property read through a proxy
     // costs tens of nanoseconds, which a numeric kernel would pay millions of times.
-    const values = proxies.length === 0 ? args : (mapLeaves(args, isProxy, (p) => (lazy && isFutureProxy(p) ? p : extract(p))) as unknown[]);
-    const found = this.options.store ?? (call.results === undefined ? undefined : getOrCreateStore(call.results.store, { trusted: false, policy }));
+    let values = proxies.length === 0 ? args : (mapLeaves(args, isProxy, (p) => (lazy && isFutureProxy(p) ? p : extract(p))) as unknown[]);
+    const stored = call.stored === undefined ? undefined : await readStoredArgs(call.stored, call.origin, policy);
+    if (stored !== undefined) {
+      values = [...values];
+      for (const read of stored.reads) values[read.index] = read.value;
+    }
+    // The caller's results store is most often the one its stored arguments are in: the same config, checked once.
+    const asked = call.results === undefined ? undefined : call.results.store === call.stored?.store ? stored?.store : getOrCreateStore(call.results.store, { trusted: false, policy });
+    const found = this.options.store ?? asked;
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
+    // A result by key names a key in the store the caller asked for, not in one of the worker's choosing.
+    const byKey = call.results?.byKey === true && store !== undefined && store === asked;
     const threshold = this.options.resultThreshold ?? call.results?.minBytes ?? DEFAULT_AUTO_PROXY_THRESHOLD;
     const results = store === undefined ? undefined : { store, minBytes: threshold };
     const fetched = performance.now();
@@ -200,7 +211,8 @@ export class TaskRunner {
       const store = getOrCreateStore(call.future.store, { trusted: false, policy });
       future = { store, key: await checkWriteTarget(store, call.future.key) };
     }
-    const borrows = proxies.map((p) => borrowViews(p));
+    const borrows = proxies.map((p) => borrowViews(locate(p)));
+    for (const read of stored?.reads ?? []) borrows.push(borrowViews({ store: read.store, key: read.key }));
     let value: unknown;
     try {
       value = await withDeadline(call, signal, (taskSignal) =>
@@ -219,27 +231,65 @@ export class TaskRunner {
     const ran = performance.now();
     if (future !== undefined) {
       // Whoever waits on the future reads the result straight from its store: it never travels back to the caller.
-      const stored = typeof value === 'object' && value !== null && isProxy(value) ? await resolveAsync(value) : value;
-      await future.store.set(future.key, stored);
+      const written = typeof value === 'object' && value !== null && isProxy(value) ? await resolveAsync(value) : value;
+      await future.store.set(future.key, written);
       const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
-      return { ok: true, value: await encodeProxiesAsync(null), proxied: false, timing, bytes: callBytes(args, proxies, null, estimateBytes(stored)) };
+      return { ok: true, value: await encodeProxiesAsync(null), proxied: false, timing, bytes: callBytes(args, proxies, stored, null, estimateBytes(written)) };
     }
     const proxied = store !== undefined && typeof value === 'object' && value !== null && !isProxy(value) && sizeAtLeast(value, threshold);
     let sent = value;
     let storedBytes = 0;
+    let resultKey: { key: Key; metadata: ProxyMetadata } | undefined;
     if (proxied) {
       // Counted now: once stored, the task's array may be handed back to the store's memory.
       storedBytes = estimateBytes(value);
-      const result = await store.proxy(value as object);
+      if (byKey) {
+        // The caller makes the result's proxy from its key: no proxy here, no descriptor for the caller to check.
+        const key = await store.put(value);
+        resultKey = { key, metadata: metadataOf(value as object) };
+        sent = null;
+      } else {
+        sent = await store.proxy(value as object);
+      }
       // The task has handed its result over: the array it returned (maybe from resultArray) is no longer the task's to read.
-      const key = getKey(result);
+      const key = resultKey?.key ?? getKey(sent as object);
       if (key !== undefined) store.releaseViews(key);
-      sent = result;
     }
     const reply = await encodeProxiesAsync(sent);
     const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
-    return { ok: true, value: reply, proxied, timing, bytes: callBytes(args, proxies, sent, storedBytes) };
+    const bytes = callBytes(args, proxies, stored, sent, storedBytes);
+    return { ok: true, value: reply, proxied, ...(resultKey === undefined ? {} : { stored: resultKey }), timing, bytes };
   }
+}
+
+interface StoredRead {
+  readonly index: number;
+  readonly store: Store;
+  readonly key: Key;
+  readonly value: unknown;
+}
+
+/**
+ * A call's arguments stored by key (see task-wire.ts): their store's config
+ * and every key checked before anything is read, then all read at once
+ * (evicted once read, when the caller sent them for one use).
+ */
+async function readStoredArgs(stored: NonNullable<TaskCall['stored']>, origin: Origin, policy: Required<ReferencePolicy>): Promise<{ store: Store; reads: StoredRead[] }> {
+  const store = getOrCreateStore(stored.store, { trusted: false, policy });
+  checkReachable(store, origin);
+  const wanted: { index: number; key: Key }[] = [];
+  stored.keys.forEach((key, index) => {
+    if (key !== null) wanted.push({ index, key: checkStoredKey(store, key) });
+  });
+  const reads = await Promise.all(
+    wanted.map(async ({ index, key }) => {
+      const value = await store.get(key);
+      if (value === undefined) throw new ProxyResolveMissingKeyError(key, store.name);
+      return { index, store, key, value };
+    }),
+  );
+  if (stored.evict) await Promise.all(wanted.map(({ key }) => store.evict(key)));
+  return { store, reads };
 }
 
 /**
@@ -248,10 +298,11 @@ export class TaskRunner {
  * behind the input proxies the task read, the result as it goes back, and
  * `storedBytes` of a result stored instead (counted before it was stored).
  */
-function callBytes(args: readonly unknown[], proxies: readonly object[], sent: unknown, storedBytes: number): TaskBytes {
+function callBytes(args: readonly unknown[], proxies: readonly object[], stored: { readonly reads: readonly StoredRead[] } | undefined, sent: unknown, storedBytes: number): TaskBytes {
   let argsByProxy = 0;
   // A future the task never touched was never read.
   for (const p of proxies) if (isResolved(p)) argsByProxy += estimateBytes(extract(p));
+  for (const read of stored?.reads ?? []) argsByProxy += estimateBytes(read.value);
   return { argsByValue: estimateBytes(args), argsByProxy, resultByValue: estimateBytes(sent), resultByProxy: storedBytes };
 }
 
@@ -336,16 +387,14 @@ function isFutureProxy(p: object): boolean {
   return isStoreFactory(factory) && factory.wait !== undefined && !isResolved(p);
 }
 
-function checkReachable(proxies: readonly object[], origin: Origin): void {
-  for (const p of proxies) {
-    const store = getStore(p);
-    if (store === undefined || reaches(store, origin)) continue;
-    const reach = store.connector.reach ?? 'anywhere';
-    throw new ConfigError(
-      `an input is in store '${store.name}', whose ${store.connector.kind} connector only the ${reach} that made it can read, and this task runs in another: ` +
-        'use a shared-memory store for worker threads of one process, a file or Redis store beyond',
-    );
-  }
+/** Inputs in `store` (a proxy's, or stored arguments') can be read here, or a ConfigError says which store to use instead. */
+function checkReachable(store: Store | undefined, origin: Origin): void {
+  if (store === undefined || reaches(store, origin)) return;
+  const reach = store.connector.reach ?? 'anywhere';
+  throw new ConfigError(
+    `an input is in store '${store.name}', whose ${store.connector.kind} connector only the ${reach} that made it can read, and this task runs in another: ` +
+      'use a shared-memory store for worker threads of one process, a file or Redis store beyond',
+  );
 }
 
 const TASK_TABLE = Symbol.for('ts-proxystore.task-table');
