@@ -2,9 +2,11 @@ import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../store/auto-proxy.js';
 import type { Key } from '../connectors/connector.js';
 import { ConfigError, InvalidArgumentError, describeKey } from '../errors.js';
 import type { FutureOptions, ProxyFuture } from '../store/future.js';
-import { getKey, isProxy } from '../proxy/proxy.js';
+import { getFactory, getKey, isProxy } from '../proxy/proxy.js';
 import { registerStore, unregisterStore } from '../store/registry.js';
 import { Store, getStore } from '../store/store.js';
+import { isStoreFactory } from '../store/factory.js';
+import { sendsAsReference } from '../store/ownership.js';
 import { collectLeaves } from '../proxy/walk.js';
 import {
   BaseExecutor,
@@ -226,17 +228,38 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     return { sent: args.map((arg, i) => (slotOf[i] === undefined ? arg : proxies[slotOf[i]])), free: () => freeProxies(proxies) };
   }
 
-  /** The arguments the policy picks put in the store in one batch and sent by key (their places in `sent` are null); `free` evicts them. */
+  /**
+   * The arguments the policy picks put in the store in one batch, and results
+   * of earlier calls this executor owns passed on as they are, all sent by
+   * key (their places in `sent` are null); `free` evicts the ones put here.
+   */
   async #storeInputs(args: readonly unknown[], pick: (value: object) => boolean): Promise<Inputs> {
     const { picked, slotOf } = this.#pick(args, pick);
-    if (picked.length === 0) return { sent: args, free: noopAsync };
-    const keys = await this.store.putBatch(picked);
-    const stored = { store: this.store, keys: slotOf.map((slot) => (slot === undefined ? undefined : keys[slot])), evict: !this.ownership };
+    const owned = args.map((arg) => this.#ownedKey(arg));
+    if (picked.length === 0 && owned.every((key) => key === undefined)) return { sent: args, free: noopAsync };
+    const keys = picked.length === 0 ? [] : await this.store.putBatch(picked);
+    const byPosition = args.map((_, i) => {
+      const slot = slotOf[i];
+      return slot === undefined ? owned[i] : keys[slot];
+    });
     return {
-      sent: args.map((arg, i) => (slotOf[i] === undefined ? arg : null)),
-      stored,
+      sent: args.map((arg, i) => (byPosition[i] === undefined ? arg : null)),
+      stored: { store: this.store, keys: byPosition, evict: !this.ownership },
       free: () => Promise.all(keys.map((key) => evictQuietly(this.store, key))).then(noop),
     };
+  }
+
+  /**
+   * The key of `arg` when it is a result this executor owns (in its store,
+   * and so never single-use: owned only with ownership, whose inputs are not
+   * evicted by the worker), undefined for anything else. A future's proxy
+   * goes as a descriptor, which tells the worker to wait for its value.
+   */
+  #ownedKey(arg: unknown): Key | undefined {
+    if (typeof arg !== 'object' || arg === null || !isProxy(arg) || sendsAsReference(arg)) return undefined;
+    const factory: unknown = getFactory(arg);
+    if (!isStoreFactory(factory) || factory.store !== this.store || factory.wait !== undefined) return undefined;
+    return this.#owned.has(idFor(this.store, factory.key)) ? factory.key : undefined;
   }
 
   /** The arguments to send by proxy, each once (with ownership an argument given twice is stored once; single-use ones cannot be shared), and where each went. */

@@ -527,6 +527,12 @@ export function referenceDescriptor(p: object): OwnershipDescriptor | undefined 
   return undefined;
 }
 
+/** Whether sending `p` is an ownership matter (`referenceDescriptor` has a say): an ownership proxy, or one given to intoOwned(). Changes nothing. */
+export function sendsAsReference(p: object): boolean {
+  const state = probeState(p);
+  return state !== undefined && (references.has(state) || surrendered.has(state));
+}
+
 /**
  * Hook for proxyFromDescriptor: the receiving end of a send. An owner arrives
  * as the new owner; a borrow as a borrow whose owner is elsewhere. Undefined

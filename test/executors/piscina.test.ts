@@ -60,7 +60,7 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     expect(await store.exists(resultKey)).toBe(false);
   });
 
-  it('sends arguments and takes results by key, as its flags say: no proxy is made for them and no descriptor crosses', async () => {
+  it('sends arguments and takes results by key, as its flags say: no proxy is made for them and no descriptor crosses, and results it owns go on by key', async () => {
     const store = new Store(`piscina-${crypto.randomUUID()}`, new SharedMemoryConnector(), { cacheSize: 0 });
     cleanups.push(() => store.close({ clear: true }));
     const messages: { call: unknown; reply: unknown }[] = [];
@@ -86,6 +86,11 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     expect(reply.value).toBeNull();
     expect(reply.stored?.key).toBe(getKey(scaled));
     expect(extract(scaled)).toEqual(input.map((x) => x * 2));
+    // A result it owns goes on to the next task by its key too, and stays the caller's.
+    expect(await ex.submit('sum', scaled)).toBe(2 * sumOf(input));
+    const passed = messages[1]?.call as TaskCall;
+    expect([passed.args, passed.stored?.keys]).toEqual([[null], [getKey(scaled)]]);
+    expect(await store.exists(getKey(scaled)!)).toBe(true);
     // The caller owns the result made from its key, as it would own a decoded proxy.
     await ex.release(scaled);
     expect(await store.exists(reply.stored!.key)).toBe(false);
