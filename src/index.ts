@@ -134,6 +134,8 @@ export {
   type TaskResult,
   type RunOptions,
   type ResultRequest,
+  type StoredArgs,
+  type ExecutorFlags,
   type TaskOutcome,
   type Launched,
 } from '../runtime/executors/executor.js';

@@ -19,6 +19,8 @@ export {
   type TaskResult,
   type RunOptions,
   type FutureTarget,
+  type StoredArgs,
+  type ExecutorFlags,
   type TaskOutcome,
   type Launched,
 } from './executor.js';
