@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TaskError } from '../runtime/executors/errors.js';
 import { PiscinaExecutor } from '../runtime/executors/piscina.js';
 import { StoreExecutor } from '../runtime/executors/store-executor.js';
+import { decodeReply, encodeCall } from '../runtime/executors/task-wire.js';
+import { TaskRunner } from '../runtime/executors/worker/task-runner.js';
 import {
   ConfigError,
   DescriptorError,
@@ -130,6 +132,30 @@ describe('signed references', () => {
     expect(Array.from(await resolveAsync(decoded))).toEqual([1, 2, 3]);
     configureReferences({ secret: null });
     expect(() => decodeProxies(jsonRoundTrip(encodeProxies(p)), { policy: { fileRoots: ['/nonexistent-root'] } })).toThrow(DescriptorError);
+  });
+});
+
+describe('references by key where references are signed', () => {
+  it('a thread with a secret refuses arguments and results by key, which carry no signature, and its callers send descriptors', async () => {
+    const root = await dirs.make();
+    const store = new Store('signed-by-key', new FileConnector({ directory: root }));
+    stores.push(store);
+    const key = await store.put({ n: 1 });
+    let ran = false;
+    const runner = new TaskRunner({ touch: () => (ran = true) });
+    const call = { v: 1, task: 'touch', args: [null], origin: { host: 'elsewhere', pid: 1, thread: 0 }, stored: { store: store.config(), keys: [key], evict: false } };
+    const reply = { ok: true, value: null, proxied: true, stored: { key, metadata: { kind: 'object' } } };
+    // Without a secret both are taken.
+    await runner.run(call);
+    expect(ran).toBe(true);
+    expect(decodeReply('touch', reply, { results: store }).made).toHaveLength(1);
+    ran = false;
+    configureReferences({ secret: SECRET });
+    expect(await rejection(runner.run(call))).toBeInstanceOf(DescriptorError);
+    expect(ran).toBe(false);
+    expect(thrown(() => decodeReply('touch', reply, { results: store }))).toBeInstanceOf(DescriptorError);
+    const sent = await encodeCall('touch', [], { results: { store, minBytes: 0 }, stored: { store, keys: [key], evict: false } }, { byKey: true });
+    expect([sent.stored, sent.results?.byKey]).toEqual([undefined, undefined]);
   });
 });
 

@@ -61,6 +61,8 @@ export interface ExecutorFlags {
    * they stored for the caller by its key in the caller's results store:
    * true where caller and workers are one process running one build of this
    * package (piscina), so neither side needs a descriptor the other checks.
+   * Keys carry no signature: where a reference secret is set, descriptors
+   * are sent all the same.
    */
   readonly byKey?: boolean;
 }

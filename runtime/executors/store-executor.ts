@@ -7,6 +7,7 @@ import { registerStore, unregisterStore } from '../store/registry.js';
 import { Store, getStore } from '../store/store.js';
 import { isStoreFactory } from '../store/factory.js';
 import { sendsAsReference } from '../store/ownership.js';
+import { signsReferences } from '../store/signing.js';
 import { collectLeaves } from '../proxy/walk.js';
 import {
   BaseExecutor,
@@ -26,7 +27,7 @@ import {
   type TaskTable,
 } from './executor.js';
 import { TaskError } from './errors.js';
-import type { ProxyOr } from '../../src/types.js';
+import type { Proxy, ProxyOr } from '../../src/types.js';
 import { sizeAtLeast } from '../store/size.js';
 
 /**
@@ -111,6 +112,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   /** Decoded result proxies find their store by name; registering it spares them a second connection and cache. */
   readonly #registeredStore: boolean;
   readonly #owned = new Map<string, Owned>();
+  /** The proxies `#owned` was filled from, so that telling one apart reads nothing of any other proxy (an autoProxy's key is its first send). */
+  readonly #ownedProxies = new WeakSet<object>();
   readonly #collected = new FinalizationRegistry<string>((id) => void this.#evictOwned(id));
 
   constructor(executor: Executor<T>, options: StoreExecutorOptions) {
@@ -137,7 +140,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     const pick = proxyArgs === undefined ? this.#shouldProxy : () => proxyArgs;
     const results = options.results ?? (proxyResult === undefined ? this.#results : { store: this.store, minBytes: proxyResult ? 0 : Infinity });
     // An engine that takes arguments by key gets them so: no proxy to make here, and no descriptor for its worker to check.
-    const sending = this.executor.flags?.byKey === true ? this.#storeInputs(args, pick) : this.#proxyInputs(args, pick);
+    // Signed references travel as descriptors only: keys carry no signature.
+    const sending = this.executor.flags?.byKey === true && !signsReferences() ? this.#storeInputs(args, pick) : this.#proxyInputs(args, pick);
     const launched = sending.then(({ sent, stored }) =>
       this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results, ...(stored === undefined ? {} : { stored }) }),
     );
@@ -256,8 +260,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
    * goes as a descriptor, which tells the worker to wait for its value.
    */
   #ownedKey(arg: unknown): Key | undefined {
-    if (typeof arg !== 'object' || arg === null || !isProxy(arg) || sendsAsReference(arg)) return undefined;
-    const factory: unknown = getFactory(arg);
+    if (typeof arg !== 'object' || arg === null || !this.#ownedProxies.has(arg) || sendsAsReference(arg)) return undefined;
+    const factory: unknown = getFactory(arg as Proxy<object>);
     if (!isStoreFactory(factory) || factory.store !== this.store || factory.wait !== undefined) return undefined;
     return this.#owned.has(idFor(this.store, factory.key)) ? factory.key : undefined;
   }
@@ -290,6 +294,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     if (this.#owned.has(id)) return;
     const entry = { store, key };
     this.#owned.set(id, entry);
+    this.#ownedProxies.add(p);
     this.#collected.register(p, id, entry);
   }
 

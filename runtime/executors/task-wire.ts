@@ -29,6 +29,7 @@ import { ConfigError, DescriptorError } from '../errors.js';
 import { decodeProxies, encodeProxiesAsync, storedResultProxy } from '../store/references.js';
 import type { ProxyMetadata } from '../proxy/factory.js';
 import { sendingToTask } from '../store/auto-proxy.js';
+import { signsReferences } from '../store/signing.js';
 import type { Store, StoreConfig } from '../store/store.js';
 import type { Encoded } from '../../src/types.js';
 import { TaskError, TaskTimeoutError, type RemoteError } from './errors.js';
@@ -111,8 +112,10 @@ export function reaches(store: Store, origin: Origin): boolean {
  * worker never sees a key before its bytes. `byKey`: the engine's replies
  * name results by key (see ExecutorFlags), and it sends `options.stored`.
  */
-export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions, { byKey = false } = {}): Promise<TaskCall> {
+export async function encodeCall(task: string, args: readonly unknown[], options: RunOptions, engine: { byKey?: boolean } = {}): Promise<TaskCall> {
   const { results, timeoutMs, future, stored } = options;
+  // Signed references travel as descriptors only (see ExecutorFlags).
+  const byKey = engine.byKey === true && !signsReferences();
   return {
     v: 1,
     task,
@@ -146,6 +149,7 @@ function storedResult(task: string, stored: unknown, results: Store | undefined)
   if (results === undefined || typeof stored !== 'object' || stored === null) {
     throw new DescriptorError(`task '${task}': the reply names a result stored by key, but the call asked for no results store`);
   }
+  if (signsReferences()) throw new DescriptorError(`task '${task}': the reply names a result by key, which carries no signature, and this thread checks signed references`);
   const { key, metadata } = stored as { key?: unknown; metadata?: unknown };
   return storedResultProxy(results, key, metadata);
 }

@@ -41,6 +41,14 @@ function referenceSecret(): Buffer | undefined {
   return fromEnv === undefined || fromEnv === '' ? undefined : secretBytes(fromEnv, SECRET_ENV);
 }
 
+/**
+ * Whether this thread signs and checks references (a secret is in force):
+ * then only descriptors, which carry signatures, may name objects to read.
+ */
+export function signsReferences(): boolean {
+  return referenceSecret() !== undefined;
+}
+
 function secretBytes(secret: unknown, what: string): Buffer {
   const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret instanceof Uint8Array ? Buffer.from(secret) : undefined;
   if (bytes === undefined) throw new ConfigError(`${what} must be a string or a Uint8Array`);

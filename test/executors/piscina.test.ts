@@ -293,6 +293,21 @@ describe('PiscinaExecutor across connectors', () => {
     }
   });
 
+  it('a fresh thread loads the Redis connector for arguments sent by key, also when results come back by value', async () => {
+    const server = await startRedisServer();
+    const store = new Store(`redis-${crypto.randomUUID()}`, new RedisConnector({ port: server.port }));
+    const fresh = taskPool(undefined, 1);
+    try {
+      await using ex = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(fresh), { store, shouldProxy: 'always', resultThreshold: Infinity });
+      const input = floats(4096);
+      expect(await ex.submit('sum', input)).toBe(sumOf(input));
+    } finally {
+      await fresh.destroy();
+      await store.close({ clear: true });
+      await server.stop();
+    }
+  });
+
   it('refuses inputs in the caller’s memory store, since a memory store lives in one thread', async () => {
     const store = new Store(`memory-${crypto.randomUUID()}`, new MemoryConnector());
     await using ex = new StoreExecutor(new PiscinaExecutor<FixtureTasks>(pool), { store, shouldProxy: 'always' });

@@ -7,7 +7,8 @@ import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../../store/auto-proxy.js';
 import type { Key, ReferencePolicy } from '../../connectors/connector.js';
 import { isConnectorKindRegistered, resolvePolicy } from '../../connectors/kinds.js';
 import '../../connectors/index.js';
-import { ConfigError, ProxyResolveMissingKeyError } from '../../errors.js';
+import { ConfigError, DescriptorError, ProxyResolveMissingKeyError } from '../../errors.js';
+import { signsReferences } from '../../store/signing.js';
 import { extract, getFactory, getKey, isProxy, isResolved, resolveAsync } from '../../proxy/proxy.js';
 import { isStoreFactory } from '../../store/factory.js';
 import { checkStoredKey, checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
@@ -275,6 +276,8 @@ interface StoredRead {
  * (evicted once read, when the caller sent them for one use).
  */
 async function readStoredArgs(stored: NonNullable<TaskCall['stored']>, origin: Origin, policy: Required<ReferencePolicy>): Promise<{ store: Store; reads: StoredRead[] }> {
+  // Keys carry no signature: where references must be signed, job data cannot name objects this way instead.
+  if (signsReferences()) throw new DescriptorError('a call names arguments by key, which carry no signature, and this thread checks signed references (a reference secret is set): send them as proxies');
   const store = getOrCreateStore(stored.store, { trusted: false, policy });
   checkReachable(store, origin);
   const wanted: { index: number; key: Key }[] = [];
@@ -362,6 +365,7 @@ function loadConnectorKinds(call: TaskCall): Promise<unknown> | undefined {
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
   for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
   kindsIn(call.results?.store.connector, kinds);
+  kindsIn(call.stored?.store.connector, kinds);
   const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind) && !isConnectorKindRegistered(kind));
   return loaders.length === 0 ? undefined : Promise.all(loaders.map(([, load]) => load()));
 }
