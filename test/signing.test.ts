@@ -154,8 +154,10 @@ describe('references by key where references are signed', () => {
     expect(await rejection(runner.run(call))).toBeInstanceOf(DescriptorError);
     expect(ran).toBe(false);
     expect(thrown(() => decodeReply('touch', reply, { results: store }))).toBeInstanceOf(DescriptorError);
-    const sent = await encodeCall('touch', [], { results: { store, minBytes: 0 }, stored: { store, keys: [key], evict: false } }, { byKey: true });
-    expect([sent.stored, sent.results?.byKey]).toEqual([undefined, undefined]);
+    // Its calls ask for results by descriptor, and arguments stored to go by key are not sent on nulls.
+    const sent = await encodeCall('touch', [], { results: { store, minBytes: 0 } }, { byKey: true });
+    expect(sent.results?.byKey).toBeUndefined();
+    expect(await rejection(encodeCall('touch', [null], { stored: { store, keys: [key], evict: false } }, { byKey: true }))).toBeInstanceOf(ConfigError);
   });
 });
 

@@ -52,9 +52,10 @@ export interface PiscinaExecutorOptions {
   readonly closePool?: boolean;
 }
 
-/** piscina's own refusals (full queue, missing handler, pool torn down), which say nothing about a worker dying. */
+/** The threads run this package in the caller's process: see ExecutorFlags. */
 const BY_KEY = Object.freeze({ byKey: true });
 
+/** piscina's own refusals (full queue, missing handler, pool torn down), which say nothing about a worker dying. */
 const POOL_REFUSAL = /^(Task queue is at limit|No task queue available|filename must be provided|No handler function exported|Terminating worker thread|Close operation timed out)/;
 
 /**
@@ -117,7 +118,8 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
     return decodeReply(task, reply, {
       ...(this.#policy === undefined ? {} : { policy: this.#policy }),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      ...(options.results === undefined ? {} : { results: options.results.store }),
+      // Only a call that asked for its result by key may get one.
+      ...(options.results === undefined || call.results?.byKey !== true ? {} : { results: options.results.store }),
     });
   }
 }

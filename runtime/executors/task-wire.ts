@@ -116,6 +116,10 @@ export async function encodeCall(task: string, args: readonly unknown[], options
   const { results, timeoutMs, future, stored } = options;
   // Signed references travel as descriptors only (see ExecutorFlags).
   const byKey = engine.byKey === true && !signsReferences();
+  // Their places in args are null: a call without them would run its task on nulls.
+  if (stored !== undefined && !byKey) {
+    throw new ConfigError(`task '${task}': its arguments were stored to go by key, which ${engine.byKey === true ? 'signed references (a reference secret set meanwhile) rule out' : 'this engine does not take'}: call again`);
+  }
   return {
     v: 1,
     task,
@@ -127,7 +131,7 @@ export async function encodeCall(task: string, args: readonly unknown[], options
       : { results: { store: results.store.config(), minBytes: results.minBytes, ...(byKey ? { byKey } : {}) } }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(future === undefined ? {} : { future: { store: future.store.config(), key: future.key } }),
-    ...(stored === undefined || !byKey ? {} : { stored: { store: stored.store.config(), keys: stored.keys.map((key) => key ?? null), evict: stored.evict } }),
+    ...(stored === undefined ? {} : { stored: { store: stored.store.config(), keys: stored.keys.map((key) => key ?? null), evict: stored.evict } }),
   };
 }
 
