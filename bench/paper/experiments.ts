@@ -52,9 +52,16 @@ export interface ColdStart {
 
 export interface RoundTripRow {
   readonly bytes: number;
-  /** Milliseconds per round trip. */
+  /** Each connector's lane, timed in a pass of its own alongside by value. */
+  readonly lanes: readonly RoundTripLane[];
+}
+
+/** Milliseconds per round trip of each way, in one pass. */
+export interface RoundTripLane {
+  readonly connector: ConnectorName;
   readonly value: Summary;
-  readonly lanes: readonly { readonly connector: ConnectorName; readonly proxy: Summary; readonly hand: Summary }[];
+  readonly proxy: Summary;
+  readonly hand: Summary;
 }
 
 export interface ThroughputRow {
@@ -164,7 +171,7 @@ export function plannedWork(plan: Plan): { calls: number; cost: number } {
     calls += n;
     cost += n * each;
   };
-  for (const bytes of plan.roundTrip?.sizes ?? []) add((1 + 2 * lanes) * ((plan.roundTrip as RoundTripPlan).reps(bytes) + warmupFor(bytes)), taskCost(plan.engine, bytes));
+  for (const bytes of plan.roundTrip?.sizes ?? []) add(3 * lanes * ((plan.roundTrip as RoundTripPlan).reps(bytes) + warmupFor(bytes)), taskCost(plan.engine, bytes));
   const { throughput, app } = plan;
   for (const workers of throughput?.workers ?? []) add((1 + lanes) * (throughput!.reps + THROUGHPUT_WARMUP), batchCost(plan.engine, throughput!.taskBytes, throughput!.tasks, workers));
   if (app !== undefined) add(2 * app.reps, choleskyCost(plan.engine, app.size, app.tile, app.workers));
@@ -177,7 +184,7 @@ function roundTripWays(engine: Engine, input: Uint8Array, bytes: number): Case[]
 }
 
 /** Summaries of the times of `roundTripWays`, by way and lane. */
-function byWay(engine: Engine, times: readonly number[][]): Pick<RoundTripRow, 'value' | 'lanes'> {
+function byWay(engine: Engine, times: readonly number[][]): Pick<ColdStart, 'value' | 'lanes'> {
   return {
     value: summarize(times[0] as number[]),
     lanes: engine.lanes.map((lane, i) => ({ connector: lane.connector, proxy: summarize(times[1 + 2 * i] as number[]), hand: summarize(times[2 + 2 * i] as number[]) })),
@@ -203,12 +210,19 @@ export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tic
   for (const bytes of roundTrip.sizes) {
     const input = payload(bytes);
     const phase = `round trip ${formatBytes(bytes)}`;
-    const times = await timeMany(
-      roundTripWays(engine, input, bytes).map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
-      roundTrip.reps(bytes),
-      warmupFor(bytes),
-    );
-    rows.push({ bytes, ...byWay(engine, times) });
+    const lanes: RoundTripLane[] = [];
+    // A lane's pass of its own: another connector's calls in between (a file lane's I/O) slowed every way of it, by proxy most.
+    for (const lane of engine.lanes) {
+      const ways = [byValue(engine, input, bytes), byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)];
+      const times = await timeMany(
+        ways.map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
+        roundTrip.reps(bytes),
+        warmupFor(bytes),
+      );
+      const [value, proxy, hand] = times.map((t) => summarize(t)) as [Summary, Summary, Summary];
+      lanes.push({ connector: lane.connector, value, proxy, hand });
+    }
+    rows.push({ bytes, lanes });
   }
   return { rows, ...(cold === undefined ? {} : { cold }) };
 }

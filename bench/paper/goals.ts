@@ -49,7 +49,7 @@ function judge(engine: EngineName, goal: string, measuredEngine: EngineName, che
 function speedups(rows: readonly RoundTripRow[] | undefined, connector: ConnectorName, pick: (bytes: number) => boolean): { bytes: number; ratio: number }[] {
   return (rows ?? []).flatMap((row) => {
     const lane = laneOf(row, connector);
-    return lane === undefined || !pick(row.bytes) ? [] : [{ bytes: row.bytes, ratio: speedup(row.value, lane.proxy) }];
+    return lane === undefined || !pick(row.bytes) ? [] : [{ bytes: row.bytes, ratio: speedup(lane.value, lane.proxy) }];
   });
 }
 

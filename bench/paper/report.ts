@@ -18,20 +18,20 @@ export function roundTripTables(results: BenchResults): string[] {
   return results.connectors.map((connector) => {
     const rows = roundTrip.rows.map((row) => {
       const lane = laneOf(row, connector);
-      if (lane === undefined) return [formatBytes(row.bytes), formatSummary(row.value), '', '', '', ''];
+      if (lane === undefined) return [formatBytes(row.bytes), '', '', '', '', ''];
       return [
         formatBytes(row.bytes),
-        formatSummary(row.value),
+        formatSummary(lane.value),
         formatSummary(lane.proxy),
         formatSummary(lane.hand),
-        formatTimes(speedup(row.value, lane.proxy)),
+        formatTimes(speedup(lane.value, lane.proxy)),
         signedPercent(lane.proxy.median / lane.hand.median),
       ];
     });
     const { cold } = roundTrip;
     const coldLane = cold === undefined ? undefined : laneOf(cold, connector);
     return [
-      `Round trip of a no-op task, ${results.engine} (${roundTrip.workers} worker), ${connector} connector: ms, median (p25–p75)`,
+      `Round trip of a no-op task, ${results.engine} (${roundTrip.workers} worker), ${connector} connector, its three ways timed in a pass of their own: ms, median (p25–p75)`,
       '',
       table(['payload in and out', 'by value', 'by proxy', 'by hand (keys)', 'speed-up (value ÷ proxy)', 'proxy vs by hand'], rows),
       ...(cold === undefined || coldLane === undefined
