@@ -57,7 +57,7 @@ export interface RoundTripRow {
 }
 
 /** Milliseconds per round trip of each way, in one pass. */
-export interface RoundTripLane {
+interface RoundTripLane {
   readonly connector: ConnectorName;
   readonly value: Summary;
   readonly proxy: Summary;
