@@ -6,7 +6,7 @@
 import { runExample } from '../../examples/tiled-cholesky/run.js';
 import { byHand, byProxy, byValue, keepInFlight, payload, type Case } from './cases.js';
 import { batchCost, choleskyCost, taskCost } from './eta.js';
-import { startEngine, type ConnectorName, type Engine, type EngineName } from './engines.js';
+import { startEngine, type ConnectorName, type Engine, type EngineName, type Lane } from './engines.js';
 import { formatBytes, summarize, type Summary } from './stats.js';
 import { timeMany } from '../timing.js';
 
@@ -178,9 +178,9 @@ export function plannedWork(plan: Plan): { calls: number; cost: number } {
   return { calls, cost };
 }
 
-/** The ways of a round trip, in the order `byWay` reads their times: by value, then by proxy and by hand of each lane. */
-function roundTripWays(engine: Engine, input: Uint8Array, bytes: number): Case[] {
-  return [byValue(engine, input, bytes), ...engine.lanes.flatMap((lane) => [byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)])];
+/** The ways of a round trip, in the order `byWay` reads their times: by value, then by proxy and by hand of each of `lanes`. */
+function roundTripWays(engine: Engine, lanes: readonly Lane[], input: Uint8Array, bytes: number): Case[] {
+  return [byValue(engine, input, bytes), ...lanes.flatMap((lane) => [byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)])];
 }
 
 /** Summaries of the times of `roundTripWays`, by way and lane. */
@@ -213,9 +213,8 @@ export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tic
     const lanes: RoundTripLane[] = [];
     // A lane's pass of its own: another connector's calls in between (a file lane's I/O) slowed every way of it, by proxy most.
     for (const lane of engine.lanes) {
-      const ways = [byValue(engine, input, bytes), byProxy(lane, input, bytes), byHand(engine, lane, input, bytes)];
       const times = await timeMany(
-        ways.map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
+        roundTripWays(engine, [lane], input, bytes).map((c) => ticking(c, tick, phase, taskCost(plan.engine, bytes))),
         roundTrip.reps(bytes),
         warmupFor(bytes),
       );
@@ -229,7 +228,7 @@ export async function measureRoundTrip(plan: Plan, roundTrip: RoundTripPlan, tic
 
 /** Warms `engine` by every way of the round trip, and what its first calls took. */
 async function coldStart(plan: Plan, engine: Engine, tick: Tick): Promise<ColdStart> {
-  const times = await warmEngine(roundTripWays(engine, payload(WARM_BYTES), WARM_BYTES), plan.warmCalls, 1, tick, warmCost(plan));
+  const times = await warmEngine(roundTripWays(engine, engine.lanes, payload(WARM_BYTES), WARM_BYTES), plan.warmCalls, 1, tick, warmCost(plan));
   return { bytes: WARM_BYTES, calls: Math.min(...times.map((t) => t.length)), ...byWay(engine, times) };
 }
 
