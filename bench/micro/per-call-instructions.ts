@@ -14,11 +14,19 @@
  * wake-ups cost is left out, alike for every way; what is left is the code
  * each way runs. V8 runs single-threaded (`--single-threaded`), so that its
  * compiler and collector threads count the same in every run. Each way is
- * counted over 1,000 warm-up calls (V8 compiles on this very thread now, so
- * the warm-up is long) and then over `calls` more: the difference, divided
- * by `calls`, is the figure.
+ * counted over 1,000 warm-up calls and then over `calls` more: the
+ * difference, divided by `calls`, is the figure. TurboFan is still optimizing
+ * the library's functions over those calls (on this very thread), and what it
+ * spends depends on what it decides to inline, which a small change of code
+ * elsewhere moves by 10%; so its share (everything under V8's
+ * `Compiler::CompileOptimized`, told apart by `callgrind_annotate`) is
+ * reported on its own, and the rest, the calls' own work, is the figure to
+ * compare builds by.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
@@ -28,6 +36,8 @@ import type { BenchTasks } from '../paper/engines.js';
 import handler from '../paper/workers/tasks.js';
 
 const WARMUP_CALLS = 1000;
+/** What optimizing costs: everything V8's TurboFan entry points run, OSR's included. */
+const TURBOFAN_ENTRIES = ['v8::internal::Compiler::CompileOptimized(', 'v8::internal::Compiler::CompileOptimizedOSR('];
 const WAYS = ['value', 'hand', 'proxy'] as const;
 type Way = (typeof WAYS)[number];
 
@@ -52,36 +62,58 @@ if (values.child !== undefined) {
   for (const way of ways) {
     // The two counts of a way run side by side: each is a process of its own.
     const [warm, total] = await Promise.all([count(way, WARMUP_CALLS), count(way, WARMUP_CALLS + calls)]);
-    const perCall = (total - warm) / calls;
-    if (way === 'value') byValue = perCall;
-    rows.push(`| ${way} | ${(perCall / 1e3).toFixed(0)} | ${byValue === undefined ? '' : `${(perCall / byValue).toFixed(2)}x`} |`);
+    const perCall = (total.all - warm.all) / calls;
+    const compiling = (total.compiling - warm.compiling) / calls;
+    const running = perCall - compiling;
+    if (way === 'value') byValue = running;
+    const thousands = (n: number): string => (n / 1e3).toFixed(0);
+    rows.push(`| ${way} | ${thousands(perCall)} | ${thousands(compiling)} | ${thousands(running)} | ${byValue === undefined ? '' : `${(running / byValue).toFixed(2)}x`} |`);
   }
   process.stdout.write(
     [
-      `Instructions per round trip of a no-op task of ${bytes} bytes in and out, both halves in one thread (callgrind, ${calls} calls after ${WARMUP_CALLS}):`,
+      `Instructions per round trip of a no-op task of ${bytes} bytes in and out, both halves in one thread (callgrind, ${calls} calls after ${WARMUP_CALLS}), thousands per call:`,
       '',
-      '| way | thousand instructions per call | ÷ by value |',
-      '|---|---|---|',
+      '| way | in all | TurboFan compiling | the calls themselves | themselves ÷ by value |',
+      '|---|---|---|---|---|',
       ...rows,
       '',
     ].join('\n'),
   );
 }
 
-/** Instructions of a whole run of `n` calls of `way`, as callgrind counts them. */
-async function count(way: Way, n: number): Promise<number> {
+/** Instructions of a whole run of `n` calls of `way`, in all and under TurboFan, as callgrind counts them. */
+async function count(way: Way, n: number): Promise<{ all: number; compiling: number }> {
   const script = fileURLToPath(import.meta.url);
-  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--single-threaded', script, '--child', way, '--bytes', String(bytes), '--calls', String(n)];
-  const child = spawn('valgrind', args, { stdio: ['ignore', 'inherit', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', (error) => reject(new Error(`cannot run valgrind (is it installed?): ${error.message}`)));
-    child.on('close', resolve);
+  const out = path.join(os.tmpdir(), `per-call-instructions-${process.pid}-${way}-${n}.callgrind`);
+  const args = ['--tool=callgrind', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', process.execPath, '--single-threaded', script, '--child', way, '--bytes', String(bytes), '--calls', String(n)];
+  try {
+    const { code, stderr } = await run('valgrind', args, 'inherit');
+    const collected = /Collected : (\d+)/.exec(stderr)?.[1];
+    if (code !== 0 || collected === undefined) throw new Error(`valgrind on ${way} × ${n} failed (exit ${String(code)}):\n${stderr.slice(-2000)}`);
+    // Inclusive costs of every function, one per line ("1,234 (5.6%)  ???:name(args) [object]").
+    const annotated = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], 'pipe');
+    if (annotated.code !== 0) throw new Error(`callgrind_annotate on ${way} × ${n} failed (exit ${String(annotated.code)}):\n${annotated.stderr.slice(-2000)}`);
+    let compiling = 0;
+    for (const line of annotated.stdout.split('\n')) {
+      if (!TURBOFAN_ENTRIES.some((entry) => line.includes(`:${entry}`))) continue;
+      compiling += Number(/^\s*([\d,]+)/.exec(line)?.[1]?.replaceAll(',', '') ?? 0);
+    }
+    return { all: Number(collected), compiling };
+  } finally {
+    rmSync(out, { force: true });
+  }
+}
+
+function run(command: string, args: readonly string[], stdout: 'inherit' | 'pipe'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { stdio: ['ignore', stdout, 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', (error) => reject(new Error(`cannot run ${command} (is valgrind installed?): ${error.message}`)));
+    child.on('close', (code) => resolve({ code, stdout: out, stderr: err }));
   });
-  const collected = /Collected : (\d+)/.exec(log)?.[1];
-  if (code !== 0 || collected === undefined) throw new Error(`valgrind on ${way} × ${n} failed (exit ${String(code)}):\n${log.slice(-2000)}`);
-  return Number(collected);
 }
 
 /** `n` round trips of `way`, both halves in this thread. */
