@@ -23,18 +23,19 @@
  * reported on its own, and the rest, the calls' own work, is the figure to
  * compare builds by.
  */
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { PiscinaExecutor } from 'ts-proxystore/executors/piscina';
 import { SharedMemoryConnector, Store, StoreExecutor } from 'ts-proxystore';
 import { byHand, byProxy, byValue, payload, type Case } from '../paper/cases.js';
 import type { BenchTasks } from '../paper/engines.js';
 import handler from '../paper/workers/tasks.js';
 
+const exec = promisify(execFile);
 const WARMUP_CALLS = 1000;
 /** What optimizing costs: everything V8's TurboFan entry points run, OSR's included. */
 const TURBOFAN_ENTRIES = ['v8::internal::Compiler::CompileOptimized(', 'v8::internal::Compiler::CompileOptimizedOSR('];
@@ -87,32 +88,20 @@ async function count(way: Way, n: number): Promise<{ all: number; compiling: num
   const out = path.join(os.tmpdir(), `per-call-instructions-${process.pid}-${way}-${n}.callgrind`);
   const args = ['--tool=callgrind', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', process.execPath, '--single-threaded', script, '--child', way, '--bytes', String(bytes), '--calls', String(n)];
   try {
-    const { code, stderr } = await run('valgrind', args, 'inherit');
-    const collected = /Collected : (\d+)/.exec(stderr)?.[1];
-    if (code !== 0 || collected === undefined) throw new Error(`valgrind on ${way} × ${n} failed (exit ${String(code)}):\n${stderr.slice(-2000)}`);
-    // Inclusive costs of every function, one per line ("1,234 (5.6%)  ???:name(args) [object]").
-    const annotated = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], 'pipe');
-    if (annotated.code !== 0) throw new Error(`callgrind_annotate on ${way} × ${n} failed (exit ${String(annotated.code)}):\n${annotated.stderr.slice(-2000)}`);
-    const entries = annotated.stdout.split('\n').filter((line) => TURBOFAN_ENTRIES.some((entry) => line.includes(`:${entry}`)));
+    await exec('valgrind', args).catch((error: { message: string; stderr?: string }) => {
+      throw new Error(`valgrind on ${way} × ${n} failed (is it installed?): ${error.message}\n${String(error.stderr ?? '').slice(-2000)}`);
+    });
+    // Inclusive costs of every function, one per line ("1,234 (5.6%)  ???:name(args) [object]"), and the program's total.
+    const { stdout } = await exec('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], { maxBuffer: 256 << 20 });
+    const lines = stdout.split('\n');
+    const instructions = (line: string | undefined): number => Number(/^\s*([\d,]+)/.exec(line ?? '')?.[1]?.replaceAll(',', '') ?? NaN);
+    const entries = lines.filter((line) => TURBOFAN_ENTRIES.some((entry) => line.includes(`:${entry}`)));
     // A thousand calls always get something optimized: none found means callgrind could not name node's functions.
     if (entries.length === 0) throw new Error(`callgrind found no ${TURBOFAN_ENTRIES[0]}…) in ${process.execPath}: a node binary without symbols cannot tell compiling apart`);
-    const compiling = entries.reduce((sum, line) => sum + Number(/^\s*([\d,]+)/.exec(line)?.[1]?.replaceAll(',', '') ?? 0), 0);
-    return { all: Number(collected), compiling };
+    return { all: instructions(lines.find((line) => line.includes('PROGRAM TOTALS'))), compiling: entries.reduce((sum, line) => sum + instructions(line), 0) };
   } finally {
     rmSync(out, { force: true });
   }
-}
-
-function run(command: string, args: readonly string[], stdout: 'inherit' | 'pipe'): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(command, args, { stdio: ['ignore', stdout, 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', (error) => reject(new Error(`cannot run ${command} (is valgrind installed?): ${error.message}`)));
-    child.on('close', (code) => resolve({ code, stdout: out, stderr: err }));
-  });
 }
 
 /** `n` round trips of `way`, both halves in this thread. */

@@ -232,7 +232,7 @@ export class SharedMemoryConnector implements Connector {
   async get(key: Key): Promise<Uint8Array | undefined> {
     const id = this.#id('get', key);
     if (id !== undefined && cellSegmentOf(id) !== undefined) return this.#getThroughCell('get', key, id);
-    return this.#payload(id, this.#held(id) ?? (await this.#fetch('get', key, id)));
+    return this.#payload(id, await this.#fetch('get', key, id));
   }
 
   /** Blocks (Atomics.wait) only for an object (or slab) this thread has not seen yet, until another thread of the space hands it over. */
@@ -257,7 +257,7 @@ export class SharedMemoryConnector implements Connector {
     const ids = keys.map((key) => this.#id('getBatch', key));
     return Promise.all(
       ids.map(async (id, i) =>
-        id !== undefined && cellSegmentOf(id) !== undefined ? this.#getThroughCell('getBatch', keys[i] as Key, id) : this.#payload(id, this.#held(id) ?? (await this.#fetch('getBatch', keys[i] as Key, id))),
+        id !== undefined && cellSegmentOf(id) !== undefined ? this.#getThroughCell('getBatch', keys[i] as Key, id) : this.#payload(id, await this.#fetch('getBatch', keys[i] as Key, id)),
       ),
     );
   }
@@ -269,7 +269,7 @@ export class SharedMemoryConnector implements Connector {
       const ref = cell === undefined || !isLive(cell) ? undefined : readCell(cell, this.answerTimeoutMs).ref;
       return ref !== undefined && (await this.exists(`${ref}@${this.space}`));
     }
-    const segment = this.#held(id) ?? (await this.#fetch('exists', key, id));
+    const segment = await this.#fetch('exists', key, id);
     if (segment === undefined) return false;
     const slot = slotOf(id as string, segment);
     return slot === undefined || storedLength(slot.slab, slot.ref) !== undefined;
@@ -296,7 +296,7 @@ export class SharedMemoryConnector implements Connector {
       return;
     }
     if (isSlotId(id)) {
-      const segment = this.#held(id) ?? (await this.#fetch(operation, key, id));
+      const segment = await this.#fetch(operation, key, id);
       const slot = segment === undefined ? undefined : slotOf(id, segment);
       if (slot !== undefined) evictSlot(slot.slab, slot.ref);
     } else {
@@ -352,17 +352,16 @@ export class SharedMemoryConnector implements Connector {
     });
   }
 
-  /** The segment (or slab) of `key` (whose id is `id`), waiting for another thread to hand it over if needed; undefined when missing. */
   /**
-   * The segment of `id` when this thread holds it already, as it does for
-   * nearly every object it reads or evicts: the caller then skips `#fetch`
-   * and the two async functions under it.
+   * The segment (or slab) of `key` (whose id is `id`), waiting for another
+   * thread to hand it over if needed; undefined when missing. One this thread
+   * holds already, as it does for nearly every object it reads or evicts,
+   * comes back as it is, without the promise and async function of asking.
    */
-  #held(id: string | undefined): SharedArrayBuffer | undefined {
-    return id === undefined ? undefined : this.#member.lookup(segmentIdOf(id));
-  }
-  async #fetch(operation: string, key: Key, id: string | undefined): Promise<SharedArrayBuffer | undefined> {
-    return id === undefined ? undefined : this.#member.fetch(segmentIdOf(id), this.answerTimeoutMs, { operation, key });
+  #fetch(operation: string, key: Key, id: string | undefined): SharedArrayBuffer | undefined | Promise<SharedArrayBuffer | undefined> {
+    if (id === undefined) return undefined;
+    const segmentId = segmentIdOf(id);
+    return this.#member.lookup(segmentId) ?? this.#member.fetch(segmentId, this.answerTimeoutMs, { operation, key });
   }
 
   /** The bytes of object `id` in `segment`: the whole segment, or a leased view of its slot. */
@@ -412,7 +411,7 @@ export class SharedMemoryConnector implements Connector {
 
   /** The cell of id `id` (a cell id), asking the other threads if need be; undefined when missing or not a cell. */
   async #cell(operation: string, key: Key, id: string): Promise<SharedArrayBuffer | undefined> {
-    const cell = this.#held(id) ?? (await this.#fetch(operation, key, id));
+    const cell = await this.#fetch(operation, key, id);
     return cell !== undefined && isCell(cell) ? cell : undefined;
   }
 
@@ -422,7 +421,7 @@ export class SharedMemoryConnector implements Connector {
     for (let follows = 0; cell !== undefined && isLive(cell) && follows < MAX_CELL_FOLLOWS; follows++) {
       const { version, ref } = readCell(cell, this.answerTimeoutMs);
       if (ref === undefined) return undefined;
-      const bytes = this.#payload(ref, this.#held(ref) ?? (await this.#fetch(operation, key, ref)));
+      const bytes = this.#payload(ref, await this.#fetch(operation, key, ref));
       if (bytes !== undefined || cellVersion(cell) === version) return this.#readThrough(id, ref, bytes);
     }
     return this.#cellGone(cell, operation, key);
