@@ -296,6 +296,41 @@ describe('Store connectors and errors', () => {
     expect(p2.v).toBe(2);
   });
 
+  it('reads through getNow where the connector can, falling back to get where it would wait; a stored null is a value', async () => {
+    const inner = new MemoryConnector();
+    const asked: string[] = [];
+    let now: (key: Key) => Uint8Array | undefined | null = (key) => inner.getSync(key);
+    const connector: Connector = {
+      kind: inner.kind,
+      put: (d) => inner.put(d),
+      putBatch: (d) => inner.putBatch(d),
+      get: (key) => (asked.push('get'), inner.get(key)),
+      getNow: (key) => (asked.push('getNow'), now(key)),
+      getBatch: (keys) => inner.getBatch(keys),
+      exists: (key) => inner.exists(key),
+      evict: (key) => inner.evict(key),
+      config: () => inner.config(),
+      close: (o) => inner.close(o),
+    };
+    const store = new Store('reads-now', connector, { cacheSize: 0 });
+    stores.push(store);
+    const key = await store.put({ v: 1 });
+    expect(await store.get(key)).toEqual({ v: 1 });
+    expect(asked).toEqual(['getNow']);
+    expect(await store.get(await store.put(null))).toBeNull();
+    expect(asked).toEqual(['getNow', 'getNow']);
+    now = () => null;
+    expect(await store.get(key)).toEqual({ v: 1 });
+    expect(asked).toEqual(['getNow', 'getNow', 'getNow', 'get']);
+    now = () => {
+      throw new Error('slab gone');
+    };
+    const error = (await store.get(key).catch((e: unknown) => e)) as ConnectorError;
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error.operation).toBe('get');
+    expect(error.message).toMatch(/slab gone/);
+  });
+
   it('works the same over the file connector', async () => {
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'store-test-'));
     const store = new Store('file-store', new FileConnector({ directory }), { populateTarget: false });

@@ -65,6 +65,14 @@ export interface Connector {
   /** Present when the connector can read without waiting on I/O events; lets a proxy resolve on first touch. */
   getSync?(key: Key): Uint8Array | undefined;
   /**
+   * Present when some reads need no waiting of any kind (shared memory, for
+   * an object in memory this thread already holds): what `get` would give,
+   * read now, or null when `get` would have to wait for it (another thread,
+   * I/O). Never blocks. The store tries it first, so that such a read costs
+   * none of the promises of an async one.
+   */
+  getNow?(key: Key): Uint8Array | undefined | null;
+  /**
    * Present when the connector can choose the key before the bytes are written,
    * for callers that cannot await: `autoProxy` runs inside synchronous call
    * expressions. The key may be handed out at once in this process; another

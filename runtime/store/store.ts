@@ -429,6 +429,8 @@ export class Store implements StoreHandle {
     if (cached !== undefined) return this.#cachedGet<T>('get', key, cached, t0);
     let read = this.#reading.get(id);
     if (read === undefined) {
+      const now = this.#readNow(key, id, t0);
+      if (now !== WOULD_WAIT) return now as T | undefined;
       read = new PendingRead();
       this.#reading.set(id, read);
       const done = (): void => {
@@ -438,6 +440,24 @@ export class Store implements StoreHandle {
       read.value.then(done, done);
     }
     return (await read.value) as T | undefined;
+  }
+
+  /** What `get` finds when the connector can read `key` without waiting (`getNow`), decoded and cached; WOULD_WAIT when it cannot. */
+  #readNow(key: Key, id: string, t0: number): unknown {
+    const { connector } = this;
+    if (connector.getNow === undefined) return WOULD_WAIT;
+    const generation = this.#generation;
+    const c0 = this.#connectorClock();
+    let bytes: Uint8Array | undefined | null;
+    try {
+      bytes = connector.getNow(key);
+    } catch (error) {
+      this.#connectorDone('get', key, c0, 0, true);
+      throw connectorFailure(this, 'get', error, key);
+    }
+    if (bytes === null) return WOULD_WAIT;
+    this.#connectorDone('get', key, c0, bytes?.byteLength ?? 0, false);
+    return this.#finishGet('get', key, id, bytes, t0, generation);
   }
 
   /** The async read behind `get`: one per key at a time. */
@@ -795,6 +815,9 @@ function putOptionsOf(options: ProxyCreateOptions): PutOptions {
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 const NOT_THENABLE_OBJECT = { kind: 'object', thenable: false } as const;
+
+/** What `#readNow` gives when the connector would have to wait: a stored null is a value like any other. */
+const WOULD_WAIT = Symbol('would wait');
 
 provideStoreBuilder({ fromConfig: (config, options) => Store.fromConfig(config, options), isStore: (value) => value instanceof Store });
 

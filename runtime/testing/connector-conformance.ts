@@ -256,6 +256,19 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       expect(connector.getSync!(await missingKey(connector))).toBeUndefined();
     });
 
+    it('getNow, where offered, agrees with get (missing keys included) whenever it reads, and never blocks', async () => {
+      const connector = await make();
+      if (connector.getNow === undefined) return;
+      for (const size of [0, 300, 1 << 20]) {
+        const data = payload(size, 6);
+        const key = await connector.put(data);
+        const now = connector.getNow(key);
+        if (now !== null) expectBytes(now, data);
+        expectBytes(await connector.get(key), data);
+      }
+      expect(connector.getNow(await missingKey(connector)) ?? undefined).toBeUndefined();
+    });
+
     it('config() is plain JSON and rebuilds a connector of the same kind and config', async () => {
       const connector = await make();
       const config = connector.config();
@@ -327,6 +340,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
         expect((error as ConnectorError).operation).toBe(operation);
       }
       if (connector.getSync !== undefined) expect(() => connector.getSync?.(key)).toThrow(ConnectorError);
+      if (connector.getNow !== undefined) expect(() => connector.getNow?.(key)).toThrow(ConnectorError);
       await expect(connector.close()).resolves.toBeUndefined();
     });
 

@@ -240,6 +240,26 @@ describe('SharedMemoryConnector', () => {
       expect(value.buffer).toBeInstanceOf(SharedArrayBuffer);
     });
 
+    it('getNow reads at once what this thread holds, and leaves to get what another thread must hand over', async () => {
+      const shared = space();
+      const w = worker();
+      const { encoded } = await w.call<{ encoded: unknown }>('make', { space: shared, values: [1, 2], poolBytes: 0 });
+      const made = getKey((decodeProxies(encoded) as { p: Proxy<Float64Array> }).p)!;
+      // Joined after the worker's put, so that segment was never announced here: only get may wait for it.
+      const connector = shm({ space: shared });
+      const mine = await connector.put(payload(32, 7));
+      expectBytes(connector.getNow(mine), payload(32, 7));
+      expect(connector.getNow(made)).toBeNull();
+      expect(await connector.get(made)).toBeInstanceOf(Uint8Array);
+      expect(connector.getNow(made)).toBeInstanceOf(Uint8Array);
+      const future = connector.newKey();
+      expect(connector.getNow(future)).toBeNull();
+      await connector.evict(mine);
+      // Missing, or (its slab handed back once idle) for get to find missing.
+      expect(connector.getNow(mine)).not.toBeInstanceOf(Uint8Array);
+      expect(await connector.get(mine)).toBeUndefined();
+    });
+
     it('resolves synchronously here a result from a worker whose space this thread had not joined, by asking the worker', async () => {
       const w = worker();
       const { encoded } = await w.call<{ encoded: unknown }>('make', { space: space(), values: [4, 5] });

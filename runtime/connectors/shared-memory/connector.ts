@@ -235,6 +235,15 @@ export class SharedMemoryConnector implements Connector {
     return this.#payload(id, await this.#fetch('get', key, id));
   }
 
+  /** Null for a future's key, and for an object (or slab) this thread has not seen yet: `get` asks the other threads for those. */
+  getNow(key: Key): Uint8Array | undefined | null {
+    const id = this.#id('get', key);
+    if (id === undefined) return undefined;
+    if (cellSegmentOf(id) !== undefined) return null;
+    const segment = this.#member.lookup(segmentIdOf(id));
+    return segment === undefined ? null : this.#payload(id, segment);
+  }
+
   /** Blocks (Atomics.wait) only for an object (or slab) this thread has not seen yet, until another thread of the space hands it over. */
   getSync(key: Key): Uint8Array | undefined {
     const id = this.#id('getSync', key);
