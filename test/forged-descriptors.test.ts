@@ -278,13 +278,16 @@ describe('forged descriptors', () => {
     let ran = false;
     const runner = new TaskRunner({ touch: () => (ran = true) });
     const call = (store: unknown): unknown => ({ v: 1, task: 'touch', args: [], origin: { host: 'elsewhere', pid: 1, thread: 0 }, results: { store, minBytes: 0 } });
-    for (const store of [
+    const forged = [
       { ...good.memory.store, cacheSize: 1e8 },
       { ...good.memory.store, cacheBytes: 2 ** 60 },
       { ...good.file.store, connector: { kind: 'file', options: { directory: path.join(root, 'made-by-job') } } },
       { ...good.redis.store, connector: { kind: 'redis', options: { host: '127.0.0.1', port: listenerPort } } },
-    ]) {
-      await expect(runner.run(call(store))).rejects.toBeInstanceOf(DescriptorError);
+    ];
+    // A config travels as its JSON text (what encodeCall sends), checked the same; text that is no config, or too long to be one, is refused unparsed.
+    const texts = [...forged.map((store) => JSON.stringify(store)), 'not json', '{"name":', JSON.stringify({ ...good.memory.store, name: 'x'.repeat(40_000) }), '['.repeat(100_000)];
+    for (const store of [...forged, ...texts]) {
+      await expect(runner.run(call(store)), String(JSON.stringify(store)).slice(0, 60)).rejects.toBeInstanceOf(DescriptorError);
     }
     expect(ran).toBe(false);
     expect(await readdir(root)).not.toContain('made-by-job');

@@ -7,13 +7,15 @@
  *   { v: 1, task, args, origin, results?, timeoutMs? }
  *   args     the arguments with every store proxy, at any depth, replaced by its descriptor
  *   origin   { host, pid, thread } of the caller, to tell which stores it can reach
- *   results  { store: StoreConfig, minBytes, byKey? }: where results of at least minBytes go, as proxies;
+ *   results  { store, minBytes, byKey? }: where results of at least minBytes go, as proxies;
  *            byKey: the caller takes such a result by its key in that store (see `stored` in a reply)
- *   stored   { store: StoreConfig, keys, evict }: arguments already in that store, by position:
+ *   stored   { store, keys, evict }: arguments already in that store, by position:
  *            keys[i] is argument i's key (args[i] is then null), or null where args[i] is the argument;
  *            evict: the worker evicts each once read
  *   timeoutMs  the worker's own deadline for the task, counted from its start
- *   future   { store: StoreConfig, key }: write the result (or the task's error) there, and reply with null
+ *   future   { store, key }: write the result (or the task's error) there, and reply with null
+ *   Each store above is its config() as JSON text, which a message carries as one string instead
+ *   of a dozen fields, and a worker finds checked by the text itself; a config object is taken too.
  * A reply (worker → caller):
  *   { ok: true, value, proxied, stored?, timing?, bytes? }  value encoded like args; proxied: value is a proxy made for this call;
  *            stored: { key, metadata }: for a call with results.byKey, the result is in the results store at key
@@ -42,15 +44,18 @@ export interface Origin {
   readonly thread: number;
 }
 
+/** A store as a call names it: its config as JSON text (what encodeCall sends), or the config itself. */
+export type StoreOnWire = string | StoreConfig;
+
 export interface TaskCall {
   readonly v: 1;
   readonly task: string;
   readonly args: Encoded<readonly unknown[]>;
   readonly origin: Origin;
-  readonly results?: { readonly store: StoreConfig; readonly minBytes: number; readonly byKey?: boolean };
+  readonly results?: { readonly store: StoreOnWire; readonly minBytes: number; readonly byKey?: boolean };
   readonly timeoutMs?: number;
-  readonly future?: { readonly store: StoreConfig; readonly key: Key };
-  readonly stored?: { readonly store: StoreConfig; readonly keys: readonly (Key | null)[]; readonly evict: boolean };
+  readonly future?: { readonly store: StoreOnWire; readonly key: Key };
+  readonly stored?: { readonly store: StoreOnWire; readonly keys: readonly (Key | null)[]; readonly evict: boolean };
 }
 
 export type TaskReply = TaskSuccess | { readonly ok: false; readonly error: RemoteError };
@@ -128,11 +133,20 @@ export async function encodeCall(task: string, args: readonly unknown[], options
     origin: HERE,
     ...(results === undefined || results.minBytes === Infinity
       ? {}
-      : { results: { store: results.store.config(), minBytes: results.minBytes, ...(byKey ? { byKey } : {}) } }),
+      : { results: { store: configText(results.store), minBytes: results.minBytes, ...(byKey ? { byKey } : {}) } }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(future === undefined ? {} : { future: { store: future.store.config(), key: future.key } }),
-    ...(stored === undefined ? {} : { stored: { store: stored.store.config(), keys: stored.keys.map((key) => key ?? null), evict: stored.evict } }),
+    ...(future === undefined ? {} : { future: { store: configText(future.store), key: future.key } }),
+    ...(stored === undefined ? {} : { stored: { store: configText(stored.store), keys: stored.keys.map((key) => key ?? null), evict: stored.evict } }),
   };
+}
+
+const configTexts = new WeakMap<Store, string>();
+
+/** `store.config()` as JSON text, made once: a store's config is fixed for its life. */
+function configText(store: Store): string {
+  let text = configTexts.get(store);
+  if (text === undefined) configTexts.set(store, (text = JSON.stringify(store.config())));
+  return text;
 }
 
 /** The outcome a reply stands for; a failed task throws the error the caller should see. `results`: the store the call asked results to go to. */
@@ -202,21 +216,25 @@ export function isCall(value: unknown): value is TaskCall {
   const resultsOk =
     call.results === undefined ||
     (isRecord(call.results) &&
-      isRecord(call.results.store) &&
+      isStoreOnWire(call.results.store) &&
       typeof call.results.minBytes === 'number' &&
       !Number.isNaN(call.results.minBytes) &&
       (call.results.byKey === undefined || typeof call.results.byKey === 'boolean'));
-  const futureOk = call.future === undefined || (isRecord(call.future) && isRecord(call.future.store) && 'key' in call.future);
+  const futureOk = call.future === undefined || (isRecord(call.future) && isStoreOnWire(call.future.store) && 'key' in call.future);
   // Stored arguments line up with args: a key per position (its keys are checked where its store is looked up).
   const storedOk =
     call.stored === undefined ||
     (isRecord(call.stored) &&
-      isRecord(call.stored.store) &&
+      isStoreOnWire(call.stored.store) &&
       Array.isArray(call.stored.keys) &&
       Array.isArray(call.args) &&
       call.stored.keys.length === call.args.length &&
       typeof call.stored.evict === 'boolean');
   return call.v === 1 && typeof call.task === 'string' && Array.isArray(call.args) && isRecord(call.origin) && deadlineOk && resultsOk && futureOk && storedOk;
+}
+
+function isStoreOnWire(value: unknown): boolean {
+  return typeof value === 'string' || isRecord(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

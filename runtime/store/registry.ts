@@ -194,11 +194,7 @@ export function storeFromConfig(config: StoreConfig, options: { trusted?: boolea
   const policy = resolvePolicy(options.policy);
   if (!trusted) {
     // A descriptor's config was checked under this policy a moment ago (decodeProxies); others (a task call's results store) get a descriptor's checks.
-    if (checkedConfigs.get(config) !== policy) {
-      config = checkStoreConfig(config, policy, (what) => {
-        throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
-      });
-    }
+    if (checkedConfigs.get(config) !== policy) config = checkStoreConfig(config, policy, failFromElsewhere);
   } else if (typeof config !== 'object' || config === null || typeof config.name !== 'string') {
     throw new ConfigError(`getOrCreateStore: config must be a store's config(), got ${describeKey(config)}`);
   }
@@ -223,6 +219,29 @@ export function storeFromConfig(config: StoreConfig, options: { trusted?: boolea
   return store;
 }
 
+/**
+ * A store config that came as JSON text (a task call's: see task-wire.ts),
+ * checked as `checkStoreConfig` checks an object from elsewhere. A text
+ * checked before under `policy` is found by the text itself, so a worker
+ * meeting its caller's store with every call neither parses nor compares it again.
+ */
+export function checkStoreConfigText(text: string, policy: Required<ReferencePolicy>): StoreConfig {
+  if (text.length > MAX_CONFIG_TEXT) failFromElsewhere(`store config text is longer than ${MAX_CONFIG_TEXT} characters`);
+  const known = memoOf(policy).get(text);
+  if (known !== undefined) return known;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return failFromElsewhere('store config text is not JSON');
+  }
+  return checkStoreConfig(value, policy, failFromElsewhere);
+}
+
+function failFromElsewhere(what: string): never {
+  throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
+}
+
 const policyKeys = new WeakMap<object, string>();
 
 /** One resolved policy object serves a whole decode, so its canonical form is computed once. */
@@ -240,6 +259,8 @@ export function builtStoreCount(): number {
 const STORE_FIELDS = new Set(['name', 'connector', 'cacheSize', 'cacheBytes', 'metrics', 'populateTarget', 'serializer', 'checksum']);
 const MAX_NAME_LENGTH = 256;
 const MAX_CONNECTOR_JSON = 16 * 1024;
+/** What a task call's store config may weigh as text: a connector config at its longest, and room for the store's own fields. */
+const MAX_CONFIG_TEXT = MAX_CONNECTOR_JSON + 2048;
 
 /**
  * Check a store config from elsewhere field by field (own fields only, nothing

@@ -23,7 +23,8 @@ import { setLongTimeout } from '../../support/timers.js';
 import { TaskTimeoutError } from '../errors.js';
 import { estimateBytes, sizeAtLeast } from '../../store/size.js';
 import { borrowViews, returnViews } from '../../store/view-borrows.js';
-import { describeError, isCall, reaches, type Origin, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
+import { describeError, isCall, reaches, type Origin, type StoreOnWire, type TaskBytes, type TaskCall, type TaskReply, type TaskSuccess } from '../task-wire.js';
+import { checkStoreConfigText } from '../../store/registry.js';
 
 export interface WorkerTaskOptions {
   /** Where big results go. Wins over the store the caller asks for; without either, results go back by value. */
@@ -199,7 +200,7 @@ export class TaskRunner {
       for (const read of stored.reads) values[read.index] = read.value;
     }
     // The caller's results store is most often the one its stored arguments are in: the same config, checked once.
-    const asked = call.results === undefined ? undefined : call.results.store === call.stored?.store ? stored?.store : getOrCreateStore(call.results.store, { trusted: false, policy });
+    const asked = call.results === undefined ? undefined : call.results.store === call.stored?.store ? stored?.store : storeOnWire(call.results.store, policy);
     const found = this.options.store ?? asked;
     const store = found !== undefined && reaches(found, call.origin) ? found : undefined;
     // A result by key names a key in the store the caller asked for, not in one of the worker's choosing.
@@ -209,7 +210,7 @@ export class TaskRunner {
     const fetched = performance.now();
     let future: { store: Store; key: Key } | undefined;
     if (call.future !== undefined) {
-      const store = getOrCreateStore(call.future.store, { trusted: false, policy });
+      const store = storeOnWire(call.future.store, policy);
       future = { store, key: await checkWriteTarget(store, call.future.key) };
     }
     const borrows = proxies.map((p) => borrowViews(locate(p)));
@@ -278,7 +279,7 @@ interface StoredRead {
 async function readStoredArgs(stored: NonNullable<TaskCall['stored']>, origin: Origin, policy: Required<ReferencePolicy>): Promise<{ store: Store; reads: StoredRead[] }> {
   // Keys carry no signature: where references must be signed, job data cannot name objects this way instead.
   if (signsReferences()) throw new DescriptorError('a call names arguments by key, which carry no signature, and this thread checks signed references (a reference secret is set): send them as proxies');
-  const store = getOrCreateStore(stored.store, { trusted: false, policy });
+  const store = storeOnWire(stored.store, policy);
   checkReachable(store, origin);
   const wanted: { index: number; key: Key }[] = [];
   stored.keys.forEach((key, index) => {
@@ -293,6 +294,11 @@ async function readStoredArgs(stored: NonNullable<TaskCall['stored']>, origin: O
   );
   if (stored.evict) await Promise.all(wanted.map(({ key }) => store.evict(key)));
   return { store, reads };
+}
+
+/** The store a call names, its config checked under `policy` (a text already checked is found by the text). */
+function storeOnWire(store: StoreOnWire, policy: Required<ReferencePolicy>): Store {
+  return getOrCreateStore(typeof store === 'string' ? checkStoreConfigText(store, policy) : store, { trusted: false, policy });
 }
 
 /**
@@ -364,8 +370,11 @@ function loadConnectorKinds(call: TaskCall): Promise<unknown> | undefined {
   const kinds = new Set<string>();
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
   for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
-  kindsIn(call.results?.store.connector, kinds);
-  kindsIn(call.stored?.store.connector, kinds);
+  for (const store of [call.results?.store, call.stored?.store, call.future?.store]) {
+    // A config as text names its kind as JSON.stringify writes it; a text written otherwise is for the store check to refuse.
+    if (typeof store !== 'string') kindsIn(store?.connector, kinds);
+    else for (const kind of Object.keys(LAZY_KINDS)) if (store.includes(`"kind":"${kind}"`)) kinds.add(kind);
+  }
   const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind) && !isConnectorKindRegistered(kind));
   return loaders.length === 0 ? undefined : Promise.all(loaders.map(([, load]) => load()));
 }
