@@ -276,15 +276,23 @@ export class Store implements StoreHandle {
    * After that put, writes to the array are writes to the stored object.
    * With `{ zeroed: false }`, for a caller that writes every element, the
    * connector may hand out recycled memory as it is, sparing the zeroing.
+   * With `{ transient: true }`, for a caller that puts the array and is done
+   * with it, this thread's claim on the memory ends at that put, as
+   * `releaseViews` of its key would end it: the array may later show other
+   * objects' bytes. It saves the claim's own bookkeeping.
    */
-  allocate<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
+  allocate<A extends TypedArray>(
+    ctor: TypedArrayClass<A> & (new (length: number) => A),
+    length: number,
+    options: { readonly zeroed?: boolean; readonly transient?: boolean } = {},
+  ): A {
     this.#assertOpen('allocate');
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new InvalidArgumentError('length', `store '${this.name}': allocate needs a non-negative whole number of elements, got ${String(length)}`);
     }
     const allocate = this.#allocate;
     const placed =
-      allocate === undefined || this.#customSerializer ? undefined : allocateTypedArray(ctor, length, (size) => allocate(size, options.zeroed === false ? { zeroed: false } : {}));
+      allocate === undefined || this.#customSerializer ? undefined : allocateTypedArray(ctor, length, (size) => allocate(size, { zeroed: options.zeroed !== false, transient: options.transient === true }));
     if (placed === undefined) return new ctor(length);
     this.#framed.set(placed.value, placed.frame);
     return placed.value;

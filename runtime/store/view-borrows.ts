@@ -33,7 +33,7 @@ export interface Borrow {
  */
 export function borrowViews(at: { readonly store: Store; readonly key: Key } | undefined, options: { readonly keep?: boolean } = {}): Borrow | undefined {
   if (at === undefined) return undefined;
-  const borrow = { ...at, id: keyId(at.key) };
+  const borrow = { store: at.store, key: at.key, id: keyId(at.key) };
   let byKey = readers.get(at.store);
   if (byKey === undefined) readers.set(at.store, (byKey = new Map<string, Readers>()));
   const known = byKey.get(borrow.id);

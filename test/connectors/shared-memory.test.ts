@@ -117,6 +117,20 @@ describe('SharedMemoryConnector', () => {
     }
   });
 
+  it('keeps the slot of a Store.allocate array while the array lives, unless it was allocated transient: then its put ends the claim', async () => {
+    const slotOf = (key: Key): string => (key as string).replace(/^[\d.]+:(\d+)\..*$/, '$1');
+    for (const transient of [false, true]) {
+      const s = store(shm({ space: space() }), { cacheSize: 0 });
+      const array = s.allocate(Uint8Array, 4000, { transient }).fill(1);
+      const key = await s.put(array);
+      await s.evict(key);
+      const next = await s.put(new Uint8Array(4000).fill(2));
+      // The lowest free slot of the size class serves the next put: the evicted one, once nothing claims it.
+      expect(slotOf(next) === slotOf(key), `transient: ${transient}`).toBe(transient);
+      expect(array[0]).toBe(transient ? 2 : 1);
+    }
+  });
+
   it('copies an allocated array put a second time, leaving the first object as it was', async () => {
     const connector = shm();
     const bytes = connector.allocate(16).fill(1);

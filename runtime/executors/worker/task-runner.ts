@@ -145,7 +145,8 @@ export function taskSignal(): AbortSignal {
 export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (new (length: number) => A), length: number, options: { readonly zeroed?: boolean } = {}): A {
   const results = currentContext()?.results;
   const proxied = results !== undefined && !results.store.closed && length * ctor.BYTES_PER_ELEMENT >= results.minBytes;
-  if (proxied) return results.store.allocate(ctor, length, options);
+  // The runner ends the task's claim on its result at the put that stores it (`releaseViews`), so the claim needs no lease of its own.
+  if (proxied) return results.store.allocate(ctor, length, { ...options, transient: true });
   // Unzeroed by value too, so that both ways skip the same work.
   return options.zeroed === false ? new ctor(Buffer.allocUnsafeSlow(length * ctor.BYTES_PER_ELEMENT).buffer, 0, length) : new ctor(length);
 }
@@ -363,17 +364,21 @@ const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = {
   peer: () => import('../../connectors/peer.js'),
 };
 
+const LAZY_KIND_NAMES = Object.keys(LAZY_KINDS);
+/** How a config as JSON text (see task-wire.ts) names each lazy kind: as JSON.stringify writes it; a text written otherwise is for the store check to refuse. */
+const LAZY_KINDS_IN_TEXT = LAZY_KIND_NAMES.map((kind) => [kind, `"kind":"${kind}"`] as const);
+
 /** Undefined when the call names no kind to load, so that such a call (nearly every one) waits for nothing. */
 function loadConnectorKinds(call: TaskCall): Promise<unknown> | undefined {
   // Once every lazy kind is in, there is nothing to look for: most calls skip the walk.
-  if (Object.keys(LAZY_KINDS).every(isConnectorKindRegistered)) return undefined;
+  if (LAZY_KIND_NAMES.every(isConnectorKindRegistered)) return undefined;
   const kinds = new Set<string>();
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
   for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
-  for (const store of [call.results?.store, call.stored?.store, call.future?.store]) {
-    // A config as text names its kind as JSON.stringify writes it; a text written otherwise is for the store check to refuse.
+  // A call's results and stored arguments are most often in one store: its text is searched once.
+  for (const store of new Set([call.results?.store, call.stored?.store, call.future?.store])) {
     if (typeof store !== 'string') kindsIn(store?.connector, kinds);
-    else for (const kind of Object.keys(LAZY_KINDS)) if (store.includes(`"kind":"${kind}"`)) kinds.add(kind);
+    else for (const [kind, named] of LAZY_KINDS_IN_TEXT) if (store.includes(named)) kinds.add(kind);
   }
   const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind) && !isConnectorKindRegistered(kind));
   return loaders.length === 0 ? undefined : Promise.all(loaders.map(([, load]) => load()));
