@@ -227,15 +227,31 @@ export function storeFromConfig(config: StoreConfig, options: { trusted?: boolea
  */
 export function checkStoreConfigText(text: string, policy: Required<ReferencePolicy>): StoreConfig {
   if (text.length > MAX_CONFIG_TEXT) failFromElsewhere(`store config text is longer than ${MAX_CONFIG_TEXT} characters`);
-  const known = memoOf(policy).get(text);
-  if (known !== undefined) return known;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return failFromElsewhere('store config text is not JSON');
+  // A text fresh from a message has no hash yet: comparing it with the last one or two costs less than hashing it for the memo.
+  const recent = recentTextsOf(policy);
+  for (const [known, checked] of recent) if (known === text) return checked;
+  let checked = memoOf(policy).get(text);
+  if (checked === undefined) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return failFromElsewhere('store config text is not JSON');
+    }
+    checked = checkStoreConfig(value, policy, failFromElsewhere);
   }
-  return checkStoreConfig(value, policy, failFromElsewhere);
+  recent.unshift([text, checked]);
+  if (recent.length > RECENT_CONFIGS) recent.pop();
+  return checked;
+}
+
+/** The config texts that passed last under each policy, newest first, with what they passed as. */
+const recentTextsByPolicy = new WeakMap<object, [string, StoreConfig][]>();
+
+function recentTextsOf(policy: Required<ReferencePolicy>): [string, StoreConfig][] {
+  let recent = recentTextsByPolicy.get(policy);
+  if (recent === undefined) recentTextsByPolicy.set(policy, (recent = []));
+  return recent;
 }
 
 function failFromElsewhere(what: string): never {

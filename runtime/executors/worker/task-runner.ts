@@ -178,10 +178,10 @@ export class TaskRunner {
     if (typeof fn !== 'function') {
       throw new ConfigError(`no task named '${call.task}' in this worker (it has: ${Object.keys(this.tasks).join(', ') || 'none'})`);
     }
-    const loading = loadConnectorKinds(call);
-    if (loading !== undefined) await loading;
     // Resolved once for the whole call: decoding the inputs and finding the results' store share it.
     const policy = resolvePolicy(this.options.policy);
+    const loading = loadConnectorKinds(call, policy);
+    if (loading !== undefined) await loading;
     const args = decodeProxies(call.args, { policy }) as unknown[];
     // One walk finds every input proxy: checked, then prefetched concurrently so the task touches no store.
     const proxies = collectLeaves(args, isProxy);
@@ -365,20 +365,20 @@ const LAZY_KINDS: Readonly<Record<string, () => Promise<unknown>>> = {
 };
 
 const LAZY_KIND_NAMES = Object.keys(LAZY_KINDS);
-/** How a config as JSON text (see task-wire.ts) names each lazy kind: as JSON.stringify writes it; a text written otherwise is for the store check to refuse. */
-const LAZY_KINDS_IN_TEXT = LAZY_KIND_NAMES.map((kind) => [kind, `"kind":"${kind}"`] as const);
 
-/** Undefined when the call names no kind to load, so that such a call (nearly every one) waits for nothing. */
-function loadConnectorKinds(call: TaskCall): Promise<unknown> | undefined {
+/**
+ * Undefined when the call names no kind to load, so that such a call (nearly
+ * every one) waits for nothing. A store named by config text is checked here
+ * (see task-wire.ts), which finding the store afterwards does again for nothing.
+ */
+function loadConnectorKinds(call: TaskCall, policy: Required<ReferencePolicy>): Promise<unknown> | undefined {
   // Once every lazy kind is in, there is nothing to look for: most calls skip the walk.
   if (LAZY_KIND_NAMES.every(isConnectorKindRegistered)) return undefined;
   const kinds = new Set<string>();
   // Descriptors are not validated yet (decoding does that), so their configs are searched, not trusted; a multi connector nests others.
   for (const descriptor of collectLeaves(call.args, isDescriptorLike)) kindsIn((descriptor as Partial<ProxyDescriptor>).store?.connector, kinds);
-  // A call's results and stored arguments are most often in one store: its text is searched once.
-  for (const store of new Set([call.results?.store, call.stored?.store, call.future?.store])) {
-    if (typeof store !== 'string') kindsIn(store?.connector, kinds);
-    else for (const [kind, named] of LAZY_KINDS_IN_TEXT) if (store.includes(named)) kinds.add(kind);
+  for (const store of [call.results?.store, call.stored?.store, call.future?.store]) {
+    kindsIn((typeof store === 'string' ? checkStoreConfigText(store, policy) : store)?.connector, kinds);
   }
   const loaders = Object.entries(LAZY_KINDS).filter(([kind]) => kinds.has(kind) && !isConnectorKindRegistered(kind));
   return loaders.length === 0 ? undefined : Promise.all(loaders.map(([, load]) => load()));
