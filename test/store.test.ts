@@ -296,7 +296,7 @@ describe('Store connectors and errors', () => {
     expect(p2.v).toBe(2);
   });
 
-  it('reads through getNow where the connector can, falling back to get where it would wait; a stored null is a value', async () => {
+  it('reads and evicts through getNow and evictNow where the connector can, falling back to get and evict where it would wait; a stored null is a value', async () => {
     const inner = new MemoryConnector();
     const asked: string[] = [];
     let now: (key: Key) => Uint8Array | undefined | null = (key) => inner.getSync(key);
@@ -306,9 +306,15 @@ describe('Store connectors and errors', () => {
       putBatch: (d) => inner.putBatch(d),
       get: (key) => (asked.push('get'), inner.get(key)),
       getNow: (key) => (asked.push('getNow'), now(key)),
+      evict: (key) => (asked.push('evict'), inner.evict(key)),
+      evictNow: (key) => {
+        asked.push('evictNow');
+        if (now(key) === null) return false;
+        void inner.evict(key);
+        return true;
+      },
       getBatch: (keys) => inner.getBatch(keys),
       exists: (key) => inner.exists(key),
-      evict: (key) => inner.evict(key),
       config: () => inner.config(),
       close: (o) => inner.close(o),
     };
@@ -322,6 +328,15 @@ describe('Store connectors and errors', () => {
     now = () => null;
     expect(await store.get(key)).toEqual({ v: 1 });
     expect(asked).toEqual(['getNow', 'getNow', 'getNow', 'get']);
+    asked.length = 0;
+    await store.evict(key);
+    expect(asked).toEqual(['evictNow', 'evict']);
+    now = (k) => inner.getSync(k);
+    const other = await store.put({ v: 2 });
+    asked.length = 0;
+    await store.evict(other);
+    expect(asked).toEqual(['evictNow']);
+    expect(await inner.exists(other)).toBe(false);
     now = () => {
       throw new Error('slab gone');
     };

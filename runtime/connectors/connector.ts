@@ -73,6 +73,13 @@ export interface Connector {
    */
   getNow?(key: Key): Uint8Array | undefined | null;
   /**
+   * Present when some evictions need no waiting of any kind (shared memory,
+   * for an object in memory this thread already holds): evicts `key` now and
+   * says true, or does nothing and says false when `evict` would have to wait.
+   * Never blocks. The store tries it first, as it tries `getNow`.
+   */
+  evictNow?(key: Key): boolean;
+  /**
    * Present when the connector can choose the key before the bytes are written,
    * for callers that cannot await: `autoProxy` runs inside synchronous call
    * expressions. The key may be handed out at once in this process; another

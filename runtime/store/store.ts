@@ -468,6 +468,22 @@ export class Store implements StoreHandle {
     return this.#finishGet('get', key, id, bytes, t0, generation);
   }
 
+  /** Whether the connector evicted `key` at once (`evictNow`); false when `evict` must do it. */
+  #evictNow(key: Key): boolean {
+    const { connector } = this;
+    if (connector.evictNow === undefined) return false;
+    const c0 = this.#connectorClock();
+    let done: boolean;
+    try {
+      done = connector.evictNow(key);
+    } catch (error) {
+      this.#connectorDone('evict', key, c0, 0, true);
+      throw connectorFailure(this, 'evict', error, key);
+    }
+    if (done) this.#connectorDone('evict', key, c0, 0, false);
+    return done;
+  }
+
   /** The async read behind `get`: one per key at a time. */
   async #read(key: Key, id: string, read: PendingRead, t0: number): Promise<unknown> {
     const generation = this.#generation;
@@ -552,7 +568,7 @@ export class Store implements StoreHandle {
     this.#forget(id);
     const t0 = this.#clock();
     try {
-      await this.#connectorCall('evict', key, () => this.connector.evict(key));
+      if (!this.#evictNow(key)) await this.#connectorCall('evict', key, () => this.connector.evict(key));
     } finally {
       // A read that overlapped the eviction may have cached what it read before the delete landed.
       this.#forget(id);

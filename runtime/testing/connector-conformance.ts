@@ -269,6 +269,21 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       expect(connector.getNow(await missingKey(connector)) ?? undefined).toBeUndefined();
     });
 
+    it('evictNow, where offered, evicts at once when it says so, and otherwise leaves the object to evict', async () => {
+      const connector = await make();
+      if (connector.evictNow === undefined) return;
+      for (const size of [0, 300, 1 << 20]) {
+        const key = await connector.put(payload(size, 7));
+        if (!connector.evictNow(key)) {
+          expectBytes(await connector.get(key), payload(size, 7));
+          await connector.evict(key);
+        }
+        expect(await connector.get(key)).toBeUndefined();
+        expect(await connector.exists(key)).toBe(false);
+      }
+      expect(typeof connector.evictNow(await missingKey(connector))).toBe('boolean');
+    });
+
     it('config() is plain JSON and rebuilds a connector of the same kind and config', async () => {
       const connector = await make();
       const config = connector.config();
@@ -341,6 +356,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       }
       if (connector.getSync !== undefined) expect(() => connector.getSync?.(key)).toThrow(ConnectorError);
       if (connector.getNow !== undefined) expect(() => connector.getNow?.(key)).toThrow(ConnectorError);
+      if (connector.evictNow !== undefined) expect(() => connector.evictNow?.(key)).toThrow(ConnectorError);
       await expect(connector.close()).resolves.toBeUndefined();
     });
 

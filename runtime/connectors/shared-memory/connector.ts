@@ -291,6 +291,17 @@ export class SharedMemoryConnector implements Connector {
     await this.#evictId('evict', key, id);
   }
 
+  /** False for a future's key, an object outside the pool, and a slot of a slab this thread has not seen yet: `evict` handles those. */
+  evictNow(key: Key): boolean {
+    const id = this.#id('evict', key);
+    if (id === undefined) return true;
+    if (!isSlotId(id)) return false;
+    const slab = this.#member.lookup(segmentIdOf(id));
+    if (slab === undefined) return false;
+    this.#evictSlot(id, slab);
+    return true;
+  }
+
   /** Evicts object (or cell) `id`, named by `key` in errors. */
   async #evictId(operation: string, key: Key, id: string): Promise<void> {
     const segmentId = cellSegmentOf(id);
@@ -305,12 +316,17 @@ export class SharedMemoryConnector implements Connector {
       return;
     }
     if (isSlotId(id)) {
-      const segment = await this.#fetch(operation, key, id);
-      const slot = segment === undefined ? undefined : slotOf(id, segment);
-      if (slot !== undefined) evictSlot(slot.slab, slot.ref);
-    } else {
-      this.#member.evict([id]);
+      this.#evictSlot(id, await this.#fetch(operation, key, id));
+      return;
     }
+    this.#member.evict([id]);
+    this.#stored.delete(id);
+  }
+
+  /** Evicts slot object `id`, whose slab is `slab` (undefined: no slab has it any more). */
+  #evictSlot(id: string, slab: SharedArrayBuffer | undefined): void {
+    const slot = slab === undefined ? undefined : slotOf(id, slab);
+    if (slot !== undefined) evictSlot(slot.slab, slot.ref);
     this.#stored.delete(id);
   }
 
