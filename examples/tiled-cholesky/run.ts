@@ -72,7 +72,7 @@ async function startEngine(options: ExampleOptions, workers: number): Promise<En
     const pool = new Piscina({ filename: taskModule(), minThreads: workers, maxThreads: workers, atomics: 'async' });
     const store = new Store(name, new SharedMemoryConnector());
     const executor = byProxy(new PiscinaExecutor<Tasks>(pool), store);
-    await Promise.all(Array.from({ length: workers }, () => executor.submit('potrf', Float64Array.of(1))));
+    await warmUp(executor, workers);
     return { executor, [Symbol.asyncDispose]: () => stopAll(executor, store, () => pool.destroy()) };
   }
   if (options.redis === undefined) throw new ConfigError('the BullMQ engine needs a Redis URL (option redis)');
@@ -80,8 +80,27 @@ async function startEngine(options: ExampleOptions, workers: number): Promise<En
   const processes = await startWorkerProcesses({ queue: name, redis: options.redis, count: workers, tasks: taskModule() });
   const store = new Store(name, new RedisConnector(connection));
   const executor = byProxy(new BullMQExecutor<Tasks>(name, { connection }), store);
-  await Promise.all(Array.from({ length: workers }, () => executor.submit('potrf', Float64Array.of(1))));
+  await warmUp(executor, workers);
   return { executor, [Symbol.asyncDispose]: () => stopAll(executor, store, processes.stop) };
+}
+
+/**
+ * One tiny call per worker before the clock starts, the way the run's calls
+ * go: by proxy, each worker joins the store and the caller learns of the
+ * worker's memory at start-up, as a deployment's workers do once, rather
+ * than in the middle of the factorization.
+ */
+async function warmUp(executor: Executor<Tasks>, workers: number): Promise<void> {
+  const warm = async (): Promise<void> => {
+    if (!(executor instanceof StoreExecutor)) {
+      await executor.submit('potrf', Float64Array.of(1));
+      return;
+    }
+    const result = await executor.run('potrf', [Float64Array.of(1)], { proxyArgs: true, proxyResult: true });
+    if (isProxy(result)) await resolveAsync(result);
+    await executor.release(result);
+  };
+  await Promise.all(Array.from({ length: workers }, warm));
 }
 
 async function stopAll(executor: Executor<Tasks>, store: Store, stopEngine: () => Promise<unknown>): Promise<void> {
