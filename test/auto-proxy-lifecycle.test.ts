@@ -53,6 +53,7 @@ function counted<C extends Connector>(connector: C): C & { puts: () => number; l
   let puts = 0;
   const startPut = (connector.startPut as NonNullable<Connector['startPut']>).bind(connector);
   const evict = connector.evict.bind(connector);
+  const evictNow = connector.evictNow?.bind(connector);
   return Object.assign(connector, {
     startPut: (data: Uint8Array) => {
       const started = startPut(data);
@@ -64,6 +65,16 @@ function counted<C extends Connector>(connector: C): C & { puts: () => number; l
       await evict(key);
       keys.delete(JSON.stringify(key));
     },
+    // The store evicts through evictNow where the connector has it.
+    ...(evictNow === undefined
+      ? {}
+      : {
+          evictNow: (key: Key) => {
+            const done = evictNow(key);
+            if (done) keys.delete(JSON.stringify(key));
+            return done;
+          },
+        }),
     puts: () => puts,
     live: () => keys.size,
   });

@@ -262,7 +262,7 @@ describe('SharedMemoryConnector', () => {
       // Joined after the worker's put, so that segment was never announced here: only get may wait for it.
       const connector = shm({ space: shared });
       const mine = await connector.put(payload(32, 7));
-      expectBytes(connector.getNow(mine), payload(32, 7));
+      expectBytes(connector.getNow(mine) ?? undefined, payload(32, 7));
       expect(connector.getNow(made)).toBeNull();
       expect(await connector.get(made)).toBeInstanceOf(Uint8Array);
       expect(connector.getNow(made)).toBeInstanceOf(Uint8Array);
