@@ -339,17 +339,12 @@ export class Store implements StoreHandle {
   startPut(obj: unknown): StartedPut {
     this.#assertOpen('startPut');
     const { connector } = this;
-    if (connector.startPut === undefined) throw new ConfigError(`store '${this.name}': its ${connector.kind} connector cannot hand out a key before writing (no startPut)`);
+    const startPut = connector.startPut?.bind(connector);
+    if (startPut === undefined) throw new ConfigError(`store '${this.name}': its ${connector.kind} connector cannot hand out a key before writing (no startPut)`);
     const t0 = this.#clock();
     const bytes = this.serialize(obj);
     const c0 = this.#connectorClock();
-    let started: StartedPut;
-    try {
-      started = connector.startPut(bytes);
-    } catch (error) {
-      this.#connectorDone('startPut', undefined, c0, 0, true);
-      throw connectorFailure(this, 'startPut', error);
-    }
+    const started = this.#connectorNow('startPut', undefined, c0, () => startPut(bytes));
     const { key } = started;
     const finish = (failed: boolean): void => {
       this.#connectorDone('startPut', key, c0, failed ? 0 : bytes.byteLength, failed);
@@ -460,8 +455,7 @@ export class Store implements StoreHandle {
     try {
       bytes = connector.getNow(key);
     } catch (error) {
-      this.#connectorDone('get', key, c0, 0, true);
-      throw connectorFailure(this, 'get', error, key);
+      return this.#connectorFailed('get', key, c0, error);
     }
     if (bytes === null) return WOULD_WAIT;
     this.#connectorDone('get', key, c0, bytes?.byteLength ?? 0, false);
@@ -477,11 +471,25 @@ export class Store implements StoreHandle {
     try {
       done = connector.evictNow(key);
     } catch (error) {
-      this.#connectorDone('evict', key, c0, 0, true);
-      throw connectorFailure(this, 'evict', error, key);
+      return this.#connectorFailed('evict', key, c0, error);
     }
     if (done) this.#connectorDone('evict', key, c0, 0, false);
     return done;
+  }
+
+  /** A connector call that returns at once, begun at `c0` (from #connectorClock): a failure is counted and thrown as #connectorCall does; counting a success is the caller's. */
+  #connectorNow<R>(operation: string, key: Key | undefined, c0: number, call: () => R): R {
+    try {
+      return call();
+    } catch (error) {
+      return this.#connectorFailed(operation, key, c0, error);
+    }
+  }
+
+  /** Counts a connector call begun at `c0` that failed, and throws the error a store reports for it. */
+  #connectorFailed(operation: string, key: Key | undefined, c0: number, error: unknown): never {
+    this.#connectorDone(operation, key, c0, 0, true);
+    throw connectorFailure(this, operation, error, key);
   }
 
   /** The async read behind `get`: one per key at a time. */
@@ -803,8 +811,7 @@ export class Store implements StoreHandle {
     try {
       result = await call();
     } catch (error) {
-      this.#connectorDone(operation, key, t0, 0, true);
-      throw connectorFailure(this, operation, error, key);
+      return this.#connectorFailed(operation, key, t0, error);
     }
     this.#connectorDone(operation, key, t0, bytesOf(result), false);
     return result;

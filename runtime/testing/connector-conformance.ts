@@ -40,6 +40,13 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
       return connector;
     }
 
+    /** Whether `connector` has the optional `method`; one that lacks it must not be of a kind whose built-in connector has it. */
+    function offers<M extends 'startPut' | 'getNow' | 'evictNow'>(connector: Connector, method: M, builtIn: readonly string[]): connector is Connector & Required<Pick<Connector, M>> {
+      if (connector[method] !== undefined) return true;
+      expect(builtIn).not.toContain(connector.kind);
+      return false;
+    }
+
     /** As a descriptor would: the config crosses a JSON boundary first. */
     function rebuild(connector: Connector): Connector {
       const copy = connectorFromConfig(jsonRoundTrip(connector.config()));
@@ -88,10 +95,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
 
     it('startPut, where offered, hands out a JSON-safe key at once that reads back once written', async () => {
       const connector = await make();
-      if (connector.startPut === undefined) {
-        expect(['memory', 'file', 'redis', 'shared-memory', 'peer']).not.toContain(connector.kind);
-        return;
-      }
+      if (!offers(connector, 'startPut', ['memory', 'file', 'redis', 'shared-memory', 'peer'])) return;
       const data = payload(4096, 7);
       const started = connector.startPut(data);
       expect(JSON.parse(JSON.stringify(started.key))).toEqual(started.key);
@@ -258,10 +262,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
 
     it('getNow, where offered, agrees with get (missing keys included) whenever it reads, and never blocks', async () => {
       const connector = await make();
-      if (connector.getNow === undefined) {
-        expect(connector.kind).not.toBe('shared-memory');
-        return;
-      }
+      if (!offers(connector, 'getNow', ['shared-memory'])) return;
       for (const size of [0, 300, 1 << 20]) {
         const data = payload(size, 6);
         const key = await connector.put(data);
@@ -274,10 +275,7 @@ export function describeConnector(name: string, setup: ConnectorSetup): void {
 
     it('evictNow, where offered, evicts at once when it says so, and otherwise leaves the object to evict', async () => {
       const connector = await make();
-      if (connector.evictNow === undefined) {
-        expect(connector.kind).not.toBe('shared-memory');
-        return;
-      }
+      if (!offers(connector, 'evictNow', ['shared-memory'])) return;
       for (const size of [0, 300, 1 << 20]) {
         const key = await connector.put(payload(size, 7));
         if (!connector.evictNow(key)) {
