@@ -228,7 +228,7 @@ export function storeFromConfig(config: StoreConfig, options: { trusted?: boolea
 export function checkStoreConfigText(text: string, policy: Required<ReferencePolicy>): StoreConfig {
   if (text.length > MAX_CONFIG_TEXT) failFromElsewhere(`store config text is longer than ${MAX_CONFIG_TEXT} characters`);
   // A text fresh from a message has no hash yet: comparing it with the last one or two costs less than hashing it for the memo.
-  const recent = recentTextsOf(policy);
+  const recent = ofPolicy(recentTextsByPolicy, policy, emptyList);
   for (const [known, checked] of recent) if (known === text) return checked;
   let checked = memoOf(policy).get(text);
   if (checked === undefined) {
@@ -240,19 +240,12 @@ export function checkStoreConfigText(text: string, policy: Required<ReferencePol
     }
     checked = checkStoreConfig(value, policy, failFromElsewhere);
   }
-  recent.unshift([text, checked]);
-  if (recent.length > RECENT_CONFIGS) recent.pop();
+  remember(recent, [text, checked]);
   return checked;
 }
 
 /** The config texts that passed last under each policy, newest first, with what they passed as. */
 const recentTextsByPolicy = new WeakMap<object, [string, StoreConfig][]>();
-
-function recentTextsOf(policy: Required<ReferencePolicy>): [string, StoreConfig][] {
-  let recent = recentTextsByPolicy.get(policy);
-  if (recent === undefined) recentTextsByPolicy.set(policy, (recent = []));
-  return recent;
-}
 
 function failFromElsewhere(what: string): never {
   throw new DescriptorError(`invalid store config from elsewhere: ${what}`);
@@ -285,7 +278,7 @@ const MAX_CONFIG_TEXT = MAX_CONNECTOR_JSON + 2048;
  */
 export function checkStoreConfig(value: unknown, policy: Required<ReferencePolicy>, fail: (what: string) => never): StoreConfig {
   // Every call and reply naming a store brings its config again: once it passed under this policy, an equal config finds the result.
-  const recent = recentOf(policy);
+  const recent = ofPolicy(recentByPolicy, policy, emptyList);
   for (const checked of recent) if (sameJsonData(value, checked, 0)) return checked;
   const json = isJsonData(value, 0) ? JSON.stringify(value) : undefined;
   const memo = json === undefined || json.length > MAX_CONNECTOR_JSON ? undefined : memoOf(policy);
@@ -351,18 +344,25 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
 const recentByPolicy = new WeakMap<object, StoreConfig[]>();
 const RECENT_CONFIGS = 4;
 
-function recentOf(policy: Required<ReferencePolicy>): StoreConfig[] {
-  let recent = recentByPolicy.get(policy);
-  if (recent === undefined) recentByPolicy.set(policy, (recent = []));
-  return recent;
-}
-
-function remember(recent: StoreConfig[], checked: StoreConfig): void {
-  const at = recent.indexOf(checked);
+/** `item` first in `recent`, which keeps the last RECENT_CONFIGS. */
+function remember<T>(recent: T[], item: T): void {
+  const at = recent.indexOf(item);
   if (at === 0) return;
   if (at > 0) recent.splice(at, 1);
-  recent.unshift(checked);
+  recent.unshift(item);
   if (recent.length > RECENT_CONFIGS) recent.pop();
+}
+
+/** Made once per policy; a function of its own, so that a lookup on every call makes no closure. */
+function emptyList<T>(): T[] {
+  return [];
+}
+
+/** What `map` keeps for `policy`, made on first ask. */
+function ofPolicy<V>(map: WeakMap<object, V>, policy: Required<ReferencePolicy>, make: NoInfer<() => V>): V {
+  let value = map.get(policy);
+  if (value === undefined) map.set(policy, (value = make()));
+  return value;
 }
 
 /**
@@ -391,9 +391,7 @@ function sameJsonData(value: unknown, known: unknown, depth: number): boolean {
 const checkedByJson = new WeakMap<object, Map<string, StoreConfig>>();
 
 function memoOf(policy: Required<ReferencePolicy>): Map<string, StoreConfig> {
-  let memo = checkedByJson.get(policy);
-  if (memo === undefined) checkedByJson.set(policy, (memo = new Map<string, StoreConfig>()));
-  return memo;
+  return ofPolicy(checkedByJson, policy, () => new Map<string, StoreConfig>());
 }
 
 /**

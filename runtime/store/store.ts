@@ -339,12 +339,16 @@ export class Store implements StoreHandle {
   startPut(obj: unknown): StartedPut {
     this.#assertOpen('startPut');
     const { connector } = this;
-    const startPut = connector.startPut?.bind(connector);
-    if (startPut === undefined) throw new ConfigError(`store '${this.name}': its ${connector.kind} connector cannot hand out a key before writing (no startPut)`);
+    if (connector.startPut === undefined) throw new ConfigError(`store '${this.name}': its ${connector.kind} connector cannot hand out a key before writing (no startPut)`);
     const t0 = this.#clock();
     const bytes = this.serialize(obj);
     const c0 = this.#connectorClock();
-    const started = this.#connectorNow('startPut', undefined, c0, () => startPut(bytes));
+    let started: StartedPut;
+    try {
+      started = connector.startPut(bytes);
+    } catch (error) {
+      return this.#connectorFailed('startPut', undefined, c0, error);
+    }
     const { key } = started;
     const finish = (failed: boolean): void => {
       this.#connectorDone('startPut', key, c0, failed ? 0 : bytes.byteLength, failed);
@@ -475,15 +479,6 @@ export class Store implements StoreHandle {
     }
     if (done) this.#connectorDone('evict', key, c0, 0, false);
     return done;
-  }
-
-  /** A connector call that returns at once, begun at `c0` (from #connectorClock): a failure is counted and thrown as #connectorCall does; counting a success is the caller's. */
-  #connectorNow<R>(operation: string, key: Key | undefined, c0: number, call: () => R): R {
-    try {
-      return call();
-    } catch (error) {
-      return this.#connectorFailed(operation, key, c0, error);
-    }
   }
 
   /** Counts a connector call begun at `c0` that failed, and throws the error a store reports for it. */

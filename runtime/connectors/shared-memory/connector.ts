@@ -240,7 +240,7 @@ export class SharedMemoryConnector implements Connector {
     const id = this.#id('get', key);
     if (id === undefined) return undefined;
     if (cellSegmentOf(id) !== undefined) return null;
-    const segment = this.#member.lookup(segmentIdOf(id));
+    const segment = this.#held(id);
     return segment === undefined ? null : this.#payload(id, segment);
   }
 
@@ -296,7 +296,7 @@ export class SharedMemoryConnector implements Connector {
     const id = this.#id('evict', key);
     if (id === undefined) return true;
     if (!isSlotId(id)) return false;
-    const slab = this.#member.lookup(segmentIdOf(id));
+    const slab = this.#held(id);
     if (slab === undefined) return false;
     this.#evictSlot(id, slab);
     return true;
@@ -362,12 +362,8 @@ export class SharedMemoryConnector implements Connector {
           if (cellSegmentOf(id) !== undefined) this.#evictCellSync(id);
         }
         this.#member.evict(ids.filter((id) => !isSlotId(id) && cellSegmentOf(id) === undefined));
-        for (const id of ids.filter(isSlotId)) {
-          // This thread put them, in slabs it made, so they are at hand.
-          const segment = this.#member.lookup(segmentIdOf(id));
-          const slot = segment === undefined ? undefined : slotOf(id, segment);
-          if (slot !== undefined) evictSlot(slot.slab, slot.ref);
-        }
+        // This thread put them, in slabs it made, so they are at hand.
+        for (const id of ids.filter(isSlotId)) this.#evictSlot(id, this.#held(id));
       }
       if (this.#closed) return;
       this.#closed = true;
@@ -385,8 +381,12 @@ export class SharedMemoryConnector implements Connector {
    */
   #fetch(operation: string, key: Key, id: string | undefined): SharedArrayBuffer | undefined | Promise<SharedArrayBuffer | undefined> {
     if (id === undefined) return undefined;
-    const segmentId = segmentIdOf(id);
-    return this.#member.lookup(segmentId) ?? this.#member.fetch(segmentId, this.answerTimeoutMs, { operation, key });
+    return this.#held(id) ?? this.#member.fetch(segmentIdOf(id), this.answerTimeoutMs, { operation, key });
+  }
+
+  /** The segment (or slab) of object `id` when this thread holds it already; undefined when another thread would have to hand it over. */
+  #held(id: string): SharedArrayBuffer | undefined {
+    return this.#member.lookup(segmentIdOf(id));
   }
 
   /** The bytes of object `id` in `segment`: the whole segment, or a leased view of its slot. */
@@ -479,9 +479,7 @@ export class SharedMemoryConnector implements Connector {
     const { ref } = readCell(cell, this.answerTimeoutMs);
     if (ref === undefined) return;
     if (!isSlotId(ref)) return this.#member.evict([ref]);
-    const slab = this.#member.lookup(segmentIdOf(ref));
-    const slot = slab === undefined ? undefined : slotOf(ref, slab);
-    if (slot !== undefined) evictSlot(slot.slab, slot.ref);
+    this.#evictSlot(ref, this.#held(ref));
   }
 
   /** The cell id of `key`, which must come from `newKey` of this space. */
