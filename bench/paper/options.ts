@@ -14,8 +14,10 @@ const CONNECTORS = ['shared-memory', 'file', 'memory', 'redis', 'peer'] as const
 
 interface Defaults {
   readonly sizes: readonly number[];
-  /** Round-trip repetitions below 100 MB; the largest payloads take few, they cost seconds each over BullMQ. */
+  /** Round-trip repetitions from 1 MB to below 100 MB; the largest payloads take few, they cost seconds each over BullMQ. */
   readonly roundTripReps: number;
+  /** Per engine, below 1 MB, where a call costs a fraction of a millisecond on piscina. */
+  readonly smallPayloadReps: Readonly<Record<EngineName, number>>;
   readonly bigPayloadReps: number;
   readonly workers: readonly number[];
   /** Per engine: a BullMQ task by value takes about 20 ms, a piscina one about 1 ms. */
@@ -32,6 +34,9 @@ const FULL: Defaults = {
   sizes: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8],
   // 31, not 15: a few calls of every way take 5–10 ms when a collection lands in them, and with 15 they moved a 1 MB median by half.
   roundTripReps: 31,
+  // A 100 kB call by value sits in one of two modes, about 0.16 and 0.25 ms on piscina, as its garbage and fresh pages catch up with it: medians of
+  // 31 calls swung between them from run to run (by value ÷ by proxy 0.67–1.03x), of 1,001 they settle (0.88x and 1.00x, 5 December 2026).
+  smallPayloadReps: { piscina: 1_001, bullmq: 31 },
   bigPayloadReps: 3,
   workers: [1, 2, 4],
   // The paper ran 10,000. On piscina 200 (0.2 s) ended before by value's garbage collection caught up: 769–1,066 tasks/s by value with one
@@ -48,6 +53,7 @@ const FULL: Defaults = {
 const QUICK: Defaults = {
   sizes: [1e3, 1e5, 1e6, 1e7],
   roundTripReps: 5,
+  smallPayloadReps: { piscina: 5, bullmq: 5 },
   bigPayloadReps: 2,
   workers: [1, 2],
   tasks: { piscina: 50, bullmq: 50 },
@@ -132,7 +138,7 @@ function command(): Command {
     .option('--sizes <list>', 'round-trip payloads, e.g. 1kB,10kB,1MB (kB/MB decimal, KiB/MiB binary)', list(parseBytes))
     .option('--workers <list>', 'worker counts for the throughput experiment', list(positiveInteger))
     .option('--tasks <n>', 'tasks per throughput measurement (default: 1000 on piscina, 200 on BullMQ; 50 with --quick)', positiveInteger)
-    .option('--reps <n>', 'repetitions of every measurement (default: 31 round trips, 3 at 100 MB and above; 3 throughput; 5 application)', positiveInteger)
+    .option('--reps <n>', 'repetitions of every measurement (default: round trips 1,001 below 1 MB on piscina and 31 on BullMQ, 31 from 1 MB, 3 at 100 MB and above; 3 throughput; 5 application)', positiveInteger)
     .option('--app-size <n>', 'Cholesky matrix side', positiveInteger)
     .option('--app-tile <n>', 'Cholesky tile side; must divide --app-size', positiveInteger)
     .option('--warm-calls <n>', 'calls of each way on every fresh pool before timing, 2.5 s at most per way (default: 5000, 1000 with --quick; 0: none)', nonNegativeInteger)
@@ -185,7 +191,7 @@ function settingsFrom(raw: RawOptions): Settings {
     warmCalls: raw.warmCalls ?? d.warmCalls,
     ...(raw.redis === undefined ? {} : { redis: raw.redis }),
     ...(experiments.has('roundtrip')
-      ? { roundTrip: { sizes: [...(raw.sizes ?? d.sizes)].sort((a, b) => a - b), reps: (bytes: number) => raw.reps ?? (bytes >= 1e8 ? d.bigPayloadReps : d.roundTripReps) } }
+      ? { roundTrip: { sizes: [...(raw.sizes ?? d.sizes)].sort((a, b) => a - b), reps: (bytes: number) => raw.reps ?? roundTripReps(d, raw.engine, bytes) } }
       : {}),
     ...(experiments.has('throughput')
       ? { throughput: { workers: [...(raw.workers ?? d.workers)].sort((a, b) => a - b), tasks: raw.tasks ?? d.tasks[raw.engine], taskBytes: 1e6, reps: raw.reps ?? d.throughputReps } }
@@ -195,6 +201,11 @@ function settingsFrom(raw: RawOptions): Settings {
   const needsRedis = raw.engine === 'bullmq' || connectors.includes('redis');
   const dashboard = raw.dashboard === undefined ? undefined : raw.dashboard === true ? 0 : raw.dashboard;
   return { plan, quick, out: raw.out ?? DEFAULT_OUT, startRedis: needsRedis && raw.redis === undefined, dashboard, skipped };
+}
+
+function roundTripReps(d: Defaults, engine: EngineName, bytes: number): number {
+  if (bytes >= 1e8) return d.bigPayloadReps;
+  return bytes < 1e6 ? d.smallPayloadReps[engine] : d.roundTripReps;
 }
 
 export function parseSettings(argv: readonly string[]): Settings {
