@@ -59,6 +59,9 @@ interface Sampled {
  * describes.
  */
 export function estimateBytes(value: unknown): number {
+  // What a call usually carries and returns: a primitive, binary data, or a short list of primitives, counted without a walk.
+  const flat = flatSize(value);
+  if (flat !== undefined) return flat;
   let total = 0;
   let steps = 0;
   const seen = new Set<object>();
@@ -85,6 +88,37 @@ export function estimateBytes(value: unknown): number {
     // What was counted before the throw stands, as a lower bound.
   }
   return Math.round(total);
+}
+
+/** `estimateBytes` of a value with nothing to walk, or of an array of at most SAMPLED_ITEMS primitives; undefined for anything else. */
+function flatSize(value: unknown): number | undefined {
+  const leaf = leafSize(value);
+  if (leaf !== undefined || !Array.isArray(value) || value.length > SAMPLED_ITEMS) return leaf;
+  let total = 1;
+  for (const item of value as unknown[]) {
+    if (typeof item === 'object' ? item !== null : typeof item === 'function') return undefined;
+    total += leafSize(item) as number;
+  }
+  return total;
+}
+
+/** What `shallowSize` gives for a primitive or binary data (which contain nothing to walk); undefined for anything else. */
+function leafSize(item: unknown): number | undefined {
+  switch (typeof item) {
+    case 'string':
+      return item.length;
+    case 'number':
+    case 'bigint':
+      return 8;
+    case 'object':
+      if (item === null) return 1;
+      // A proxy is never a view to ArrayBuffer.isView: it is left to the walk, which counts its descriptor.
+      return ArrayBuffer.isView(item) ? item.byteLength : undefined;
+    case 'function':
+      return undefined;
+    default:
+      return 1;
+  }
 }
 
 /** Takes the items of a container (`count` of them) to walk later. */

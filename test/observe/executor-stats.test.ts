@@ -133,6 +133,18 @@ describe('estimateBytes', () => {
     expect(estimateBytes([new Uint8Array(10), new Uint8Array(20)])).toBe(1 + 30);
   });
 
+  it('counts a primitive or a short list of primitives (the usual arguments of a call) by the same rules as the walk', () => {
+    expect(estimateBytes(null)).toBe(1);
+    expect(estimateBytes(1_000)).toBe(8);
+    expect(estimateBytes([null, 1_000, 'abc', true, 5n, undefined])).toBe(1 + 1 + 8 + 3 + 1 + 8 + 1);
+    // Past 32 items the walk samples the first 32 and scales them: the same count for uniform items.
+    expect(estimateBytes(Array.from({ length: 33 }, () => 7))).toBe(1 + 33 * 8);
+    expect(estimateBytes(Array.from({ length: 64 }, (_, i) => (i < 32 ? 1 : 'a much longer string')))).toBe(1 + 64 * 8);
+    // An object inside takes the walk: counted once however often it appears.
+    const bytes = new Uint8Array(100);
+    expect(estimateBytes([1, bytes, bytes])).toBe(1 + 8 + 100 + 1);
+  });
+
   it('never throws: a throwing getter or a revoked Proxy ends the count, as a lower bound', () => {
     const hostile = Object.defineProperty({}, 'boom', {
       enumerable: true,
