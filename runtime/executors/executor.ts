@@ -5,11 +5,10 @@
  */
 import type { Key } from '../connectors/connector.js';
 import { InvalidArgumentError, describeKey } from '../errors.js';
-import { getKey } from '../proxy/proxy.js';
 import { executorLog } from '../support/log.js';
 import { ExecutorShutDownError } from './errors.js';
 import { TaskTally, type ExecutorStats } from './task-stats.js';
-import { getStore, type Store } from '../store/store.js';
+import { locate, type Store } from '../store/store.js';
 import type { TaskBytes, TaskTiming } from './task-wire.js';
 import { isTimeoutMs } from '../support/timers.js';
 import type { ProxyOr } from '../../src/types.js';
@@ -223,9 +222,8 @@ function checkCall(task: unknown, args: unknown, options: unknown): void {
 export async function freeProxies(proxies: Iterable<object>): Promise<void> {
   const evictions: Promise<void>[] = [];
   for (const p of proxies) {
-    const store = getStore(p);
-    const key = getKey(p);
-    if (store !== undefined && key !== undefined) evictions.push(evictQuietly(store, key));
+    const at = locate(p);
+    if (at !== undefined) evictions.push(evictQuietly(at.store, at.key));
   }
   await Promise.all(evictions);
 }

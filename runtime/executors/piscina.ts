@@ -115,12 +115,8 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
     } finally {
       timeout?.timer.clear();
     }
-    return decodeReply(task, reply, {
-      ...(this.#policy === undefined ? {} : { policy: this.#policy }),
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      // Only a call that asked for its result by key may get one.
-      ...(options.results === undefined || call.results?.byKey !== true ? {} : { results: options.results.store }),
-    });
+    // Only a call that asked for its result by key may get one.
+    return decodeReply(task, reply, { policy: this.#policy, timeoutMs, results: call.results?.byKey === true ? options.results?.store : undefined });
   }
 }
 

@@ -2,9 +2,9 @@ import { DEFAULT_AUTO_PROXY_THRESHOLD } from '../store/auto-proxy.js';
 import type { Key } from '../connectors/connector.js';
 import { ConfigError, InvalidArgumentError, describeKey } from '../errors.js';
 import type { FutureOptions, ProxyFuture } from '../store/future.js';
-import { getFactory, getKey, isProxy } from '../proxy/proxy.js';
+import { getFactory, isProxy } from '../proxy/proxy.js';
 import { registerStore, unregisterStore } from '../store/registry.js';
-import { Store, getStore } from '../store/store.js';
+import { Store, getStore, locate } from '../store/store.js';
 import { isStoreFactory } from '../store/factory.js';
 import { sendsAsReference } from '../store/ownership.js';
 import { signsReferences } from '../store/signing.js';
@@ -143,7 +143,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     // Signed references travel as descriptors only: keys carry no signature.
     const sending = this.executor.flags?.byKey === true && !signsReferences() ? this.#storeInputs(args, pick) : this.#proxyInputs(args, pick);
     const launched = sending.then(({ sent, stored }) =>
-      this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, { ...options, results, ...(stored === undefined ? {} : { stored }) }),
+      this.executor.launch(task as TaskName<T>, sent as unknown as TaskArgs<T, TaskName<T>>, stored === undefined ? { ...options, results } : { ...options, results, stored }),
     );
     const outcome = launched.then((l) => l.outcome).then((o) => this.#adopt(o));
     const finished = launched
@@ -287,9 +287,9 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   }
 
   #own(p: object): void {
-    const store = getStore(p);
-    const key = getKey(p);
-    if (store === undefined || key === undefined) return;
+    const at = locate(p);
+    if (at === undefined) return;
+    const { store, key } = at;
     const id = idFor(store, key);
     if (this.#owned.has(id)) return;
     const entry = { store, key };
@@ -310,9 +310,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
 
 /** Names an object by store and key: proxies decoded from different messages are different objects. */
 function idOf(p: object): string | undefined {
-  const store = getStore(p);
-  const key = getKey(p);
-  return store === undefined || key === undefined ? undefined : idFor(store, key);
+  const at = locate(p);
+  return at === undefined ? undefined : idFor(at.store, at.key);
 }
 
 function idFor(store: Store, key: Key): string {

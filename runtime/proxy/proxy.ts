@@ -88,6 +88,15 @@ export function getFactory<T>(p: ProxyOf<T>): Factory<T> {
   return stateFor(p, 'getFactory').factory as Factory<T>;
 }
 
+/**
+ * The factory of a proxy, undefined for any other value: one look where
+ * `isProxy` then `getFactory` take two. Each look at a proxy goes through its
+ * `get` trap, and the library looks at every result proxy several times a call.
+ */
+export function factoryOf(value: unknown): Factory<unknown> | undefined {
+  return probeState(value)?.factory;
+}
+
 export function getKey(p: object): Key | undefined {
   return stateFor(p, 'getKey').factory.key;
 }

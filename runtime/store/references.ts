@@ -241,15 +241,12 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
     if (name !== undefined && (typeof name !== 'string' || name.length > MAX_NAME_LENGTH)) fail(`metadata.${field} must be a string of at most ${MAX_NAME_LENGTH} characters`);
   }
   if (m.thenable !== undefined && typeof m.thenable !== 'boolean') fail('metadata.thenable must be a boolean');
-  const kind = m.kind as ProxyMetadata['kind'];
-  const thenable = m.thenable === undefined ? {} : { thenable: m.thenable };
-  if (!signed) return { kind, ...thenable };
-  return {
-    kind,
-    ...(m.typeName === undefined ? {} : { typeName: m.typeName as string }),
-    ...(m.className === undefined ? {} : { className: m.className as string }),
-    ...thenable,
-  };
+  // Field by field, not spread: every reply's result is checked here.
+  const metadata: { -readonly [K in keyof ProxyMetadata]: ProxyMetadata[K] } = { kind: m.kind as ProxyMetadata['kind'] };
+  if (signed && m.typeName !== undefined) metadata.typeName = m.typeName as string;
+  if (signed && m.className !== undefined) metadata.className = m.className as string;
+  if (m.thenable !== undefined) metadata.thenable = m.thenable as boolean;
+  return metadata;
 }
 
 /** Looks at own values only and never asks a proxy anything; deeper than the canonical form allows is refused later anyway. */

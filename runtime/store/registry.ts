@@ -1,7 +1,7 @@
 import type { ConnectorConfig, ReferencePolicy } from '../connectors/connector.js';
 import { resolvePolicy } from '../connectors/kinds.js';
 import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, describeKey } from '../errors.js';
-import { getFactory, isProxy } from '../proxy/proxy.js';
+import { factoryOf } from '../proxy/proxy.js';
 import { MAX_CANONICAL_DEPTH, canonicalJson } from './signing.js';
 import { CacheBudget, type CacheBudgetLimits } from './cache-budget.js';
 import type { StoreBuilder, StoreConfig, StoreHandle } from './handle.js';
@@ -107,8 +107,7 @@ export function registerStore(store: StoreHandle, options: { allowExisting?: boo
 /** The store registered under `name`, or the store a proxy reads from (store.ts's `getStore` gives it its class). */
 export function findStore(nameOrProxy: string | object): StoreHandle | undefined {
   if (typeof nameOrProxy === 'string') return stores.get(nameOrProxy);
-  if (!isProxy(nameOrProxy)) return undefined;
-  const factory = getFactory(nameOrProxy);
+  const factory = factoryOf(nameOrProxy);
   return isStoreFactory(factory) ? factory.store : undefined;
 }
 

@@ -5,7 +5,7 @@ import { connectorFromConfig } from '../connectors/kinds.js';
 import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
 import { connectorLog, storeLog } from '../support/log.js';
-import { getKey, isProxy, metadataOf, proxy } from '../proxy/proxy.js';
+import { factoryOf, getKey, isProxy, metadataOf, proxy } from '../proxy/proxy.js';
 import { isObjectLike, typeOfValue } from '../proxy/metadata.js';
 import {
   allocateTypedArray,
@@ -23,7 +23,7 @@ import { deepFreeze, findStore, provideStoreBuilder, registerStore, storeFromCon
 import type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
 
 export type { ChecksumCoverage, Proxiable, StoreConfig, StoreHandle } from './handle.js';
-import { storeFactory } from './factory.js';
+import { isStoreFactory, storeFactory } from './factory.js';
 import { attachKeys, checkLifetimeOption, type Lifetime } from './lifetimes.js';
 import { ownedProxy, type OwnedProxyOptions } from './ownership.js';
 import { ProxyFuture, type FutureOptions } from './future.js';
@@ -858,10 +858,9 @@ export function getStore(nameOrProxy: string | object): Store | undefined {
 
 /** The store and key a store proxy reads; undefined for anything else. */
 export function locate(p: object): { readonly store: Store; readonly key: Key } | undefined {
-  if (!isProxy(p)) return undefined;
-  const store = getStore(p);
-  const key = getKey(p);
-  return store === undefined || key === undefined ? undefined : { store, key };
+  // One look at the proxy (see factoryOf), not one for each of isProxy, getStore and getKey.
+  const factory = factoryOf(p);
+  return isStoreFactory(factory) ? { store: factory.store as Store, key: factory.key } : undefined;
 }
 
 /**

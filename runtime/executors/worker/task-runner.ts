@@ -146,7 +146,7 @@ export function resultArray<A extends TypedArray>(ctor: TypedArrayClass<A> & (ne
   const results = currentContext()?.results;
   const proxied = results !== undefined && !results.store.closed && length * ctor.BYTES_PER_ELEMENT >= results.minBytes;
   // The runner ends the task's claim on its result at the put that stores it (`releaseViews`), so the claim needs no lease of its own.
-  if (proxied) return results.store.allocate(ctor, length, { ...options, transient: true });
+  if (proxied) return results.store.allocate(ctor, length, { zeroed: options.zeroed !== false, transient: true });
   // Unzeroed by value too, so that both ways skip the same work.
   return options.zeroed === false ? new ctor(Buffer.allocUnsafeSlow(length * ctor.BYTES_PER_ELEMENT).buffer, 0, length) : new ctor(length);
 }
@@ -261,7 +261,7 @@ export class TaskRunner {
     const reply = await encodeProxiesAsync(sent);
     const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
     const bytes = callBytes(args, proxies, stored, sent, storedBytes);
-    return { ok: true, value: reply, proxied, ...(resultKey === undefined ? {} : { stored: resultKey }), timing, bytes };
+    return resultKey === undefined ? { ok: true, value: reply, proxied, timing, bytes } : { ok: true, value: reply, proxied, stored: resultKey, timing, bytes };
   }
 }
 
