@@ -245,7 +245,7 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
   const metadata: { -readonly [K in keyof ProxyMetadata]: ProxyMetadata[K] } = { kind: m.kind as ProxyMetadata['kind'] };
   if (signed && m.typeName !== undefined) metadata.typeName = m.typeName as string;
   if (signed && m.className !== undefined) metadata.className = m.className as string;
-  if (m.thenable !== undefined) metadata.thenable = m.thenable as boolean;
+  if (m.thenable !== undefined) metadata.thenable = m.thenable;
   return metadata;
 }
 
