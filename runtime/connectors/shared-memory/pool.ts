@@ -119,7 +119,7 @@ export interface Lease {
 const SLOT_ID = /^(\d+\.\d+\.\d+):(\d+)\.(\d+)$/;
 
 export function isSlotId(id: string): boolean {
-  return SLOT_ID.test(id);
+  return parsed(id) !== false;
 }
 
 export interface SlotRef {
@@ -129,20 +129,28 @@ export interface SlotRef {
 }
 
 export function slotRefOf(id: string): SlotRef | undefined {
-  // Every operation on a key parses its id, several times over a put, a read and an evict: the last ids parsed are kept.
+  return parsed(id) || undefined;
+}
+
+/**
+ * What the id says: its slot, null when it has a slot id's form but names no
+ * slot there can be, false when it has another form. Every operation on a key
+ * asks, several times over a put, a read and an evict: the last ids parsed are kept.
+ */
+function parsed(id: string): SlotRef | null | false {
   const known = parsedIds.get(id);
-  if (known !== undefined) return known ?? undefined;
+  if (known !== undefined) return known;
   const match = SLOT_ID.exec(id);
   const index = Number(match?.[2]);
   const generation = Number(match?.[3]);
-  const ref = match !== null && index < MAX_SLOTS_PER_SLAB && generation <= GENERATION_MASK ? Object.freeze({ slabId: match[1] as string, index, generation }) : null;
+  const ref = match === null ? false : index < MAX_SLOTS_PER_SLAB && generation <= GENERATION_MASK ? Object.freeze({ slabId: match[1] as string, index, generation }) : null;
   if (parsedIds.size >= MAX_PARSED_IDS) parsedIds.clear();
   parsedIds.set(id, ref);
-  return ref ?? undefined;
+  return ref;
 }
 
-/** Slot ids parsed lately (null: not a slot id); cleared when full, so any number of ids costs bounded memory. */
-const parsedIds = new Map<string, SlotRef | null>();
+/** Ids parsed lately (see `parsed`); cleared when full, so any number of ids costs bounded memory. */
+const parsedIds = new Map<string, SlotRef | null | false>();
 const MAX_PARSED_IDS = 256;
 
 const slabs = new WeakMap<SharedArrayBuffer, Slab | null>();
