@@ -30,6 +30,7 @@ import type { Key, ReferencePolicy } from '../connectors/connector.js';
 import { ConfigError, DescriptorError } from '../errors.js';
 import { decodeProxies, encodeProxiesAsync, storedResultProxy } from '../store/references.js';
 import type { ProxyMetadata } from '../proxy/factory.js';
+import { isObjectLike } from '../proxy/metadata.js';
 import { sendingToTask } from '../store/auto-proxy.js';
 import { signsReferences } from '../store/signing.js';
 import type { Store, StoreConfig } from '../store/store.js';
@@ -129,7 +130,8 @@ export async function encodeCall(task: string, args: readonly unknown[], options
     v: 1,
     task,
     // Auto-proxies written for this call stay stored until the engine calls endTaskSends(args), once the task settled.
-    args: await sendingToTask(args, () => encodeProxiesAsync(args)),
+    // Arguments that are all primitives (those of a call whose objects went by key) hold nothing to encode.
+    args: args.some(isObjectLike) ? await sendingToTask(args, () => encodeProxiesAsync(args)) : (args as unknown as Encoded<readonly unknown[]>),
     origin: HERE,
   };
   // Fields added one by one rather than spread in: every call is built here, and a spread copies through V8's slow path.

@@ -14,6 +14,8 @@ import { isStoreFactory } from '../../store/factory.js';
 import { checkStoredKey, checkWriteTarget, decodeProxies, encodeProxiesAsync, isDescriptorLike, type ProxyDescriptor } from '../../store/references.js';
 import { getOrCreateStore, getStore, locate, type Store } from '../../store/store.js';
 import { metadataOf } from '../../proxy/state.js';
+import { isObjectLike } from '../../proxy/metadata.js';
+import type { Encoded } from '../../../src/types.js';
 import type { ProxyMetadata } from '../../proxy/factory.js';
 import type { TypedArrayClass } from '../../serialize/serializer.js';
 import type { Proxy, TypedArray } from '../../../src/types.js';
@@ -258,7 +260,8 @@ export class TaskRunner {
       const key = resultKey?.key ?? getKey(sent as object);
       if (key !== undefined) store.releaseViews(key);
     }
-    const reply = await encodeProxiesAsync(sent);
+    // A result stored by key leaves null to send: nothing to encode.
+    const reply = isObjectLike(sent) ? await encodeProxiesAsync(sent) : (sent as Encoded<unknown>);
     const timing = { inputMs: fetched - started, taskMs: ran - fetched, outputMs: performance.now() - ran };
     const bytes = callBytes(args, proxies, stored, sent, storedBytes);
     return resultKey === undefined ? { ok: true, value: reply, proxied, timing, bytes } : { ok: true, value: reply, proxied, stored: resultKey, timing, bytes };
