@@ -14,8 +14,8 @@ const CONNECTORS = ['shared-memory', 'file', 'memory', 'redis', 'peer'] as const
 
 interface Defaults {
   readonly sizes: readonly number[];
-  /** Round-trip repetitions from 1 MB to below 100 MB; the largest payloads take few, they cost seconds each over BullMQ. */
-  readonly roundTripReps: number;
+  /** Per engine, round-trip repetitions from 1 MB to below 100 MB; the largest payloads take few, they cost seconds each over BullMQ. */
+  readonly roundTripReps: Readonly<Record<EngineName, number>>;
   /** Per engine, below 1 MB, where a call costs a fraction of a millisecond on piscina. */
   readonly smallPayloadReps: Readonly<Record<EngineName, number>>;
   readonly bigPayloadReps: number;
@@ -33,7 +33,9 @@ interface Defaults {
 const FULL: Defaults = {
   sizes: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8],
   // 31, not 15: a few calls of every way take 5–10 ms when a collection lands in them, and with 15 they moved a 1 MB median by half.
-  roundTripReps: 31,
+  // 101 on piscina, where a 10 MB round trip by proxy or by hand sat in one of two modes (about 2.4 and 3.9 ms) for a few dozen calls at a time,
+  // and 31 calls of each way put the two in different modes (+40% by proxy over by hand in one run of 5 December 2026, level in the next).
+  roundTripReps: { piscina: 101, bullmq: 31 },
   // A 100 kB call by value sits in one of two modes, about 0.16 and 0.25 ms on piscina, as its garbage and fresh pages catch up with it: medians of
   // 31 calls swung between them from run to run (by value ÷ by proxy 0.67–1.03x), of 1,001 they settle (0.88x and 1.00x, 5 December 2026).
   smallPayloadReps: { piscina: 1_001, bullmq: 31 },
@@ -52,7 +54,7 @@ const FULL: Defaults = {
 
 const QUICK: Defaults = {
   sizes: [1e3, 1e5, 1e6, 1e7],
-  roundTripReps: 5,
+  roundTripReps: { piscina: 5, bullmq: 5 },
   smallPayloadReps: { piscina: 5, bullmq: 5 },
   bigPayloadReps: 2,
   workers: [1, 2],
@@ -138,7 +140,7 @@ function command(): Command {
     .option('--sizes <list>', 'round-trip payloads, e.g. 1kB,10kB,1MB (kB/MB decimal, KiB/MiB binary)', list(parseBytes))
     .option('--workers <list>', 'worker counts for the throughput experiment', list(positiveInteger))
     .option('--tasks <n>', 'tasks per throughput measurement (default: 1000 on piscina, 200 on BullMQ; 50 with --quick)', positiveInteger)
-    .option('--reps <n>', 'repetitions of every measurement (default: round trips 1,001 below 1 MB on piscina and 31 on BullMQ, 31 from 1 MB, 3 at 100 MB and above; 3 throughput; 5 application)', positiveInteger)
+    .option('--reps <n>', 'repetitions of every measurement (default: round trips on piscina 1,001 below 1 MB and 101 from 1 MB, on BullMQ 31, both 3 at 100 MB and above; 3 throughput; 5 application)', positiveInteger)
     .option('--app-size <n>', 'Cholesky matrix side', positiveInteger)
     .option('--app-tile <n>', 'Cholesky tile side; must divide --app-size', positiveInteger)
     .option('--warm-calls <n>', 'calls of each way on every fresh pool before timing, 2.5 s at most per way (default: 5000, 1000 with --quick; 0: none)', nonNegativeInteger)
@@ -205,7 +207,7 @@ function settingsFrom(raw: RawOptions): Settings {
 
 function roundTripReps(d: Defaults, engine: EngineName, bytes: number): number {
   if (bytes >= 1e8) return d.bigPayloadReps;
-  return bytes < 1e6 ? d.smallPayloadReps[engine] : d.roundTripReps;
+  return bytes < 1e6 ? d.smallPayloadReps[engine] : d.roundTripReps[engine];
 }
 
 export function parseSettings(argv: readonly string[]): Settings {
