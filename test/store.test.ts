@@ -82,6 +82,30 @@ describe('Store basics', () => {
     await expect(store.evict(key)).resolves.toBeUndefined();
   });
 
+  it('releaseViews drops just that object from the cache, the last one as any other', async () => {
+    const { connector, reads } = countingConnector();
+    const store = new Store('release-views-cache', connector);
+    stores.push(store);
+    const [a, b] = await store.putBatch([{ a: 1 }, { b: 2 }]);
+    await store.get(a as Key);
+    await store.get(b as Key);
+    expect(store.stats().cache.objects).toBe(2);
+    store.releaseViews(a as Key);
+    expect(store.stats().cache.objects).toBe(1);
+    // b stayed: read again from the cache, not the connector.
+    const before = reads();
+    expect(await store.get(b as Key)).toEqual({ b: 2 });
+    expect(reads()).toBe(before);
+    // The last entry goes too (lru-cache pops it rather than resetting itself), and the store caches again afterwards.
+    store.releaseViews(b as Key);
+    expect(store.stats().cache).toMatchObject({ objects: 0, bytes: 0 });
+    expect(await store.get(a as Key)).toEqual({ a: 1 });
+    expect(reads()).toBe(before + 1);
+    expect(await store.get(a as Key)).toEqual({ a: 1 });
+    expect(reads()).toBe(before + 1);
+    expect(store.stats().cache.objects).toBe(1);
+  });
+
   it('evict clears the cache too', async () => {
     const store = memoryStore('evict-cache');
     const key = await store.put({ a: 1 });

