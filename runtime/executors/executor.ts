@@ -229,12 +229,12 @@ export async function freeProxies(proxies: Iterable<object>): Promise<void> {
 }
 
 /** A failed eviction is a warning, not an error: the caller's result or error matters more than a leftover object. */
-export async function evictQuietly(store: Store, key: Key): Promise<void> {
-  try {
-    await store.evict(key);
-  } catch (error) {
+export function evictQuietly(store: Store, key: Key): Promise<void> {
+  const warn = (error: unknown): void => {
     process.emitWarning(`could not free key ${describeKey(key)} of store '${store.name}': ${String(error)}`, 'ProxyStoreWarning');
-  }
+  };
+  // Store.evict reports every failure as a rejection, never a throw.
+  return store.evict(key).catch(warn);
 }
 
 /** For promises whose outcome is handled elsewhere. */

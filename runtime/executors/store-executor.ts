@@ -266,7 +266,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     return {
       sent: args.map((arg, i) => (byPosition[i] === undefined ? arg : null)),
       stored: { store: this.store, keys: byPosition, evict: !this.ownership },
-      free: () => Promise.all(keys.map((key) => evictQuietly(this.store, key))).then(noop),
+      // One key, the usual call: its eviction itself, without a Promise.all around it.
+      free: () => (keys.length === 1 ? evictQuietly(this.store, keys[0] as Key) : Promise.all(keys.map((key) => evictQuietly(this.store, key))).then(noop)),
     };
   }
 
@@ -315,12 +316,12 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     this.#collected.register(p, id, entry);
   }
 
-  async #evictOwned(id: string): Promise<void> {
+  #evictOwned(id: string): Promise<void> {
     const entry = this.#owned.get(id);
-    if (entry === undefined) return;
+    if (entry === undefined) return Promise.resolve();
     this.#owned.delete(id);
     this.#collected.unregister(entry);
-    await evictQuietly(entry.store, entry.key);
+    return evictQuietly(entry.store, entry.key);
   }
 }
 
