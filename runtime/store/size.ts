@@ -126,19 +126,7 @@ type Queue = (items: Iterator<unknown>, count: number) => void;
 
 /** Bytes `item` adds by itself; queues what it contains. */
 function shallowSize(item: unknown, seen: Set<object>, queue: Queue): number {
-  switch (typeof item) {
-    case 'string':
-      return item.length;
-    case 'number':
-    case 'bigint':
-      return 8;
-    case 'object':
-    case 'function':
-      break;
-    default:
-      return 1;
-  }
-  if (item === null) return 1;
+  if (item === null || (typeof item !== 'object' && typeof item !== 'function')) return leafSize(item) as number;
   if (isProxy(item)) return DESCRIPTOR_BYTES;
   if (seen.has(item)) return 1;
   seen.add(item);
