@@ -59,9 +59,21 @@ interface Sampled {
  * describes.
  */
 export function estimateBytes(value: unknown): number {
-  // What a call usually carries and returns: a primitive, binary data, or a short list of primitives, counted without a walk.
-  const flat = flatSize(value);
-  if (flat !== undefined) return flat;
+  // What a call usually carries and returns is counted without the walk's bookkeeping: a primitive or binary data,
+  // or a short list of primitives (a call's arguments once its objects went by key).
+  const leaf = leafSize(value);
+  if (leaf !== undefined) return leaf;
+  let list: number | undefined;
+  try {
+    list = primitivesSize(value);
+  } catch {
+    // A revoked Proxy throws even when asked whether it is an array: the walk copes with it.
+  }
+  return list ?? walkedSize(value);
+}
+
+/** `estimateBytes` by the walk: sampled containers, at most ESTIMATE_STEPS items, a throw ending the count. */
+function walkedSize(value: unknown): number {
   let total = 0;
   let steps = 0;
   const seen = new Set<object>();
@@ -90,10 +102,10 @@ export function estimateBytes(value: unknown): number {
   return Math.round(total);
 }
 
-/** `estimateBytes` of a value with nothing to walk, or of an array of at most SAMPLED_ITEMS primitives; undefined for anything else. */
-function flatSize(value: unknown): number | undefined {
-  const leaf = leafSize(value);
-  if (leaf !== undefined || !Array.isArray(value) || value.length > SAMPLED_ITEMS) return leaf;
+/** `estimateBytes` of an array (not a proxy of one) of at most SAMPLED_ITEMS primitives; undefined for anything else. */
+function primitivesSize(value: unknown): number | undefined {
+  // isProxy before length: reading a proxy's length would resolve it.
+  if (!Array.isArray(value) || isProxy(value) || value.length > SAMPLED_ITEMS) return undefined;
   let total = 1;
   for (const item of value as unknown[]) {
     if (typeof item === 'object' ? item !== null : typeof item === 'function') return undefined;

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileConnector } from '../../runtime/connectors/file.js';
+import { MemoryConnector } from '../../runtime/connectors/memory.js';
+import { isResolved } from '../../runtime/proxy/proxy.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
 import { BullMQExecutor } from '../../runtime/executors/bullmq/executor.js';
 import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
@@ -133,6 +135,15 @@ describe('estimateBytes', () => {
     expect(estimateBytes([new Uint8Array(10), new Uint8Array(20)])).toBe(1 + 30);
   });
 
+  it('counts a proxy of an array as its descriptor without resolving it, alone or in a list', async () => {
+    const store = new Store(`estimate-${crypto.randomUUID()}`, new MemoryConnector());
+    const p = await store.proxy(Array.from({ length: 10 }, (_, i) => i), { populateTarget: false });
+    expect(estimateBytes(p)).toBe(300);
+    expect(estimateBytes([1, p])).toBe(1 + 8 + 300);
+    expect(isResolved(p)).toBe(false);
+    await store.close({ clear: true });
+  });
+
   it('counts a primitive or a short list of primitives (the usual arguments of a call) by the same rules as the walk', () => {
     expect(estimateBytes(null)).toBe(1);
     expect(estimateBytes(1_000)).toBe(8);
@@ -156,6 +167,8 @@ describe('estimateBytes', () => {
     revoke();
     expect(estimateBytes([new Uint8Array(100), hostile])).toBeGreaterThanOrEqual(100);
     expect(estimateBytes([proxy])).toBeGreaterThanOrEqual(0);
+    // Alone, too: a revoked Proxy throws even when asked whether it is an array.
+    expect(estimateBytes(proxy)).toBe(0);
   });
 
   it('estimates a big uniform array from a sample, close to its full count', () => {

@@ -15,10 +15,9 @@ import { checkStoredKey, checkWriteTarget, decodeProxies, encodeProxiesAsync, is
 import { getOrCreateStore, getStore, locate, type Store } from '../../store/store.js';
 import { metadataOf } from '../../proxy/state.js';
 import { isObjectLike } from '../../proxy/metadata.js';
-import type { Encoded } from '../../../src/types.js';
 import type { ProxyMetadata } from '../../proxy/factory.js';
 import type { TypedArrayClass } from '../../serialize/serializer.js';
-import type { Proxy, TypedArray } from '../../../src/types.js';
+import type { Encoded, Proxy, TypedArray } from '../../../src/types.js';
 import { collectLeaves, mapLeaves } from '../../proxy/walk.js';
 import { futureFailure } from '../../store/future-wait.js';
 import { setLongTimeout } from '../../support/timers.js';
