@@ -37,7 +37,8 @@ const FULL: Defaults = {
   // and 31 calls of each way put the two in different modes (+40% by proxy over by hand in one run of 5 December 2026, level in the next).
   roundTripReps: { piscina: 101, bullmq: 31 },
   // A 100 kB call by value sits in one of two modes, about 0.16 and 0.25 ms on piscina, as its garbage and fresh pages catch up with it: medians of
-  // 31 calls swung between them from run to run (by value ÷ by proxy 0.67–1.03x), of 1,001 they settle (0.88x and 1.00x, 5 December 2026).
+  // 31 calls swung between them from run to run (by value ÷ by proxy 0.67–1.03x). A median of 1,001 spans more of both, though by value's
+  // still ranged from 0.141 to 0.229 ms from one run to the next (5 December 2026).
   smallPayloadReps: { piscina: 1_001, bullmq: 31 },
   bigPayloadReps: 3,
   workers: [1, 2, 4],
