@@ -33,6 +33,9 @@ export interface Encoded<out T> {
   readonly [encodedBrand]: T;
 }
 
+/** `T` with its fields assignable, for building a message or a record field by field. */
+export type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Values that are never proxied, so type searches stop at them. */
 export type Primitive = string | number | bigint | boolean | symbol | null | undefined;
 // `any` in a parameter position is what lets every function type match.

@@ -34,7 +34,7 @@ import { isObjectLike } from '../proxy/metadata.js';
 import { sendingToTask } from '../store/auto-proxy.js';
 import { signsReferences } from '../store/signing.js';
 import type { Store, StoreConfig } from '../store/store.js';
-import type { Encoded } from '../../src/types.js';
+import type { Encoded, Writable } from '../../src/types.js';
 import { TaskError, TaskTimeoutError, type RemoteError } from './errors.js';
 import type { RunOptions, TaskOutcome } from './executor.js';
 import { isTimeoutMs } from '../support/timers.js';
@@ -143,9 +143,6 @@ export async function encodeCall(task: string, args: readonly unknown[], options
   if (stored !== undefined) call.stored = { store: configText(stored.store), keys: stored.keys.map((key) => key ?? null), evict: stored.evict };
   return call;
 }
-
-/** `T` with its fields assignable, for building a message field by field. */
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 const configTexts = new WeakMap<Store, string>();
 

@@ -13,7 +13,7 @@ import { waitPolicy } from './future-wait.js';
 import { isStoreFactory, storeFactory, type ProxyDescriptor } from './factory.js';
 import type { StoreHandle } from './handle.js';
 import type { OwnershipKind } from '../../src/ownership.js';
-import type { Encoded, Proxy } from '../../src/types.js';
+import type { Encoded, Proxy, Writable } from '../../src/types.js';
 
 export type { ProxyDescriptor };
 
@@ -242,7 +242,7 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
   }
   if (m.thenable !== undefined && typeof m.thenable !== 'boolean') fail('metadata.thenable must be a boolean');
   // Field by field, not spread: every reply's result is checked here.
-  const metadata: { -readonly [K in keyof ProxyMetadata]: ProxyMetadata[K] } = { kind: m.kind as ProxyMetadata['kind'] };
+  const metadata: Writable<ProxyMetadata> = { kind: m.kind as ProxyMetadata['kind'] };
   if (signed && m.typeName !== undefined) metadata.typeName = m.typeName as string;
   if (signed && m.className !== undefined) metadata.className = m.className as string;
   if (m.thenable !== undefined) metadata.thenable = m.thenable;
