@@ -89,6 +89,45 @@ interface Owned {
 }
 
 /**
+ * What a StoreExecutor owns, by store and then by key. A string key is looked
+ * up as itself: it is the reply's own string, whose hash the store's maps have
+ * already computed, where an id joining store name and key would be a new
+ * string to build and hash at every look (twice a call). Other keys go by
+ * their JSON, in a map of their own so that no string key can meet one.
+ */
+class OwnedEntries {
+  readonly #byStore = new Map<Store, { readonly strings: Map<string, Owned>; readonly others: Map<string, Owned> }>();
+
+  get(store: Store, key: Key): Owned | undefined {
+    const entries = this.#byStore.get(store);
+    if (entries === undefined) return undefined;
+    return typeof key === 'string' ? entries.strings.get(key) : entries.others.get(describeKey(key));
+  }
+
+  add(entry: Owned): void {
+    let entries = this.#byStore.get(entry.store);
+    if (entries === undefined) this.#byStore.set(entry.store, (entries = { strings: new Map(), others: new Map() }));
+    if (typeof entry.key === 'string') entries.strings.set(entry.key, entry);
+    else entries.others.set(describeKey(entry.key), entry);
+  }
+
+  /** Whether `entry` was still there. */
+  delete(entry: Owned): boolean {
+    const entries = this.#byStore.get(entry.store);
+    if (entries === undefined) return false;
+    const map = typeof entry.key === 'string' ? entries.strings : entries.others;
+    const id = typeof entry.key === 'string' ? entry.key : describeKey(entry.key);
+    if (map.get(id) !== entry) return false;
+    map.delete(id);
+    return true;
+  }
+
+  all(): Owned[] {
+    return [...this.#byStore.values()].flatMap(({ strings, others }) => [...strings.values(), ...others.values()]);
+  }
+}
+
+/**
  * Pass-by-proxy for any executor: big arguments go to the store and travel as
  * references, big results come back the same way, and with `ownership` the
  * objects it created are freed once nothing can need them.
@@ -111,10 +150,10 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   readonly #closeStore: boolean;
   /** Decoded result proxies find their store by name; registering it spares them a second connection and cache. */
   readonly #registeredStore: boolean;
-  readonly #owned = new Map<string, Owned>();
+  readonly #owned = new OwnedEntries();
   /** The proxies `#owned` was filled from, so that telling one apart reads nothing of any other proxy (an autoProxy's key is its first send). */
   readonly #ownedProxies = new WeakSet<object>();
-  readonly #collected = new FinalizationRegistry<string>((id) => void this.#evictOwned(id));
+  readonly #collected = new FinalizationRegistry<Owned>((entry) => void this.#evictOwned(entry));
 
   constructor(executor: Executor<T>, options: StoreExecutorOptions) {
     super();
@@ -218,21 +257,33 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
    * store that recycles memory (shared memory), they may show other objects'
    * bytes afterwards, so copy what must outlive the release.
    */
-  async release(...values: unknown[]): Promise<void> {
-    const ids = values.flatMap((value) => collectLeaves(value, isProxy).map(idOf));
-    await Promise.all(
-      ids.filter((id) => id !== undefined).map((id) => {
-        const entry = this.#owned.get(id);
-        entry?.store.releaseViews(entry.key);
-        return this.#evictOwned(id);
-      }),
-    );
+  release(...values: unknown[]): Promise<void> {
+    const evictions: Promise<void>[] = [];
+    try {
+      for (const value of values) {
+        // A result itself, the usual value, is its own only leaf: no walk, no list.
+        if (isProxy(value)) this.#releaseOne(value, evictions);
+        else for (const p of collectLeaves(value, isProxy)) this.#releaseOne(p, evictions);
+      }
+    } catch (error) {
+      // Not async (one result, the usual call, frees without the extra promises), yet it fails as one would. What throws here (a walk too deep) throws Errors.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return evictions.length === 1 ? (evictions[0] as Promise<void>) : Promise.all(evictions).then(noop);
+  }
+
+  #releaseOne(p: object, evictions: Promise<void>[]): void {
+    const at = locate(p);
+    const entry = at === undefined ? undefined : this.#owned.get(at.store, at.key);
+    if (entry === undefined) return;
+    entry.store.releaseViews(entry.key);
+    evictions.push(this.#evictOwned(entry));
   }
 
   /** After the calls in flight: shuts the wrapped executor down and frees what is still owned. */
   protected async close(): Promise<void> {
     await this.executor.shutdown();
-    await Promise.all([...this.#owned.keys()].map((id) => this.#evictOwned(id)));
+    await Promise.all(this.#owned.all().map((entry) => this.#evictOwned(entry)));
     if (this.#registeredStore) unregisterStore(this.store.name, this.store);
     if (this.#closeStore) await this.store.close();
   }
@@ -281,7 +332,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     if (typeof arg !== 'object' || arg === null || !this.#ownedProxies.has(arg) || sendsAsReference(arg)) return undefined;
     const factory: unknown = getFactory(arg as Proxy<object>);
     if (!isStoreFactory(factory) || factory.store !== this.store || factory.wait !== undefined) return undefined;
-    return this.#owned.has(idFor(this.store, factory.key)) ? factory.key : undefined;
+    return this.#owned.get(this.store, factory.key) === undefined ? undefined : factory.key;
   }
 
   /** The arguments to send by proxy, each once (with ownership an argument given twice is stored once; single-use ones cannot be shared), and where each went. */
@@ -306,35 +357,18 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
 
   #own(p: object): void {
     const at = locate(p);
-    if (at === undefined) return;
-    const { store, key } = at;
-    const id = idFor(store, key);
-    if (this.#owned.has(id)) return;
-    const entry = { store, key };
-    this.#owned.set(id, entry);
+    if (at === undefined || this.#owned.get(at.store, at.key) !== undefined) return;
+    const entry: Owned = { store: at.store, key: at.key };
+    this.#owned.add(entry);
     this.#ownedProxies.add(p);
-    this.#collected.register(p, id, entry);
+    this.#collected.register(p, entry, entry);
   }
 
-  #evictOwned(id: string): Promise<void> {
-    const entry = this.#owned.get(id);
-    if (entry === undefined) return Promise.resolve();
-    this.#owned.delete(id);
+  #evictOwned(entry: Owned): Promise<void> {
+    if (!this.#owned.delete(entry)) return Promise.resolve();
     this.#collected.unregister(entry);
     return evictQuietly(entry.store, entry.key);
   }
-}
-
-
-/** Names an object by store and key: proxies decoded from different messages are different objects. */
-function idOf(p: object): string | undefined {
-  const at = locate(p);
-  return at === undefined ? undefined : idFor(at.store, at.key);
-}
-
-function idFor(store: Store, key: Key): string {
-  // A string key is its own text (JSON of it costs a copy per call); other keys are their JSON, marked apart so the two never meet.
-  return typeof key === 'string' ? `${store.name}\u0000s${key}` : `${store.name}\u0000j${describeKey(key)}`;
 }
 
 function policyOf(spec: ShouldProxy): (value: object) => boolean {

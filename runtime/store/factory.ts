@@ -6,6 +6,7 @@ import { metricsOf } from './metrics.js';
 import { proxyLog } from '../support/log.js';
 import { signDescriptor } from './signing.js';
 import type { StoreConfig, StoreHandle } from './handle.js';
+import type { Writable } from '../../src/types.js';
 
 /** The JSON form of a store proxy: all another process needs to resolve it. Never contains the target. */
 export interface ProxyDescriptor {
@@ -73,23 +74,24 @@ export function storeFactory<T>(
     return value;
   };
   const descriptor = (): ProxyDescriptor => ({ $proxystore: 1, store: store.config(), key, evict, metadata, ...(wait === undefined ? {} : { wait }) });
-  const factory = Object.assign(resolveSync, {
-    key,
-    store,
-    evict,
-    metadata,
-    wait,
-    resolveAsync: async (): Promise<T> => {
-      const t0 = clock();
-      const value = found(wait === undefined ? await store.get<T>(key) : await waitForValue<T>(store, key, wait), 'async', t0);
-      if (evict) await store.evict(key);
-      return value;
-    },
-    descriptor,
-    toJSON: (): ProxyDescriptor => signDescriptor(descriptor()),
-  });
+  // Fields set one by one: Object.assign onto a function copies them through V8's slow path, for every proxy made.
+  const factory = resolveSync as (() => T) & Partial<Writable<StoreFactory<T>>>;
+  factory.key = key;
+  factory.store = store;
+  factory.evict = evict;
+  factory.metadata = metadata;
+  factory.wait = wait;
+  factory.resolveAsync = async (): Promise<T> => {
+    const t0 = clock();
+    const value = found(wait === undefined ? await store.get<T>(key) : await waitForValue<T>(store, key, wait), 'async', t0);
+    if (evict) await store.evict(key);
+    return value;
+  };
+  factory.descriptor = descriptor;
+  factory.toJSON = (): ProxyDescriptor => signDescriptor(descriptor());
   storeFactories.add(factory);
-  return factory;
+  // Every field is set above.
+  return factory as StoreFactory<T>;
 }
 
 /** The first frame of a stack outside this package's runtime: the user's line that made the proxy. */

@@ -7,6 +7,7 @@ import { PiscinaExecutor } from '../../runtime/executors/piscina.js';
 import { sizeAtLeast } from '../../runtime/store/size.js';
 import { StoreExecutor, type ShouldProxy } from '../../runtime/executors/store-executor.js';
 import { getKey, isProxy, proxy } from '../../runtime/proxy/proxy.js';
+import { NestingTooDeepError } from '../../runtime/proxy/walk.js';
 import { fileStore, floats, taskPool, watchStoredInputs, type FileStore, type FixtureTasks } from './helpers.js';
 
 describe('sizeAtLeast', () => {
@@ -126,6 +127,21 @@ describe('StoreExecutor', () => {
     await ex.shutdown();
     expect(files()).toEqual([getKey(mine)]);
     expect(store.closed).toBe(true);
+  });
+
+  it('release frees a result given alone or inside containers, once, and rejects (never throws) on a value nested too deep', async () => {
+    const { ex, files } = executor('never', { resultThreshold: 0 });
+    const [alone, inList, inMap] = [await ex.submit('fill', 10, 1), await ex.submit('fill', 10, 2), await ex.submit('fill', 10, 3)];
+    expect(files()).toHaveLength(3);
+    await ex.release(alone, alone);
+    expect(files().sort()).toEqual([getKey(inList), getKey(inMap)].sort());
+    await ex.release([inList, { deep: new Map([['k', inMap]]) }]);
+    expect(files()).toEqual([]);
+    let deep: unknown[] = [];
+    for (let i = 0; i < 3_000; i++) deep = [deep];
+    const released = ex.release(deep);
+    await expect(released).rejects.toBeInstanceOf(NestingTooDeepError);
+    await ex.shutdown();
   });
 
   it('frees a result once the caller has dropped it and it is garbage collected', async () => {
