@@ -398,7 +398,12 @@ export class SharedMemoryConnector implements Connector {
   }
 
   #put(operation: string, data: readonly Uint8Array[]): Key[] {
-    return this.#store(operation, data).map((id) => `${id}@${this.space}`);
+    return this.#store(operation, data).map((id) => {
+      const key = `${id}@${this.space}`;
+      // Known here: the put's own evict and reads need not parse it.
+      this.#remember(key, id);
+      return key;
+    });
   }
 
   /** Stores each array as an object of its own; returns their ids. */
@@ -495,13 +500,18 @@ export class SharedMemoryConnector implements Connector {
   #id(operation: string, key: Key, mustBeOpen = true): string | undefined {
     if (mustBeOpen) this.#assertOpen(operation);
     // Every call reads, releases and evicts its keys: each is parsed once.
-    if (typeof key === 'string' && this.#ids.has(key)) return this.#ids.get(key);
-    const id = this.#parseId(operation, key);
     if (typeof key === 'string') {
-      if (this.#ids.size >= MAX_PARSED_KEYS) this.#ids.clear();
-      this.#ids.set(key, id);
+      const known = this.#ids.get(key);
+      if (known !== undefined || this.#ids.has(key)) return known;
     }
+    const id = this.#parseId(operation, key);
+    if (typeof key === 'string') this.#remember(key, id);
     return id;
+  }
+
+  #remember(key: string, id: string | undefined): void {
+    if (this.#ids.size >= MAX_PARSED_KEYS) this.#ids.clear();
+    this.#ids.set(key, id);
   }
 
   /** What `#id` finds for `key`, parsed; throws for a key no shared-memory connector makes, or made in another process. */

@@ -144,6 +144,10 @@ function parsed(id: string): SlotRef | null | false {
   const index = Number(match?.[2]);
   const generation = Number(match?.[3]);
   const ref = match === null ? false : index < MAX_SLOTS_PER_SLAB && generation <= GENERATION_MASK ? Object.freeze({ slabId: match[1] as string, index, generation }) : null;
+  return remember(id, ref);
+}
+
+function remember<R extends SlotRef | null | false>(id: string, ref: R): R {
   if (parsedIds.size >= MAX_PARSED_IDS) parsedIds.clear();
   parsedIds.set(id, ref);
   return ref;
@@ -228,7 +232,10 @@ export class SlabPool {
     Atomics.store(slab.words, at + LENGTH, length);
     // Publishing stores with Atomics, so a reader that sees STORED sees the length and, through the message that carried the key, the bytes.
     Atomics.store(slab.words, at, word(generation, STORED));
-    return `${slab.id}:${index}.${generation}`;
+    const id = `${slab.id}:${index}.${generation}`;
+    // Known here: the put's evict (and this thread's reads) then need not parse it.
+    remember(id, Object.freeze({ slabId: slab.id, index, generation }));
+    return id;
   }
 
   /** Where a slot's bytes start in its slab. */
