@@ -12,7 +12,7 @@ import { resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { checkStoreConfig } from '../../runtime/store/registry.js';
 import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getKey, getStore, type ProxyDescriptor } from '../../src/index.js';
 import type { StoreConfig } from '../../runtime/store/store.js';
-import { encodeCall } from '../../runtime/executors/task-wire.js';
+import { decodeReply, encodeCall } from '../../runtime/executors/task-wire.js';
 import { TaskRunner, resultArray, taskSignal } from '../../runtime/executors/worker/task-runner.js';
 import { jsonRoundTrip, thrown } from '../../runtime/testing/outcomes.js';
 import { tempDirs } from '../../runtime/testing/temp-dirs.js';
@@ -100,6 +100,21 @@ describe('store configs from elsewhere', () => {
     const first = getStore(decodeProxies(descriptor));
     for (let i = 0; i < 5; i++) expect(getStore(decodeProxies(jsonRoundTrip(descriptor)) as object)).toBe(first);
     expect(first).not.toBe(store);
+  });
+});
+
+describe('reply metadata', () => {
+  it('takes the fields JSON and structured clone make, and refuses hidden, symbol and unknown ones as before', async () => {
+    const store = open(new Store('per-call-metadata', new SharedMemoryConnector()));
+    const key = await store.put(new Uint8Array(8));
+    const reply = (metadata: object): unknown => ({ ok: true, value: null, proxied: true, stored: { key, metadata } });
+    const decode = (metadata: object): unknown => decodeReply('t', reply(metadata), { results: store }).value;
+    expect(getKey(decode(structuredClone({ kind: 'object', typeName: 'Uint8Array', thenable: false })) as object)).toBe(key);
+    expect(thrown(() => decode({ kind: 'object', extra: 1 }))).toBeInstanceOf(DescriptorError);
+    expect((thrown(() => decode(Object.defineProperty({ kind: 'object' }, 'hidden', { value: 1, enumerable: false }))) as Error).message).toMatch(/unknown field "hidden"/);
+    expect((thrown(() => decode({ kind: 'object', [Symbol('s')]: 1 })) as Error).message).toMatch(/unknown field/);
+    // A hidden field of a known name counts as that field, as it always did.
+    expect(thrown(() => decode(Object.defineProperty({ kind: 'object' }, 'thenable', { value: 'yes', enumerable: false })))).toBeInstanceOf(DescriptorError);
   });
 });
 
