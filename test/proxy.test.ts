@@ -116,6 +116,23 @@ describe('resolve, extract and resolveAsync', () => {
     expect(factory.calls).toBe(1);
   });
 
+  it('resolveAsync turns a resolveAsync that throws at once into a rejection, asking it once; a later try asks again', async () => {
+    let asked = 0;
+    const factory = Object.assign(counted(() => ({ a: 1 })), {
+      resolveAsync: (): Promise<object> => {
+        asked++;
+        throw new Error('no reader');
+      },
+    });
+    const p = proxy(factory);
+    const first = resolveAsync(p);
+    await expect(first).rejects.toBeInstanceOf(ProxyResolveError);
+    await expect(first).rejects.toThrow(/no reader/);
+    expect(asked).toBe(1);
+    await expect(resolveAsync(p)).rejects.toThrow(/no reader/);
+    expect([asked, factory.calls]).toEqual([2, 0]);
+  });
+
   it('resolveAsync uses factory.resolveAsync and never calls the blocking factory', async () => {
     const target = { a: 1 };
     const factory = Object.assign(counted(() => target), {

@@ -106,6 +106,39 @@ describe('Store basics', () => {
     expect(store.stats().cache.objects).toBe(1);
   });
 
+  it('getNow gives what get would when nothing need wait: the cache, shared memory at hand; null when only get can tell', async () => {
+    const { connector, reads } = countingConnector();
+    const counted = new Store('get-now-counted', connector);
+    stores.push(counted);
+    const k = await counted.put({ a: 1 });
+    // A connector without getNow: only get can tell, and getNow reads nothing.
+    expect(counted.getNow(k)).toBeNull();
+    expect(reads()).toBe(0);
+    expect(await counted.get(k)).toEqual({ a: 1 });
+    expect(counted.getNow(k)).toEqual({ a: 1 });
+    expect(reads()).toBe(1);
+    const shared = new Store('get-now-shared', new SharedMemoryConnector(), { cacheSize: 0 });
+    stores.push(shared);
+    const key = await shared.put(Float64Array.of(1, 2));
+    expect(Array.from(shared.getNow<Float64Array>(key) ?? [])).toEqual([1, 2]);
+    await shared.evict(key);
+    expect(shared.getNow(key)).toBeUndefined();
+    await shared.close();
+    expect(() => shared.getNow(key)).toThrow(StoreClosedError);
+  });
+
+  it('a proxy resolved from what the store has at once settles as a promise, also when the object is gone', async () => {
+    const shared = new Store('get-now-proxies', new SharedMemoryConnector(), { cacheSize: 0 });
+    stores.push(shared);
+    const held = await shared.proxy(Float64Array.of(3), { populateTarget: false });
+    expect(Array.from(await resolveAsync(held))).toEqual([3]);
+    const gone = await shared.proxy(Float64Array.of(4), { populateTarget: false });
+    await shared.evict(getKey(gone) as Key);
+    const resolving = resolveAsync(gone);
+    await expect(resolving).rejects.toBeInstanceOf(ProxyResolveError);
+    await expect(resolving).rejects.toHaveProperty('cause', expect.any(ProxyResolveMissingKeyError));
+  });
+
   it('evict clears the cache too', async () => {
     const store = memoryStore('evict-cache');
     const key = await store.put({ a: 1 });

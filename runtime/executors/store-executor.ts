@@ -29,6 +29,7 @@ import {
 import { TaskError } from './errors.js';
 import type { Proxy, ProxyOr } from '../../src/types.js';
 import { sizeAtLeast } from '../store/size.js';
+import { rejection } from '../support/promises.js';
 
 /**
  * What a StoreExecutor call gives back: a task's object result comes back as a
@@ -266,8 +267,8 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
         else for (const p of collectLeaves(value, isProxy)) this.#releaseOne(p, evictions);
       }
     } catch (error) {
-      // Not async (one result, the usual call, frees without the extra promises), yet it fails as one would. What throws here (a walk too deep) throws Errors.
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      // Not async (one result, the usual call, frees without the extra promises), yet it fails as one would.
+      return rejection(error);
     }
     return evictions.length === 1 ? (evictions[0] as Promise<void>) : Promise.all(evictions).then(noop);
   }

@@ -1,5 +1,6 @@
 import type { AnyFunction } from '../../src/types.js';
 import { NonProxiableTypeError, ProxyResolveError, describeKey, messageOf } from '../errors.js';
+import { rejection } from '../support/promises.js';
 import type { Factory, ProxyMetadata } from './factory.js';
 import { describeValue, isObjectLike, typeOfValue } from './metadata.js';
 
@@ -119,8 +120,14 @@ export function resolveNow(state: ProxyState): object {
 }
 
 function load(factory: Factory<object>): Promise<unknown> {
-  // The executor turns a synchronous throw into a rejection.
-  return new Promise((fulfil) => fulfil(factory.resolveAsync === undefined ? factory() : factory.resolveAsync()));
+  let loading: unknown;
+  try {
+    loading = factory.resolveAsync === undefined ? factory() : factory.resolveAsync();
+  } catch (error) {
+    return rejection(error);
+  }
+  // A promise from resolveAsync is used as it is: fulfilling a new one with it would cost a job and a `then` more.
+  return Promise.resolve(loading);
 }
 
 export function resolveLater(state: ProxyState): Promise<object> {

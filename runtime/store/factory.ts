@@ -7,6 +7,7 @@ import { proxyLog } from '../support/log.js';
 import { signDescriptor } from './signing.js';
 import type { StoreConfig, StoreHandle } from './handle.js';
 import type { Writable } from '../../src/types.js';
+import { rejection } from '../support/promises.js';
 
 /** The JSON form of a store proxy: all another process needs to resolve it. Never contains the target. */
 export interface ProxyDescriptor {
@@ -81,11 +82,23 @@ export function storeFactory<T>(
   factory.evict = evict;
   factory.metadata = metadata;
   factory.wait = wait;
-  factory.resolveAsync = async (): Promise<T> => {
+  const read = async (): Promise<T> => {
     const t0 = clock();
     const value = found(wait === undefined ? await store.get<T>(key) : await waitForValue<T>(store, key, wait), 'async', t0);
     if (evict) await store.evict(key);
     return value;
+  };
+  factory.resolveAsync = (): Promise<T> => {
+    if (wait !== undefined || evict || store.getNow === undefined) return read();
+    // A value the store has at once (cached, or in shared memory this thread holds) settles without an async read around it:
+    // every result a StoreExecutor hands back is resolved here. What would wait takes the read.
+    try {
+      const t0 = clock();
+      const now = store.getNow<T>(key);
+      return now === null ? read() : Promise.resolve(found(now, 'async', t0));
+    } catch (error) {
+      return rejection(error);
+    }
   };
   factory.descriptor = descriptor;
   factory.toJSON = (): ProxyDescriptor => signDescriptor(descriptor());

@@ -43,6 +43,8 @@ export interface StoreHandle {
   /** Overwrite `key` in place (connectors that can). */
   set(key: Key, obj: unknown): Promise<void>;
   get<T = unknown>(key: Key): Promise<T | undefined>;
+  /** What `get` would give when it needs no waiting; `null` when only `get` can tell. */
+  getNow?<T = unknown>(key: Key): T | undefined | null;
   exists(key: Key): Promise<boolean>;
   getSync<T = unknown>(key: Key): T | undefined;
   evict(key: Key): Promise<void>;

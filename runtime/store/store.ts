@@ -432,12 +432,10 @@ export class Store implements StoreHandle {
     this.#assertOpen('get');
     const id = this.#idOf('get', key);
     const t0 = this.#clock();
-    const cached = this.#cacheLookup(id);
-    if (cached !== undefined) return this.#cachedGet<T>('get', key, cached, t0);
+    const now = this.#getNow(key, id, t0);
+    if (now !== WOULD_WAIT) return now as T | undefined;
     let read = this.#reading.get(id);
     if (read === undefined) {
-      const now = this.#readNow(key, id, t0);
-      if (now !== WOULD_WAIT) return now as T | undefined;
       read = new PendingRead();
       this.#reading.set(id, read);
       const done = (): void => {
@@ -447,6 +445,25 @@ export class Store implements StoreHandle {
       read.value.then(done, done);
     }
     return (await read.value) as T | undefined;
+  }
+
+  /**
+   * What `get` would give, when it can be had without waiting: from the
+   * cache, or read at once by a connector that can (`getNow`: shared memory,
+   * for what this thread holds). `null` when only `get` can tell: the
+   * connector would have to wait, or a read of the key is already under way.
+   * Never blocks; counted, logged and cached as `get`.
+   */
+  getNow<T = unknown>(key: Key): T | undefined | null {
+    this.#assertOpen('get');
+    const now = this.#getNow(key, this.#idOf('get', key), this.#clock());
+    return now === WOULD_WAIT ? null : (now as T | undefined);
+  }
+
+  #getNow(key: Key, id: string, t0: number): unknown {
+    const cached = this.#cacheLookup(id);
+    if (cached !== undefined) return this.#cachedGet('get', key, cached, t0);
+    return this.#reading.has(id) ? WOULD_WAIT : this.#readNow(key, id, t0);
   }
 
   /** What `get` finds when the connector can read `key` without waiting (`getNow`), decoded and cached; WOULD_WAIT when it cannot. */
