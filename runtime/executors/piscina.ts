@@ -31,6 +31,7 @@
 import { endTaskSends } from '../store/auto-proxy.js';
 import type { ReferencePolicy } from '../connectors/connector.js';
 import { endTaskBorrows } from '../store/ownership.js';
+import { isObjectLike } from '../proxy/metadata.js';
 import { timeoutSignal } from '../support/timers.js';
 import { TaskTimeoutError, WorkerCrashedError } from './errors.js';
 import { BaseExecutor, noop, type AnyTasks, type ExecutorFlags, type Launched, type RunOptions, type TaskOutcome, type TaskTable } from './executor.js';
@@ -84,10 +85,14 @@ export class PiscinaExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExec
   protected start(task: string, args: readonly unknown[], options: RunOptions): Launched<unknown> {
     const outcome = this.#call(task, args, options);
     // Once piscina has settled the call its thread is done with the inputs, or terminated.
-    const finished = outcome.then(noop, noop).then(() => {
-      endTaskBorrows(args);
-      return endTaskSends(args);
-    });
+    const settled = outcome.then(noop, noop);
+    // Arguments that are all primitives (a StoreExecutor's call whose objects went by key) lent and sent nothing to end.
+    const finished = args.some(isObjectLike)
+      ? settled.then(() => {
+          endTaskBorrows(args);
+          return endTaskSends(args);
+        })
+      : settled;
     return { outcome, finished };
   }
 
