@@ -250,7 +250,9 @@ export class TaskRunner {
       if (byKey) {
         // The caller makes the result's proxy from its key: no proxy here, no descriptor for the caller to check.
         const key = await store.put(value);
-        resultKey = { key, metadata: metadataOf(value as object) };
+        // Only what the caller keeps of a result's metadata sent by key (names come from signed descriptors only): less to clone and to check.
+        const { kind, thenable } = metadataOf(value as object);
+        resultKey = { key, metadata: thenable === true ? { kind, thenable } : { kind } };
         sent = null;
       } else {
         sent = await store.proxy(value as object);
