@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { checkStoreConfig } from '../../runtime/store/registry.js';
-import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getKey, getStore, resolveAsync, type ProxyDescriptor } from '../../src/index.js';
+import { DescriptorError, FileConnector, SharedMemoryConnector, Store, decodeProxies, encodeProxies, getKey, getStore, resolveAsync, type Proxy, type ProxyDescriptor } from '../../src/index.js';
 import type { StoreConfig } from '../../runtime/store/store.js';
 import { decodeReply, encodeCall } from '../../runtime/executors/task-wire.js';
 import { TaskRunner, resultArray, taskSignal } from '../../runtime/executors/worker/task-runner.js';
@@ -117,7 +117,7 @@ describe('reply metadata', () => {
     const runner = new TaskRunner({ make: () => Float64Array.of(1, 2, 3) });
     const made = (await runner.run(await encodeCall('make', [], { results: { store, minBytes: 0 } }, { byKey: true }))) as { stored?: { key: string; metadata: unknown } };
     expect(made.stored?.metadata).toEqual({ kind: 'object' });
-    const result = decodeReply('make', made, { results: store }).value as Float64Array;
+    const result = decodeReply('make', made, { results: store }).value as Proxy<Float64Array>;
     expect(Array.from(await resolveAsync(result))).toEqual([1, 2, 3]);
     await store.evict(made.stored?.key as string);
     // A hidden field of a known name counts as that field, as it always did.
