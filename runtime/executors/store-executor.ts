@@ -98,6 +98,12 @@ interface Owned {
  */
 class OwnedEntries {
   readonly #byStore = new Map<Store, { readonly strings: Map<string, Owned>; readonly others: Map<string, Owned> }>();
+  /** The executor's own store, whose maps stay; another store's go once empty, so a long-lived executor holds no store it owns nothing in. */
+  readonly #home: Store;
+
+  constructor(home: Store) {
+    this.#home = home;
+  }
 
   get(store: Store, key: Key): Owned | undefined {
     const entries = this.#byStore.get(store);
@@ -120,6 +126,7 @@ class OwnedEntries {
     const id = typeof entry.key === 'string' ? entry.key : describeKey(entry.key);
     if (map.get(id) !== entry) return false;
     map.delete(id);
+    if (entry.store !== this.#home && entries.strings.size === 0 && entries.others.size === 0) this.#byStore.delete(entry.store);
     return true;
   }
 
@@ -151,7 +158,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
   readonly #closeStore: boolean;
   /** Decoded result proxies find their store by name; registering it spares them a second connection and cache. */
   readonly #registeredStore: boolean;
-  readonly #owned = new OwnedEntries();
+  readonly #owned: OwnedEntries;
   /** The proxies `#owned` was filled from, so that telling one apart reads nothing of any other proxy (an autoProxy's key is its first send). */
   readonly #ownedProxies = new WeakSet<object>();
   readonly #collected = new FinalizationRegistry<Owned>((entry) => void this.#evictOwned(entry));
@@ -167,6 +174,7 @@ export class StoreExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecut
     const spec = options.shouldProxy ?? { minBytes: DEFAULT_AUTO_PROXY_THRESHOLD };
     this.executor = executor;
     this.store = options.store;
+    this.#owned = new OwnedEntries(options.store);
     this.ownership = options.ownership ?? true;
     this.#shouldProxy = policyOf(spec);
     this.#results = { store: options.store, minBytes: checkedBytes('resultThreshold', options.resultThreshold ?? defaultResultThreshold(spec)) };
