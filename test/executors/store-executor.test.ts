@@ -8,6 +8,7 @@ import { sizeAtLeast } from '../../runtime/store/size.js';
 import { StoreExecutor, type ShouldProxy } from '../../runtime/executors/store-executor.js';
 import { getKey, isProxy, proxy } from '../../runtime/proxy/proxy.js';
 import { NestingTooDeepError } from '../../runtime/proxy/walk.js';
+import { MemoryConnector, Store, type Executor } from '../../src/index.js';
 import { fileStore, floats, taskPool, watchStoredInputs, type FileStore, type FixtureTasks } from './helpers.js';
 
 describe('sizeAtLeast', () => {
@@ -141,6 +142,37 @@ describe('StoreExecutor', () => {
     for (let i = 0; i < 3_000; i++) deep = [deep];
     const released = ex.release(deep);
     await expect(released).rejects.toBeInstanceOf(NestingTooDeepError);
+    await ex.shutdown();
+  });
+
+  it('keeps no other store once it owns nothing more in it', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { store } = counted();
+    // An engine whose task hands back a proxy of another store, as a task that proxies its result itself does.
+    const making: { store?: Store } = {};
+    const engine = { launch: () => ({ outcome: (making.store as Store).proxy({ a: 1 }).then((p) => ({ value: p, made: [p] })), finished: Promise.resolve() }), shutdown: () => Promise.resolve() };
+    const ex = new StoreExecutor(engine as unknown as Executor, { store });
+    const gone = await (async () => {
+      const other = new Store('owned-elsewhere', new MemoryConnector());
+      making.store = other;
+      const result = await ex.run('anything', []);
+      delete making.store;
+      const key = getKey(result as object) as string;
+      expect(await other.exists(key)).toBe(true);
+      await ex.release(result);
+      expect(await other.exists(key)).toBe(false);
+      await other.close();
+      return new WeakRef(other);
+    })();
+    // Each collection in a turn of its own: a WeakRef read keeps its target alive until the turn ends.
+    let alive = true;
+    for (let round = 0; round < 20 && alive; round++) {
+      await new Promise((settle) => setTimeout(settle, 5));
+      gc();
+      alive = gone.deref() !== undefined;
+    }
+    expect(alive).toBe(false);
     await ex.shutdown();
   });
 
