@@ -6,6 +6,7 @@ import { MAX_CANONICAL_DEPTH, canonicalJson } from './signing.js';
 import { CacheBudget, type CacheBudgetLimits } from './cache-budget.js';
 import type { StoreBuilder, StoreConfig, StoreHandle } from './handle.js';
 import { isStoreFactory } from './factory.js';
+import { setBounded } from '../support/bounded-map.js';
 
 /** Stores registered by name (by their makers), so proxies decoded in this process share one store, its cache and its connections. */
 const stores = new Map<string, StoreHandle>();
@@ -143,9 +144,7 @@ function canonicalConfigJson(value: unknown): string {
   if (known !== undefined) return known;
   const canonical = canonicalJson(value);
   if (json.length > MAX_CONNECTOR_JSON) return canonical;
-  if (canonicalByJson.size >= MAX_BUILT_STORES) canonicalByJson.clear();
-  canonicalByJson.set(json, canonical);
-  return canonical;
+  return setBounded(canonicalByJson, MAX_BUILT_STORES, json, canonical);
 }
 
 /**
@@ -325,8 +324,7 @@ export function checkStoreConfig(value: unknown, policy: Required<ReferencePolic
   });
   checkedConfigs.set(checked, policy);
   if (memo !== undefined && json !== undefined) {
-    if (memo.size >= MAX_BUILT_STORES) memo.clear();
-    memo.set(json, checked);
+    setBounded(memo, MAX_BUILT_STORES, json, checked);
     rememberedIdentities.set(checked, undefined);
     remember(recent, checked);
   }

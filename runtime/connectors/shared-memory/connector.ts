@@ -25,6 +25,7 @@ import {
 import { cellIdOf, cellSegmentOf, cellVersion, createCell, isCell, readCell, waitCell, waitCellSync, writeCell } from './cell.js';
 import { allocateSegment, createSegment, isLive, payloadOf } from './segment.js';
 import { isSpaceId, joinSpace, processOf, type Member } from './space.js';
+import { setBounded } from '../../support/bounded-map.js';
 
 export interface SharedMemoryConnectorOptions {
   /**
@@ -401,7 +402,7 @@ export class SharedMemoryConnector implements Connector {
     return this.#store(operation, data).map((id) => {
       const key = `${id}@${this.space}`;
       // Known here: the put's own evict and reads need not parse it.
-      this.#remember(key, id);
+      setBounded(this.#ids, MAX_PARSED_KEYS, key, id);
       return key;
     });
   }
@@ -505,13 +506,8 @@ export class SharedMemoryConnector implements Connector {
       if (known !== undefined || this.#ids.has(key)) return known;
     }
     const id = this.#parseId(operation, key);
-    if (typeof key === 'string') this.#remember(key, id);
+    if (typeof key === 'string') setBounded(this.#ids, MAX_PARSED_KEYS, key, id);
     return id;
-  }
-
-  #remember(key: string, id: string | undefined): void {
-    if (this.#ids.size >= MAX_PARSED_KEYS) this.#ids.clear();
-    this.#ids.set(key, id);
   }
 
   /** What `#id` finds for `key`, parsed; throws for a key no shared-memory connector makes, or made in another process. */

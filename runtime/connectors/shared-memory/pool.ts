@@ -49,6 +49,7 @@
  */
 import { allocateSegment } from './segment.js';
 import type { Member } from './space.js';
+import { setBounded } from '../../support/bounded-map.js';
 
 const FREE = 0;
 const WRITING = 1;
@@ -144,13 +145,7 @@ function parsed(id: string): SlotRef | null | false {
   const index = Number(match?.[2]);
   const generation = Number(match?.[3]);
   const ref = match === null ? false : index < MAX_SLOTS_PER_SLAB && generation <= GENERATION_MASK ? Object.freeze({ slabId: match[1] as string, index, generation }) : null;
-  return remember(id, ref);
-}
-
-function remember<R extends SlotRef | null | false>(id: string, ref: R): R {
-  if (parsedIds.size >= MAX_PARSED_IDS) parsedIds.clear();
-  parsedIds.set(id, ref);
-  return ref;
+  return setBounded(parsedIds, MAX_PARSED_IDS, id, ref);
 }
 
 /** Ids parsed lately (see `parsed`); cleared when full, so any number of ids costs bounded memory. */
@@ -234,7 +229,7 @@ export class SlabPool {
     Atomics.store(slab.words, at, word(generation, STORED));
     const id = `${slab.id}:${index}.${generation}`;
     // Known here: the put's evict (and this thread's reads) then need not parse it.
-    remember(id, Object.freeze({ slabId: slab.id, index, generation }));
+    setBounded(parsedIds, MAX_PARSED_IDS, id, Object.freeze({ slabId: slab.id, index, generation }));
     return id;
   }
 
