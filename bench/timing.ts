@@ -7,26 +7,35 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Time several async cases `reps` times each, interleaved so that drift in
+ * Time several async cases `reps` times each, taking turns so that drift in
  * machine load hits every case alike. Each round runs the cases in a new
- * order (a shuffle from a fixed seed, so runs are repeatable): a case that
- * leaves garbage or cold memory behind (by value, a 1 MB payload is JSON in
- * the caller, the queue and the worker) then burdens each of the others in
- * turn. A rotation (a b c, b c a, …) would not: it keeps the cyclic order, so
- * the case after the one that leaves garbage would pay for it in nearly every
- * round. Returns per-case milliseconds.
+ * order (a shuffle from a fixed seed, so runs are repeatable). A rotation
+ * (a b c, b c a, …) would keep the cyclic order, so the case after one that
+ * leaves garbage or cold memory behind would pay for it in nearly every round.
+ *
+ * A turn is `turn` calls of one case back to back (after `warmup` rounds of
+ * one call each). With turns of one call, each case pays for what the
+ * others leave behind: garbage to collect while it runs, and caches and
+ * branch history filled by other code. A program passes its data one way,
+ * so its calls pay only for their own; longer turns measure that, while the
+ * rounds still spread each case over the whole run. Returns per-case
+ * milliseconds.
  */
-export async function timeMany(cases: readonly (() => Promise<void>)[], reps: number, warmup = 2): Promise<number[][]> {
+export async function timeMany(cases: readonly (() => Promise<void>)[], reps: number, warmup = 2, turn = 1): Promise<number[][]> {
   const times = cases.map(() => [] as number[]);
   const order = cases.map((_, i) => i);
   const random = seeded(0x5eed);
-  for (let rep = 0; rep < reps + warmup; rep++) {
+  for (let done = -warmup; done < reps; ) {
+    const calls = done < 0 ? 1 : Math.min(turn, reps - done);
     shuffle(order, random);
     for (const i of order) {
-      const t0 = performance.now();
-      await (cases[i] as () => Promise<void>)();
-      if (rep >= warmup) times[i]?.push(performance.now() - t0);
+      for (let call = 0; call < calls; call++) {
+        const t0 = performance.now();
+        await (cases[i] as () => Promise<void>)();
+        if (done >= 0) times[i]?.push(performance.now() - t0);
+      }
     }
+    done += calls;
   }
   return times;
 }

@@ -2,6 +2,7 @@
  * `npm run bench` as a user runs it: results go where git ignores them unless
  * `--out` says otherwise, and the progress bar weighs calls by their expected
  * cost, so a BullMQ run's few 100 MB round trips count for what they take.
+ * Ways take turns of several calls, each turn in a shuffled order.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { taskCost } from '../bench/paper/eta.js';
 import { plannedWork } from '../bench/paper/experiments.js';
 import { DEFAULT_OUT, parseSettings } from '../bench/paper/options.js';
+import { timeMany } from '../bench/timing.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const settings = (...args: string[]) => parseSettings(['node', 'bench', ...args]);
@@ -69,5 +71,39 @@ describe('bench repetitions', () => {
     expect(reps()).toEqual([1_001, 1_001, 101, 101, 3]);
     expect(reps('--engine', 'bullmq')).toEqual([31, 31, 31, 31, 3]);
     expect(reps('--reps', '7')).toEqual([7, 7, 7, 7, 7]);
+  });
+});
+
+describe('bench turns', () => {
+  /** The order in which `timeMany` calls three cases, and how many times it timed each. */
+  const calls = async (reps: number, warmup: number, turn?: number) => {
+    const order: string[] = [];
+    const cases = ['a', 'b', 'c'].map((name) => () => {
+      order.push(name);
+      return Promise.resolve();
+    });
+    const times = await timeMany(cases, reps, warmup, turn);
+    return { order: order.join(''), timed: times.map((t) => t.length) };
+  };
+
+  it('with turns of one call, every round calls each way once, in a shuffled order', async () => {
+    const { order, timed } = await calls(40, 2);
+    expect(timed).toEqual([40, 40, 40]);
+    const rounds = order.match(/.../g) ?? [];
+    expect(rounds).toHaveLength(42);
+    for (const round of rounds) expect([...round].sort().join('')).toBe('abc');
+    expect(new Set(rounds).size).toBeGreaterThan(1);
+  });
+
+  it('with longer turns, a way runs its calls back to back after warm-up rounds of one call, and the last turn takes what is left', async () => {
+    const { order, timed } = await calls(25, 3, 10);
+    expect(timed).toEqual([25, 25, 25]);
+    const warm = order.slice(0, 9);
+    for (const round of warm.match(/.../g) ?? []) expect([...round].sort().join('')).toBe('abc');
+    let start = 9;
+    const turns = [10, 10, 10, 10, 10, 10, 5, 5, 5].map((length) => order.slice(start, (start += length)));
+    expect(order).toHaveLength(9 + 75);
+    for (const turn of turns) expect(new Set(turn).size).toBe(1);
+    for (let round = 0; round < 3; round++) expect(turns.slice(3 * round, 3 * round + 3).map((t) => t[0]).sort().join('')).toBe('abc');
   });
 });

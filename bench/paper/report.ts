@@ -31,7 +31,7 @@ export function roundTripTables(results: BenchResults): string[] {
     const { cold } = roundTrip;
     const coldLane = cold === undefined ? undefined : laneOf(cold, connector);
     return [
-      `Round trip of a no-op task, ${results.engine} (${roundTrip.workers} worker), ${connector} connector, its three ways timed in a pass of their own: ms, median (p25–p75)`,
+      `Round trip of a no-op task, ${results.engine} (${roundTrip.workers} worker), ${connector} connector, its three ways timed in a pass of their own, taking turns of a tenth of their calls (one call at least): ms, median (p25–p75)`,
       '',
       table(['payload in and out', 'by value', 'by proxy', 'by hand (keys)', 'speed-up (value ÷ proxy)', 'proxy vs by hand'], rows),
       ...(cold === undefined || coldLane === undefined
