@@ -2,14 +2,17 @@
  * `npm run bench` as a user runs it: results go where git ignores them unless
  * `--out` says otherwise, and the progress bar weighs calls by their expected
  * cost, so a BullMQ run's few 100 MB round trips count for what they take.
- * Ways take turns of several calls, each turn in a shuffled order.
+ * Ways take turns of several calls, each turn in a shuffled order, and the
+ * machinery goal is judged per connector.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { taskCost } from '../bench/paper/eta.js';
 import { plannedWork } from '../bench/paper/experiments.js';
+import { judgeGoals } from '../bench/paper/goals.js';
 import { DEFAULT_OUT, parseSettings } from '../bench/paper/options.js';
+import { summarize } from '../bench/paper/stats.js';
 import { timeMany } from '../bench/timing.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -105,5 +108,19 @@ describe('bench turns', () => {
     expect(order).toHaveLength(9 + 75);
     for (const turn of turns) expect(new Set(turn).size).toBe(1);
     for (let round = 0; round < 3; round++) expect(turns.slice(3 * round, 3 * round + 3).map((t) => t[0]).sort().join('')).toBe('abc');
+  });
+});
+
+describe('bench goals', () => {
+  it('judges the proxy machinery per connector: the shared-memory pool can meet it while the file connector does not', () => {
+    const ms = (median: number) => summarize([median]);
+    const lane = (connector: 'shared-memory' | 'file', proxy: number, hand: number) => ({ connector, value: ms(1), proxy: ms(proxy), hand: ms(hand) });
+    const rows = [1e3, 1e5, 1e6].map((bytes) => ({ bytes, lanes: [lane('shared-memory', 1.1, 1), lane('file', bytes === 1e6 ? 1.5 : 1.1, 1)] }));
+    const machinery = judgeGoals({ engine: 'piscina', roundTrip: { workers: 1, unit: 'ms', rows } }).filter((g) => g.goal.startsWith('proxy machinery'));
+    expect(machinery.map((g) => [g.goal.match(/\((shared-memory|file)\)/)?.[1], g.status, g.detail])).toEqual([
+      ['shared-memory', 'met', '100 kB +10%, 1 MB +10%'],
+      ['file', 'not met', '100 kB +10%, 1 MB +50% ✗'],
+    ]);
+    expect(judgeGoals({ engine: 'piscina' }).filter((g) => g.goal.startsWith('proxy machinery')).map((g) => g.status)).toEqual(['not measured']);
   });
 });

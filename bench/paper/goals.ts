@@ -172,21 +172,30 @@ export function judgeGoals(results: Measured): GoalResult[] {
         return [{ label: `${formatBytes(row.bytes)} ${formatTimes(ratio)} (peer ${peer.proxyStore} ms)`, ok: ratio >= PEER_FACTOR }];
       }),
     ),
-    judge(
-      engine,
-      `proxy machinery ≤ 20% over moving the same bytes by hand with the same connector (payloads ≥ ${formatBytes(MACHINERY_FROM_BYTES)})`,
-      engine,
-      (rows ?? []).flatMap((row) =>
-        row.bytes < MACHINERY_FROM_BYTES
-          ? []
-          : row.lanes.map((lane) => {
-              const ratio = lane.proxy.median / lane.hand.median;
-              return { label: `${lane.connector} ${formatBytes(row.bytes)} ${signedPercent(ratio)}`, ok: ratio <= MACHINERY_LIMIT };
-            }),
-      ),
-    ),
+    ...machineryGoals(engine, rows),
     ...peerGoals(engine, rows, oneMegabyteTasks),
   ];
+}
+
+/** The machinery goal, judged per connector: the shared-memory pool's, Redis' and the file connector's overheads differ in kind. */
+function machineryGoals(engine: EngineName, rows: readonly RoundTripRow[] | undefined): GoalResult[] {
+  const goal = (connector?: ConnectorName): string =>
+    `proxy machinery ≤ 20% over moving the same bytes by hand with the same connector${connector === undefined ? '' : ` (${connector})`}, payloads ≥ ${formatBytes(MACHINERY_FROM_BYTES)}`;
+  const connectors = connectorsOf(rows);
+  if (connectors.length === 0) return [judge(engine, goal(), engine, [])];
+  return connectors.map((connector) =>
+    judge(
+      engine,
+      goal(connector),
+      engine,
+      (rows ?? []).flatMap((row) => {
+        const lane = laneOf(row, connector);
+        if (row.bytes < MACHINERY_FROM_BYTES || lane === undefined) return [];
+        const ratio = lane.proxy.median / lane.hand.median;
+        return [{ label: `${formatBytes(row.bytes)} ${signedPercent(ratio)}`, ok: ratio <= MACHINERY_LIMIT }];
+      }),
+    ),
+  );
 }
 
 export function signedPercent(ratio: number): string {
