@@ -75,6 +75,11 @@ describe('bench repetitions', () => {
     expect(reps('--engine', 'bullmq')).toEqual([31, 31, 31, 31, 3]);
     expect(reps('--reps', '7')).toEqual([7, 7, 7, 7, 7]);
   });
+
+  it('the tiled Cholesky runs 15 times each way on piscina, 5 on BullMQ, once with --quick', () => {
+    const appReps = (...args: string[]) => settings(...args).plan.app?.reps;
+    expect([appReps(), appReps('--engine', 'bullmq'), appReps('--quick'), appReps('--reps', '7')]).toEqual([15, 5, 1, 7]);
+  });
 });
 
 describe('bench turns', () => {

@@ -25,7 +25,7 @@ interface Defaults {
   readonly throughputReps: number;
   readonly appSize: number;
   readonly appTile: number;
-  readonly appReps: number;
+  readonly appReps: Readonly<Record<EngineName, number>>;
   /** Calls of each way on every fresh engine before timing (experiments.ts, warmEngine). */
   readonly warmCalls: number;
 }
@@ -49,7 +49,10 @@ const FULL: Defaults = {
   // 128×128 tiles are 128 kB, above the default proxy threshold; 1024 gives the 120 tasks of an 8×8 tile grid.
   appSize: 1024,
   appTile: 128,
-  appReps: 5,
+  // On piscina by proxy and by value run the factorization within a few percent of each other, and one run from the next varies by
+  // ±5%: medians of 5 gave 0.94x, 1.00x, 1.03x and 1.07x in four runs of 5 December 2026, while six side-by-side runs of 8 to 16 gave
+  // 1.00–1.03x. 15 keep the verdict from flipping on one slow run.
+  appReps: { piscina: 15, bullmq: 5 },
   warmCalls: 5_000,
 };
 
@@ -63,7 +66,7 @@ const QUICK: Defaults = {
   throughputReps: 3,
   appSize: 512,
   appTile: 128,
-  appReps: 1,
+  appReps: { piscina: 1, bullmq: 1 },
   warmCalls: 1_000,
 };
 
@@ -141,7 +144,7 @@ function command(): Command {
     .option('--sizes <list>', 'round-trip payloads, e.g. 1kB,10kB,1MB (kB/MB decimal, KiB/MiB binary)', list(parseBytes))
     .option('--workers <list>', 'worker counts for the throughput experiment', list(positiveInteger))
     .option('--tasks <n>', 'tasks per throughput measurement (default: 1000 on piscina, 200 on BullMQ; 50 with --quick)', positiveInteger)
-    .option('--reps <n>', 'repetitions of every measurement (default: round trips on piscina 1,001 below 1 MB and 101 from 1 MB, on BullMQ 31, both 3 at 100 MB and above; 3 throughput; 5 application)', positiveInteger)
+    .option('--reps <n>', 'repetitions of every measurement (default: round trips on piscina 1,001 below 1 MB and 101 from 1 MB, on BullMQ 31, both 3 at 100 MB and above; 3 throughput; application 15 on piscina, 5 on BullMQ)', positiveInteger)
     .option('--app-size <n>', 'Cholesky matrix side', positiveInteger)
     .option('--app-tile <n>', 'Cholesky tile side; must divide --app-size', positiveInteger)
     .option('--warm-calls <n>', 'calls of each way on every fresh pool before timing, 2.5 s at most per way (default: 5000, 1000 with --quick; 0: none)', nonNegativeInteger)
@@ -199,7 +202,7 @@ function settingsFrom(raw: RawOptions): Settings {
     ...(experiments.has('throughput')
       ? { throughput: { workers: [...(raw.workers ?? d.workers)].sort((a, b) => a - b), tasks: raw.tasks ?? d.tasks[raw.engine], taskBytes: 1e6, reps: raw.reps ?? d.throughputReps } }
       : {}),
-    ...(experiments.has('app') ? { app: { size: appSize, tile: appTile, workers: 2, reps: raw.reps ?? d.appReps } } : {}),
+    ...(experiments.has('app') ? { app: { size: appSize, tile: appTile, workers: 2, reps: raw.reps ?? d.appReps[raw.engine] } } : {}),
   };
   const needsRedis = raw.engine === 'bullmq' || connectors.includes('redis');
   const dashboard = raw.dashboard === undefined ? undefined : raw.dashboard === true ? 0 : raw.dashboard;
