@@ -180,6 +180,7 @@ export class FileConnector implements Connector {
   async close(options: CloseOptions = {}): Promise<void> {
     this.#closed = true;
     await Promise.allSettled(this.#writing);
+    this.#scratch.clear();
     if (options.clear !== true) return;
     try {
       await Promise.all([...this.#stored].map((name) => removeFile(this.#file(name))));

@@ -425,6 +425,8 @@ export class RedisConnector implements Connector {
     } finally {
       await this.#reads?.end();
       if (this.#ownsClient) await this.#disconnect();
+      this.#scratch.clear();
+      this.#lentReads.pool.clear();
     }
   }
 

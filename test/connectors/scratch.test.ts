@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScratchPool } from '../../runtime/connectors/scratch.js';
 
 const KB = 1024;
@@ -42,10 +42,50 @@ describe('ScratchPool', () => {
     expect(taken).toContain(b.buffer);
     expect(taken).toContain(c.buffer);
     expect(taken).not.toContain(a.buffer);
-    const small = new ScratchPool(100 * KB);
-    const huge = small.take(200 * KB);
-    small.giveBack(huge);
-    expect(small.take(200 * KB).buffer).not.toBe(huge.buffer);
+  });
+
+  describe('a buffer above maxBytes', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('serves the next put that fits it until bigIdleMs have passed, then is dropped', () => {
+      vi.useFakeTimers();
+      const pool = new ScratchPool(100 * KB, undefined, 1_000);
+      const big = pool.take(300 * KB);
+      pool.giveBack(big);
+      vi.advanceTimersByTime(999);
+      const again = pool.take(200 * KB);
+      expect(again.buffer).toBe(big.buffer);
+      // Taken, it is no longer kept: a second put gets memory of its own.
+      expect(pool.take(300 * KB).buffer).not.toBe(big.buffer);
+      pool.giveBack(again);
+      vi.advanceTimersByTime(1_000);
+      expect(pool.take(300 * KB).buffer).not.toBe(big.buffer);
+    });
+
+    it('is kept one at a time, the newest, only for a size it fits, and let go of by clear', () => {
+      const pool = new ScratchPool(100 * KB);
+      const [older, newer] = [pool.take(300 * KB), pool.take(300 * KB)];
+      pool.giveBack(older);
+      pool.giveBack(newer);
+      expect(pool.take(120 * KB).buffer).not.toBe(newer.buffer);
+      expect(pool.take(301 * KB).buffer).not.toBe(newer.buffer);
+      const taken = pool.take(300 * KB);
+      expect(taken.buffer).toBe(newer.buffer);
+      pool.giveBack(taken);
+      pool.clear();
+      expect(pool.take(300 * KB).buffer).not.toBe(newer.buffer);
+    });
+
+    it('keeps no process alive while it waits', () => {
+      const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+      const before = timers();
+      const pool = new ScratchPool(100 * KB, undefined, 60_000);
+      pool.giveBack(pool.take(300 * KB));
+      expect(timers()).toBe(before);
+      pool.clear();
+    });
   });
 
   it('leaves the room asked for around each buffer it lends, keeping the bytes 8-aligned, and knows what it lent', () => {
