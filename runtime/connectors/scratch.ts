@@ -16,8 +16,9 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
  * put that fits it. Puts of big objects in a row (a loop, a series of tasks)
  * then write into memory touched before: on the dev VM a 100 MB round trip
  * through the file connector serialized into 100 MB of fresh pages on each
- * side, 376–402 ms against 221–235 by hand. An idle connector drops it soon,
- * so it holds no more than `maxBytes` for long.
+ * side, 381–392 ms against 222–231 by hand, and 291–312 ms with the buffer
+ * kept. An idle connector drops it soon, so it holds no more than `maxBytes`
+ * for long.
  */
 const BIG_IDLE_MS = 2_000;
 
