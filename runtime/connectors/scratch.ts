@@ -52,11 +52,9 @@ export class ScratchPool {
     const before = Math.ceil(this.room.before / 8) * 8;
     const { after } = this.room;
     const needed = before + size + after;
-    // A buffer up to twice the size still fits, so payloads that vary a little keep reusing the same memory.
     let best = -1;
     this.#free.forEach((buffer, i) => {
-      const fits = buffer.byteLength >= needed && buffer.byteLength <= 2 * needed;
-      if (fits && (best < 0 || buffer.byteLength < (this.#free[best] as ArrayBuffer).byteLength)) best = i;
+      if (fits(buffer, needed) && (best < 0 || buffer.byteLength < (this.#free[best] as ArrayBuffer).byteLength)) best = i;
     });
     let buffer: ArrayBuffer;
     if (best >= 0) {
@@ -99,10 +97,10 @@ export class ScratchPool {
     this.#dropBig();
   }
 
-  /** The big buffer if it fits `needed` as a free one must (up to twice the size). */
+  /** The big buffer if it fits `needed`. */
   #takeBig(needed: number): ArrayBuffer | undefined {
     const buffer = this.#big?.buffer;
-    if (buffer === undefined || buffer.byteLength < needed || buffer.byteLength > 2 * needed) return undefined;
+    if (buffer === undefined || !fits(buffer, needed)) return undefined;
     this.#dropBig();
     return buffer;
   }
@@ -120,6 +118,11 @@ export class ScratchPool {
     if (this.#big !== undefined) clearTimeout(this.#big.timer);
     this.#big = undefined;
   }
+}
+
+/** A buffer up to twice the size still fits, so payloads that vary a little keep reusing the same memory. */
+function fits(buffer: ArrayBuffer, needed: number): boolean {
+  return buffer.byteLength >= needed && buffer.byteLength <= 2 * needed;
 }
 
 /**

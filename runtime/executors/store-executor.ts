@@ -97,7 +97,7 @@ interface Owned {
  * their JSON, in a map of their own so that no string key can meet one.
  */
 class OwnedEntries {
-  readonly #byStore = new Map<Store, { readonly strings: Map<string, Owned>; readonly others: Map<string, Owned> }>();
+  readonly #byStore = new Map<Store, StoreEntries>();
   /** The executor's own store, whose maps stay; another store's go once empty, so a long-lived executor holds no store it owns nothing in. */
   readonly #home: Store;
 
@@ -108,22 +108,21 @@ class OwnedEntries {
   get(store: Store, key: Key): Owned | undefined {
     const entries = this.#byStore.get(store);
     if (entries === undefined) return undefined;
-    return typeof key === 'string' ? entries.strings.get(key) : entries.others.get(describeKey(key));
+    return mapOf(entries, key).get(idOf(key));
   }
 
   add(entry: Owned): void {
     let entries = this.#byStore.get(entry.store);
     if (entries === undefined) this.#byStore.set(entry.store, (entries = { strings: new Map(), others: new Map() }));
-    if (typeof entry.key === 'string') entries.strings.set(entry.key, entry);
-    else entries.others.set(describeKey(entry.key), entry);
+    mapOf(entries, entry.key).set(idOf(entry.key), entry);
   }
 
   /** Whether `entry` was still there. */
   delete(entry: Owned): boolean {
     const entries = this.#byStore.get(entry.store);
     if (entries === undefined) return false;
-    const map = typeof entry.key === 'string' ? entries.strings : entries.others;
-    const id = typeof entry.key === 'string' ? entry.key : describeKey(entry.key);
+    const map = mapOf(entries, entry.key);
+    const id = idOf(entry.key);
     if (map.get(id) !== entry) return false;
     map.delete(id);
     if (entry.store !== this.#home && entries.strings.size === 0 && entries.others.size === 0) this.#byStore.delete(entry.store);
@@ -133,6 +132,21 @@ class OwnedEntries {
   all(): Owned[] {
     return [...this.#byStore.values()].flatMap(({ strings, others }) => [...strings.values(), ...others.values()]);
   }
+}
+
+interface StoreEntries {
+  readonly strings: Map<string, Owned>;
+  readonly others: Map<string, Owned>;
+}
+
+/** Where `key` is filed among one store's entries: string keys apart from all others. */
+function mapOf(entries: StoreEntries, key: Key): Map<string, Owned> {
+  return typeof key === 'string' ? entries.strings : entries.others;
+}
+
+/** A string key is filed as itself, any other by its JSON. */
+function idOf(key: Key): string {
+  return typeof key === 'string' ? key : describeKey(key);
 }
 
 /**
