@@ -22,6 +22,12 @@
  * sees it at once, and posts `evict`, upon which every member drops its
  * reference. The memory returns when no thread refers to it any more, views
  * handed out included (see `released` for how collection is prompted).
+ * Withdrawing: an owner that keeps the memory of its idle slabs for another
+ * space (see `SlabPool.retire`) posts `withdraw` instead: every member drops
+ * its reference as the message reaches it, and nothing is marked, since a
+ * mark read late would make the slab look evicted in the space it serves next.
+ * What the slabs held is gone already: no slot of theirs is stored, and a key
+ * of the old space names a generation no slot will hold again.
  *
  * Leaving: a member stays while connectors on the space are open in its thread,
  * then only until it holds no segment (keeping what it has reachable for the
@@ -43,6 +49,7 @@ const SEQUENCE = Symbol.for('ts-proxystore:shared-memory:sequence');
 type Message =
   | { readonly op: 'put'; readonly items: readonly (readonly [id: string, segment: SharedArrayBuffer])[] }
   | { readonly op: 'evict'; readonly ids: readonly string[] }
+  | { readonly op: 'withdraw'; readonly ids: readonly string[] }
   | { readonly op: 'want'; readonly id: string; readonly from: number; readonly signal: SharedArrayBuffer }
   | { readonly op: 'offer'; readonly id: string; readonly to: number; readonly segment: SharedArrayBuffer }
   | { readonly op: 'missing'; readonly id: string; readonly to: number }
@@ -100,6 +107,7 @@ function isMessage(data: unknown): data is Message {
     case 'put':
       return Array.isArray(message.items) && message.items.every((item: unknown) => Array.isArray(item) && typeof item[0] === 'string' && isSpaceId(item[0]) && isSegment(item[1]));
     case 'evict':
+    case 'withdraw':
       return Array.isArray(message.ids) && message.ids.every((each: unknown) => typeof each === 'string');
     case 'want':
       return id && typeof message.from === 'number' && isSharedArrayBuffer(message.signal) && message.signal.byteLength === 4;
@@ -210,6 +218,19 @@ export class Member {
     this.#leaveIfDone();
   }
 
+  /**
+   * Takes segments this thread made out of the space without marking them
+   * evicted, so that this thread may serve another space with their memory:
+   * every other member drops them as the message reaches it.
+   */
+  withdraw(ids: readonly string[]): void {
+    this.#drain();
+    // This thread keeps the memory: nothing owed to the collector here.
+    for (const id of ids) this.#segments.delete(id);
+    this.#post({ op: 'withdraw', ids });
+    this.#leaveIfDone();
+  }
+
   release(): void {
     this.users--;
     this.#leaveIfDone();
@@ -237,6 +258,13 @@ export class Member {
           if (segment === undefined) continue;
           markEvicted(segment);
           this.#drop(id, segment);
+        }
+        this.#leaveIfDone();
+        break;
+      case 'withdraw':
+        for (const id of message.ids) {
+          const segment = this.#segments.get(id);
+          if (segment !== undefined) this.#drop(id, segment);
         }
         this.#leaveIfDone();
         break;
