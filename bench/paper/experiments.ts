@@ -3,7 +3,11 @@
  * and by proxy in the same run, the ways taking turns (timeMany) so that
  * drift in machine load hits every way alike.
  */
-import { runExample } from '../../examples/tiled-cholesky/run.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { AppLine, AppRuns, AppTimes } from './app-process.js';
 import { byHand, byProxy, byValue, keepInFlight, payload, type Case } from './cases.js';
 import { batchCost, choleskyCost, taskCost } from './eta.js';
 import { startEngine, type ConnectorName, type Engine, type EngineName, type Lane } from './engines.js';
@@ -262,25 +266,27 @@ export async function measureThroughput(plan: Plan, throughput: ThroughputPlan, 
   return rows;
 }
 
+/** The tiled Cholesky, `app.reps` runs of each way, in a process of its own (see app-process.ts). */
 export async function measureApp(plan: Plan, app: AppPlan, tick: Tick): Promise<AppResult> {
-  const common = { engine: plan.engine, size: app.size, tile: app.tile, workers: app.workers, ...redisOf(plan) };
-  const ms: Record<'value' | 'proxy', number[]> = { value: [], proxy: [] };
+  const runs: AppRuns = { engine: plan.engine, size: app.size, tile: app.tile, workers: app.workers, reps: app.reps, ...redisOf(plan) };
   const cost = choleskyCost(plan.engine, app.size, app.tile, app.workers);
-  let tasks = 0;
-  let identical = true;
-  for (let rep = 0; rep < app.reps; rep++) {
-    // Each run starts and stops its own workers; only the factorization itself is timed.
-    const value = await runExample({ ...common, mode: 'value' });
-    tick('tiled Cholesky', cost);
-    const proxy = await runExample({ ...common, mode: 'proxy' });
-    tick('tiled Cholesky', cost);
-    ms.value.push(value.ms);
-    ms.proxy.push(proxy.ms);
-    tasks = value.tasks;
-    identical &&= Buffer.from(value.result.buffer).equals(Buffer.from(proxy.result.buffer));
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./app-process.js', import.meta.url)), JSON.stringify(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let times: AppTimes | undefined;
+  for await (const text of createInterface({ input: child.stdout })) {
+    // Whatever else reaches this stream is the child's to say, not ours to parse.
+    if (!text.startsWith('{')) {
+      process.stderr.write(`${text}\n`);
+      continue;
+    }
+    const line = JSON.parse(text) as AppLine;
+    if ('times' in line) times = line.times;
+    else tick('tiled Cholesky', cost);
   }
+  const [code, signal] = await exited;
+  if (times === undefined || code !== 0) throw new Error(`the tiled Cholesky process failed (${signal ?? `exit code ${code}`}); its errors are above`);
   const connector = plan.engine === 'piscina' ? 'shared-memory' : 'redis';
-  return { name: 'tiled Cholesky', size: app.size, tile: app.tile, workers: app.workers, tasks, connector, value: summarize(ms.value), proxy: summarize(ms.proxy), identical };
+  return { name: 'tiled Cholesky', size: app.size, tile: app.tile, workers: app.workers, tasks: times.tasks, connector, value: summarize(times.value), proxy: summarize(times.proxy), identical: times.identical };
 }
 
 function redisOf(plan: Plan): { redis?: string } {
