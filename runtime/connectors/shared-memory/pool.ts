@@ -49,11 +49,14 @@
  *
  * Spares: a thread that retires idle slabs (its last connector on the space
  * closed) keeps some of their memory for a while (see `spares`), and the next
- * pool it makes, on any space, carves them before making new slabs. Each new
- * store has a space of its own unless told otherwise, so without spares every
- * store started on fresh pages. A spare keeps its slots' state words: a slot
- * still DRAINING is not handed out until its last view ends, as before, and
- * generations go on counting, so no key of the old space matches a new object.
+ * pool it makes, on any space, carves them before making new slabs. A pool
+ * that needs a slab also takes an idle one from another pool of its thread
+ * (a worker keeps the stores of earlier callers open, built from their
+ * descriptors). Each new store has a space of its own unless told otherwise,
+ * so without these every store started on fresh pages. A slab moved keeps its
+ * slots' state words: a slot still DRAINING is not handed out until its last
+ * view ends, as before, and generations go on counting, so no key of the old
+ * space matches a new object.
  */
 import { allocateSegment, payloadSize, released } from './segment.js';
 import type { Member } from './space.js';
@@ -255,6 +258,7 @@ export class SlabPool {
    * Called when the thread's last connector on the space closes.
    */
   retire(): void {
+    growing.delete(this);
     for (const [shift, classSlabs] of this.#own) {
       const kept = classSlabs.filter((slab) => !isIdle(slab));
       const idle = classSlabs.filter((slab) => !kept.includes(slab));
@@ -280,7 +284,8 @@ export class SlabPool {
     while (slotCount >= 1 && this.#madeBytes + slabShape(slotSize, slotCount).bytes > this.capBytes) slotCount = Math.floor(slotCount / 2);
     if (slotCount < 1) return undefined;
     const { bytes } = slabShape(slotSize, slotCount);
-    let segment = spares.take(bytes, slotSize);
+    let segment = spares.take(bytes, slotSize) ?? this.#fromSibling(shift, bytes);
+    growing.add(this);
     if (segment === undefined) {
       segment = allocateSegment(bytes - CONTROL_AT);
       const header = new Int32Array(segment, CONTROL_AT, SLAB_WORDS);
@@ -295,7 +300,26 @@ export class SlabPool {
     this.#madeBytes += bytes;
     return slabOf(id as string, segment);
   }
+
+  /** An idle slab of that shape from another pool of this thread, taken out of its space. */
+  #fromSibling(shift: number, bytes: number): SharedArrayBuffer | undefined {
+    for (const pool of growing) {
+      if (pool === this) continue;
+      const classSlabs = pool.#own.get(shift) ?? [];
+      const at = classSlabs.findIndex((slab) => slab.bytes === bytes && isIdle(slab));
+      if (at < 0) continue;
+      const [slab] = classSlabs.splice(at, 1) as [Slab];
+      if (classSlabs.length === 0) pool.#own.delete(shift);
+      pool.#madeBytes -= slab.bytes;
+      pool.#member.withdraw([slab.id]);
+      return slab.segment;
+    }
+    return undefined;
+  }
 }
+
+/** This thread's pools that have made slabs since they last retired: where an idle slab may be found. */
+const growing = new Set<SlabPool>();
 
 /**
  * This thread's spare slabs (see the top of this file), by bytes and at most
