@@ -6,6 +6,7 @@
  * touched (6.4 against 0.55 ms at 10 MB, see shared-memory-segment.ts).
  */
 import { Buffer } from 'node:buffer';
+import { IdleTimer } from '../support/timers.js';
 
 /** Below this the serializer's own frames come from the JS heap, which is cheaper than any pool. */
 const MIN_POOLED = 64 * 1024;
@@ -33,14 +34,19 @@ export class ScratchPool {
   /** Views handed out by `take` and not given back yet. */
   readonly #lent = new WeakSet<Uint8Array>();
   #freeBytes = 0;
-  /** The last buffer above `maxBytes` given back, until BIG_IDLE_MS pass or a put takes it. */
-  #big: { readonly buffer: ArrayBuffer; readonly timer: ReturnType<typeof setTimeout> } | undefined;
+  /** The last buffer above `maxBytes` given back, until `bigIdleMs` pass or a put takes it. */
+  #big: ArrayBuffer | undefined;
+  readonly #bigIdle: IdleTimer;
 
   constructor(
     readonly maxBytes = DEFAULT_MAX_BYTES,
     readonly room: ScratchRoom = { before: 0, after: 0 },
     readonly bigIdleMs = BIG_IDLE_MS,
-  ) {}
+  ) {
+    this.#bigIdle = new IdleTimer(bigIdleMs, () => {
+      this.#big = undefined;
+    });
+  }
 
   /**
    * `size` writable bytes from a buffer written before when a free one fits,
@@ -99,7 +105,7 @@ export class ScratchPool {
 
   /** The big buffer if it fits `needed`. */
   #takeBig(needed: number): ArrayBuffer | undefined {
-    const buffer = this.#big?.buffer;
+    const buffer = this.#big;
     if (buffer === undefined || !fits(buffer, needed)) return undefined;
     this.#dropBig();
     return buffer;
@@ -107,16 +113,13 @@ export class ScratchPool {
 
   /** One big buffer at most: the newest, whose size the next big put most likely shares. */
   #keepBig(buffer: ArrayBuffer): void {
-    this.#dropBig();
-    const timer = setTimeout(() => this.#dropBig(), this.bigIdleMs);
-    // A buffer waiting for a put that may never come must not keep the process alive.
-    timer.unref();
-    this.#big = { buffer, timer };
+    this.#big = buffer;
+    this.#bigIdle.touch();
   }
 
   #dropBig(): void {
-    if (this.#big !== undefined) clearTimeout(this.#big.timer);
     this.#big = undefined;
+    this.#bigIdle.stop();
   }
 }
 

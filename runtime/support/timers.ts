@@ -63,3 +63,35 @@ export async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<
     timer?.clear();
   }
 }
+
+/**
+ * Calls `expire` once `ms` milliseconds pass with no `touch` in between: for
+ * memory kept briefly in case it is wanted again. It never keeps the process
+ * alive.
+ */
+export class IdleTimer {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ms: number,
+    readonly expire: () => void,
+  ) {}
+
+  /** Starts the wait, or starts it over. */
+  touch(): void {
+    if (this.#timer !== undefined) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.expire();
+    }, this.ms);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -61,6 +61,7 @@
 import { allocateSegment, payloadSize, released } from './segment.js';
 import type { Member } from './space.js';
 import { setBounded } from '../../support/bounded-map.js';
+import { IdleTimer } from '../../support/timers.js';
 
 const FREE = 0;
 const WRITING = 1;
@@ -262,7 +263,7 @@ export class SlabPool {
     for (const [shift, classSlabs] of this.#own) {
       const kept = classSlabs.filter((slab) => !isIdle(slab));
       const idle = classSlabs.filter((slab) => !kept.includes(slab));
-      const spared = idle.filter((slab) => spares.keep(slab.segment));
+      const spared = idle.filter((slab) => spares.keep(slab));
       if (spared.length > 0) this.#member.withdraw(spared.map((slab) => slab.id));
       const freed = idle.filter((slab) => !spared.includes(slab));
       if (freed.length > 0) this.#member.evict(freed.map((slab) => slab.id));
@@ -332,44 +333,37 @@ const growing = new Set<SlabPool>();
  * 540 with.
  */
 class SpareSlabs {
-  readonly #kept: SharedArrayBuffer[] = [];
+  readonly #kept: Slab[] = [];
   #bytes = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #idle: IdleTimer;
 
-  constructor(
-    readonly maxBytes: number,
-    readonly idleMs: number,
-  ) {}
+  constructor(readonly maxBytes: number, idleMs: number) {
+    this.#idle = new IdleTimer(idleMs, () => this.clear());
+  }
 
-  /** Keeps `segment` (an idle slab this thread made) if it fits; false when it does not. */
-  keep(segment: SharedArrayBuffer): boolean {
-    if (this.#bytes + segment.byteLength > this.maxBytes) return false;
-    this.#kept.push(segment);
-    this.#bytes += segment.byteLength;
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.clear(), this.idleMs);
-      this.#timer.unref();
-    } else {
-      this.#timer.refresh();
-    }
+  /** Keeps `slab` (an idle slab this thread made) if it fits; false when it does not. */
+  keep(slab: Slab): boolean {
+    if (this.#bytes + slab.bytes > this.maxBytes) return false;
+    this.#kept.push(slab);
+    this.#bytes += slab.bytes;
+    this.#idle.touch();
     return true;
   }
 
-  /** A kept slab of `bytes` bytes in slots of `slotSize`, taken out; undefined when none is. */
+  /** The segment of a kept slab of `bytes` bytes in slots of `slotSize`, taken out; undefined when none is. */
   take(bytes: number, slotSize: number): SharedArrayBuffer | undefined {
-    const at = this.#kept.findIndex((segment) => segment.byteLength === bytes && new Int32Array(segment, CONTROL_AT, 1)[0] === slotSize);
+    const at = this.#kept.findIndex((slab) => slab.bytes === bytes && slab.slotSize === slotSize);
     if (at < 0) return undefined;
-    const [segment] = this.#kept.splice(at, 1) as [SharedArrayBuffer];
-    this.#bytes -= segment.byteLength;
-    this.#timer?.refresh();
-    return segment;
+    const [slab] = this.#kept.splice(at, 1) as [Slab];
+    this.#bytes -= slab.bytes;
+    this.#idle.touch();
+    return slab.segment;
   }
 
   /** Drops every kept slab: its memory goes once no view on it is left. */
   clear(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const segment of this.#kept.splice(0)) released(payloadSize(segment));
+    this.#idle.stop();
+    for (const slab of this.#kept.splice(0)) released(payloadSize(slab.segment));
     this.#bytes = 0;
   }
 }
