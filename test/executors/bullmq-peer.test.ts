@@ -106,8 +106,10 @@ describe('BullMQ with a peer store on both sides', () => {
             const result = (await executor.submit('scale', Float64Array.from({ length: LENGTH }, (_, i) => i + t + c), 3)) as Proxy<Float64Array>;
             const [space, address] = (getKey(result) as string).split('/') as [string, string];
             const value = await resolveAsync(result);
+            // Checked before release: released, the read's memory serves the next read of any caller in this thread.
+            const right = value.every((x, i) => x === (i + t + c) * 3 + 1);
             await executor.release(result);
-            return { space, owner: Number(address.split(':')[1]), right: value.every((x, i) => x === (i + t + c) * 3 + 1) };
+            return { space, owner: Number(address.split(':')[1]), right };
           }),
         ),
       );
