@@ -294,6 +294,9 @@ describe('clone, update, intoOwned', () => {
     expect(owned.name).toBe('m');
     await expect(intoOwned(plain)).rejects.toThrow(/cannot use the proxy of key .* turned into an OwnedProxy by intoOwned\(\) already/);
     expect(() => encodeProxies({ plain })).toThrow(InvalidReferenceError);
+    expect(() => JSON.stringify({ plain })).toThrow(InvalidReferenceError);
+    // Other plain proxies of the key still travel.
+    expect(JSON.parse(JSON.stringify({ other: store.proxyFromKey<Model>(getKey(plain)!) })).other.key).toEqual(getKey(plain));
     await expect(intoOwned(owned as never)).rejects.toThrow(/it is owned already/);
     await expect(intoOwned(proxy(() => ({})))).rejects.toThrow(/a proxy with a custom factory/);
     await dispose(owned);

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   ConfigError,
   ConnectorError,
@@ -25,9 +25,11 @@ import {
   deserialize,
   dispose,
   intoOwned,
+  registerClass,
   registerStore,
   resolveAsync,
   serialize,
+  unregisterClass,
   unregisterStore,
   type Connector,
   type Key,
@@ -263,6 +265,31 @@ describe('Store proxies', () => {
     expect(p.v).toBe(8);
     await new Promise((r) => setImmediate(r));
     expect(await store.exists(getKey(p) as Key)).toBe(false);
+  });
+
+  it('refuses to hand back the proxy of a thenable through a promise, which would call its then; proxyBatch carries one', async () => {
+    const store = memoryStore('thenable');
+    let called = 0;
+    class Query {
+      constructor(readonly sql: string) {}
+      then(resolve: (rows: string) => void): void {
+        called++;
+        resolve(`rows of ${this.sql}`);
+      }
+    }
+    registerClass(Query, 'test.Query');
+    onTestFinished(() => unregisterClass('test.Query'));
+    const query = new Query('select 1');
+    const stored = (): number => (store.connector as MemoryConnector).list().length;
+    await expect(store.proxy(query)).rejects.toThrow(InvalidArgumentError);
+    await expect(store.proxy(query)).rejects.toThrow(/has a then method.*proxyBatch/);
+    await expect(store.ownedProxy(query)).rejects.toThrow(InvalidArgumentError);
+    expect(called).toBe(0);
+    expect(stored()).toBe(0);
+    const [p] = await store.proxyBatch([query], { populateTarget: false });
+    expect(isProxy(p)).toBe(true);
+    expect(p.sql).toBe('select 1');
+    await expect(intoOwned(p)).rejects.toThrow(/OwnedProxy of a thenable/);
   });
 
   it('proxyBatch makes one proxy per object', async () => {

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import { classNameOf, prototypeForClass } from '../support/class-registry.js';
 import type { ProxyMetadata } from './factory.js';
 
@@ -54,4 +55,16 @@ export function describeValue(value: object): ProxyMetadata {
   const typeName = constructorName(value);
   const className = classNameOf(value);
   return { kind, ...(typeName === undefined ? {} : { typeName }), ...(className === undefined ? {} : { className }), thenable };
+}
+
+/**
+ * An async call cannot hand back the one proxy of a thenable target: the
+ * promise it returns would call the proxy's `then`, which is the target's,
+ * and fulfil with whatever that yields. Such calls refuse the target instead
+ * (`instead` says what works).
+ */
+export function refuseThenableResult(thenable: boolean | undefined, call: string, instead: string): void {
+  if (thenable === true) {
+    throw new InvalidArgumentError('obj', `${call}: the object has a then method, so the promise ${call} returns would call it instead of giving back its proxy: ${instead}`);
+  }
 }

@@ -43,6 +43,17 @@ export interface StoreFactory<T> extends Factory<T> {
 
 const storeFactories = new WeakSet<object>();
 
+/**
+ * What ownership.ts checks before a store proxy is written as JSON (a plain
+ * proxy given to intoOwned() must not be). It registers itself, so this module,
+ * beneath it, does not import it; encodeProxies asks ownership.ts directly.
+ */
+let sendCheck: ((p: object) => void) | undefined;
+
+export function provideSendCheck(check: (p: object) => void): void {
+  sendCheck = check;
+}
+
 export function isStoreFactory(value: unknown): value is StoreFactory<unknown> {
   return typeof value === 'function' && storeFactories.has(value);
 }
@@ -101,7 +112,11 @@ export function storeFactory<T>(
     }
   };
   factory.descriptor = descriptor;
-  factory.toJSON = (): ProxyDescriptor => signDescriptor(descriptor());
+  // JSON.stringify calls it on the proxy: that proxy may be one a boundary must refuse.
+  factory.toJSON = function (this: unknown): ProxyDescriptor {
+    if (typeof this === 'object' && this !== null) sendCheck?.(this);
+    return signDescriptor(descriptor());
+  };
   storeFactories.add(factory);
   // Every field is set above.
   return factory as StoreFactory<T>;

@@ -48,6 +48,8 @@ export interface StoreHandle {
   exists(key: Key): Promise<boolean>;
   getSync<T = unknown>(key: Key): T | undefined;
   evict(key: Key): Promise<void>;
+  /** Drops this thread's cached copy of `key` (and ends its views, where the connector recycles memory). */
+  releaseViews(key: Key): void;
   close(options?: CloseOptions): Promise<void>;
 }
 

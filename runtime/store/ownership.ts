@@ -21,11 +21,11 @@ import type { Key } from '../connectors/connector.js';
 import { DescriptorError, ERROR_CODES, type ErrorCode, NonProxiableTypeError, ProxyResolveError, ProxyStoreError, describeKey, messageOf } from '../errors.js';
 import type { Factory } from '../proxy/factory.js';
 import { handler } from '../proxy/handler.js';
-import { isObjectLike, typeOfValue } from '../proxy/metadata.js';
+import { isObjectLike, refuseThenableResult, typeOfValue } from '../proxy/metadata.js';
 import { newPlaceholder } from '../proxy/placeholder.js';
 import { ProxyState, metadataOf, probeState, resolveLater, resolveNow, stateOf } from '../proxy/state.js';
 import { signDescriptor } from './signing.js';
-import { isStoreFactory, storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
+import { isStoreFactory, provideSendCheck, storeFactory, type ProxyDescriptor, type StoreFactory } from './factory.js';
 import type { Proxiable, StoreHandle } from './handle.js';
 import { collectLeaves } from '../proxy/walk.js';
 
@@ -285,11 +285,15 @@ export interface OwnedProxyOptions {
   readonly populateTarget?: boolean;
 }
 
+/** Owners come only from async calls, which cannot hand back a proxy of a thenable (see refuseThenableResult). */
+const NO_THENABLE_OWNER = 'an OwnedProxy of a thenable cannot be handed out; keep a plain proxy (store.proxyBatch([obj])) and evict its key yourself';
+
 /** Store `obj` and return its single owner (what `Store.ownedProxy` does). */
 export async function ownedProxy<T extends Proxiable>(store: StoreHandle, obj: T, options: OwnedProxyOptions = {}): Promise<OwnedProxy<T>> {
   // Refuses primitives (null included) before anything is stored.
   if (!isObjectLike(obj)) throw new NonProxiableTypeError(typeOfValue(obj));
   const metadata = metadataOf(obj);
+  refuseThenableResult(metadata.thenable, 'ownedProxy', NO_THENABLE_OWNER);
   const key = await store.put(obj);
   const populate = options.populateTarget ?? store.populateTarget;
   return newOwner(sourceFor(store, key, metadata), populate ? obj : undefined).proxy as OwnedProxy<T>;
@@ -350,11 +354,30 @@ export function endTaskBorrows(args: unknown): void {
   };
   for (const p of collectLeaves(args, isBorrow)) {
     const ref = references.get(probeState(p) as ProxyState) as Reference;
+    const sent = ref.tasks > 0;
     if (ref.tasks > 0) ref.tasks--;
     if (ref.tasks > 0) continue;
     ref.end('task-ended');
     detach(ref);
+    if (sent && ref.kind === 'ref-mut') forgetOwnersCopy(ref.slot);
   }
+}
+
+/**
+ * After a sent mutable borrow ends: its receiver may have written the object
+ * back under the same key (`update`), so the owner's object in hand may be an
+ * old version. The owner reads the key again on its next use. Where the
+ * connector cannot overwrite the key, a receiver elsewhere cannot update
+ * (only the owner can give the object a new key), so the owner's copy stands.
+ */
+function forgetOwnersCopy(slot: Slot): void {
+  const { owner, source } = slot;
+  if (owner === undefined || owner.ended !== undefined || owner.state.target === undefined) return;
+  const { store, key } = source;
+  if (store.connector.set === undefined || !(store.connector.canSet?.(key) ?? true)) return;
+  owner.state.target = undefined;
+  owner.state.bound = undefined;
+  store.releaseViews(key);
 }
 
 /** Evicts the object. Refused while borrows live; disposing again waits for the same eviction. */
@@ -391,6 +414,7 @@ function dropAtScopeEndAsync(owner: Reference): Promise<void> {
 export async function clone<T>(p: OwnedProxy<T> | RefProxy<T> | RefMutProxy<T>): Promise<OwnedProxy<T>> {
   const ref = referenceOf(p, 'clone', ['owned', 'ref', 'ref-mut']);
   ref.assertUsable();
+  refuseThenableResult(ref.slot.source.metadata.thenable, 'clone', NO_THENABLE_OWNER);
   const target = await resolveLater(ref.state);
   const { store, metadata } = ref.slot.source;
   const key = await store.put(target);
@@ -415,6 +439,7 @@ export async function intoOwned<T>(p: Proxy<T> | RefProxy<T> | RefMutProxy<T>): 
     throw new OwnershipError(`intoOwned() takes a proxy made by a Store or a borrow, got ${state === undefined ? 'a value that is not a proxy' : 'a proxy with a custom factory'}`);
   }
   const { store, key, metadata } = state.factory;
+  refuseThenableResult(metadata.thenable, 'intoOwned', NO_THENABLE_OWNER);
   if (surrendered.has(state)) throw new InvalidReferenceError(key, store.name, 'proxy', 'it was turned into an OwnedProxy by intoOwned() already');
   surrendered.add(state);
   return newOwner(sourceFor(store, key, metadata), state.target).proxy as OwnedProxy<T>;
@@ -521,11 +546,21 @@ export function referenceDescriptor(p: object): OwnershipDescriptor | undefined 
   if (state === undefined) return undefined;
   const ref = references.get(state);
   if (ref !== undefined) return send(ref);
+  assertNotSurrendered(state);
+  return undefined;
+}
+
+function assertNotSurrendered(state: ProxyState): void {
   if (surrendered.has(state) && isStoreFactory(state.factory)) {
     throw new InvalidReferenceError(state.factory.key, state.factory.store.name, 'proxy', 'it was turned into an OwnedProxy by intoOwned()');
   }
-  return undefined;
 }
+
+// JSON.stringify of a plain proxy asks its store factory, beneath this module.
+provideSendCheck((p) => {
+  const state = probeState(p);
+  if (state !== undefined) assertNotSurrendered(state);
+});
 
 /** Whether sending `p` is an ownership matter (`referenceDescriptor` has a say): an ownership proxy, or one given to intoOwned(). Changes nothing. */
 export function sendsAsReference(p: object): boolean {

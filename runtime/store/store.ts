@@ -6,7 +6,7 @@ import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeErro
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
 import { connectorLog, storeLog } from '../support/log.js';
 import { factoryOf, getKey, isProxy, metadataOf, proxy } from '../proxy/proxy.js';
-import { isObjectLike, typeOfValue } from '../proxy/metadata.js';
+import { isObjectLike, refuseThenableResult, typeOfValue } from '../proxy/metadata.js';
 import {
   allocateTypedArray,
   deserialize as defaultDeserialize,
@@ -613,6 +613,7 @@ export class Store implements StoreHandle {
     checkOptions(`store '${this.name}': proxy`, options);
     checkLifetimeOption(this, 'proxy', options);
     if (!this.#checkProxiable(obj, options)) return obj as Proxy<T>;
+    refuseThenableResult(typeof Reflect.get(obj, 'then') === 'function', `store '${this.name}': proxy`, 'use proxyBatch([obj]), whose array carries the proxy');
     const t0 = this.#clock();
     const key = await this.put(obj, putOptionsOf(options));
     const made = this.#proxyFor(obj, key, options);
