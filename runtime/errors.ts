@@ -5,9 +5,22 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A key as a string that identifies it, for maps keyed by connector keys (which may be JSON objects). */
+/**
+ * A key as a string that identifies it, for maps keyed by connector keys
+ * (which may be JSON objects). Object members are taken in sorted order: an
+ * equal key whose members came back in another order (a JSON column, another
+ * process) has the same id.
+ */
 export function keyId(key: Key): string {
-  return typeof key === 'string' ? key : JSON.stringify(key);
+  return typeof key === 'string' ? key : JSON.stringify(key, membersInOrder);
+}
+
+function membersInOrder(_name: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const names = Object.keys(value).sort();
+  const ordered: Record<string, unknown> = {};
+  for (const name of names) Object.defineProperty(ordered, name, { value: (value as Record<string, unknown>)[name], enumerable: true });
+  return ordered;
 }
 
 /** A key as text for messages; never throws, whatever the caller passed as a key. */
@@ -172,6 +185,20 @@ export class DescriptorError extends ProxyStoreError {
   override name = 'DescriptorError';
 }
 
+/**
+ * Runs `build` on `what` from elsewhere (a descriptor, job data): options it
+ * cannot accept are the sender's doing, a DescriptorError, not a ConfigError
+ * (whose advice, "fix the options", is for the receiver's own code).
+ */
+export function buildFromElsewhere<T>(what: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new DescriptorError(`${what} from elsewhere refused: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
 /** A future's value was not set within its timeout: whoever should set it has not (yet), or failed without saying. */
 export class ProxyFutureTimeoutError extends ProxyStoreError {
   static override readonly code: ErrorCode = ERROR_CODES.ProxyFutureTimeoutError;
@@ -235,10 +262,11 @@ export class RedisUnreachableError extends ConnectorError {
     /** 'host:port', as the message gives it. */
     readonly address: string,
     operation: string,
-    reason: string,
+    /** Why, as the connection said it (the message wraps it in advice). */
+    readonly detail: string,
     options?: { cause?: unknown; key?: unknown },
   ) {
-    super(`redis ${address}`, operation, `Redis at ${address} unreachable (${reason}): check that redis-server runs there and this host can reach it`, options);
+    super(`redis ${address}`, operation, `Redis at ${address} unreachable (${detail}): check that redis-server runs there and this host can reach it`, options);
   }
 }
 

@@ -174,7 +174,7 @@ const FORGERIES: [string, () => unknown][] = [
 ];
 
 describe('forged descriptors', () => {
-  it(`refuses all ${FORGERIES.length} forgeries with a typed error, and touches nothing`, async () => {
+  it(`refuses all ${FORGERIES.length} forgeries with a DescriptorError (the sender's doing, not the receiver's options), and touches nothing`, async () => {
     vi.stubEnv(REDIS_PASSWORD_ENV, PASSWORD);
     await mkdir(path.join(root, 'objects'), { recursive: true });
     await writeFile(path.join(root, 'objects', 'important.txt'), 'precious');
@@ -187,7 +187,7 @@ describe('forged descriptors', () => {
         decodeProxies({ arg: make() }, { policy });
         accepted.push(name);
       } catch (error) {
-        if (!(error instanceof ProxyStoreError)) accepted.push(`${name} (untyped: ${String(error)})`);
+        if (!(error instanceof DescriptorError)) accepted.push(`${name} (${error instanceof ProxyStoreError ? error.code : `untyped: ${String(error)}`})`);
       }
     }
     expect(accepted).toEqual([]);

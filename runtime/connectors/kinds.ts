@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Connector, ConnectorConfig, ConnectorKind, Key, ReferencePolicy } from './connector.js';
-import { ConfigError, DescriptorError, messageOf } from '../errors.js';
+import { ConfigError, DescriptorError, buildFromElsewhere, messageOf } from '../errors.js';
 import { rejectUnknownOptions } from './options.js';
 
 const kinds = new Map<string, ConnectorKind>();
@@ -121,7 +121,8 @@ export function connectorFromConfig(
   const resolved = resolvePolicy(policy);
   const kind = kindOf(config, trusted, resolved);
   if (kind.options !== undefined) checkOptionNames(kind.kind, config.options, kind.options, trusted);
-  return kind.fromOptions(config.options, { trusted, policy: resolved });
+  const build = (): Connector => kind.fromOptions(config.options, { trusted, policy: resolved });
+  return trusted ? build() : buildFromElsewhere(`${kind.kind} connector config`, build);
 }
 
 /** An unknown option is the caller's mistake in a config of its own, and a refused descriptor in one from elsewhere. */

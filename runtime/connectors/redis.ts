@@ -65,6 +65,8 @@ const BRIDGE_START_ALLOWANCE_MS = 5_000;
 const DISCONNECT_TIMEOUT_MS = 200;
 /** Keys asked of SCAN (and so unlinked) per round trip when clearing. */
 const CLEAR_BATCH = 1_000;
+/** Rounds of SCAN that cover a billion hash buckets: more than any keyspace needs, and a bound on a server that never ends its cursor. */
+const MAX_SCAN_ROUNDS = 1_000_000;
 /**
  * A command fails after one reconnect attempt instead of ioredis' default 20,
  * so an unreachable server is reported in about a second rather than queued.
@@ -332,11 +334,7 @@ export class RedisConnector implements Connector {
   /** Every key under the prefix (any instance's), with its size, a SCAN page at a time. */
   async *list(): AsyncGenerator<ListedObject> {
     this.#assertOpen('list');
-    const match = `${escapeGlob(this.prefix)}*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#run('list', undefined, () => this.#client.scan(cursor, 'MATCH', match, 'COUNT', CLEAR_BATCH));
-      cursor = next;
+    for await (const keys of this.#scan('list', `${escapeGlob(this.prefix)}*`)) {
       if (keys.length === 0) continue;
       const sizes = await this.#run('list', undefined, () => this.#client.pipeline(keys.map((key) => ['strlen', key])).exec());
       for (const [i, key] of keys.entries()) {
@@ -344,12 +342,35 @@ export class RedisConnector implements Connector {
         // A key of another type under our prefix is not one of our objects.
         if (error === null && typeof bytes === 'number') yield { key, bytes };
       }
-    } while (cursor !== '0');
+    }
+  }
+
+  /**
+   * The keys matching `match`, a SCAN page at a time. The server's replies are
+   * checked, as every reply is: a reply of another shape, a cursor that does
+   * not move (Redis' always does) or more rounds than any keyspace needs is
+   * a ConnectorError, so no server can keep `list` or `close` going forever.
+   */
+  async *#scan(operation: string, match: string): AsyncGenerator<string[]> {
+    let cursor = '0';
+    for (let round = 0; ; round++) {
+      const reply: unknown = await this.#run(operation, undefined, () => this.#client.scan(cursor, 'MATCH', match, 'COUNT', CLEAR_BATCH));
+      const [next, keys] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      if (typeof next !== 'string' || !/^\d{1,20}$/.test(next) || !Array.isArray(keys) || !keys.every((key) => typeof key === 'string')) {
+        throw new ConnectorError(this.#name, operation, 'protocol violation: a SCAN reply is not [cursor, keys]');
+      }
+      if (next !== '0' && (next === cursor || round >= MAX_SCAN_ROUNDS)) {
+        throw new ConnectorError(this.#name, operation, `protocol violation: SCAN ${next === cursor ? 'did not move its cursor' : `took over ${MAX_SCAN_ROUNDS} rounds`}`);
+      }
+      yield keys as string[];
+      if (next === '0') return;
+      cursor = next;
+    }
   }
 
   /** Holds no password: see `password`. */
   config(): ConnectorConfig {
-    const { host, port, db, prefix, username, tls } = this.#settings;
+    const { host, port, db, prefix, username, tls, connectTimeoutMs, commandTimeoutMs } = this.#settings;
     return {
       kind: this.kind,
       options: {
@@ -359,6 +380,9 @@ export class RedisConnector implements Connector {
         prefix,
         ...(username === undefined ? {} : { username }),
         ...(tls === undefined || tls === false ? {} : { tls }),
+        // Copies wait as long as this one: a raised bound for big objects, or a lowered one to fail fast. Defaults stay out, so configs stay small.
+        ...(connectTimeoutMs === DEFAULT_CONNECT_TIMEOUT_MS ? {} : { connectTimeoutMs }),
+        ...(commandTimeoutMs === DEFAULT_COMMAND_TIMEOUT_MS ? {} : { commandTimeoutMs }),
       },
     };
   }
@@ -431,13 +455,9 @@ export class RedisConnector implements Connector {
   }
 
   async #clear(): Promise<void> {
-    const match = `${escapeGlob(this.#instancePrefix)}*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#run('close', undefined, () => this.#client.scan(cursor, 'MATCH', match, 'COUNT', CLEAR_BATCH));
+    for await (const keys of this.#scan('close', `${escapeGlob(this.#instancePrefix)}*`)) {
       if (keys.length > 0) await this.#run('close', undefined, () => this.#client.unlink(...keys));
-      cursor = next;
-    } while (cursor !== '0');
+    }
   }
 
   async #disconnect(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ConnectorConfig, ReferencePolicy } from '../connectors/connector.js';
 import { resolvePolicy } from '../connectors/kinds.js';
-import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, describeKey } from '../errors.js';
+import { ConfigError, DescriptorError, InvalidArgumentError, StoreExistsError, buildFromElsewhere, describeKey } from '../errors.js';
 import { factoryOf } from '../proxy/proxy.js';
 import { MAX_CANONICAL_DEPTH, canonicalJson } from './signing.js';
 import { CacheBudget, type CacheBudgetLimits } from './cache-budget.js';
@@ -207,7 +207,8 @@ export function storeFromConfig(config: StoreConfig, options: { trusted?: boolea
     built.set(key, known);
     return known;
   }
-  const store = theBuilder().fromConfig(config, { trusted, policy, register: false, cacheBudget: builtBudget });
+  const build = (): StoreHandle => theBuilder().fromConfig(config, { trusted, policy, register: false, cacheBudget: builtBudget });
+  const store = trusted ? build() : buildFromElsewhere('store config', build);
   built.set(key, store);
   for (const [oldest, old] of built) {
     if (built.size <= MAX_BUILT_STORES) break;

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Connector } from '../../runtime/connectors/connector.js';
 import { connectorFromConfig, resolvePolicy } from '../../runtime/connectors/kinds.js';
 import { REDIS_PASSWORD_ENV, RedisConnector, type RedisConnectorOptions } from '../../runtime/connectors/redis.js';
-import { ConfigError, ConnectorError, DescriptorError } from '../../runtime/errors.js';
+import { ConfigError, ConnectorError, DescriptorError, RedisUnreachableError } from '../../runtime/errors.js';
 import { freePort, startRedisServer, type RedisServer } from '../../runtime/testing/redis-server.js';
 import { describeConnector, expectBytes, payload } from '../../runtime/testing/connector-conformance.js';
 
@@ -241,6 +241,28 @@ describe('RedisConnector', () => {
     expectBytes(await copy.get(await connector.put(data)), data);
   });
 
+  it('config() carries timeouts that are not the defaults, so copies wait as long as the sender; a receiver refuses one above its maxTimeoutMs', async () => {
+    expect(redis().config().options).not.toHaveProperty('commandTimeoutMs');
+    const config = redis({ connectTimeoutMs: 1_000, commandTimeoutMs: 300 }).config();
+    expect(config.options).toMatchObject({ connectTimeoutMs: 1_000, commandTimeoutMs: 300 });
+    // A copy decoded elsewhere fails as fast as the sender would against a server that never answers.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const copy = connectorFromConfig(JSON.parse(JSON.stringify({ ...config, options: { ...config.options, port } })) as typeof config, { trusted: false });
+      opened.push(copy);
+      const started = performance.now();
+      await expect(copy.get(`${(copy as RedisConnector).prefix}k`)).rejects.toThrow(/300 ms \(commandTimeoutMs\)/);
+      expect(performance.now() - started).toBeLessThan(3_000);
+    } finally {
+      silent.close();
+    }
+    const raised = redis({ commandTimeoutMs: 60_000 }).config();
+    expect(() => connectorFromConfig(raised, { trusted: false })).toThrow(DescriptorError);
+    opened.push(connectorFromConfig(raised, { trusted: false, policy: resolvePolicy({ maxTimeoutMs: 60_000 }) }));
+  });
+
   it('validates every option, naming it', () => {
     const bad: [string, unknown][] = [
       ['host', ''],
@@ -292,6 +314,10 @@ describe('RedisConnector', () => {
       syncError = caught;
     }
     expectConnectorError(syncError, port, 'getSync');
+    // As the asynchronous reads, so that code retrying PS_REDIS_UNREACHABLE retries a proxy's first touch too.
+    expect(error).toBeInstanceOf(RedisUnreachableError);
+    expect(syncError).toBeInstanceOf(RedisUnreachableError);
+    expect((syncError as RedisUnreachableError).address).toBe(`127.0.0.1:${port}`);
     await expect(connector.close()).resolves.toBeUndefined();
   });
 });
@@ -349,6 +375,38 @@ describe('RedisConnector reads (GETs on a connection of its own, into pooled mem
       expect((error as Error).message).not.toContain('not-the-secret-2');
     } finally {
       await admin.call('ACL', 'DELUSER', 'reader-test');
+    }
+  });
+
+  it('close({ clear: true }) and list() settle with a ConnectorError when SCAN replies are malformed or the cursor never ends', async () => {
+    const scanReplies = ['*1\r\n$1\r\na\r\n', '*2\r\n$1\r\n1\r\n*0\r\n', '*2\r\n:5\r\n*0\r\n', '*2\r\n$1\r\n7\r\n*1\r\n:3\r\n'];
+    for (const scanReply of scanReplies) {
+      let scans = 0;
+      // Answers each SCAN as given, and every other command (the client's INFO, UNLINK) with something harmless.
+      const fake = net.createServer((socket) =>
+        socket.on('data', (chunk) => {
+          for (const [, command = ''] of chunk.toString().matchAll(/\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/g)) {
+            if (/^scan$/i.test(command)) scans++;
+            socket.write(/^scan$/i.test(command) ? scanReply : /^info$/i.test(command) ? '$0\r\n\r\n' : '+OK\r\n');
+          }
+        }),
+      );
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      const port = (fake.address() as net.AddressInfo).port;
+      try {
+        const listing = redis({ port, commandTimeoutMs: 2_000 });
+        const listed = await rejectionWithin((async () => {
+          for await (const _ of listing.list()) void _;
+        })());
+        expectConnectorError(listed, port, 'list');
+        expect((listed as Error).message).toContain('protocol violation');
+        const closing = new RedisConnector({ port, commandTimeoutMs: 2_000 });
+        const closed = await rejectionWithin(closing.close({ clear: true }));
+        expectConnectorError(closed, port, 'close');
+        expect(scans).toBeLessThan(10);
+      } finally {
+        fake.close();
+      }
     }
   });
 
@@ -424,13 +482,13 @@ describe('RedisConnector when the server goes away', () => {
     expectBytes(await eventually(() => connector.get(key)), data);
   });
 
-  it('getSync fails with a ConnectorError while the server is down and recovers after restart', async () => {
+  it('getSync fails with a RedisUnreachableError while the server is down and recovers after restart', async () => {
     const connector = redis({ port: flaky.port, commandTimeoutMs: 2_000 });
     const data = payload(5000, 13);
     const key = await eventually(() => connector.put(data));
     expectBytes(connector.getSync(key), data);
     await flaky.stop();
-    expect(() => connector.getSync(key)).toThrow(ConnectorError);
+    expect(() => connector.getSync(key)).toThrow(RedisUnreachableError);
     expect(() => connector.getSync(key)).toThrow(`redis 127.0.0.1:${flaky.port}: getSync of key`);
     await flaky.start();
     const again = await eventually(() => connector.put(data));

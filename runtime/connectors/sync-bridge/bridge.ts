@@ -30,7 +30,7 @@
  */
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { ConnectorConfig, JsonValue, Key } from '../connector.js';
-import { ConnectorError } from '../../errors.js';
+import { ConnectorError, RedisUnreachableError } from '../../errors.js';
 
 export interface SyncBridgeOptions {
   /**
@@ -92,7 +92,7 @@ export type BridgeRequest = { readonly id: number; readonly key: Key; readonly w
 export type BridgeReply =
   | { readonly id: number; readonly bytes: Uint8Array | undefined }
   | { readonly id: number; readonly written: boolean }
-  | { readonly id: number; readonly error: string };
+  | { readonly id: number; readonly error: string; readonly unreachable?: { readonly address: string; readonly detail: string } };
 
 /** A worker that got the close request but does not finish (a hung connector close) is terminated after this. */
 const STOP_GRACE_MS = 5_000;
@@ -201,7 +201,7 @@ class BridgeWorker {
         const reply = received.message as BridgeReply;
         // Replies to earlier reads that timed out arrive late; they are dropped here.
         if (reply.id !== id) continue;
-        if ('error' in reply) throw new ConnectorError(name, operation, reply.error, { key });
+        if ('error' in reply) throw failureOf(reply, name, operation, key);
         return reply;
       }
       if (Atomics.load(this.#signal, SIGNAL_EXITED) === 1) throw new ConnectorError(name, operation, 'sync bridge worker exited', { key });
@@ -236,4 +236,10 @@ function workerExecArgv(): string[] {
     else if (!arg.startsWith('--input-type=')) argv.push(arg);
   }
   return argv;
+}
+
+/** The error a failed reply stands for: a server out of reach stays a RedisUnreachableError, which callers retry. */
+function failureOf(reply: { readonly error: string; readonly unreachable?: { readonly address: string; readonly detail: string } }, name: string, operation: string, key: Key): ConnectorError {
+  const { unreachable } = reply;
+  return unreachable === undefined ? new ConnectorError(name, operation, reply.error, { key }) : new RedisUnreachableError(unreachable.address, operation, unreachable.detail, { key });
 }

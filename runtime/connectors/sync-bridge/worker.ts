@@ -6,7 +6,7 @@
 import { workerData } from 'node:worker_threads';
 import type { Connector, Key } from '../connector.js';
 import { connectorFromConfig } from '../kinds.js';
-import { ConnectorError, messageOf } from '../../errors.js';
+import { ConnectorError, RedisUnreachableError, messageOf } from '../../errors.js';
 import { SIGNAL_EXITED, SIGNAL_REPLIES, type BridgeReply, type BridgeRequest, type BridgeWorkerData } from './bridge.js';
 
 const { config, modules, ownedBytes, port, signal } = workerData as BridgeWorkerData;
@@ -37,7 +37,7 @@ async function answerWait(id: number, key: Key, waitMs: number): Promise<void> {
     const ready = await connector;
     reply = { id, written: ready.whenWritten === undefined ? false : await ready.whenWritten(key, waitMs) };
   } catch (error) {
-    reply = { id, error: reasonOf(error) };
+    reply = failed(id, error);
   }
   port.postMessage(reply);
   wake();
@@ -52,7 +52,7 @@ async function answer(id: number, key: Key): Promise<void> {
     transfer = sent?.transfer ?? [];
     reply = { id, bytes: sent?.bytes };
   } catch (error) {
-    reply = { id, error: reasonOf(error) };
+    reply = failed(id, error);
   }
   port.postMessage(reply, transfer);
   wake();
@@ -67,6 +67,11 @@ function wake(): void {
  * A ConnectorError's reason alone: the caller wraps it in its own
  * ConnectorError, whose message names the connector, operation and key again.
  */
+function failed(id: number, error: unknown): BridgeReply {
+  const reason = reasonOf(error);
+  return error instanceof RedisUnreachableError ? { id, error: reason, unreachable: { address: error.address, detail: error.detail } } : { id, error: reason };
+}
+
 function reasonOf(error: unknown): string {
   return error instanceof ConnectorError ? error.reason : messageOf(error);
 }
