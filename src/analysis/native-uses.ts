@@ -151,6 +151,15 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
     return symbol === undefined ? undefined : parameters.get(symbol);
   }
 
+  /**
+   * Whether a ProxyOr parameter named at `expression` may still be a proxy
+   * there: not where the code has narrowed it to the plain value
+   * (`if (isProxy(p)) … else decode(p)`, or after `if (isProxy(p)) return …`).
+   */
+  function mayBeProxyAt(expression: ts.Expression): boolean {
+    return types.isProxy(checker.getTypeAtLocation(bare(expression)));
+  }
+
   function scan(owner: ts.SignatureDeclaration, which: keyof typeof byFunction): Map<ts.ParameterDeclaration, NativeUse[]> {
     const found = new Map<ts.ParameterDeclaration, NativeUse[]>();
     const body = (owner as { body?: ts.Node }).body;
@@ -175,10 +184,16 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
       found.set(parameter, uses);
     };
 
+    /** ProxyOr parameters (and copies) narrowed to the plain value where they are used are no proxy there; a plain parameter's type says nothing of what callers pass. */
+    const proxyAt = (expression: ts.Expression): ts.ParameterDeclaration | undefined => {
+      const parameter = parameterNamed(expression, parameters);
+      return parameter !== undefined && (which === 'all' || mayBeProxyAt(expression)) ? parameter : undefined;
+    };
+
     /** The parameters among `items` (a list's elements, `push`'s arguments); a spread is read item by item through the proxy's traps, which works. */
     const heldIn = (items: readonly ts.Expression[]): Held[] =>
       items.flatMap((at) => {
-        const parameter = ts.isSpreadElement(at) ? undefined : parameterNamed(at, parameters);
+        const parameter = ts.isSpreadElement(at) ? undefined : proxyAt(at);
         return parameter === undefined ? [] : [{ parameter, at }];
       });
 
@@ -213,6 +228,7 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
         (node.arguments ?? []).forEach((argument, index) => {
           const direct = parameterNamed(argument, parameters);
           if (direct !== undefined) {
+            if (which === 'annotated' && !mayBeProxyAt(argument)) return;
             record(node, index, argument, direct, false);
             // Handed to a function of the program, which may hand it to a built-in in turn.
             const inner = calleeUse(node, index);
