@@ -272,7 +272,7 @@ export function setup({ cwd, project, dryRun, log }: SetupOptions): void {
     throw new CliError(
       `TypeScript ${version} is the native compiler, which has no API for transformers or language-service plugins. ` +
         'Keep TypeScript 6 beside it for the transformer and ESLint: "typescript": "npm:@typescript/typescript6@^6.0.2" and "typescript7": "npm:typescript@^7", ' +
-        'build with `tspc` (TypeScript 6), type-check with TypeScript 7 if you like, and run setup again.',
+        'build with `tspc` (TypeScript 6), type-check with TypeScript 7 by its path if you like (`node node_modules/typescript7/bin/tsc --noEmit`: both put a `tsc` command in node_modules/.bin), and run setup again.',
     );
   }
   const patchRange = TS_PATCH_FOR[major(version)];

@@ -14,7 +14,7 @@ type Options = [{ additionalFunctions?: TypeOrValueSpecifier[] }];
 function reason(need: NativeNeed | undefined): string {
   if (need === undefined) return 'listed in `additionalFunctions`';
   const declared = need.declared?.replace(/\s*\|\s*(null|undefined)\b/g, '');
-  if (declared === undefined || /^(any|unknown)$/.test(declared)) return `\`${need.name}\` reads internal slots`;
+  if (declared === undefined || need.byName === true) return `\`${need.name}\` reads internal slots`;
   // A named alias (`BodyInit`, `BufferSource`) says more than the member found in it; a long union says less.
   return /^[\w$.]+$/.test(declared) && declared !== need.name
     ? `its \`${declared}\` parameter includes \`${need.name}\``

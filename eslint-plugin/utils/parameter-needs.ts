@@ -216,7 +216,8 @@ function createParameterNeeds(tools: TypedRuleTools): ParameterNeeds {
     // Aliases are declared before their uses, so one walk in source order meets them in time.
     const visit = (node: ts.Node): void => {
       if (typescript.isIdentifier(node) && names.has(node.text) && !typescript.isVariableDeclaration(node.parent)) {
-        const symbol = checker.getSymbolAtLocation(node);
+        // In `{ d }` the name's own symbol is the new object's property; the value is the variable's.
+        const symbol = typescript.isShorthandPropertyAssignment(node.parent) ? checker.getShorthandAssignmentValueSymbol(node.parent) : checker.getSymbolAtLocation(node);
         if (symbol !== undefined && tracked.includes(symbol)) {
           const aliases: ts.Symbol[] = [];
           found.push(...(symbol === list ? listUseNeeds(node, depth, aliases) : useNeeds(node, depth, aliases)));

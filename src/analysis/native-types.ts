@@ -78,6 +78,8 @@ export interface NativeNeed {
   readonly inElements: boolean;
   /** From `argumentNeed`: the parameter's declared type as written (`BodyInit | null`), when it has one. */
   readonly declared?: string;
+  /** A built-in listed by name, whose parameter type (`any`, a bare `T`) says nothing of what it needs. */
+  readonly byName?: boolean;
 }
 
 /**
@@ -224,7 +226,7 @@ function createNativeTypes(api: typeof ts, program: ts.Program): NativeTypes {
         (e.module === undefined || e.module === site.module) &&
         !(e.except?.has(site.name) ?? false),
     );
-    const need = entry === undefined ? undefined : { name: entry.label?.(site.name, site.owner) ?? site.name, inElements: false };
+    const need = entry === undefined ? undefined : { name: entry.label?.(site.name, site.owner) ?? site.name, inElements: false, byName: true };
     untypedByDeclaration.set(declaration, need ?? null);
     return need;
   }

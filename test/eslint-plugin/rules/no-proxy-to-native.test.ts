@@ -55,6 +55,21 @@ ruleTester.run('no-proxy-to-native', rule, {
       ],
     },
     {
+      name: 'a built-in listed by name behind a function of the program is named as the reason, not its generic parameter type',
+      code: `${HEAD}\nfunction clones(b: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> { return structuredClone(b); }\nclones(bytes);`,
+      errors: [
+        {
+          messageId: 'nativeThroughFunction',
+          data: { callee: 'clones', parameter: 'b', builtIn: 'structuredClone', why: '`structuredClone` reads internal slots' },
+          line: 5,
+          column: 8,
+          endLine: 5,
+          endColumn: 13,
+          suggestions: [{ messageId: 'useExtract', output: `${HEAD}\nfunction clones(b: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> { return structuredClone(b); }\nclones(extract(bytes));` }],
+        },
+      ],
+    },
+    {
       name: 'a proxy handed to a function of the program whose parameter reaches a built-in, however deep',
       code: `${HEAD}\nfunction blobOf(b: Uint8Array<ArrayBuffer>): Blob { return new Blob([b]); }\nfunction sizeOf(bytes: Uint8Array<ArrayBuffer>): number { return blobOf(bytes).size; }\nsizeOf(bytes);`,
       errors: [

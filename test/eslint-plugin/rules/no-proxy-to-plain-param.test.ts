@@ -108,6 +108,14 @@ ruleTester.run('no-proxy-to-plain-param', rule, {
       ],
     },
     {
+      name: 'kept in an object literal, written out or shorthand',
+      code: `${HEAD}\nfunction longhand(d: Doc): object { return { d: d }; }\nfunction shorthand(d: Doc): object { const o = { d }; return o; }\nlonghand(p); shorthand(p);`,
+      errors: [
+        { ...reported('d', 'longhand', 'keeps it where this rule cannot follow it (line 3)'), line: 5, column: 10, endLine: 5, endColumn: 11 },
+        { ...reported('d', 'shorthand', 'keeps it where this rule cannot follow it (line 4)'), line: 5, column: 24, endLine: 5, endColumn: 25 },
+      ],
+    },
+    {
       name: 'a plain rest parameter and an optional one',
       code: `${HEAD}\nconst all = new Map<Doc, number>();\nfunction count(first?: Doc, ...rest: Doc[]): void { all.set(first!, 1); for (const d of rest) all.set(d, 1); rest.push(first!); }\ncount(doc, doc, p);\ncount(p);`,
       errors: [
