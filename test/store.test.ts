@@ -361,6 +361,52 @@ describe('Store proxies', () => {
   });
 });
 
+describe('proxies inside stored values', () => {
+  it('a value holding proxies (in a field, an array, a Map) is stored with their descriptors and read back with lazy proxies', async () => {
+    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'nested-proxies-'));
+    const store = new Store('nested', new FileConnector({ directory }), { cacheSize: 0 });
+    stores.push(store);
+    const weights = await store.proxy(new Float64Array([1, 2, 3]));
+    const key = await store.put({ name: 'model', weights, list: [weights], byName: new Map([['w', weights]]) });
+    const back = (await store.get(key)) as { name: string; weights: Float64Array; list: Float64Array[]; byName: Map<string, Float64Array> };
+    expect(back.name).toBe('model');
+    expect(isProxy(back.weights)).toBe(true);
+    expect(isResolved(back.weights)).toBe(false);
+    expect(Array.from(back.weights)).toEqual([1, 2, 3]);
+    expect(isProxy(back.list[0])).toBe(true);
+    expect(back.byName.get('w')?.[2]).toBe(3);
+    // A proxy of a value that holds one: ProxyStore's proxy of an object with proxies inside.
+    const holder = await store.proxy({ inner: weights }, { populateTarget: false });
+    expect(holder.inner.length).toBe(3);
+    expect(getKey(back.weights)).toEqual(getKey(weights));
+  });
+
+  it('refuses an owner or a borrow inside a value, and leaves the owner as it was', async () => {
+    const store = memoryStore('nested-owned');
+    await using owned = await store.ownedProxy({ a: 1 });
+    await expect(store.put({ owned })).rejects.toThrow(/an OwnedProxy or a borrow .* cannot be stored inside a value/);
+    await expect(store.proxy({ list: [owned] })).rejects.toBeInstanceOf(SerializationError);
+    expect(owned.a).toBe(1);
+  });
+
+  it('checks the descriptors inside a value as any from elsewhere: one naming a directory outside the allowed roots is a SerializationError', async () => {
+    // Written under a root this process does not allow descriptors to name (the default roots are the temp dir).
+    const outside = await fs.mkdtemp(path.join(process.cwd(), '.nested-outside-'));
+    const elsewhere = new Store('nested-outside', new FileConnector({ directory: outside }));
+    stores.push(elsewhere);
+    const frame = serialize({ p: await elsewhere.proxy({ secret: 1 }) });
+    let error: unknown;
+    try {
+      deserialize(frame);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(SerializationError);
+    expect((error as Error).message).toMatch(/a proxy stored inside the value cannot be read back/);
+    await fs.rm(outside, { recursive: true, force: true });
+  });
+});
+
 describe('Store connectors and errors', () => {
   it('wraps connector failures in ConnectorError naming connector, store, operation and key', async () => {
     const broken: Connector = {

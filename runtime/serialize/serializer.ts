@@ -34,7 +34,7 @@
  * for a store whose medium already guards its bytes: corruption there changes
  * element values, never the type or the length (and invalid UTF-8 is refused
  * anyway). It still checks the header and the payload of structured values
- * (tags 0x20, 0x21), whose every byte may be V8's structure. `deserialize`
+ * (tags 0x20–0x23), whose every byte may be V8's structure. `deserialize`
  * checks every checksum a frame carries, and refuses a frame without the
  * header checksum, or a structured one without its payload checksum; a
  * flipped flag bit fails the header checksum.
@@ -57,6 +57,9 @@
  *   0x20       V8 serialization of the value             what node:v8 restores (Map, Set, Date, BigInt, ...)
  *   0x21       V8 serialization of [value, instances,    the value, after each instances[i] gets the
  *              names]                                    prototype registered as names[i]
+ *   0x22       as 0x20, each proxy in the value written  the value, each descriptor a lazy proxy again
+ *              as its descriptor (see NestedProxies)     (checked as any descriptor from elsewhere)
+ *   0x23       as 0x21, proxies as in 0x22               both
  *
  * Views alias the input: later writes to the input show through them, and they
  * keep the input's whole ArrayBuffer alive. Typed arrays nested in a 0x20/0x21
@@ -105,6 +108,8 @@ const Tag = {
   FirstTypedArray: 0x06,
   V8: 0x20,
   V8WithClasses: 0x21,
+  V8WithProxies: 0x22,
+  V8WithClassesAndProxies: 0x23,
 } as const;
 
 /** Tag order is part of the format: tag = Tag.FirstTypedArray + index. */
@@ -155,6 +160,8 @@ const decoders = new Map<number, Decoder>([
   ...typedArrays.map(({ name, tag, ctor }) => [tag, typedArrayDecoder(name, ctor)] as const),
   [Tag.V8, (buffer, byteOffset, byteLength) => decodeV8(new Uint8Array(buffer, byteOffset, byteLength))],
   [Tag.V8WithClasses, (buffer, byteOffset, byteLength) => restoreClasses(decodeV8(new Uint8Array(buffer, byteOffset, byteLength)))],
+  [Tag.V8WithProxies, (buffer, byteOffset, byteLength) => restoreProxies(decodeV8(new Uint8Array(buffer, byteOffset, byteLength)))],
+  [Tag.V8WithClassesAndProxies, (buffer, byteOffset, byteLength) => restoreProxies(restoreClasses(decodeV8(new Uint8Array(buffer, byteOffset, byteLength))))],
 ]);
 
 const utf8Encoder = new TextEncoder();
@@ -294,7 +301,7 @@ function seal(frame: Uint8Array, wholePayload: boolean): Uint8Array {
 
 /** Tags whose payload bytes are V8's structure as much as data: a changed byte can change what they decode to, not only a value. */
 function isStructured(tag: number): boolean {
-  return tag === Tag.V8 || tag === Tag.V8WithClasses;
+  return tag === Tag.V8 || tag === Tag.V8WithClasses || tag === Tag.V8WithProxies || tag === Tag.V8WithClassesAndProxies;
 }
 
 /** Validates the header and returns the tag. */
@@ -395,15 +402,54 @@ const HEADER_PLACEHOLDER = new Uint8Array(HEADER_SIZE);
 
 function encodeStructured(value: unknown): Uint8Array {
   try {
-    const classes = hasRegisteredClasses() ? findRegisteredInstances(value) : undefined;
-    if (classes === undefined || classes.instances.length === 0) {
-      return encodeV8(Tag.V8, value);
-    }
-    // V8 keeps object identity within one serialization, so instances[i] decodes as the very
-    // object found inside value: no markers in the user's data, and cycles keep working.
-    return encodeV8(Tag.V8WithClasses, [value, classes.instances, classes.names]);
+    return encodeClasses(value, false);
   } catch (error) {
-    throw unsupportedValue(value, error);
+    // V8 cannot clone a Proxy; ours go as their descriptors, which costs a walk only for values that hold one.
+    if (nestedProxies === undefined || findUncloneable(value)?.type !== 'Proxy') throw unsupportedValue(value, error);
+  }
+  const encoded = nestedProxies.encode(value);
+  try {
+    return encodeClasses(encoded, true);
+  } catch (error) {
+    throw unsupportedValue(encoded, error);
+  }
+}
+
+function encodeClasses(value: unknown, proxies: boolean): Uint8Array {
+  const classes = hasRegisteredClasses() ? findRegisteredInstances(value) : undefined;
+  if (classes === undefined || classes.instances.length === 0) {
+    return encodeV8(proxies ? Tag.V8WithProxies : Tag.V8, value);
+  }
+  // V8 keeps object identity within one serialization, so instances[i] decodes as the very
+  // object found inside value: no markers in the user's data, and cycles keep working.
+  return encodeV8(proxies ? Tag.V8WithClassesAndProxies : Tag.V8WithClasses, [value, classes.instances, classes.names]);
+}
+
+/**
+ * How proxies inside a structured value are written and read back: the store
+ * layer (references.ts) provides it when it loads, so this module imports
+ * nothing above it. `encode` gives the value with each proxy replaced by its
+ * descriptor (refusing ones that cannot be copied into every read), `decode`
+ * the value with each descriptor back as a lazy proxy, checked as any
+ * descriptor from elsewhere is.
+ */
+export interface NestedProxies {
+  encode(value: unknown): unknown;
+  decode(value: unknown): unknown;
+}
+
+let nestedProxies: NestedProxies | undefined;
+
+export function provideNestedProxies(codec: NestedProxies): void {
+  nestedProxies = codec;
+}
+
+function restoreProxies(value: unknown): unknown {
+  if (nestedProxies === undefined) throw new SerializationError('the value holds proxies, which only the package entry (ts-proxystore) can read back: import it first');
+  try {
+    return nestedProxies.decode(value);
+  } catch (error) {
+    throw new SerializationError(`a proxy stored inside the value cannot be read back: ${messageOf(error)}`, { cause: error });
   }
 }
 

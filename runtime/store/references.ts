@@ -1,12 +1,13 @@
 import { pendingWrite } from './auto-proxy.js';
 import type { Key, ReferencePolicy } from '../connectors/connector.js';
 import { isMadeKey, resolvePolicy } from '../connectors/kinds.js';
-import { DescriptorError, describeKey } from '../errors.js';
+import { DescriptorError, SerializationError, describeKey } from '../errors.js';
 import type { ProxyMetadata } from '../proxy/factory.js';
 import { getFactory, isProxy, proxy } from '../proxy/proxy.js';
+import { provideNestedProxies } from '../serialize/serializer.js';
 import { isObjectLike } from '../proxy/metadata.js';
 import { collectLeaves, mapLeaves } from '../proxy/walk.js';
-import { receiveReference, referenceDescriptor, sendingReferences } from './ownership.js';
+import { receiveReference, referenceDescriptor, sendingReferences, sendsAsReference } from './ownership.js';
 import { checkStoreConfig, ownFields, storeFromConfig } from './registry.js';
 import { MAX_CANONICAL_DEPTH, spendOnce, verifyDescriptor, type SignedStamp } from './signing.js';
 import { waitPolicy } from './future-wait.js';
@@ -41,6 +42,28 @@ export function encodeProxies<T>(value: T): Encoded<T> {
     return descriptor;
   })) as Encoded<T>;
 }
+
+/**
+ * Proxies inside a value a store writes travel as their descriptors, as a
+ * pickled proxy does in ProxyStore, and come back as lazy proxies wherever
+ * the value is read (serializer.ts asks for this; it registers itself so the
+ * serializer imports nothing above it). An owner or a borrow is refused: every
+ * read would make another owner, or a borrow nobody ends.
+ */
+provideNestedProxies({
+  encode: (value) =>
+    mapLeaves(value, isProxy, (p) => {
+      if (sendsAsReference(p)) {
+        throw new SerializationError('an OwnedProxy or a borrow (or a proxy given to intoOwned()) cannot be stored inside a value, since every read of the value would hold it: store a plain proxy of its key instead');
+      }
+      const descriptor = descriptorOf(p as Proxy<object>);
+      if (pendingWrite(getFactory(p)) !== undefined) {
+        throw new SerializationError('a proxy made by autoProxy is still being written to its store: await flushPending() before storing a value that holds it');
+      }
+      return descriptor;
+    }),
+  decode: (value) => decodeProxies(value),
+});
 
 /**
  * `encodeProxies` that first waits until the stores hold every encoded proxy's
