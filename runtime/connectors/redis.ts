@@ -362,7 +362,7 @@ export class RedisConnector implements Connector {
       if (next !== '0' && (next === cursor || round >= MAX_SCAN_ROUNDS)) {
         throw new ConnectorError(this.#name, operation, `protocol violation: SCAN ${next === cursor ? 'did not move its cursor' : `took over ${MAX_SCAN_ROUNDS} rounds`}`);
       }
-      yield keys as string[];
+      yield keys;
       if (next === '0') return;
       cursor = next;
     }
