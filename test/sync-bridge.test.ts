@@ -157,4 +157,23 @@ describe('sync bridge', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
     expect(stdout.trim()).toBe('5');
   });
+
+  it('starts under V8 and process-wide flags (--max-old-space-size, --expose-gc), which a worker refuses in a list, with and without --input-type', async () => {
+    const script = `
+      const { acquireSyncBridge } = await import(${JSON.stringify(pathToFileURL(path.join(distRuntime, 'connectors', 'sync-bridge', 'bridge.js')).href)});
+      const reader = acquireSyncBridge({ kind: 'test-slow', options: {} }, { modules: [new URL(${JSON.stringify(kindsModule.href)})], timeoutMs: 10000 });
+      console.log(new TextDecoder().decode(reader.get('7')));
+    `;
+    const flags = ['--max-old-space-size=512', '--expose-gc', '--stack-size=900'];
+    const evaluated = await promisify(execFile)(process.execPath, [...flags, '--input-type=module', '-e', script], { timeout: 20_000 });
+    expect(evaluated.stdout.trim()).toBe('7');
+    const file = path.join(os.tmpdir(), `bridge-flags-${crypto.randomUUID()}.mjs`);
+    await fs.writeFile(file, script);
+    try {
+      const run = await promisify(execFile)(process.execPath, [...flags, file], { timeout: 20_000 });
+      expect(run.stdout.trim()).toBe('7');
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  });
 });

@@ -28,7 +28,7 @@
  * 1–1.5 ms more at 1 MB, and the same from 10 MB up; the first one also
  * starts the worker and its connection, about 150–250 ms.
  */
-import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import type { ConnectorConfig, JsonValue, Key } from '../connector.js';
 import { ConnectorError, RedisUnreachableError } from '../../errors.js';
 
@@ -170,11 +170,7 @@ class BridgeWorker {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const workerData: BridgeWorkerData = { ...data, port: port2, signal: this.#signal };
-    this.#worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData,
-      transferList: [port2],
-      execArgv: workerExecArgv(),
-    });
+    this.#worker = startWorker(new URL('./worker.js', import.meta.url), { workerData, transferList: [port2] });
     this.#worker.unref();
     // The worker reports per-request failures itself; this only sees it dying, which later reads then report at once.
     this.#worker.on('error', (error) => (this.#failure = error));
@@ -224,14 +220,30 @@ class BridgeWorker {
 }
 
 /**
- * The parent's flags, minus `--input-type` (present under `node --input-type=module -e …`):
- * it makes a worker started from a file fail at once, and a blocked caller would
- * only learn that from its timeout.
+ * The bridge worker, with the parent's flags (a loader such as `--import tsx`
+ * must apply there too). A worker inherits them by default, except that
+ * `--input-type` (present under `node --input-type=module -e …`) makes one
+ * started from a file fail at once, where a blocked caller would only learn
+ * of it from its timeout. Without it the flags must be listed, and a worker
+ * refuses V8 and process-wide ones in a list (`--max-old-space-size`,
+ * `--expose-gc`): those it names are dropped (the process has them anyway).
  */
-function workerExecArgv(): string[] {
+function startWorker(file: URL, options: WorkerOptions): Worker {
+  const argv = withoutInputType(process.execArgv);
+  if (argv.length === process.execArgv.length) return new Worker(file, options);
+  try {
+    return new Worker(file, { ...options, execArgv: argv });
+  } catch (error) {
+    const refused = (error as { code?: unknown }).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? /flags: (.*)$/.exec((error as Error).message)?.[1]?.split(', ') : undefined;
+    if (refused === undefined) throw error;
+    return new Worker(file, { ...options, execArgv: argv.filter((arg) => !refused.includes(arg)) });
+  }
+}
+
+function withoutInputType(execArgv: readonly string[]): string[] {
   const argv: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const arg = process.execArgv[i] as string;
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
     if (arg === '--input-type') i++;
     else if (!arg.startsWith('--input-type=')) argv.push(arg);
   }
