@@ -51,11 +51,17 @@ export function isTimeoutMs(value: unknown): value is number {
   return typeof value === 'number' && value > 0 && !Number.isNaN(value);
 }
 
-/** `promise`'s value wrapped as `{ value }`, or undefined if it has not settled within `ms`; a rejection within `ms` rejects. */
+/**
+ * `promise`'s value wrapped as `{ value }`, or undefined if it has not settled
+ * within `ms`; a rejection within `ms` rejects. Once the time is up, what
+ * arrived meanwhile is still read first (the timeout waits for the next turn
+ * after I/O): when this thread was too busy to read a reply in time, the
+ * reply counts, not the stall.
+ */
 export async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<{ readonly value: T } | undefined> {
   let timer: LongTimer | undefined;
   const late = new Promise<undefined>((resolve) => {
-    timer = setLongTimeout(() => resolve(undefined), ms);
+    timer = setLongTimeout(() => setImmediate(() => resolve(undefined)), ms);
   });
   try {
     return await Promise.race([promise.then((value) => ({ value })), late]);

@@ -90,6 +90,8 @@ class PendingJob {
   jobId: string | undefined;
   /** Set once the job is in the queue, so that abandoning it can wait for that. */
   added: Promise<unknown> = Promise.resolve();
+  /** Missing from the queue at the last look for lost jobs (see #failLostJobs). */
+  missing = false;
   #resolve!: (outcome: TaskOutcome<unknown>) => void;
   #reject!: (error: unknown) => void;
   #finish!: () => void;
@@ -180,6 +182,8 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
   /** The server's run_id when last seen: a new one means Redis restarted, and may have lost every job. */
   #runId: string | undefined;
   #unreachableSince: number | undefined;
+  /** Why jobs missing from the queue at the last round would be lost, while they are looked for again. */
+  #lostWhy: string | undefined;
   #lastConnectionError: Error | undefined;
   /** Set by the first connection error of an outage, cleared when a check reaches Redis again. */
   #inOutage = false;
@@ -348,7 +352,9 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
       const restarted = this.#runId !== undefined && runId !== this.#runId;
       this.#runId = runId;
       // Jobs are lost only to a restart (or a flush), which an outage may hide: after either, every job is looked up.
-      if (restarted || wasAway) await this.#failLostJobs(restarted ? 'Redis restarted (its run_id changed) and lost it' : 'it was lost while Redis was unreachable (restarted or flushed)');
+      if (restarted) this.#lostWhy = 'Redis restarted (its run_id changed) and lost it';
+      else if (wasAway) this.#lostWhy ??= 'it was lost while Redis was unreachable (restarted or flushed)';
+      if (this.#lostWhy !== undefined) await this.#failLostJobs(this.#lostWhy);
       await this.#failUnservedJobs(now);
     } catch (error) {
       // A check that fails is retried next round; it must never take the process down.
@@ -379,13 +385,24 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     }
   }
 
+  /**
+   * Fails the jobs that are gone from the queue. A job that completed is gone
+   * too (removed on completion) until its event is read, which a busy caller,
+   * or an outage, delays: so a job is lost only when it is still missing a
+   * round later, its event not read meanwhile.
+   */
   async #failLostJobs(why: string): Promise<void> {
+    let missing = false;
     for (const [jobId, pending] of this.#jobs) {
-      const state = await this.queue.getJobState(jobId);
-      if (state !== 'unknown') continue;
-      if (pending.waiting) pending.reject(new JobLostError(pending.task, this.queueName, why));
-      pending.finish();
+      const gone = (await this.queue.getJobState(jobId)) === 'unknown';
+      if (gone && pending.missing) {
+        if (pending.waiting) pending.reject(new JobLostError(pending.task, this.queueName, why));
+        pending.finish();
+      }
+      pending.missing = gone;
+      missing ||= gone;
     }
+    if (!missing) this.#lostWhy = undefined;
   }
 
   async #failUnservedJobs(now: number): Promise<void> {
