@@ -50,8 +50,8 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 /** `ts-proxystore-worker` as a user starts it; resolves once it says it is ready. */
-async function startWorker(queue: string, port: number): Promise<Child> {
-  const worker = run([CLI, '--queue', queue, '--redis', `redis://127.0.0.1:${port}`, '--tasks', fixture('executor-tasks.mjs'), '--concurrency', '4', '--redis-timeout-ms', '20000']);
+async function startWorker(queue: string, port: number, redisTimeoutMs = 20_000): Promise<Child> {
+  const worker = run([CLI, '--queue', queue, '--redis', `redis://127.0.0.1:${port}`, '--tasks', fixture('executor-tasks.mjs'), '--concurrency', '4', '--redis-timeout-ms', String(redisTimeoutMs)]);
   await within(
     new Promise<void>((resolve, reject) => {
       worker.child.stdout?.on('data', () => worker.output().includes('ts-proxystore-worker ready') && resolve());
@@ -174,6 +174,49 @@ describe('Redis outages', () => {
     expect(child.output()).toContain('dead: RedisUnreachableError');
     expect(code).toBe(0);
   });
+
+  it('the worker CLI finds a Redis that comes back after a long outage within a second or so, not after its client library\'s backoff of up to 20 s', async () => {
+    const queue = queueName();
+    const worker = await startWorker(queue, server.port);
+    cleanups.push(() => worker.child.kill('SIGKILL'));
+    await server.kill();
+    // Long enough for the client library's own backoff to have grown to 8 s between attempts.
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    await server.start();
+    const back = performance.now();
+    await within(
+      (async () => {
+        while (!worker.output().includes('reachable again')) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(),
+      10_000,
+      'worker reconnecting',
+    );
+    expect(performance.now() - back).toBeLessThan(3_000);
+    const ex = executor(queue);
+    expect(await within(ex.submit('echo', 'served'), 10_000, 'call after the outage')).toBe('served');
+    expect(worker.child.exitCode).toBeNull();
+  }, 40_000);
+
+  it('a worker told to stop while a job is in hand and Redis is gone exits once --redis-timeout-ms has passed, instead of waiting for ever', async () => {
+    const queue = queueName();
+    const worker = await startWorker(queue, server.port, 2_000);
+    cleanups.push(() => worker.child.kill('SIGKILL'));
+    const ex = executor(queue);
+    void ex.submit('sleep', 3_000).catch(() => undefined);
+    await within(
+      (async () => {
+        while ((await ex.queue.getActiveCount()) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      })(),
+      10_000,
+      'job running',
+    );
+    worker.child.kill('SIGTERM');
+    await server.kill();
+    const [code] = await within(worker.exited, 10_000, 'worker exit');
+    expect(code).toBe(1);
+    expect(worker.output()).toContain('giving up');
+    await server.start();
+  }, 30_000);
 
   it('makes the worker CLI give up on an unreachable Redis with one clear message and exit status 1', async () => {
     const port = await freePort();

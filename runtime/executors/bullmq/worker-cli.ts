@@ -47,6 +47,9 @@ const USAGE =
 const DEFAULT_REDIS_TIMEOUT_MS = 30_000;
 /** How often the worker's connection is checked during an outage. */
 const OUTAGE_CHECK_MS = 250;
+/** Reconnect attempts come this much later each time, at most a second apart: a returning Redis is found within a second. */
+const RECONNECT_STEP_MS = 100;
+const RECONNECT_MAX_MS = 1_000;
 
 function fail(message: string): never {
   process.stderr.write(`ts-proxystore-worker: ${message}\n${USAGE}\n`);
@@ -159,7 +162,8 @@ const policy = policyFromFlags();
 let worker: Worker;
 try {
   worker = createWorker(values.queue, tasks as AnyTasks, {
-    connection,
+    // BullMQ's own backoff grows to 20 s between attempts, so a Redis back inside --redis-timeout-ms could be missed.
+    connection: { ...connection, retryStrategy: (attempt: number) => Math.min(RECONNECT_STEP_MS * attempt, RECONNECT_MAX_MS) },
     concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     policy,
@@ -213,8 +217,9 @@ let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
-  // Connections that decoded descriptors opened (e.g. to Redis stores) would keep the process alive.
-  clearInterval(watch);
+  // The outage watch stays on: a job in hand can only finish against Redis, so with Redis gone for
+  // --redis-timeout-ms the watch ends the process (status 1) instead of close() waiting for ever.
+  // Exiting, not waiting for the event loop: connections that decoded descriptors opened would keep it alive.
   void worker.close().finally(() => process.exit(0));
 };
 process.on('SIGINT', stop);
