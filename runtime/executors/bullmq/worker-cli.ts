@@ -185,7 +185,7 @@ async function connected(): Promise<boolean> {
 }
 
 // ioredis reports every reconnect attempt: an outage is reported once, its end once, and it is bounded.
-const watch = setInterval(() => {
+setInterval(() => {
   void connected().then((up) => {
     if (up) {
       if (outageSince !== undefined) say(`Redis at ${address} reachable again`);
