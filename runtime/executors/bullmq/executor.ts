@@ -76,6 +76,9 @@ const DEFAULT_UNREACHABLE_TIMEOUT_MS = 15_000;
 const DEFAULT_WATCH_INTERVAL_MS = 1_000;
 /** Bound on closing the queue's connections gracefully; then they are dropped. */
 const CLOSE_GRACE_MS = 2_000;
+/** Reconnect attempts come this much later each time, and at most a second apart (see promptReconnects). */
+const RECONNECT_STEP_MS = 100;
+const RECONNECT_MAX_MS = 1_000;
 /** Job states in which no worker has the job yet. */
 const NOT_STARTED = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
@@ -264,7 +267,7 @@ export class BullMQExecutor<T extends TaskTable<T> = AnyTasks> extends BaseExecu
     const last = (await client.runCommand('xrevrange', [this.queue.keys.events, '+', '-', 'COUNT', 1])) as [string, unknown][];
     if (this.#closed) throw new ExecutorShutDownError(`BullMQExecutor for queue '${this.queueName}' was shut down before it reached Redis`);
     const events = new bullmq.QueueEvents(this.queueName, {
-      connection: this.#connection,
+      connection: promptReconnects(this.#connection),
       lastEventId: last[0]?.[0] ?? '0',
       ...(this.#prefix === undefined ? {} : { prefix: this.#prefix }),
     });
@@ -487,6 +490,18 @@ function timeoutOption(option: string, value: unknown, fallback: number): number
   throw new ConfigError(`BullMQExecutor: option '${option}' must be a positive number of milliseconds (or Infinity), got ${describeKey(value)}`);
 }
 
+/**
+ * Connection options whose reconnect attempts come at least once a second,
+ * unless the caller chose a retryStrategy (or gave a client). BullMQ's own
+ * backoff grows to 20 s between attempts: after an outage of 20 s or so the
+ * queue's events, or a worker, came back that much after Redis did, and
+ * calls made meanwhile took their completed jobs for lost.
+ */
+function promptReconnects(connection: ConnectionOptions): ConnectionOptions {
+  if (isClient(connection) || (connection as RedisOptions).retryStrategy !== undefined) return connection;
+  return { ...(connection as RedisOptions), retryStrategy: (attempt: number) => Math.min(RECONNECT_STEP_MS * attempt, RECONNECT_MAX_MS) };
+}
+
 /** Whether a BullMQ connection is a client (the caller's, which it keeps) rather than options to open one with. */
 function isClient(connection: ConnectionOptions): boolean {
   return typeof (connection as { duplicate?: unknown }).duplicate === 'function';
@@ -564,7 +579,7 @@ export function createWorker<T extends TaskTable<T>>(queueName: string, tasks: T
       throw error instanceof Error ? error : new Error(describeError(error).message);
     }
   };
-  return new CancellableWorker(queueName, processor as Processor, workerOptions, early);
+  return new CancellableWorker(queueName, processor as Processor, { ...workerOptions, connection: promptReconnects(workerOptions.connection) }, early);
 }
 
 function toBase64(bytes: Uint8Array): string {

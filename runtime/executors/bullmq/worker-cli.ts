@@ -47,9 +47,6 @@ const USAGE =
 const DEFAULT_REDIS_TIMEOUT_MS = 30_000;
 /** How often the worker's connection is checked during an outage. */
 const OUTAGE_CHECK_MS = 250;
-/** Reconnect attempts come this much later each time, at most a second apart: a returning Redis is found within a second. */
-const RECONNECT_STEP_MS = 100;
-const RECONNECT_MAX_MS = 1_000;
 
 function fail(message: string): never {
   process.stderr.write(`ts-proxystore-worker: ${message}\n${USAGE}\n`);
@@ -162,8 +159,7 @@ const policy = policyFromFlags();
 let worker: Worker;
 try {
   worker = createWorker(values.queue, tasks as AnyTasks, {
-    // BullMQ's own backoff grows to 20 s between attempts, so a Redis back inside --redis-timeout-ms could be missed.
-    connection: { ...connection, retryStrategy: (attempt: number) => Math.min(RECONNECT_STEP_MS * attempt, RECONNECT_MAX_MS) },
+    connection,
     concurrency: Math.max(1, count('concurrency', values.concurrency) ?? 1),
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     policy,
