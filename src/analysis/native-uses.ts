@@ -152,12 +152,14 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
   }
 
   /**
-   * Whether a ProxyOr parameter named at `expression` may still be a proxy
-   * there: not where the code has narrowed it to the plain value
+   * Whether `parameter`, named at `expression`, may still be a proxy there:
+   * not where the code has narrowed a ProxyOr parameter to the plain value
    * (`if (isProxy(p)) … else decode(p)`, or after `if (isProxy(p)) return …`).
+   * A parameter typed plainly may get a proxy all the same (its type says
+   * nothing of what callers pass), so narrowing tells nothing there.
    */
-  function mayBeProxyAt(expression: ts.Expression): boolean {
-    return types.isProxy(checker.getTypeAtLocation(bare(expression)));
+  function mayBeProxyAt(parameter: ts.ParameterDeclaration, expression: ts.Expression): boolean {
+    return !types.isProxy(checker.getTypeAtLocation(parameter)) || types.isProxy(checker.getTypeAtLocation(bare(expression)));
   }
 
   function scan(owner: ts.SignatureDeclaration, which: keyof typeof byFunction): Map<ts.ParameterDeclaration, NativeUse[]> {
@@ -184,10 +186,10 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
       found.set(parameter, uses);
     };
 
-    /** ProxyOr parameters (and copies) narrowed to the plain value where they are used are no proxy there; a plain parameter's type says nothing of what callers pass. */
+    /** The parameter (or copy) `expression` names, unless narrowed there to the plain value (see mayBeProxyAt). */
     const proxyAt = (expression: ts.Expression): ts.ParameterDeclaration | undefined => {
       const parameter = parameterNamed(expression, parameters);
-      return parameter !== undefined && (which === 'all' || mayBeProxyAt(expression)) ? parameter : undefined;
+      return parameter !== undefined && mayBeProxyAt(parameter, expression) ? parameter : undefined;
     };
 
     /** The parameters among `items` (a list's elements, `push`'s arguments); a spread is read item by item through the proxy's traps, which works. */
@@ -228,7 +230,7 @@ function createNativeUses(ts: TypeScript, program: ts.Program, types: ProxyTypes
         (node.arguments ?? []).forEach((argument, index) => {
           const direct = parameterNamed(argument, parameters);
           if (direct !== undefined) {
-            if (which === 'annotated' && !mayBeProxyAt(argument)) return;
+            if (!mayBeProxyAt(direct, argument)) return;
             record(node, index, argument, direct, false);
             // Handed to a function of the program, which may hand it to a built-in in turn.
             const inner = calleeUse(node, index);

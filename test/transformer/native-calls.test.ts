@@ -66,7 +66,7 @@ describe.each([
       }),
     );
     const [withTransform, without] = outputs as [(typeof outputs)[0], (typeof outputs)[0]];
-    expect(withTransform.results).toEqual({ size: 200_000, parts: 200_000, pushed: 200_010, text: 200_000, copy: 200_000, helper: 200_000, binary: true, response: 200_000, kept: 200_000, narrowed: 200_000, afterReturn: 200_000, halfNarrowed: 200_000 });
+    expect(withTransform.results).toEqual({ size: 200_000, parts: 200_000, pushed: 200_010, text: 200_000, copy: 200_000, helper: 200_000, binary: true, response: 200_000, kept: 200_000, narrowed: 200_000, afterReturn: 200_000, through: 200_000, halfNarrowed: 200_000 });
     expect(withTransform.results).toEqual(without.results);
     // The wrapped calls did hand over proxies.
     expect(withTransform.keptProxy).toBe(true);
