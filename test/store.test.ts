@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   ConfigError,
   ConnectorError,
+  DescriptorError,
   InvalidArgumentError,
   FileConnector,
   MemoryConnector,
@@ -37,6 +38,7 @@ import {
   type StoreConfig,
 } from '../src/index.js';
 import { asyncOnly } from './helpers/async-only.js';
+import { RedisConnector } from '../runtime/connectors/redis.js';
 
 const stores: Store[] = [];
 function memoryStore(name: string, options: ConstructorParameters<typeof Store>[2] = {}): Store {
@@ -389,21 +391,23 @@ describe('proxies inside stored values', () => {
     expect(owned.a).toBe(1);
   });
 
-  it('checks the descriptors inside a value as any from elsewhere: one naming a directory outside the allowed roots is a SerializationError', async () => {
-    // Written under a root this process does not allow descriptors to name (the default roots are the temp dir).
-    const outside = await fs.mkdtemp(path.join(process.cwd(), '.nested-outside-'));
-    const elsewhere = new Store('nested-outside', new FileConnector({ directory: outside }));
-    stores.push(elsewhere);
-    const frame = serialize({ p: await elsewhere.proxy({ secret: 1 }) });
-    let error: unknown;
+  it('checks the descriptors inside a value as any from elsewhere: one naming a host the reader does not allow is a SerializationError', async () => {
+    // Connections are lazy: this store reaches nobody, and its proxy from a key reads nothing.
+    const elsewhere = new Store('nested-remote', new RedisConnector({ host: '10.20.30.40', prefix: 'proxystore:nested:' }));
     try {
-      deserialize(frame);
-    } catch (caught) {
-      error = caught;
+      const frame = serialize({ p: elsewhere.proxyFromKey<{ secret: number }>('proxystore:nested:k') });
+      let error: unknown;
+      try {
+        deserialize(frame);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(SerializationError);
+      expect((error as Error).message).toMatch(/a proxy stored inside the value cannot be read back: .*10\.20\.30\.40/);
+      expect((error as Error).cause).toBeInstanceOf(DescriptorError);
+    } finally {
+      await elsewhere.close();
     }
-    expect(error).toBeInstanceOf(SerializationError);
-    expect((error as Error).message).toMatch(/a proxy stored inside the value cannot be read back/);
-    await fs.rm(outside, { recursive: true, force: true });
   });
 });
 
