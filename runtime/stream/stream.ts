@@ -249,7 +249,16 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
       if (--message.left === 0) acknowledge(message);
     };
     const take = (message: BrokerMessage): void => {
-      const event = parseEvent(message);
+      let event: ReturnType<typeof parseEvent>;
+      let decoded: { proxy: Proxy<T & object>; evict: boolean }[] = [];
+      try {
+        event = parseEvent(message);
+        if (event !== 'end') decoded = event.map((item) => this.#decode(item));
+      } catch (error) {
+        // No consumer can ever handle it: acknowledged, so the broker does not hand it to the next consumer of the group, whose loop it would end too.
+        follow(Promise.all([finishing, message.ack?.()]));
+        throw error;
+      }
       if (event === 'end') {
         ended.add(message.topic);
         follow(Promise.all([finishing, message.ack?.()]));
@@ -258,8 +267,8 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
       }
       const progress: MessageProgress = { source: message, left: event.length, evictions: [] };
       if (event.length === 0) acknowledge(progress);
-      for (const item of event) {
-        const { proxy, evict } = this.#decode(item);
+      for (const [index, item] of event.entries()) {
+        const { proxy, evict } = decoded[index] as (typeof decoded)[number];
         const metadata = item.m ?? {};
         const wanted = this.#options.filter === undefined || this.#options.filter(metadata, message.topic);
         // Objects are evicted only once their item is done, so one missing from a message handed out again was done by the consumer that never acknowledged it.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
 import { PEER_SECRET_ENV, PeerConnector, peerStats } from '../../runtime/connectors/peer.js';
 import { RedisConnector } from '../../runtime/connectors/redis.js';
-import { RedisUnreachableError } from '../../runtime/errors.js';
+import { DescriptorError, RedisUnreachableError } from '../../runtime/errors.js';
 import { Store } from '../../runtime/store/store.js';
 import { StreamStalledError } from '../../runtime/stream/broker.js';
 import { RedisPubSubPublisher, RedisPubSubSubscriber, RedisStreamPublisher, RedisStreamSubscriber } from '../../runtime/stream/redis.js';
@@ -154,6 +154,40 @@ describe('streams through Redis Streams, consumers in other processes', () => {
     expect([...done, ...idsOf(survivor)].sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     expect(await held(store)).toBe(0);
     await store.close({ clear: true });
+  });
+});
+
+describe('a malformed message on a Redis Streams topic', () => {
+  it('ends the loop that meets it with a DescriptorError, once: it is acknowledged, so the next consumer of the group gets every other item', async () => {
+    const group = `poison-${crypto.randomUUID()}`;
+    const { producer, store } = producerFor(group);
+    const admin = new Redis({ port: redis.port });
+    const consumer = (): StreamConsumer<Item> =>
+      new StreamConsumer<Item>(new RedisStreamSubscriber('work', { connection: { host: '127.0.0.1', port: redis.port }, prefix: `${group}:`, group, blockMs: 100, claimIdleMs: 300 }), { readAhead: false });
+    try {
+      await producer.send('work', item(0));
+      await admin.xadd(`${group}:work`, '*', 'd', 'not json');
+      for (let id = 1; id <= 3; id++) await producer.send('work', item(id));
+      await producer.close();
+      const first: number[] = [];
+      let error: unknown;
+      try {
+        for await (const got of consumer()) first.push(got.id);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(first).toEqual([0]);
+      expect(error).toBeInstanceOf(DescriptorError);
+      // Past claimIdleMs, when a message left pending would be handed to the next consumer.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const next: number[] = [];
+      for await (const got of consumer()) next.push(got.id);
+      expect(next).toEqual([1, 2, 3]);
+      expect(await admin.xpending(`${group}:work`, group)).toEqual([0, null, null, null]);
+    } finally {
+      admin.disconnect();
+      await store.close({ clear: true });
+    }
   });
 });
 
