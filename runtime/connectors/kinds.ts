@@ -17,12 +17,13 @@ const BUILTIN_MODULES: Readonly<Record<string, string>> = {
 };
 /**
  * Built-in kinds whose module the main entry does not import (it would pull in
- * an optional peer dependency), loaded the first time a config names them, so
+ * an optional peer dependency, or a server nobody asked for), loaded the first time a config names them, so
  * that a process importing only 'ts-proxystore' can decode any built-in
  * reference. Paths are relative to this module in the build.
  */
 const ON_DEMAND_MODULES: Readonly<Record<string, { readonly module: string; readonly needs: string }>> = {
   redis: { module: './redis.js', needs: 'ioredis' },
+  peer: { module: './peer.js', needs: 'ts-proxystore' },
 };
 /** Node >= 20.19 can require() an ES module synchronously, which decoding (a synchronous call) needs. */
 const requireModule = createRequire(import.meta.url);

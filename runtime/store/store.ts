@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { BudgetedEntry, CacheBudget } from './cache-budget.js';
 import { isTagged, type CloseOptions, type Connector, type Key, type ListedObject, type ReferencePolicy, type StartedPut, type TaggedPut } from '../connectors/connector.js';
 import { connectorFromConfig } from '../connectors/kinds.js';
-import { ConfigError, ConnectorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
+import { ConfigError, ConnectorError, DescriptorError, InvalidArgumentError, NonProxiableTypeError, SerializationError, StoreClosedError, describeKey, keyId, messageOf } from '../errors.js';
 import { Metrics, attachMetrics, type MetricsSnapshot } from './metrics.js';
 import { connectorLog, storeLog } from '../support/log.js';
 import { factoryOf, getKey, isProxy, metadataOf, proxy } from '../proxy/proxy.js';
@@ -846,8 +846,9 @@ export class Store implements StoreHandle {
 }
 
 /** A connector's failure as a store reports it: a ConnectorError as it is, anything else wrapped to name the connector and the store. */
-function connectorFailure(store: Store, operation: string, error: unknown, key?: Key, detail = ''): ConnectorError {
-  if (error instanceof ConnectorError) return error;
+function connectorFailure(store: Store, operation: string, error: unknown, key?: Key, detail = ''): ConnectorError | DescriptorError {
+  // A key refused as data from elsewhere (a peer key naming a host the policy does not allow) is that refusal, not a connector's failure.
+  if (error instanceof ConnectorError || error instanceof DescriptorError) return error;
   return new ConnectorError(`${store.connector.kind} connector of store '${store.name}'`, operation, `${messageOf(error)}${detail}`, { cause: error, key });
 }
 

@@ -349,6 +349,9 @@ describe('peer connector across processes', () => {
     const error = await rejectionWithin(untrusted.get(`policed/${address}/x.0`));
     expect(error).toBeInstanceOf(DescriptorError);
     expect((error as DescriptorError).message).toMatch(/names host '127\.0\.0\.2'.*allowed hosts: 127\.0\.0\.1, localhost, ::1/);
+    // Through a store, the refusal stays a DescriptorError (PS_DESCRIPTOR), not a connector failure.
+    const store = new Store(`policed-${crypto.randomUUID()}`, untrusted);
+    expect(await rejectionWithin(store.get(`policed/${address}/x.0`))).toBeInstanceOf(DescriptorError);
     listener.close();
     // With the host in the policy it connects (and finds no peer there).
     const allowed = connectorFromConfig({ kind: 'peer', options: { space: 'policed2' } }, { trusted: false, policy: { hosts: ['127.0.0.2'] } });
