@@ -16,10 +16,10 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
       Install the ts-patch that matches the project's TypeScript, add "prepare": "ts-patch install",
       the transformer and language-service plugins to tsconfig.json, and the lint rules to the ESLint config.
 `,
-  annotate: `  annotate [files…] [--dry-run] [--function <name>]… [--fix-natives] [--project <tsconfig>]
+  annotate: `  annotate [files…] [--dry-run] [--cwd <dir>] [--function <name>]… [--fix-natives] [--project <tsconfig>]
       Widen the object-typed parameters of task functions (tables given to defineTasks, functions
       handed to submit/map) and of the named functions to ProxyOr<T>; with --fix-natives, wrap the
-      uses a proxy cannot stand in for in extract(…). Needs ts-morph.
+      uses a proxy cannot stand in for in extract(…). Needs ts-morph, installed beside ts-proxystore.
 `,
 };
 

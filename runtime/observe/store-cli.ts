@@ -5,7 +5,7 @@
  * be inspected from outside it. It is the operator's own config, so it is
  * trusted as given (the descriptor policy is for configs from elsewhere).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { inspect, parseArgs } from 'node:util';
 import type { ConnectorConfig, Key, ListedObject } from '../connectors/connector.js';
 import { connectorFromConfig } from '../connectors/kinds.js';
@@ -86,10 +86,14 @@ export async function storeCommand(argv: readonly string[], io: Output = standar
       case 'get':
         await show(store, parseKey(keyText as string), json, io);
         break;
-      case 'evict':
-        await store.evict(parseKey(keyText as string));
+      case 'evict': {
+        const key = parseKey(keyText as string);
+        // A mistyped key is said, as `get` says it, rather than reported evicted.
+        if (!(await store.exists(key))) throw new InvalidArgumentError('key', `no object under key ${describeKey(key)}`);
+        await store.evict(key);
         io.out(`evicted ${keyText as string}`);
         break;
+      }
       case 'clear':
         io.out(`cleared ${await clear(store)} objects`);
         break;
@@ -114,6 +118,10 @@ function readConfig(text: string): unknown {
 
 function openStore(config: unknown): Store {
   if (typeof config !== 'object' || config === null) throw new ConfigError('--config must be a JSON object');
+  // A file connector makes its directory: looking into a mistyped one would make it, and report it empty.
+  const connector = ('connector' in config ? (config as { connector: unknown }).connector : config) as Partial<ConnectorConfig> | null;
+  const directory = connector?.kind === 'file' ? (connector.options as { directory?: unknown } | undefined)?.directory : undefined;
+  if (typeof directory === 'string' && !existsSync(directory)) throw new ConfigError(`no directory ${directory}: the file store's directory must exist`);
   if ('connector' in config) return Store.fromConfig(config as StoreConfig, { trusted: true });
   if ('kind' in config) return new Store('inspected', connectorFromConfig(config as ConnectorConfig, { trusted: true }));
   throw new ConfigError("--config must be a store config (with 'connector') or a connector config (with 'kind')");

@@ -127,6 +127,13 @@ describe('ts-proxystore annotate', () => {
     cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
     const result = spawnSync(process.execPath, [join(dir, 'dist/cli/index.js'), 'annotate'], { cwd: dir, encoding: 'utf8' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('install it (npm install --save-dev ts-morph)');
+    expect(result.stderr).toContain(`cannot be found from ts-proxystore's folder (${dir}/)`);
+    expect(result.stderr).toContain('(npm install --save-dev ts-morph)');
+  });
+
+  it('says a --cwd that does not exist is missing, before anything else', () => {
+    const result = spawnSync(process.execPath, [CLI, 'annotate', '--cwd', '/no/such/project'], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('no directory /no/such/project');
   });
 });

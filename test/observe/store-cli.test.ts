@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -75,6 +76,17 @@ describe('ts-proxystore store, on a file store', () => {
     const missing = await cli('get', 'no-such-key', '--config', config);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('no object under key');
+    const notEvicted = await cli('evict', 'no-such-key', '--config', config);
+    expect(notEvicted.code).toBe(1);
+    expect(notEvicted.err).toContain('no object under key');
+  });
+
+  it('says a file store\'s directory is missing instead of making it and reporting it empty', async () => {
+    const typo = path.join(await dirs.make(), 'typo-dir');
+    const ls = await cli('ls', '--config', JSON.stringify({ kind: 'file', options: { directory: typo } }));
+    expect(ls.code).toBe(1);
+    expect(ls.err).toContain(`no directory ${typo}`);
+    expect(existsSync(typo)).toBe(false);
   });
 });
 
