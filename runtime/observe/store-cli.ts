@@ -119,7 +119,7 @@ function readConfig(text: string): unknown {
 function openStore(config: unknown): Store {
   if (typeof config !== 'object' || config === null) throw new ConfigError('--config must be a JSON object');
   // A file connector makes its directory: looking into a mistyped one would make it, and report it empty.
-  const connector = ('connector' in config ? (config as { connector: unknown }).connector : config) as Partial<ConnectorConfig> | null;
+  const connector = ('connector' in config ? config.connector : config) as Partial<ConnectorConfig> | null;
   const directory = connector?.kind === 'file' ? (connector.options as { directory?: unknown } | undefined)?.directory : undefined;
   if (typeof directory === 'string' && !existsSync(directory)) throw new ConfigError(`no directory ${directory}: the file store's directory must exist`);
   if ('connector' in config) return Store.fromConfig(config as StoreConfig, { trusted: true });
