@@ -142,19 +142,23 @@ export function annotate(options: AnnotateOptions): void {
   }
 
   const widened: ParameterDeclaration[] = [];
+  /** Task parameters widened by an earlier run (or by hand): their native uses are fixed too, so `--fix-natives` can come in a run of its own. */
+  const proxyOrAlready: ParameterDeclaration[] = [];
   for (const task of tasks) {
     if (!targets.includes(task.getSourceFile())) continue;
     for (const parameter of task.getParameters()) {
       if (widen(parameter)) {
         widened.push(parameter);
         options.log(`${relative(options.cwd, task.getSourceFile().getFilePath())}:${parameter.getStartLineNumber()} ${nameOf(task) ?? '(task)'}(${parameter.getName()}): ${parameter.getTypeNodeOrThrow().getText()}`);
+      } else if (/\bProxyOr</.test(parameter.getTypeNode()?.getText() ?? '')) {
+        proxyOrAlready.push(parameter);
       }
     }
   }
   // The type import first: checking the edits of fixNatives needs ProxyOr<T> to mean what it says.
   for (const file of new Set(widened.map((parameter) => parameter.getSourceFile()))) addImports(file, [], ['ProxyOr']);
   if (options.fixNatives) {
-    for (const file of fixNatives(widened)) addImports(file, ['extract'], []);
+    for (const file of fixNatives([...widened, ...proxyOrAlready])) addImports(file, ['extract'], []);
   }
 
   let changed = 0;

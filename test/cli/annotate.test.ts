@@ -110,6 +110,17 @@ describe('ts-proxystore annotate', () => {
     expect(typeErrors(dir)).toEqual([]);
   }, CODEMOD_RUNS_MS);
 
+  it('fixes native uses in a run of its own, after the parameters were widened by an earlier one', async () => {
+    const dir = await fixtureCopy();
+    expect(run(dir, '--function', 'archive').status).toBe(0);
+    expect(read(dir, 'src/main.ts')).toContain('function render(doc: ProxyOr<Doc> | undefined, count: number): string {\n  return JSON.stringify(doc)');
+    const fixed = run(dir, '--function', 'archive', '--fix-natives');
+    expect(fixed.status).toBe(0);
+    expect(read(dir, 'src/main.ts')).toContain('function render(doc: ProxyOr<Doc> | undefined, count: number): string {\n  return JSON.stringify(extract(doc))');
+    expect(read(dir, 'src/main.ts')).toContain('export function archive(doc: ProxyOr<Doc>): boolean {\n  return seen.has(extract(doc));');
+    expect(typeErrors(dir)).toEqual([]);
+  }, CODEMOD_RUNS_MS);
+
   it('edits only the files it is given', async () => {
     const dir = await fixtureCopy();
     const tasks = read(dir, 'src/tasks.ts');
