@@ -613,10 +613,11 @@ export class Store implements StoreHandle {
     checkOptions(`store '${this.name}': proxy`, options);
     checkLifetimeOption(this, 'proxy', options);
     if (!this.#checkProxiable(obj, options)) return obj as Proxy<T>;
-    refuseThenableResult(typeof Reflect.get(obj, 'then') === 'function', `store '${this.name}': proxy`, 'use proxyBatch([obj]), whose array carries the proxy');
+    const metadata = metadataOf(obj);
+    refuseThenableResult(metadata.thenable, `store '${this.name}': proxy`, 'use proxyBatch([obj]), whose array carries the proxy');
     const t0 = this.#clock();
     const key = await this.put(obj, putOptionsOf(options));
-    const made = this.#proxyFor(obj, key, options);
+    const made = this.#proxyFor(obj, key, options, metadata);
     this.#observe('proxy', t0, 0, key);
     return made;
   }
@@ -731,8 +732,7 @@ export class Store implements StoreHandle {
     return `Store(${JSON.stringify(this.name)}, ${this.connector.kind})`;
   }
 
-  #proxyFor<T extends Proxiable>(obj: T, key: Key, options: ProxyCreateOptions): Proxy<T> {
-    const metadata = metadataOf(obj);
+  #proxyFor<T extends Proxiable>(obj: T, key: Key, options: ProxyCreateOptions, metadata = metadataOf(obj)): Proxy<T> {
     const factory = storeFactory<T>(this, key, { evict: options.evict ?? false, metadata });
     const populate = options.populateTarget ?? this.populateTarget;
     return proxy(factory, populate ? { target: obj, metadata } : { metadata });

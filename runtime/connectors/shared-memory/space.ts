@@ -207,13 +207,8 @@ export class Member {
   /** Gone for every thread at once (the header), and dropped by each as the message reaches it. */
   evict(ids: readonly string[]): void {
     this.#drain();
-    for (const id of ids) {
-      const segment = this.#segments.get(id);
-      if (segment === undefined) continue;
-      // Before posting, so a thread that has seen the message also sees the mark.
-      markEvicted(segment);
-      this.#drop(id, segment);
-    }
+    // Marked before posting, so a thread that has seen the message also sees the mark.
+    this.#dropAll(ids, true);
     this.#post({ op: 'evict', ids });
     this.#leaveIfDone();
   }
@@ -236,6 +231,16 @@ export class Member {
     this.#leaveIfDone();
   }
 
+  /** Drops the segments of `ids` this thread holds, marking them evicted first when `mark` (an evict, not a withdrawal). */
+  #dropAll(ids: readonly string[], mark: boolean): void {
+    for (const id of ids) {
+      const segment = this.#segments.get(id);
+      if (segment === undefined) continue;
+      if (mark) markEvicted(segment);
+      this.#drop(id, segment);
+    }
+  }
+
   /**
    * Drops, in this thread only, the segments held that `drop` picks: the
    * others keep theirs, and this thread can ask for them again. For a thread
@@ -253,19 +258,8 @@ export class Member {
         for (const [id, segment] of message.items) this.#adopt(id, segment, this.users > 0);
         break;
       case 'evict':
-        for (const id of message.ids) {
-          const segment = this.#segments.get(id);
-          if (segment === undefined) continue;
-          markEvicted(segment);
-          this.#drop(id, segment);
-        }
-        this.#leaveIfDone();
-        break;
       case 'withdraw':
-        for (const id of message.ids) {
-          const segment = this.#segments.get(id);
-          if (segment !== undefined) this.#drop(id, segment);
-        }
+        this.#dropAll(message.ids, message.op === 'evict');
         this.#leaveIfDone();
         break;
       case 'want':

@@ -251,7 +251,7 @@ function withoutInputType(execArgv: readonly string[]): string[] {
 }
 
 /** The error a failed reply stands for: a server out of reach stays a RedisUnreachableError, which callers retry. */
-function failureOf(reply: { readonly error: string; readonly unreachable?: { readonly address: string; readonly detail: string } }, name: string, operation: string, key: Key): ConnectorError {
+function failureOf(reply: Extract<BridgeReply, { readonly error: string }>, name: string, operation: string, key: Key): ConnectorError {
   const { unreachable } = reply;
   return unreachable === undefined ? new ConnectorError(name, operation, reply.error, { key }) : new RedisUnreachableError(unreachable.address, operation, unreachable.detail, { key });
 }
