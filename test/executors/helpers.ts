@@ -14,7 +14,46 @@ import type { ReadonlyView } from '../../src/ownership.js';
 export const fixture = (name: string): string => path.join(import.meta.dirname, '..', 'fixtures', name);
 
 export function taskPool(module = 'executor-tasks.mjs', threads = 2): Piscina {
-  return new Piscina({ filename: fixture(module), minThreads: threads, maxThreads: threads, atomics: 'async' });
+  return closingLoadedOnly(new Piscina({ filename: fixture(module), minThreads: threads, maxThreads: threads, atomics: 'async' }));
+}
+
+/** The key of the message a piscina worker posts once it has loaded its task module (piscina's common.READY). */
+const PISCINA_READY = '_WORKER_READY';
+
+/**
+ * `pool`, whose close and destroy first wait (up to 10 s) until every thread
+ * has loaded its task module. Node 20 aborts the whole process when a worker
+ * is terminated while require() instantiates an ES module (FATAL ERROR
+ * v8::Module::IsGraphAsync), and piscina loads task modules with require(): a
+ * test that closes its pool just after making it, or just after an abort made
+ * piscina start a new thread, would otherwise kill the test process now and then.
+ * Must be called before the event loop turns, so that no first thread's ready
+ * message has gone by.
+ */
+function closingLoadedOnly(pool: Piscina): Piscina {
+  const loaded = new Set<number>();
+  const first = new Set(pool.threads.map((worker) => worker.threadId));
+  for (const worker of pool.threads) {
+    worker.on('message', (message: unknown) => {
+      if (typeof message === 'object' && message !== null && PISCINA_READY in message) loaded.add(worker.threadId);
+    });
+  }
+  // piscina tells of a later thread (one replacing a terminated one) only once it is ready.
+  pool.on('workerCreate', (worker: { readonly id: number }) => {
+    if (!first.has(worker.id)) loaded.add(worker.id);
+  });
+  const allLoaded = (): Promise<void> => eventually(() => pool.threads.every((worker) => worker.threadId === -1 || loaded.has(worker.threadId)), 10_000);
+  const close = pool.close.bind(pool);
+  const destroy = pool.destroy.bind(pool);
+  pool.close = async (...args) => {
+    await allLoaded();
+    return close(...args);
+  };
+  pool.destroy = async () => {
+    await allLoaded();
+    return destroy();
+  };
+  return pool;
 }
 
 /** Polls until `check` holds, for effects that land after the promise the test awaits (frees at final settlement). */
