@@ -178,7 +178,8 @@ export function storedResultProxy(store: StoreHandle, key: unknown, metadata: un
     throw new DescriptorError(`invalid result stored by key: ${what}`);
   };
   const made = checkMadeKey(store, key, fail);
-  const checked = checkMetadata(metadata, false, fail);
+  // A worker says thenable only when it is (task-runner.ts): unsaid means not, so that returning the result from an async function does not read it.
+  const checked = checkMetadata(metadata, false, fail, false);
   return proxy(storeFactory<object>(store, made, { evict: false, metadata: checked }), { metadata: checked });
 }
 
@@ -255,7 +256,7 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
  * before resolution, so only a signed descriptor may state them: from an
  * unsigned one they are checked but dropped, and the target itself answers.
  */
-function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => never): ProxyMetadata {
+function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => never, unsaidThenable?: boolean): ProxyMetadata {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail("metadata.kind must be 'object', 'array' or 'function'");
   const m = ownFields(value, METADATA_FIELDS, 'metadata', fail);
   if (!METADATA_KINDS.has(m.kind as string)) fail("metadata.kind must be 'object', 'array' or 'function'");
@@ -268,7 +269,8 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
   const metadata: Writable<ProxyMetadata> = { kind: m.kind as ProxyMetadata['kind'] };
   if (signed && m.typeName !== undefined) metadata.typeName = m.typeName as string;
   if (signed && m.className !== undefined) metadata.className = m.className as string;
-  if (m.thenable !== undefined) metadata.thenable = m.thenable;
+  const thenable = m.thenable ?? unsaidThenable;
+  if (thenable !== undefined) metadata.thenable = thenable;
   return metadata;
 }
 

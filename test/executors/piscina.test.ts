@@ -10,7 +10,7 @@ import { TaskError, TaskTimeoutError, WorkerCrashedError } from '../../runtime/e
 import { PiscinaExecutor, resultArray } from '../../runtime/executors/piscina.js';
 import type { TaskCall, TaskSuccess } from '../../runtime/executors/task-wire.js';
 import { StoreExecutor, type StoreExecutorOptions } from '../../runtime/executors/store-executor.js';
-import { extract, getKey, isProxy } from '../../runtime/proxy/proxy.js';
+import { extract, getKey, isProxy, isResolved } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
 import { rejection } from '../../runtime/testing/outcomes.js';
 import { startRedisServer } from '../../runtime/testing/redis-server.js';
@@ -77,7 +77,11 @@ describe('PiscinaExecutor under a StoreExecutor', () => {
     const made = vi.spyOn(store, 'proxyBatch');
     await using ex = new StoreExecutor(engine, { store, shouldProxy: 'always' });
     const input = floats(64 * 1024);
+    const read = vi.spyOn(store, 'getSync');
     const scaled = await ex.submit('scale', input, 2);
+    // Handed back through async functions without reading the store: a worker says thenable only of a result that is.
+    expect(isResolved(scaled)).toBe(false);
+    expect(read).not.toHaveBeenCalled();
     expect(made).not.toHaveBeenCalled();
     const [{ call, reply }] = messages as [{ call: TaskCall; reply: TaskSuccess }];
     expect(call.args).toEqual([null, 2]);
