@@ -277,7 +277,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         // Counted before its read starts: another consumer of this thread done with the same object must not release what this one reads (nor, without releaseItems, may keep).
         const borrow = wanted ? borrowViews(locate(proxy), { keep: !release }) : undefined;
         const read = wanted && window > 0 ? (stored === undefined ? resolveAsync(proxy) : stored.then((present) => (present ? resolveAsync(proxy) : undefined))) : undefined;
-        // A read that fails is reported when the loop reaches its item, not as an unhandled rejection before.
+        // Reading ahead only saves the loop a wait: a read that fails leaves the item unread, as with readAhead: false, and touching it reads again and throws (a missing object ends no loop).
         read?.catch(() => undefined);
         ahead.push({ topic: message.topic, metadata, proxy, evict, wanted, borrow, stored, read, message: progress });
       }
@@ -316,7 +316,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         while (behind.length > window) await behind.shift();
         const doneBefore = pending.stored !== undefined && !(await pending.stored);
         if (pending.wanted && !doneBefore) {
-          await pending.read;
+          await pending.read?.catch(() => undefined);
           yield { topic: pending.topic, metadata: pending.metadata, proxy: pending.proxy };
         }
         // The loop has moved on: with releaseItems, nothing of this item is its any more.

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../runtime/connectors/memory.js';
-import { DescriptorError } from '../../runtime/errors.js';
+import { DescriptorError, ProxyResolveError, ProxyResolveMissingKeyError } from '../../runtime/errors.js';
 import { getKey, isProxy, isResolved } from '../../runtime/proxy/proxy.js';
 import { Store } from '../../runtime/store/store.js';
 import type { BrokerMessage, Subscriber } from '../../runtime/stream/broker.js';
@@ -134,6 +134,35 @@ describe('streams over the in-process queue broker', () => {
     }
     await sending;
     expect(seen).toEqual([0, 1, 2]);
+  });
+
+  it('hand over an item whose object is missing, for touching it to throw, and go on with the next (values() ends there: it has no value to give)', async () => {
+    const { store } = memoryStore('stream-missing');
+    const broker = new QueueBroker();
+    // Fan-out: the objects stay for every consumer, so one evicted by someone else is missing for all of them.
+    const proxies = new StreamConsumer<Frame>(broker.subscriber('frames'));
+    const values = new StreamConsumer<Frame>(broker.subscriber('frames'));
+    const producer = new StreamProducer<{ frames: Frame }>(broker.publisher(), { stores: store, evict: false });
+    for (let id = 0; id < 3; id++) await producer.send('frames', frame(id));
+    await producer.close();
+    const [, second] = (store.connector as MemoryConnector).list();
+    await store.evict(second!.key);
+    const seen: (number | string)[] = [];
+    for await (const item of proxies) {
+      try {
+        seen.push(item.id);
+      } catch (error) {
+        seen.push(`${(error as Error).name}: ${((error as Error).cause as Error).name}`);
+      }
+    }
+    expect(seen).toEqual([0, 'ProxyResolveError: ProxyResolveMissingKeyError', 2]);
+    const got: number[] = [];
+    const ending = (async () => {
+      for await (const value of values.values()) got.push(value.id);
+    })();
+    await expect(ending).rejects.toBeInstanceOf(ProxyResolveError);
+    await expect(ending).rejects.toHaveProperty('cause', expect.any(ProxyResolveMissingKeyError));
+    expect(got).toEqual([0]);
   });
 
   it.each([
