@@ -19,7 +19,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   annotate: `  annotate [files…] [--dry-run] [--cwd <dir>] [--function <name>]… [--fix-natives] [--project <tsconfig>]
       Widen the object-typed parameters of task functions (tables given to defineTasks, functions
       handed to submit/map) and of the named functions to ProxyOr<T>; with --fix-natives, wrap the
-      uses a proxy cannot stand in for in extract(…). Needs ts-morph, installed beside ts-proxystore.
+      uses a proxy cannot stand in for in extract(…). Needs ts-morph, beside ts-proxystore or in the project.
 `,
 };
 

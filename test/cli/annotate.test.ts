@@ -30,6 +30,14 @@ async function fixtureCopy(): Promise<string> {
   return dir;
 }
 
+/** The package as built, in a folder where no node_modules holds ts-morph. */
+async function builtWithoutTsMorph(): Promise<string> {
+  const dir = await dirs.make();
+  for (const part of ['dist/cli', 'dist/src', 'dist/runtime', 'dist/eslint-plugin']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  return dir;
+}
+
 function run(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [CLI, 'annotate', '--cwd', cwd, ...args], { encoding: 'utf8' });
 }
@@ -132,15 +140,23 @@ describe('ts-proxystore annotate', () => {
   }, CODEMOD_RUNS_MS);
 
   it('says to install ts-morph when it is missing', async () => {
-    // The package as built, where no node_modules holds ts-morph.
-    const dir = await dirs.make();
-    for (const part of ['dist/cli', 'dist/src', 'dist/runtime', 'dist/eslint-plugin']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
-    cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+    const dir = await builtWithoutTsMorph();
     const result = spawnSync(process.execPath, [join(dir, 'dist/cli/index.js'), 'annotate'], { cwd: dir, encoding: 'utf8' });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`cannot be found from ts-proxystore's folder (${dir}/)`);
+    expect(result.stderr).toContain(`cannot be found from ts-proxystore's folder (${dir}/) nor from the project (${dir})`);
     expect(result.stderr).toContain('(npm install --save-dev ts-morph)');
   });
+
+  it('uses the ts-morph of the --cwd project when none is beside ts-proxystore', async () => {
+    const tool = await builtWithoutTsMorph();
+    const project = await fixtureCopy();
+    symlinkSync(join(ROOT, 'node_modules/ts-morph'), join(project, 'node_modules/ts-morph'), 'dir');
+    const result = spawnSync(process.execPath, [join(tool, 'dist/cli/index.js'), 'annotate', '--cwd', project, '--function', 'archive'], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(read(project, 'src/main.ts')).toContain('export function archive(doc: ProxyOr<Doc>): boolean {');
+    expect(typeErrors(project)).toEqual([]);
+  }, CODEMOD_RUNS_MS);
 
   it('says a --cwd that does not exist is missing, before anything else', () => {
     const result = spawnSync(process.execPath, [CLI, 'annotate', '--cwd', '/no/such/project'], { encoding: 'utf8' });
