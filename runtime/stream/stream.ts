@@ -276,9 +276,8 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         stored?.catch(() => undefined);
         // Counted before its read starts: another consumer of this thread done with the same object must not release what this one reads (nor, without releaseItems, may keep).
         const borrow = wanted ? borrowViews(locate(proxy), { keep: !release }) : undefined;
-        const read = wanted && window > 0 ? (stored === undefined ? resolveAsync(proxy) : stored.then((present) => (present ? resolveAsync(proxy) : undefined))) : undefined;
         // Reading ahead only saves the loop a wait: a read that fails leaves the item unread, as with readAhead: false, and touching it reads again and throws (a missing object ends no loop).
-        read?.catch(() => undefined);
+        const read = wanted && window > 0 ? (stored === undefined ? resolveAsync(proxy) : stored.then((present) => (present ? resolveAsync(proxy) : undefined))).catch(() => undefined) : undefined;
         ahead.push({ topic: message.topic, metadata, proxy, evict, wanted, borrow, stored, read, message: progress });
       }
     };
@@ -316,7 +315,7 @@ export class StreamConsumer<T> implements AsyncIterable<Proxy<T & object>> {
         while (behind.length > window) await behind.shift();
         const doneBefore = pending.stored !== undefined && !(await pending.stored);
         if (pending.wanted && !doneBefore) {
-          await pending.read?.catch(() => undefined);
+          await pending.read;
           yield { topic: pending.topic, metadata: pending.metadata, proxy: pending.proxy };
         }
         // The loop has moved on: with releaseItems, nothing of this item is its any more.
@@ -369,6 +368,7 @@ interface Pending<T> {
   readonly borrow: Borrow | undefined;
   /** For a redelivered item due for eviction: whether its object is still there (if not, the item was done before and is skipped). */
   readonly stored: Promise<boolean> | undefined;
+  /** The read ahead of the loop, which never rejects (a failed one leaves the item unread). */
   readonly read: Promise<unknown> | undefined;
   readonly message: MessageProgress;
 }
