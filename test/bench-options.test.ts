@@ -128,4 +128,20 @@ describe('bench goals', () => {
     ]);
     expect(judgeGoals({ engine: 'piscina' }).filter((g) => g.goal.startsWith('proxy machinery')).map((g) => g.status)).toEqual(['not measured']);
   });
+
+  it("judges throughput against by value of the connector's own pass, not another lane's", () => {
+    const rate = (median: number) => summarize([median]);
+    // By value ran fast in the file lane's pass; shared memory's gain is against its own pass.
+    const row = (workers: number) => ({
+      workers,
+      lanes: [
+        { connector: 'shared-memory' as const, value: rate(1_000), proxy: rate(1_600) },
+        { connector: 'file' as const, value: rate(4_000), proxy: rate(300) },
+      ],
+    });
+    const [goal] = judgeGoals({ engine: 'piscina', throughput: { taskBytes: 1e6, tasks: 1_000, unit: 'tasks/s', rows: [1, 2, 4].map(row) } }).filter((g) =>
+      g.goal.startsWith('piscina + shared memory: throughput'),
+    );
+    expect([goal?.status, goal?.detail]).toEqual(['met', '1 worker 1.60x, 2 workers 1.60x, 4 workers 1.60x']);
+  });
 });

@@ -6,16 +6,20 @@
 import path from 'node:path';
 import { INK, PALETTE, barChart, lineChart, writeChart, type Series } from './charts.js';
 import { laneOf, speedup, throughputGain, type BenchResults } from './results.js';
-import { formatBytes, formatTick, formatTimes } from './stats.js';
+import { formatBytes, formatTick, formatTimes, type Summary } from './stats.js';
 
 const colorOf = (results: BenchResults, connector: string): string => PALETTE[results.connectors.indexOf(connector as never) % PALETTE.length] as string;
+
+/** By value is timed again in each lane's pass; the first lane's stands for it in a chart. */
+function byValueSeries<R extends { readonly lanes: readonly { readonly value: Summary }[] }>(rows: readonly R[], x: (row: R) => number): Series {
+  return { name: 'by value', color: INK, points: rows.flatMap((r) => (r.lanes[0] === undefined ? [] : [{ x: x(r), y: r.lanes[0].value.median }])) };
+}
 
 function latencyChart(results: BenchResults): string | undefined {
   const rows = results.roundTrip?.rows;
   if (rows === undefined || rows.length === 0) return undefined;
   const series: Series[] = [
-    // By value is timed again in each lane's pass; the first lane's stands for it here.
-    { name: 'by value', color: INK, points: rows.flatMap((r) => (r.lanes[0] === undefined ? [] : [{ x: r.bytes, y: r.lanes[0].value.median }])) },
+    byValueSeries(rows, (r) => r.bytes),
     ...results.connectors.flatMap((connector): Series[] => {
       const lanes = rows.flatMap((r) => r.lanes.filter((l) => l.connector === connector).map((l) => ({ bytes: r.bytes, lane: l })));
       return [
@@ -41,7 +45,7 @@ function throughputChart(results: BenchResults): string | undefined {
   if (throughput === undefined || throughput.rows.length === 0) return undefined;
   const { rows } = throughput;
   const series: Series[] = [
-    { name: 'by value', color: INK, points: rows.map((r) => ({ x: r.workers, y: r.value.median })) },
+    byValueSeries(rows, (r) => r.workers),
     ...results.connectors.map((connector) => ({
       name: `by proxy (${connector})`,
       color: colorOf(results, connector),
@@ -78,7 +82,7 @@ function speedupChart(results: BenchResults): string | undefined {
   for (const row of results.throughput?.rows ?? []) {
     add(`${row.workers}w tput`, (c) => {
       const lane = laneOf(row, c);
-      return lane === undefined ? undefined : throughputGain(row.value, lane.proxy);
+      return lane === undefined ? undefined : throughputGain(lane.value, lane.proxy);
     });
   }
   const app = results.app;

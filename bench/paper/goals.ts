@@ -56,7 +56,7 @@ function speedups(rows: readonly RoundTripRow[] | undefined, connector: Connecto
 function throughputGains(rows: readonly ThroughputRow[] | undefined, connector: ConnectorName): { workers: number; ratio: number }[] {
   return (rows ?? []).flatMap((row) => {
     const lane = laneOf(row, connector);
-    return lane === undefined ? [] : [{ workers: row.workers, ratio: throughputGain(row.value, lane.proxy) }];
+    return lane === undefined ? [] : [{ workers: row.workers, ratio: throughputGain(lane.value, lane.proxy) }];
   });
 }
 
