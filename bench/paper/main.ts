@@ -47,7 +47,7 @@ async function measure(settings: Settings, plan: Plan): Promise<Measured> {
     const cpus = os.cpus();
     return {
       tool: 'ts-proxystore bench',
-      format: 1,
+      format: 2,
       engine: plan.engine,
       quick: settings.quick,
       args: process.argv.slice(2),

@@ -14,7 +14,8 @@ export interface GoalResult {
 
 export interface BenchResults {
   readonly tool: 'ts-proxystore bench';
-  readonly format: 1;
+  /** 2 since throughput timed each connector in a pass of its own, by value in each lane. */
+  readonly format: 2;
   readonly engine: EngineName;
   readonly quick: boolean;
   /** The command-line arguments of the run, to reproduce it. */
