@@ -178,8 +178,9 @@ export function storedResultProxy(store: StoreHandle, key: unknown, metadata: un
     throw new DescriptorError(`invalid result stored by key: ${what}`);
   };
   const made = checkMadeKey(store, key, fail);
+  const said = checkMetadata(metadata, false, fail);
   // A worker says thenable only when it is (task-runner.ts): unsaid means not, so that returning the result from an async function does not read it.
-  const checked = checkMetadata(metadata, false, fail, false);
+  const checked: ProxyMetadata = said.thenable === undefined ? { ...said, thenable: false } : said;
   return proxy(storeFactory<object>(store, made, { evict: false, metadata: checked }), { metadata: checked });
 }
 
@@ -256,7 +257,7 @@ function checkDescriptor(value: object, policy: Required<ReferencePolicy>): Chec
  * before resolution, so only a signed descriptor may state them: from an
  * unsigned one they are checked but dropped, and the target itself answers.
  */
-function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => never, unsaidThenable?: boolean): ProxyMetadata {
+function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => never): ProxyMetadata {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail("metadata.kind must be 'object', 'array' or 'function'");
   const m = ownFields(value, METADATA_FIELDS, 'metadata', fail);
   if (!METADATA_KINDS.has(m.kind as string)) fail("metadata.kind must be 'object', 'array' or 'function'");
@@ -269,8 +270,7 @@ function checkMetadata(value: unknown, signed: boolean, fail: (what: string) => 
   const metadata: Writable<ProxyMetadata> = { kind: m.kind as ProxyMetadata['kind'] };
   if (signed && m.typeName !== undefined) metadata.typeName = m.typeName as string;
   if (signed && m.className !== undefined) metadata.className = m.className as string;
-  const thenable = m.thenable ?? unsaidThenable;
-  if (thenable !== undefined) metadata.thenable = thenable;
+  if (m.thenable !== undefined) metadata.thenable = m.thenable;
   return metadata;
 }
 
